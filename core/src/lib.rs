@@ -1,0 +1,15 @@
+//! `paygate-core`: the pure logic every Paygate part shares: the browser SDK, the edge worker and the
+//! ledger backend. It performs no I/O and cannot observe time or randomness: callers pass `now` and
+//! random bytes in. It builds for native targets and for `wasm32-unknown-unknown`.
+
+pub mod api_key;
+pub mod card;
+pub mod id;
+pub mod money;
+pub mod problem;
+pub mod signature;
+pub mod time;
+
+pub use api_key::{ApiKey, KeyKind, Mode};
+pub use money::{Amount, Currency, Money};
+pub use problem::{ErrorCode, Problem};
