@@ -36,7 +36,8 @@ if ! have_version worker-build "$WORKER_BUILD_VERSION"; then
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
 fi
 
-step "Debian packages (chromium, chromedriver, postgresql)"
+step "Debian packages (curl, chromium, chromedriver, postgresql)"
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 [ -x "/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] || need_apt+=("postgresql-$PG_MAJOR")

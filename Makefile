@@ -1,0 +1,10 @@
+# The two commands of README.md. Everything else lives in scripts/.
+.PHONY: dev test bench
+
+## dev: install what is missing, then run the whole stack locally (Ctrl-C stops all of it)
+dev:
+	@./scripts/dev.sh
+
+## test: install what is missing, then run every test and print a pass/fail summary
+test:
+	@./scripts/test.sh

@@ -1,0 +1,20 @@
+//! Fresh ids for the backend: core's typed ids need the clock and random bytes, which live here.
+
+use paygate_core::id::{Id, IdKind};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn unix_ms_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub fn unix_seconds_now() -> i64 {
+    (unix_ms_now() / 1_000) as i64
+}
+
+/// A new id of kind `K` stamped with the current time.
+pub fn new_id<K: IdKind>() -> Id<K> {
+    let mut random = [0u8; 10];
+    // The OS random source failing is not a condition a payment service can continue under.
+    getrandom::fill(&mut random).expect("the operating system's random source is unavailable");
+    Id::new(unix_ms_now(), random)
+}

@@ -1,0 +1,35 @@
+//! `paygate-ledger`: the backend behind the edge. It owns the charge state machine, the double-entry
+//! ledger, the audit log and webhook delivery, all on PostgreSQL. It is stateless: any number of API
+//! instances and workers may run against one database.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod ids;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// A bound, ready-to-serve API instance.
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port, as the tests do) and builds the app over `pool`.
+    pub async fn bind(addr: SocketAddr, pool: sqlx::PgPool) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Server { listener, router: http::router(http::AppState { pool }) })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}

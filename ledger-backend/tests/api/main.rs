@@ -1,0 +1,6 @@
+//! Integration tests of the backend over HTTP against a real PostgreSQL. `helpers::spawn_app` creates a
+//! throwaway database per test (dropped afterwards), migrates it and serves the app on a free port.
+//! The server to use comes from `DATABASE_URL` (the test command starts a project-local cluster).
+
+mod health;
+mod helpers;

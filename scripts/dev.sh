@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# `make dev`: installs what is missing, then runs the whole stack on this machine: a project-local
+# PostgreSQL (DATABASE_URL overrides it), migrations, the ledger backend and the edge under
+# `wrangler dev`. Prints the URLs once everything answers its health check. Ctrl-C stops every process
+# this script started (each runs in a process group of its own) and the cluster, if it started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. scripts/lib.sh
+. scripts/pg.sh
+
+./scripts/install.sh
+tool_env
+
+BACKEND_ADDR=${PAYGATE_BACKEND_ADDR:-127.0.0.1:8081}
+EDGE_PORT=${PAYGATE_EDGE_PORT:-8787}
+LOG_DIR=$ROOT/.local/logs
+mkdir -p "$LOG_DIR"
+
+groups=()
+started_pg=""
+cleanup() {
+  trap - EXIT INT TERM
+  step "stopping"
+  for pgid in "${groups[@]}"; do kill -TERM -- "-$pgid" 2>/dev/null || true; done
+  # Give each group a moment to finish gracefully, then make sure nothing is left.
+  for _ in $(seq 1 50); do
+    alive=0
+    for pgid in "${groups[@]}"; do kill -0 -- "-$pgid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.2
+  done
+  for pgid in "${groups[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
+  [ -n "$started_pg" ] && pg_stop "$started_pg"
+  echo "stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_service <name> <health url> <wait seconds> <dir> <command...>: starts a command in its own
+# process group with its output in .local/logs/<name>.log, and waits until <health url> answers 200.
+start_service() {
+  local name=$1 health=$2 wait_s=$3 dir=$4
+  shift 4
+  (cd "$dir" && exec setsid "$@") >"$LOG_DIR/$name.log" 2>&1 &
+  local pid=$!
+  groups+=("$pid")
+  local deadline=$(( $(date +%s) + wait_s ))
+  until curl -fsS -o /dev/null --max-time 2 "$health" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited during start-up; the end of $LOG_DIR/$name.log:" >&2
+      tail -n 30 "$LOG_DIR/$name.log" >&2
+      exit 1
+    fi
+    if [ "$(date +%s)" -ge $deadline ]; then
+      echo "$name did not answer $health within ${wait_s}s; see $LOG_DIR/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  echo "$name is up ($health)"
+}
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  step "PostgreSQL (project-local cluster)"
+  DATABASE_URL=$(pg_ensure pg-dev 54329)
+  started_pg=pg-dev
+fi
+export DATABASE_URL
+
+step "ledger backend"
+cargo build -q -p paygate-ledger
+"$CARGO_TARGET_DIR/debug/paygate-ledger" migrate
+PAYGATE_LISTEN_ADDR=$BACKEND_ADDR start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
+  "$CARGO_TARGET_DIR/debug/paygate-ledger" serve
+
+step "edge (wrangler dev on workerd)"
+# wrangler runs the [build] command of wrangler.toml (worker-build) before serving.
+start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
+  wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --var "BACKEND_URL:http://$BACKEND_ADDR" \
+  --show-interactive-dev-session=false
+
+step "running"
+cat <<TXT
+  edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
+  ledger backend  http://$BACKEND_ADDR     (internal; /health, /ready)
+  PostgreSQL      $DATABASE_URL
+  logs            $LOG_DIR/
+
+Ctrl-C stops everything.
+TXT
+# Wait until a service dies or Ctrl-C; either way the EXIT trap stops the rest.
+wait -n
+echo "a service stopped unexpectedly; see $LOG_DIR/" >&2
+exit 1
