@@ -10,9 +10,12 @@ const edgeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export async function startEdge({ backendUrl = 'http://127.0.0.1:9' } = {}) {
   const mf = new Miniflare({
     rootPath: edgeDir,
-    scriptPath: 'build/worker/shim.mjs',
+    scriptPath: 'build/index.js',
     modules: true,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
     compatibilityDate: '2026-04-01',
     bindings: { BACKEND_URL: backendUrl },
   });

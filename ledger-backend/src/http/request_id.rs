@@ -22,7 +22,10 @@ pub fn current() -> Option<String> {
 }
 
 pub async fn propagate(request: Request, next: Next) -> Response {
-    let incoming = request.headers().get(HEADER_REQUEST_ID).and_then(|v| v.to_str().ok());
+    let incoming = request
+        .headers()
+        .get(HEADER_REQUEST_ID)
+        .and_then(|v| v.to_str().ok());
     let id = match incoming.and_then(|v| RequestId::parse(v).ok()) {
         Some(valid) => valid.to_string(),
         None => new_id::<RequestKind>().to_string(),
