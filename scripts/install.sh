@@ -8,7 +8,7 @@ ROOT=$PWD
 . scripts/versions.env
 . scripts/lib.sh
 
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 need_apt=()
 have_version() { # have_version <cmd> <expected substring>
@@ -54,7 +54,12 @@ fi
 
 step "python venv (standardwebhooks $STANDARDWEBHOOKS_PY_VERSION for the interop test)"
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  # Debian's own python3 needs python3-venv for this; pyenv builds have it built in.
+  python3 -m venv .venv 2>/dev/null || {
+    rm -rf .venv
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv
+    python3 -m venv .venv
+  }
 fi
 if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('standardwebhooks') == '$STANDARDWEBHOOKS_PY_VERSION'" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_PY_VERSION"

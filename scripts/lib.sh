@@ -9,8 +9,8 @@ as_root() {
 
 # Paths of the pinned tools, so nothing falls back to downloading from GitHub (see TOOLCHAIN.md).
 tool_env() {
-  export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-  export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+  export PATH="$ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+  export WASM_BINDGEN_BIN="${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen"
   export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
   export CHROMEDRIVER=/usr/bin/chromedriver
   export WRANGLER_SEND_METRICS=false
