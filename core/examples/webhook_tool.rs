@@ -16,8 +16,7 @@ fn main() {
     for line in stdin.lock().lines() {
         let line = line.expect("read stdin");
         let request: Value = serde_json::from_str(&line).expect("one JSON object per line");
-        let answer =
-            handle(&request).unwrap_or_else(|error| json!({ "ok": false, "error": error }));
+        let answer = handle(&request).unwrap_or_else(|error| json!({ "ok": false, "error": error }));
         writeln!(stdout, "{answer}").expect("write stdout");
     }
 }
@@ -31,9 +30,7 @@ fn handle(request: &Value) -> Result<Value, String> {
                 .as_array()
                 .ok_or("secrets missing")?
                 .iter()
-                .map(|s| {
-                    WebhookSecret::parse(s.as_str().unwrap_or_default()).map_err(|e| e.to_string())
-                })
+                .map(|s| WebhookSecret::parse(s.as_str().unwrap_or_default()).map_err(|e| e.to_string()))
                 .collect::<Result<_, _>>()?;
             let refs: Vec<&WebhookSecret> = secrets.iter().collect();
             let timestamp = request["timestamp"].as_i64().ok_or("timestamp missing")?;
@@ -41,11 +38,8 @@ fn handle(request: &Value) -> Result<Value, String> {
         }
         "verify" => {
             let secret = WebhookSecret::parse(text("secret")?).map_err(|e| e.to_string())?;
-            let headers = WebhookHeaders {
-                id: text("id")?,
-                timestamp: text("timestamp")?,
-                signature: text("signature")?,
-            };
+            let headers =
+                WebhookHeaders { id: text("id")?, timestamp: text("timestamp")?, signature: text("signature")? };
             let now = request["now"].as_i64().ok_or("now missing")?;
             Ok(match verify(&secret, &headers, body, now) {
                 Ok(()) => json!({ "ok": true }),

@@ -15,9 +15,7 @@ pub const API_KEY_RANDOM_CHARS_MAX: usize = 128;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Which world a key lives in. Test and live data never mix.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Test,
@@ -90,30 +88,20 @@ impl ApiKey {
         .into_iter()
         .find_map(|(kind, mode)| {
             let prefix = format!("{}_{}_", kind.prefix(), mode.as_str());
-            text.strip_prefix(prefix.as_str())
-                .map(|rest| (kind, mode, rest))
+            text.strip_prefix(prefix.as_str()).map(|rest| (kind, mode, rest))
         })
         .ok_or(ApiKeyError::UnknownPrefix)?;
-        let length_ok =
-            (API_KEY_RANDOM_CHARS_MIN..=API_KEY_RANDOM_CHARS_MAX).contains(&random.len());
+        let length_ok = (API_KEY_RANDOM_CHARS_MIN..=API_KEY_RANDOM_CHARS_MAX).contains(&random.len());
         if !length_ok || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(ApiKeyError::Malformed);
         }
-        Ok(ApiKey {
-            text: text.to_owned(),
-            kind,
-            mode,
-        })
+        Ok(ApiKey { text: text.to_owned(), kind, mode })
     }
 
     /// Issues a new key from `API_KEY_RANDOM_CHARS` random bytes supplied by the caller's CSPRNG.
     pub fn generate(kind: KeyKind, mode: Mode, random: [u8; API_KEY_RANDOM_CHARS]) -> Self {
         let mut text = format!("{}_{}_", kind.prefix(), mode.as_str());
-        text.extend(
-            random
-                .iter()
-                .map(|b| BASE62[usize::from(*b) % BASE62.len()] as char),
-        );
+        text.extend(random.iter().map(|b| BASE62[usize::from(*b) % BASE62.len()] as char));
         ApiKey { text, kind, mode }
     }
 
@@ -133,11 +121,7 @@ impl ApiKey {
     /// `sk_test_…a1B2`: enough to recognise a key in a dashboard, useless to an attacker.
     pub fn redacted(&self) -> String {
         let prefix_len = self.kind.prefix().len() + self.mode.as_str().len() + 2;
-        format!(
-            "{}…{}",
-            &self.text[..prefix_len],
-            &self.text[self.text.len() - 4..]
-        )
+        format!("{}…{}", &self.text[..prefix_len], &self.text[self.text.len() - 4..])
     }
 }
 
@@ -155,31 +139,13 @@ mod tests {
     fn prefixes_decide_kind_and_mode() {
         let key = ApiKey::generate(KeyKind::Secret, Mode::Live, [7; API_KEY_RANDOM_CHARS]);
         let parsed = ApiKey::parse(key.expose()).unwrap();
-        assert_eq!(
-            (parsed.kind(), parsed.mode()),
-            (KeyKind::Secret, Mode::Live)
-        );
+        assert_eq!((parsed.kind(), parsed.mode()), (KeyKind::Secret, Mode::Live));
         let pk = format!("pk_test_{}", "a".repeat(32));
-        assert_eq!(
-            ApiKey::parse(&pk).map(|k| (k.kind(), k.mode())),
-            Ok((KeyKind::Publishable, Mode::Test))
-        );
-        assert_eq!(
-            ApiKey::parse(&format!("rk_test_{}", "a".repeat(32))),
-            Err(ApiKeyError::UnknownPrefix)
-        );
-        assert_eq!(
-            ApiKey::parse(&format!("sk_test_{}", "a".repeat(31))),
-            Err(ApiKeyError::Malformed)
-        );
-        assert_eq!(
-            ApiKey::parse(&format!("sk_test_{}!", "a".repeat(32))),
-            Err(ApiKeyError::Malformed)
-        );
-        assert_eq!(
-            ApiKey::parse(&format!("sk_test_{}", "a".repeat(129))),
-            Err(ApiKeyError::Malformed)
-        );
+        assert_eq!(ApiKey::parse(&pk).map(|k| (k.kind(), k.mode())), Ok((KeyKind::Publishable, Mode::Test)));
+        assert_eq!(ApiKey::parse(&format!("rk_test_{}", "a".repeat(32))), Err(ApiKeyError::UnknownPrefix));
+        assert_eq!(ApiKey::parse(&format!("sk_test_{}", "a".repeat(31))), Err(ApiKeyError::Malformed));
+        assert_eq!(ApiKey::parse(&format!("sk_test_{}!", "a".repeat(32))), Err(ApiKeyError::Malformed));
+        assert_eq!(ApiKey::parse(&format!("sk_test_{}", "a".repeat(129))), Err(ApiKeyError::Malformed));
         assert_eq!(ApiKey::parse(""), Err(ApiKeyError::UnknownPrefix));
     }
 

@@ -37,38 +37,27 @@ impl<K: IdKind> Id<K> {
         for (i, byte) in random.iter().enumerate() {
             value |= u128::from(*byte) << (72 - 8 * i);
         }
-        Id {
-            value,
-            kind: PhantomData,
-        }
+        Id { value, kind: PhantomData }
     }
 
     pub fn parse(text: &str) -> Result<Self, IdError> {
         let body = text
             .strip_prefix(K::PREFIX)
             .and_then(|rest| rest.strip_prefix('_'))
-            .ok_or(IdError::WrongPrefix {
-                expected: K::PREFIX,
-            })?;
+            .ok_or(IdError::WrongPrefix { expected: K::PREFIX })?;
         if body.len() != BODY_CHARS {
             return Err(IdError::Malformed);
         }
         let mut value: u128 = 0;
         for (i, byte) in body.bytes().enumerate() {
-            let digit = ALPHABET
-                .iter()
-                .position(|&a| a == byte)
-                .ok_or(IdError::Malformed)? as u128;
+            let digit = ALPHABET.iter().position(|&a| a == byte).ok_or(IdError::Malformed)? as u128;
             // The first character may only carry 3 bits, or the value would pass 128 bits.
             if i == 0 && digit > 7 {
                 return Err(IdError::Malformed);
             }
             value = (value << 5) | digit;
         }
-        Ok(Id {
-            value,
-            kind: PhantomData,
-        })
+        Ok(Id { value, kind: PhantomData })
     }
 
     /// Creation time in Unix milliseconds.
@@ -89,12 +78,7 @@ impl<K: IdKind> fmt::Display for Id<K> {
             *slot = ALPHABET[((self.value >> shift) & 0x1F) as usize];
         }
         // The alphabet is ASCII, so the body is valid UTF-8.
-        write!(
-            f,
-            "{}_{}",
-            K::PREFIX,
-            core::str::from_utf8(&body).unwrap_or_default()
-        )
+        write!(f, "{}_{}", K::PREFIX, core::str::from_utf8(&body).unwrap_or_default())
     }
 }
 
@@ -198,23 +182,11 @@ mod tests {
         assert!(text.starts_with("ch_") && text.len() == 29, "{text}");
         assert_eq!(ChargeId::parse(&text), Ok(id));
         assert_eq!(id.unix_ms(), 1_795_240_800_000);
-        assert_eq!(
-            RefundId::parse(&text),
-            Err(IdError::WrongPrefix { expected: "re" })
-        );
+        assert_eq!(RefundId::parse(&text), Err(IdError::WrongPrefix { expected: "re" }));
         assert_eq!(ChargeId::parse("ch_"), Err(IdError::Malformed));
-        assert_eq!(
-            ChargeId::parse("ch_8zzzzzzzzzzzzzzzzzzzzzzzzz"),
-            Err(IdError::Malformed)
-        );
-        assert_eq!(
-            ChargeId::parse("ch_0000000000000000000000000u"),
-            Err(IdError::Malformed)
-        );
-        assert_eq!(
-            ChargeId::parse("ch_7zzzzzzzzzzzzzzzzzzzzzzzzz").map(|i| i.as_u128()),
-            Ok(u128::MAX)
-        );
+        assert_eq!(ChargeId::parse("ch_8zzzzzzzzzzzzzzzzzzzzzzzzz"), Err(IdError::Malformed));
+        assert_eq!(ChargeId::parse("ch_0000000000000000000000000u"), Err(IdError::Malformed));
+        assert_eq!(ChargeId::parse("ch_7zzzzzzzzzzzzzzzzzzzzzzzzz").map(|i| i.as_u128()), Ok(u128::MAX));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 
 pub mod api_key;
 pub mod card;
+pub mod charge;
 pub mod id;
+pub mod ledger;
 pub mod money;
 pub mod problem;
 pub mod signature;

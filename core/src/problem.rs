@@ -185,6 +185,8 @@ mod tests {
     fn catalogue_is_consistent() {
         for &code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            // The serde name (used in JSON) and the catalogue string must never drift apart.
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
             assert!((400..600).contains(&code.status()), "{code:?}");
             let problem = Problem::new(code);
             assert!(problem.type_uri.ends_with(code.as_str()));
@@ -202,8 +204,7 @@ mod tests {
         assert_eq!(ours, serde);
         assert_eq!(ours["status"], 400);
         assert_eq!(ours["param"], "amount");
-        let bare: serde_json::Value =
-            serde_json::from_str(&Problem::new(ErrorCode::RateLimited).to_json()).unwrap();
+        let bare: serde_json::Value = serde_json::from_str(&Problem::new(ErrorCode::RateLimited).to_json()).unwrap();
         assert!(bare.get("param").is_none());
     }
 }

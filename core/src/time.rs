@@ -15,8 +15,7 @@ pub fn date_of_unix(unix_seconds: i64) -> Date {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
@@ -29,15 +28,7 @@ pub fn date_of_unix(unix_seconds: i64) -> Date {
 pub fn rfc3339(unix_seconds: i64) -> String {
     let d = date_of_unix(unix_seconds);
     let secs = unix_seconds.rem_euclid(86_400);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year,
-        d.month,
-        d.day,
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", d.year, d.month, d.day, secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 #[cfg(test)]
@@ -46,14 +37,7 @@ mod tests {
 
     #[test]
     fn known_instants() {
-        assert_eq!(
-            date_of_unix(0),
-            Date {
-                year: 1970,
-                month: 1,
-                day: 1
-            }
-        );
+        assert_eq!(date_of_unix(0), Date { year: 1970, month: 1, day: 1 });
         assert_eq!(rfc3339(1_614_265_330), "2021-02-25T15:02:10Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");

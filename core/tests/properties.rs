@@ -14,12 +14,7 @@ fn currency() -> impl Strategy<Value = Currency> {
 }
 
 fn amount() -> impl Strategy<Value = Amount> {
-    prop_oneof![
-        0..=1_000_000i64,
-        0..=AMOUNT_MINOR_MAX,
-        Just(AMOUNT_MINOR_MAX)
-    ]
-    .prop_map(|m| Amount::new(m).unwrap())
+    prop_oneof![0..=1_000_000i64, 0..=AMOUNT_MINOR_MAX, Just(AMOUNT_MINOR_MAX)].prop_map(|m| Amount::new(m).unwrap())
 }
 
 /// A Luhn-valid number of `length` digits starting with `prefix`.
@@ -27,10 +22,7 @@ fn complete(prefix: &str, filler: &[u8], length: usize) -> String {
     let mut body: String = prefix.to_owned();
     body.extend(filler.iter().map(|d| char::from(b'0' + d % 10)));
     body.truncate(length - 1);
-    (0..10)
-        .map(|d| format!("{body}{d}"))
-        .find(|n| luhn_valid(n))
-        .unwrap()
+    (0..10).map(|d| format!("{body}{d}")).find(|n| luhn_valid(n)).unwrap()
 }
 
 fn branded_card() -> impl Strategy<Value = (Brand, String)> {
@@ -48,17 +40,11 @@ fn branded_card() -> impl Strategy<Value = (Brand, String)> {
         (Brand::Maestro, "6759", 12),
         (Brand::Mada, "968208", 16),
     ];
-    (
-        proptest::sample::select(cases),
-        proptest::collection::vec(0u8..10, 19),
-    )
-        .prop_filter(
-            "filler must not turn Visa into Mada",
-            |((brand, prefix, len), filler)| {
-                let number = complete(prefix, filler, *len);
-                *brand == Brand::Mada || !detect_brands(&number).mada
-            },
-        )
+    (proptest::sample::select(cases), proptest::collection::vec(0u8..10, 19))
+        .prop_filter("filler must not turn Visa into Mada", |((brand, prefix, len), filler)| {
+            let number = complete(prefix, filler, *len);
+            *brand == Brand::Mada || !detect_brands(&number).mada
+        })
         .prop_map(|((brand, prefix, len), filler)| (brand, complete(prefix, &filler, len)))
 }
 
@@ -167,5 +153,80 @@ proptest! {
         let i = at % tampered.len();
         tampered[i] ^= 0x01;
         prop_assert!(verify(&secret, &headers, &tampered, ts).is_err());
+    }
+}
+
+mod lifecycle {
+    //! Random action sequences on one charge, each applied through the state machine and, when it is
+    //! allowed, booked through the posting rules: the charge's amounts and the ledger must agree at
+    //! every step, and every journal transaction must balance.
+
+    use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
+    use paygate_core::ledger::{AccountKind, LedgerEvent, Pricing, is_balanced, postings};
+    use paygate_core::money::Amount;
+    use proptest::prelude::*;
+
+    fn action() -> impl Strategy<Value = ChargeAction> {
+        let amount = || (0i64..5_000).prop_map(|m| Amount::new(m).unwrap());
+        prop_oneof![
+            amount().prop_map(|amount| ChargeAction::Authorize { amount }),
+            Just(ChargeAction::Fail),
+            amount().prop_map(|amount| ChargeAction::Capture { amount }),
+            Just(ChargeAction::Void),
+            Just(ChargeAction::Expire),
+            amount().prop_map(|amount| ChargeAction::Refund { amount }),
+            amount().prop_map(|amount| ChargeAction::RevertRefund { amount }),
+        ]
+    }
+
+    fn ledger_event(
+        before: ChargeAmounts,
+        after: ChargeAmounts,
+        action: ChargeAction,
+        pricing: Pricing,
+    ) -> Option<LedgerEvent> {
+        Some(match action {
+            ChargeAction::Authorize { amount } => LedgerEvent::Authorized { amount },
+            ChargeAction::Capture { amount } => LedgerEvent::Captured {
+                authorized: before.authorized,
+                captured: amount,
+                fee: pricing.fee(after.captured),
+            },
+            ChargeAction::Void | ChargeAction::Expire => LedgerEvent::Released { authorized: before.authorized },
+            ChargeAction::Refund { amount } => LedgerEvent::Refunded { amount },
+            ChargeAction::RevertRefund { amount } => LedgerEvent::RefundReverted { amount },
+            ChargeAction::Fail => return None,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn charge_amounts_and_ledger_balances_agree(
+            actions in proptest::collection::vec(action(), 1..40),
+            bps in 0u16..=10_000,
+            fixed in 0i64..100,
+        ) {
+            let pricing = Pricing::new(bps, Amount::new(fixed).unwrap()).unwrap();
+            let (mut status, mut amounts) = (ChargeStatus::Pending, ChargeAmounts::default());
+            let mut journal = Vec::new();
+            for action in actions {
+                let Ok((next, after)) = transition(status, amounts, action) else { continue };
+                if let Some(event) = ledger_event(amounts, after, action, pricing) {
+                    let lines = postings(event).unwrap();
+                    prop_assert!(is_balanced(&lines));
+                    journal.extend(lines);
+                }
+                (status, amounts) = (next, after);
+                prop_assert!(amounts.refunded <= amounts.captured && amounts.captured <= amounts.authorized);
+                let balance = |k: AccountKind| journal.iter().filter(|l| l.account == k).map(|l| l.amount_minor).sum::<i64>();
+                let fee = if amounts.captured.is_zero() { 0 } else { pricing.fee(amounts.captured).minor() };
+                let hold = if status == ChargeStatus::Authorized { amounts.authorized.minor() } else { 0 };
+                prop_assert_eq!(balance(AccountKind::AuthorizationReceivable), hold);
+                prop_assert_eq!(balance(AccountKind::ProcessorReceivable), amounts.captured.minor() - amounts.refunded.minor());
+                prop_assert_eq!(balance(AccountKind::MerchantPending), -(amounts.captured.minor() - fee - amounts.refunded.minor()));
+                prop_assert_eq!(balance(AccountKind::FeeRevenue), -fee);
+            }
+            prop_assert!(is_balanced(&journal));
+        }
     }
 }

@@ -18,10 +18,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         worker::console_error!("{request_id} unhandled: {error}");
         problem::respond(ErrorCode::InternalError, &request_id)
     });
-    response.headers_mut().set(
-        paygate_core::signature::edge::HEADER_REQUEST_ID,
-        &request_id,
-    )?;
+    response.headers_mut().set(paygate_core::signature::edge::HEADER_REQUEST_ID, &request_id)?;
     Ok(response)
 }
 
@@ -37,13 +34,9 @@ async fn route(req: Request, env: &Env, request_id: &str) -> Result<Response> {
 /// Ready when the backend behind us answers its own readiness check.
 async fn ready(env: &Env, request_id: &str) -> Result<Response> {
     let backend = env.var("BACKEND_URL")?.to_string();
-    let answer = worker::Fetch::Url(format!("{backend}/ready").parse()?)
-        .send()
-        .await;
+    let answer = worker::Fetch::Url(format!("{backend}/ready").parse()?).send().await;
     match answer {
-        Ok(r) if r.status_code() == 200 => {
-            Response::from_json(&serde_json::json!({ "status": "ready" }))
-        }
+        Ok(r) if r.status_code() == 200 => Response::from_json(&serde_json::json!({ "status": "ready" })),
         _ => Ok(problem::respond(ErrorCode::ServiceUnavailable, request_id)),
     }
 }

@@ -10,8 +10,6 @@ pub fn respond(code: ErrorCode, request_id: &str) -> Response {
     let _ = headers.set("content-type", paygate_core::problem::CONTENT_TYPE);
     match Response::ok(problem.to_json()) {
         Ok(response) => response.with_status(problem.status).with_headers(headers),
-        Err(_) => {
-            Response::empty().unwrap_or_else(|_| unreachable!("an empty response always builds"))
-        }
+        Err(_) => Response::empty().unwrap_or_else(|_| unreachable!("an empty response always builds")),
     }
 }

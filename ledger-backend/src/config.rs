@@ -26,17 +26,12 @@ pub enum ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let database_url =
-            std::env::var("DATABASE_URL").map_err(|_| ConfigError::Missing("DATABASE_URL"))?;
-        let listen =
-            std::env::var("PAYGATE_LISTEN_ADDR").unwrap_or_else(|_| LISTEN_ADDR_DEFAULT.to_owned());
-        let listen_addr =
-            listen
-                .parse()
-                .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
-                    name: "PAYGATE_LISTEN_ADDR",
-                    reason: e.to_string(),
-                })?;
+        let database_url = std::env::var("DATABASE_URL").map_err(|_| ConfigError::Missing("DATABASE_URL"))?;
+        let listen = std::env::var("PAYGATE_LISTEN_ADDR").unwrap_or_else(|_| LISTEN_ADDR_DEFAULT.to_owned());
+        let listen_addr = listen.parse().map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
+            name: "PAYGATE_LISTEN_ADDR",
+            reason: e.to_string(),
+        })?;
         let db_connections_max = match std::env::var("PAYGATE_DB_CONNECTIONS_MAX") {
             Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
                 name: "PAYGATE_DB_CONNECTIONS_MAX",
@@ -44,10 +39,6 @@ impl Config {
             })?,
             Err(_) => DB_CONNECTIONS_MAX,
         };
-        Ok(Config {
-            database_url,
-            listen_addr,
-            db_connections_max,
-        })
+        Ok(Config { database_url, listen_addr, db_connections_max })
     }
 }

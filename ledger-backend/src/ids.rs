@@ -4,10 +4,7 @@ use paygate_core::id::{Id, IdKind};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn unix_ms_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 pub fn unix_seconds_now() -> i64 {

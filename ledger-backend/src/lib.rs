@@ -21,10 +21,7 @@ impl Server {
     /// Binds `addr` (port 0 picks a free port, as the tests do) and builds the app over `pool`.
     pub async fn bind(addr: SocketAddr, pool: sqlx::PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Server {
-            listener,
-            router: http::router(http::AppState { pool }),
-        })
+        Ok(Server { listener, router: http::router(http::AppState { pool }) })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -32,12 +29,7 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
     }
 }

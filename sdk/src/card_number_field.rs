@@ -18,9 +18,8 @@ impl CardNumberField {
     /// Mounts a labelled card number input inside `container`.
     #[wasm_bindgen(constructor)]
     pub fn new(container: &Element) -> Result<CardNumberField, JsValue> {
-        let document: Document = container
-            .owner_document()
-            .ok_or_else(|| JsValue::from_str("container is not in a document"))?;
+        let document: Document =
+            container.owner_document().ok_or_else(|| JsValue::from_str("container is not in a document"))?;
         let label = document.create_element("label")?;
         label.set_attribute("for", "paygate-card-number")?;
         label.set_text_content(Some("Card number"));
@@ -36,13 +35,9 @@ impl CardNumberField {
         container.append_child(&input)?;
 
         let field_input = input.clone();
-        let on_input =
-            Closure::<dyn FnMut(Event)>::new(move |_event: Event| reformat(&field_input));
+        let on_input = Closure::<dyn FnMut(Event)>::new(move |_event: Event| reformat(&field_input));
         input.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref())?;
-        Ok(CardNumberField {
-            input,
-            _on_input: on_input,
-        })
+        Ok(CardNumberField { input, _on_input: on_input })
     }
 
     /// The brand detected so far (`visa`, `mada`, ...), or an empty string.
@@ -60,11 +55,7 @@ impl CardNumberField {
 
 fn reformat(input: &HtmlInputElement) {
     let value = input.value();
-    let caret = input
-        .selection_start()
-        .ok()
-        .flatten()
-        .unwrap_or(value.len() as u32) as usize;
+    let caret = input.selection_start().ok().flatten().unwrap_or(value.len() as u32) as usize;
     let formatted = format_number(&value, caret);
     if formatted.text != value {
         input.set_value(&formatted.text);

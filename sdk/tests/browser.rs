@@ -13,12 +13,7 @@ fn mount() -> (CardNumberField, HtmlInputElement) {
     let container = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&container).unwrap();
     let field = CardNumberField::new(&container).unwrap();
-    let input = container
-        .query_selector("input")
-        .unwrap()
-        .unwrap()
-        .dyn_into::<HtmlInputElement>()
-        .unwrap();
+    let input = container.query_selector("input").unwrap().unwrap().dyn_into::<HtmlInputElement>().unwrap();
     (field, input)
 }
 
@@ -35,10 +30,7 @@ fn type_value(input: &HtmlInputElement, value: &str, caret: u32) {
 #[wasm_bindgen_test]
 fn typing_formats_the_number_and_detects_the_brand() {
     let (field, input) = mount();
-    assert_eq!(
-        input.get_attribute("autocomplete").as_deref(),
-        Some("cc-number")
-    );
+    assert_eq!(input.get_attribute("autocomplete").as_deref(), Some("cc-number"));
     assert_eq!(input.get_attribute("inputmode").as_deref(), Some("numeric"));
     type_value(&input, "42424", 5);
     assert_eq!(input.value(), "4242 4");

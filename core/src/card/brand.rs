@@ -80,11 +80,7 @@ pub struct Brands {
 impl Brands {
     /// The brand to show and route by: Mada for any Mada card, else the network.
     pub fn primary(self) -> Option<Brand> {
-        if self.mada {
-            Some(Brand::Mada)
-        } else {
-            self.network
-        }
+        if self.mada { Some(Brand::Mada) } else { self.network }
     }
 
     /// Every brand the card carries, primary first: `[Mada, Visa]` for a co-badged Mada card.
@@ -103,12 +99,7 @@ struct Range {
 }
 
 const fn range(low: u32, high: u32, digits: u8, brand: Brand) -> Range {
-    Range {
-        low,
-        high,
-        digits,
-        brand,
-    }
+    Range { low, high, digits, brand }
 }
 
 /// Non-overlapping ranges. Discover's co-branded UnionPay block 622126–622925 is left to UnionPay,
@@ -154,11 +145,7 @@ pub fn detect_brands(digits: &str) -> Brands {
     }
     let mada = is_mada(digits);
     // A Mada card is co-badged only with the international schemes that issue Mada cards.
-    let network = if mada {
-        network.filter(|b| matches!(b, Brand::Visa | Brand::Mastercard))
-    } else {
-        network
-    };
+    let network = if mada { network.filter(|b| matches!(b, Brand::Visa | Brand::Mastercard)) } else { network };
     Brands { network, mada }
 }
 
@@ -176,9 +163,7 @@ fn prefix_may_match(digits: &str, range: &Range) -> bool {
 
 fn is_mada(digits: &str) -> bool {
     // BINs are 6 or 8 digits; a 6-digit listing covers every 8-digit extension.
-    [6usize, 8]
-        .iter()
-        .any(|&len| digits.len() >= len && MADA_BINS.binary_search(&&digits[..len]).is_ok())
+    [6usize, 8].iter().any(|&len| digits.len() >= len && MADA_BINS.binary_search(&&digits[..len]).is_ok())
 }
 
 #[cfg(test)]
@@ -206,17 +191,11 @@ mod tests {
     #[test]
     fn mada_co_badge_reports_both_brands() {
         let visa_mada = detect_brands("446404");
-        assert_eq!(
-            visa_mada.all().collect::<Vec<_>>(),
-            vec![Brand::Mada, Brand::Visa]
-        );
+        assert_eq!(visa_mada.all().collect::<Vec<_>>(), vec![Brand::Mada, Brand::Visa]);
         let local_only = detect_brands("968208");
         assert_eq!(local_only.all().collect::<Vec<_>>(), vec![Brand::Mada]);
         // 588845 sits in a Maestro range but is a Mada-only card: no Maestro co-badge.
-        assert_eq!(
-            detect_brands("588845").all().collect::<Vec<_>>(),
-            vec![Brand::Mada]
-        );
+        assert_eq!(detect_brands("588845").all().collect::<Vec<_>>(), vec![Brand::Mada]);
         // Five digits cannot yet be a Mada BIN.
         assert!(!detect_brands("44640").mada);
     }

@@ -36,10 +36,7 @@ impl Expiry {
             2000..=2999 => year,
             _ => return Err(ExpiryError::InvalidYear),
         };
-        Ok(Expiry {
-            year: year as u16,
-            month: month as u8,
-        })
+        Ok(Expiry { year: year as u16, month: month as u8 })
     }
 
     /// Parses what a person types: `MM/YY`, `MM / YY`, `MM/YYYY`, `MMYY` or `MM-YY`.
@@ -50,13 +47,8 @@ impl Expiry {
             None if compact.len() == 4 || compact.len() == 6 => compact.split_at(2),
             None => return Err(ExpiryError::Malformed),
         };
-        let numeric =
-            |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-        if !numeric(month)
-            || month.len() > 2
-            || !numeric(year)
-            || !(year.len() == 2 || year.len() == 4)
-        {
+        let numeric = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+        if !numeric(month) || month.len() > 2 || !numeric(year) || !(year.len() == 2 || year.len() == 4) {
             return Err(ExpiryError::Malformed);
         }
         // Both are at most four ASCII digits, so parsing cannot fail.
@@ -111,32 +103,13 @@ mod tests {
     #[test]
     fn a_card_is_valid_through_its_expiry_month() {
         assert_eq!(Expiry::new(11, 2026).unwrap().check_at(NOW), Ok(()));
-        assert_eq!(
-            Expiry::new(10, 2026).unwrap().check_at(NOW),
-            Err(ExpiryError::Expired)
-        );
-        assert_eq!(
-            Expiry::new(12, 2025).unwrap().check_at(NOW),
-            Err(ExpiryError::Expired)
-        );
+        assert_eq!(Expiry::new(10, 2026).unwrap().check_at(NOW), Err(ExpiryError::Expired));
+        assert_eq!(Expiry::new(12, 2025).unwrap().check_at(NOW), Err(ExpiryError::Expired));
         assert_eq!(Expiry::new(1, 2046).unwrap().check_at(NOW), Ok(()));
-        assert_eq!(
-            Expiry::new(1, 2047).unwrap().check_at(NOW),
-            Err(ExpiryError::TooFarAhead)
-        );
+        assert_eq!(Expiry::new(1, 2047).unwrap().check_at(NOW), Err(ExpiryError::TooFarAhead));
         // The last second of November 2026 still accepts a card expiring 11/26.
         let last_second_of_november = 1_796_083_199;
-        assert_eq!(
-            Expiry::new(11, 2026)
-                .unwrap()
-                .check_at(last_second_of_november),
-            Ok(())
-        );
-        assert_eq!(
-            Expiry::new(11, 2026)
-                .unwrap()
-                .check_at(last_second_of_november + 1),
-            Err(ExpiryError::Expired)
-        );
+        assert_eq!(Expiry::new(11, 2026).unwrap().check_at(last_second_of_november), Ok(()));
+        assert_eq!(Expiry::new(11, 2026).unwrap().check_at(last_second_of_november + 1), Err(ExpiryError::Expired));
     }
 }

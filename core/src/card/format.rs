@@ -18,38 +18,42 @@ pub struct Formatted {
 /// Formats `input` (digits plus anything a person or a paste left there) as `4242 4242 4242 4242`
 /// (Amex `3782 822463 10005`), dropping non-digits and digits beyond the brand's longest length.
 pub fn format_number(input: &str, caret: usize) -> Formatted {
-    let digits_before_caret = input
-        .chars()
-        .take(caret)
-        .filter(char::is_ascii_digit)
-        .count();
+    let digits_before_caret = input.chars().take(caret).filter(char::is_ascii_digit).count();
     let digits: String = input.chars().filter(char::is_ascii_digit).collect();
-    layout(&digits, digits_before_caret)
+    layout(&digits, digits_before_caret, Cap::BrandMaximum)
 }
 
 /// Backspace at `caret`: deletes the digit before the caret, also when a separator stands between, so
-/// that backspacing over "4242 |4242" removes the 2 instead of doing nothing visible.
+/// that backspacing over "4242 |4242" removes the 2 instead of doing nothing visible. It removes
+/// exactly one digit, even when the deletion changes the brand to one with shorter cards.
 pub fn backspace(input: &str, caret: usize) -> Formatted {
-    let digits_before_caret = input
-        .chars()
-        .take(caret)
-        .filter(char::is_ascii_digit)
-        .count();
+    let digits_before_caret = input.chars().take(caret).filter(char::is_ascii_digit).count();
     let mut digits: String = input.chars().filter(char::is_ascii_digit).collect();
     if digits_before_caret == 0 {
-        return layout(&digits, 0);
+        return layout(&digits, 0, Cap::Absolute);
     }
     digits.remove(digits_before_caret - 1);
-    layout(&digits, digits_before_caret - 1)
+    layout(&digits, digits_before_caret - 1, Cap::Absolute)
 }
 
-fn layout(digits: &str, digits_before_caret: usize) -> Formatted {
+/// How many digits a field keeps.
+enum Cap {
+    /// The detected brand's longest card: extra typed or pasted digits are dropped.
+    BrandMaximum,
+    /// Any card's longest: a deletion must never take more digits with it.
+    Absolute,
+}
+
+fn layout(digits: &str, digits_before_caret: usize, cap: Cap) -> Formatted {
     let brands = detect_brands(digits);
-    let max_length = brands
-        .all()
-        .map(|b| usize::from(*b.lengths().last().unwrap_or(&(PAN_LENGTH_MAX as u8))))
-        .min()
-        .unwrap_or(PAN_LENGTH_MAX);
+    let max_length = match cap {
+        Cap::BrandMaximum => brands
+            .all()
+            .map(|b| usize::from(*b.lengths().last().unwrap_or(&(PAN_LENGTH_MAX as u8))))
+            .min()
+            .unwrap_or(PAN_LENGTH_MAX),
+        Cap::Absolute => PAN_LENGTH_MAX,
+    };
     let digits = &digits[..digits.len().min(max_length)];
     let digits_before_caret = digits_before_caret.min(digits.len());
     let groups = match brands.network {
@@ -75,11 +79,7 @@ fn layout(digits: &str, digits_before_caret: usize) -> Formatted {
             caret = text.len();
         }
     }
-    Formatted {
-        text,
-        caret,
-        brand: brands.primary(),
-    }
+    Formatted { text, caret, brand: brands.primary() }
 }
 
 #[cfg(test)]
@@ -88,11 +88,7 @@ mod tests {
 
     fn check(input: &str, caret: usize, text: &str, expected_caret: usize) {
         let got = format_number(input, caret);
-        assert_eq!(
-            (got.text.as_str(), got.caret),
-            (text, expected_caret),
-            "input {input:?} caret {caret}"
-        );
+        assert_eq!((got.text.as_str(), got.caret), (text, expected_caret), "input {input:?} caret {caret}");
     }
 
     #[test]
@@ -126,6 +122,12 @@ mod tests {
         assert_eq!((got.text.as_str(), got.caret), ("4242", 4));
         let got = backspace("4242", 0);
         assert_eq!((got.text.as_str(), got.caret), ("4242", 0));
+        // Deleting the 4 of a 19-digit Visa leaves a Mastercard-like prefix; no other digit goes.
+        let got = backspace("4230 0000 0000 0000 009", 1);
+        assert_eq!((got.text.as_str(), got.caret), ("2300 0000 0000 0000 09", 0));
+        // Deleting the 4 of a 19-digit Visa leaves a Mastercard-like prefix; no other digit goes.
+        let got = backspace("4230 0000 0000 0000 009", 1);
+        assert_eq!((got.text.as_str(), got.caret), ("2300 0000 0000 0000 09", 0));
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub use brand::{Brand, Brands, detect_brands};
 pub use expiry::{EXPIRY_YEARS_AHEAD_MAX, Expiry, ExpiryError};
 pub use format::{Formatted, backspace, format_number};
 pub use luhn::luhn_valid;
-pub use number::{
-    CardNumber, CardNumberError, Cvc, CvcError, PAN_LENGTH_MAX, PAN_LENGTH_MIN, digits_of,
-};
+pub use number::{CardNumber, CardNumberError, Cvc, CvcError, PAN_LENGTH_MAX, PAN_LENGTH_MIN, digits_of};
 
 /// The Mada BIN table, for checks against the vendored list.
 pub fn mada_bins() -> &'static [&'static str] {

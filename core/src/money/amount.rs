@@ -60,16 +60,12 @@ impl Amount {
 
     /// `None` when the sum would pass `AMOUNT_MINOR_MAX`.
     pub fn checked_add(self, other: Amount) -> Option<Amount> {
-        self.0
-            .checked_add(other.0)
-            .and_then(|v| Amount::new(v).ok())
+        self.0.checked_add(other.0).and_then(|v| Amount::new(v).ok())
     }
 
     /// `None` when the result would be negative.
     pub fn checked_sub(self, other: Amount) -> Option<Amount> {
-        self.0
-            .checked_sub(other.0)
-            .and_then(|v| Amount::new(v).ok())
+        self.0.checked_sub(other.0).and_then(|v| Amount::new(v).ok())
     }
 
     /// Parses a decimal string such as `"12.345"` in a currency with `exponent` digits after the point.
@@ -97,10 +93,7 @@ impl Amount {
         // Accumulate digit by digit with checked arithmetic: no intermediate can overflow unnoticed.
         let mut minor: i64 = 0;
         let padding = usize::from(exponent) - fraction.len();
-        let digits = whole
-            .bytes()
-            .chain(fraction.bytes())
-            .chain(core::iter::repeat_n(b'0', padding));
+        let digits = whole.bytes().chain(fraction.bytes()).chain(core::iter::repeat_n(b'0', padding));
         for digit in digits {
             minor = minor
                 .checked_mul(10)
@@ -159,52 +152,31 @@ impl Money {
     }
 
     pub fn zero(currency: Currency) -> Self {
-        Money {
-            amount: Amount::ZERO,
-            currency,
-        }
+        Money { amount: Amount::ZERO, currency }
     }
 
     /// Parses a decimal string in this currency's precision (`"1.5"` JPY is an error, `"1.5"` KWD is 1500).
     pub fn parse_decimal(text: &str, currency: Currency) -> Result<Money, MoneyError> {
-        Ok(Money {
-            amount: Amount::parse_decimal(text, currency.exponent())?,
-            currency,
-        })
+        Ok(Money { amount: Amount::parse_decimal(text, currency.exponent())?, currency })
     }
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::OutOfRange)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::OutOfRange)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_sub(other.amount)
-            .ok_or(MoneyError::OutOfRange)?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::OutOfRange)?;
+        Ok(Money { amount, currency: self.currency })
     }
 
     fn same_currency(self, other: Money) -> Result<(), MoneyError> {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch {
-                left: self.currency,
-                right: other.currency,
-            })
+            Err(MoneyError::CurrencyMismatch { left: self.currency, right: other.currency })
         }
     }
 }
@@ -212,12 +184,7 @@ impl Money {
 impl fmt::Display for Money {
     /// `KWD 12.345`, `JPY 500`, `CLF 1.0000`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            self.currency,
-            self.amount.to_decimal_string(self.currency.exponent())
-        )
+        write!(f, "{} {}", self.currency, self.amount.to_decimal_string(self.currency.exponent()))
     }
 }
 
@@ -238,11 +205,7 @@ mod tests {
         check("12.345", "KWD", Ok(12_345));
         check("12.3", "KWD", Ok(12_300));
         check("12", "KWD", Ok(12_000));
-        check(
-            "12.3456",
-            "KWD",
-            Err(AmountError::TooPrecise { exponent: 3 }),
-        );
+        check("12.3456", "KWD", Err(AmountError::TooPrecise { exponent: 3 }));
         check("500", "JPY", Ok(500));
         check("500.5", "JPY", Err(AmountError::TooPrecise { exponent: 0 }));
         check("1.2345", "CLF", Ok(12_345));
@@ -259,8 +222,7 @@ mod tests {
 
     #[test]
     fn display_pads_to_the_exponent() {
-        let show =
-            |minor: i64, code: &str| Money::new(Amount::new(minor).unwrap(), cur(code)).to_string();
+        let show = |minor: i64, code: &str| Money::new(Amount::new(minor).unwrap(), cur(code)).to_string();
         assert_eq!(show(12_345, "KWD"), "KWD 12.345");
         assert_eq!(show(5, "KWD"), "KWD 0.005");
         assert_eq!(show(500, "JPY"), "JPY 500");
@@ -272,29 +234,17 @@ mod tests {
     fn arithmetic_refuses_mixed_currencies_and_range_exits() {
         let usd = Money::new(Amount::new(100).unwrap(), cur("USD"));
         let eur = Money::new(Amount::new(100).unwrap(), cur("EUR"));
-        assert_eq!(
-            usd.checked_add(eur),
-            Err(MoneyError::CurrencyMismatch {
-                left: cur("USD"),
-                right: cur("EUR")
-            })
-        );
+        assert_eq!(usd.checked_add(eur), Err(MoneyError::CurrencyMismatch { left: cur("USD"), right: cur("EUR") }));
         let max = Money::new(Amount::new(AMOUNT_MINOR_MAX).unwrap(), cur("USD"));
         assert_eq!(max.checked_add(usd), Err(MoneyError::OutOfRange));
         assert_eq!(usd.checked_sub(max), Err(MoneyError::OutOfRange));
-        assert_eq!(
-            max.checked_sub(usd).unwrap().amount.minor(),
-            AMOUNT_MINOR_MAX - 100
-        );
+        assert_eq!(max.checked_sub(usd).unwrap().amount.minor(), AMOUNT_MINOR_MAX - 100);
     }
 
     #[test]
     fn bounds_are_enforced_at_construction() {
         assert_eq!(Amount::new(-1), Err(AmountError::Negative));
-        assert_eq!(
-            Amount::new(AMOUNT_MINOR_MAX + 1),
-            Err(AmountError::TooLarge)
-        );
+        assert_eq!(Amount::new(AMOUNT_MINOR_MAX + 1), Err(AmountError::TooLarge));
         assert_eq!(Amount::positive(0), Err(AmountError::Zero));
         assert_eq!(Amount::positive(1).unwrap().minor(), 1);
     }

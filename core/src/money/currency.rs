@@ -36,11 +36,7 @@ impl Currency {
         if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_alphabetic) {
             return Err(CurrencyError::Malformed);
         }
-        let upper = [
-            bytes[0].to_ascii_uppercase(),
-            bytes[1].to_ascii_uppercase(),
-            bytes[2].to_ascii_uppercase(),
-        ];
+        let upper = [bytes[0].to_ascii_uppercase(), bytes[1].to_ascii_uppercase(), bytes[2].to_ascii_uppercase()];
         let info = CURRENCIES
             .binary_search_by(|row| row.code.as_bytes().cmp(&upper[..]))
             .map(|i| &CURRENCIES[i])
@@ -72,10 +68,7 @@ impl Currency {
 
     /// Every currency that can carry an amount, in code order.
     pub fn all() -> impl Iterator<Item = Currency> {
-        CURRENCIES
-            .iter()
-            .filter(|c| c.exponent.is_some())
-            .map(Currency)
+        CURRENCIES.iter().filter(|c| c.exponent.is_some()).map(Currency)
     }
 
     /// Every row of the ISO table, including codes without a minor unit (for table checks).

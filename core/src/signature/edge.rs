@@ -77,13 +77,7 @@ pub struct SignedRequest<'a> {
 
 impl SignedRequest<'_> {
     fn mac(&self, secret: &EdgeSecret) -> Result<[u8; 32], EdgeSignatureError> {
-        let fields = [
-            self.method,
-            self.path,
-            self.merchant_id,
-            self.mode,
-            self.request_id,
-        ];
+        let fields = [self.method, self.path, self.merchant_id, self.mode, self.request_id];
         if fields.iter().any(|f| f.contains(['\n', '\r'])) {
             return Err(EdgeSignatureError::MalformedField);
         }
@@ -98,10 +92,8 @@ impl SignedRequest<'_> {
 
     /// The `paygate-signature` header value, signed by each secret given (current first).
     pub fn sign(&self, secrets: &[&EdgeSecret]) -> Result<String, EdgeSignatureError> {
-        let entries: Result<Vec<String>, _> = secrets
-            .iter()
-            .map(|s| self.mac(s).map(|mac| format!("v1={}", hex(&mac))))
-            .collect();
+        let entries: Result<Vec<String>, _> =
+            secrets.iter().map(|s| self.mac(s).map(|mac| format!("v1={}", hex(&mac)))).collect();
         Ok(entries?.join(","))
     }
 
@@ -122,11 +114,8 @@ impl SignedRequest<'_> {
         if header.len() > SIGNATURE_HEADER_CHARS_MAX {
             return Err(EdgeSignatureError::Mismatch);
         }
-        let offered: Vec<Vec<u8>> = header
-            .split(',')
-            .filter_map(|entry| entry.trim().strip_prefix("v1="))
-            .filter_map(unhex)
-            .collect();
+        let offered: Vec<Vec<u8>> =
+            header.split(',').filter_map(|entry| entry.trim().strip_prefix("v1=")).filter_map(unhex).collect();
         for secret in secrets {
             let expected = self.mac(secret)?;
             if offered.iter().any(|sig| constant_time_eq(sig, &expected)) {
@@ -171,11 +160,7 @@ mod tests {
         for change in changes {
             let mut changed = request(b"{}");
             change(&mut changed);
-            assert_eq!(
-                changed.verify(&[&secret], &header, now),
-                Err(EdgeSignatureError::Mismatch),
-                "{changed:?}"
-            );
+            assert_eq!(changed.verify(&[&secret], &header, now), Err(EdgeSignatureError::Mismatch), "{changed:?}");
         }
     }
 
@@ -185,41 +170,17 @@ mod tests {
         let new = EdgeSecret::new(&[2; 32]).unwrap();
         let now = 1_795_240_800;
         let signed_by_old = request(b"x").sign(&[&old]).unwrap();
-        assert_eq!(
-            request(b"x").verify(&[&new, &old], &signed_by_old, now),
-            Ok(())
-        );
-        assert_eq!(
-            request(b"x").verify(&[&new], &signed_by_old, now),
-            Err(EdgeSignatureError::Mismatch)
-        );
+        assert_eq!(request(b"x").verify(&[&new, &old], &signed_by_old, now), Ok(()));
+        assert_eq!(request(b"x").verify(&[&new], &signed_by_old, now), Err(EdgeSignatureError::Mismatch));
         let both = request(b"x").sign(&[&new, &old]).unwrap();
         assert_eq!(request(b"x").verify(&[&old], &both, now), Ok(()));
-        assert_eq!(
-            request(b"x").verify(&[&new], &signed_by_old, now + 61),
-            Err(EdgeSignatureError::Stale)
-        );
-        assert_eq!(
-            request(b"x").verify(&[&old], &signed_by_old, now - 61),
-            Err(EdgeSignatureError::Stale)
-        );
-        assert_eq!(
-            request(b"x").verify(&[&old], "", now),
-            Err(EdgeSignatureError::Missing)
-        );
-        assert_eq!(
-            request(b"x").verify(&[&old], "v1=zz", now),
-            Err(EdgeSignatureError::Mismatch)
-        );
-        assert_eq!(
-            EdgeSecret::new(&[0; 31]).map(|_| ()),
-            Err(EdgeSecretError::TooShort)
-        );
+        assert_eq!(request(b"x").verify(&[&new], &signed_by_old, now + 61), Err(EdgeSignatureError::Stale));
+        assert_eq!(request(b"x").verify(&[&old], &signed_by_old, now - 61), Err(EdgeSignatureError::Stale));
+        assert_eq!(request(b"x").verify(&[&old], "", now), Err(EdgeSignatureError::Missing));
+        assert_eq!(request(b"x").verify(&[&old], "v1=zz", now), Err(EdgeSignatureError::Mismatch));
+        assert_eq!(EdgeSecret::new(&[0; 31]).map(|_| ()), Err(EdgeSecretError::TooShort));
         let mut injected = request(b"x");
         injected.path = "/v1/charges\nlive";
-        assert_eq!(
-            injected.sign(&[&old]),
-            Err(EdgeSignatureError::MalformedField)
-        );
+        assert_eq!(injected.sign(&[&old]), Err(EdgeSignatureError::MalformedField));
     }
 }

@@ -49,12 +49,8 @@ pub struct WebhookSecret(Vec<u8>);
 
 impl WebhookSecret {
     pub fn parse(text: &str) -> Result<Self, WebhookSecretError> {
-        let encoded = text
-            .strip_prefix(SECRET_PREFIX)
-            .ok_or(WebhookSecretError::MissingPrefix)?;
-        let bytes = STANDARD
-            .decode(encoded)
-            .map_err(|_| WebhookSecretError::NotBase64)?;
+        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or(WebhookSecretError::MissingPrefix)?;
+        let bytes = STANDARD.decode(encoded).map_err(|_| WebhookSecretError::NotBase64)?;
         if !(SECRET_BYTES_MIN..=SECRET_BYTES_MAX).contains(&bytes.len()) {
             return Err(WebhookSecretError::WrongLength);
         }
@@ -73,17 +69,11 @@ impl WebhookSecret {
 
     /// One `v1,<base64>` signature of a message.
     pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-        format!(
-            "v1,{}",
-            STANDARD.encode(self.mac(msg_id, &timestamp.to_string(), body))
-        )
+        format!("v1,{}", STANDARD.encode(self.mac(msg_id, &timestamp.to_string(), body)))
     }
 
     fn mac(&self, msg_id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
-        hmac_sha256(
-            &self.0,
-            &[msg_id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
-        )
+        hmac_sha256(&self.0, &[msg_id.as_bytes(), b".", timestamp.as_bytes(), b".", body])
     }
 }
 
@@ -95,17 +85,8 @@ impl fmt::Debug for WebhookSecret {
 
 /// The `webhook-signature` header value for a message signed by every active secret (one normally,
 /// two while a rotation overlaps).
-pub fn signature_header(
-    secrets: &[&WebhookSecret],
-    msg_id: &str,
-    timestamp: i64,
-    body: &[u8],
-) -> String {
-    secrets
-        .iter()
-        .map(|s| s.sign(msg_id, timestamp, body))
-        .collect::<Vec<_>>()
-        .join(" ")
+pub fn signature_header(secrets: &[&WebhookSecret], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+    secrets.iter().map(|s| s.sign(msg_id, timestamp, body)).collect::<Vec<_>>().join(" ")
 }
 
 /// The three Standard Webhooks headers of a received message.
@@ -136,10 +117,7 @@ pub fn verify(
     body: &[u8],
     now_unix_seconds: i64,
 ) -> Result<(), WebhookVerifyError> {
-    let timestamp: i64 = headers
-        .timestamp
-        .parse()
-        .map_err(|_| WebhookVerifyError::InvalidTimestamp)?;
+    let timestamp: i64 = headers.timestamp.parse().map_err(|_| WebhookVerifyError::InvalidTimestamp)?;
     if (now_unix_seconds - timestamp).abs() > TIMESTAMP_TOLERANCE_SECONDS {
         return Err(WebhookVerifyError::TimestampOutOfTolerance);
     }
@@ -154,11 +132,7 @@ pub fn verify(
         .filter(|(version, _)| *version == "v1")
         .filter_map(|(_, sig)| STANDARD.decode(sig).ok())
         .any(|sig| constant_time_eq(&sig, &expected));
-    if matched {
-        Ok(())
-    } else {
-        Err(WebhookVerifyError::NoMatchingSignature)
-    }
+    if matched { Ok(()) } else { Err(WebhookVerifyError::NoMatchingSignature) }
 }
 
 #[cfg(test)]
@@ -169,18 +143,9 @@ mod tests {
     fn secrets_round_trip_and_bad_ones_are_refused() {
         let secret = WebhookSecret::from_random([9; SECRET_BYTES]);
         assert_eq!(WebhookSecret::parse(&secret.expose()), Ok(secret.clone()));
-        assert_eq!(
-            WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
-            Err(WebhookSecretError::MissingPrefix)
-        );
-        assert_eq!(
-            WebhookSecret::parse("whsec_!!!"),
-            Err(WebhookSecretError::NotBase64)
-        );
-        assert_eq!(
-            WebhookSecret::parse("whsec_AAAA"),
-            Err(WebhookSecretError::WrongLength)
-        );
+        assert_eq!(WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Err(WebhookSecretError::MissingPrefix));
+        assert_eq!(WebhookSecret::parse("whsec_!!!"), Err(WebhookSecretError::NotBase64));
+        assert_eq!(WebhookSecret::parse("whsec_AAAA"), Err(WebhookSecretError::WrongLength));
         assert!(!format!("{secret:?}").contains(&secret.expose()[6..]));
     }
 
@@ -188,20 +153,10 @@ mod tests {
     fn timestamps_outside_the_window_fail_even_when_signed() {
         let secret = WebhookSecret::from_random([1; SECRET_BYTES]);
         let sig = secret.sign("msg_1", 1_000_000, b"{}");
-        let headers = WebhookHeaders {
-            id: "msg_1",
-            timestamp: "1000000",
-            signature: &sig,
-        };
+        let headers = WebhookHeaders { id: "msg_1", timestamp: "1000000", signature: &sig };
         assert_eq!(verify(&secret, &headers, b"{}", 1_000_300), Ok(()));
         assert_eq!(verify(&secret, &headers, b"{}", 999_700), Ok(()));
-        assert_eq!(
-            verify(&secret, &headers, b"{}", 1_000_301),
-            Err(WebhookVerifyError::TimestampOutOfTolerance)
-        );
-        assert_eq!(
-            verify(&secret, &headers, b"{}", 999_699),
-            Err(WebhookVerifyError::TimestampOutOfTolerance)
-        );
+        assert_eq!(verify(&secret, &headers, b"{}", 1_000_301), Err(WebhookVerifyError::TimestampOutOfTolerance));
+        assert_eq!(verify(&secret, &headers, b"{}", 999_699), Err(WebhookVerifyError::TimestampOutOfTolerance));
     }
 }

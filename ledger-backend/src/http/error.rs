@@ -12,11 +12,7 @@ pub enum ApiError {
     Code(ErrorCode),
     /// A bad request value, with the parameter at fault and what is wrong with it.
     #[error("{code:?} at {param}: {detail}")]
-    Param {
-        code: ErrorCode,
-        param: String,
-        detail: String,
-    },
+    Param { code: ErrorCode, param: String, detail: String },
     /// The database could not be reached in time: the caller may retry.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
@@ -28,11 +24,7 @@ impl ApiError {
     fn problem(&self) -> Problem {
         match self {
             ApiError::Code(code) => Problem::new(*code),
-            ApiError::Param {
-                code,
-                param,
-                detail,
-            } => Problem::new(*code).param(param).detail(detail),
+            ApiError::Param { code, param, detail } => Problem::new(*code).param(param).detail(detail),
             ApiError::Unavailable(_) => Problem::new(ErrorCode::ServiceUnavailable),
             ApiError::Database(_) => Problem::new(ErrorCode::InternalError),
         }
@@ -47,15 +39,12 @@ impl IntoResponse for ApiError {
         }
         let mut problem = self.problem();
         problem.request_id = super::request_id::current();
-        let mut response = (
-            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            problem.to_json(),
-        )
-            .into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(paygate_core::problem::CONTENT_TYPE),
-        );
+        let mut response =
+            (StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), problem.to_json())
+                .into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(paygate_core::problem::CONTENT_TYPE));
         response
     }
 }

@@ -8,9 +8,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+    Router::new().route("/health", get(health)).route("/ready", get(ready))
 }
 
 async fn health() -> Json<Value> {
@@ -18,16 +16,13 @@ async fn health() -> Json<Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let migrated: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&state.pool)
-            .await
-            .map_err(ApiError::Unavailable)?;
+    let migrated: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&state.pool)
+        .await
+        .map_err(ApiError::Unavailable)?;
     let expected = crate::db::MIGRATOR.iter().map(|m| m.version).max();
     if migrated < expected {
         return Err(ApiError::Code(paygate_core::ErrorCode::ServiceUnavailable));
     }
-    Ok(Json(
-        json!({ "status": "ready", "schema_version": migrated }),
-    ))
+    Ok(Json(json!({ "status": "ready", "schema_version": migrated })))
 }

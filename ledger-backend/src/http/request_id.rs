@@ -22,15 +22,13 @@ pub fn current() -> Option<String> {
 }
 
 pub async fn propagate(request: Request, next: Next) -> Response {
-    let incoming = request
-        .headers()
-        .get(HEADER_REQUEST_ID)
-        .and_then(|v| v.to_str().ok());
+    let incoming = request.headers().get(HEADER_REQUEST_ID).and_then(|v| v.to_str().ok());
     let id = match incoming.and_then(|v| RequestId::parse(v).ok()) {
         Some(valid) => valid.to_string(),
         None => new_id::<RequestKind>().to_string(),
     };
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let mut response = CURRENT
         .scope(id.clone(), async move {
             let response = next.run(request).await;

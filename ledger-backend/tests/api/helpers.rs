@@ -15,20 +15,14 @@ pub struct TestApp {
 
 /// The server's maintenance database URL: `DATABASE_URL` with the database name left as given.
 fn admin_url() -> String {
-    std::env::var("DATABASE_URL").expect(
-        "DATABASE_URL must point at a PostgreSQL server for the tests (the test command sets it)",
-    )
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must point at a PostgreSQL server for the tests (the test command sets it)")
 }
 
 /// `admin` with its database name replaced by `name`.
 fn url_for(admin: &str, name: &str) -> String {
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("DATABASE_URL has a database name");
-    let query = admin
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
+    let (base, _) = admin.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let query = admin.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     format!("{base}/{name}{query}")
 }
 
@@ -40,38 +34,20 @@ pub async fn spawn_app() -> TestApp {
     let admin_url = admin_url();
     let db_name = format!(
         "paygate_test_{}",
-        paygate_ledger::ids::new_id::<paygate_core::id::RequestKind>()
-            .to_string()
-            .trim_start_matches("req_")
+        paygate_ledger::ids::new_id::<paygate_core::id::RequestKind>().to_string().trim_start_matches("req_")
     );
-    let mut admin = PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to the test PostgreSQL server");
+    let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the test PostgreSQL server");
     // The name is ours (letters and digits), so building the statement from it is safe.
-    admin
-        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#)))
-        .await
-        .expect("create test database");
-    let pool = db::connect(&url_for(&admin_url, &db_name), 8)
-        .await
-        .expect("connect to the test database");
+    admin.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#))).await.expect("create test database");
+    let pool = db::connect(&url_for(&admin_url, &db_name), 8).await.expect("connect to the test database");
     db::migrate(&pool).await.expect("migrate the test database");
-    let server = Server::bind("127.0.0.1:0".parse().unwrap(), pool.clone())
-        .await
-        .expect("bind");
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), pool.clone()).await.expect("bind");
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestApp {
-        addr,
-        pool,
-        client: reqwest::Client::new(),
-        db_name,
-        admin_url,
-        shutdown: Some(tx),
-    }
+    TestApp { addr, pool, client: reqwest::Client::new(), db_name, admin_url, shutdown: Some(tx) }
 }
 
 impl TestApp {
@@ -81,12 +57,7 @@ impl TestApp {
 
     /// GET `path`, asserting the status; returns the JSON body.
     pub async fn get_json(&self, path: &str, expected_status: u16) -> serde_json::Value {
-        let response = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request");
+        let response = self.client.get(self.url(path)).send().await.expect("request");
         assert_eq!(response.status().as_u16(), expected_status, "GET {path}");
         response.json().await.expect("JSON body")
     }
@@ -103,16 +74,11 @@ impl Drop for TestApp {
         }
         let (admin_url, db_name) = (self.admin_url.clone(), self.db_name.clone());
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async move {
                 if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                     let _ = admin
-                        .execute(AssertSqlSafe(format!(
-                            r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#
-                        )))
+                        .execute(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#)))
                         .await;
                 }
             });
