@@ -29,8 +29,14 @@ pg_data_dir() {
   echo "$dir"
 }
 
-# pg_ensure <name> <port> [server options]: creates the cluster on first use, starts it if stopped,
-# and prints its URL.
+# port_free <port>: true when nothing listens on 127.0.0.1:<port>.
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pg_ensure <name> <preferred port> [server options]: creates the cluster on first use, starts it if
+# stopped (on the first free port from the preferred one, so two checkouts on one machine do not
+# collide), and prints its URL.
 pg_ensure() {
   local name=$1 port=$2 extra=${3:-} bin data
   bin=$(pg_bin) || return 1
@@ -40,7 +46,11 @@ pg_ensure() {
     [ "$(id -u)" = 0 ] && chown postgres "$data" && chmod 700 "$data"
     as_pg_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  if ! as_pg_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if as_pg_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    # Running already: its port is the fourth line of postmaster.pid.
+    port=$(sed -n 4p "$data/postmaster.pid")
+  else
+    while ! port_free "$port"; do port=$((port + 1)); done
     as_pg_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 30 \
       -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 $extra" start >/dev/null
   fi

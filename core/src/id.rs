@@ -167,6 +167,8 @@ id_kinds! {
     DeliveryId, DeliveryKind, "dlv";
     /// A ledger journal transaction.
     LedgerTransactionId, LedgerTransactionKind, "ltx";
+    /// A row of the hash-chained audit log.
+    AuditId, AuditKind, "aud";
     /// A request, as carried in the `Request-Id` header.
     RequestId, RequestKind, "req";
 }

@@ -24,6 +24,22 @@ pub fn date_of_unix(unix_seconds: i64) -> Date {
     Date { year, month, day }
 }
 
+/// The Unix seconds at 00:00:00 UTC of `year-month-day` (days-from-civil).
+pub fn unix_seconds_of(year: i32, month: u8, day: u8) -> i64 {
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era * 146_097 + day_of_era - 719_468) * 86_400
+}
+
+/// The first instant of the month after `year-month`, as (year, month).
+pub fn next_month(year: i32, month: u8) -> (i32, u8) {
+    if month == 12 { (year + 1, 1) } else { (year, month + 1) }
+}
+
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-21T06:02:49Z`), the API's timestamp format.
 pub fn rfc3339(unix_seconds: i64) -> String {
     let d = date_of_unix(unix_seconds);
@@ -42,5 +58,15 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn dates_and_seconds_are_inverse() {
+        for seconds in [0i64, 951_782_400, 1_795_240_800 - 21_600, -86_400, 4_102_444_800] {
+            let d = date_of_unix(seconds);
+            assert_eq!(unix_seconds_of(d.year, d.month, d.day), seconds);
+        }
+        assert_eq!(next_month(2026, 12), (2027, 1));
+        assert_eq!(next_month(2026, 11), (2026, 12));
     }
 }

@@ -37,7 +37,8 @@ async fn migrate() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url, 1).await?;
     db::migrate(&pool).await?;
-    tracing::info!("migrations applied");
+    db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
+    tracing::info!("migrations applied, partitions ready");
     Ok(())
 }
 
@@ -45,6 +46,7 @@ async fn serve() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url, config.db_connections_max).await?;
     db::migrate(&pool).await?;
+    db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
     let server = Server::bind(config.listen_addr, pool).await?;
     tracing::info!(addr = %server.local_addr()?, "serving");
     server.run(shutdown_signal()).await?;

@@ -41,6 +41,7 @@ pub async fn spawn_app() -> TestApp {
     admin.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#))).await.expect("create test database");
     let pool = db::connect(&url_for(&admin_url, &db_name), 8).await.expect("connect to the test database");
     db::migrate(&pool).await.expect("migrate the test database");
+    db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await.expect("create partitions");
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), pool.clone()).await.expect("bind");
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -85,4 +86,11 @@ impl Drop for TestApp {
         })
         .join();
     }
+}
+
+/// Inserts a merchant directly and returns its id.
+pub async fn insert_merchant(pool: &sqlx::PgPool) -> String {
+    let id = paygate_ledger::ids::new_id::<paygate_core::id::MerchantKind>().to_string();
+    sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, 'Test shop')").bind(&id).execute(pool).await.unwrap();
+    id
 }

@@ -4,3 +4,4 @@
 
 mod health;
 mod helpers;
+mod schema;

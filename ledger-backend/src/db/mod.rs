@@ -18,3 +18,5 @@ pub async fn connect(database_url: &str, connections_max: u32) -> Result<PgPool,
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
+
+pub mod partitions;
