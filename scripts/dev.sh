@@ -68,6 +68,16 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 export DATABASE_URL
 
+# Local secrets, created on first use and kept out of git (.local/ is ignored). Production sets these
+# through its secret store; see ARCHITECTURE.md.
+SECRETS=$ROOT/.local/dev-secrets.env
+if [ ! -f "$SECRETS" ]; then
+  (umask 077 && printf 'PAYGATE_EDGE_SECRET=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > "$SECRETS")
+fi
+set -a
+. "$SECRETS"
+set +a
+
 step "ledger backend"
 cargo build -q -p paygate-ledger
 "$CARGO_TARGET_DIR/debug/paygate-ledger" migrate

@@ -1,5 +1,6 @@
 //! Configuration from the environment, read once at start-up. Secrets never have defaults.
 
+use paygate_core::signature::edge::EdgeSecret;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ pub struct Config {
     pub database_url: String,
     pub listen_addr: SocketAddr,
     pub db_connections_max: u32,
+    /// `PAYGATE_EDGE_SECRET` (hex, ≥ 32 bytes), then `PAYGATE_EDGE_SECRET_PREVIOUS` during a rotation.
+    pub edge_secrets: Vec<EdgeSecret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,24 @@ impl Config {
             })?,
             Err(_) => DB_CONNECTIONS_MAX,
         };
-        Ok(Config { database_url, listen_addr, db_connections_max })
+        let mut edge_secrets =
+            vec![edge_secret("PAYGATE_EDGE_SECRET")?.ok_or(ConfigError::Missing("PAYGATE_EDGE_SECRET"))?];
+        edge_secrets.extend(edge_secret("PAYGATE_EDGE_SECRET_PREVIOUS")?);
+        Ok(Config { database_url, listen_addr, db_connections_max, edge_secrets })
     }
+}
+
+/// Reads a hex-encoded edge signing secret; `None` when the variable is unset or empty.
+fn edge_secret(name: &'static str) -> Result<Option<EdgeSecret>, ConfigError> {
+    let Some(text) = std::env::var(name).ok().filter(|v| !v.is_empty()) else { return Ok(None) };
+    let invalid = |reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
+    let bytes = decode_hex(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
+    EdgeSecret::new(&bytes).map(Some).map_err(|e| invalid(&e.to_string()))
+}
+
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }

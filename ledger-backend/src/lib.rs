@@ -18,10 +18,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `addr` (port 0 picks a free port, as the tests do) and builds the app over `pool`.
-    pub async fn bind(addr: SocketAddr, pool: sqlx::PgPool) -> std::io::Result<Self> {
+    /// Binds `addr` (port 0 picks a free port, as the tests do) and builds the app over `state`.
+    pub async fn bind(addr: SocketAddr, state: http::AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Server { listener, router: http::router(http::AppState { pool }) })
+        Ok(Server { listener, router: http::router(state) })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

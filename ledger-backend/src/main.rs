@@ -1,5 +1,6 @@
 //! The `paygate-ledger` command: `serve` the API, `migrate` the database.
 
+use paygate_ledger::http::AppState;
 use paygate_ledger::{Server, config::Config, db, telemetry};
 use std::process::ExitCode;
 
@@ -8,7 +9,8 @@ const USAGE: &str = "usage: paygate-ledger <serve|migrate>
   serve     migrate the database, then serve the API on PAYGATE_LISTEN_ADDR (default 127.0.0.1:8081)
   migrate   apply pending migrations and exit
 
-environment: DATABASE_URL (required), PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, RUST_LOG";
+environment: DATABASE_URL and PAYGATE_EDGE_SECRET (hex, shared with the edge) are required;
+PAYGATE_EDGE_SECRET_PREVIOUS (during a rotation), PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, RUST_LOG";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,8 +36,8 @@ async fn main() -> ExitCode {
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn migrate() -> Result<(), AnyError> {
-    let config = Config::from_env()?;
-    let pool = db::connect(&config.database_url, 1).await?;
+    let database_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is required")?;
+    let pool = db::connect(&database_url, 1).await?;
     db::migrate(&pool).await?;
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
     tracing::info!("migrations applied, partitions ready");
@@ -47,7 +49,8 @@ async fn serve() -> Result<(), AnyError> {
     let pool = db::connect(&config.database_url, config.db_connections_max).await?;
     db::migrate(&pool).await?;
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
-    let server = Server::bind(config.listen_addr, pool).await?;
+    let state = AppState { pool, edge_secrets: std::sync::Arc::new(config.edge_secrets) };
+    let server = Server::bind(config.listen_addr, state).await?;
     tracing::info!(addr = %server.local_addr()?, "serving");
     server.run(shutdown_signal()).await?;
     tracing::info!("stopped");

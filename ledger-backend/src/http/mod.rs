@@ -2,15 +2,21 @@
 //! layers every request passes through: request id and log span, body limit, and problem+json for the
 //! requests no route takes.
 
+mod edge_auth;
 mod error;
 mod health;
+mod json;
 mod request_id;
 
+pub use edge_auth::{Caller, MerchantCaller};
 pub use error::ApiError;
+pub use json::ApiJson;
 
 use axum::Router;
 use paygate_core::ErrorCode;
+use paygate_core::signature::edge::EdgeSecret;
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// The largest request body any endpoint takes. Payment objects are small; anything bigger is abuse.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -18,11 +24,19 @@ pub const BODY_BYTES_MAX: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// The current edge signing secret first, then the previous one while a rotation overlaps.
+    pub edge_secrets: Arc<Vec<EdgeSecret>>,
 }
 
 pub fn router(state: AppState) -> Router {
+    // Everything under /v1 is for the edge only: the middleware rejects what it did not sign, unknown
+    // /v1 paths included, so an unsigned caller learns nothing about which routes exist.
+    let v1 = Router::new()
+        .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     Router::new()
         .merge(health::router())
+        .nest("/v1", v1)
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .method_not_allowed_fallback(|| async { ApiError::Code(ErrorCode::MethodNotAllowed) })
         .with_state(state)

@@ -26,7 +26,7 @@ async fn ready_fails_with_a_503_problem_when_the_schema_is_behind() {
 #[tokio::test]
 async fn unknown_routes_and_methods_get_problem_answers_with_the_request_id() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/v1/nope")).send().await.unwrap();
+    let response = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 404);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let request_id = response.headers()["request-id"].to_str().unwrap().to_owned();

@@ -1,11 +1,17 @@
 //! `spawn_app()` and typed request helpers shared by every integration test.
 
+use paygate_core::signature::edge::{self, EdgeSecret, SignedRequest};
+use paygate_ledger::http::AppState;
+use paygate_ledger::ids::{new_id, unix_seconds_now};
 use paygate_ledger::{Server, db};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The secret the edge would sign with; tests sign with it (or deliberately with another).
+    pub edge_secret: EdgeSecret,
     pub pool: sqlx::PgPool,
     pub client: reqwest::Client,
     db_name: String,
@@ -42,18 +48,90 @@ pub async fn spawn_app() -> TestApp {
     let pool = db::connect(&url_for(&admin_url, &db_name), 8).await.expect("connect to the test database");
     db::migrate(&pool).await.expect("migrate the test database");
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await.expect("create partitions");
-    let server = Server::bind("127.0.0.1:0".parse().unwrap(), pool.clone()).await.expect("bind");
+    let edge_secret = random_edge_secret();
+    let state = AppState { pool: pool.clone(), edge_secrets: Arc::new(vec![edge_secret.clone()]) };
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.expect("bind");
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestApp { addr, pool, client: reqwest::Client::new(), db_name, admin_url, shutdown: Some(tx) }
+    TestApp { addr, edge_secret, pool, client: reqwest::Client::new(), db_name, admin_url, shutdown: Some(tx) }
+}
+
+pub fn random_edge_secret() -> EdgeSecret {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    EdgeSecret::new(&bytes).unwrap()
+}
+
+/// What the edge puts on a request it forwards, before signing.
+pub struct EdgeHeaders<'a> {
+    pub merchant_id: &'a str,
+    pub mode: &'a str,
+    pub request_id: String,
+    pub timestamp: i64,
+}
+
+impl<'a> EdgeHeaders<'a> {
+    pub fn for_merchant(merchant_id: &'a str, mode: &'a str) -> Self {
+        let request_id = new_id::<paygate_core::id::RequestKind>().to_string();
+        EdgeHeaders { merchant_id, mode, request_id, timestamp: unix_seconds_now() }
+    }
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// A request signed as the edge signs it, with `secret`, for `headers`.
+    pub fn signed_with(
+        &self,
+        secret: &EdgeSecret,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        headers: &EdgeHeaders<'_>,
+    ) -> reqwest::RequestBuilder {
+        let signature = SignedRequest {
+            timestamp: headers.timestamp,
+            method: method.as_str(),
+            path,
+            body: body.as_bytes(),
+            merchant_id: headers.merchant_id,
+            mode: headers.mode,
+            request_id: &headers.request_id,
+        }
+        .sign(&[secret])
+        .unwrap();
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header(edge::HEADER_SIGNATURE, signature)
+            .header(edge::HEADER_TIMESTAMP, headers.timestamp.to_string())
+            .header(edge::HEADER_REQUEST_ID, &headers.request_id)
+            .body(body.to_owned());
+        if !headers.merchant_id.is_empty() {
+            request =
+                request.header(edge::HEADER_MERCHANT, headers.merchant_id).header(edge::HEADER_MODE, headers.mode);
+        }
+        if !body.is_empty() {
+            request = request.header("content-type", "application/json");
+        }
+        request
+    }
+
+    /// A request signed with the app's own edge secret, on behalf of `merchant_id` in `mode`.
+    pub fn signed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        merchant_id: &str,
+        mode: &str,
+    ) -> reqwest::RequestBuilder {
+        self.signed_with(&self.edge_secret, method, path, body, &EdgeHeaders::for_merchant(merchant_id, mode))
     }
 
     /// GET `path`, asserting the status; returns the JSON body.
