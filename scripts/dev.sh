@@ -71,9 +71,10 @@ export DATABASE_URL
 # Local secrets, created on first use and kept out of git (.local/ is ignored). Production sets these
 # through its secret store; see ARCHITECTURE.md.
 SECRETS=$ROOT/.local/dev-secrets.env
-if [ ! -f "$SECRETS" ]; then
-  (umask 077 && printf 'PAYGATE_EDGE_SECRET=%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > "$SECRETS")
-fi
+random_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+for name in PAYGATE_EDGE_SECRET PAYGATE_API_KEY_PEPPER; do
+  grep -qs "^$name=" "$SECRETS" || (umask 077 && printf '%s=%s\n' "$name" "$(random_hex)" >> "$SECRETS")
+done
 set -a
 . "$SECRETS"
 set +a

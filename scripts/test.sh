@@ -46,7 +46,7 @@ NATIVE=(--workspace --exclude paygate-sdk --exclude paygate-edge)
 
 run_step "format (cargo fmt --check)" cargo fmt --all --check
 run_step "lint (cargo clippy, warnings are errors)" cargo clippy "${NATIVE[@]}" --all-targets -q -- -D warnings
-run_step "unit and integration tests (core, ledger backend on PostgreSQL)" cargo test "${NATIVE[@]}" -q
+run_step "unit and integration tests (core, ledger backend on PostgreSQL)" cargo test "${NATIVE[@]}" -q --no-fail-fast
 run_step "core builds for wasm32" cargo build -p paygate-core --target wasm32-unknown-unknown --release -q
 run_step "Standard Webhooks interop with the Python reference library" \
   .venv/bin/python core/interop/standard_webhooks_interop.py

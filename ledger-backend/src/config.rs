@@ -1,5 +1,6 @@
 //! Configuration from the environment, read once at start-up. Secrets never have defaults.
 
+use crate::domain::api_keys::Pepper;
 use paygate_core::signature::edge::EdgeSecret;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,6 +18,8 @@ pub struct Config {
     pub db_connections_max: u32,
     /// `PAYGATE_EDGE_SECRET` (hex, ≥ 32 bytes), then `PAYGATE_EDGE_SECRET_PREVIOUS` during a rotation.
     pub edge_secrets: Vec<EdgeSecret>,
+    /// `PAYGATE_API_KEY_PEPPER` (hex, ≥ 32 bytes), shared with the edge.
+    pub pepper: Pepper,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,8 @@ impl Config {
         let mut edge_secrets =
             vec![edge_secret("PAYGATE_EDGE_SECRET")?.ok_or(ConfigError::Missing("PAYGATE_EDGE_SECRET"))?];
         edge_secrets.extend(edge_secret("PAYGATE_EDGE_SECRET_PREVIOUS")?);
-        Ok(Config { database_url, listen_addr, db_connections_max, edge_secrets })
+        let pepper = pepper_from_env()?;
+        Ok(Config { database_url, listen_addr, db_connections_max, edge_secrets, pepper })
     }
 }
 
@@ -55,6 +59,15 @@ fn edge_secret(name: &'static str) -> Result<Option<EdgeSecret>, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
     let bytes = decode_hex(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
     EdgeSecret::new(&bytes).map(Some).map_err(|e| invalid(&e.to_string()))
+}
+
+/// Reads `PAYGATE_API_KEY_PEPPER`; the CLI's key commands need it without the rest of the config.
+pub fn pepper_from_env() -> Result<Pepper, ConfigError> {
+    let name = "PAYGATE_API_KEY_PEPPER";
+    let text = std::env::var(name).map_err(|_| ConfigError::Missing(name))?;
+    let invalid = |reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
+    let bytes = decode_hex(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
+    Pepper::new(bytes).ok_or_else(|| invalid("must be at least 32 bytes (64 hex characters)"))
 }
 
 pub fn decode_hex(text: &str) -> Option<Vec<u8>> {

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod telemetry;

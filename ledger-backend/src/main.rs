@@ -1,24 +1,51 @@
-//! The `paygate-ledger` command: `serve` the API, `migrate` the database.
+//! The `paygate-ledger` command: serve the API, migrate, and the operator's merchant and key tasks.
 
+use paygate_core::Mode;
+use paygate_core::api_key::KeyKind;
+use paygate_core::id::MerchantId;
+use paygate_ledger::config::{Config, pepper_from_env};
+use paygate_ledger::domain::{api_keys, merchants};
 use paygate_ledger::http::AppState;
-use paygate_ledger::{Server, config::Config, db, telemetry};
+use paygate_ledger::{Server, db, telemetry};
+use std::collections::HashMap;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: paygate-ledger <serve|migrate>
+const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
 
-  serve     migrate the database, then serve the API on PAYGATE_LISTEN_ADDR (default 127.0.0.1:8081)
-  migrate   apply pending migrations and exit
+  serve                                   migrate, then serve the API on PAYGATE_LISTEN_ADDR (127.0.0.1:8081)
+  migrate                                 apply pending migrations, create partitions ahead, exit
+  create-merchant --name NAME             print the new merchant's id
+  create-key --merchant ID --mode test|live --kind publishable|secret
+                                          print a new API key (shown once; only its hash is stored)
+  revoke-key --merchant ID --mode test|live --key KEY_ID
 
-environment: DATABASE_URL and PAYGATE_EDGE_SECRET (hex, shared with the edge) are required;
+environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
+shared with the edge) for serve; PAYGATE_API_KEY_PEPPER for create-key; optional
 PAYGATE_EDGE_SECRET_PREVIOUS (during a rotation), PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, RUST_LOG";
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init();
-    let command = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first().cloned() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let flags = match parse_flags(&args[1..]) {
+        Ok(flags) => flags,
+        Err(message) => {
+            eprintln!("{message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match command.as_str() {
         "serve" => serve().await,
         "migrate" => migrate().await,
+        "create-merchant" => create_merchant(&flags).await,
+        "create-key" => create_key(&flags).await,
+        "revoke-key" => revoke_key(&flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -27,20 +54,75 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = %error, "{command} failed");
+            eprintln!("{command} failed: {error}");
             ExitCode::FAILURE
         }
     }
 }
 
-type AnyError = Box<dyn std::error::Error + Send + Sync>;
+/// `--name value` pairs into a map; anything else is a usage error.
+fn parse_flags(args: &[String]) -> Result<HashMap<String, String>, String> {
+    let mut flags = HashMap::new();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let name = flag.strip_prefix("--").ok_or(format!("unexpected argument {flag:?}"))?;
+        let value = rest.next().ok_or(format!("--{name} needs a value"))?;
+        flags.insert(name.to_owned(), value.clone());
+    }
+    Ok(flags)
+}
+
+fn flag<'a>(flags: &'a HashMap<String, String>, name: &str) -> Result<&'a str, AnyError> {
+    flags.get(name).map(String::as_str).ok_or_else(|| format!("--{name} is required").into())
+}
+
+fn mode_flag(flags: &HashMap<String, String>) -> Result<Mode, AnyError> {
+    Mode::parse(flag(flags, "mode")?).ok_or_else(|| "--mode must be test or live".into())
+}
+
+async fn pool_from_env(connections: u32) -> Result<sqlx::PgPool, AnyError> {
+    let database_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is required")?;
+    Ok(db::connect(&database_url, connections).await?)
+}
 
 async fn migrate() -> Result<(), AnyError> {
-    let database_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is required")?;
-    let pool = db::connect(&database_url, 1).await?;
+    let pool = pool_from_env(1).await?;
     db::migrate(&pool).await?;
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
     tracing::info!("migrations applied, partitions ready");
+    Ok(())
+}
+
+async fn create_merchant(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    let pool = pool_from_env(1).await?;
+    let id = merchants::create(&pool, flag(flags, "name")?).await?;
+    println!("{id}");
+    Ok(())
+}
+
+async fn create_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    let pepper = pepper_from_env()?;
+    let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
+    let kind = match flag(flags, "kind")? {
+        "publishable" => KeyKind::Publishable,
+        "secret" => KeyKind::Secret,
+        _ => return Err("--kind must be publishable or secret".into()),
+    };
+    let pool = pool_from_env(1).await?;
+    if !merchants::exists(&pool, merchant).await? {
+        return Err(format!("no merchant {merchant}").into());
+    }
+    let (_, key) = api_keys::create(&pool, &pepper, merchant, mode_flag(flags)?, kind).await?;
+    println!("{}", key.expose());
+    Ok(())
+}
+
+async fn revoke_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
+    let pool = pool_from_env(1).await?;
+    if !api_keys::revoke(&pool, merchant, mode_flag(flags)?, flag(flags, "key")?).await? {
+        return Err("no such key for this merchant and mode".into());
+    }
     Ok(())
 }
 
@@ -49,7 +131,7 @@ async fn serve() -> Result<(), AnyError> {
     let pool = db::connect(&config.database_url, config.db_connections_max).await?;
     db::migrate(&pool).await?;
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
-    let state = AppState { pool, edge_secrets: std::sync::Arc::new(config.edge_secrets) };
+    let state = AppState { pool, edge_secrets: std::sync::Arc::new(config.edge_secrets), pepper: config.pepper };
     let server = Server::bind(config.listen_addr, state).await?;
     tracing::info!(addr = %server.local_addr()?, "serving");
     server.run(shutdown_signal()).await?;

@@ -29,15 +29,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Parses a JSON body into `T`, mapping each failure to the problem that names its parameter.
+///
+/// Two passes: first into a `Value`, so that only real syntax errors become `body_malformed` (serde_json
+/// reports some type mismatches, such as a number where an enum's string belongs, as syntax errors when
+/// deserialising straight from bytes); then from the `Value` into `T`, tracking the path.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| ApiError::Param {
+        code: ErrorCode::BodyMalformed,
+        param: String::new(),
+        detail: error.to_string(),
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.inner();
-        let message = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::Param { code: ErrorCode::BodyMalformed, param: String::new(), detail: message };
-        }
+        let message = error.inner().to_string();
         // serde_json's data errors carry no kind; their messages are stable and start with these.
         // For an unknown field the path already ends at it; a missing one never entered the path.
         if backticked(&message, "unknown field `").is_some() {

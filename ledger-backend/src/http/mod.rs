@@ -2,6 +2,7 @@
 //! layers every request passes through: request id and log span, body limit, and problem+json for the
 //! requests no route takes.
 
+mod api_keys;
 mod edge_auth;
 mod error;
 mod health;
@@ -12,6 +13,7 @@ pub use edge_auth::{Caller, MerchantCaller};
 pub use error::ApiError;
 pub use json::ApiJson;
 
+use crate::domain::api_keys::Pepper;
 use axum::Router;
 use paygate_core::ErrorCode;
 use paygate_core::signature::edge::EdgeSecret;
@@ -26,12 +28,15 @@ pub struct AppState {
     pub pool: PgPool,
     /// The current edge signing secret first, then the previous one while a rotation overlaps.
     pub edge_secrets: Arc<Vec<EdgeSecret>>,
+    /// The pepper of API-key hashes, shared with the edge.
+    pub pepper: Pepper,
 }
 
 pub fn router(state: AppState) -> Router {
     // Everything under /v1 is for the edge only: the middleware rejects what it did not sign, unknown
     // /v1 paths included, so an unsigned caller learns nothing about which routes exist.
     let v1 = Router::new()
+        .merge(api_keys::router())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     Router::new()

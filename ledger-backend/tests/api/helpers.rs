@@ -1,6 +1,7 @@
 //! `spawn_app()` and typed request helpers shared by every integration test.
 
 use paygate_core::signature::edge::{self, EdgeSecret, SignedRequest};
+use paygate_ledger::domain::api_keys::Pepper;
 use paygate_ledger::http::AppState;
 use paygate_ledger::ids::{new_id, unix_seconds_now};
 use paygate_ledger::{Server, db};
@@ -12,6 +13,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The secret the edge would sign with; tests sign with it (or deliberately with another).
     pub edge_secret: EdgeSecret,
+    /// The API-key pepper the edge would hash keys with.
+    pub pepper: Pepper,
     pub pool: sqlx::PgPool,
     pub client: reqwest::Client,
     db_name: String,
@@ -49,20 +52,26 @@ pub async fn spawn_app() -> TestApp {
     db::migrate(&pool).await.expect("migrate the test database");
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await.expect("create partitions");
     let edge_secret = random_edge_secret();
-    let state = AppState { pool: pool.clone(), edge_secrets: Arc::new(vec![edge_secret.clone()]) };
+    let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
+    let state =
+        AppState { pool: pool.clone(), edge_secrets: Arc::new(vec![edge_secret.clone()]), pepper: pepper.clone() };
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.expect("bind");
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestApp { addr, edge_secret, pool, client: reqwest::Client::new(), db_name, admin_url, shutdown: Some(tx) }
+    TestApp { addr, edge_secret, pepper, pool, client: reqwest::Client::new(), db_name, admin_url, shutdown: Some(tx) }
+}
+
+pub fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes
 }
 
 pub fn random_edge_secret() -> EdgeSecret {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).unwrap();
-    EdgeSecret::new(&bytes).unwrap()
+    EdgeSecret::new(&random_bytes()).unwrap()
 }
 
 /// What the edge puts on a request it forwards, before signing.
@@ -132,6 +141,11 @@ impl TestApp {
         mode: &str,
     ) -> reqwest::RequestBuilder {
         self.signed_with(&self.edge_secret, method, path, body, &EdgeHeaders::for_merchant(merchant_id, mode))
+    }
+
+    /// A request signed as the edge's own call (no merchant), as for key lookups.
+    pub fn signed_as_edge(&self, method: reqwest::Method, path: &str, body: &str) -> reqwest::RequestBuilder {
+        self.signed_with(&self.edge_secret, method, path, body, &EdgeHeaders::for_merchant("", ""))
     }
 
     /// GET `path`, asserting the status; returns the JSON body.

@@ -2,6 +2,7 @@
 //! throwaway database per test (dropped afterwards), migrates it and serves the app on a free port.
 //! The server to use comes from `DATABASE_URL` (the test command starts a project-local cluster).
 
+mod api_keys;
 mod edge_auth;
 mod health;
 mod helpers;

@@ -1,0 +1,150 @@
+//! API keys. The key itself is shown once, at creation; only its keyed hash is stored (DESIGN.md §5),
+//! and the edge looks keys up by that hash. Revocation is a timestamp, never a deletion, so the audit
+//! trail of who used which key survives.
+
+use crate::ids::new_id;
+use paygate_core::api_key::{API_KEY_RANDOM_CHARS, ApiKey, KeyKind};
+use paygate_core::id::{ApiKeyId, ApiKeyKind, MerchantId};
+use paygate_core::signature::keyed_hash::api_key_hash;
+use paygate_core::{Mode, time};
+use sqlx::PgPool;
+
+/// Keys listed per page.
+pub const PAGE_SIZE_MAX: i64 = 100;
+
+/// The server pepper for API-key hashes, shared by the edge and the backend. `Debug` never shows it.
+#[derive(Clone)]
+pub struct Pepper(Vec<u8>);
+
+impl Pepper {
+    /// At least 32 bytes, like every HMAC key here.
+    pub fn new(bytes: Vec<u8>) -> Option<Self> {
+        (bytes.len() >= 32).then_some(Pepper(bytes))
+    }
+
+    pub fn hash(&self, key: &str) -> String {
+        api_key_hash(&self.0, key)
+    }
+}
+
+impl std::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pepper(***)")
+    }
+}
+
+/// A stored key as the API shows it: never the key itself.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub object: &'static str,
+    pub kind: KeyKind,
+    pub livemode: bool,
+    pub redacted: String,
+    pub created: String,
+    pub revoked: Option<String>,
+}
+
+/// What the edge learns from a lookup: enough to authorise and forward, nothing more.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyIdentity {
+    pub key_id: String,
+    pub merchant_id: String,
+    pub mode: Mode,
+    pub kind: KeyKind,
+}
+
+/// Issues a key for `merchant` and returns it with its id. The caller shows `ApiKey::expose()` once.
+pub async fn create(
+    pool: &PgPool,
+    pepper: &Pepper,
+    merchant: MerchantId,
+    mode: Mode,
+    kind: KeyKind,
+) -> Result<(ApiKeyId, ApiKey), sqlx::Error> {
+    let mut random = [0u8; API_KEY_RANDOM_CHARS];
+    getrandom::fill(&mut random).expect("the operating system's random source is unavailable");
+    let key = ApiKey::generate(kind, mode, random);
+    let id: ApiKeyId = new_id::<ApiKeyKind>();
+    sqlx::query(
+        "INSERT INTO api_keys (id, merchant_id, mode, kind, key_hash, redacted) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.to_string())
+    .bind(merchant.to_string())
+    .bind(mode.as_str())
+    .bind(kind_str(kind))
+    .bind(pepper.hash(key.expose()))
+    .bind(key.redacted())
+    .execute(pool)
+    .await?;
+    Ok((id, key))
+}
+
+/// Revokes a key of `merchant` in `mode`. Returns false when there is no such key for them (which the
+/// API answers as 404, never revealing another merchant's key).
+pub async fn revoke(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(merchant.to_string())
+    .bind(mode.as_str())
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Active (unrevoked) key by its hash, for the edge.
+pub async fn lookup(pool: &PgPool, key_hash: &str) -> Result<Option<KeyIdentity>, sqlx::Error> {
+    let row: Option<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, merchant_id, mode, kind FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.and_then(|(key_id, merchant_id, mode, kind)| {
+        Some(KeyIdentity { key_id, merchant_id, mode: Mode::parse(&mode)?, kind: parse_kind(&kind)? })
+    }))
+}
+
+/// The merchant's keys in `mode`, newest first.
+pub async fn list(pool: &PgPool, merchant: MerchantId, mode: Mode) -> Result<Vec<ApiKeyView>, sqlx::Error> {
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint
+         FROM api_keys WHERE merchant_id = $1 AND mode = $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(merchant.to_string())
+    .bind(mode.as_str())
+    .bind(PAGE_SIZE_MAX)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, kind, redacted, created, revoked)| {
+            Some(ApiKeyView {
+                id,
+                object: "api_key",
+                kind: parse_kind(&kind)?,
+                livemode: mode.is_live(),
+                redacted,
+                created: time::rfc3339(created),
+                revoked: revoked.map(time::rfc3339),
+            })
+        })
+        .collect())
+}
+
+fn kind_str(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Publishable => "publishable",
+        KeyKind::Secret => "secret",
+    }
+}
+
+fn parse_kind(text: &str) -> Option<KeyKind> {
+    match text {
+        "publishable" => Some(KeyKind::Publishable),
+        "secret" => Some(KeyKind::Secret),
+        _ => None,
+    }
+}

@@ -1,0 +1,6 @@
+//! Business rules of the backend over the database: each function loads what it needs, applies the
+//! pure rule from `paygate_core`, and persists the answer in one transaction. Handlers and the CLI only
+//! parse input and call these.
+
+pub mod api_keys;
+pub mod merchants;
