@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod telemetry;
 
 use std::net::SocketAddr;

@@ -18,6 +18,8 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
   create-key --merchant ID --mode test|live --kind publishable|secret
                                           print a new API key (shown once; only its hash is stored)
   revoke-key --merchant ID --mode test|live --key KEY_ID
+  audit                                   seal pending audit rows, then verify the audit chain, the ledger
+                                          and every charge against its ledger; exits 1 on any finding
 
 environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
 shared with the edge) for serve; PAYGATE_API_KEY_PEPPER for create-key; optional
@@ -46,6 +48,7 @@ async fn main() -> ExitCode {
         "create-merchant" => create_merchant(&flags).await,
         "create-key" => create_key(&flags).await,
         "revoke-key" => revoke_key(&flags).await,
+        "audit" => audit().await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -124,6 +127,21 @@ async fn revoke_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
         return Err("no such key for this merchant and mode".into());
     }
     Ok(())
+}
+
+async fn audit() -> Result<(), AnyError> {
+    let pool = pool_from_env(2).await?;
+    paygate_ledger::jobs::audit_seal::seal_all(&pool).await?;
+    let findings = paygate_ledger::domain::audit_check::run(&pool).await?;
+    for finding in &findings {
+        println!("{}", serde_json::to_string(finding)?);
+    }
+    if findings.is_empty() {
+        eprintln!("audit: no findings");
+        Ok(())
+    } else {
+        Err(format!("{} findings", findings.len()).into())
+    }
 }
 
 async fn serve() -> Result<(), AnyError> {

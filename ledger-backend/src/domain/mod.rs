@@ -3,4 +3,7 @@
 //! parse input and call these.
 
 pub mod api_keys;
+pub mod audit_check;
+pub mod balance;
+pub mod journal;
 pub mod merchants;

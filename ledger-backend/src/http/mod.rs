@@ -3,6 +3,7 @@
 //! requests no route takes.
 
 mod api_keys;
+mod balance;
 mod edge_auth;
 mod error;
 mod health;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     // /v1 paths included, so an unsigned caller learns nothing about which routes exist.
     let v1 = Router::new()
         .merge(api_keys::router())
+        .merge(balance::router())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     Router::new()

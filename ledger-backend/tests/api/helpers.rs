@@ -90,6 +90,11 @@ impl<'a> EdgeHeaders<'a> {
 }
 
 impl TestApp {
+    /// The URL of this test's own database (for the CLI).
+    pub fn database_url(&self) -> String {
+        url_for(&self.admin_url, &self.db_name)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -3,6 +3,7 @@
 //! The server to use comes from `DATABASE_URL` (the test command starts a project-local cluster).
 
 mod api_keys;
+mod audit;
 mod edge_auth;
 mod health;
 mod helpers;

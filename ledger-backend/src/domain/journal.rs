@@ -1,0 +1,153 @@
+//! Writes that accompany every state change, inside the caller's database transaction: the ledger
+//! transaction of a business event, the audit row, and the outbox event. Because they share the
+//! transaction with the conditional status update, either all of them happen or none does.
+
+use crate::ids::new_id;
+use paygate_core::id::{AuditKind, EventKind, LedgerTransactionKind, MerchantId};
+use paygate_core::ledger::{AccountKind, LedgerEvent, PostingError, postings};
+use paygate_core::{Currency, Mode};
+use sqlx::PgConnection;
+
+/// Whose books a write goes into.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub merchant_id: MerchantId,
+    pub mode: Mode,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(transparent)]
+    Posting(#[from] PostingError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a ledger transaction is about.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Subject<'a> {
+    pub charge_id: Option<&'a str>,
+    pub refund_id: Option<&'a str>,
+}
+
+/// Books `event` in `currency` as one balanced journal transaction; returns its id.
+pub async fn post(
+    conn: &mut PgConnection,
+    scope: Scope,
+    currency: Currency,
+    event: LedgerEvent,
+    subject: Subject<'_>,
+) -> Result<String, JournalError> {
+    let lines = postings(event)?;
+    let id = new_id::<LedgerTransactionKind>().to_string();
+    sqlx::query(
+        "INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(event.kind())
+    .bind(subject.charge_id)
+    .bind(subject.refund_id)
+    .execute(&mut *conn)
+    .await?;
+    let mut accounts = Vec::with_capacity(lines.len());
+    let mut amounts = Vec::with_capacity(lines.len());
+    for line in &lines {
+        accounts.push(account_id(conn, scope, currency, line.account).await?);
+        amounts.push(line.amount_minor);
+    }
+    let numbers: Vec<i16> = (0..lines.len() as i16).collect();
+    sqlx::query(
+        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+         SELECT $1, line, account, $2, amount FROM unnest($3::smallint[], $4::bigint[], $5::bigint[])
+             AS t(line, account, amount)",
+    )
+    .bind(&id)
+    .bind(currency.code())
+    .bind(&numbers)
+    .bind(&accounts)
+    .bind(&amounts)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// The id of the (merchant, mode, currency, kind) account, created on first use. Reads first so the
+/// common case takes no lock; a concurrent creator makes the insert a no-op and the second read finds it.
+async fn account_id(
+    conn: &mut PgConnection,
+    scope: Scope,
+    currency: Currency,
+    kind: AccountKind,
+) -> Result<i64, sqlx::Error> {
+    let find = "SELECT id FROM ledger_accounts WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND kind = $4";
+    let bind = |q: &'static str| {
+        sqlx::query_scalar::<_, i64>(q)
+            .bind(scope.merchant_id.to_string())
+            .bind(scope.mode.as_str())
+            .bind(currency.code())
+            .bind(kind.as_str())
+    };
+    if let Some(id) = bind(find).fetch_optional(&mut *conn).await? {
+        return Ok(id);
+    }
+    let insert = "INSERT INTO ledger_accounts (merchant_id, mode, currency, kind) VALUES ($1, $2, $3, $4)
+                  ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING RETURNING id";
+    if let Some(id) = bind(insert).fetch_optional(&mut *conn).await? {
+        return Ok(id);
+    }
+    bind(find).fetch_one(&mut *conn).await
+}
+
+/// One audit row: who did what to which object. Sealed into the hash chain later (jobs::audit_seal).
+pub struct AuditEntry<'a> {
+    /// The API key id, or `system:<job>` for background work.
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: &'a str,
+    pub request_id: Option<&'a str>,
+    pub data: serde_json::Value,
+}
+
+pub async fn audit(conn: &mut PgConnection, scope: Scope, entry: AuditEntry<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new_id::<AuditKind>().to_string())
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(entry.actor)
+    .bind(entry.action)
+    .bind(entry.object_type)
+    .bind(entry.object_id)
+    .bind(entry.request_id)
+    .bind(entry.data)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes one outbox event (`charge.captured`, ...) carrying the object as it is after the change.
+pub async fn emit(
+    conn: &mut PgConnection,
+    scope: Scope,
+    event_type: &str,
+    object_id: &str,
+    object: serde_json::Value,
+) -> Result<String, sqlx::Error> {
+    let id = new_id::<EventKind>().to_string();
+    sqlx::query("INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .bind(event_type)
+        .bind(object_id)
+        .bind(serde_json::json!({ "object": object }))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
