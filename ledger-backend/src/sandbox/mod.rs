@@ -1,0 +1,19 @@
+//! The sandbox acquirer: a small stand-in for a card network that test mode and local development
+//! charge against (DESIGN.md §9). It speaks a documented JSON API of its own (below), answers
+//! deterministically by test card, keeps its state in memory, and runs as its own binary
+//! (`paygate-sandbox-acquirer`) or inside tests.
+//!
+//! API (amounts in minor units; `reference` is the caller's attempt id, the idempotency handle):
+//! - `POST /authorizations {reference, amount, currency, capture, card: {number, exp_month, exp_year, cvc}}`
+//!   → 201 `{id, reference, status: approved|declined, amount, captured, decline_code?}`; 500 for the
+//!   processing-error card; the slow card answers after `SLOW_ANSWER_MS`.
+//! - `GET /authorizations?reference=…` → the authorization made for that reference, or 404 (recovery).
+//! - `POST /authorizations/{id}/capture {amount}`, `POST /authorizations/{id}/void`,
+//!   `POST /refunds {authorization, amount, reference}` → 200 with the updated object, 409 when the
+//!   state or amount does not allow it.
+
+mod cards;
+mod server;
+
+pub use cards::{Behaviour, TEST_CARDS, behaviour_of};
+pub use server::{SLOW_ANSWER_MS, router};

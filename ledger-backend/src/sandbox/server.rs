@@ -1,0 +1,177 @@
+//! The sandbox acquirer's HTTP server: in-memory authorizations and refunds behind one mutex (a test
+//! double's throughput is not the point; its determinism is).
+
+use super::cards::{Behaviour, behaviour_of};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How long the slow test card makes the caller wait.
+pub const SLOW_ANSWER_MS: u64 = 3_000;
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct Authorization {
+    id: String,
+    reference: String,
+    status: &'static str,
+    amount: i64,
+    currency: String,
+    captured: i64,
+    refunded: i64,
+    voided: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decline_code: Option<&'static str>,
+}
+
+#[derive(Default)]
+struct Books {
+    authorizations: HashMap<String, Authorization>,
+    by_reference: HashMap<String, String>,
+    refunds_by_reference: HashMap<String, Value>,
+    next: u64,
+}
+
+type Shared = Arc<Mutex<Books>>;
+
+pub fn router() -> Router {
+    Router::new()
+        .route("/authorizations", post(authorize).get(find_by_reference))
+        .route("/authorizations/{id}/capture", post(capture))
+        .route("/authorizations/{id}/void", post(void))
+        .route("/refunds", post(refund))
+        .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+        .with_state(Shared::default())
+}
+
+#[derive(serde::Deserialize)]
+struct AuthorizeBody {
+    reference: String,
+    amount: i64,
+    currency: String,
+    #[serde(default)]
+    capture: bool,
+    card: CardBody,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)] // expiry and CVC are accepted as a real acquirer would; only the number decides.
+struct CardBody {
+    number: String,
+    exp_month: u32,
+    exp_year: u32,
+    #[serde(default)]
+    cvc: String,
+}
+
+type Answer = (StatusCode, Json<Value>);
+
+fn answer(status: StatusCode, body: Value) -> Answer {
+    (status, Json(body))
+}
+
+async fn authorize(State(books): State<Shared>, Json(body): Json<AuthorizeBody>) -> Answer {
+    let behaviour = behaviour_of(&body.card.number);
+    match behaviour {
+        Behaviour::ProcessingError => return answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "processing_error" })),
+        Behaviour::Slow => tokio::time::sleep(std::time::Duration::from_millis(SLOW_ANSWER_MS)).await,
+        _ => {}
+    }
+    if body.amount <= 0 {
+        return answer(StatusCode::BAD_REQUEST, json!({ "error": "invalid_amount" }));
+    }
+    let mut books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Idempotent by reference: a retried attempt gets the first answer.
+    if let Some(existing) = books.by_reference.get(&body.reference).and_then(|id| books.authorizations.get(id)) {
+        return answer(StatusCode::CREATED, json!(existing));
+    }
+    books.next += 1;
+    let id = format!("auth_{:08}", books.next);
+    let declined = match behaviour {
+        Behaviour::Decline(code) => Some(code),
+        _ => None,
+    };
+    let authorization = Authorization {
+        id: id.clone(),
+        reference: body.reference.clone(),
+        status: if declined.is_some() { "declined" } else { "approved" },
+        amount: body.amount,
+        currency: body.currency,
+        captured: if declined.is_none() && body.capture { body.amount } else { 0 },
+        refunded: 0,
+        voided: false,
+        decline_code: declined,
+    };
+    books.by_reference.insert(body.reference, id.clone());
+    books.authorizations.insert(id, authorization.clone());
+    answer(StatusCode::CREATED, json!(authorization))
+}
+
+#[derive(serde::Deserialize)]
+struct ReferenceQuery {
+    reference: String,
+}
+
+async fn find_by_reference(State(books): State<Shared>, Query(query): Query<ReferenceQuery>) -> Answer {
+    let books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match books.by_reference.get(&query.reference).and_then(|id| books.authorizations.get(id)) {
+        Some(found) => answer(StatusCode::OK, json!(found)),
+        None => answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" })),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AmountBody {
+    amount: i64,
+}
+
+async fn capture(State(books): State<Shared>, Path(id): Path<String>, Json(body): Json<AmountBody>) -> Answer {
+    let mut books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(auth) = books.authorizations.get_mut(&id) else {
+        return answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" }));
+    };
+    if auth.status != "approved" || auth.voided || auth.captured > 0 || body.amount <= 0 || body.amount > auth.amount {
+        return answer(StatusCode::CONFLICT, json!({ "error": "not_capturable" }));
+    }
+    auth.captured = body.amount;
+    answer(StatusCode::OK, json!(auth))
+}
+
+async fn void(State(books): State<Shared>, Path(id): Path<String>) -> Answer {
+    let mut books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(auth) = books.authorizations.get_mut(&id) else {
+        return answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" }));
+    };
+    if auth.status != "approved" || auth.captured > 0 {
+        return answer(StatusCode::CONFLICT, json!({ "error": "not_voidable" }));
+    }
+    auth.voided = true;
+    answer(StatusCode::OK, json!(auth))
+}
+
+#[derive(serde::Deserialize)]
+struct RefundBody {
+    authorization: String,
+    amount: i64,
+    reference: String,
+}
+
+async fn refund(State(books): State<Shared>, Json(body): Json<RefundBody>) -> Answer {
+    let mut books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(existing) = books.refunds_by_reference.get(&body.reference) {
+        return answer(StatusCode::OK, existing.clone());
+    }
+    let Some(auth) = books.authorizations.get_mut(&body.authorization) else {
+        return answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" }));
+    };
+    if body.amount <= 0 || auth.refunded + body.amount > auth.captured {
+        return answer(StatusCode::CONFLICT, json!({ "error": "exceeds_captured" }));
+    }
+    auth.refunded += body.amount;
+    let refund = json!({ "id": format!("rf_{}", body.reference), "authorization": auth.id, "amount": body.amount, "status": "succeeded" });
+    books.refunds_by_reference.insert(body.reference, refund.clone());
+    answer(StatusCode::OK, refund)
+}
