@@ -6,6 +6,9 @@
 -- time (db::partitions); the DEFAULT partition only exists so that a missed job degrades to a slower
 -- table instead of failed inserts, and a test asserts it stays empty in normal operation.
 --
+-- A charge is `pending` while its authorization is at the processor: that status is itself the
+-- in-flight marker for authorize.
+--
 -- The CHECKs repeat the state machine's invariants (paygate_core::charge) as a second line of defence:
 -- refunded ≤ captured ≤ authorized ≤ amount, always.
 
@@ -37,6 +40,10 @@ CREATE TABLE charges (
     processor                 text,
     processor_reference       text,
     idempotency_key           text,
+    -- Set (with a committed attempt row) while a capture or void is at the processor, so that racing
+    -- operations, the expiry job and a crash all see it; cleared when the outcome is applied, or by
+    -- the recovery job after asking the processor. Not a lifecycle state: the status is unchanged.
+    pending_operation         text CHECK (pending_operation IN ('capture', 'void')),
     authorization_expires_at  timestamptz,
     created_at                timestamptz NOT NULL DEFAULT now(),
     updated_at                timestamptz NOT NULL DEFAULT now(),

@@ -20,6 +20,12 @@ pub struct Config {
     pub edge_secrets: Vec<EdgeSecret>,
     /// `PAYGATE_API_KEY_PEPPER` (hex, ≥ 32 bytes), shared with the edge.
     pub pepper: Pepper,
+    /// `PAYGATE_EDGE_URL`: where the edge's vault-forward endpoint lives.
+    pub edge_url: String,
+    /// `PAYGATE_SANDBOX_URL`: the sandbox acquirer, for capture, void and refund.
+    pub sandbox_url: String,
+    /// `PAYGATE_PROCESSOR_TIMEOUT_MS`: every processor and vault call gives up after this.
+    pub processor_timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +55,26 @@ impl Config {
             vec![edge_secret("PAYGATE_EDGE_SECRET")?.ok_or(ConfigError::Missing("PAYGATE_EDGE_SECRET"))?];
         edge_secrets.extend(edge_secret("PAYGATE_EDGE_SECRET_PREVIOUS")?);
         let pepper = pepper_from_env()?;
-        Ok(Config { database_url, listen_addr, db_connections_max, edge_secrets, pepper })
+        let edge_url = std::env::var("PAYGATE_EDGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".to_owned());
+        let sandbox_url = std::env::var("PAYGATE_SANDBOX_URL").unwrap_or_else(|_| "http://127.0.0.1:8082".to_owned());
+        let timeout_ms = match std::env::var("PAYGATE_PROCESSOR_TIMEOUT_MS") {
+            Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                name: "PAYGATE_PROCESSOR_TIMEOUT_MS",
+                reason: format!("{v:?} is not a number of milliseconds"),
+            })?,
+            Err(_) => crate::processors::PROCESSOR_TIMEOUT_MS,
+        };
+        let processor_timeout = std::time::Duration::from_millis(timeout_ms);
+        Ok(Config {
+            database_url,
+            listen_addr,
+            db_connections_max,
+            edge_secrets,
+            pepper,
+            edge_url,
+            sandbox_url,
+            processor_timeout,
+        })
     }
 }
 

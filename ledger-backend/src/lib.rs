@@ -8,6 +8,7 @@ pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod processors;
 pub mod sandbox;
 pub mod telemetry;
 

@@ -5,7 +5,9 @@ use paygate_core::api_key::KeyKind;
 use paygate_core::id::MerchantId;
 use paygate_ledger::config::{Config, pepper_from_env};
 use paygate_ledger::domain::{api_keys, merchants};
-use paygate_ledger::http::AppState;
+use paygate_ledger::http::{AppState, Processors};
+use paygate_ledger::processors::sandbox::SandboxConnector;
+use paygate_ledger::processors::{Connector, VaultForward};
 use paygate_ledger::{Server, db, telemetry};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -23,7 +25,8 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
 
 environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
 shared with the edge) for serve; PAYGATE_API_KEY_PEPPER for create-key; optional
-PAYGATE_EDGE_SECRET_PREVIOUS (during a rotation), PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, RUST_LOG";
+PAYGATE_EDGE_SECRET_PREVIOUS (during a rotation), PAYGATE_EDGE_URL, PAYGATE_SANDBOX_URL,
+PAYGATE_PROCESSOR_TIMEOUT_MS, PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, RUST_LOG";
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -149,7 +152,16 @@ async fn serve() -> Result<(), AnyError> {
     let pool = db::connect(&config.database_url, config.db_connections_max).await?;
     db::migrate(&pool).await?;
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
-    let state = AppState { pool, edge_secrets: std::sync::Arc::new(config.edge_secrets), pepper: config.pepper };
+    let processors = Processors {
+        vault: VaultForward::new(&config.edge_url, config.edge_secrets[0].clone(), config.processor_timeout),
+        sandbox: Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout)),
+    };
+    let state = AppState {
+        pool,
+        edge_secrets: std::sync::Arc::new(config.edge_secrets),
+        pepper: config.pepper,
+        processors: std::sync::Arc::new(processors),
+    };
     let server = Server::bind(config.listen_addr, state).await?;
     tracing::info!(addr = %server.local_addr()?, "serving");
     server.run(shutdown_signal()).await?;

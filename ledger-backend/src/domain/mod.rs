@@ -5,5 +5,6 @@
 pub mod api_keys;
 pub mod audit_check;
 pub mod balance;
+pub mod charges;
 pub mod journal;
 pub mod merchants;

@@ -16,15 +16,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        if !essence.eq_ignore_ascii_case("application/json") {
-            return Err(ApiError::Code(ErrorCode::UnsupportedMediaType));
-        }
+        require_json_content_type(request.headers())?;
         let body = axum::body::to_bytes(request.into_body(), BODY_BYTES_MAX)
             .await
             .map_err(|_| ApiError::Code(ErrorCode::PayloadTooLarge))?;
         parse(&body).map(ApiJson)
+    }
+}
+
+/// 415 unless the body is declared as JSON.
+pub fn require_json_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::Code(ErrorCode::UnsupportedMediaType))
     }
 }
 
@@ -39,6 +46,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         param: String::new(),
         detail: error.to_string(),
     })?;
+    // serde would fill a struct from an array by position; every body we take is an object.
+    if !value.is_object() {
+        return Err(ApiError::Param {
+            code: ErrorCode::ParameterInvalid,
+            param: String::new(),
+            detail: "the body must be a JSON object".into(),
+        });
+    }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let message = error.inner().to_string();

@@ -4,11 +4,12 @@
 
 mod api_keys;
 mod balance;
+mod charges;
 mod edge_auth;
 mod error;
 mod health;
-mod json;
-mod request_id;
+pub(crate) mod json;
+pub(crate) mod request_id;
 
 pub use edge_auth::{Caller, MerchantCaller};
 pub use error::ApiError;
@@ -31,6 +32,13 @@ pub struct AppState {
     pub edge_secrets: Arc<Vec<EdgeSecret>>,
     /// The pepper of API-key hashes, shared with the edge.
     pub pepper: Pepper,
+    pub processors: Arc<Processors>,
+}
+
+/// The processor connectors and the vault-forward client they authorize through.
+pub struct Processors {
+    pub vault: crate::processors::VaultForward,
+    pub sandbox: crate::processors::Connector,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -39,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(api_keys::router())
         .merge(balance::router())
+        .merge(charges::router())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     Router::new()

@@ -76,7 +76,9 @@ fn answer(status: StatusCode, body: Value) -> Answer {
 async fn authorize(State(books): State<Shared>, Json(body): Json<AuthorizeBody>) -> Answer {
     let behaviour = behaviour_of(&body.card.number);
     match behaviour {
-        Behaviour::ProcessingError => return answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "processing_error" })),
+        Behaviour::ProcessingError => {
+            return answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "processing_error" }));
+        }
         Behaviour::Slow => tokio::time::sleep(std::time::Duration::from_millis(SLOW_ANSWER_MS)).await,
         _ => {}
     }

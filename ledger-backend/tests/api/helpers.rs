@@ -1,9 +1,12 @@
 //! `spawn_app()` and typed request helpers shared by every integration test.
 
+use crate::vault_double::VaultDouble;
 use paygate_core::signature::edge::{self, EdgeSecret, SignedRequest};
 use paygate_ledger::domain::api_keys::Pepper;
-use paygate_ledger::http::AppState;
+use paygate_ledger::http::{AppState, Processors};
 use paygate_ledger::ids::{new_id, unix_seconds_now};
+use paygate_ledger::processors::sandbox::SandboxConnector;
+use paygate_ledger::processors::{Connector, VaultForward};
 use paygate_ledger::{Server, db};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use std::net::SocketAddr;
@@ -15,6 +18,8 @@ pub struct TestApp {
     pub edge_secret: EdgeSecret,
     /// The API-key pepper the edge would hash keys with.
     pub pepper: Pepper,
+    /// Where tests vault cards (the stand-in for the edge's vault-forward endpoint).
+    pub vault: VaultDouble,
     pub pool: sqlx::PgPool,
     pub client: reqwest::Client,
     db_name: String,
@@ -53,15 +58,46 @@ pub async fn spawn_app() -> TestApp {
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await.expect("create partitions");
     let edge_secret = random_edge_secret();
     let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
-    let state =
-        AppState { pool: pool.clone(), edge_secrets: Arc::new(vec![edge_secret.clone()]), pepper: pepper.clone() };
+    let sandbox_url = spawn_sandbox().await;
+    let vault = VaultDouble::spawn(edge_secret.clone(), sandbox_url.clone()).await;
+    let processors = Processors {
+        vault: VaultForward::new(&vault.url, edge_secret.clone(), PROCESSOR_TIMEOUT_IN_TESTS),
+        sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, PROCESSOR_TIMEOUT_IN_TESTS)),
+    };
+    let state = AppState {
+        pool: pool.clone(),
+        edge_secrets: Arc::new(vec![edge_secret.clone()]),
+        pepper: pepper.clone(),
+        processors: Arc::new(processors),
+    };
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.expect("bind");
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
-    TestApp { addr, edge_secret, pepper, pool, client: reqwest::Client::new(), db_name, admin_url, shutdown: Some(tx) }
+    TestApp {
+        addr,
+        edge_secret,
+        pepper,
+        vault,
+        pool,
+        client: reqwest::Client::new(),
+        db_name,
+        admin_url,
+        shutdown: Some(tx),
+    }
+}
+
+/// Shorter than the sandbox's slow card (3 s), so that card's answer is "unknown" in tests.
+pub const PROCESSOR_TIMEOUT_IN_TESTS: std::time::Duration = std::time::Duration::from_millis(1_000);
+
+/// Serves the sandbox acquirer on a free port; returns its base URL.
+pub async fn spawn_sandbox() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, paygate_ledger::sandbox::router()).await });
+    url
 }
 
 pub fn random_bytes() -> [u8; 32] {

@@ -4,7 +4,9 @@
 
 mod api_keys;
 mod audit;
+mod charges;
 mod edge_auth;
 mod health;
 mod helpers;
 mod schema;
+mod vault_double;

@@ -1,0 +1,314 @@
+//! Creating a charge: remember the Idempotency-Key and record the pending charge and its attempt (one
+//! committed transaction, before any processor call, so a crash can never lose a charge the processor
+//! may have seen), authorize through the connector, then apply the outcome in a second transaction.
+//! An unknown outcome leaves the charge pending for the recovery job.
+
+use super::record::{CHARGE_COLUMNS, ChargeRecord};
+use super::{AUTHORIZATION_TTL_DAYS, ChargeError, IDEMPOTENCY_TTL_DAYS};
+use crate::domain::journal::{self, AuditEntry, Scope, Subject};
+use crate::ids::new_id;
+use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
+use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
+use paygate_core::id::{AttemptKind, ChargeKind, TokenId};
+use paygate_core::ledger::{LedgerEvent, Pricing};
+use paygate_core::{Amount, Currency};
+use serde_json::{Map, Value, json};
+use sqlx::{PgConnection, PgPool};
+
+/// A validated request to create a charge.
+#[derive(Debug, Clone)]
+pub struct NewCharge {
+    pub amount: Amount,
+    pub currency: Currency,
+    pub source: TokenId,
+    pub capture: bool,
+    pub description: Option<String>,
+    pub statement_descriptor: Option<String>,
+    pub metadata: Map<String, Value>,
+}
+
+/// Everything creation needs besides the request.
+pub struct CreateContext<'a> {
+    pub pool: &'a PgPool,
+    pub connector: &'a Connector,
+    pub vault: &'a VaultForward,
+    pub scope: Scope,
+    pub request_id: &'a str,
+    pub idempotency_key: &'a str,
+    /// SHA-256 (hex) of method, path and body: a different request under the same key is refused.
+    pub fingerprint: &'a str,
+}
+
+/// Creates the charge, or returns the one this Idempotency-Key already created (`replayed = true`).
+pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeRecord, bool), ChargeError> {
+    let charge_id = new_id::<ChargeKind>().to_string();
+    let attempt_id = new_id::<AttemptKind>().to_string();
+    let mut tx = ctx.pool.begin().await?;
+    // Concurrent requests with one key queue on this insert; all but the first find the record.
+    let claimed = sqlx::query(
+        "INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
+         VALUES ($1, $2, $3, $4, 'charge', $5, now() + make_interval(days => $6))
+         ON CONFLICT (merchant_id, mode, key) DO NOTHING",
+    )
+    .bind(ctx.scope.merchant_id.to_string())
+    .bind(ctx.scope.mode.as_str())
+    .bind(ctx.idempotency_key)
+    .bind(ctx.fingerprint)
+    .bind(&charge_id)
+    .bind(IDEMPOTENCY_TTL_DAYS as i32)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        drop(tx);
+        return replay(ctx).await.map(|charge| (charge, true));
+    }
+    sqlx::query(
+        "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
+                              statement_descriptor, metadata, processor, idempotency_key)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&charge_id)
+    .bind(ctx.scope.merchant_id.to_string())
+    .bind(ctx.scope.mode.as_str())
+    .bind(new.currency.code())
+    .bind(new.amount.minor())
+    .bind(new.capture)
+    .bind(new.source.to_string())
+    .bind(&new.description)
+    .bind(&new.statement_descriptor)
+    .bind(Value::Object(new.metadata.clone()))
+    .bind(ctx.connector.name())
+    .bind(ctx.idempotency_key)
+    .execute(&mut *tx)
+    .await?;
+    insert_attempt(&mut tx, ctx, &attempt_id, &charge_id, new.amount).await?;
+    let audit = AuditEntry {
+        actor: "api",
+        action: "charge.create",
+        object_type: "charge",
+        object_id: &charge_id,
+        request_id: Some(ctx.request_id),
+        data: json!({ "amount": new.amount.minor(), "currency": new.currency.code(), "capture": new.capture }),
+    };
+    journal::audit(&mut tx, ctx.scope, audit).await?;
+    tx.commit().await?;
+
+    let request = AuthorizeRequest {
+        attempt_id: &attempt_id,
+        merchant_id: &ctx.scope.merchant_id.to_string(),
+        mode: ctx.scope.mode.as_str(),
+        token: &new.source.to_string(),
+        amount: new.amount,
+        currency: new.currency,
+        capture: new.capture,
+    };
+    let outcome = ctx.connector.authorize(ctx.vault, &request, ctx.request_id).await;
+    apply_authorization(ctx.pool, ctx.scope, &charge_id, &attempt_id, outcome).await.map(|charge| (charge, false))
+}
+
+async fn insert_attempt(
+    conn: &mut PgConnection,
+    ctx: &CreateContext<'_>,
+    attempt_id: &str,
+    charge_id: &str,
+    amount: Amount,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
+         VALUES ($1, $2, $3, $4, 'authorize', $5, 'started', $6)",
+    )
+    .bind(attempt_id)
+    .bind(charge_id)
+    .bind(ctx.scope.merchant_id.to_string())
+    .bind(ctx.scope.mode.as_str())
+    .bind(amount.minor())
+    .bind(ctx.connector.name())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The charge an earlier request with this key created, if the requests are the same.
+async fn replay(ctx: &CreateContext<'_>) -> Result<ChargeRecord, ChargeError> {
+    let (fingerprint, object_id): (String, String) = sqlx::query_as(
+        "SELECT fingerprint, object_id FROM idempotency_records
+         WHERE merchant_id = $1 AND mode = $2 AND key = $3 AND object_type = 'charge'",
+    )
+    .bind(ctx.scope.merchant_id.to_string())
+    .bind(ctx.scope.mode.as_str())
+    .bind(ctx.idempotency_key)
+    .fetch_optional(ctx.pool)
+    .await?
+    .ok_or(ChargeError::IdempotencyKeyReused)?;
+    if fingerprint != ctx.fingerprint {
+        return Err(ChargeError::IdempotencyKeyReused);
+    }
+    super::get(ctx.pool, ctx.scope, &object_id).await
+}
+
+/// Applies the processor's answer to a pending charge: one transaction for the status, the attempt,
+/// the ledger, the audit row and the events. Also used by the recovery job.
+pub async fn apply_authorization(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: &str,
+    attempt_id: &str,
+    outcome: AuthorizeOutcome,
+) -> Result<ChargeRecord, ChargeError> {
+    let mut tx = pool.begin().await?;
+    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 FOR UPDATE");
+    let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?;
+    if charge.status() != ChargeStatus::Pending {
+        // Another worker (the recovery job, a retry) resolved it first; its answer stands.
+        return Ok(charge);
+    }
+    let amount = Amount::new(charge.amount).unwrap_or(Amount::ZERO);
+    let currency = Currency::parse(&charge.currency).map_err(|_| sqlx::Error::Protocol("stored currency".into()))?;
+    let subject = Subject { charge_id: Some(charge_id), refund_id: None };
+    let (attempt_outcome, reference) = match &outcome {
+        AuthorizeOutcome::Approved { processor_reference, captured, card } => {
+            let (status, amounts) =
+                transition(ChargeStatus::Pending, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
+            journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
+            let mut events = vec![("charge.authorized", status, amounts)];
+            if *captured {
+                let (status, amounts) = transition(status, amounts, ChargeAction::Capture { amount })?;
+                let fee = pricing(&mut tx, scope, currency).await?.fee(amount);
+                let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
+                journal::post(&mut tx, scope, currency, captured_event, subject).await?;
+                events.push(("charge.captured", status, amounts));
+            }
+            let (status, amounts) = (events.last().unwrap().1, events.last().unwrap().2);
+            sqlx::query(
+                "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
+                        authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
+                        updated_at = now()
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(charge_id)
+            .bind(status.as_str())
+            .bind(amounts.authorized.minor())
+            .bind(amounts.captured.minor())
+            .bind(processor_reference)
+            .bind(AUTHORIZATION_TTL_DAYS as i32)
+            .execute(&mut *tx)
+            .await?;
+            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            for (event_type, ..) in events {
+                record_event(&mut tx, scope, charge_id, event_type).await?;
+            }
+            ("succeeded", Some(processor_reference.clone()))
+        }
+        AuthorizeOutcome::Declined { code, card } => {
+            fail(&mut tx, scope, charge_id, code, decline_message(code)).await?;
+            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            ("failed", None)
+        }
+        AuthorizeOutcome::TokenRejected { .. } => {
+            fail(&mut tx, scope, charge_id, "token_used", "The token was already used, has expired or does not exist")
+                .await?;
+            ("failed", None)
+        }
+        AuthorizeOutcome::Unknown { detail } => {
+            tracing::warn!(charge_id, attempt_id, %detail, "authorization outcome unknown; left for recovery");
+            ("unknown", None)
+        }
+    };
+    sqlx::query("UPDATE charge_attempts SET outcome = $2, processor_reference = $3, finished_at = now() WHERE id = $1")
+        .bind(attempt_id)
+        .bind(attempt_outcome)
+        .bind(reference)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    super::get(pool, scope, charge_id).await
+}
+
+async fn fail(
+    conn: &mut PgConnection,
+    scope: Scope,
+    charge_id: &str,
+    code: &str,
+    message: &str,
+) -> Result<(), ChargeError> {
+    transition(ChargeStatus::Pending, ChargeAmounts::default(), ChargeAction::Fail)?;
+    sqlx::query(
+        "UPDATE charges SET status = 'failed', failure_code = $2, failure_message = $3, updated_at = now()
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(charge_id)
+    .bind(code)
+    .bind(message)
+    .execute(&mut *conn)
+    .await?;
+    record_event(conn, scope, charge_id, "charge.failed").await
+}
+
+async fn set_card(conn: &mut PgConnection, charge_id: &str, card: Option<&CardSummary>) -> Result<(), sqlx::Error> {
+    let Some(card) = card else { return Ok(()) };
+    sqlx::query(
+        "UPDATE charges SET card_brand = $2, card_bin = $3, card_last4 = $4, card_exp_month = $5, card_exp_year = $6,
+                card_fingerprint = $7 WHERE id = $1",
+    )
+    .bind(charge_id)
+    .bind(&card.brand)
+    .bind(&card.bin)
+    .bind(&card.last4)
+    .bind(card.exp_month)
+    .bind(card.exp_year)
+    .bind(&card.fingerprint)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The audit row and the outbox event of one state change, carrying the charge as it now is.
+async fn record_event(
+    conn: &mut PgConnection,
+    scope: Scope,
+    charge_id: &str,
+    event_type: &str,
+) -> Result<(), ChargeError> {
+    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
+    let charge: ChargeRecord =
+        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *conn).await?;
+    let object = charge.to_json();
+    let entry = AuditEntry {
+        actor: "api",
+        action: event_type,
+        object_type: "charge",
+        object_id: charge_id,
+        request_id: None,
+        data: json!({ "status": charge.status, "amount_captured": charge.amount_captured }),
+    };
+    journal::audit(&mut *conn, scope, entry).await?;
+    journal::emit(conn, scope, event_type, charge_id, object).await?;
+    Ok(())
+}
+
+/// The merchant's price in `currency` (or their default); zero when none is configured.
+async fn pricing(conn: &mut PgConnection, scope: Scope, currency: Currency) -> Result<Pricing, sqlx::Error> {
+    let row: Option<(i32, i64)> = sqlx::query_as(
+        "SELECT basis_points, fixed_minor FROM merchant_pricing
+         WHERE merchant_id = $1 AND currency IN ($2, '*') ORDER BY currency = '*' LIMIT 1",
+    )
+    .bind(scope.merchant_id.to_string())
+    .bind(currency.code())
+    .fetch_optional(conn)
+    .await?;
+    // The columns' CHECKs keep both in range.
+    Ok(row
+        .and_then(|(bps, fixed)| Pricing::new(u16::try_from(bps).ok()?, Amount::new(fixed).ok()?).ok())
+        .unwrap_or_default())
+}
+
+fn decline_message(code: &str) -> &'static str {
+    match code {
+        "insufficient_funds" => "The card has insufficient funds",
+        "expired_card" => "The card has expired",
+        "incorrect_cvc" => "The card's security code is incorrect",
+        _ => "The card was declined",
+    }
+}

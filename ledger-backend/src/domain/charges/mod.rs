@@ -1,0 +1,41 @@
+//! Charges: creation (authorize, and capture when asked), reads, capture and void. Every transition
+//! is applied by `paygate_core::charge::transition` and persisted by a conditional update in the same
+//! database transaction as its ledger entries, audit row and outbox event.
+
+mod create;
+mod query;
+mod record;
+
+pub use create::{CreateContext, NewCharge, apply_authorization, create};
+pub use query::{ListFilter, get, list};
+pub use record::ChargeRecord;
+
+use paygate_core::ErrorCode;
+use paygate_core::charge::TransitionError;
+
+/// How long an authorization may stay uncaptured before the expiry job voids it (DESIGN.md §3).
+pub const AUTHORIZATION_TTL_DAYS: i64 = 7;
+/// How long the backend remembers an Idempotency-Key (the edge keeps its own record for 24 hours).
+pub const IDEMPOTENCY_TTL_DAYS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChargeError {
+    #[error("{detail}")]
+    Invalid { code: ErrorCode, param: &'static str, detail: String },
+    #[error("no such charge")]
+    NotFound,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("another operation on this charge is in progress")]
+    OperationInFlight,
+    #[error("the processor refused: {0}")]
+    ProcessorRefused(String),
+    #[error("the processor's answer is unknown: {0}")]
+    ProcessorUnknown(String),
+    #[error(transparent)]
+    Journal(#[from] crate::domain::journal::JournalError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}

@@ -1,0 +1,250 @@
+//! `/v1/charges`: create (Idempotency-Key required), retrieve, list. The handlers parse and validate
+//! the wire format into domain values, naming the parameter at fault, then call `domain::charges`.
+
+use super::{ApiError, AppState, MerchantCaller, json::parse};
+use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge};
+use crate::domain::journal::Scope;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use paygate_core::id::TokenId;
+use paygate_core::money::AmountError;
+use paygate_core::{Amount, Currency, ErrorCode};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+/// Idempotency keys: 1 to 255 visible ASCII characters (draft-ietf-httpapi-idempotency-key-header).
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
+pub const PAGE_SIZE_MAX: i64 = 100;
+const PAGE_SIZE_DEFAULT: i64 = 10;
+const DESCRIPTION_CHARS_MAX: usize = 1_000;
+/// Card networks print at most 22 characters on the statement.
+const STATEMENT_DESCRIPTOR_CHARS_MAX: usize = 22;
+const METADATA_KEYS_MAX: usize = 50;
+const METADATA_KEY_CHARS_MAX: usize = 40;
+const METADATA_VALUE_CHARS_MAX: usize = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/charges", post(create_charge).get(list_charges)).route("/charges/{id}", get(get_charge))
+}
+
+impl From<ChargeError> for ApiError {
+    fn from(error: ChargeError) -> Self {
+        match error {
+            ChargeError::Invalid { code, param, detail } => ApiError::Param { code, param: param.to_owned(), detail },
+            ChargeError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
+            ChargeError::IdempotencyKeyReused => ApiError::Code(ErrorCode::IdempotencyKeyReused),
+            ChargeError::OperationInFlight => ApiError::Code(ErrorCode::IdempotencyInFlight),
+            ChargeError::Transition(e) => transition_problem(e),
+            ChargeError::ProcessorRefused(detail) => {
+                ApiError::Param { code: ErrorCode::ProcessingError, param: String::new(), detail }
+            }
+            ChargeError::ProcessorUnknown(_) => ApiError::Code(ErrorCode::UpstreamError),
+            ChargeError::Journal(crate::domain::journal::JournalError::Database(e)) | ChargeError::Database(e) => {
+                ApiError::Database(e)
+            }
+            ChargeError::Journal(crate::domain::journal::JournalError::Posting(e)) => {
+                ApiError::Param { code: ErrorCode::InvalidState, param: String::new(), detail: e.to_string() }
+            }
+        }
+    }
+}
+
+fn transition_problem(error: paygate_core::charge::TransitionError) -> ApiError {
+    use paygate_core::charge::TransitionError as T;
+    let (code, param) = match error {
+        T::InvalidTransition { .. } => (ErrorCode::InvalidState, ""),
+        T::ZeroAmount => (ErrorCode::ParameterInvalid, "amount"),
+        T::CaptureExceedsAuthorization { .. } | T::RefundExceedsCapture { .. } | T::RevertExceedsRefunded { .. } => {
+            (ErrorCode::AmountTooLarge, "amount")
+        }
+    };
+    ApiError::Param { code, param: param.to_owned(), detail: error.to_string() }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateChargeBody {
+    amount: i64,
+    currency: String,
+    source: String,
+    #[serde(default = "default_capture")]
+    capture: bool,
+    description: Option<String>,
+    statement_descriptor: Option<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+}
+
+fn default_capture() -> bool {
+    true
+}
+
+fn invalid(param: &'static str, detail: impl Into<String>) -> ChargeError {
+    ChargeError::Invalid { code: ErrorCode::ParameterInvalid, param, detail: detail.into() }
+}
+
+fn validate(body: CreateChargeBody) -> Result<NewCharge, ChargeError> {
+    let amount = Amount::positive(body.amount).map_err(|e| match e {
+        AmountError::TooLarge => {
+            ChargeError::Invalid { code: ErrorCode::AmountTooLarge, param: "amount", detail: e.to_string() }
+        }
+        other => invalid("amount", other.to_string()),
+    })?;
+    let currency = Currency::parse(&body.currency).map_err(|e| invalid("currency", e.to_string()))?;
+    let source = TokenId::parse(&body.source).map_err(|e| invalid("source", e.to_string()))?;
+    let text = |value: Option<String>, param: &'static str, max: usize| match value {
+        Some(v) if v.chars().count() > max => Err(invalid(param, format!("{param} is longer than {max} characters"))),
+        Some(v) if v.chars().any(char::is_control) => {
+            Err(invalid(param, format!("{param} contains control characters")))
+        }
+        other => Ok(other),
+    };
+    let description = text(body.description, "description", DESCRIPTION_CHARS_MAX)?;
+    let statement_descriptor = text(body.statement_descriptor, "statement_descriptor", STATEMENT_DESCRIPTOR_CHARS_MAX)?;
+    if body.metadata.len() > METADATA_KEYS_MAX {
+        return Err(invalid("metadata", format!("metadata holds at most {METADATA_KEYS_MAX} keys")));
+    }
+    for (key, value) in &body.metadata {
+        let ok = !key.is_empty()
+            && key.chars().count() <= METADATA_KEY_CHARS_MAX
+            && value.as_str().is_some_and(|v| v.chars().count() <= METADATA_VALUE_CHARS_MAX);
+        if !ok {
+            let detail = format!(
+                "metadata keys are 1-{METADATA_KEY_CHARS_MAX} characters and values strings of at most {METADATA_VALUE_CHARS_MAX}"
+            );
+            return Err(ChargeError::Invalid { code: ErrorCode::ParameterInvalid, param: "metadata", detail });
+        }
+    }
+    Ok(NewCharge {
+        amount,
+        currency,
+        source,
+        capture: body.capture,
+        description,
+        statement_descriptor,
+        metadata: body.metadata,
+    })
+}
+
+/// The Idempotency-Key of a money-moving request: required, 1-255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let value = headers.get("idempotency-key").ok_or(ApiError::Code(ErrorCode::IdempotencyKeyMissing))?;
+    let key = value.to_str().map_err(|_| ApiError::Code(ErrorCode::IdempotencyKeyInvalid))?;
+    let valid = (1..=IDEMPOTENCY_KEY_CHARS_MAX).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if !valid {
+        return Err(ApiError::Param {
+            code: ErrorCode::IdempotencyKeyInvalid,
+            param: "Idempotency-Key".into(),
+            detail: format!("must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} visible ASCII characters"),
+        });
+    }
+    Ok(key.to_owned())
+}
+
+/// What makes two requests "the same" under one Idempotency-Key: method, path and exact body.
+pub fn request_fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    for part in [method.as_bytes(), path.as_bytes(), body] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn create_charge(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = idempotency_key(&headers)?;
+    super::json::require_json_content_type(&headers)?;
+    let new = validate(parse::<CreateChargeBody>(&body)?)?;
+    let request_id = super::request_id::current().unwrap_or_default();
+    let ctx = CreateContext {
+        pool: &state.pool,
+        connector: &state.processors.sandbox,
+        vault: &state.processors.vault,
+        scope: Scope { merchant_id: caller.merchant_id, mode: caller.mode },
+        request_id: &request_id,
+        idempotency_key: &key,
+        fingerprint: &request_fingerprint("POST", "/v1/charges", &body),
+    };
+    let (charge, replayed) = charges::create(&ctx, &new).await?;
+    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(charge.to_json())))
+}
+
+async fn get_charge(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    Ok(Json(charges::get(&state.pool, scope, &id).await?.to_json()))
+}
+
+async fn list_charges(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let filter = list_filter(query.as_deref().unwrap_or(""))?;
+    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let (rows, has_more) = charges::list(&state.pool, scope, &filter).await?;
+    let data: Vec<Value> = rows.iter().map(|c| c.to_json()).collect();
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+}
+
+fn list_filter(query: &str) -> Result<ListFilter, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| ApiError::Param {
+        code: ErrorCode::ParameterInvalid,
+        param: String::new(),
+        detail: e.to_string(),
+    })?;
+    let bad = |param: &str, detail: &str| ApiError::Param {
+        code: ErrorCode::ParameterInvalid,
+        param: param.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let mut filter = ListFilter { limit: PAGE_SIZE_DEFAULT, ..ListFilter::default() };
+    for (name, value) in pairs {
+        let integer = || value.parse::<i64>().map_err(|_| bad(&name, "must be an integer"));
+        match name.as_str() {
+            "limit" => {
+                filter.limit = integer()?;
+                if !(1..=PAGE_SIZE_MAX).contains(&filter.limit) {
+                    return Err(bad("limit", "must be between 1 and 100"));
+                }
+            }
+            "starting_after" | "ending_before" => {
+                paygate_core::id::ChargeId::parse(&value).map_err(|_| bad(&name, "must be a charge id"))?;
+                if name == "starting_after" {
+                    filter.starting_after = Some(value)
+                } else {
+                    filter.ending_before = Some(value)
+                }
+            }
+            "status" => {
+                paygate_core::charge::ChargeStatus::parse(&value).ok_or_else(|| bad("status", "unknown status"))?;
+                filter.status = Some(value);
+            }
+            "created_gte" => filter.created_gte = Some(integer()?),
+            "created_lte" => filter.created_lte = Some(integer()?),
+            _ => {
+                return Err(ApiError::Param {
+                    code: ErrorCode::ParameterUnknown,
+                    param: name.clone(),
+                    detail: format!("unknown query parameter {name}"),
+                });
+            }
+        }
+    }
+    if filter.starting_after.is_some() && filter.ending_before.is_some() {
+        return Err(bad("ending_before", "use starting_after or ending_before, not both"));
+    }
+    Ok(filter)
+}

@@ -1,0 +1,110 @@
+//! The vault-forward contract (DESIGN.md §5), client side: "send this processor request, substituting
+//! the card fields of token T". The backend never sees the card: it sends a template, the edge fills
+//! it from its vault, sends it to an allow-listed processor host, scrubs the answer and returns it
+//! with the card's safe summary.
+//!
+//! `POST {edge}/internal/vault/forward`, signed with the edge↔backend signature for the charge's
+//! merchant and mode:
+//! request  `{token, destination, method, path, body}`; `body` may contain the placeholders
+//!          `{{card.number}}`, `{{card.exp_month}}`, `{{card.exp_year}}`, `{{card.cvc}}`, replaced textually
+//!          by digits only (so they are safe inside JSON strings and as JSON numbers);
+//! answer   200 `{status, body, card: {brand, last4, bin, exp_month, exp_year, fingerprint}}` where status and
+//!          body are the processor's; 4xx problem when the token is unknown, used, expired or not the
+//!          merchant's; 502/503 when the processor could not be reached.
+
+use paygate_core::signature::edge::{
+    EdgeSecret, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const FORWARD_PATH: &str = "/internal/vault/forward";
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ForwardRequest<'a> {
+    pub token: &'a str,
+    /// The processor, by name; the edge maps it to its allow-listed host for the mode.
+    pub destination: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub body: String,
+}
+
+/// What may be known about a card outside the vault.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CardSummary {
+    pub brand: String,
+    pub last4: String,
+    pub bin: String,
+    pub exp_month: i16,
+    pub exp_year: i16,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ForwardResponse {
+    pub status: u16,
+    pub body: String,
+    pub card: Option<CardSummary>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("the vault refused the token: {0}")]
+    TokenRejected(String),
+    #[error("the vault or processor could not be reached: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Clone)]
+pub struct VaultForward {
+    edge_url: String,
+    secret: Arc<EdgeSecret>,
+    http: reqwest::Client,
+}
+
+impl VaultForward {
+    pub fn new(edge_url: &str, secret: EdgeSecret, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder().timeout(timeout).build().expect("a plain HTTP client always builds");
+        VaultForward { edge_url: edge_url.trim_end_matches('/').to_owned(), secret: Arc::new(secret), http }
+    }
+
+    pub async fn forward(
+        &self,
+        merchant_id: &str,
+        mode: &str,
+        request_id: &str,
+        request: &ForwardRequest<'_>,
+    ) -> Result<ForwardResponse, ForwardError> {
+        let body = serde_json::to_vec(request).map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let timestamp = crate::ids::unix_seconds_now();
+        let signature =
+            SignedRequest { timestamp, method: "POST", path: FORWARD_PATH, body: &body, merchant_id, mode, request_id }
+                .sign(&[&self.secret])
+                .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let answer = self
+            .http
+            .post(format!("{}{FORWARD_PATH}", self.edge_url))
+            .header(HEADER_SIGNATURE, signature)
+            .header(HEADER_TIMESTAMP, timestamp.to_string())
+            .header(HEADER_MERCHANT, merchant_id)
+            .header(HEADER_MODE, mode)
+            .header(HEADER_REQUEST_ID, request_id)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let status = answer.status();
+        let text = answer.text().await.map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_str(&text)
+                .map_err(|e| ForwardError::Unavailable(format!("bad vault answer: {e}")));
+        }
+        if status.is_client_error() {
+            // The problem body names why (token_used, resource_not_found...); it holds no card data.
+            return Err(ForwardError::TokenRejected(text));
+        }
+        Err(ForwardError::Unavailable(format!("vault answered {status}")))
+    }
+}

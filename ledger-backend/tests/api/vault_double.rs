@@ -1,0 +1,136 @@
+//! A test double of the edge's vault-forward endpoint (the contract in
+//! `paygate_ledger::processors::vault_forward`), living only in test code until the real edge vault
+//! exists; the same charge tests will then run against the edge. It holds test cards by token, checks
+//! the backend's signature with core's verifier, enforces single use and the merchant/mode owning the
+//! token, fills the placeholders, forwards to the sandbox acquirer and scrubs the card number from
+//! the answer.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use paygate_core::card::CardNumber;
+use paygate_core::id::{TokenId, TokenKind};
+use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
+use paygate_core::signature::keyed_hash::card_fingerprint;
+use paygate_ledger::ids::{new_id, unix_seconds_now};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const FINGERPRINT_KEY: &[u8] = b"vault-double-fingerprint-key-32by";
+
+#[derive(Clone)]
+struct StoredCard {
+    number: String,
+    exp_month: u32,
+    exp_year: u32,
+    cvc: String,
+    merchant_id: String,
+    mode: String,
+    used: bool,
+}
+
+#[derive(Clone)]
+struct Shared {
+    secret: Arc<EdgeSecret>,
+    sandbox_url: String,
+    cards: Arc<Mutex<HashMap<String, StoredCard>>>,
+    http: reqwest::Client,
+}
+
+#[derive(Clone)]
+pub struct VaultDouble {
+    pub url: String,
+    shared: Shared,
+}
+
+impl VaultDouble {
+    pub async fn spawn(secret: EdgeSecret, sandbox_url: String) -> Self {
+        let shared =
+            Shared { secret: Arc::new(secret), sandbox_url, cards: Arc::default(), http: reqwest::Client::new() };
+        let app = Router::new().route("/internal/vault/forward", post(forward)).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        VaultDouble { url, shared }
+    }
+
+    /// Vaults a test card for a merchant and mode; returns its single-use token.
+    pub fn tokenize(&self, number: &str, merchant_id: &str, mode: &str) -> String {
+        let token = new_id::<TokenKind>().to_string();
+        let card = StoredCard {
+            number: number.to_owned(),
+            exp_month: 12,
+            exp_year: 2034,
+            cvc: if number.starts_with("37") { "1234".into() } else { "123".into() },
+            merchant_id: merchant_id.to_owned(),
+            mode: mode.to_owned(),
+            used: false,
+        };
+        self.shared.cards.lock().unwrap().insert(token.clone(), card);
+        token
+    }
+}
+
+fn problem(status: StatusCode, code: &str) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({ "status": status.as_u16(), "code": code })))
+}
+
+async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (merchant, mode) = (header("paygate-merchant"), header("paygate-mode"));
+    let signed = SignedRequest {
+        timestamp: header("paygate-timestamp").parse().unwrap_or(0),
+        method: "POST",
+        path: "/internal/vault/forward",
+        body: &body,
+        merchant_id: &merchant,
+        mode: &mode,
+        request_id: &header("request-id"),
+    };
+    if signed.verify(&[&shared.secret], &header("paygate-signature"), unix_seconds_now()).is_err() {
+        return problem(StatusCode::UNAUTHORIZED, "signature_invalid");
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap();
+    let token = request["token"].as_str().unwrap_or("");
+    if TokenId::parse(token).is_err() {
+        return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
+    }
+    let card = {
+        let mut cards = shared.cards.lock().unwrap();
+        match cards.get_mut(token) {
+            Some(card) if card.merchant_id == merchant && card.mode == mode && !card.used => {
+                card.used = true;
+                card.clone()
+            }
+            Some(card) if card.used => return problem(StatusCode::BAD_REQUEST, "token_used"),
+            _ => return problem(StatusCode::NOT_FOUND, "resource_not_found"),
+        }
+    };
+    let filled = request["body"]
+        .as_str()
+        .unwrap_or("")
+        .replace("{{card.number}}", &card.number)
+        .replace("{{card.exp_month}}", &card.exp_month.to_string())
+        .replace("{{card.exp_year}}", &card.exp_year.to_string())
+        .replace("{{card.cvc}}", &card.cvc);
+    let url = format!("{}{}", shared.sandbox_url, request["path"].as_str().unwrap_or("/"));
+    let answer = match shared.http.post(url).header("content-type", "application/json").body(filled).send().await {
+        Ok(answer) => answer,
+        Err(_) => return problem(StatusCode::BAD_GATEWAY, "upstream_error"),
+    };
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default().replace(&card.number, "[scrubbed]");
+    let parsed = CardNumber::parse(&card.number).unwrap();
+    let summary = json!({
+        "brand": parsed.brand().as_str(),
+        "last4": parsed.last4(),
+        "bin": parsed.bin6(),
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+        "fingerprint": card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
+    });
+    (StatusCode::OK, Json(json!({ "status": status, "body": text, "card": summary })))
+}
