@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: installs what is missing, then runs the whole stack on this machine: a project-local
-# PostgreSQL (DATABASE_URL overrides it), migrations, the ledger backend and the edge under
-# `wrangler dev`. Prints the URLs once everything answers its health check. Ctrl-C stops every process
+# PostgreSQL (DATABASE_URL overrides it), migrations, the sandbox acquirer, the ledger backend and
+# the edge under `wrangler dev`. Prints the URLs once everything answers its health check. Ctrl-C stops every process
 # this script started (each runs in a process group of its own) and the cluster, if it started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,10 +79,15 @@ set -a
 . "$SECRETS"
 set +a
 
-step "ledger backend"
+SANDBOX_ADDR=${PAYGATE_SANDBOX_ADDR:-127.0.0.1:8082}
+
+step "ledger backend and sandbox acquirer"
 cargo build -q -p paygate-ledger
+SANDBOX_LISTEN_ADDR=$SANDBOX_ADDR start_service sandbox "http://$SANDBOX_ADDR/health" 30 "$ROOT" \
+  "$CARGO_TARGET_DIR/debug/paygate-sandbox-acquirer"
 "$CARGO_TARGET_DIR/debug/paygate-ledger" migrate
-PAYGATE_LISTEN_ADDR=$BACKEND_ADDR start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
+PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR \
+  PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-ledger" serve
 
 step "edge (wrangler dev on workerd)"
@@ -94,7 +99,8 @@ start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
 step "running"
 cat <<TXT
   edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
-  ledger backend  http://$BACKEND_ADDR     (internal; /health, /ready)
+  ledger backend  http://$BACKEND_ADDR     (internal, edge-signed requests only; /health, /ready)
+  sandbox         http://$SANDBOX_ADDR     (the test-mode card network)
   PostgreSQL      $DATABASE_URL
   logs            $LOG_DIR/
 

@@ -2,7 +2,7 @@
 //! the wire format into domain values, naming the parameter at fault, then call `domain::charges`.
 
 use super::{ApiError, AppState, MerchantCaller, json::parse};
-use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge};
+use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
 use crate::domain::journal::Scope;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -27,7 +27,11 @@ const METADATA_KEY_CHARS_MAX: usize = 40;
 const METADATA_VALUE_CHARS_MAX: usize = 500;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/charges", post(create_charge).get(list_charges)).route("/charges/{id}", get(get_charge))
+    Router::new()
+        .route("/charges", post(create_charge).get(list_charges))
+        .route("/charges/{id}", get(get_charge))
+        .route("/charges/{id}/capture", post(capture_charge))
+        .route("/charges/{id}/void", post(void_charge))
 }
 
 impl From<ChargeError> for ApiError {
@@ -176,6 +180,44 @@ async fn create_charge(
     let (charge, replayed) = charges::create(&ctx, &new).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(charge.to_json())))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CaptureBody {
+    amount: Option<i64>,
+}
+
+async fn capture_charge(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    // The body is optional: no body captures the whole authorization.
+    let body: CaptureBody = if body.is_empty() {
+        CaptureBody::default()
+    } else {
+        super::json::require_json_content_type(&headers)?;
+        parse(&body)?
+    };
+    let amount =
+        body.amount.map(|minor| Amount::positive(minor).map_err(|e| invalid("amount", e.to_string()))).transpose()?;
+    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let connector = &state.processors.sandbox;
+    let charge = charges::operate(&state.pool, connector, scope, &id, Operation::Capture { amount }).await?;
+    Ok(Json(charge.to_json()))
+}
+
+async fn void_charge(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let charge = charges::operate(&state.pool, &state.processors.sandbox, scope, &id, Operation::Void).await?;
+    Ok(Json(charge.to_json()))
 }
 
 async fn get_charge(

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod capture_void;
 mod charges;
 mod edge_auth;
 mod health;

@@ -265,7 +265,7 @@ async fn set_card(conn: &mut PgConnection, charge_id: &str, card: Option<&CardSu
 }
 
 /// The audit row and the outbox event of one state change, carrying the charge as it now is.
-async fn record_event(
+pub(super) async fn record_event(
     conn: &mut PgConnection,
     scope: Scope,
     charge_id: &str,
@@ -289,7 +289,7 @@ async fn record_event(
 }
 
 /// The merchant's price in `currency` (or their default); zero when none is configured.
-async fn pricing(conn: &mut PgConnection, scope: Scope, currency: Currency) -> Result<Pricing, sqlx::Error> {
+pub(super) async fn pricing(conn: &mut PgConnection, scope: Scope, currency: Currency) -> Result<Pricing, sqlx::Error> {
     let row: Option<(i32, i64)> = sqlx::query_as(
         "SELECT basis_points, fixed_minor FROM merchant_pricing
          WHERE merchant_id = $1 AND currency IN ($2, '*') ORDER BY currency = '*' LIMIT 1",

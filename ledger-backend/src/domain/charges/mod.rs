@@ -3,10 +3,12 @@
 //! database transaction as its ledger entries, audit row and outbox event.
 
 mod create;
+mod operate;
 mod query;
 mod record;
 
 pub use create::{CreateContext, NewCharge, apply_authorization, create};
+pub use operate::{Operation, apply as apply_operation, operate};
 pub use query::{ListFilter, get, list};
 pub use record::ChargeRecord;
 

@@ -1,0 +1,194 @@
+//! Capture and void of an authorized charge. The operation first claims the charge with a committed
+//! `pending_operation` marker and attempt row (racing captures, voids and the expiry job see the claim
+//! and step back), then asks the processor, then applies the outcome conditionally on its own claim.
+//! An unknown answer keeps the claim for the recovery job: the processor may have acted.
+
+use super::ChargeError;
+use super::create::{pricing, record_event};
+use super::record::{CHARGE_COLUMNS, ChargeRecord};
+use crate::domain::journal::{self, Scope, Subject};
+use crate::ids::new_id;
+use crate::processors::{Connector, OperationOutcome};
+use paygate_core::charge::{ChargeAction, TransitionError, transition};
+use paygate_core::id::AttemptKind;
+use paygate_core::ledger::LedgerEvent;
+use paygate_core::{Amount, Currency};
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Capture this much (the whole authorization when `None`); the rest is released.
+    Capture {
+        amount: Option<Amount>,
+    },
+    Void,
+}
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Operation::Capture { .. } => "capture",
+            Operation::Void => "void",
+        }
+    }
+}
+
+pub async fn operate(
+    pool: &PgPool,
+    connector: &Connector,
+    scope: Scope,
+    charge_id: &str,
+    operation: Operation,
+) -> Result<ChargeRecord, ChargeError> {
+    let charge = super::get(pool, scope, charge_id).await?;
+    let action = match operation {
+        Operation::Capture { amount } => {
+            ChargeAction::Capture { amount: amount.unwrap_or(charge.amounts().authorized) }
+        }
+        Operation::Void => ChargeAction::Void,
+    };
+    // Refuse what the state machine refuses before anything is claimed or sent.
+    transition(charge.status(), charge.amounts(), action)?;
+    let attempt_id = new_id::<AttemptKind>().to_string();
+    claim(pool, &charge, operation, action, &attempt_id).await?;
+
+    let reference = charge.processor_reference.clone().unwrap_or_default();
+    let outcome = match action {
+        ChargeAction::Capture { amount } => connector.capture(&reference, amount).await,
+        _ => connector.void(&reference).await,
+    };
+    apply(pool, scope, charge_id, operation, action, &attempt_id, outcome).await
+}
+
+/// Sets the marker and records the attempt in one committed transaction, or says why it cannot.
+async fn claim(
+    pool: &PgPool,
+    charge: &ChargeRecord,
+    operation: Operation,
+    action: ChargeAction,
+    attempt_id: &str,
+) -> Result<(), ChargeError> {
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query(
+        "UPDATE charges SET pending_operation = $2, updated_at = now()
+         WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL",
+    )
+    .bind(&charge.id)
+    .bind(operation.name())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        drop(tx);
+        // Someone else got there first: either still at the processor, or already done.
+        let now = super::get(pool, Scope::of(charge)?, &charge.id).await?;
+        if now.pending_operation.is_some() {
+            return Err(ChargeError::OperationInFlight);
+        }
+        transition(now.status(), now.amounts(), action)?;
+        return Err(ChargeError::Transition(TransitionError::InvalidTransition {
+            from: now.status(),
+            action: action.name(),
+        }));
+    }
+    let amount = match action {
+        ChargeAction::Capture { amount } => amount.minor(),
+        _ => 0,
+    };
+    sqlx::query(
+        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
+         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7)",
+    )
+    .bind(attempt_id)
+    .bind(&charge.id)
+    .bind(&charge.merchant_id)
+    .bind(&charge.mode)
+    .bind(operation.name())
+    .bind(amount)
+    .bind(charge.processor.as_deref().unwrap_or("sandbox"))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies the processor's answer under our own claim. Also used by the recovery job.
+pub async fn apply(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: &str,
+    operation: Operation,
+    action: ChargeAction,
+    attempt_id: &str,
+    outcome: OperationOutcome,
+) -> Result<ChargeRecord, ChargeError> {
+    let mut tx = pool.begin().await?;
+    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND pending_operation = $2 FOR UPDATE");
+    let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(charge_id)
+        .bind(operation.name())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ChargeError::OperationInFlight)?;
+    let attempt = |outcome: &'static str| {
+        sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1")
+            .bind(attempt_id)
+            .bind(outcome)
+    };
+    let release = "UPDATE charges SET pending_operation = NULL, updated_at = now() WHERE id = $1";
+    match outcome {
+        OperationOutcome::Succeeded => {
+            let (status, amounts) = transition(charge.status(), charge.amounts(), action)?;
+            let currency =
+                Currency::parse(&charge.currency).map_err(|_| sqlx::Error::Protocol("stored currency".into()))?;
+            let subject = Subject { charge_id: Some(charge_id), refund_id: None };
+            let (event, event_type) = match action {
+                ChargeAction::Capture { amount } => {
+                    let fee = pricing(&mut tx, scope, currency).await?.fee(amount);
+                    (LedgerEvent::Captured { authorized: amounts.authorized, captured: amount, fee }, "charge.captured")
+                }
+                _ => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.voided"),
+            };
+            journal::post(&mut tx, scope, currency, event, subject).await?;
+            sqlx::query(
+                "UPDATE charges SET status = $2, amount_captured = $3, pending_operation = NULL,
+                        authorization_expires_at = NULL, updated_at = now()
+                 WHERE id = $1 AND status = 'authorized'",
+            )
+            .bind(charge_id)
+            .bind(status.as_str())
+            .bind(amounts.captured.minor())
+            .execute(&mut *tx)
+            .await?;
+            attempt("succeeded").execute(&mut *tx).await?;
+            record_event(&mut tx, scope, charge_id, event_type).await?;
+            tx.commit().await?;
+            super::get(pool, scope, charge_id).await
+        }
+        OperationOutcome::Failed { code } => {
+            sqlx::query(release).bind(charge_id).execute(&mut *tx).await?;
+            attempt("failed").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Err(ChargeError::ProcessorRefused(code))
+        }
+        OperationOutcome::Unknown { detail } => {
+            // Keep the claim: the processor may have acted, and only asking it can tell.
+            attempt("unknown").execute(&mut *tx).await?;
+            tx.commit().await?;
+            tracing::warn!(charge_id, attempt_id, %detail, "{} outcome unknown; left for recovery", operation.name());
+            Err(ChargeError::ProcessorUnknown(detail))
+        }
+    }
+}
+
+impl Scope {
+    /// The scope a stored charge belongs to.
+    pub fn of(charge: &ChargeRecord) -> Result<Scope, ChargeError> {
+        let bad = || ChargeError::Database(sqlx::Error::Protocol("stored merchant or mode".into()));
+        Ok(Scope {
+            merchant_id: paygate_core::id::MerchantId::parse(&charge.merchant_id).map_err(|_| bad())?,
+            mode: paygate_core::Mode::parse(&charge.mode).ok_or_else(bad)?,
+        })
+    }
+}
