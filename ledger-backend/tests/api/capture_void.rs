@@ -2,7 +2,7 @@
 //! race: fifty captures and voids fired together at one charge apply exactly one, ask the processor
 //! once, and leave a ledger that audits clean.
 
-use crate::helpers::{TestApp, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -23,12 +23,6 @@ async fn authorize(app: &TestApp, merchant: &str, amount: i64) -> String {
 async fn post(app: &TestApp, merchant: &str, path: &str, body: &str) -> (u16, Value) {
     let response = app.signed(Method::POST, path, body, merchant, "test").send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
-}
-
-async fn audit_is_clean(app: &TestApp) {
-    paygate_ledger::jobs::audit_seal::seal_all(&app.pool).await.unwrap();
-    let findings = paygate_ledger::domain::audit_check::run(&app.pool).await.unwrap();
-    assert!(findings.is_empty(), "{findings:?}");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! double: each test card's outcome, the ledger and events each produces, the backend's own
 //! idempotency (also under 100 concurrent requests), tenant and mode isolation, bad input, and paging.
 
-use crate::helpers::{TestApp, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -31,12 +31,6 @@ async fn event_types(app: &TestApp, charge_id: &str) -> Vec<String> {
         .fetch_all(&app.pool)
         .await
         .unwrap()
-}
-
-async fn audit_is_clean(app: &TestApp) {
-    paygate_ledger::jobs::audit_seal::seal_all(&app.pool).await.unwrap();
-    let findings = paygate_ledger::domain::audit_check::run(&app.pool).await.unwrap();
-    assert!(findings.is_empty(), "{findings:?}");
 }
 
 #[tokio::test]

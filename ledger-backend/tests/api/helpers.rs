@@ -227,3 +227,10 @@ pub async fn insert_merchant(pool: &sqlx::PgPool) -> String {
     sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, 'Test shop')").bind(&id).execute(pool).await.unwrap();
     id
 }
+
+/// Seals the audit log and asserts `paygate-ledger audit` would find nothing.
+pub async fn audit_is_clean(app: &TestApp) {
+    paygate_ledger::jobs::audit_seal::seal_all(&app.pool).await.unwrap();
+    let findings = paygate_ledger::domain::audit_check::run(&app.pool).await.unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
+}

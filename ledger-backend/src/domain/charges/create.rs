@@ -83,7 +83,16 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     .bind(ctx.idempotency_key)
     .execute(&mut *tx)
     .await?;
-    insert_attempt(&mut tx, ctx, &attempt_id, &charge_id, new.amount).await?;
+    let attempt = AttemptStart {
+        id: &attempt_id,
+        charge_id: &charge_id,
+        merchant_id: &ctx.scope.merchant_id.to_string(),
+        mode: ctx.scope.mode.as_str(),
+        operation: "authorize",
+        amount: new.amount.minor(),
+        processor: ctx.connector.name(),
+    };
+    start_attempt(&mut tx, &attempt).await?;
     let audit = AuditEntry {
         actor: "api",
         action: "charge.create",
@@ -106,28 +115,6 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     };
     let outcome = ctx.connector.authorize(ctx.vault, &request, ctx.request_id).await;
     apply_authorization(ctx.pool, ctx.scope, &charge_id, &attempt_id, outcome).await.map(|charge| (charge, false))
-}
-
-async fn insert_attempt(
-    conn: &mut PgConnection,
-    ctx: &CreateContext<'_>,
-    attempt_id: &str,
-    charge_id: &str,
-    amount: Amount,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-         VALUES ($1, $2, $3, $4, 'authorize', $5, 'started', $6)",
-    )
-    .bind(attempt_id)
-    .bind(charge_id)
-    .bind(ctx.scope.merchant_id.to_string())
-    .bind(ctx.scope.mode.as_str())
-    .bind(amount.minor())
-    .bind(ctx.connector.name())
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The charge an earlier request with this key created, if the requests are the same.
@@ -265,6 +252,34 @@ async fn set_card(conn: &mut PgConnection, charge_id: &str, card: Option<&CardSu
 }
 
 /// The audit row and the outbox event of one state change, carrying the charge as it now is.
+/// A processor call about to be made, recorded (committed) before it is made.
+pub(super) struct AttemptStart<'a> {
+    pub id: &'a str,
+    pub charge_id: &'a str,
+    pub merchant_id: &'a str,
+    pub mode: &'a str,
+    pub operation: &'static str,
+    pub amount: i64,
+    pub processor: &'a str,
+}
+
+pub(super) async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
+         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7)",
+    )
+    .bind(attempt.id)
+    .bind(attempt.charge_id)
+    .bind(attempt.merchant_id)
+    .bind(attempt.mode)
+    .bind(attempt.operation)
+    .bind(attempt.amount)
+    .bind(attempt.processor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn record_event(
     conn: &mut PgConnection,
     scope: Scope,

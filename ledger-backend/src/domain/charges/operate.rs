@@ -4,7 +4,7 @@
 //! An unknown answer keeps the claim for the recovery job: the processor may have acted.
 
 use super::ChargeError;
-use super::create::{pricing, record_event};
+use super::create::{AttemptStart, pricing, record_event, start_attempt};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use crate::domain::journal::{self, Scope, Subject};
 use crate::ids::new_id;
@@ -96,19 +96,16 @@ async fn claim(
         ChargeAction::Capture { amount } => amount.minor(),
         _ => 0,
     };
-    sqlx::query(
-        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7)",
-    )
-    .bind(attempt_id)
-    .bind(&charge.id)
-    .bind(&charge.merchant_id)
-    .bind(&charge.mode)
-    .bind(operation.name())
-    .bind(amount)
-    .bind(charge.processor.as_deref().unwrap_or("sandbox"))
-    .execute(&mut *tx)
-    .await?;
+    let attempt = AttemptStart {
+        id: attempt_id,
+        charge_id: &charge.id,
+        merchant_id: &charge.merchant_id,
+        mode: &charge.mode,
+        operation: operation.name(),
+        amount,
+        processor: charge.processor.as_deref().unwrap_or("sandbox"),
+    };
+    start_attempt(&mut tx, &attempt).await?;
     tx.commit().await?;
     Ok(())
 }
