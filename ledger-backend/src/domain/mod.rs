@@ -6,5 +6,7 @@ pub mod api_keys;
 pub mod audit_check;
 pub mod balance;
 pub mod charges;
+pub mod idempotency;
 pub mod journal;
 pub mod merchants;
+pub mod refunds;

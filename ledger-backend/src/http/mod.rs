@@ -9,6 +9,7 @@ mod edge_auth;
 mod error;
 mod health;
 pub(crate) mod json;
+mod refunds;
 pub(crate) mod request_id;
 
 pub use edge_auth::{Caller, MerchantCaller};
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(balance::router())
         .merge(charges::router())
+        .merge(refunds::router())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     Router::new()

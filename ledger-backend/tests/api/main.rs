@@ -9,5 +9,6 @@ mod charges;
 mod edge_auth;
 mod health;
 mod helpers;
+mod refunds;
 mod schema;
 mod vault_double;

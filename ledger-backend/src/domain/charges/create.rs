@@ -4,7 +4,8 @@
 //! An unknown outcome leaves the charge pending for the recovery job.
 
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
-use super::{AUTHORIZATION_TTL_DAYS, ChargeError, IDEMPOTENCY_TTL_DAYS};
+use super::{AUTHORIZATION_TTL_DAYS, ChargeError};
+use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Scope, Subject};
 use crate::ids::new_id;
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
@@ -45,21 +46,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let attempt_id = new_id::<AttemptKind>().to_string();
     let mut tx = ctx.pool.begin().await?;
     // Concurrent requests with one key queue on this insert; all but the first find the record.
-    let claimed = sqlx::query(
-        "INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
-         VALUES ($1, $2, $3, $4, 'charge', $5, now() + make_interval(days => $6))
-         ON CONFLICT (merchant_id, mode, key) DO NOTHING",
-    )
-    .bind(ctx.scope.merchant_id.to_string())
-    .bind(ctx.scope.mode.as_str())
-    .bind(ctx.idempotency_key)
-    .bind(ctx.fingerprint)
-    .bind(&charge_id)
-    .bind(IDEMPOTENCY_TTL_DAYS as i32)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id).await?;
     if !claimed {
         drop(tx);
         return replay(ctx).await.map(|charge| (charge, true));
@@ -119,20 +106,15 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
 
 /// The charge an earlier request with this key created, if the requests are the same.
 async fn replay(ctx: &CreateContext<'_>) -> Result<ChargeRecord, ChargeError> {
-    let (fingerprint, object_id): (String, String) = sqlx::query_as(
-        "SELECT fingerprint, object_id FROM idempotency_records
-         WHERE merchant_id = $1 AND mode = $2 AND key = $3 AND object_type = 'charge'",
-    )
-    .bind(ctx.scope.merchant_id.to_string())
-    .bind(ctx.scope.mode.as_str())
-    .bind(ctx.idempotency_key)
-    .fetch_optional(ctx.pool)
-    .await?
-    .ok_or(ChargeError::IdempotencyKeyReused)?;
-    if fingerprint != ctx.fingerprint {
-        return Err(ChargeError::IdempotencyKeyReused);
+    let id =
+        idempotency::earlier(ctx.pool, ctx.scope, ctx.key_use()).await?.ok_or(ChargeError::IdempotencyKeyReused)?;
+    super::get(ctx.pool, ctx.scope, &id).await
+}
+
+impl CreateContext<'_> {
+    fn key_use(&self) -> KeyUse<'_> {
+        KeyUse { key: self.idempotency_key, fingerprint: self.fingerprint, object_type: "charge" }
     }
-    super::get(ctx.pool, ctx.scope, &object_id).await
 }
 
 /// Applies the processor's answer to a pending charge: one transaction for the status, the attempt,
@@ -253,7 +235,7 @@ async fn set_card(conn: &mut PgConnection, charge_id: &str, card: Option<&CardSu
 
 /// The audit row and the outbox event of one state change, carrying the charge as it now is.
 /// A processor call about to be made, recorded (committed) before it is made.
-pub(super) struct AttemptStart<'a> {
+pub struct AttemptStart<'a> {
     pub id: &'a str,
     pub charge_id: &'a str,
     pub merchant_id: &'a str,
@@ -263,7 +245,7 @@ pub(super) struct AttemptStart<'a> {
     pub processor: &'a str,
 }
 
-pub(super) async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) -> Result<(), sqlx::Error> {
+pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
          VALUES ($1, $2, $3, $4, $5, $6, 'started', $7)",
@@ -280,7 +262,7 @@ pub(super) async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStar
     Ok(())
 }
 
-pub(super) async fn record_event(
+pub async fn record_event(
     conn: &mut PgConnection,
     scope: Scope,
     charge_id: &str,

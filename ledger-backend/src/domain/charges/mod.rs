@@ -5,20 +5,19 @@
 mod create;
 mod operate;
 mod query;
-mod record;
+pub(crate) mod record;
 
+pub use create::{AttemptStart, record_event, start_attempt};
 pub use create::{CreateContext, NewCharge, apply_authorization, create};
 pub use operate::{Operation, apply as apply_operation, operate};
 pub use query::{ListFilter, get, list};
-pub use record::ChargeRecord;
+pub use record::{CHARGE_COLUMNS, ChargeRecord};
 
 use paygate_core::ErrorCode;
 use paygate_core::charge::TransitionError;
 
 /// How long an authorization may stay uncaptured before the expiry job voids it (DESIGN.md §3).
 pub const AUTHORIZATION_TTL_DAYS: i64 = 7;
-/// How long the backend remembers an Idempotency-Key (the edge keeps its own record for 24 hours).
-pub const IDEMPOTENCY_TTL_DAYS: i64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChargeError {

@@ -1,0 +1,261 @@
+//! Refunds: several partial refunds per charge, never more than was captured. A refund is reserved
+//! and booked before the processor is asked, in one transaction that also moves the charge's
+//! `amount_refunded` and status through `paygate_core::charge::transition` (the row is locked only for
+//! that transaction, never across the network call). If the processor refuses, the refund fails and the
+//! reservation is reverted, again through the state machine and the ledger. An unknown answer leaves
+//! the refund pending for the recovery job.
+
+use crate::domain::charges::{self, ChargeError, ChargeRecord};
+use crate::domain::idempotency::{self, KeyUse};
+use crate::domain::journal::{self, AuditEntry, Scope, Subject};
+use crate::ids::new_id;
+use crate::processors::{Connector, OperationOutcome};
+use paygate_core::charge::{ChargeAction, transition};
+use paygate_core::id::{AttemptKind, RefundKind};
+use paygate_core::ledger::LedgerEvent;
+use paygate_core::time::rfc3339;
+use paygate_core::{Amount, Currency};
+use serde_json::{Map, Value, json};
+use sqlx::{PgConnection, PgPool};
+
+const REFUND_COLUMNS: &str =
+    "id, charge_id, merchant_id, mode, status, currency, amount, reason, metadata, failure_code,
+    extract(epoch FROM created_at)::bigint AS created";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRecord {
+    pub id: String,
+    pub charge_id: String,
+    pub merchant_id: String,
+    pub mode: String,
+    pub status: String,
+    pub currency: String,
+    pub amount: i64,
+    pub reason: Option<String>,
+    pub metadata: Value,
+    pub failure_code: Option<String>,
+    pub created: i64,
+}
+
+impl RefundRecord {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "refund",
+            "livemode": self.mode == "live",
+            "charge": self.charge_id,
+            "status": self.status,
+            "amount": self.amount,
+            "currency": self.currency,
+            "reason": self.reason,
+            "metadata": self.metadata,
+            "failure_code": self.failure_code,
+            "created": rfc3339(self.created),
+        })
+    }
+}
+
+/// A validated refund request.
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    pub charge_id: String,
+    /// The whole refundable remainder when `None`.
+    pub amount: Option<Amount>,
+    pub reason: Option<String>,
+    pub metadata: Map<String, Value>,
+}
+
+pub struct RefundContext<'a> {
+    pub pool: &'a PgPool,
+    pub connector: &'a Connector,
+    pub scope: Scope,
+    pub request_id: &'a str,
+    pub key: KeyUse<'a>,
+}
+
+/// Creates the refund, or returns the one this Idempotency-Key already created (`replayed = true`).
+pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundRecord, bool), ChargeError> {
+    let refund_id = new_id::<RefundKind>().to_string();
+    let attempt_id = new_id::<AttemptKind>().to_string();
+    let mut tx = ctx.pool.begin().await?;
+    if !idempotency::claim(&mut tx, ctx.scope, ctx.key, &refund_id).await? {
+        drop(tx);
+        let id = idempotency::earlier(ctx.pool, ctx.scope, ctx.key).await?.ok_or(ChargeError::IdempotencyKeyReused)?;
+        return get(ctx.pool, ctx.scope, &id).await.map(|refund| (refund, true));
+    }
+    let charge = lock_charge(&mut tx, ctx.scope, &new.charge_id).await?;
+    let amount = new.amount.unwrap_or(charge.amounts().refundable());
+    let (status, amounts) = transition(charge.status(), charge.amounts(), ChargeAction::Refund { amount })?;
+    let currency = currency_of(&charge)?;
+    sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
+        .bind(&charge.id)
+        .bind(status.as_str())
+        .bind(amounts.refunded.minor())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, reason, metadata, idempotency_key)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
+    )
+    .bind(&refund_id)
+    .bind(&charge.id)
+    .bind(&charge.merchant_id)
+    .bind(&charge.mode)
+    .bind(currency.code())
+    .bind(amount.minor())
+    .bind(&new.reason)
+    .bind(Value::Object(new.metadata.clone()))
+    .bind(ctx.key.key)
+    .execute(&mut *tx)
+    .await?;
+    let attempt = charges::AttemptStart {
+        id: &attempt_id,
+        charge_id: &charge.id,
+        merchant_id: &charge.merchant_id,
+        mode: &charge.mode,
+        operation: "refund",
+        amount: amount.minor(),
+        processor: ctx.connector.name(),
+    };
+    charges::start_attempt(&mut tx, &attempt).await?;
+    let subject = Subject { charge_id: Some(&charge.id), refund_id: Some(&refund_id) };
+    journal::post(&mut tx, ctx.scope, currency, LedgerEvent::Refunded { amount }, subject).await?;
+    record(&mut tx, ctx.scope, "refund.created", &refund_id, Some(ctx.request_id)).await?;
+    charges::record_event(&mut tx, ctx.scope, &charge.id, "charge.refunded").await?;
+    tx.commit().await?;
+
+    let reference = charge.processor_reference.clone().unwrap_or_default();
+    let outcome = ctx.connector.refund(&reference, amount, &refund_id).await;
+    settle(ctx.pool, ctx.scope, &refund_id, &attempt_id, outcome).await.map(|refund| (refund, false))
+}
+
+/// Applies the processor's answer to a pending refund. Also used by the recovery job.
+pub async fn settle(
+    pool: &PgPool,
+    scope: Scope,
+    refund_id: &str,
+    attempt_id: &str,
+    outcome: OperationOutcome,
+) -> Result<RefundRecord, ChargeError> {
+    let mut tx = pool.begin().await?;
+    let attempt = |outcome: &'static str| {
+        sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1")
+            .bind(attempt_id)
+            .bind(outcome)
+    };
+    let pending: Option<(String, i64)> =
+        sqlx::query_as("SELECT charge_id, amount FROM refunds WHERE id = $1 AND status = 'pending' FOR UPDATE")
+            .bind(refund_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((charge_id, amount)) = pending else {
+        // Already settled by someone else (the recovery job); that answer stands.
+        return get(pool, scope, refund_id).await;
+    };
+    match outcome {
+        OperationOutcome::Succeeded => {
+            sqlx::query("UPDATE refunds SET status = 'succeeded', updated_at = now() WHERE id = $1")
+                .bind(refund_id)
+                .execute(&mut *tx)
+                .await?;
+            attempt("succeeded").execute(&mut *tx).await?;
+            record(&mut tx, scope, "refund.succeeded", refund_id, None).await?;
+        }
+        OperationOutcome::Failed { code } => {
+            let charge = lock_charge(&mut tx, scope, &charge_id).await?;
+            let amount = Amount::new(amount).unwrap_or(Amount::ZERO);
+            let (status, amounts) =
+                transition(charge.status(), charge.amounts(), ChargeAction::RevertRefund { amount })?;
+            sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
+                .bind(&charge_id)
+                .bind(status.as_str())
+                .bind(amounts.refunded.minor())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE refunds SET status = 'failed', failure_code = $2, updated_at = now() WHERE id = $1")
+                .bind(refund_id)
+                .bind(&code)
+                .execute(&mut *tx)
+                .await?;
+            let subject = Subject { charge_id: Some(&charge_id), refund_id: Some(refund_id) };
+            journal::post(&mut tx, scope, currency_of(&charge)?, LedgerEvent::RefundReverted { amount }, subject)
+                .await?;
+            attempt("failed").execute(&mut *tx).await?;
+            record(&mut tx, scope, "refund.failed", refund_id, None).await?;
+            charges::record_event(&mut tx, scope, &charge_id, "charge.refund_reverted").await?;
+        }
+        OperationOutcome::Unknown { detail } => {
+            attempt("unknown").execute(&mut *tx).await?;
+            tracing::warn!(refund_id, attempt_id, %detail, "refund outcome unknown; left for recovery");
+        }
+    }
+    tx.commit().await?;
+    get(pool, scope, refund_id).await
+}
+
+async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: &str) -> Result<ChargeRecord, ChargeError> {
+    let select = format!(
+        "SELECT {} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE",
+        charges::CHARGE_COLUMNS
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(charge_id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ChargeError::NotFound)
+}
+
+fn currency_of(charge: &ChargeRecord) -> Result<Currency, ChargeError> {
+    Currency::parse(&charge.currency)
+        .map_err(|_| ChargeError::Database(sqlx::Error::Protocol("stored currency".into())))
+}
+
+/// The audit row and outbox event of a refund's change, carrying the refund as it now is.
+async fn record(
+    conn: &mut PgConnection,
+    scope: Scope,
+    event_type: &str,
+    refund_id: &str,
+    request_id: Option<&str>,
+) -> Result<(), ChargeError> {
+    let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
+    let refund: RefundRecord =
+        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *conn).await?;
+    let entry = AuditEntry {
+        actor: "api",
+        action: event_type,
+        object_type: "refund",
+        object_id: refund_id,
+        request_id,
+        data: json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id }),
+    };
+    journal::audit(&mut *conn, scope, entry).await?;
+    journal::emit(conn, scope, event_type, refund_id, refund.to_json()).await?;
+    Ok(())
+}
+
+pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<RefundRecord, ChargeError> {
+    let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND mode = $3");
+    sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(ChargeError::NotFound)
+}
+
+/// The refunds of one charge, oldest first (a charge has few).
+pub async fn of_charge(pool: &PgPool, scope: Scope, charge_id: &str) -> Result<Vec<RefundRecord>, ChargeError> {
+    let select = format!(
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3 ORDER BY id LIMIT 100"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(charge_id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .fetch_all(pool)
+        .await?)
+}

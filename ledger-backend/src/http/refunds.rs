@@ -1,0 +1,122 @@
+//! `/v1/refunds`: create (Idempotency-Key required), retrieve, list a charge's refunds.
+
+use super::charges::{idempotency_key, request_fingerprint};
+use super::{ApiError, AppState, MerchantCaller, json::parse};
+use crate::domain::charges::ChargeError;
+use crate::domain::idempotency::KeyUse;
+use crate::domain::journal::Scope;
+use crate::domain::refunds::{self, NewRefund, RefundContext};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use paygate_core::id::ChargeId;
+use paygate_core::{Amount, ErrorCode};
+use serde_json::{Map, Value, json};
+
+const REASONS: [&str; 3] = ["duplicate", "fraudulent", "requested_by_customer"];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/refunds", post(create_refund).get(list_refunds)).route("/refunds/{id}", get(get_refund))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRefundBody {
+    charge: String,
+    amount: Option<i64>,
+    reason: Option<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+}
+
+fn invalid(param: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::Param { code: ErrorCode::ParameterInvalid, param: param.to_owned(), detail: detail.into() }
+}
+
+fn validate(body: CreateRefundBody) -> Result<NewRefund, ApiError> {
+    ChargeId::parse(&body.charge).map_err(|e| invalid("charge", e.to_string()))?;
+    let amount =
+        body.amount.map(|minor| Amount::positive(minor).map_err(|e| invalid("amount", e.to_string()))).transpose()?;
+    if let Some(reason) = &body.reason
+        && !REASONS.contains(&reason.as_str())
+    {
+        return Err(invalid("reason", "reason must be duplicate, fraudulent or requested_by_customer"));
+    }
+    if body.metadata.len() > 50 || body.metadata.values().any(|v| !v.is_string()) {
+        return Err(invalid("metadata", "metadata holds at most 50 string values"));
+    }
+    Ok(NewRefund { charge_id: body.charge, amount, reason: body.reason, metadata: body.metadata })
+}
+
+async fn create_refund(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = idempotency_key(&headers)?;
+    super::json::require_json_content_type(&headers)?;
+    let new = validate(parse::<CreateRefundBody>(&body)?)?;
+    let request_id = super::request_id::current().unwrap_or_default();
+    let fingerprint = request_fingerprint("POST", "/v1/refunds", &body);
+    let ctx = RefundContext {
+        pool: &state.pool,
+        connector: &state.processors.sandbox,
+        scope: Scope { merchant_id: caller.merchant_id, mode: caller.mode },
+        request_id: &request_id,
+        key: KeyUse { key: &key, fingerprint: &fingerprint, object_type: "refund" },
+    };
+    let (refund, replayed) = refunds::create(&ctx, &new).await.map_err(|e| match e {
+        // The charge named in the body does not exist for this caller: name the parameter.
+        ChargeError::NotFound => ApiError::Param {
+            code: ErrorCode::ResourceNotFound,
+            param: "charge".into(),
+            detail: "no such charge".into(),
+        },
+        other => other.into(),
+    })?;
+    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(refund.to_json())))
+}
+
+async fn get_refund(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    Ok(Json(refunds::get(&state.pool, scope, &id).await?.to_json()))
+}
+
+async fn list_refunds(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| invalid("charge", e.to_string()))?;
+    let mut charge = None;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "charge" => charge = Some(value),
+            _ => {
+                return Err(ApiError::Param {
+                    code: ErrorCode::ParameterUnknown,
+                    param: name.clone(),
+                    detail: format!("unknown query parameter {name}"),
+                });
+            }
+        }
+    }
+    let charge = charge.ok_or_else(|| ApiError::Param {
+        code: ErrorCode::ParameterMissing,
+        param: "charge".into(),
+        detail: "list refunds by charge: ?charge=ch_…".into(),
+    })?;
+    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let rows = refunds::of_charge(&state.pool, scope, &charge).await?;
+    let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
+}
