@@ -90,6 +90,13 @@ PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR \
   PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-ledger" serve
 
+# The background jobs: audit sealing, authorization expiry, recovery, maintenance. It has no port;
+# its health is the process staying up (wait -n below notices if it dies).
+(cd "$ROOT" && PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR exec setsid "$CARGO_TARGET_DIR/debug/paygate-ledger" work) \
+  >"$LOG_DIR/worker.log" 2>&1 &
+groups+=("$!")
+echo "worker started (log: $LOG_DIR/worker.log)"
+
 step "edge (wrangler dev on workerd)"
 # wrangler runs the [build] command of wrangler.toml (worker-build) before serving.
 start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
@@ -101,6 +108,7 @@ cat <<TXT
   edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
   ledger backend  http://$BACKEND_ADDR     (internal, edge-signed requests only; /health, /ready)
   sandbox         http://$SANDBOX_ADDR     (the test-mode card network)
+  worker          paygate-ledger work        (audit sealing, expiry, recovery, maintenance)
   PostgreSQL      $DATABASE_URL
   logs            $LOG_DIR/
 

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
 
   serve                                   migrate, then serve the API on PAYGATE_LISTEN_ADDR (127.0.0.1:8081)
+  work                                    run the background jobs (audit sealing, authorization expiry,
+                                          recovery of unknown outcomes, maintenance); any number may run
   migrate                                 apply pending migrations, create partitions ahead, exit
   create-merchant --name NAME             print the new merchant's id
   create-key --merchant ID --mode test|live --kind publishable|secret
@@ -47,6 +49,7 @@ async fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "serve" => serve().await,
+        "work" => work().await,
         "migrate" => migrate().await,
         "create-merchant" => create_merchant(&flags).await,
         "create-key" => create_key(&flags).await,
@@ -145,6 +148,16 @@ async fn audit() -> Result<(), AnyError> {
     } else {
         Err(format!("{} findings", findings.len()).into())
     }
+}
+
+async fn work() -> Result<(), AnyError> {
+    let config = Config::from_env()?;
+    let pool = db::connect(&config.database_url, 4).await?;
+    let connector = Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout));
+    tracing::info!("worker running");
+    paygate_ledger::jobs::run(pool, connector, shutdown_signal()).await;
+    tracing::info!("worker stopped");
+    Ok(())
 }
 
 async fn serve() -> Result<(), AnyError> {

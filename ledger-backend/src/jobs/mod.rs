@@ -3,3 +3,41 @@
 //! of worker processes may run them.
 
 pub mod audit_seal;
+pub mod expiry;
+pub mod maintenance;
+pub mod recovery;
+
+use crate::processors::Connector;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// How often each job runs in `paygate-ledger work`.
+pub const AUDIT_SEAL_EVERY: Duration = Duration::from_secs(2);
+pub const EXPIRY_EVERY: Duration = Duration::from_secs(60);
+pub const RECOVERY_EVERY: Duration = Duration::from_secs(15);
+pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Runs every job on its own interval until `shutdown` completes. A failing run is logged and retried
+/// at the next interval; it never stops the other jobs.
+pub async fn run(pool: PgPool, connector: Connector, shutdown: impl Future<Output = ()>) {
+    let mut seal = tokio::time::interval(AUDIT_SEAL_EVERY);
+    let mut expire = tokio::time::interval(EXPIRY_EVERY);
+    let mut recover = tokio::time::interval(RECOVERY_EVERY);
+    let mut maintain = tokio::time::interval(MAINTENANCE_EVERY);
+    for timer in [&mut seal, &mut expire, &mut recover, &mut maintain] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    tokio::pin!(shutdown);
+    loop {
+        let result = tokio::select! {
+            _ = &mut shutdown => return,
+            _ = seal.tick() => audit_seal::seal_all(&pool).await.map(|_| ()),
+            _ = expire.tick() => expiry::run_once(&pool, &connector).await.map(|_| ()),
+            _ = recover.tick() => recovery::run_once(&pool, &connector, recovery::SETTLE_AFTER).await.map(|_| ()),
+            _ = maintain.tick() => maintenance::run_once(&pool).await,
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, "job run failed; retrying at its next interval");
+        }
+    }
+}

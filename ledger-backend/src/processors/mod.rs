@@ -57,6 +57,24 @@ pub enum OperationOutcome {
     Unknown { detail: String },
 }
 
+/// What the processor knows of an authorization we asked for, found by our attempt id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationLookup {
+    Approved {
+        processor_reference: String,
+        amount_captured: i64,
+        voided: bool,
+    },
+    Declined {
+        code: String,
+    },
+    /// The processor never received the request: it is safe to treat it as not made.
+    NotFound,
+    Unknown {
+        detail: String,
+    },
+}
+
 /// The connectors this backend can route to. An enum rather than trait objects: the set is small
 /// and closed, and every match over it is checked for exhaustiveness.
 #[derive(Debug, Clone)]
@@ -79,6 +97,12 @@ impl Connector {
     ) -> AuthorizeOutcome {
         match self {
             Connector::Sandbox(c) => c.authorize(vault, request, request_id).await,
+        }
+    }
+
+    pub async fn find_authorization(&self, attempt_id: &str) -> AuthorizationLookup {
+        match self {
+            Connector::Sandbox(c) => c.find_authorization(attempt_id).await,
         }
     }
 

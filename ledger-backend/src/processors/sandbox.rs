@@ -1,7 +1,7 @@
 //! The connector for the sandbox acquirer (`crate::sandbox`), which plays the card network in test
 //! mode and local development.
 
-use super::{AuthorizeOutcome, AuthorizeRequest, OperationOutcome, VaultForward};
+use super::{AuthorizationLookup, AuthorizeOutcome, AuthorizeRequest, OperationOutcome, VaultForward};
 use crate::processors::vault_forward::{ForwardError, ForwardRequest};
 use paygate_core::Amount;
 use serde_json::{Value, json};
@@ -67,6 +67,33 @@ impl SandboxConnector {
                 card: answer.card,
             },
             _ => AuthorizeOutcome::Unknown { detail: format!("unexpected sandbox answer {body}") },
+        }
+    }
+
+    pub async fn find_authorization(&self, attempt_id: &str) -> AuthorizationLookup {
+        let url = format!("{}/authorizations", self.base_url);
+        let answer = match self.http.get(url).query(&[("reference", attempt_id)]).send().await {
+            Ok(answer) => answer,
+            Err(error) => return AuthorizationLookup::Unknown { detail: error.to_string() },
+        };
+        if answer.status() == reqwest::StatusCode::NOT_FOUND {
+            return AuthorizationLookup::NotFound;
+        }
+        let Ok(body) = answer.json::<Value>().await else {
+            return AuthorizationLookup::Unknown {
+                detail: "sandbox lookup answered something that is not JSON".into(),
+            };
+        };
+        match (body["status"].as_str(), body["id"].as_str()) {
+            (Some("approved"), Some(id)) => AuthorizationLookup::Approved {
+                processor_reference: id.to_owned(),
+                amount_captured: body["captured"].as_i64().unwrap_or(0),
+                voided: body["voided"].as_bool().unwrap_or(false),
+            },
+            (Some("declined"), _) => AuthorizationLookup::Declined {
+                code: body["decline_code"].as_str().unwrap_or("generic_decline").to_owned(),
+            },
+            _ => AuthorizationLookup::Unknown { detail: format!("unexpected sandbox lookup {body}") },
         }
     }
 

@@ -73,7 +73,16 @@ fn answer(status: StatusCode, body: Value) -> Answer {
     (status, Json(body))
 }
 
+/// Like a real acquirer, once a request has arrived it is processed to the end, even if the caller
+/// hangs up meanwhile (axum would drop the handler): the work runs in a task of its own.
 async fn authorize(State(books): State<Shared>, Json(body): Json<AuthorizeBody>) -> Answer {
+    match tokio::spawn(process_authorization(books, body)).await {
+        Ok(answer) => answer,
+        Err(_) => answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "processing_error" })),
+    }
+}
+
+async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
     let behaviour = behaviour_of(&body.card.number);
     match behaviour {
         Behaviour::ProcessingError => {

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub pepper: Pepper,
     /// Where tests vault cards (the stand-in for the edge's vault-forward endpoint).
     pub vault: VaultDouble,
+    /// The in-process sandbox acquirer.
+    pub sandbox_url: String,
     pub pool: sqlx::PgPool,
     pub client: reqwest::Client,
     db_name: String,
@@ -81,6 +83,7 @@ pub async fn spawn_app() -> TestApp {
         edge_secret,
         pepper,
         vault,
+        sandbox_url,
         pool,
         client: reqwest::Client::new(),
         db_name,

@@ -9,6 +9,7 @@ mod charges;
 mod edge_auth;
 mod health;
 mod helpers;
+mod jobs;
 mod refunds;
 mod schema;
 mod vault_double;

@@ -22,13 +22,16 @@ pub enum Operation {
         amount: Option<Amount>,
     },
     Void,
+    /// The expiry job's void of an authorization left uncaptured too long.
+    Expire,
 }
 
 impl Operation {
+    /// The processor call it makes, which is also its claim marker (an expiry is a void there).
     fn name(self) -> &'static str {
         match self {
             Operation::Capture { .. } => "capture",
-            Operation::Void => "void",
+            Operation::Void | Operation::Expire => "void",
         }
     }
 }
@@ -46,6 +49,7 @@ pub async fn operate(
             ChargeAction::Capture { amount: amount.unwrap_or(charge.amounts().authorized) }
         }
         Operation::Void => ChargeAction::Void,
+        Operation::Expire => ChargeAction::Expire,
     };
     // Refuse what the state machine refuses before anything is claimed or sent.
     transition(charge.status(), charge.amounts(), action)?;
@@ -145,6 +149,7 @@ pub async fn apply(
                     let fee = pricing(&mut tx, scope, currency).await?.fee(amount);
                     (LedgerEvent::Captured { authorized: amounts.authorized, captured: amount, fee }, "charge.captured")
                 }
+                ChargeAction::Expire => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.expired"),
                 _ => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.voided"),
             };
             journal::post(&mut tx, scope, currency, event, subject).await?;
