@@ -1,7 +1,7 @@
 //! `/v1/charges`: create (Idempotency-Key required), retrieve, list. The handlers parse and validate
 //! the wire format into domain values, naming the parameter at fault, then call `domain::charges`.
 
-use super::{ApiError, AppState, MerchantCaller, json::parse};
+use super::{ApiError, AppState, MerchantCaller, json::parse, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
 use crate::domain::journal::Scope;
 use axum::body::Bytes;
@@ -17,8 +17,6 @@ use sha2::{Digest, Sha256};
 
 /// Idempotency keys: 1 to 255 visible ASCII characters (draft-ietf-httpapi-idempotency-key-header).
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
-pub const PAGE_SIZE_MAX: i64 = 100;
-const PAGE_SIZE_DEFAULT: i64 = 10;
 const DESCRIPTION_CHARS_MAX: usize = 1_000;
 /// Card networks print at most 22 characters on the statement.
 const STATEMENT_DESCRIPTOR_CHARS_MAX: usize = 22;
@@ -242,51 +240,25 @@ async fn list_charges(
 }
 
 fn list_filter(query: &str) -> Result<ListFilter, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|e| ApiError::Param {
-        code: ErrorCode::ParameterInvalid,
-        param: String::new(),
-        detail: e.to_string(),
-    })?;
-    let bad = |param: &str, detail: &str| ApiError::Param {
-        code: ErrorCode::ParameterInvalid,
-        param: param.to_owned(),
-        detail: detail.to_owned(),
+    let (page, filters) = pagination::parse(query, |c| paygate_core::id::ChargeId::parse(c).is_ok())?;
+    let mut filter = ListFilter {
+        limit: page.limit,
+        starting_after: page.starting_after,
+        ending_before: page.ending_before,
+        ..ListFilter::default()
     };
-    let mut filter = ListFilter { limit: PAGE_SIZE_DEFAULT, ..ListFilter::default() };
-    for (name, value) in pairs {
-        let integer = || value.parse::<i64>().map_err(|_| bad(&name, "must be an integer"));
+    for (name, value) in filters {
+        let integer = || value.parse::<i64>().map_err(|_| pagination::invalid(&name, "must be an integer"));
         match name.as_str() {
-            "limit" => {
-                filter.limit = integer()?;
-                if !(1..=PAGE_SIZE_MAX).contains(&filter.limit) {
-                    return Err(bad("limit", "must be between 1 and 100"));
-                }
-            }
-            "starting_after" | "ending_before" => {
-                paygate_core::id::ChargeId::parse(&value).map_err(|_| bad(&name, "must be a charge id"))?;
-                if name == "starting_after" {
-                    filter.starting_after = Some(value)
-                } else {
-                    filter.ending_before = Some(value)
-                }
-            }
             "status" => {
-                paygate_core::charge::ChargeStatus::parse(&value).ok_or_else(|| bad("status", "unknown status"))?;
+                paygate_core::charge::ChargeStatus::parse(&value)
+                    .ok_or_else(|| pagination::invalid("status", "unknown status"))?;
                 filter.status = Some(value);
             }
             "created_gte" => filter.created_gte = Some(integer()?),
             "created_lte" => filter.created_lte = Some(integer()?),
-            _ => {
-                return Err(ApiError::Param {
-                    code: ErrorCode::ParameterUnknown,
-                    param: name.clone(),
-                    detail: format!("unknown query parameter {name}"),
-                });
-            }
+            _ => return Err(pagination::unknown(&name)),
         }
-    }
-    if filter.starting_after.is_some() && filter.ending_before.is_some() {
-        return Err(bad("ending_before", "use starting_after or ending_before, not both"));
     }
     Ok(filter)
 }

@@ -7,8 +7,10 @@ mod balance;
 mod charges;
 mod edge_auth;
 mod error;
+mod events;
 mod health;
 pub(crate) mod json;
+mod pagination;
 mod refunds;
 pub(crate) mod request_id;
 
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(balance::router())
         .merge(charges::router())
         .merge(refunds::router())
+        .merge(events::router())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     Router::new()

@@ -10,6 +10,7 @@ mod edge_auth;
 mod health;
 mod helpers;
 mod jobs;
+mod logs;
 mod refunds;
 mod schema;
 mod vault_double;

@@ -1,0 +1,52 @@
+//! The merchant's journal (`GET /v1/ledger/transactions`): each journal transaction with its entries.
+
+use crate::domain::journal::Scope;
+use paygate_core::time::rfc3339;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// `limit + 1` transactions before/after the cursors, in `order`, each with its lines.
+pub async fn list(
+    pool: &PgPool,
+    scope: Scope,
+    starting_after: Option<&str>,
+    ending_before: Option<&str>,
+    order: &str,
+    limit: i64,
+) -> Result<Vec<Value>, sqlx::Error> {
+    let select = format!(
+        "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint,
+                coalesce(json_agg(json_build_object('account', a.kind, 'currency', e.currency, 'amount', e.amount)
+                         ORDER BY e.line), '[]')
+         FROM ledger_transactions t
+         JOIN ledger_entries e ON e.transaction_id = t.id
+         JOIN ledger_accounts a ON a.id = e.account_id
+         WHERE t.merchant_id = $1 AND t.mode = $2 AND ($3::text IS NULL OR t.id < $3) AND ($4::text IS NULL OR t.id > $4)
+         GROUP BY t.id ORDER BY t.id {order} LIMIT $5"
+    );
+    let rows: Vec<(String, String, Option<String>, Option<String>, i64, Value)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(scope.merchant_id.to_string())
+            .bind(scope.mode.as_str())
+            .bind(starting_after)
+            .bind(ending_before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, charge, refund, created, entries)| {
+            json!({
+                "id": id,
+                "object": "ledger_transaction",
+                "livemode": scope.mode.is_live(),
+                "kind": kind,
+                "charge": charge,
+                "refund": refund,
+                "created": rfc3339(created),
+                // Debits positive, credits negative; the lines of a transaction sum to zero.
+                "entries": entries,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,82 @@
+//! `GET /v1/events`, `GET /v1/events/{id}` and `GET /v1/ledger/transactions`: read-only logs.
+
+use super::pagination::{self, unknown};
+use super::{ApiError, AppState, MerchantCaller};
+use crate::domain::journal::Scope;
+use crate::domain::{events, ledger_journal};
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use paygate_core::ErrorCode;
+use paygate_core::id::{EventId, LedgerTransactionId};
+use serde_json::{Value, json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", get(list_events))
+        .route("/events/{id}", get(get_event))
+        .route("/ledger/transactions", get(list_ledger_transactions))
+}
+
+fn scope(caller: MerchantCaller) -> Scope {
+    Scope { merchant_id: caller.merchant_id, mode: caller.mode }
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), |c| EventId::parse(c).is_ok())?;
+    let mut event_type = None;
+    for (name, value) in filters {
+        match name.as_str() {
+            "type" => event_type = Some(value),
+            _ => return Err(unknown(&name)),
+        }
+    }
+    let rows = events::list(
+        &state.pool,
+        scope(caller),
+        page.starting_after.as_deref(),
+        page.ending_before.as_deref(),
+        event_type.as_deref(),
+        page.order(),
+        page.limit + 1,
+    )
+    .await?;
+    let (rows, has_more) = page.finish(rows);
+    let data: Vec<Value> = rows.iter().map(|e| e.to_json()).collect();
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let event = events::get(&state.pool, scope(caller), &id).await?;
+    event.map(|e| Json(e.to_json())).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
+}
+
+async fn list_ledger_transactions(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), |c| LedgerTransactionId::parse(c).is_ok())?;
+    if let Some((name, _)) = filters.first() {
+        return Err(unknown(name));
+    }
+    let rows = ledger_journal::list(
+        &state.pool,
+        scope(caller),
+        page.starting_after.as_deref(),
+        page.ending_before.as_deref(),
+        page.order(),
+        page.limit + 1,
+    )
+    .await?;
+    let (data, has_more) = page.finish(rows);
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+}
