@@ -5,6 +5,16 @@ use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+#[derive(sqlx::FromRow)]
+struct JournalRow {
+    id: String,
+    kind: String,
+    charge_id: Option<String>,
+    refund_id: Option<String>,
+    created: i64,
+    entries: Value,
+}
+
 /// `limit + 1` transactions before/after the cursors, in `order`, each with its lines.
 pub async fn list(
     pool: &PgPool,
@@ -15,37 +25,36 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Value>, sqlx::Error> {
     let select = format!(
-        "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint,
+        "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint AS created,
                 coalesce(json_agg(json_build_object('account', a.kind, 'currency', e.currency, 'amount', e.amount)
-                         ORDER BY e.line), '[]')
+                         ORDER BY e.line), '[]') AS entries
          FROM ledger_transactions t
          JOIN ledger_entries e ON e.transaction_id = t.id
          JOIN ledger_accounts a ON a.id = e.account_id
          WHERE t.merchant_id = $1 AND t.mode = $2 AND ($3::text IS NULL OR t.id < $3) AND ($4::text IS NULL OR t.id > $4)
          GROUP BY t.id ORDER BY t.id {order} LIMIT $5"
     );
-    let rows: Vec<(String, String, Option<String>, Option<String>, i64, Value)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(select))
-            .bind(scope.merchant_id.to_string())
-            .bind(scope.mode.as_str())
-            .bind(starting_after)
-            .bind(ending_before)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<JournalRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .bind(starting_after)
+        .bind(ending_before)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, kind, charge, refund, created, entries)| {
+        .map(|row| {
             json!({
-                "id": id,
+                "id": row.id,
                 "object": "ledger_transaction",
                 "livemode": scope.mode.is_live(),
-                "kind": kind,
-                "charge": charge,
-                "refund": refund,
-                "created": rfc3339(created),
+                "kind": row.kind,
+                "charge": row.charge_id,
+                "refund": row.refund_id,
+                "created": rfc3339(row.created),
                 // Debits positive, credits negative; the lines of a transaction sum to zero.
-                "entries": entries,
+                "entries": row.entries,
             })
         })
         .collect())
