@@ -3,7 +3,6 @@
 
 use super::{ApiError, AppState, MerchantCaller, json::parse, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
-use crate::domain::journal::Scope;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -170,7 +169,7 @@ async fn create_charge(
         pool: &state.pool,
         connector: &state.processors.sandbox,
         vault: &state.processors.vault,
-        scope: Scope { merchant_id: caller.merchant_id, mode: caller.mode },
+        scope: caller.scope(),
         request_id: &request_id,
         idempotency_key: &key,
         fingerprint: &request_fingerprint("POST", "/v1/charges", &body),
@@ -202,7 +201,7 @@ async fn capture_charge(
     };
     let amount =
         body.amount.map(|minor| Amount::positive(minor).map_err(|e| invalid("amount", e.to_string()))).transpose()?;
-    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let scope = caller.scope();
     let connector = &state.processors.sandbox;
     let charge = charges::operate(&state.pool, connector, scope, &id, Operation::Capture { amount }).await?;
     Ok(Json(charge.to_json()))
@@ -213,7 +212,7 @@ async fn void_charge(
     caller: MerchantCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let scope = caller.scope();
     let charge = charges::operate(&state.pool, &state.processors.sandbox, scope, &id, Operation::Void).await?;
     Ok(Json(charge.to_json()))
 }
@@ -223,7 +222,7 @@ async fn get_charge(
     caller: MerchantCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let scope = caller.scope();
     Ok(Json(charges::get(&state.pool, scope, &id).await?.to_json()))
 }
 
@@ -233,7 +232,7 @@ async fn list_charges(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let filter = list_filter(query.as_deref().unwrap_or(""))?;
-    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let scope = caller.scope();
     let (rows, has_more) = charges::list(&state.pool, scope, &filter).await?;
     let data: Vec<Value> = rows.iter().map(|c| c.to_json()).collect();
     Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))

@@ -76,6 +76,13 @@ pub struct MerchantCaller {
     pub mode: Mode,
 }
 
+impl MerchantCaller {
+    /// Whose data this request may read and change.
+    pub fn scope(self) -> crate::domain::journal::Scope {
+        crate::domain::journal::Scope { merchant_id: self.merchant_id, mode: self.mode }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for MerchantCaller {
     type Rejection = ApiError;
 

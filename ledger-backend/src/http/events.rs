@@ -2,7 +2,6 @@
 
 use super::pagination::{self, unknown};
 use super::{ApiError, AppState, MerchantCaller};
-use crate::domain::journal::Scope;
 use crate::domain::{events, ledger_journal};
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
@@ -16,10 +15,6 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(list_events))
         .route("/events/{id}", get(get_event))
         .route("/ledger/transactions", get(list_ledger_transactions))
-}
-
-fn scope(caller: MerchantCaller) -> Scope {
-    Scope { merchant_id: caller.merchant_id, mode: caller.mode }
 }
 
 async fn list_events(
@@ -37,7 +32,7 @@ async fn list_events(
     }
     let rows = events::list(
         &state.pool,
-        scope(caller),
+        caller.scope(),
         page.starting_after.as_deref(),
         page.ending_before.as_deref(),
         event_type.as_deref(),
@@ -55,7 +50,7 @@ async fn get_event(
     caller: MerchantCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let event = events::get(&state.pool, scope(caller), &id).await?;
+    let event = events::get(&state.pool, caller.scope(), &id).await?;
     event.map(|e| Json(e.to_json())).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 
@@ -70,7 +65,7 @@ async fn list_ledger_transactions(
     }
     let rows = ledger_journal::list(
         &state.pool,
-        scope(caller),
+        caller.scope(),
         page.starting_after.as_deref(),
         page.ending_before.as_deref(),
         page.order(),

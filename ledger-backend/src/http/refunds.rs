@@ -4,7 +4,6 @@ use super::charges::{idempotency_key, request_fingerprint};
 use super::{ApiError, AppState, MerchantCaller, json::parse};
 use crate::domain::charges::ChargeError;
 use crate::domain::idempotency::KeyUse;
-use crate::domain::journal::Scope;
 use crate::domain::refunds::{self, NewRefund, RefundContext};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -64,7 +63,7 @@ async fn create_refund(
     let ctx = RefundContext {
         pool: &state.pool,
         connector: &state.processors.sandbox,
-        scope: Scope { merchant_id: caller.merchant_id, mode: caller.mode },
+        scope: caller.scope(),
         request_id: &request_id,
         key: KeyUse { key: &key, fingerprint: &fingerprint, object_type: "refund" },
     };
@@ -86,7 +85,7 @@ async fn get_refund(
     caller: MerchantCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let scope = caller.scope();
     Ok(Json(refunds::get(&state.pool, scope, &id).await?.to_json()))
 }
 
@@ -115,7 +114,7 @@ async fn list_refunds(
         param: "charge".into(),
         detail: "list refunds by charge: ?charge=ch_…".into(),
     })?;
-    let scope = Scope { merchant_id: caller.merchant_id, mode: caller.mode };
+    let scope = caller.scope();
     let rows = refunds::of_charge(&state.pool, scope, &charge).await?;
     let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
     Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
