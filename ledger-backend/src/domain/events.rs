@@ -1,6 +1,7 @@
 //! Reading the outbox as the merchant's event log (`GET /v1/events`). Delivery is issue 5's worker.
 
 use crate::domain::journal::Scope;
+use crate::domain::page::Page;
 use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -41,28 +42,27 @@ pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<Option<EventRe
         .await
 }
 
-/// `limit + 1` events before/after the cursors, optionally of one type, in `order`.
+/// A page of the merchant's events, optionally of one type, and whether more exist.
 pub async fn list(
     pool: &PgPool,
     scope: Scope,
-    starting_after: Option<&str>,
-    ending_before: Option<&str>,
+    page: &Page,
     event_type: Option<&str>,
-    order: &str,
-    limit: i64,
-) -> Result<Vec<EventRecord>, sqlx::Error> {
+) -> Result<(Vec<EventRecord>, bool), sqlx::Error> {
     let select = format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND mode = $2
            AND ($3::text IS NULL OR id < $3) AND ($4::text IS NULL OR id > $4) AND ($5::text IS NULL OR type = $5)
-         ORDER BY id {order} LIMIT $6"
+         ORDER BY id {} LIMIT $6",
+        page.order()
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(select))
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id.to_string())
         .bind(scope.mode.as_str())
-        .bind(starting_after)
-        .bind(ending_before)
+        .bind(&page.starting_after)
+        .bind(&page.ending_before)
         .bind(event_type)
-        .bind(limit)
+        .bind(page.fetch_limit())
         .fetch_all(pool)
-        .await
+        .await?;
+    Ok(page.finish(rows))
 }

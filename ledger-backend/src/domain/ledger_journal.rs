@@ -1,6 +1,7 @@
 //! The merchant's journal (`GET /v1/ledger/transactions`): each journal transaction with its entries.
 
 use crate::domain::journal::Scope;
+use crate::domain::page::Page;
 use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -15,15 +16,8 @@ struct JournalRow {
     entries: Value,
 }
 
-/// `limit + 1` transactions before/after the cursors, in `order`, each with its lines.
-pub async fn list(
-    pool: &PgPool,
-    scope: Scope,
-    starting_after: Option<&str>,
-    ending_before: Option<&str>,
-    order: &str,
-    limit: i64,
-) -> Result<Vec<Value>, sqlx::Error> {
+/// A page of the merchant's journal transactions, each with its lines, and whether more exist.
+pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Value>, bool), sqlx::Error> {
     let select = format!(
         "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint AS created,
                 coalesce(json_agg(json_build_object('account', a.kind, 'currency', e.currency, 'amount', e.amount)
@@ -32,17 +26,18 @@ pub async fn list(
          JOIN ledger_entries e ON e.transaction_id = t.id
          JOIN ledger_accounts a ON a.id = e.account_id
          WHERE t.merchant_id = $1 AND t.mode = $2 AND ($3::text IS NULL OR t.id < $3) AND ($4::text IS NULL OR t.id > $4)
-         GROUP BY t.id ORDER BY t.id {order} LIMIT $5"
+         GROUP BY t.id ORDER BY t.id {} LIMIT $5",
+        page.order()
     );
     let rows: Vec<JournalRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id.to_string())
         .bind(scope.mode.as_str())
-        .bind(starting_after)
-        .bind(ending_before)
-        .bind(limit)
+        .bind(&page.starting_after)
+        .bind(&page.ending_before)
+        .bind(page.fetch_limit())
         .fetch_all(pool)
         .await?;
-    Ok(rows
+    let objects = rows
         .into_iter()
         .map(|row| {
             json!({
@@ -57,5 +52,6 @@ pub async fn list(
                 "entries": row.entries,
             })
         })
-        .collect())
+        .collect();
+    Ok(page.finish(objects))
 }

@@ -11,4 +11,5 @@ pub mod idempotency;
 pub mod journal;
 pub mod ledger_journal;
 pub mod merchants;
+pub mod page;
 pub mod refunds;

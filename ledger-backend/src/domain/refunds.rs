@@ -10,11 +10,11 @@ use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Scope, Subject};
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
+use paygate_core::Amount;
 use paygate_core::charge::{ChargeAction, transition};
 use paygate_core::id::{AttemptKind, RefundKind};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::time::rfc3339;
-use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
 
@@ -86,7 +86,7 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
     let charge = lock_charge(&mut tx, ctx.scope, &new.charge_id).await?;
     let amount = new.amount.unwrap_or(charge.amounts().refundable());
     let (status, amounts) = transition(charge.status(), charge.amounts(), ChargeAction::Refund { amount })?;
-    let currency = currency_of(&charge)?;
+    let currency = charge.currency()?;
     sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
         .bind(&charge.id)
         .bind(status.as_str())
@@ -178,8 +178,7 @@ pub async fn settle(
                 .execute(&mut *tx)
                 .await?;
             let subject = Subject { charge_id: Some(&charge_id), refund_id: Some(refund_id) };
-            journal::post(&mut tx, scope, currency_of(&charge)?, LedgerEvent::RefundReverted { amount }, subject)
-                .await?;
+            journal::post(&mut tx, scope, charge.currency()?, LedgerEvent::RefundReverted { amount }, subject).await?;
             attempt("failed").execute(&mut *tx).await?;
             record(&mut tx, scope, "refund.failed", refund_id, None).await?;
             charges::record_event(&mut tx, scope, &charge_id, "charge.refund_reverted").await?;
@@ -205,11 +204,6 @@ async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: &str) -> 
         .fetch_optional(conn)
         .await?
         .ok_or(ChargeError::NotFound)
-}
-
-fn currency_of(charge: &ChargeRecord) -> Result<Currency, ChargeError> {
-    Currency::parse(&charge.currency)
-        .map_err(|_| ChargeError::Database(sqlx::Error::Protocol("stored currency".into())))
 }
 
 /// The audit row and outbox event of a refund's change, carrying the refund as it now is.

@@ -3,6 +3,7 @@
 
 use super::{ApiError, AppState, MerchantCaller, json::parse, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
+use crate::domain::page::Page;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -231,27 +232,21 @@ async fn list_charges(
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = list_filter(query.as_deref().unwrap_or(""))?;
-    let scope = caller.scope();
-    let (rows, has_more) = charges::list(&state.pool, scope, &filter).await?;
+    let (page, filter) = list_filter(query.as_deref().unwrap_or(""))?;
+    let (rows, has_more) = charges::list(&state.pool, caller.scope(), &page, &filter).await?;
     let data: Vec<Value> = rows.iter().map(|c| c.to_json()).collect();
     Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
 }
 
-fn list_filter(query: &str) -> Result<ListFilter, ApiError> {
+fn list_filter(query: &str) -> Result<(Page, ListFilter), ApiError> {
     let (page, filters) = pagination::parse(query, |c| paygate_core::id::ChargeId::parse(c).is_ok())?;
-    let mut filter = ListFilter {
-        limit: page.limit,
-        starting_after: page.starting_after,
-        ending_before: page.ending_before,
-        ..ListFilter::default()
-    };
+    let mut filter = ListFilter::default();
     for (name, value) in filters {
-        let integer = || value.parse::<i64>().map_err(|_| pagination::invalid(&name, "must be an integer"));
+        let integer = || value.parse::<i64>().map_err(|_| ApiError::invalid(&name, "must be an integer"));
         match name.as_str() {
             "status" => {
                 paygate_core::charge::ChargeStatus::parse(&value)
-                    .ok_or_else(|| pagination::invalid("status", "unknown status"))?;
+                    .ok_or_else(|| ApiError::invalid("status", "unknown status"))?;
                 filter.status = Some(value);
             }
             "created_gte" => filter.created_gte = Some(integer()?),
@@ -259,5 +254,5 @@ fn list_filter(query: &str) -> Result<ListFilter, ApiError> {
             _ => return Err(pagination::unknown(&name)),
         }
     }
-    Ok(filter)
+    Ok((page, filter))
 }

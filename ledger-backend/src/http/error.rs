@@ -21,6 +21,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 400 `parameter_invalid` naming `param`.
+    pub fn invalid(param: &str, detail: impl Into<String>) -> Self {
+        ApiError::Param { code: ErrorCode::ParameterInvalid, param: param.to_owned(), detail: detail.into() }
+    }
+
     fn problem(&self) -> Problem {
         match self {
             ApiError::Code(code) => Problem::new(*code),

@@ -30,17 +30,7 @@ async fn list_events(
             _ => return Err(unknown(&name)),
         }
     }
-    let rows = events::list(
-        &state.pool,
-        caller.scope(),
-        page.starting_after.as_deref(),
-        page.ending_before.as_deref(),
-        event_type.as_deref(),
-        page.order(),
-        page.limit + 1,
-    )
-    .await?;
-    let (rows, has_more) = page.finish(rows);
+    let (rows, has_more) = events::list(&state.pool, caller.scope(), &page, event_type.as_deref()).await?;
     let data: Vec<Value> = rows.iter().map(|e| e.to_json()).collect();
     Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
 }
@@ -63,15 +53,6 @@ async fn list_ledger_transactions(
     if let Some((name, _)) = filters.first() {
         return Err(unknown(name));
     }
-    let rows = ledger_journal::list(
-        &state.pool,
-        caller.scope(),
-        page.starting_after.as_deref(),
-        page.ending_before.as_deref(),
-        page.order(),
-        page.limit + 1,
-    )
-    .await?;
-    let (data, has_more) = page.finish(rows);
+    let (data, has_more) = ledger_journal::list(&state.pool, caller.scope(), &page).await?;
     Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
 }

@@ -30,21 +30,19 @@ struct CreateRefundBody {
     metadata: Map<String, Value>,
 }
 
-fn invalid(param: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::Param { code: ErrorCode::ParameterInvalid, param: param.to_owned(), detail: detail.into() }
-}
-
 fn validate(body: CreateRefundBody) -> Result<NewRefund, ApiError> {
-    ChargeId::parse(&body.charge).map_err(|e| invalid("charge", e.to_string()))?;
-    let amount =
-        body.amount.map(|minor| Amount::positive(minor).map_err(|e| invalid("amount", e.to_string()))).transpose()?;
+    ChargeId::parse(&body.charge).map_err(|e| ApiError::invalid("charge", e.to_string()))?;
+    let amount = body
+        .amount
+        .map(|minor| Amount::positive(minor).map_err(|e| ApiError::invalid("amount", e.to_string())))
+        .transpose()?;
     if let Some(reason) = &body.reason
         && !REASONS.contains(&reason.as_str())
     {
-        return Err(invalid("reason", "reason must be duplicate, fraudulent or requested_by_customer"));
+        return Err(ApiError::invalid("reason", "reason must be duplicate, fraudulent or requested_by_customer"));
     }
     if body.metadata.len() > 50 || body.metadata.values().any(|v| !v.is_string()) {
-        return Err(invalid("metadata", "metadata holds at most 50 string values"));
+        return Err(ApiError::invalid("metadata", "metadata holds at most 50 string values"));
     }
     Ok(NewRefund { charge_id: body.charge, amount, reason: body.reason, metadata: body.metadata })
 }
@@ -94,8 +92,8 @@ async fn list_refunds(
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| invalid("charge", e.to_string()))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid("charge", e.to_string()))?;
     let mut charge = None;
     for (name, value) in pairs {
         match name.as_str() {

@@ -134,7 +134,7 @@ pub async fn apply_authorization(
         return Ok(charge);
     }
     let amount = Amount::new(charge.amount).unwrap_or(Amount::ZERO);
-    let currency = Currency::parse(&charge.currency).map_err(|_| sqlx::Error::Protocol("stored currency".into()))?;
+    let currency = charge.currency()?;
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
     let (attempt_outcome, reference) = match &outcome {
         AuthorizeOutcome::Approved { processor_reference, captured, card } => {

@@ -9,10 +9,10 @@ use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use crate::domain::journal::{self, Scope, Subject};
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
+use paygate_core::Amount;
 use paygate_core::charge::{ChargeAction, TransitionError, transition};
 use paygate_core::id::AttemptKind;
 use paygate_core::ledger::LedgerEvent;
-use paygate_core::{Amount, Currency};
 use sqlx::PgPool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,8 +141,7 @@ pub async fn apply(
     match outcome {
         OperationOutcome::Succeeded => {
             let (status, amounts) = transition(charge.status(), charge.amounts(), action)?;
-            let currency =
-                Currency::parse(&charge.currency).map_err(|_| sqlx::Error::Protocol("stored currency".into()))?;
+            let currency = charge.currency()?;
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
             let (event, event_type) = match action {
                 ChargeAction::Capture { amount } => {

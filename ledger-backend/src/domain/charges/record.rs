@@ -1,9 +1,9 @@
 //! A charge as stored, and its public JSON (the wire format, kept apart from the row on purpose so a
 //! schema change cannot silently change the API).
 
-use paygate_core::Amount;
 use paygate_core::charge::{ChargeAmounts, ChargeStatus};
 use paygate_core::time::rfc3339;
+use paygate_core::{Amount, Currency};
 use serde_json::{Value, json};
 
 /// The SELECT list that reads a `ChargeRecord`.
@@ -58,6 +58,13 @@ impl ChargeRecord {
             captured: amount(self.amount_captured),
             refunded: amount(self.amount_refunded),
         }
+    }
+
+    /// The currency as core's type. Stored codes were parsed on the way in; a code that no longer parses
+    /// means the row was changed behind our back, which is a database error, not bad input.
+    pub fn currency(&self) -> Result<Currency, super::ChargeError> {
+        Currency::parse(&self.currency)
+            .map_err(|_| super::ChargeError::Database(sqlx::Error::Protocol(format!("stored currency of {}", self.id))))
     }
 
     pub fn to_json(&self) -> Value {
