@@ -1,6 +1,7 @@
 //! Fresh ids for the backend: core's typed ids need the clock and random bytes, which live here.
 
-use paygate_core::id::{Id, IdKind};
+use paygate_core::id::{Id, IdKind, Minter};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn unix_ms_now() -> u64 {
@@ -11,10 +12,14 @@ pub fn unix_seconds_now() -> i64 {
     (unix_ms_now() / 1_000) as i64
 }
 
-/// A new id of kind `K` stamped with the current time.
+/// The process's one minter: ids from this process strictly increase (see `Minter`).
+static MINTER: Mutex<Minter> = Mutex::new(Minter::new());
+
+/// A new id of kind `K` stamped with the current time, after every id this process made before.
 pub fn new_id<K: IdKind>() -> Id<K> {
     let mut random = [0u8; 10];
     // The OS random source failing is not a condition a payment service can continue under.
     getrandom::fill(&mut random).expect("the operating system's random source is unavailable");
-    Id::new(unix_ms_now(), random)
+    // The lock is held for a few arithmetic operations; a poisoned lock still holds a valid minter.
+    MINTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).next(unix_ms_now(), random)
 }
