@@ -2,20 +2,12 @@
 //! race: fifty captures and voids fired together at one charge apply exactly one, ask the processor
 //! once, and leave a ledger that audits clean.
 
-use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn authorize(app: &TestApp, merchant: &str, amount: i64) -> String {
-    let token = app.vault.tokenize("4242424242424242", merchant, "test");
-    let body = json!({ "amount": amount, "currency": "KWD", "source": token, "capture": false }).to_string();
-    let response = app
-        .signed(Method::POST, "/v1/charges", &body, merchant, "test")
-        .header("idempotency-key", format!("auth-{token}"))
-        .send()
-        .await
-        .unwrap();
-    let charge: Value = response.json().await.unwrap();
+    let charge = app.charge_card(merchant, "4242424242424242", amount, "KWD", false).await;
     assert_eq!(charge["status"], "authorized", "{charge}");
     charge["id"].as_str().unwrap().to_owned()
 }
@@ -54,11 +46,7 @@ async fn void_releases_the_authorization() {
     let id = authorize(&app, &merchant, 500).await;
     let (status, charge) = post(&app, &merchant, &format!("/v1/charges/{id}/void"), "").await;
     assert_eq!((status, charge["status"].as_str()), (200, Some("voided")));
-    let types: Vec<String> = sqlx::query_scalar("SELECT type FROM events WHERE object_id = $1 ORDER BY id")
-        .bind(&id)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let types = event_types(&app, &id).await;
     assert_eq!(types, ["charge.authorized", "charge.voided"]);
     audit_is_clean(&app).await;
 }

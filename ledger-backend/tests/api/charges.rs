@@ -2,35 +2,16 @@
 //! double: each test card's outcome, the ledger and events each produces, the backend's own
 //! idempotency (also under 100 concurrent requests), tenant and mode isolation, bad input, and paging.
 
-use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn charge(app: &TestApp, merchant: &str, body: &Value, key: &str) -> (u16, Value) {
-    let response = app
-        .signed(Method::POST, "/v1/charges", &body.to_string(), merchant, "test")
-        .header("idempotency-key", key)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    app.post_with_key(merchant, "/v1/charges", body, key).await
 }
 
 async fn charge_card(app: &TestApp, merchant: &str, number: &str, capture: bool) -> Value {
-    let token = app.vault.tokenize(number, merchant, "test");
-    let body = json!({ "amount": 2_500, "currency": "sar", "source": token, "capture": capture });
-    let (status, charge) = charge(app, merchant, &body, &format!("key-{token}")).await;
-    assert_eq!(status, 201, "{charge}");
-    charge
-}
-
-async fn event_types(app: &TestApp, charge_id: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT type FROM events WHERE object_id = $1 ORDER BY id")
-        .bind(charge_id)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+    app.charge_card(merchant, number, 2_500, "sar", capture).await
 }
 
 #[tokio::test]

@@ -192,6 +192,41 @@ impl TestApp {
         self.signed_with(&self.edge_secret, method, path, body, &EdgeHeaders::for_merchant("", ""))
     }
 
+    /// POSTs `body` to `path` as `merchant` in test mode with an Idempotency-Key; returns the status and
+    /// the JSON answer.
+    pub async fn post_with_key(
+        &self,
+        merchant: &str,
+        path: &str,
+        body: &serde_json::Value,
+        key: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .signed(reqwest::Method::POST, path, &body.to_string(), merchant, "test")
+            .header("idempotency-key", key)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Vaults the test card `number` for `merchant` and charges it; asserts the charge was created
+    /// (whatever its status) and returns it.
+    pub async fn charge_card(
+        &self,
+        merchant: &str,
+        number: &str,
+        amount: i64,
+        currency: &str,
+        capture: bool,
+    ) -> serde_json::Value {
+        let token = self.vault.tokenize(number, merchant, "test");
+        let body = serde_json::json!({ "amount": amount, "currency": currency, "source": token, "capture": capture });
+        let (status, charge) = self.post_with_key(merchant, "/v1/charges", &body, &format!("charge-{token}")).await;
+        assert_eq!(status, 201, "{charge}");
+        charge
+    }
+
     /// GET `path`, asserting the status; returns the JSON body.
     pub async fn get_json(&self, path: &str, expected_status: u16) -> serde_json::Value {
         let response = self.client.get(self.url(path)).send().await.expect("request");
@@ -236,4 +271,13 @@ pub async fn audit_is_clean(app: &TestApp) {
     paygate_ledger::jobs::audit_seal::seal_all(&app.pool).await.unwrap();
     let findings = paygate_ledger::domain::audit_check::run(&app.pool).await.unwrap();
     assert!(findings.is_empty(), "{findings:?}");
+}
+
+/// The types of the events recorded about one object, oldest first.
+pub async fn event_types(app: &TestApp, object_id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT type FROM events WHERE object_id = $1 ORDER BY id")
+        .bind(object_id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
 }

@@ -2,24 +2,16 @@
 //! expiry worker: each charge ends captured or expired, never both, and the processor is asked once),
 //! and recovery of unknown authorization outcomes by asking the processor.
 
-use crate::helpers::{PROCESSOR_TIMEOUT_IN_TESTS, TestApp, audit_is_clean, insert_merchant, spawn_app};
+use crate::helpers::{PROCESSOR_TIMEOUT_IN_TESTS, TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use paygate_ledger::jobs::{expiry, recovery};
 use paygate_ledger::processors::Connector;
 use paygate_ledger::processors::sandbox::SandboxConnector;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 async fn create(app: &TestApp, merchant: &str, number: &str, capture: bool) -> Value {
-    let token = app.vault.tokenize(number, merchant, "test");
-    let body = json!({ "amount": 1_500, "currency": "OMR", "source": token, "capture": capture }).to_string();
-    let response = app
-        .signed(Method::POST, "/v1/charges", &body, merchant, "test")
-        .header("idempotency-key", format!("k-{token}"))
-        .send()
-        .await
-        .unwrap();
-    response.json().await.unwrap()
+    app.charge_card(merchant, number, 1_500, "OMR", capture).await
 }
 
 fn connector(app: &TestApp) -> Connector {
@@ -50,11 +42,7 @@ async fn due_authorizations_expire_once_with_their_event() {
     assert_eq!(status_of(&app, &due).await, "expired");
     assert_eq!(status_of(&app, &fresh).await, "authorized");
     assert_eq!(expiry::run_once(&app.pool, &connector(&app)).await.unwrap(), 0, "nothing expires twice");
-    let types: Vec<String> = sqlx::query_scalar("SELECT type FROM events WHERE object_id = $1 ORDER BY id")
-        .bind(&due)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let types = event_types(&app, &due).await;
     assert_eq!(types, ["charge.authorized", "charge.expired"]);
     audit_is_clean(&app).await;
 }

@@ -12,26 +12,11 @@ async fn get(app: &TestApp, merchant: &str, path: &str) -> (u16, Value) {
 
 /// A captured charge with one partial refund: 5 events, 3 journal transactions.
 async fn history(app: &TestApp, merchant: &str) -> String {
-    let token = app.vault.tokenize("4242424242424242", merchant, "test");
-    let body = json!({ "amount": 4_000, "currency": "EUR", "source": token }).to_string();
-    let charge: Value = app
-        .signed(Method::POST, "/v1/charges", &body, merchant, "test")
-        .header("idempotency-key", format!("c-{token}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let charge = app.charge_card(merchant, "4242424242424242", 4_000, "EUR", true).await;
     let id = charge["id"].as_str().unwrap().to_owned();
-    let refund = json!({ "charge": id, "amount": 1_000 }).to_string();
-    let response = app
-        .signed(Method::POST, "/v1/refunds", &refund, merchant, "test")
-        .header("idempotency-key", format!("r-{token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
+    let (status, refund) =
+        app.post_with_key(merchant, "/v1/refunds", &json!({ "charge": id, "amount": 1_000 }), &format!("r-{id}")).await;
+    assert_eq!(status, 201, "{refund}");
     id
 }
 

@@ -7,25 +7,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn captured_charge(app: &TestApp, merchant: &str, amount: i64, capture: bool) -> String {
-    let token = app.vault.tokenize("4242424242424242", merchant, "test");
-    let body = json!({ "amount": amount, "currency": "BHD", "source": token, "capture": capture }).to_string();
-    let response = app
-        .signed(Method::POST, "/v1/charges", &body, merchant, "test")
-        .header("idempotency-key", format!("charge-{token}"))
-        .send()
-        .await
-        .unwrap();
-    response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    app.charge_card(merchant, "4242424242424242", amount, "BHD", capture).await["id"].as_str().unwrap().to_owned()
 }
 
 async fn refund(app: &TestApp, merchant: &str, body: Value, key: &str) -> (u16, Value) {
-    let response = app
-        .signed(Method::POST, "/v1/refunds", &body.to_string(), merchant, "test")
-        .header("idempotency-key", key)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    app.post_with_key(merchant, "/v1/refunds", &body, key).await
 }
 
 async fn charge_state(app: &TestApp, id: &str) -> (String, i64) {
