@@ -116,6 +116,7 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
         operation: "refund",
         amount: amount.minor(),
         processor: ctx.connector.name(),
+        refund_id: Some(&refund_id),
     };
     charges::start_attempt(&mut tx, &attempt).await?;
     let subject = Subject { charge_id: Some(&charge.id), refund_id: Some(&refund_id) };

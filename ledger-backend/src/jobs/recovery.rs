@@ -1,17 +1,30 @@
-//! Resolves charges whose authorization outcome is not known: the processor answered neither yes nor
-//! no (timeout, 5xx), or this process died between recording the attempt and applying the answer.
-//! It asks the processor what it knows under the attempt id, and applies that through the same code
-//! path as a live answer. Attempts younger than `SETTLE_AFTER` are left alone: they may still be in
-//! flight in another process, or still being processed by the processor, whose "not found" is only
-//! final once no request of ours can still arrive. `SETTLE_AFTER` must therefore exceed the longest a
-//! request can take to land; should a processor ever approve later than that, the settlement report
-//! shows a capture the ledger lacks, and reconciliation raises it.
+//! Finishes processor calls whose outcome is not known: the processor answered neither yes nor no
+//! (timeout, 5xx), or this process died between recording the attempt and applying the answer. Three
+//! kinds are left behind, each with its committed attempt row:
+//!
+//! - a `pending` charge (authorize): asks the processor what it knows under the attempt id;
+//! - a charge still claimed by a capture, void or expiry (`pending_operation`): asks the processor for
+//!   the authorization's state and sees whether the operation took effect;
+//! - a `pending` refund: sends the refund again under the same reference, which the processor answers
+//!   idempotently (the first answer, or the refund made now if the first never arrived).
+//!
+//! Each answer is applied through the same code path as a live one, conditionally on the claim or
+//! status still being there, so two workers recovering the same object apply it once.
+//!
+//! Attempts younger than `SETTLE_AFTER` are left alone: they may still be in flight in another
+//! process, or still being processed by the processor, whose "not found" is only final once no request
+//! of ours can still arrive. `SETTLE_AFTER` must therefore exceed the longest a request can take to
+//! land; should a processor ever act later than that, the settlement report shows what the ledger
+//! lacks, and reconciliation raises it.
 
-use crate::domain::charges::{self, ChargeError};
+use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::journal::Scope;
-use crate::processors::{AuthorizationLookup, AuthorizeOutcome, Connector};
+use crate::domain::refunds;
+use crate::processors::{AuthorizationLookup, AuthorizeOutcome, Connector, OperationOutcome};
 use paygate_core::Mode;
+use paygate_core::charge::ChargeAction;
 use paygate_core::id::MerchantId;
+use paygate_core::{Amount, ErrorCode};
 use sqlx::PgPool;
 use std::time::Duration;
 
@@ -19,8 +32,35 @@ pub const BATCH_ROWS_MAX: i64 = 100;
 /// Longer than any processor timeout, so an attempt this old is not still in flight.
 pub const SETTLE_AFTER: Duration = Duration::from_secs(30);
 
-/// Resolves what it can; returns how many charges it resolved.
-pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
+/// What one run resolved, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered {
+    pub authorizations: usize,
+    pub operations: usize,
+    pub refunds: usize,
+}
+
+impl Recovered {
+    pub fn total(&self) -> usize {
+        self.authorizations + self.operations + self.refunds
+    }
+}
+
+/// Resolves what it can of each kind.
+pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<Recovered, sqlx::Error> {
+    Ok(Recovered {
+        authorizations: authorizations(pool, connector, settle_after).await?,
+        operations: operations(pool, connector, settle_after).await?,
+        refunds: pending_refunds(pool, connector, settle_after).await?,
+    })
+}
+
+fn scope_of(merchant: &str, mode: &str) -> Option<Scope> {
+    Some(Scope { merchant_id: MerchantId::parse(merchant).ok()?, mode: Mode::parse(mode)? })
+}
+
+/// Charges still `pending` at the processor.
+async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
     let stuck: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT a.id, c.id, c.merchant_id, c.mode FROM charge_attempts a
          JOIN charges c ON c.id = a.charge_id
@@ -34,7 +74,7 @@ pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Durati
     .await?;
     let mut resolved = 0;
     for (attempt_id, charge_id, merchant, mode) in stuck {
-        let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&merchant), Mode::parse(&mode)) else { continue };
+        let Some(scope) = scope_of(&merchant, &mode) else { continue };
         let outcome = match connector.find_authorization(&attempt_id).await {
             AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
                 AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None }
@@ -47,10 +87,112 @@ pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Durati
                 continue;
             }
         };
-        match charges::apply_authorization(pool, Scope { merchant_id, mode }, &charge_id, &attempt_id, outcome).await {
+        match charges::apply_authorization(pool, scope, &charge_id, &attempt_id, outcome).await {
             Ok(_) => resolved += 1,
             Err(ChargeError::Database(e)) => return Err(e),
             Err(error) => tracing::warn!(%charge_id, %error, "recovery left for the next run"),
+        }
+    }
+    Ok(resolved)
+}
+
+/// Charges claimed by a capture, void or expiry whose answer was lost.
+async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
+    type Row = (String, String, String, String, Option<String>, String, i64);
+    let stuck: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.merchant_id, c.mode, c.pending_operation, c.processor_reference, a.id, a.amount
+         FROM charges c
+         JOIN LATERAL (
+             SELECT id, amount, created_at FROM charge_attempts
+             WHERE charge_id = c.id AND operation IN ('capture', 'void') AND outcome IN ('started', 'unknown')
+             ORDER BY id DESC LIMIT 1
+         ) a ON true
+         WHERE c.pending_operation IS NOT NULL AND a.created_at < now() - make_interval(secs => $1)
+         ORDER BY c.id LIMIT $2",
+    )
+    .bind(settle_after.as_secs_f64())
+    .bind(BATCH_ROWS_MAX)
+    .fetch_all(pool)
+    .await?;
+    let mut resolved = 0;
+    for (charge_id, merchant, mode, marker, reference, attempt_id, amount) in stuck {
+        let Some(scope) = scope_of(&merchant, &mode) else { continue };
+        let (operation, action) = match (marker.as_str(), Amount::positive(amount)) {
+            ("capture", Ok(amount)) => (Operation::Capture { amount: Some(amount) }, ChargeAction::Capture { amount }),
+            ("void", _) => (Operation::Void, ChargeAction::Void),
+            ("expire", _) => (Operation::Expire, ChargeAction::Expire),
+            _ => {
+                tracing::error!(%charge_id, %marker, amount, "claimed charge with an unexpected attempt; left alone");
+                continue;
+            }
+        };
+        let state = connector.authorization_state(reference.as_deref().unwrap_or_default()).await;
+        let outcome = match (state, action) {
+            (AuthorizationLookup::Approved { amount_captured, .. }, ChargeAction::Capture { amount })
+                if amount_captured == amount.minor() =>
+            {
+                OperationOutcome::Succeeded
+            }
+            (
+                AuthorizationLookup::Approved { amount_captured: 0, voided: true, .. },
+                ChargeAction::Void | ChargeAction::Expire,
+            ) => OperationOutcome::Succeeded,
+            // The processor holds the authorization untouched: our call never took effect, so the
+            // claim is released and the charge is as it was (capturable, voidable, or expirable again).
+            (AuthorizationLookup::Approved { amount_captured: 0, voided: false, .. }, _) => {
+                OperationOutcome::Failed { code: ErrorCode::ProcessingError.as_str().into() }
+            }
+            (AuthorizationLookup::Unknown { detail }, _) => {
+                tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
+                continue;
+            }
+            (other, _) => {
+                // The processor's books disagree with ours (another amount captured, voided when we
+                // captured, or no such authorization): no automatic answer is safe. Reconciliation and
+                // an operator decide; the claim stays so nothing else moves the charge meanwhile.
+                tracing::error!(%charge_id, ?other, "processor state contradicts the claimed operation; left for an operator");
+                continue;
+            }
+        };
+        match charges::apply_operation(pool, scope, &charge_id, operation, action, &attempt_id, outcome).await {
+            // A released claim comes back as the processor's refusal: resolved all the same.
+            Ok(_) | Err(ChargeError::ProcessorRefused(_)) => resolved += 1,
+            // Someone else applied it meanwhile.
+            Err(ChargeError::OperationInFlight) => {}
+            Err(ChargeError::Database(e)) => return Err(e),
+            Err(error) => tracing::warn!(%charge_id, %error, "recovery left for the next run"),
+        }
+    }
+    Ok(resolved)
+}
+
+/// Refunds still `pending` at the processor.
+async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
+    type Row = (String, String, String, i64, Option<String>, String);
+    let stuck: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.merchant_id, r.mode, r.amount, c.processor_reference, a.id
+         FROM refunds r
+         JOIN charges c ON c.id = r.charge_id
+         JOIN charge_attempts a ON a.refund_id = r.id AND a.outcome IN ('started', 'unknown')
+         WHERE r.status = 'pending' AND a.created_at < now() - make_interval(secs => $1)
+         ORDER BY r.id LIMIT $2",
+    )
+    .bind(settle_after.as_secs_f64())
+    .bind(BATCH_ROWS_MAX)
+    .fetch_all(pool)
+    .await?;
+    let mut resolved = 0;
+    for (refund_id, merchant, mode, amount, reference, attempt_id) in stuck {
+        let (Some(scope), Ok(amount)) = (scope_of(&merchant, &mode), Amount::positive(amount)) else { continue };
+        let outcome = connector.refund(reference.as_deref().unwrap_or_default(), amount, &refund_id).await;
+        if let OperationOutcome::Unknown { detail } = &outcome {
+            tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
+            continue;
+        }
+        match refunds::settle(pool, scope, &refund_id, &attempt_id, outcome).await {
+            Ok(_) => resolved += 1,
+            Err(ChargeError::Database(e)) => return Err(e),
+            Err(error) => tracing::warn!(%refund_id, %error, "recovery left for the next run"),
         }
     }
     Ok(resolved)

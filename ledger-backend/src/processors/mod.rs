@@ -57,7 +57,7 @@ pub enum OperationOutcome {
     Unknown { detail: String },
 }
 
-/// What the processor knows of an authorization we asked for, found by our attempt id.
+/// What the processor knows of an authorization, found by our attempt id or by its own reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizationLookup {
     Approved {
@@ -106,6 +106,15 @@ impl Connector {
         }
     }
 
+    /// What the processor knows of the authorization `processor_reference` now (how much is captured,
+    /// whether it is voided): how recovery learns whether a capture or void whose answer was lost
+    /// took effect.
+    pub async fn authorization_state(&self, processor_reference: &str) -> AuthorizationLookup {
+        match self {
+            Connector::Sandbox(c) => c.authorization_state(processor_reference).await,
+        }
+    }
+
     pub async fn capture(&self, processor_reference: &str, amount: Amount) -> OperationOutcome {
         match self {
             Connector::Sandbox(c) => c.capture(processor_reference, amount).await,
@@ -118,6 +127,8 @@ impl Connector {
         }
     }
 
+    /// Idempotent by `refund_reference` (our refund id): sending it again returns the first answer, which
+    /// is how recovery settles a refund whose answer was lost.
     pub async fn refund(&self, processor_reference: &str, amount: Amount, refund_reference: &str) -> OperationOutcome {
         match self {
             Connector::Sandbox(c) => c.refund(processor_reference, amount, refund_reference).await,

@@ -72,7 +72,15 @@ impl SandboxConnector {
 
     pub async fn find_authorization(&self, attempt_id: &str) -> AuthorizationLookup {
         let url = format!("{}/authorizations", self.base_url);
-        let answer = match self.http.get(url).query(&[("reference", attempt_id)]).send().await {
+        self.lookup(self.http.get(url).query(&[("reference", attempt_id)])).await
+    }
+
+    pub async fn authorization_state(&self, processor_reference: &str) -> AuthorizationLookup {
+        self.lookup(self.http.get(format!("{}/authorizations/{processor_reference}", self.base_url))).await
+    }
+
+    async fn lookup(&self, request: reqwest::RequestBuilder) -> AuthorizationLookup {
+        let answer = match request.send().await {
             Ok(answer) => answer,
             Err(error) => return AuthorizationLookup::Unknown { detail: error.to_string() },
         };

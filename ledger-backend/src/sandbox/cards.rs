@@ -10,6 +10,8 @@ pub enum Behaviour {
     ProcessingError,
     /// Approved, but only after `SLOW_ANSWER_MS`: longer than a connector's timeout.
     Slow,
+    /// Approved and capturable, but every refund of it is refused (`refund_declined`).
+    RefundsFail,
 }
 
 /// (number, behaviour, what it is for).
@@ -24,6 +26,7 @@ pub const TEST_CARDS: &[(&str, Behaviour, &str)] = &[
     ("4000000000000127", Behaviour::Decline("incorrect_cvc"), "incorrect CVC"),
     ("4000000000000119", Behaviour::ProcessingError, "processing error (HTTP 500)"),
     ("4000000000006975", Behaviour::Slow, "slow answer (times out the connector)"),
+    ("4000000000005126", Behaviour::RefundsFail, "approved; every refund is refused"),
 ];
 
 pub fn behaviour_of(number: &str) -> Behaviour {

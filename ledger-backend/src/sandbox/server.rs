@@ -25,13 +25,17 @@ struct Authorization {
     voided: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     decline_code: Option<&'static str>,
+    /// Made with the card whose refunds the acquirer refuses.
+    #[serde(skip)]
+    refunds_fail: bool,
 }
 
 #[derive(Default)]
 struct Books {
     authorizations: HashMap<String, Authorization>,
     by_reference: HashMap<String, String>,
-    refunds_by_reference: HashMap<String, Value>,
+    /// Each refund's answer by our reference, replayed when the same refund is sent again.
+    refunds_by_reference: HashMap<String, (StatusCode, Value)>,
     next: u64,
 }
 
@@ -40,6 +44,7 @@ type Shared = Arc<Mutex<Books>>;
 pub fn router() -> Router {
     Router::new()
         .route("/authorizations", post(authorize).get(find_by_reference))
+        .route("/authorizations/{id}", get(find_by_id))
         .route("/authorizations/{id}/capture", post(capture))
         .route("/authorizations/{id}/void", post(void))
         .route("/refunds", post(refund))
@@ -115,6 +120,7 @@ async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
         refunded: 0,
         voided: false,
         decline_code: declined,
+        refunds_fail: behaviour == Behaviour::RefundsFail,
     };
     books.by_reference.insert(body.reference, id.clone());
     books.authorizations.insert(id, authorization.clone());
@@ -129,6 +135,14 @@ struct ReferenceQuery {
 async fn find_by_reference(State(books): State<Shared>, Query(query): Query<ReferenceQuery>) -> Answer {
     let books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     match books.by_reference.get(&query.reference).and_then(|id| books.authorizations.get(id)) {
+        Some(found) => answer(StatusCode::OK, json!(found)),
+        None => answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" })),
+    }
+}
+
+async fn find_by_id(State(books): State<Shared>, Path(id): Path<String>) -> Answer {
+    let books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match books.authorizations.get(&id) {
         Some(found) => answer(StatusCode::OK, json!(found)),
         None => answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" })),
     }
@@ -171,9 +185,10 @@ struct RefundBody {
 }
 
 async fn refund(State(books): State<Shared>, Json(body): Json<RefundBody>) -> Answer {
-    let mut books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(existing) = books.refunds_by_reference.get(&body.reference) {
-        return answer(StatusCode::OK, existing.clone());
+    let mut guard = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let books = &mut *guard;
+    if let Some((status, existing)) = books.refunds_by_reference.get(&body.reference) {
+        return answer(*status, existing.clone());
     }
     let Some(auth) = books.authorizations.get_mut(&body.authorization) else {
         return answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" }));
@@ -181,8 +196,13 @@ async fn refund(State(books): State<Shared>, Json(body): Json<RefundBody>) -> An
     if body.amount <= 0 || auth.refunded + body.amount > auth.captured {
         return answer(StatusCode::CONFLICT, json!({ "error": "exceeds_captured" }));
     }
-    auth.refunded += body.amount;
-    let refund = json!({ "id": format!("rf_{}", body.reference), "authorization": auth.id, "amount": body.amount, "status": "succeeded" });
-    books.refunds_by_reference.insert(body.reference, refund.clone());
-    answer(StatusCode::OK, refund)
+    let (status, result) = if auth.refunds_fail {
+        (StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": "refund_declined" }))
+    } else {
+        auth.refunded += body.amount;
+        let refund = json!({ "id": format!("rf_{}", body.reference), "authorization": auth.id, "amount": body.amount, "status": "succeeded" });
+        (StatusCode::OK, refund)
+    };
+    books.refunds_by_reference.insert(body.reference, (status, result.clone()));
+    answer(status, result)
 }

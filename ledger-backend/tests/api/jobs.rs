@@ -94,9 +94,9 @@ async fn a_request_the_processor_never_saw_fails_on_recovery() {
     let charge = create(&app, &merchant, "4000000000000119", true).await;
     assert_eq!(charge["status"], "pending");
     let id = charge["id"].as_str().unwrap();
-    assert_eq!(recovery::run_once(&app.pool, &connector(&app), Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(recovery::run_once(&app.pool, &connector(&app), Duration::ZERO).await.unwrap().authorizations, 1);
     assert_eq!(status_of(&app, id).await, "failed");
-    assert_eq!(recovery::run_once(&app.pool, &connector(&app), Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(recovery::run_once(&app.pool, &connector(&app), Duration::ZERO).await.unwrap().total(), 0);
     audit_is_clean(&app).await;
 }
 
@@ -109,14 +109,14 @@ async fn an_answer_that_came_too_late_is_found_and_applied_by_recovery() {
     assert_eq!(charge["status"], "pending");
     let id = charge["id"].as_str().unwrap();
     // Young attempts are left alone: they may still be in flight elsewhere.
-    assert_eq!(recovery::run_once(&app.pool, &connector(&app), Duration::from_secs(600)).await.unwrap(), 0);
+    assert_eq!(recovery::run_once(&app.pool, &connector(&app), Duration::from_secs(600)).await.unwrap().total(), 0);
     // Recovery trusts "not found" only for attempts older than the longest a request can take to reach
     // the processor (SETTLE_AFTER in production); here that is the sandbox's slow answer plus a margin.
     // Asked any earlier it would fail a charge the processor is about to approve.
     let settle_after = Duration::from_millis(paygate_ledger::sandbox::SLOW_ANSWER_MS + 1_000);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let resolved = recovery::run_once(&app.pool, &connector(&app), settle_after).await.unwrap();
+        let resolved = recovery::run_once(&app.pool, &connector(&app), settle_after).await.unwrap().authorizations;
         if resolved == 1 || std::time::Instant::now() > deadline {
             break;
         }

@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod jobs;
 mod logs;
+mod recovery;
 mod refunds;
 mod schema;
 mod vault_double;

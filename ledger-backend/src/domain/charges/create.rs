@@ -78,6 +78,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         operation: "authorize",
         amount: new.amount.minor(),
         processor: ctx.connector.name(),
+        refund_id: None,
     };
     start_attempt(&mut tx, &attempt).await?;
     let audit = AuditEntry {
@@ -243,12 +244,14 @@ pub struct AttemptStart<'a> {
     pub operation: &'static str,
     pub amount: i64,
     pub processor: &'a str,
+    /// The refund a refund attempt is for.
+    pub refund_id: Option<&'a str>,
 }
 
 pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7)",
+        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, refund_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7, $8)",
     )
     .bind(attempt.id)
     .bind(attempt.charge_id)
@@ -257,6 +260,7 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
     .bind(attempt.operation)
     .bind(attempt.amount)
     .bind(attempt.processor)
+    .bind(attempt.refund_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -27,11 +27,31 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The processor call it makes, which is also its claim marker (an expiry is a void there).
-    fn name(self) -> &'static str {
+    /// Its claim marker in `charges.pending_operation`, which also tells recovery what was started.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Operation::Capture { .. } => "capture",
+            Operation::Void => "void",
+            Operation::Expire => "expire",
+        }
+    }
+
+    /// The processor call it makes (an expiry is a void there).
+    fn processor_call(self) -> &'static str {
         match self {
             Operation::Capture { .. } => "capture",
             Operation::Void | Operation::Expire => "void",
+        }
+    }
+
+    /// The state-machine action it asks for on `charge`.
+    pub fn action(self, charge: &ChargeRecord) -> ChargeAction {
+        match self {
+            Operation::Capture { amount } => {
+                ChargeAction::Capture { amount: amount.unwrap_or(charge.amounts().authorized) }
+            }
+            Operation::Void => ChargeAction::Void,
+            Operation::Expire => ChargeAction::Expire,
         }
     }
 }
@@ -44,13 +64,7 @@ pub async fn operate(
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
     let charge = super::get(pool, scope, charge_id).await?;
-    let action = match operation {
-        Operation::Capture { amount } => {
-            ChargeAction::Capture { amount: amount.unwrap_or(charge.amounts().authorized) }
-        }
-        Operation::Void => ChargeAction::Void,
-        Operation::Expire => ChargeAction::Expire,
-    };
+    let action = operation.action(&charge);
     // Refuse what the state machine refuses before anything is claimed or sent.
     transition(charge.status(), charge.amounts(), action)?;
     let attempt_id = new_id::<AttemptKind>().to_string();
@@ -78,7 +92,7 @@ async fn claim(
          WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL",
     )
     .bind(&charge.id)
-    .bind(operation.name())
+    .bind(operation.marker())
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -105,9 +119,10 @@ async fn claim(
         charge_id: &charge.id,
         merchant_id: &charge.merchant_id,
         mode: &charge.mode,
-        operation: operation.name(),
+        operation: operation.processor_call(),
         amount,
         processor: charge.processor.as_deref().unwrap_or("sandbox"),
+        refund_id: None,
     };
     start_attempt(&mut tx, &attempt).await?;
     tx.commit().await?;
@@ -128,7 +143,7 @@ pub async fn apply(
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND pending_operation = $2 FOR UPDATE");
     let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(charge_id)
-        .bind(operation.name())
+        .bind(operation.marker())
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(ChargeError::OperationInFlight)?;
@@ -177,7 +192,7 @@ pub async fn apply(
             // Keep the claim: the processor may have acted, and only asking it can tell.
             attempt("unknown").execute(&mut *tx).await?;
             tx.commit().await?;
-            tracing::warn!(charge_id, attempt_id, %detail, "{} outcome unknown; left for recovery", operation.name());
+            tracing::warn!(charge_id, attempt_id, %detail, "{} outcome unknown; left for recovery", operation.marker());
             Err(ChargeError::ProcessorUnknown(detail))
         }
     }
