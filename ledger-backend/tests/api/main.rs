@@ -14,4 +14,5 @@ mod logs;
 mod recovery;
 mod refunds;
 mod schema;
+mod tenancy;
 mod vault_double;
