@@ -10,6 +10,7 @@ mod edge_auth;
 mod health;
 mod helpers;
 mod jobs;
+mod ledger_property;
 mod logs;
 mod recovery;
 mod refunds;
