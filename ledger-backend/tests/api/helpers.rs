@@ -16,6 +16,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The secret the edge would sign with; tests sign with it (or deliberately with another).
     pub edge_secret: EdgeSecret,
+    /// The same secret in hex, as `PAYGATE_EDGE_SECRET` takes it (for a backend run as a process).
+    pub edge_secret_hex: String,
     /// The API-key pepper the edge would hash keys with.
     pub pepper: Pepper,
     /// Where tests vault cards (the stand-in for the edge's vault-forward endpoint).
@@ -61,7 +63,8 @@ pub async fn spawn_app() -> TestApp {
         .expect("create test database");
     let pool = db::connect(&url_for(&admin_url, &db_name), 8).await.expect("connect to the test database");
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await.expect("create partitions");
-    let edge_secret = random_edge_secret();
+    let edge_secret_bytes = random_bytes();
+    let edge_secret = EdgeSecret::new(&edge_secret_bytes).unwrap();
     let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
     let sandbox_url = spawn_sandbox().await;
     let vault = VaultDouble::spawn(edge_secret.clone(), sandbox_url.clone()).await;
@@ -84,6 +87,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         addr,
         edge_secret,
+        edge_secret_hex: hex_of(&edge_secret_bytes),
         pepper,
         vault,
         sandbox_url,
@@ -196,6 +200,19 @@ impl TestApp {
         body: &str,
         headers: &EdgeHeaders<'_>,
     ) -> reqwest::RequestBuilder {
+        self.signed_to(&self.url(""), secret, method, path, body, headers)
+    }
+
+    /// Like `signed_with`, to the backend at `base` (one run as a process of its own).
+    pub fn signed_to(
+        &self,
+        base: &str,
+        secret: &EdgeSecret,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        headers: &EdgeHeaders<'_>,
+    ) -> reqwest::RequestBuilder {
         let signature = SignedRequest {
             timestamp: headers.timestamp,
             method: method.as_str(),
@@ -209,7 +226,7 @@ impl TestApp {
         .unwrap();
         let mut request = self
             .client
-            .request(method, self.url(path))
+            .request(method, format!("{base}{path}"))
             .header(edge::HEADER_SIGNATURE, signature)
             .header(edge::HEADER_TIMESTAMP, headers.timestamp.to_string())
             .header(edge::HEADER_REQUEST_ID, &headers.request_id)

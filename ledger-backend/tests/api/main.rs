@@ -6,6 +6,7 @@ mod api_keys;
 mod audit;
 mod capture_void;
 mod charges;
+mod crash;
 mod edge_auth;
 mod health;
 mod helpers;
