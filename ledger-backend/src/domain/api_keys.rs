@@ -109,13 +109,29 @@ pub async fn lookup(pool: &PgPool, key_hash: &str) -> Result<Option<KeyIdentity>
 
 /// The merchant's keys in `mode`, newest first.
 pub async fn list(pool: &PgPool, merchant: MerchantId, mode: Mode) -> Result<Vec<ApiKeyView>, sqlx::Error> {
+    views(pool, merchant, mode, None).await
+}
+
+/// One of the merchant's keys in `mode`.
+pub async fn get(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<Option<ApiKeyView>, sqlx::Error> {
+    Ok(views(pool, merchant, mode, Some(id)).await?.pop())
+}
+
+async fn views(
+    pool: &PgPool,
+    merchant: MerchantId,
+    mode: Mode,
+    id: Option<&str>,
+) -> Result<Vec<ApiKeyView>, sqlx::Error> {
     let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint
-         FROM api_keys WHERE merchant_id = $1 AND mode = $2 ORDER BY id DESC LIMIT $3",
+         FROM api_keys WHERE merchant_id = $1 AND mode = $2 AND ($4::text IS NULL OR id = $4)
+         ORDER BY id DESC LIMIT $3",
     )
     .bind(merchant.to_string())
     .bind(mode.as_str())
     .bind(PAGE_SIZE_MAX)
+    .bind(id)
     .fetch_all(pool)
     .await?;
     Ok(rows

@@ -1,28 +1,72 @@
 //! `/v1/api_keys`: create (the key is in the answer once), list, revoke; and the edge's lookup by
 //! keyed hash. Every query is scoped by the caller's merchant and mode.
 
+use super::api::{Answer, Endpoint};
 use super::edge_auth::Caller;
+use super::schemas::{one_of_strings, request};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::api_keys;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Extension, Json, Router};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use axum::{Extension, Json};
 use paygate_core::ErrorCode;
 use paygate_core::api_key::KeyKind;
 use serde_json::{Value, json};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api_keys", post(create_api_key).get(list_api_keys))
-        .route("/api_keys/{id}", delete(revoke_api_key))
-        .route("/internal/api_keys/lookup", post(lookup_api_key))
+pub fn endpoints() -> Vec<Endpoint> {
+    let lookup_schema =
+        || request(&[("key_hash", json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }))], &["key_hash"]);
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/api_keys",
+            "createApiKey",
+            "Issue a key; the answer holds the key itself, once",
+            Answer::Object(201, "ApiKeyCreated"),
+            post(create_api_key),
+        )
+        .body(create_schema)
+        .tag("api_keys"),
+        Endpoint::new(
+            Method::GET,
+            "/api_keys",
+            "listApiKeys",
+            "The caller's keys, redacted",
+            Answer::List("ApiKey"),
+            get(list_api_keys),
+        )
+        .tag("api_keys"),
+        Endpoint::new(
+            Method::DELETE,
+            "/api_keys/{id}",
+            "revokeApiKey",
+            "Revoke a key at once",
+            Answer::Object(200, "ApiKey"),
+            delete(revoke_api_key),
+        )
+        .tag("api_keys"),
+        Endpoint::new(
+            Method::POST,
+            "/internal/api_keys/lookup",
+            "lookupApiKey",
+            "The edge's lookup of an active key by its keyed hash (edge-signed, no merchant)",
+            Answer::Object(200, "KeyIdentity"),
+            post(lookup_api_key),
+        )
+        .body(lookup_schema)
+        .tag("internal"),
+    ]
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateApiKey {
     kind: KeyKind,
+}
+
+fn create_schema() -> Value {
+    request(&[("kind", one_of_strings(&["publishable", "secret"]))], &["kind"])
 }
 
 async fn create_api_key(
@@ -56,7 +100,9 @@ async fn revoke_api_key(
     if !api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id).await? {
         return Err(ApiError::Code(ErrorCode::ResourceNotFound));
     }
-    Ok(Json(json!({ "id": id, "object": "api_key", "revoked": true })))
+    // The key as it now is, with its revocation time.
+    let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id).await?;
+    revoked.map(|key| Json(json!(key))).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 
 #[derive(serde::Deserialize)]

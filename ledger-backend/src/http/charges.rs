@@ -1,14 +1,16 @@
 //! `/v1/charges`: create (Idempotency-Key required), retrieve, list. The handlers parse and validate
 //! the wire format into domain values, naming the parameter at fault, then call `domain::charges`.
 
+use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
+use super::schemas::{boolean, id, metadata, minor_amount, request};
 use super::{ApiError, AppState, MerchantCaller, json::parse, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
 use crate::domain::page::Page;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use paygate_core::id::TokenId;
 use paygate_core::money::AmountError;
 use paygate_core::{Amount, Currency, ErrorCode};
@@ -24,12 +26,67 @@ const METADATA_KEYS_MAX: usize = 50;
 const METADATA_KEY_CHARS_MAX: usize = 40;
 const METADATA_VALUE_CHARS_MAX: usize = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/charges", post(create_charge).get(list_charges))
-        .route("/charges/{id}", get(get_charge))
-        .route("/charges/{id}/capture", post(capture_charge))
-        .route("/charges/{id}/void", post(void_charge))
+const LIST_QUERY: [QueryParam; 6] = [
+    PAGINATION[0],
+    PAGINATION[1],
+    PAGINATION[2],
+    ("status", "Only charges in this status"),
+    ("created_gte", "Only charges created at or after this Unix time"),
+    ("created_lte", "Only charges created at or before this Unix time"),
+];
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/charges",
+            "createCharge",
+            "Charge a vaulted card: authorize, and capture too unless `capture` is false",
+            Answer::Object(201, "Charge"),
+            post(create_charge),
+        )
+        .body(create_schema)
+        .idempotent()
+        .tag("charges"),
+        Endpoint::new(
+            Method::GET,
+            "/charges",
+            "listCharges",
+            "The caller's charges, newest first",
+            Answer::List("Charge"),
+            get(list_charges),
+        )
+        .query(&LIST_QUERY)
+        .tag("charges"),
+        Endpoint::new(
+            Method::GET,
+            "/charges/{id}",
+            "getCharge",
+            "One charge",
+            Answer::Object(200, "Charge"),
+            get(get_charge),
+        )
+        .tag("charges"),
+        Endpoint::new(
+            Method::POST,
+            "/charges/{id}/capture",
+            "captureCharge",
+            "Capture an authorized charge, wholly or in part (the rest is released)",
+            Answer::Object(200, "Charge"),
+            post(capture_charge),
+        )
+        .optional_body(capture_schema)
+        .tag("charges"),
+        Endpoint::new(
+            Method::POST,
+            "/charges/{id}/void",
+            "voidCharge",
+            "Release an authorization without capturing",
+            Answer::Object(200, "Charge"),
+            post(void_charge),
+        )
+        .tag("charges"),
+    ]
 }
 
 impl From<ChargeError> for ApiError {
@@ -82,6 +139,33 @@ struct CreateChargeBody {
 
 fn default_capture() -> bool {
     true
+}
+
+fn create_schema() -> serde_json::Value {
+    let positive = |what: &str| {
+        let mut schema = minor_amount(what);
+        schema["minimum"] = json!(1);
+        schema
+    };
+    let text = |max: usize| json!({ "type": "string", "maxLength": max });
+    request(
+        &[
+            ("amount", positive("In the currency's minor unit")),
+            ("currency", json!({ "type": "string", "description": "ISO 4217 code (case-insensitive)" })),
+            ("source", id("tok")),
+            ("capture", boolean()),
+            ("description", text(DESCRIPTION_CHARS_MAX)),
+            ("statement_descriptor", text(STATEMENT_DESCRIPTOR_CHARS_MAX)),
+            ("metadata", metadata()),
+        ],
+        &["amount", "currency", "source"],
+    )
+}
+
+fn capture_schema() -> serde_json::Value {
+    let mut amount = minor_amount("At most the authorized amount; the whole of it when absent");
+    amount["minimum"] = json!(1);
+    request(&[("amount", amount)], &[])
 }
 
 fn invalid(param: &'static str, detail: impl Into<String>) -> ChargeError {

@@ -1,20 +1,52 @@
 //! `GET /v1/events`, `GET /v1/events/{id}` and `GET /v1/ledger/transactions`: read-only logs.
 
+use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
 use super::pagination::{self, unknown};
 use super::{ApiError, AppState, MerchantCaller};
 use crate::domain::{events, ledger_journal};
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::Method;
 use axum::routing::get;
-use axum::{Json, Router};
 use paygate_core::ErrorCode;
 use paygate_core::id::{EventId, LedgerTransactionId};
 use serde_json::{Value, json};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events", get(list_events))
-        .route("/events/{id}", get(get_event))
-        .route("/ledger/transactions", get(list_ledger_transactions))
+const EVENTS_QUERY: [QueryParam; 4] =
+    [PAGINATION[0], PAGINATION[1], PAGINATION[2], ("type", "Only events of this type (charge.captured...)")];
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(
+            Method::GET,
+            "/events",
+            "listEvents",
+            "The caller's events, newest first",
+            Answer::List("Event"),
+            get(list_events),
+        )
+        .query(&EVENTS_QUERY)
+        .tag("events"),
+        Endpoint::new(
+            Method::GET,
+            "/events/{id}",
+            "getEvent",
+            "One event",
+            Answer::Object(200, "Event"),
+            get(get_event),
+        )
+        .tag("events"),
+        Endpoint::new(
+            Method::GET,
+            "/ledger/transactions",
+            "listLedgerTransactions",
+            "The caller's journal: each ledger transaction with its entries, newest first",
+            Answer::List("LedgerTransaction"),
+            get(list_ledger_transactions),
+        )
+        .query(&PAGINATION)
+        .tag("ledger"),
+    ]
 }
 
 async fn list_events(

@@ -1,14 +1,38 @@
 //! Liveness (`/health`: the process answers) and readiness (`/ready`: it can reach PostgreSQL and the
 //! schema is migrated), for load balancers and the run command's health wait.
 
+use super::api::{Answer, Endpoint};
+use super::schemas::{constant, integer, object};
 use super::{ApiError, AppState};
+use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready))
+pub fn endpoints() -> Vec<Endpoint> {
+    let health_schema = || object(&[("status", constant("ok"))]);
+    let ready_schema = || object(&[("status", constant("ready")), ("schema_version", integer())]);
+    vec![
+        Endpoint::new(
+            Method::GET,
+            "/health",
+            "getHealth",
+            "Liveness: the process answers",
+            Answer::Inline(200, health_schema),
+            get(health),
+        )
+        .tag("meta"),
+        Endpoint::new(
+            Method::GET,
+            "/ready",
+            "getReady",
+            "Readiness: PostgreSQL answers and the schema is migrated",
+            Answer::Inline(200, ready_schema),
+            get(ready),
+        )
+        .tag("meta"),
+    ]
 }
 
 async fn health() -> Json<Value> {

@@ -2,6 +2,7 @@
 //! layers every request passes through: request id and log span, body limit, and problem+json for the
 //! requests no route takes.
 
+pub mod api;
 mod api_keys;
 mod balance;
 mod charges;
@@ -10,9 +11,11 @@ mod error;
 mod events;
 mod health;
 pub(crate) mod json;
+pub mod openapi;
 mod pagination;
 mod refunds;
 pub(crate) mod request_id;
+pub mod schemas;
 
 pub use edge_auth::{Caller, MerchantCaller};
 pub use error::ApiError;
@@ -44,19 +47,38 @@ pub struct Processors {
     pub sandbox: crate::processors::Connector,
 }
 
+/// Everything under `/v1`, from every resource module.
+pub fn v1_endpoints() -> Vec<api::Endpoint> {
+    [api_keys::endpoints(), balance::endpoints(), charges::endpoints(), refunds::endpoints(), events::endpoints()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The unsigned endpoints at the root: health, readiness, and the OpenAPI document.
+pub fn root_endpoints() -> Vec<api::Endpoint> {
+    let mut endpoints = health::endpoints();
+    endpoints.push(
+        api::Endpoint::new(
+            axum::http::Method::GET,
+            "/openapi.json",
+            "getOpenApi",
+            "This document",
+            api::Answer::Inline(200, || serde_json::json!({ "type": "object" })),
+            axum::routing::get(openapi::serve),
+        )
+        .tag("meta"),
+    );
+    endpoints
+}
+
 pub fn router(state: AppState) -> Router {
     // Everything under /v1 is for the edge only: the middleware rejects what it did not sign, unknown
     // /v1 paths included, so an unsigned caller learns nothing about which routes exist.
-    let v1 = Router::new()
-        .merge(api_keys::router())
-        .merge(balance::router())
-        .merge(charges::router())
-        .merge(refunds::router())
-        .merge(events::router())
+    let v1 = api::router(v1_endpoints())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
-    Router::new()
-        .merge(health::router())
+    api::router(root_endpoints())
         .nest("/v1", v1)
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .method_not_allowed_fallback(|| async { ApiError::Code(ErrorCode::MethodNotAllowed) })

@@ -1,23 +1,56 @@
 //! `/v1/refunds`: create (Idempotency-Key required), retrieve, list a charge's refunds.
 
+use super::api::{Answer, Endpoint};
 use super::charges::{idempotency_key, request_fingerprint};
+use super::schemas::{id, metadata, minor_amount, one_of_strings, request};
 use super::{ApiError, AppState, MerchantCaller, json::parse};
 use crate::domain::charges::ChargeError;
 use crate::domain::idempotency::KeyUse;
 use crate::domain::refunds::{self, NewRefund, RefundContext};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use paygate_core::id::ChargeId;
 use paygate_core::{Amount, ErrorCode};
 use serde_json::{Map, Value, json};
 
 const REASONS: [&str; 3] = ["duplicate", "fraudulent", "requested_by_customer"];
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/refunds", post(create_refund).get(list_refunds)).route("/refunds/{id}", get(get_refund))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/refunds",
+            "createRefund",
+            "Refund a captured charge, wholly or in part; several refunds may add up to the capture",
+            Answer::Object(201, "Refund"),
+            post(create_refund),
+        )
+        .body(create_schema)
+        .idempotent()
+        .tag("refunds"),
+        Endpoint::new(
+            Method::GET,
+            "/refunds",
+            "listRefunds",
+            "The refunds of one charge, oldest first",
+            Answer::List("Refund"),
+            get(list_refunds),
+        )
+        .query(&[("charge", "The charge whose refunds to list (required)")])
+        .tag("refunds"),
+        Endpoint::new(
+            Method::GET,
+            "/refunds/{id}",
+            "getRefund",
+            "One refund",
+            Answer::Object(200, "Refund"),
+            get(get_refund),
+        )
+        .tag("refunds"),
+    ]
 }
 
 #[derive(serde::Deserialize)]
@@ -28,6 +61,15 @@ struct CreateRefundBody {
     reason: Option<String>,
     #[serde(default)]
     metadata: Map<String, Value>,
+}
+
+fn create_schema() -> Value {
+    let mut amount = minor_amount("At most what is left to refund; all of it when absent");
+    amount["minimum"] = json!(1);
+    request(
+        &[("charge", id("ch")), ("amount", amount), ("reason", one_of_strings(&REASONS)), ("metadata", metadata())],
+        &["charge"],
+    )
 }
 
 fn validate(body: CreateRefundBody) -> Result<NewRefund, ApiError> {

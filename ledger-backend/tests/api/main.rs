@@ -13,6 +13,7 @@ mod helpers;
 mod jobs;
 mod ledger_property;
 mod logs;
+mod openapi;
 mod recovery;
 mod refunds;
 mod schema;

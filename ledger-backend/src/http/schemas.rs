@@ -1,0 +1,252 @@
+//! JSON Schemas (OpenAPI 3.1 dialect) of the objects the API answers with, for the OpenAPI document. They
+//! sit apart from the `to_json` functions that produce the objects, so a test checks every answer of
+//! the real API against them: an object that gains, loses or changes a field fails it until both agree.
+
+use serde_json::{Value, json};
+
+pub fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+pub fn integer() -> Value {
+    json!({ "type": "integer", "format": "int64" })
+}
+
+pub fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+pub fn nullable(mut schema: Value) -> Value {
+    let kind = schema["type"].clone();
+    schema["type"] = json!([kind, "null"]);
+    schema
+}
+
+pub fn constant(value: &str) -> Value {
+    json!({ "type": "string", "const": value })
+}
+
+pub fn one_of_strings(values: &[&str]) -> Value {
+    json!({ "type": "string", "enum": values })
+}
+
+/// A typed id (`ch_` + 26 lowercase Crockford base-32 characters).
+pub fn id(prefix: &str) -> Value {
+    json!({ "type": "string", "pattern": format!("^{prefix}_[0-9a-z]{{26}}$") })
+}
+
+pub fn timestamp() -> Value {
+    json!({ "type": "string", "format": "date-time" })
+}
+
+pub fn currency() -> Value {
+    json!({ "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code" })
+}
+
+/// Minor units of the currency (cents, fils, yen), never a decimal.
+pub fn minor_amount(description: &str) -> Value {
+    json!({ "type": "integer", "format": "int64", "minimum": 0, "maximum": paygate_core::money::AMOUNT_MINOR_MAX, "description": description })
+}
+
+pub fn metadata() -> Value {
+    json!({ "type": "object", "additionalProperties": { "type": "string" }, "description": "Up to 50 string values of the merchant's own" })
+}
+
+pub fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+pub fn reference(component: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{component}") })
+}
+
+/// An object whose every property is always present (null when empty) and that has no others.
+pub fn object(properties: &[(&str, Value)]) -> Value {
+    let required: Vec<&str> = properties.iter().map(|(name, _)| *name).collect();
+    let properties: serde_json::Map<String, Value> =
+        properties.iter().map(|(name, schema)| ((*name).to_owned(), schema.clone())).collect();
+    json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
+}
+
+/// A request body: only `required` must be present; nothing else is accepted.
+pub fn request(properties: &[(&str, Value)], required: &[&str]) -> Value {
+    let mut schema = object(properties);
+    schema["required"] = json!(required);
+    schema
+}
+
+pub const CHARGE_STATUSES: [&str; 8] =
+    ["pending", "authorized", "captured", "partially_refunded", "refunded", "failed", "voided", "expired"];
+
+/// Every component, by name.
+pub fn components() -> Vec<(&'static str, Value)> {
+    vec![
+        ("Charge", charge()),
+        ("Refund", refund()),
+        ("Event", event()),
+        ("LedgerTransaction", ledger_transaction()),
+        ("Balance", balance()),
+        ("ApiKey", api_key()),
+        ("ApiKeyCreated", api_key_created()),
+        ("KeyIdentity", key_identity()),
+        ("Problem", problem()),
+    ]
+}
+
+fn charge() -> Value {
+    let card = object(&[
+        ("brand", nullable(string())),
+        ("last4", json!({ "type": "string", "pattern": "^[0-9]{4}$" })),
+        ("exp_month", nullable(integer())),
+        ("exp_year", nullable(integer())),
+        (
+            "fingerprint",
+            nullable(
+                json!({ "type": "string", "description": "Keyed hash of the card number: the same card gives the same value for one merchant" }),
+            ),
+        ),
+    ]);
+    object(&[
+        ("id", id("ch")),
+        ("object", constant("charge")),
+        ("livemode", boolean()),
+        ("status", one_of_strings(&CHARGE_STATUSES)),
+        ("amount", minor_amount("Asked for")),
+        ("amount_authorized", minor_amount("Held on the card")),
+        ("amount_captured", minor_amount("Taken")),
+        ("amount_refunded", minor_amount("Given back, including refunds still pending")),
+        ("currency", currency()),
+        ("capture", boolean()),
+        ("source", id("tok")),
+        (
+            "payment_method_details",
+            nullable(
+                json!({ "type": "object", "properties": { "type": constant("card"), "card": card }, "required": ["type", "card"], "additionalProperties": false }),
+            ),
+        ),
+        ("description", nullable(string())),
+        ("statement_descriptor", nullable(string())),
+        ("metadata", metadata()),
+        ("failure_code", nullable(string())),
+        ("failure_message", nullable(string())),
+        ("created", timestamp()),
+        ("authorization_expires_at", nullable(timestamp())),
+    ])
+}
+
+fn refund() -> Value {
+    object(&[
+        ("id", id("re")),
+        ("object", constant("refund")),
+        ("livemode", boolean()),
+        ("charge", id("ch")),
+        ("status", one_of_strings(&["pending", "succeeded", "failed"])),
+        ("amount", minor_amount("Given back")),
+        ("currency", currency()),
+        ("reason", nullable(one_of_strings(&["duplicate", "fraudulent", "requested_by_customer"]))),
+        ("metadata", metadata()),
+        ("failure_code", nullable(string())),
+        ("created", timestamp()),
+    ])
+}
+
+fn event() -> Value {
+    object(&[
+        ("id", id("evt")),
+        ("object", constant("event")),
+        ("type", json!({ "type": "string", "examples": ["charge.captured", "refund.succeeded"] })),
+        ("created", timestamp()),
+        ("livemode", boolean()),
+        (
+            "data",
+            json!({ "type": "object", "description": "The object (charge or refund) as it was right after the change" }),
+        ),
+    ])
+}
+
+fn ledger_transaction() -> Value {
+    let entry = object(&[
+        ("account", string()),
+        ("currency", currency()),
+        (
+            "amount",
+            json!({ "type": "integer", "format": "int64", "description": "Debit positive, credit negative; a transaction's entries sum to zero" }),
+        ),
+    ]);
+    object(&[
+        ("id", id("ltx")),
+        ("object", constant("ledger_transaction")),
+        ("livemode", boolean()),
+        ("kind", one_of_strings(&["authorization", "capture", "release", "refund", "refund_reversal", "settlement"])),
+        ("charge", nullable(id("ch"))),
+        ("refund", nullable(id("re"))),
+        ("created", timestamp()),
+        ("entries", array(entry)),
+    ])
+}
+
+fn balance() -> Value {
+    let line = object(&[("amount", integer()), ("currency", currency())]);
+    object(&[
+        ("object", constant("balance")),
+        ("livemode", boolean()),
+        ("pending", array(line.clone())),
+        ("available", array(line)),
+    ])
+}
+
+fn api_key() -> Value {
+    object(&[
+        ("id", id("key")),
+        ("object", constant("api_key")),
+        ("kind", one_of_strings(&["publishable", "secret"])),
+        ("livemode", boolean()),
+        ("redacted", string()),
+        ("created", timestamp()),
+        ("revoked", nullable(timestamp())),
+    ])
+}
+
+fn api_key_created() -> Value {
+    object(&[
+        ("id", id("key")),
+        ("object", constant("api_key")),
+        ("kind", one_of_strings(&["publishable", "secret"])),
+        ("livemode", boolean()),
+        (
+            "key",
+            json!({ "type": "string", "description": "The key itself, shown this once; only its keyed hash is stored" }),
+        ),
+        ("redacted", string()),
+    ])
+}
+
+fn key_identity() -> Value {
+    object(&[
+        ("key_id", id("key")),
+        ("merchant_id", id("acct")),
+        ("mode", one_of_strings(&["test", "live"])),
+        ("kind", one_of_strings(&["publishable", "secret"])),
+    ])
+}
+
+fn problem() -> Value {
+    let codes: Vec<&str> = paygate_core::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    let mut schema = object(&[
+        ("type", string()),
+        ("title", string()),
+        ("status", integer()),
+        ("detail", string()),
+        ("code", one_of_strings(&codes)),
+        ("param", json!({ "type": "string", "description": "The parameter at fault, as a JSON path" })),
+        ("request_id", string()),
+    ]);
+    schema["required"] = json!(["type", "title", "status", "code"]);
+    schema["description"] = json!("RFC 9457 problem details (application/problem+json)");
+    schema
+}
+
+/// The list envelope around `component`.
+pub fn list_of(component: &str) -> Value {
+    object(&[("object", constant("list")), ("data", array(reference(component))), ("has_more", boolean())])
+}
