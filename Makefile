@@ -8,3 +8,7 @@ dev:
 ## test: install what is missing, then run every test and print a pass/fail summary
 test:
 	@./scripts/test.sh
+
+## bench: benchmarks (not tests), printed as Markdown for BENCHMARKS.md; `make bench WHAT=ledger`
+bench:
+	@./scripts/bench.sh $(or $(WHAT),ledger)

@@ -34,6 +34,18 @@ impl Server {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(no_delay(self.listener), self.router).with_graceful_shutdown(shutdown).await
     }
+}
+
+/// `listener` with Nagle's algorithm off on every connection it accepts. axum leaves it on, and a response
+/// written in two segments (head, then body) then waits for the peer's delayed ACK: about 40 ms per
+/// request on Linux, which the benchmark showed as 80 ms per charge with idle CPUs.
+pub fn no_delay(listener: TcpListener) -> impl axum::serve::Listener<Addr = SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY");
+        }
+    })
 }

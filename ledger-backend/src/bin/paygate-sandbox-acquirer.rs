@@ -6,9 +6,8 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::var("SANDBOX_LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:8082".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("sandbox acquirer listening on {}", listener.local_addr()?);
-    axum::serve(listener, paygate_ledger::sandbox::router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    paygate_ledger::sandbox::serve(listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

@@ -52,10 +52,13 @@ pub async fn post(
     .bind(subject.refund_id)
     .execute(&mut *conn)
     .await?;
+    let kinds: Vec<AccountKind> = lines.iter().map(|line| line.account).collect();
+    let ids = account_ids(conn, scope, currency, &kinds).await?;
     let mut accounts = Vec::with_capacity(lines.len());
     let mut amounts = Vec::with_capacity(lines.len());
     for line in &lines {
-        accounts.push(account_id(conn, scope, currency, line.account).await?);
+        let id = ids.iter().find(|(kind, _)| *kind == line.account.as_str()).map(|(_, id)| *id);
+        accounts.push(id.ok_or_else(|| sqlx::Error::RowNotFound)?);
         amounts.push(line.amount_minor);
     }
     let numbers: Vec<i16> = (0..lines.len() as i16).collect();
@@ -74,34 +77,44 @@ pub async fn post(
     Ok(id)
 }
 
-/// The id of the (merchant, mode, currency, kind) account, created on first use. Reads first so the
-/// common case takes no lock; a concurrent creator makes the insert a no-op and the second read finds it.
-async fn account_id(
+/// The ids of the (merchant, mode, currency, kind) accounts a posting touches, by kind, created on first
+/// use. One read in the common case (no lock taken); a concurrent creator makes the insert a no-op and the
+/// second read finds its rows.
+async fn account_ids(
     conn: &mut PgConnection,
     scope: Scope,
     currency: Currency,
-    kind: AccountKind,
-) -> Result<i64, sqlx::Error> {
-    let find = "SELECT id FROM ledger_accounts WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND kind = $4";
-    let bind = |q: &'static str| {
-        sqlx::query_scalar::<_, i64>(q)
+    kinds: &[AccountKind],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+    let find = "SELECT kind, id FROM ledger_accounts
+                WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND kind = ANY($4)";
+    let query = |sql: &'static str| {
+        sqlx::query_as::<_, (String, i64)>(sql)
             .bind(scope.merchant_id.to_string())
             .bind(scope.mode.as_str())
             .bind(currency.code())
-            .bind(kind.as_str())
+            .bind(&kinds)
     };
-    if let Some(id) = bind(find).fetch_optional(&mut *conn).await? {
-        return Ok(id);
+    let found = query(find).fetch_all(&mut *conn).await?;
+    if kinds.iter().all(|kind| found.iter().any(|(k, _)| k == kind)) {
+        return Ok(found);
     }
-    let insert = "INSERT INTO ledger_accounts (merchant_id, mode, currency, kind) VALUES ($1, $2, $3, $4)
-                  ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING RETURNING id";
-    if let Some(id) = bind(insert).fetch_optional(&mut *conn).await? {
-        return Ok(id);
-    }
-    bind(find).fetch_one(&mut *conn).await
+    // First use of some of these accounts: create what is missing (a racing transaction may create
+    // the same ones; the unique constraint makes that a no-op), then read them all.
+    let create = "INSERT INTO ledger_accounts (merchant_id, mode, currency, kind)
+                  SELECT $1, $2, $3, kind FROM unnest($4::text[]) AS kind
+                  ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING";
+    sqlx::query(create)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .bind(currency.code())
+        .bind(&kinds)
+        .execute(&mut *conn)
+        .await?;
+    query(find).fetch_all(&mut *conn).await
 }
 
-/// One audit row: who did what to which object. Sealed into the hash chain later (jobs::audit_seal).
 pub struct AuditEntry<'a> {
     /// The API key id, or `system:<job>` for background work.
     pub actor: &'a str,

@@ -17,3 +17,11 @@ mod server;
 
 pub use cards::{Behaviour, TEST_CARDS, behaviour_of};
 pub use server::{SLOW_ANSWER_MS, router};
+
+/// Serves the sandbox acquirer on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(crate::no_delay(listener), router()).with_graceful_shutdown(shutdown).await
+}

@@ -152,7 +152,7 @@ pub const PROCESSOR_TIMEOUT_IN_TESTS: std::time::Duration = std::time::Duration:
 pub async fn spawn_sandbox() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, paygate_ledger::sandbox::router()).await });
+    tokio::spawn(paygate_ledger::sandbox::serve(listener, std::future::pending()));
     url
 }
 

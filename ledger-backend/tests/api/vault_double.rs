@@ -53,7 +53,7 @@ impl VaultDouble {
         let app = Router::new().route("/internal/vault/forward", post(forward)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(async move { axum::serve(paygate_ledger::no_delay(listener), app).await });
         VaultDouble { url, shared }
     }
 

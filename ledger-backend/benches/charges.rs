@@ -1,0 +1,236 @@
+//! Benchmark (not a test) of charges through the backend's HTTP API: each operation creates a charge
+//! (`capture: false`, so it is authorized through the vault-forward contract and the sandbox acquirer)
+//! and then captures it, as a shop that captures on shipping does. Reports operations per second and
+//! the latency of create, capture and both together, for 1,000 merchants and for one hot merchant.
+//!
+//! Everything runs in this one process on the machine's cores: the backend, the sandbox acquirer, the
+//! vault-forward stand-in (the test double from `tests/api/`, until the edge's vault exists) and the load
+//! generator; PostgreSQL runs beside it. Run by `scripts/bench.sh ledger` (see BENCHMARKS.md), which
+//! starts a durable PostgreSQL cluster and points `DATABASE_URL` at it.
+//!
+//! Knobs: `BENCH_CHARGES` (per scenario, default 4,000), `BENCH_CONCURRENCY` (default 32).
+
+#[path = "../tests/api/vault_double.rs"]
+#[allow(dead_code)]
+mod vault_double;
+
+use futures::StreamExt;
+use paygate_core::id::RequestKind;
+use paygate_core::signature::edge::{self, EdgeSecret, SignedRequest};
+use paygate_ledger::domain::api_keys::Pepper;
+use paygate_ledger::http::{AppState, Processors};
+use paygate_ledger::ids::{new_id, unix_seconds_now};
+use paygate_ledger::processors::sandbox::SandboxConnector;
+use paygate_ledger::processors::{Connector, VaultForward};
+use paygate_ledger::{Server, db};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vault_double::VaultDouble;
+
+struct Scenario {
+    name: &'static str,
+    merchants: usize,
+}
+
+struct Target {
+    base: String,
+    secret: EdgeSecret,
+    client: reqwest::Client,
+}
+
+impl Target {
+    async fn post(&self, merchant: &str, path: &str, body: &str, key: Option<&str>) -> Result<Value, String> {
+        let request_id = new_id::<RequestKind>().to_string();
+        let timestamp = unix_seconds_now();
+        let signature = SignedRequest {
+            timestamp,
+            method: "POST",
+            path,
+            body: body.as_bytes(),
+            merchant_id: merchant,
+            mode: "test",
+            request_id: &request_id,
+        }
+        .sign(&[&self.secret])
+        .map_err(|e| e.to_string())?;
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(edge::HEADER_SIGNATURE, signature)
+            .header(edge::HEADER_TIMESTAMP, timestamp.to_string())
+            .header(edge::HEADER_REQUEST_ID, &request_id)
+            .header(edge::HEADER_MERCHANT, merchant)
+            .header(edge::HEADER_MODE, "test")
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.map_err(|e| e.to_string())?;
+        if status >= 300 {
+            return Err(format!("{status} {answer}"));
+        }
+        Ok(answer)
+    }
+}
+
+/// (create, capture) latencies of one operation, or why it failed.
+async fn create_and_capture(target: &Target, merchant: &str, token: String) -> Result<(Duration, Duration), String> {
+    let started = Instant::now();
+    let body = json!({ "amount": 2_500, "currency": "EUR", "source": token, "capture": false }).to_string();
+    let charge = target.post(merchant, "/v1/charges", &body, Some(&token)).await?;
+    let created = started.elapsed();
+    if charge["status"] != "authorized" {
+        return Err(format!("charge not authorized: {charge}"));
+    }
+    let path = format!("/v1/charges/{}/capture", charge["id"].as_str().unwrap_or_default());
+    let captured = target.post(merchant, &path, "", None).await?;
+    if captured["status"] != "captured" {
+        return Err(format!("capture failed: {captured}"));
+    }
+    Ok((created, started.elapsed() - created))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1_000.0
+}
+
+async fn run(
+    target: &Target,
+    vault: &VaultDouble,
+    merchants: &[String],
+    operations: usize,
+    concurrency: usize,
+) -> (Duration, Vec<(Duration, Duration)>, usize) {
+    let work: Vec<(String, String)> = (0..operations)
+        .map(|i| {
+            let merchant = merchants[i % merchants.len()].clone();
+            let token = vault.tokenize("4242424242424242", &merchant, "test");
+            (merchant, token)
+        })
+        .collect();
+    let started = Instant::now();
+    let results: Vec<_> = futures::stream::iter(work)
+        .map(|(merchant, token)| async move { create_and_capture(target, &merchant, token).await })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let mut errors = 0;
+    let mut latencies = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(latency) => latencies.push(latency),
+            Err(error) => {
+                if errors < 3 {
+                    eprintln!("error: {error}");
+                }
+                errors += 1;
+            }
+        }
+    }
+    (elapsed, latencies, errors)
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let admin_url =
+        std::env::var("DATABASE_URL").expect("DATABASE_URL: a PostgreSQL server to create the bench database in");
+    let operations = env_number("BENCH_CHARGES", 4_000);
+    let concurrency = env_number("BENCH_CONCURRENCY", 32);
+    let db_name = format!("paygate_bench_{}", unix_seconds_now());
+    let (base_url, _) = admin_url.rsplit_once('/').expect("DATABASE_URL names a database");
+    let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
+    admin.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#))).await.expect("create bench database");
+    let pool = db::connect(&format!("{base_url}/{db_name}"), paygate_ledger::config::DB_CONNECTIONS_MAX).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    db::partitions::ensure(&pool, unix_seconds_now()).await.unwrap();
+
+    let mut merchants = Vec::new();
+    for i in 0..1_000 {
+        let id = new_id::<paygate_core::id::MerchantKind>().to_string();
+        sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(format!("Shop {i}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        // A typical card price, so every capture books a fee line too.
+        sqlx::query(
+            "INSERT INTO merchant_pricing (merchant_id, currency, basis_points, fixed_minor) VALUES ($1, '*', 290, 30)",
+        )
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        merchants.push(id);
+    }
+
+    let secret_bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+    let secret = EdgeSecret::new(&secret_bytes).unwrap();
+    let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox_url = format!("http://{}", sandbox_listener.local_addr().unwrap());
+    tokio::spawn(paygate_ledger::sandbox::serve(sandbox_listener, std::future::pending()));
+    let vault = VaultDouble::spawn(secret.clone(), sandbox_url.clone()).await;
+    let timeout = Duration::from_millis(paygate_ledger::processors::PROCESSOR_TIMEOUT_MS);
+    let state = AppState {
+        pool: pool.clone(),
+        edge_secrets: Arc::new(vec![secret.clone()]),
+        pepper: Pepper::new(vec![7; 32]).unwrap(),
+        processors: Arc::new(Processors {
+            vault: VaultForward::new(&vault.url, secret.clone(), timeout),
+            sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, timeout)),
+        }),
+    };
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+    let base = format!("http://{}", server.local_addr().unwrap());
+    tokio::spawn(server.run(std::future::pending()));
+    let target =
+        Target { base, secret, client: reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap() };
+
+    println!(
+        "charges benchmark: create (authorize) + capture through HTTP; {operations} operations per scenario, {concurrency} in flight; {} cores",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    println!("| scenario | ops/s | create+capture p50 | p99 | create p50 | p99 | capture p50 | p99 | errors |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for scenario in
+        [Scenario { name: "1,000 merchants", merchants: 1_000 }, Scenario { name: "one hot merchant", merchants: 1 }]
+    {
+        let merchants = &merchants[..scenario.merchants];
+        // Warm the pools, the caches and the accounts this scenario's merchants use.
+        run(&target, &vault, merchants, scenario.merchants.clamp(300, 1_000), concurrency).await;
+        let (elapsed, latencies, errors) = run(&target, &vault, merchants, operations, concurrency).await;
+        let mut total: Vec<Duration> = latencies.iter().map(|(a, b)| *a + *b).collect();
+        let mut create: Vec<Duration> = latencies.iter().map(|(a, _)| *a).collect();
+        let mut capture: Vec<Duration> = latencies.iter().map(|(_, b)| *b).collect();
+        for list in [&mut total, &mut create, &mut capture] {
+            list.sort();
+        }
+        println!(
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {errors} |",
+            scenario.name,
+            latencies.len() as f64 / elapsed.as_secs_f64(),
+            percentile(&total, 0.50),
+            percentile(&total, 0.99),
+            percentile(&create, 0.50),
+            percentile(&create, 0.99),
+            percentile(&capture, 0.50),
+            percentile(&capture, 0.99),
+        );
+    }
+    pool.close().await;
+    let _ = admin.execute(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#))).await;
+}

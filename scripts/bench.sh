@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make bench`: benchmarks (never tests: these machines are shared and noisy; nothing here asserts a
+# time). Prints Markdown tables for BENCHMARKS.md, with the machine they ran on.
+#
+#   scripts/bench.sh ledger   charges through the backend's HTTP API, then the same SQL under pgbench
+#
+# PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
+# production), never the test cluster with fsync off.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. scripts/lib.sh
+. scripts/pg.sh
+
+what=${1:-ledger}
+./scripts/install.sh >/dev/null
+tool_env
+
+machine() {
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr); $("$(pg_bin)/postgres" --version)"
+}
+
+case "$what" in
+  ledger)
+    url=$(pg_ensure pg-bench 54331 "-c shared_buffers=512MB")
+    machine
+    step "HTTP: create + capture (cargo bench -p paygate-ledger --bench charges)"
+    DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench charges
+    step "pgbench: the same SQL, without HTTP, processors or Rust (the ceiling)"
+    DATABASE_URL=$url ./scripts/pgbench_charges.sh
+    ;;
+  *)
+    echo "usage: scripts/bench.sh ledger" >&2
+    exit 2
+    ;;
+esac
