@@ -139,4 +139,30 @@ mod tests {
             (ErrorCode::ParameterUnknown, "metadata.x".into())
         );
     }
+
+    /// Outside input never panics the parser and is never answered with anything but a 4xx problem.
+    fn accepted_or_4xx(body: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        match parse::<Body>(body) {
+            Ok(_) => Ok(()),
+            Err(ApiError::Param { code, .. }) | Err(ApiError::Code(code)) => {
+                proptest::prop_assert!((400..500).contains(&code.status()), "{code:?} for {body:?}");
+                Ok(())
+            }
+            Err(other) => Err(proptest::test_runner::TestCaseError::fail(format!("{other:?} for {body:?}"))),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_get_a_value_or_a_4xx_problem(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            accepted_or_4xx(&body)?;
+        }
+
+        #[test]
+        fn json_shaped_input_gets_a_value_or_a_4xx_problem(
+            body in r#"\{( ?"(amount|metadata|order|[a-z]{1,6})": ?(-?[0-9]{1,22}(\.[0-9]{1,3})?(e[0-9]{1,3})?|"[^"\\]{0,6}"|null|true|\[\]|\{"order": ?"[a-z]{0,3}"\}|\{\}),?){0,4}\}"#
+        ) {
+            accepted_or_4xx(body.as_bytes())?;
+        }
+    }
 }

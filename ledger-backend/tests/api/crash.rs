@@ -190,15 +190,7 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     .await
     .unwrap();
     for (id, reference, captured) in approved {
-        let at_processor: Value = app
-            .client
-            .get(format!("{}/authorizations/{reference}", app.sandbox_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let at_processor = app.at_processor(&reference).await;
         assert_eq!(at_processor["captured"], captured, "{id}: {at_processor}");
     }
     audit_is_clean(&app).await;

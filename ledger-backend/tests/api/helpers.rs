@@ -293,6 +293,13 @@ impl TestApp {
         charge
     }
 
+    /// What the sandbox acquirer holds for the authorization `reference` (its own id): captured, refunded,
+    /// voided, for comparing the processor's books with ours.
+    pub async fn at_processor(&self, reference: &str) -> serde_json::Value {
+        let url = format!("{}/authorizations/{reference}", self.sandbox_url);
+        self.client.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
     /// GET `path`, asserting the status; returns the JSON body.
     pub async fn get_json(&self, path: &str, expected_status: u16) -> serde_json::Value {
         let response = self.client.get(self.url(path)).send().await.expect("request");

@@ -423,15 +423,7 @@ async fn check_processor(app: &TestApp, charges: &[Charge], seed: u64) {
             .fetch_one(&app.pool)
             .await
             .unwrap();
-        let at_processor: Value = app
-            .client
-            .get(format!("{}/authorizations/{reference}", app.sandbox_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let at_processor = app.at_processor(&reference).await;
         assert_eq!(at_processor["captured"], c.captured, "seed {seed}: {c:?} {at_processor}");
         assert_eq!(at_processor["refunded"], c.refunded, "seed {seed}: {c:?} {at_processor}");
         assert_eq!(at_processor["voided"], c.status == "voided" || c.status == "expired", "seed {seed}: {c:?}");
