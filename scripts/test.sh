@@ -52,6 +52,9 @@ run_step "Standard Webhooks interop with the Python reference library" \
   .venv/bin/python core/interop/standard_webhooks_interop.py
 run_step "SDK in headless Chromium (wasm-bindgen-test)" \
   bash -c 'cd sdk && wasm-pack --log-level warn test --headless --chrome --release'
+run_step "edge lint (clippy for wasm32, warnings are errors)" \
+  cargo clippy -p paygate-edge --target wasm32-unknown-unknown -q -- -D warnings
+run_step "edge unit tests (vault cipher, key parsing)" cargo test -p paygate-edge --lib -q
 run_step "edge worker build (worker-build)" bash -c 'cd edge-api && worker-build --release >/dev/null'
 run_step "edge worker on workerd (Miniflare, node --test)" node --test edge-api/tests/
 

@@ -1,42 +1,240 @@
-//! `paygate-edge`: the only public entry point. It authenticates keys, enforces idempotency and rate
-//! limits, keeps the card vault and forwards signed requests to the ledger backend.
+//! `paygate-edge`: the only public entry point. Per request: authenticate the key, rate-limit, enforce
+//! idempotency, forward to the ledger backend with the edge signature, relay the answer. It also keeps the
+//! card vault: tokens in, and the backend's vault-forward out to allow-listed processors.
 //!
 //! Invariants: every answer carries `Request-Id`; every error is a problem+json document from core's
-//! catalogue; card data never leaves the vault except toward an allow-listed processor.
+//! catalogue; card data never leaves the vault except toward an allow-listed processor, and is never logged.
 
+mod auth;
+mod backend;
+mod body;
+mod config;
+mod idempotency;
+mod keys;
 mod problem;
+mod rate_limit;
 mod request_id;
+mod vault;
 
+use auth::{Caller, Needs};
+use backend::OnBehalf;
+use idempotency::{Begin, Slot, StoredAnswer};
 use paygate_core::ErrorCode;
-use worker::{Context, Env, Method, Request, Response, Result, event};
+use problem::Refusal;
+use rate_limit::Limit;
+use serde_json::json;
+use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
+
+/// Routes a browser calls directly (with a publishable key): the only ones that answer CORS.
+const BROWSER_PATHS: [&str; 2] = ["/v1/tokens", "/v1/public/config"];
+const KEY_LIMIT_DEFAULT: Limit = Limit { capacity: 100, per_seconds: 1 };
+const TOKENS_PER_IP_DEFAULT: Limit = Limit { capacity: 30, per_seconds: 60 };
+const TOKENS_PER_CARD_DEFAULT: Limit = Limit { capacity: 5, per_seconds: 60 };
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let request_id = request_id::new();
-    let mut response = route(req, &env, &request_id).await.unwrap_or_else(|error| {
-        // Logged once, here, with the id the caller sees; the message never holds card data.
-        worker::console_error!("{request_id} unhandled: {error}");
-        problem::respond(ErrorCode::InternalError, &request_id)
-    });
-    response.headers_mut().set(paygate_core::signature::edge::HEADER_REQUEST_ID, &request_id)?;
+    let path = req.path();
+    let mut response = match route(&mut req, &env, &request_id).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(&request_id),
+    };
+    let headers = response.headers_mut();
+    headers.set(paygate_core::signature::edge::HEADER_REQUEST_ID, &request_id)?;
+    if BROWSER_PATHS.contains(&path.as_str()) {
+        cors(headers)?;
+    }
     Ok(response)
 }
 
-async fn route(req: Request, env: &Env, request_id: &str) -> Result<Response> {
-    match (req.method(), req.path().as_str()) {
-        (Method::Get, "/health") => Response::from_json(&serde_json::json!({ "status": "ok" })),
+fn cors(headers: &mut Headers) -> Result<()> {
+    // Publishable keys are meant to be public and nothing rides on cookies, so any shop origin may call.
+    headers.set("access-control-allow-origin", "*")?;
+    headers.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
+    headers.set("access-control-allow-headers", "authorization, content-type, idempotency-key")?;
+    headers.set(
+        "access-control-expose-headers",
+        "request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset",
+    )?;
+    headers.set("access-control-max-age", "600")
+}
+
+async fn route(req: &mut Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (Method::Get, "/health") => json_response(200, &json!({ "status": "ok" })),
         (Method::Get, "/ready") => ready(env, request_id).await,
-        (_, "/health" | "/ready") => Ok(problem::respond(ErrorCode::MethodNotAllowed, request_id)),
-        _ => Ok(problem::respond(ErrorCode::RouteNotFound, request_id)),
+        (_, "/health" | "/ready") => Err(ErrorCode::MethodNotAllowed.into()),
+        (Method::Options, p) if BROWSER_PATHS.contains(&p) => {
+            Response::empty().map(|r| r.with_status(204)).map_err(internal)
+        }
+        (Method::Post, vault::forward::PATH) => {
+            let body = body::read(req).await?;
+            json_response(200, &vault::forward::handle(req, env, &body, request_id).await?)
+        }
+        (Method::Post, "/internal/api_keys/revoked") => {
+            let body = body::read(req).await?;
+            vault::forward::verify_backend(req, env, "/internal/api_keys/revoked", &body)?;
+            let notice = body::object(&body)?;
+            let hash = notice.get("key_hash").and_then(|h| h.as_str()).unwrap_or_default();
+            keys::purge(env, hash).await?;
+            json_response(200, &json!({ "purged": true }))
+        }
+        (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
+        (Method::Post, "/v1/tokens") => {
+            let caller = auth::authenticate(req, env, request_id, Needs::Publishable).await?;
+            limit(env, format!("key:{}", caller.key_id), Limit::from_env(env, "RATE_LIMIT_PER_KEY", KEY_LIMIT_DEFAULT))
+                .await?;
+            let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
+            let per_ip = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_IP", TOKENS_PER_IP_DEFAULT);
+            limit(env, format!("tokens-ip:{}:{ip}", caller.mode), per_ip).await?;
+            let body = body::read(req).await?;
+            let per_card = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_CARD", TOKENS_PER_CARD_DEFAULT);
+            let merchant = caller.merchant_id.clone();
+            let token = vault::tokens::create(env, &caller, &body, request_id, |fingerprint: String| {
+                limit(env, format!("tokens-card:{merchant}:{fingerprint}"), per_card)
+            })
+            .await?;
+            json_response(201, &token)
+        }
+        (_, "/v1/tokens") => Err(ErrorCode::MethodNotAllowed.into()),
+        (Method::Get, "/v1/public/config") => public_config(req, env, request_id).await,
+        (_, "/v1/public/config") => Err(ErrorCode::MethodNotAllowed.into()),
+        (_, p) if p == "/v1" || p.starts_with("/v1/") => proxy(req, env, request_id).await,
+        _ => Err(ErrorCode::RouteNotFound.into()),
     }
 }
 
-/// Ready when the backend behind us answers its own readiness check.
-async fn ready(env: &Env, request_id: &str) -> Result<Response> {
-    let backend = env.var("BACKEND_URL")?.to_string();
-    let answer = worker::Fetch::Url(format!("{backend}/ready").parse()?).send().await;
-    match answer {
-        Ok(r) if r.status_code() == 200 => Response::from_json(&serde_json::json!({ "status": "ready" })),
-        _ => Ok(problem::respond(ErrorCode::ServiceUnavailable, request_id)),
+fn internal(error: worker::Error) -> Refusal {
+    worker::console_error!("response: {error}");
+    Refusal::new(ErrorCode::InternalError)
+}
+
+fn json_response(status: u16, value: &serde_json::Value) -> std::result::Result<Response, Refusal> {
+    Response::from_json(value).map(|r| r.with_status(status)).map_err(internal)
+}
+
+/// Takes one request from bucket `name`, or refuses with 429 and the RateLimit headers' values.
+async fn limit(env: &Env, name: String, limit: Limit) -> std::result::Result<(), Refusal> {
+    let decision = rate_limit::take(env, &name, limit).await.map_err(|e| {
+        worker::console_error!("rate limiter: {e}");
+        Refusal::new(ErrorCode::ServiceUnavailable).retry_after(1)
+    })?;
+    if decision.allowed {
+        return Ok(());
     }
+    Err(Refusal::new(ErrorCode::RateLimited)
+        .detail(format!(
+            "at most {} requests per {} s; retry after {} s",
+            decision.limit, limit.per_seconds, decision.retry_after
+        ))
+        .retry_after(decision.retry_after)
+        .rate_limit(decision.limit, decision.remaining, decision.retry_after))
+}
+
+/// Ready when the backend behind us answers its own readiness check.
+async fn ready(env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+    let backend = config::backend_url(env)?;
+    let url = format!("{backend}/ready").parse().map_err(|_| Refusal::new(ErrorCode::ServiceUnavailable))?;
+    match worker::Fetch::Url(url).send().await {
+        Ok(r) if r.status_code() == 200 => json_response(200, &json!({ "status": "ready" })),
+        _ => {
+            worker::console_error!("{request_id} backend not ready");
+            Err(Refusal::new(ErrorCode::ServiceUnavailable).retry_after(5))
+        }
+    }
+}
+
+/// `GET /v1/public/config?key=pk_…`: what the SDK needs before it renders, for a publishable key.
+async fn public_config(req: &Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+    let url = req.url().map_err(internal)?;
+    let key = url.query_pairs().find(|(name, _)| name == "key").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let parsed = paygate_core::api_key::ApiKey::parse(&key)
+        .map_err(|_| Refusal::new(ErrorCode::ApiKeyInvalid).param("key").detail("key must be a publishable key"))?;
+    if parsed.kind() != paygate_core::api_key::KeyKind::Publishable {
+        return Err(Refusal::new(ErrorCode::PermissionDenied)
+            .param("key")
+            .detail("never put a secret key in a web page"));
+    }
+    let hash = paygate_core::signature::keyed_hash::api_key_hash(&config::api_key_pepper(env)?, parsed.expose());
+    let caller = keys::lookup(env, &hash, request_id)
+        .await?
+        .ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).param("key"))?;
+    json_response(
+        200,
+        &json!({
+            "object": "public_config",
+            "livemode": caller.mode == "live",
+            "payment_methods": ["card"],
+            "apple_pay": { "enabled": false },
+        }),
+    )
+}
+
+/// Every other `/v1` route: a secret key, rate limit, idempotency, then the backend.
+async fn proxy(req: &mut Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+    let caller: Caller = auth::authenticate(req, env, request_id, Needs::Secret).await?;
+    limit(env, format!("key:{}", caller.key_id), Limit::from_env(env, "RATE_LIMIT_PER_KEY", KEY_LIMIT_DEFAULT)).await?;
+    let method = req.method();
+    let url = req.url().map_err(internal)?;
+    let path = url.path().to_owned();
+    let path_and_query = match url.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.clone(),
+    };
+    let body = match method {
+        Method::Get | Method::Head => Vec::new(),
+        _ => body::read(req).await?,
+    };
+    let key = idempotency::key_of(req)?;
+    let money_moving = method == Method::Post && (path == "/v1/charges" || path == "/v1/refunds");
+    if money_moving && key.is_none() {
+        return Err(Refusal::new(ErrorCode::IdempotencyKeyMissing)
+            .detail("send an Idempotency-Key header (a UUID works) so a retry can never charge twice"));
+    }
+    let on_behalf = OnBehalf { merchant_id: &caller.merchant_id, mode: &caller.mode, request_id };
+    let extra: Vec<(&str, String)> = key.iter().map(|k| (idempotency::HEADER, k.clone())).collect();
+    let Some(key) = key.filter(|_| method == Method::Post) else {
+        let answer = backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await?;
+        return relay(answer.status, &answer.content_type, answer.body, false);
+    };
+    let fingerprint = idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
+    let slot = Slot::new(env, &caller.merchant_id, &caller.mode, &key, fingerprint).map_err(internal)?;
+    let ttl = env.var("IDEMPOTENCY_TTL_SECONDS").ok().and_then(|v| v.to_string().parse().ok());
+    match slot.begin(ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT)).await.map_err(internal)? {
+        Begin::Proceed => {}
+        Begin::InFlight => return Err(ErrorCode::IdempotencyInFlight.into()),
+        Begin::Mismatch => return Err(ErrorCode::IdempotencyKeyReused.into()),
+        Begin::Replay(answer) => return relay(answer.status, &answer.content_type, answer.body.into_bytes(), true),
+    }
+    let answer = match backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await {
+        Ok(answer) => answer,
+        Err(refusal) => {
+            // The outcome is unknown: store nothing, so a retry reaches the backend (which deduplicates).
+            let _ = slot.abort().await;
+            return Err(refusal);
+        }
+    };
+    if answer.status < 500 {
+        let stored = StoredAnswer {
+            status: answer.status,
+            content_type: answer.content_type.clone(),
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
+        };
+        slot.finish(&stored).await.map_err(internal)?;
+    } else {
+        let _ = slot.abort().await;
+    }
+    relay(answer.status, &answer.content_type, answer.body, false)
+}
+
+fn relay(status: u16, content_type: &str, body: Vec<u8>, replayed: bool) -> std::result::Result<Response, Refusal> {
+    let headers = Headers::new();
+    if !content_type.is_empty() {
+        headers.set("content-type", content_type).map_err(internal)?;
+    }
+    if replayed {
+        headers.set("idempotent-replayed", "true").map_err(internal)?;
+    }
+    Response::from_bytes(body).map(|r| r.with_status(status).with_headers(headers)).map_err(internal)
 }

@@ -18,7 +18,9 @@ test('health answers with a request id', async (t) => {
 test('unknown routes and methods get problem answers', async (t) => {
   const edge = await startEdge();
   t.after(() => edge.dispose());
-  await expectProblem(t, await edge.fetch('/v1/nothing-here'), 404, 'route_not_found');
+  await expectProblem(t, await edge.fetch('/nothing-here'), 404, 'route_not_found');
+  // Under /v1 the key comes first, so an anonymous caller cannot map the routes.
+  await expectProblem(t, await edge.fetch('/v1/nothing-here'), 401, 'authentication_required');
   await expectProblem(t, await edge.fetch('/health', { method: 'POST', body: '{}' }), 405, 'method_not_allowed');
 });
 

@@ -1,13 +1,36 @@
-// Starts the built worker (edge-api/build, made by worker-build) on workerd through Miniflare.
-// Every test disposes its instance, so no workerd process outlives the test run.
+// Starts the built worker (edge-api/build, made by worker-build) on workerd through Miniflare, alone or
+// in front of the real stack: the ledger backend and the sandbox acquirer (the binaries `cargo test`
+// built) on a throwaway PostgreSQL database. Every test disposes what it started, so no workerd or
+// backend process outlives the run.
 import { Miniflare } from 'miniflare';
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const edgeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const rootDir = path.resolve(edgeDir, '..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(rootDir, 'target');
 
-export async function startEdge({ backendUrl = 'http://127.0.0.1:9' } = {}) {
+export const randomHex = (bytes) => crypto.randomBytes(bytes).toString('hex');
+
+/// Fresh secrets for one stack: what `make dev` writes to .dev.vars.
+export function freshSecrets() {
+  return {
+    PAYGATE_EDGE_SECRET: randomHex(32),
+    PAYGATE_API_KEY_PEPPER: randomHex(32),
+    VAULT_DATA_KEYS: `1:${randomHex(32)}`,
+    VAULT_FINGERPRINT_KEY: randomHex(32),
+  };
+}
+
+/// The edge on workerd. `port: 0` also serves it over HTTP on loopback (for a backend to call back).
+export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl = 'http://127.0.0.1:9', secrets = freshSecrets(), vars = {}, port } = {}) {
+  const logs = [];
+  const collect = (stream) => stream.on('data', (chunk) => logs.push(chunk.toString()));
   const mf = new Miniflare({
     rootPath: edgeDir,
     scriptPath: 'build/index.js',
@@ -17,10 +40,23 @@ export async function startEdge({ backendUrl = 'http://127.0.0.1:9' } = {}) {
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2026-04-01',
-    bindings: { BACKEND_URL: backendUrl },
+    bindings: { BACKEND_URL: backendUrl, SANDBOX_URL: sandboxUrl, PROCESSOR_LIVE_HOSTS: '', ...secrets, ...vars },
+    durableObjects: {
+      API_KEY_CACHE: { className: 'ApiKeyCache', useSQLite: true },
+      IDEMPOTENCY: { className: 'IdempotencyRecord', useSQLite: true },
+      CARD_VAULT: { className: 'CardVault', useSQLite: true },
+      RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
+    },
+    handleRuntimeStdio: (stdout, stderr) => {
+      collect(stdout);
+      collect(stderr);
+    },
+    ...(port === undefined ? {} : { host: '127.0.0.1', port }),
   });
-  await mf.ready;
+  const url = await mf.ready;
   return {
+    url: port === undefined ? undefined : url.origin,
+    logs,
     fetch: (urlPath, init) => mf.dispatchFetch(`http://edge.test${urlPath}`, init),
     dispose: () => mf.dispose(),
   };
@@ -46,3 +82,110 @@ export async function expectProblem(t, response, status, code) {
   t.assert.equal(problem.request_id, response.headers.get('request-id'));
   return problem;
 }
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function binary(name) {
+  const file = path.join(targetDir, 'debug', name);
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} is missing: the end-to-end tests use the binaries \`cargo test -p paygate-ledger\` builds`);
+  }
+  return file;
+}
+
+async function waitFor(url, deadlineMs = 20_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {}
+    if (Date.now() > until) throw new Error(`${url} did not come up`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/// A process of ours, its output collected; stopped with the stack.
+function startProcess(file, args, env) {
+  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  child.stdout.on('data', (chunk) => output.push(chunk.toString()));
+  child.stderr.on('data', (chunk) => output.push(chunk.toString()));
+  return { child, output };
+}
+
+/// The whole path: edge (Miniflare, on a loopback port) → backend (`paygate-ledger serve`) → PostgreSQL,
+/// with the sandbox acquirer behind the edge's vault. Resolves to the edge, the merchant's keys, a SQL
+/// helper and everything's logs.
+export async function startStack({ vars = {} } = {}) {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) throw new Error('DATABASE_URL must point at a PostgreSQL server (make test sets it)');
+  const dbName = `paygate_edge_${randomHex(6)}`;
+  const dbUrl = adminUrl.replace(/\/[^/?]*(\?|$)/, `/${dbName}$1`);
+  const psql = (url, sql) => execFileSync('psql', ['-qAtX', url, '-c', sql], { encoding: 'utf8' }).trim();
+  psql(adminUrl, `CREATE DATABASE "${dbName}"`);
+  const secrets = freshSecrets();
+  const ledger = binary('paygate-ledger');
+  const common = { DATABASE_URL: dbUrl, PAYGATE_EDGE_SECRET: secrets.PAYGATE_EDGE_SECRET, PAYGATE_API_KEY_PEPPER: secrets.PAYGATE_API_KEY_PEPPER, RUST_LOG: 'info' };
+  const cli = (...args) => execFileSync(ledger, args, { env: { ...process.env, ...common }, encoding: 'utf8' }).trim();
+  cli('migrate');
+  const merchant = cli('create-merchant', '--name', 'Edge test shop').split(/\s+/).find((w) => w.startsWith('acct_'));
+  const key = (mode, kind) => cli('create-key', '--merchant', merchant, '--mode', mode, '--kind', kind).split(/\s+/).find((w) => /^(pk|sk)_/.test(w));
+  const keys = { pkTest: key('test', 'publishable'), skTest: key('test', 'secret'), skLive: key('live', 'secret'), pkLive: key('live', 'publishable') };
+
+  const sandboxPort = await freePort();
+  const sandbox = startProcess(binary('paygate-sandbox-acquirer'), [], { SANDBOX_LISTEN_ADDR: `127.0.0.1:${sandboxPort}` });
+  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  const backendPort = await freePort();
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const edgePort = await freePort();
+  const edge = await startEdge({ backendUrl, sandboxUrl, secrets, vars, port: edgePort });
+  const backend = startProcess(ledger, ['serve'], {
+    ...common,
+    PAYGATE_LISTEN_ADDR: `127.0.0.1:${backendPort}`,
+    PAYGATE_EDGE_URL: edge.url,
+    PAYGATE_SANDBOX_URL: sandboxUrl,
+  });
+  await Promise.all([waitFor(`${sandboxUrl}/health`), waitFor(`${backendUrl}/ready`)]);
+
+  return {
+    edge,
+    keys,
+    merchant,
+    secrets,
+    backendUrl,
+    sql: (query) => psql(dbUrl, query),
+    dump: () => execFileSync('pg_dump', ['--data-only', dbUrl], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
+    logs: () => ({ backend: backend.output.join(''), sandbox: sandbox.output.join(''), edge: edge.logs.join('') }),
+    stop: async () => {
+      await edge.dispose();
+      for (const { child } of [backend, sandbox]) child.kill('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      psql(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    },
+  };
+}
+
+/// A request to the edge with an API key; JSON in and out.
+export async function call(edge, key, method, urlPath, body, headers = {}) {
+  const init = { method, headers: { authorization: `Bearer ${key}`, ...headers } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['content-type'] = 'application/json';
+  }
+  const response = await edge.fetch(urlPath, init);
+  const text = await response.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: response.status, headers: response.headers, json, text };
+}
+
+export const TEST_CARD = { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' };

@@ -82,17 +82,17 @@ pub async fn create(
 
 /// Revokes a key of `merchant` in `mode`. Returns false when there is no such key for them (which the
 /// API answers as 404, never revealing another merchant's key).
-pub async fn revoke(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+/// Revokes the key; returns its hash (for telling the edge to forget it), `None` when no such key.
+pub async fn revoke(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3 RETURNING key_hash",
     )
     .bind(id)
     .bind(merchant.to_string())
     .bind(mode.as_str())
-    .execute(pool)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Active (unrevoked) key by its hash, for the edge.

@@ -97,8 +97,14 @@ async fn revoke_api_key(
     caller: MerchantCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if !api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id).await? {
+    let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id).await? else {
         return Err(ApiError::Code(ErrorCode::ResourceNotFound));
+    };
+    // The edge caches keys for up to 30 s; told now, it forgets this one at once. Best effort: if the
+    // edge cannot be told, its cache expires on its own.
+    let request_id = super::request_id::current().unwrap_or_default();
+    if let Err(error) = state.processors.vault.notify_key_revoked(&key_hash, &request_id).await {
+        tracing::warn!(%error, key_id = %id, "could not tell the edge about a revoked key; its cache expires within 30 s");
     }
     // The key as it now is, with its revocation time.
     let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id).await?;

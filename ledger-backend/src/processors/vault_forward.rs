@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const FORWARD_PATH: &str = "/internal/vault/forward";
+/// The edge's endpoint for "this key was revoked: forget it now".
+pub const REVOKED_PATH: &str = "/internal/api_keys/revoked";
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ForwardRequest<'a> {
@@ -67,6 +69,38 @@ impl VaultForward {
     pub fn new(edge_url: &str, secret: EdgeSecret, timeout: Duration) -> Self {
         let http = reqwest::Client::builder().timeout(timeout).build().expect("a plain HTTP client always builds");
         VaultForward { edge_url: edge_url.trim_end_matches('/').to_owned(), secret: Arc::new(secret), http }
+    }
+
+    /// Tells the edge to forget what it caches about the key with `key_hash` (it was revoked).
+    pub async fn notify_key_revoked(&self, key_hash: &str, request_id: &str) -> Result<(), ForwardError> {
+        let body = serde_json::json!({ "key_hash": key_hash }).to_string();
+        let timestamp = crate::ids::unix_seconds_now();
+        let signature = SignedRequest {
+            timestamp,
+            method: "POST",
+            path: REVOKED_PATH,
+            body: body.as_bytes(),
+            merchant_id: "",
+            mode: "",
+            request_id,
+        }
+        .sign(&[&self.secret])
+        .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let answer = self
+            .http
+            .post(format!("{}{REVOKED_PATH}", self.edge_url))
+            .header(HEADER_SIGNATURE, signature)
+            .header(HEADER_TIMESTAMP, timestamp.to_string())
+            .header(HEADER_REQUEST_ID, request_id)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        if !answer.status().is_success() {
+            return Err(ForwardError::Unavailable(format!("edge answered {}", answer.status())));
+        }
+        Ok(())
     }
 
     pub async fn forward(

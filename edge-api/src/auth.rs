@@ -1,0 +1,119 @@
+//! API-key authentication (DESIGN.md §5): the key from `Authorization` (Bearer, or Basic with the key as
+//! the user name, as curl's `-u sk_test_…:` sends it), checked for shape by core, hashed with the pepper
+//! shared with the backend, and resolved to its merchant, mode and kind through the key's cache object
+//! (`keys::ApiKeyCache`). Then the key's kind must allow the route; its mode scopes everything after.
+
+use crate::keys;
+use crate::problem::Refusal;
+use paygate_core::ErrorCode;
+use paygate_core::api_key::{ApiKey, KeyKind};
+use worker::{Env, Request};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Caller {
+    pub key_id: String,
+    pub merchant_id: String,
+    pub mode: String,
+    pub kind: String,
+}
+
+/// What a route lets in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Browser-side routes: tokens, public config, Apple Pay sessions.
+    Publishable,
+    /// Everything else.
+    Secret,
+}
+
+pub async fn authenticate(req: &Request, env: &Env, request_id: &str, needs: Needs) -> Result<Caller, Refusal> {
+    let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    let presented = presented_key(&header).ok_or_else(|| {
+        Refusal::new(ErrorCode::AuthenticationRequired).detail("send your API key as `Authorization: Bearer <key>`")
+    })?;
+    let key = ApiKey::parse(&presented)
+        .map_err(|_| Refusal::new(ErrorCode::ApiKeyInvalid).detail("the API key is malformed"))?;
+    let allowed = match needs {
+        Needs::Publishable => key.kind() == KeyKind::Publishable,
+        Needs::Secret => key.kind() == KeyKind::Secret,
+    };
+    if !allowed {
+        let detail = match needs {
+            Needs::Publishable => "this endpoint takes a publishable key (pk_…), from the browser",
+            Needs::Secret => "this endpoint takes a secret key (sk_…), from your server",
+        };
+        return Err(Refusal::new(ErrorCode::PermissionDenied).detail(detail));
+    }
+    let pepper = crate::config::api_key_pepper(env)?;
+    let hash = paygate_core::signature::keyed_hash::api_key_hash(&pepper, key.expose());
+    let caller = keys::lookup(env, &hash, request_id)
+        .await?
+        .ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).detail("no active API key matches"))?;
+    // The backend is the source of truth, but a stored key whose mode or kind disagrees with its own
+    // prefix would be a corrupted record: never let it through.
+    if caller.mode != key.mode().as_str() || caller.kind != kind_name(key.kind()) {
+        worker::console_error!("{request_id} key record disagrees with the key's prefix");
+        return Err(Refusal::new(ErrorCode::ApiKeyInvalid));
+    }
+    Ok(caller)
+}
+
+fn kind_name(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Publishable => "publishable",
+        KeyKind::Secret => "secret",
+    }
+}
+
+/// The key in an `Authorization` header value, if there is one.
+fn presented_key(header: &str) -> Option<String> {
+    let (scheme, value) = header.trim().split_once(' ')?;
+    let value = value.trim();
+    match scheme.to_ascii_lowercase().as_str() {
+        "bearer" if !value.is_empty() => Some(value.to_owned()),
+        "basic" => {
+            let decoded = decode_base64(value)?;
+            let text = String::from_utf8(decoded).ok()?;
+            let user = text.split(':').next()?;
+            (!user.is_empty()).then(|| user.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Standard base64 (with or without padding); `None` on anything else.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = ALPHABET.iter().position(|&c| c == byte)? as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_from_bearer_or_basic_user() {
+        assert_eq!(presented_key("Bearer sk_test_abc"), Some("sk_test_abc".into()));
+        assert_eq!(presented_key("bearer   sk_test_abc  "), Some("sk_test_abc".into()));
+        // base64("sk_test_abc:")
+        assert_eq!(presented_key("Basic c2tfdGVzdF9hYmM6"), Some("sk_test_abc".into()));
+        assert_eq!(presented_key("Basic !!!"), None);
+        assert_eq!(presented_key("Bearer "), None);
+        assert_eq!(presented_key("sk_test_abc"), None);
+        assert_eq!(presented_key(""), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! Calls to the ledger backend, signed with the edge↔backend signature (core::signature::edge) over
+//! timestamp, method, path, body, merchant, mode and request id, with a timeout. The backend rejects
+//! anything unsigned, forged or stale, so it cannot be reached around the edge.
+
+use crate::config;
+use crate::problem::Refusal;
+use futures_util::future::{Either, select};
+use paygate_core::ErrorCode;
+use paygate_core::signature::edge::{
+    HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
+};
+use std::time::Duration;
+use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+/// Longer than the backend's own processor timeout (10 s), so a slow processor is the backend's to report.
+pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Who a call is on behalf of: a merchant in a mode, or (both empty) the edge itself.
+#[derive(Debug, Clone, Copy)]
+pub struct OnBehalf<'a> {
+    pub merchant_id: &'a str,
+    pub mode: &'a str,
+    pub request_id: &'a str,
+}
+
+/// The backend's answer, to relay or to read.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+pub fn now_seconds() -> i64 {
+    (worker::Date::now().as_millis() / 1_000) as i64
+}
+
+/// Sends `method path_and_query` with `body` to the backend, signed, and waits at most `BACKEND_TIMEOUT`.
+/// `extra` headers (Idempotency-Key) travel along. A backend that cannot be reached or does not answer in
+/// time is a 503 / 502 refusal: nothing about the outcome is known, so nothing may be stored.
+pub async fn call(
+    env: &Env,
+    method: Method,
+    path_and_query: &str,
+    body: &[u8],
+    on_behalf: OnBehalf<'_>,
+    extra: &[(&str, String)],
+) -> Result<Answer, Refusal> {
+    let base = config::backend_url(env)?;
+    let secrets = config::edge_secrets(env)?;
+    let timestamp = now_seconds();
+    let signature = SignedRequest {
+        timestamp,
+        method: method.as_ref(),
+        path: path_and_query,
+        body,
+        merchant_id: on_behalf.merchant_id,
+        mode: on_behalf.mode,
+        request_id: on_behalf.request_id,
+    }
+    .sign(&[&secrets[0]])
+    .map_err(|_| Refusal::new(ErrorCode::ParameterInvalid).detail("the request has a malformed field"))?;
+    let headers = Headers::new();
+    let set = |name: &str, value: &str| headers.set(name, value).map_err(|_| Refusal::new(ErrorCode::InternalError));
+    set(HEADER_SIGNATURE, &signature)?;
+    set(HEADER_TIMESTAMP, &timestamp.to_string())?;
+    set(HEADER_REQUEST_ID, on_behalf.request_id)?;
+    if !on_behalf.merchant_id.is_empty() {
+        set(HEADER_MERCHANT, on_behalf.merchant_id)?;
+        set(HEADER_MODE, on_behalf.mode)?;
+    }
+    if !body.is_empty() {
+        set("content-type", "application/json")?;
+    }
+    for (name, value) in extra {
+        set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(body).into()));
+    }
+    let request = Request::new_with_init(&format!("{base}{path_and_query}"), &init)
+        .map_err(|_| Refusal::new(ErrorCode::InternalError))?;
+    let fetch = Fetch::Request(request);
+    let sent = Box::pin(fetch.send());
+    let mut response = match select(sent, Delay::from(BACKEND_TIMEOUT)).await {
+        Either::Left((Ok(response), _)) => response,
+        Either::Left((Err(error), _)) => {
+            worker::console_error!("{} backend unreachable: {error}", on_behalf.request_id);
+            return Err(Refusal::new(ErrorCode::ServiceUnavailable)
+                .detail("the backend is unreachable")
+                .retry_after(1));
+        }
+        Either::Right(_) => {
+            worker::console_error!("{} backend timed out", on_behalf.request_id);
+            return Err(Refusal::new(ErrorCode::UpstreamError).detail("the backend did not answer in time"));
+        }
+    };
+    let status = response.status_code();
+    let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
+    let body = response.bytes().await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
+    Ok(Answer { status, content_type, body })
+}

@@ -1,0 +1,98 @@
+//! The edge's configuration: plain variables from `wrangler.toml` and secrets (`.dev.vars` locally,
+//! `wrangler secret put` in production). Read per request (workerd hands the same `Env` to every one);
+//! a missing or malformed secret is a deployment error, answered as 503 and logged without its value.
+
+use paygate_core::signature::edge::EdgeSecret;
+use worker::Env;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{0} is malformed")]
+    Malformed(&'static str),
+}
+
+fn text(env: &Env, name: &'static str) -> Result<String, ConfigError> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .map_err(|_| ConfigError::Missing(name))
+}
+
+fn hex_secret(env: &Env, name: &'static str) -> Result<Vec<u8>, ConfigError> {
+    let text = text(env, name)?;
+    decode_hex(text.trim()).filter(|bytes| bytes.len() >= 32).ok_or(ConfigError::Malformed(name))
+}
+
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+pub fn backend_url(env: &Env) -> Result<String, ConfigError> {
+    Ok(text(env, "BACKEND_URL")?.trim_end_matches('/').to_owned())
+}
+
+/// The edge↔backend signing secrets: the current one first, then the previous one during a rotation.
+pub fn edge_secrets(env: &Env) -> Result<Vec<EdgeSecret>, ConfigError> {
+    let current = EdgeSecret::new(&hex_secret(env, "PAYGATE_EDGE_SECRET")?)
+        .map_err(|_| ConfigError::Malformed("PAYGATE_EDGE_SECRET"))?;
+    let mut secrets = vec![current];
+    if text(env, "PAYGATE_EDGE_SECRET_PREVIOUS").is_ok_and(|t| !t.trim().is_empty()) {
+        let previous = hex_secret(env, "PAYGATE_EDGE_SECRET_PREVIOUS")?;
+        secrets.push(EdgeSecret::new(&previous).map_err(|_| ConfigError::Malformed("PAYGATE_EDGE_SECRET_PREVIOUS"))?);
+    }
+    Ok(secrets)
+}
+
+/// The pepper of API-key hashes, shared with the backend.
+pub fn api_key_pepper(env: &Env) -> Result<Vec<u8>, ConfigError> {
+    hex_secret(env, "PAYGATE_API_KEY_PEPPER")
+}
+
+/// The key of card fingerprints (HMAC): the same card gives the same fingerprint, which reveals nothing
+/// without this key.
+pub fn fingerprint_key(env: &Env) -> Result<Vec<u8>, ConfigError> {
+    hex_secret(env, "VAULT_FINGERPRINT_KEY")
+}
+
+/// The vault's data keys, `VAULT_DATA_KEYS = "1:<64 hex>,2:<64 hex>"`: every ciphertext names the version
+/// that sealed it; new cards are sealed with the highest version. Rotation adds a version; a version is
+/// removed only once no stored card uses it (tokens live at most 15 minutes unused).
+pub fn vault_data_keys(env: &Env) -> Result<Vec<(u32, [u8; 32])>, ConfigError> {
+    const NAME: &str = "VAULT_DATA_KEYS";
+    let text = text(env, NAME)?;
+    let mut keys = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (version, hex) = entry.split_once(':').ok_or(ConfigError::Malformed(NAME))?;
+        let version: u32 = version.trim().parse().map_err(|_| ConfigError::Malformed(NAME))?;
+        let bytes: [u8; 32] =
+            decode_hex(hex.trim()).and_then(|b| b.try_into().ok()).ok_or(ConfigError::Malformed(NAME))?;
+        keys.push((version, bytes));
+    }
+    if keys.is_empty() {
+        return Err(ConfigError::Missing(NAME));
+    }
+    keys.sort_by_key(|(version, _)| *version);
+    Ok(keys)
+}
+
+/// The base URL of processor `destination` for `mode`, if it is allow-listed there. Test mode reaches the
+/// sandbox acquirer only; live mode only the hosts of `PROCESSOR_LIVE_HOSTS` (`name=https://host,...`),
+/// and never the sandbox.
+pub fn processor_url(env: &Env, destination: &str, mode: &str) -> Option<String> {
+    match mode {
+        "test" if destination == "sandbox" => text(env, "SANDBOX_URL").ok().map(|u| u.trim_end_matches('/').to_owned()),
+        "live" => {
+            let hosts = text(env, "PROCESSOR_LIVE_HOSTS").ok()?;
+            hosts.split(',').filter_map(|entry| entry.trim().split_once('=')).find_map(|(name, url)| {
+                (name.trim() == destination && url.trim().starts_with("https://"))
+                    .then(|| url.trim().trim_end_matches('/').to_owned())
+            })
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,126 @@
+//! `ApiKeyCache`: one Durable Object per API-key hash, holding what the backend said about the key for at
+//! most `CACHE_SECONDS`. One object per key (not a per-isolate map) is what makes revocation immediate:
+//! the backend's revocation notice (`POST /internal/api_keys/revoked`, signed) purges the one object every
+//! isolate asks, and without a notice the entry expires, so a revoked key stops working within 60 s at most.
+//! Unknown keys are not cached: a key created a moment ago works at once.
+
+use crate::auth::Caller;
+use crate::backend::{self, OnBehalf};
+use crate::problem::Refusal;
+use paygate_core::ErrorCode;
+use serde::{Deserialize, Serialize};
+use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+
+/// How long a positive lookup is trusted without asking the backend again.
+pub const CACHE_SECONDS: i64 = 30;
+pub const BINDING: &str = "API_KEY_CACHE";
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    caller: Caller,
+    fetched_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LookupAnswer {
+    caller: Option<Caller>,
+    /// Set when the backend could not answer: (status, problem code).
+    refused: Option<(u16, String)>,
+}
+
+/// The caller a key hash belongs to, `None` when no active key has it.
+pub async fn lookup(env: &Env, key_hash: &str, request_id: &str) -> std::result::Result<Option<Caller>, Refusal> {
+    let stub = env.durable_object(BINDING).and_then(|ns| ns.get_by_name(key_hash)).map_err(internal)?;
+    let body = serde_json::json!({ "key_hash": key_hash, "request_id": request_id }).to_string();
+    let mut init = worker::RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let request = Request::new_with_init("https://api-key-cache/lookup", &init).map_err(internal)?;
+    let mut answer = stub.fetch_with_request(request).await.map_err(internal)?;
+    let answer: LookupAnswer = answer.json().await.map_err(internal)?;
+    if let Some((_, code)) = answer.refused {
+        return Err(Refusal::new(ErrorCode::parse(&code).unwrap_or(ErrorCode::ServiceUnavailable)));
+    }
+    Ok(answer.caller)
+}
+
+/// Forgets what is cached about `key_hash` (the backend revoked it).
+pub async fn purge(env: &Env, key_hash: &str) -> std::result::Result<(), Refusal> {
+    let stub = env.durable_object(BINDING).and_then(|ns| ns.get_by_name(key_hash)).map_err(internal)?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(Method::Post);
+    let request = Request::new_with_init("https://api-key-cache/purge", &init).map_err(internal)?;
+    stub.fetch_with_request(request).await.map_err(internal)?;
+    Ok(())
+}
+
+fn internal(error: worker::Error) -> Refusal {
+    worker::console_error!("api key cache: {error}");
+    Refusal::new(ErrorCode::InternalError)
+}
+
+#[durable_object]
+pub struct ApiKeyCache {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for ApiKeyCache {
+    fn new(state: State, env: Env) -> Self {
+        ApiKeyCache { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let storage = self.state.storage();
+        if req.path() == "/purge" {
+            storage.delete("entry").await?;
+            return Response::ok("purged");
+        }
+        #[derive(Deserialize)]
+        struct Ask {
+            key_hash: String,
+            request_id: String,
+        }
+        let ask: Ask = req.json().await?;
+        let now = backend::now_seconds();
+        if let Some(entry) = storage.get::<Entry>("entry").await?
+            && now - entry.fetched_at < CACHE_SECONDS
+        {
+            return Response::from_json(&LookupAnswer { caller: Some(entry.caller), refused: None });
+        }
+        let body = serde_json::json!({ "key_hash": ask.key_hash }).to_string();
+        let on_behalf = OnBehalf { merchant_id: "", mode: "", request_id: &ask.request_id };
+        let answer = match backend::call(
+            &self.env,
+            Method::Post,
+            "/v1/internal/api_keys/lookup",
+            body.as_bytes(),
+            on_behalf,
+            &[],
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(refusal) => {
+                let refused = Some((refusal.code.status(), refusal.code.as_str().to_owned()));
+                return Response::from_json(&LookupAnswer { caller: None, refused });
+            }
+        };
+        match answer.status {
+            200 => {
+                let caller: Caller = serde_json::from_slice(&answer.body)
+                    .map_err(|e| worker::Error::RustError(format!("bad lookup answer: {e}")))?;
+                storage.put("entry", Entry { caller: caller.clone(), fetched_at: now }).await?;
+                Response::from_json(&LookupAnswer { caller: Some(caller), refused: None })
+            }
+            404 => {
+                storage.delete("entry").await?;
+                Response::from_json(&LookupAnswer { caller: None, refused: None })
+            }
+            status => {
+                worker::console_error!("{} key lookup answered {status}", ask.request_id);
+                let refused = Some((503, ErrorCode::ServiceUnavailable.as_str().to_owned()));
+                Response::from_json(&LookupAnswer { caller: None, refused })
+            }
+        }
+    }
+}

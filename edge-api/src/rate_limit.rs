@@ -1,0 +1,75 @@
+//! Rate limits (DESIGN.md §5): token buckets in one Durable Object per bucket name: per API key for every
+//! request, and for token creation also per client IP and per card fingerprint (the card-testing defence:
+//! many cards from one place, or one card tried again and again). A refusal is a 429 problem with
+//! `Retry-After` and the `RateLimit-*` headers of draft-ietf-httpapi-ratelimit-headers.
+
+use serde::{Deserialize, Serialize};
+use worker::{DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object};
+
+pub const BINDING: &str = "RATE_LIMITER";
+
+/// A bucket's size and how fast it refills.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Limit {
+    pub capacity: u32,
+    pub per_seconds: u32,
+}
+
+impl Limit {
+    /// `capacity` requests per `per_seconds`, from the variable `name` written as `"<capacity>/<seconds>"`.
+    pub fn from_env(env: &Env, name: &str, default: Limit) -> Limit {
+        let parsed = env.var(name).ok().map(|v| v.to_string()).and_then(|text| {
+            let (capacity, seconds) = text.split_once('/')?;
+            Some(Limit { capacity: capacity.trim().parse().ok()?, per_seconds: seconds.trim().parse().ok()? })
+        });
+        parsed.filter(|l| l.capacity > 0 && l.per_seconds > 0).unwrap_or(default)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until a request is allowed again (0 when allowed).
+    pub retry_after: u64,
+}
+
+/// Takes one request from bucket `name`.
+pub async fn take(env: &Env, name: &str, limit: Limit) -> Result<Decision> {
+    let stub = env.durable_object(BINDING)?.get_by_name(name)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&limit)?.into()));
+    stub.fetch_with_request(Request::new_with_init("https://rate-limiter/take", &init)?).await?.json().await
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Bucket {
+    tokens: f64,
+    at_ms: f64,
+}
+
+#[durable_object]
+pub struct RateLimiter {
+    state: State,
+}
+
+impl DurableObject for RateLimiter {
+    fn new(state: State, _env: Env) -> Self {
+        RateLimiter { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let limit: Limit = req.json().await?;
+        let storage = self.state.storage();
+        let now = worker::Date::now().as_millis() as f64;
+        let capacity = f64::from(limit.capacity);
+        let rate_per_ms = capacity / (f64::from(limit.per_seconds) * 1_000.0);
+        let bucket = storage.get::<Bucket>("bucket").await?.unwrap_or(Bucket { tokens: capacity, at_ms: now });
+        let tokens = (bucket.tokens + (now - bucket.at_ms).max(0.0) * rate_per_ms).min(capacity);
+        let (allowed, left) = if tokens >= 1.0 { (true, tokens - 1.0) } else { (false, tokens) };
+        storage.put("bucket", Bucket { tokens: left, at_ms: now }).await?;
+        let retry_after = if allowed { 0 } else { ((1.0 - left) / rate_per_ms / 1_000.0).ceil() as u64 };
+        Response::from_json(&Decision { allowed, limit: limit.capacity, remaining: left.floor() as u32, retry_after })
+    }
+}

@@ -1,0 +1,203 @@
+// The edge in front of the real backend, PostgreSQL and the sandbox acquirer: the whole path with keys,
+// tokens, charges, captures and refunds; authentication; idempotency; the vault's guarantees.
+import { test, before, after } from 'node:test';
+import { startStack, call, expectProblem, TEST_CARD } from './helpers.mjs';
+
+let stack;
+before(async () => {
+  // Short lifetimes so expiry can be watched: idempotency records 3 s, unused tokens 4 s.
+  stack = await startStack({ vars: { IDEMPOTENCY_TTL_SECONDS: '3', VAULT_TOKEN_TTL_SECONDS: '4', RATE_LIMIT_PER_KEY: '1000/1' } });
+});
+after(async () => {
+  await stack?.stop();
+});
+
+async function tokenize(card = TEST_CARD, key = stack.keys.pkTest) {
+  const answer = await call(stack.edge, key, 'POST', '/v1/tokens', { card });
+  return answer;
+}
+
+let counter = 0;
+const uniqueKey = () => `key-${Date.now()}-${counter++}`;
+
+test('a card goes from token to charge, capture and refund with curl-like calls', async (t) => {
+  const token = await tokenize();
+  t.assert.equal(token.status, 201, token.text);
+  t.assert.match(token.json.id, /^tok_[0-9a-z]{26}$/);
+  t.assert.deepEqual(
+    { brand: token.json.card.brand, last4: token.json.card.last4, exp_month: token.json.card.exp_month, livemode: token.json.livemode },
+    { brand: 'visa', last4: '4242', exp_month: 12, livemode: false },
+  );
+  t.assert.match(token.json.card.fingerprint, /^[0-9a-f]{32}$/);
+  t.assert.equal(token.headers.get('access-control-allow-origin'), '*');
+
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 2_000, currency: 'eur', source: token.json.id, capture: false }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.status, 201, charge.text);
+  t.assert.equal(charge.json.status, 'authorized');
+  t.assert.equal(charge.json.payment_method_details.card.last4, '4242');
+  t.assert.equal(charge.json.payment_method_details.card.fingerprint, token.json.card.fingerprint);
+
+  const captured = await call(stack.edge, stack.keys.skTest, 'POST', `/v1/charges/${charge.json.id}/capture`, { amount: 1_500 });
+  t.assert.equal(captured.status, 200, captured.text);
+  t.assert.equal(captured.json.status, 'captured');
+  t.assert.equal(captured.json.amount_captured, 1_500);
+
+  const refund = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/refunds', { charge: charge.json.id, amount: 500 }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(refund.status, 201, refund.text);
+  t.assert.equal(refund.json.status, 'succeeded');
+
+  const fetched = await call(stack.edge, stack.keys.skTest, 'GET', `/v1/charges/${charge.json.id}`);
+  t.assert.equal(fetched.json.status, 'partially_refunded');
+  t.assert.equal(fetched.headers.get('access-control-allow-origin'), null, 'no CORS on secret routes');
+
+  // A token works once.
+  const again = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 2_000, currency: 'EUR', source: token.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(again.status, 201, again.text);
+  t.assert.equal(again.json.status, 'failed');
+  t.assert.equal(again.json.failure_code, 'token_used');
+});
+
+test('no card number or CVC reaches the backend, its database or any log', async (t) => {
+  const card = { number: '5555555555554444', exp_month: 11, exp_year: 2033, cvc: '987' };
+  const token = await tokenize(card);
+  t.assert.equal(token.status, 201, token.text);
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 4_100, currency: 'USD', source: token.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.json.status, 'captured', charge.text);
+  const refund = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/refunds', { charge: charge.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(refund.json.status, 'succeeded', refund.text);
+  const dump = stack.dump();
+  t.assert.ok(dump.includes(charge.json.id), 'the dump holds the charge');
+  t.assert.ok(dump.includes('4444'), 'last 4 may be stored');
+  const logs = stack.logs();
+  for (const [where, text] of [['database', dump], ['backend log', logs.backend], ['edge log', logs.edge]]) {
+    t.assert.ok(!text.includes(card.number), `card number in the ${where}`);
+    t.assert.ok(!text.includes('5555 5555 5555 4444'), `spaced card number in the ${where}`);
+  }
+  t.assert.ok(!/\b987\b/.test(logs.backend + logs.edge), 'CVC in a log');
+  t.assert.ok(!dump.includes('"987"'), 'CVC in the database');
+});
+
+test('keys: missing, malformed, unknown, wrong type and wrong mode are refused before the backend', async (t) => {
+  const before = stack.sql('SELECT count(*) FROM charges');
+  const body = { amount: 100, currency: 'EUR', source: 'tok_00000000000000000000000000' };
+  const headers = { 'content-type': 'application/json', 'idempotency-key': uniqueKey() };
+  const post = (authorization) => stack.edge.fetch('/v1/charges', { method: 'POST', body: JSON.stringify(body), headers: authorization ? { ...headers, authorization } : headers });
+  await expectProblem(t, await post(null), 401, 'authentication_required');
+  await expectProblem(t, await post('Bearer nonsense'), 401, 'api_key_invalid');
+  await expectProblem(t, await post(`Bearer sk_test_${'A'.repeat(40)}`), 401, 'api_key_invalid');
+  await expectProblem(t, await post(`Bearer ${stack.keys.pkTest}`), 403, 'permission_denied');
+  const tokenWithSecret = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/tokens', { card: TEST_CARD });
+  t.assert.equal(tokenWithSecret.status, 403);
+  // Basic auth with the key as user name works as Bearer does (curl -u sk_test_…:).
+  const basic = Buffer.from(`${stack.keys.skTest}:`).toString('base64');
+  const listed = await stack.edge.fetch('/v1/charges', { headers: { authorization: `Basic ${basic}` } });
+  t.assert.equal(listed.status, 200);
+  // A live key sees no test objects.
+  const liveList = await call(stack.edge, stack.keys.skLive, 'GET', '/v1/charges');
+  t.assert.equal(liveList.status, 200);
+  t.assert.deepEqual(liveList.json.data, []);
+  t.assert.equal(stack.sql('SELECT count(*) FROM charges'), before, 'nothing reached the charges');
+});
+
+test('a revoked key stops working at once when the backend says so', async (t) => {
+  const created = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/api_keys', { kind: 'secret' });
+  t.assert.equal(created.status, 201, created.text);
+  const key = created.json.key;
+  t.assert.equal((await call(stack.edge, key, 'GET', '/v1/balance')).status, 200);
+  const revoked = await call(stack.edge, stack.keys.skTest, 'DELETE', `/v1/api_keys/${created.json.id}`);
+  t.assert.equal(revoked.status, 200, revoked.text);
+  await expectProblem(t, await stack.edge.fetch('/v1/balance', { headers: { authorization: `Bearer ${key}` } }), 401, 'api_key_invalid');
+});
+
+test('idempotency: concurrent identical charges make one, a changed body is refused, replays say so', async (t) => {
+  const token = await tokenize();
+  const key = uniqueKey();
+  const body = { amount: 777, currency: 'EUR', source: token.json.id };
+  const answers = await Promise.all(Array.from({ length: 100 }, () =>
+    call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', body, { 'idempotency-key': key })));
+  const ids = new Set(answers.filter((a) => a.status === 201 || a.status === 200).map((a) => a.json.id));
+  t.assert.equal(ids.size, 1, `one charge: ${[...ids]}`);
+  for (const answer of answers) {
+    t.assert.ok([200, 201, 409].includes(answer.status), `${answer.status} ${answer.text}`);
+    if (answer.status === 409) t.assert.equal(answer.json.code, 'idempotency_in_flight');
+  }
+  t.assert.equal(stack.sql(`SELECT count(*) FROM charges WHERE idempotency_key = '${key}'`), '1');
+  const replay = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', body, { 'idempotency-key': key });
+  t.assert.equal(replay.status, 201);
+  t.assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  t.assert.equal(replay.json.id, [...ids][0]);
+  const changed = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', { ...body, amount: 778 }, { 'idempotency-key': key });
+  t.assert.equal(changed.status, 422);
+  t.assert.equal(changed.json.code, 'idempotency_key_reused');
+  const missing = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', body);
+  t.assert.equal(missing.status, 400);
+  t.assert.equal(missing.json.code, 'idempotency_key_missing');
+  const tooLong = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', body, { 'idempotency-key': 'k'.repeat(256) });
+  t.assert.equal(tooLong.json.code, 'idempotency_key_invalid');
+  // After the record expires (3 s in this stack) the edge forgets it; the backend still returns the first charge.
+  await new Promise((resolve) => setTimeout(resolve, 4_500));
+  const afterExpiry = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', body, { 'idempotency-key': key });
+  t.assert.equal(afterExpiry.headers.get('idempotent-replayed'), null, 'the edge record is gone');
+  t.assert.equal(afterExpiry.json.id, [...ids][0], 'the backend deduplicates');
+});
+
+test('bad input gets problems naming the field', async (t) => {
+  const cases = [
+    [{ card: { ...TEST_CARD, number: '4242424242424241' } }, 400, 'card_number_invalid', 'card.number'],
+    [{ card: { ...TEST_CARD, exp_month: 13 } }, 400, 'expiry_invalid', 'card.exp_month'],
+    [{ card: { ...TEST_CARD, exp_year: 2020 } }, 400, 'card_expired', 'card.exp_year'],
+    [{ card: { ...TEST_CARD, cvc: '12' } }, 400, 'cvc_invalid', 'card.cvc'],
+    [{ card: { ...TEST_CARD, pin: '1234' } }, 400, 'parameter_unknown', 'card.pin'],
+    [{ card: { ...TEST_CARD, number: undefined } }, 400, 'parameter_missing', 'card.number'],
+    [{ cards: [] }, 400, 'parameter_unknown', 'cards'],
+  ];
+  for (const [body, status, code, param] of cases) {
+    const answer = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', body);
+    t.assert.equal(answer.status, status, JSON.stringify(body));
+    t.assert.deepEqual([answer.json.code, answer.json.param], [code, param], JSON.stringify(body));
+  }
+  const raw = (init) => stack.edge.fetch('/v1/tokens', { method: 'POST', ...init, headers: { authorization: `Bearer ${stack.keys.pkTest}`, ...init.headers } });
+  await expectProblem(t, await raw({ body: '{"card":', headers: { 'content-type': 'application/json' } }), 400, 'body_malformed');
+  await expectProblem(t, await raw({ body: 'card=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+  await expectProblem(t, await raw({ body: JSON.stringify({ card: TEST_CARD, pad: 'x'.repeat(70_000) }), headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', { amount: -1, currency: 'EUR', source: 'tok_00000000000000000000000000' }, { 'idempotency-key': uniqueKey() });
+  t.assert.deepEqual([charge.status, charge.json.code, charge.json.param], [400, 'parameter_invalid', 'amount']);
+});
+
+test('a backend that is down gives a 503 problem and stores no idempotent answer', async (t) => {
+  // Its own edge, pointing at a port nobody listens on, but sharing the stack's secrets and keys cache
+  // is not possible across instances: so only the key lookup can fail here, which is the point.
+  const { startEdge } = await import('./helpers.mjs');
+  const edge = await startEdge({ backendUrl: 'http://127.0.0.1:9', secrets: stack.secrets });
+  t.after(() => edge.dispose());
+  const answer = await edge.fetch('/v1/charges', { headers: { authorization: `Bearer ${stack.keys.skTest}` } });
+  const problem = await expectProblem(t, answer, 503, 'service_unavailable');
+  t.assert.ok(problem.detail === undefined || !problem.detail.includes('sk_'), 'no key in the problem');
+});
+
+test('an unused token and its CVC are gone when it expires', async (t) => {
+  const token = await tokenize();
+  t.assert.equal(token.status, 201);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 100, currency: 'EUR', source: token.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.status, 201, charge.text);
+  t.assert.deepEqual([charge.json.status, charge.json.failure_code], ['failed', 'token_used']);
+});
+
+test('token creation is rate limited per card: card testing meets 429 with Retry-After', async (t) => {
+  const card = { number: '378282246310005', exp_month: 1, exp_year: 2031, cvc: '1234' };
+  const answers = [];
+  for (let i = 0; i < 7; i++) answers.push(await tokenize(card));
+  t.assert.deepEqual(answers.map((a) => a.status), [201, 201, 201, 201, 201, 429, 429]);
+  const refused = answers[5];
+  t.assert.equal(refused.json.code, 'rate_limited');
+  t.assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  t.assert.equal(refused.headers.get('ratelimit-limit'), '5');
+  t.assert.equal(refused.headers.get('ratelimit-remaining'), '0');
+  // Another card from the same place still works (the per-IP limit is wider).
+  t.assert.equal((await tokenize({ ...TEST_CARD, number: '5555555555554444' })).status, 201);
+});
