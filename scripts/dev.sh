@@ -72,12 +72,17 @@ export DATABASE_URL
 # through its secret store; see ARCHITECTURE.md.
 SECRETS=$ROOT/.local/dev-secrets.env
 random_hex() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
-for name in PAYGATE_EDGE_SECRET PAYGATE_API_KEY_PEPPER; do
+for name in PAYGATE_EDGE_SECRET PAYGATE_API_KEY_PEPPER VAULT_FINGERPRINT_KEY; do
   grep -qs "^$name=" "$SECRETS" || (umask 077 && printf '%s=%s\n' "$name" "$(random_hex)" >> "$SECRETS")
 done
+# The vault's data keys are versioned ("1:<hex>"; add "2:<hex>" to rotate).
+grep -qs "^VAULT_DATA_KEYS=" "$SECRETS" || (umask 077 && printf 'VAULT_DATA_KEYS=1:%s\n' "$(random_hex)" >> "$SECRETS")
 set -a
 . "$SECRETS"
 set +a
+# wrangler dev reads the edge's secrets from .dev.vars (git-ignored), never from wrangler.toml.
+(umask 077 && grep -E '^(PAYGATE_EDGE_SECRET|PAYGATE_API_KEY_PEPPER|VAULT_DATA_KEYS|VAULT_FINGERPRINT_KEY)=' "$SECRETS" \
+  > "$ROOT/edge-api/.dev.vars")
 
 SANDBOX_ADDR=${PAYGATE_SANDBOX_ADDR:-127.0.0.1:8082}
 
@@ -86,6 +91,15 @@ cargo build -q -p paygate-ledger
 SANDBOX_LISTEN_ADDR=$SANDBOX_ADDR start_service sandbox "http://$SANDBOX_ADDR/health" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-sandbox-acquirer"
 "$CARGO_TARGET_DIR/debug/paygate-ledger" migrate
+# A demo merchant with test keys, made once and kept in .local/dev-keys.env (a key is shown only once).
+KEYS=$ROOT/.local/dev-keys.env
+if ! grep -qs '^PAYGATE_SK_TEST=' "$KEYS"; then
+  merchant=$("$CARGO_TARGET_DIR/debug/paygate-ledger" create-merchant --name "Demo shop")
+  pk=$("$CARGO_TARGET_DIR/debug/paygate-ledger" create-key --merchant "$merchant" --mode test --kind publishable)
+  sk=$("$CARGO_TARGET_DIR/debug/paygate-ledger" create-key --merchant "$merchant" --mode test --kind secret)
+  (umask 077 && printf 'PAYGATE_MERCHANT=%s\nPAYGATE_PK_TEST=%s\nPAYGATE_SK_TEST=%s\n' "$merchant" "$pk" "$sk" > "$KEYS")
+fi
+. "$KEYS"
 PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR \
   PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-ledger" serve
@@ -101,6 +115,7 @@ step "edge (wrangler dev on workerd)"
 # wrangler runs the [build] command of wrangler.toml (worker-build) before serving.
 start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
   wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --var "BACKEND_URL:http://$BACKEND_ADDR" \
+  --var "SANDBOX_URL:http://$SANDBOX_ADDR" \
   --show-interactive-dev-session=false
 
 step "running"
@@ -111,6 +126,10 @@ cat <<TXT
   worker          paygate-ledger work        (audit sealing, expiry, recovery, maintenance)
   PostgreSQL      $DATABASE_URL
   logs            $LOG_DIR/
+
+  demo merchant   $PAYGATE_MERCHANT (keys in .local/dev-keys.env)
+  publishable key $PAYGATE_PK_TEST
+  secret key      $PAYGATE_SK_TEST
 
 Ctrl-C stops everything.
 TXT
