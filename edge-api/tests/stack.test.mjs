@@ -201,3 +201,26 @@ test('token creation is rate limited per card: card testing meets 429 with Retry
   // Another card from the same place still works (the per-IP limit is wider).
   t.assert.equal((await tokenize({ ...TEST_CARD, number: '5555555555554444' })).status, 201);
 });
+
+test('the backend cannot be reached around the edge: unsigned, forged and replayed requests get 401', async (t) => {
+  const crypto = await import('node:crypto');
+  // An independent implementation of the edge signature (core::signature::edge), as an attacker who
+  // captured a signed request would replay it.
+  const sign = (secretHex, { timestamp, method, path, body, merchant, mode, requestId }) => {
+    const bodyHash = crypto.createHash('sha256').update(body).digest('hex');
+    const canonical = ['paygate-v1', timestamp, method, path, bodyHash, merchant, mode, requestId].join('\n');
+    return `v1=${crypto.createHmac('sha256', Buffer.from(secretHex, 'hex')).update(canonical).digest('hex')}`;
+  };
+  const request = { timestamp: Math.floor(Date.now() / 1000), method: 'GET', path: '/v1/balance', body: '', merchant: stack.merchant, mode: 'test', requestId: 'req_01m7ymsyrdk55y965vzha698rx' };
+  const send = (signature) => fetch(`${stack.backendUrl}${request.path}`, {
+    headers: {
+      'paygate-signature': signature, 'paygate-timestamp': String(request.timestamp), 'paygate-merchant': request.merchant,
+      'paygate-mode': request.mode, 'request-id': request.requestId,
+    },
+  });
+  t.assert.equal((await fetch(`${stack.backendUrl}/v1/balance`)).status, 401, 'unsigned');
+  t.assert.equal((await send(sign('00'.repeat(32), request))).status, 401, 'forged');
+  const genuine = sign(stack.secrets.PAYGATE_EDGE_SECRET, request);
+  t.assert.equal((await send(genuine)).status, 200, 'the signature is right');
+  t.assert.equal((await send(genuine)).status, 401, 'replayed');
+});

@@ -57,6 +57,10 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
         tracing::warn!(%reason, "rejected an edge request");
         return Err(invalid());
     }
+    if !first_sighting(&state.pool, &signed).await? {
+        tracing::warn!(request_id = signed.request_id, "rejected a replayed edge request");
+        return Err(invalid());
+    }
     let caller = match (signed.merchant_id, signed.mode) {
         ("", "") => Caller::Edge,
         (merchant, mode) => Caller::Merchant {
@@ -67,6 +71,27 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
     let mut request = Request::from_parts(parts, axum::body::Body::from(body));
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// Records what `signed` covers; false when it was seen before (a replay within the signature window).
+/// The digest is of the signed content, not of the header, which may carry extra or reordered entries.
+async fn first_sighting(pool: &sqlx::PgPool, signed: &SignedRequest<'_>) -> Result<bool, ApiError> {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for part in
+        [&signed.timestamp.to_string(), signed.method, signed.path, signed.merchant_id, signed.mode, signed.request_id]
+    {
+        digest.update(part.as_bytes());
+        digest.update(b"\n");
+    }
+    digest.update(Sha256::digest(signed.body));
+    let digest: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let inserted = sqlx::query("INSERT INTO seen_requests (digest) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(digest)
+        .execute(pool)
+        .await
+        .map_err(ApiError::Database)?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// The merchant and mode a request acts for. Rejects edge-internal calls.

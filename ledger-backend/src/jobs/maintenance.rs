@@ -5,6 +5,12 @@ use sqlx::PgPool;
 /// Records deleted per run, to keep each delete short.
 pub const EXPIRED_KEYS_BATCH_MAX: i64 = 10_000;
 
+/// Forgets replay-guard digests older than the signature window (twice it, for clock skew).
+pub async fn forget_seen_requests(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM seen_requests WHERE seen_at < now() - interval '2 minutes'").execute(pool).await?;
+    Ok(())
+}
+
 pub async fn run_once(pool: &PgPool) -> Result<(), sqlx::Error> {
     crate::db::partitions::ensure(pool, crate::ids::unix_seconds_now()).await?;
     sqlx::query(

@@ -16,6 +16,8 @@ pub const AUDIT_SEAL_EVERY: Duration = Duration::from_secs(2);
 pub const EXPIRY_EVERY: Duration = Duration::from_secs(60);
 pub const RECOVERY_EVERY: Duration = Duration::from_secs(15);
 pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(3_600);
+/// The replay guard's table gains a row per request; it is trimmed often so it stays small.
+pub const REPLAY_GUARD_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs every job on its own interval until `shutdown` completes. A failing run is logged and retried
 /// at the next interval; it never stops the other jobs.
@@ -24,7 +26,8 @@ pub async fn run(pool: PgPool, connector: Connector, shutdown: impl Future<Outpu
     let mut expire = tokio::time::interval(EXPIRY_EVERY);
     let mut recover = tokio::time::interval(RECOVERY_EVERY);
     let mut maintain = tokio::time::interval(MAINTENANCE_EVERY);
-    for timer in [&mut seal, &mut expire, &mut recover, &mut maintain] {
+    let mut replay_guard = tokio::time::interval(REPLAY_GUARD_EVERY);
+    for timer in [&mut seal, &mut expire, &mut recover, &mut maintain, &mut replay_guard] {
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     tokio::pin!(shutdown);
@@ -35,6 +38,7 @@ pub async fn run(pool: PgPool, connector: Connector, shutdown: impl Future<Outpu
             _ = expire.tick() => expiry::run_once(&pool, &connector).await.map(|_| ()),
             _ = recover.tick() => recovery::run_once(&pool, &connector, recovery::SETTLE_AFTER).await.map(|_| ()),
             _ = maintain.tick() => maintenance::run_once(&pool).await,
+            _ = replay_guard.tick() => maintenance::forget_seen_requests(&pool).await,
         };
         if let Err(error) = result {
             tracing::error!(%error, "job run failed; retrying at its next interval");

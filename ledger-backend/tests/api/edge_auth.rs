@@ -1,5 +1,5 @@
 //! Nothing reaches a /v1 handler unless the edge signed it: unsigned, forged, tampered, stale and
-//! mis-addressed requests get 401 `signature_invalid`, unknown /v1 paths included (so an unsigned
+//! mis-addressed requests get 401 `signature_invalid`, and so does a replay of a signed request, unknown /v1 paths included (so an unsigned
 //! caller cannot even map the routes). A correctly signed request passes through.
 
 use crate::helpers::{EdgeHeaders, insert_merchant, random_edge_secret, spawn_app};
@@ -82,4 +82,24 @@ async fn a_signed_request_must_name_a_well_formed_merchant_and_mode() {
     let headers = EdgeHeaders::for_merchant(&merchant, "staging");
     expect_status(app.signed_with(&app.edge_secret, Method::GET, "/v1/x", "", &headers), 401, "signature_invalid")
         .await;
+}
+
+#[tokio::test]
+async fn a_signed_request_is_accepted_once() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let headers = EdgeHeaders::for_merchant(&merchant, "test");
+    let first = app.signed_with(&app.edge_secret, Method::GET, "/v1/balance", "", &headers);
+    assert_eq!(first.send().await.unwrap().status(), 200);
+    // The same signed request again (as someone who captured it would send it) is a replay.
+    let replay = app.signed_with(&app.edge_secret, Method::GET, "/v1/balance", "", &headers);
+    expect_status(replay, 401, "signature_invalid").await;
+    // Extra or reordered signature entries do not make it new.
+    let mut padded = app.signed_with(&app.edge_secret, Method::GET, "/v1/balance", "", &headers).build().unwrap();
+    let signature = padded.headers()["paygate-signature"].to_str().unwrap().to_owned();
+    padded.headers_mut().insert("paygate-signature", format!("v1=00,{signature}").parse().unwrap());
+    assert_eq!(app.client.execute(padded).await.unwrap().status(), 401);
+    // A new request (new request id) is fine.
+    let fresh = app.signed(Method::GET, "/v1/balance", "", &merchant, "test");
+    assert_eq!(fresh.send().await.unwrap().status(), 200);
 }
