@@ -135,9 +135,12 @@ export async function startStack({ vars = {} } = {}) {
   const common = { DATABASE_URL: dbUrl, PAYGATE_EDGE_SECRET: secrets.PAYGATE_EDGE_SECRET, PAYGATE_API_KEY_PEPPER: secrets.PAYGATE_API_KEY_PEPPER, RUST_LOG: 'info' };
   const cli = (...args) => execFileSync(ledger, args, { env: { ...process.env, ...common }, encoding: 'utf8' }).trim();
   cli('migrate');
-  const merchant = cli('create-merchant', '--name', 'Edge test shop').split(/\s+/).find((w) => w.startsWith('acct_'));
-  const key = (mode, kind) => cli('create-key', '--merchant', merchant, '--mode', mode, '--kind', kind).split(/\s+/).find((w) => /^(pk|sk)_/.test(w));
-  const keys = { pkTest: key('test', 'publishable'), skTest: key('test', 'secret'), skLive: key('live', 'secret'), pkLive: key('live', 'publishable') };
+  const newMerchant = () => {
+    const merchant = cli('create-merchant', '--name', 'Edge test shop').split(/\s+/).find((w) => w.startsWith('acct_'));
+    const key = (mode, kind) => cli('create-key', '--merchant', merchant, '--mode', mode, '--kind', kind).split(/\s+/).find((w) => /^(pk|sk)_/.test(w));
+    return { merchant, keys: { pkTest: key('test', 'publishable'), skTest: key('test', 'secret'), skLive: key('live', 'secret'), pkLive: key('live', 'publishable') } };
+  };
+  const { merchant, keys } = newMerchant();
 
   const sandboxPort = await freePort();
   const sandbox = startProcess(binary('paygate-sandbox-acquirer'), [], { SANDBOX_LISTEN_ADDR: `127.0.0.1:${sandboxPort}` });
@@ -158,6 +161,7 @@ export async function startStack({ vars = {} } = {}) {
     edge,
     keys,
     merchant,
+    newMerchant,
     secrets,
     backendUrl,
     sql: (query) => psql(dbUrl, query),

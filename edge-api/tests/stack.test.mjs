@@ -224,3 +224,35 @@ test('the backend cannot be reached around the edge: unsigned, forged and replay
   t.assert.equal((await send(genuine)).status, 200, 'the signature is right');
   t.assert.equal((await send(genuine)).status, 401, 'replayed');
 });
+
+test('vault-forward contract on the real edge: a token serves only its merchant and mode, once', async (t) => {
+  const other = stack.newMerchant();
+  const token = await tokenize();
+  const charge = (key, source) => call(stack.edge, key, 'POST', '/v1/charges',
+    { amount: 300, currency: 'EUR', source }, { 'idempotency-key': uniqueKey() });
+  // Another merchant, or this merchant's live key, cannot spend it: their charge fails, the token survives.
+  for (const key of [other.keys.skTest, stack.keys.skLive]) {
+    const stolen = await charge(key, token.json.id);
+    t.assert.equal(stolen.status, 201, stolen.text);
+    t.assert.deepEqual([stolen.json.status, stolen.json.failure_code], ['failed', 'token_used']);
+    t.assert.equal(stolen.json.payment_method_details, null, 'nothing of the card is told');
+  }
+  const own = await charge(stack.keys.skTest, token.json.id);
+  t.assert.equal(own.json.status, 'captured', own.text);
+  // Live mode may not reach the sandbox acquirer: a live token cannot be charged through it.
+  const liveToken = await tokenize(TEST_CARD, stack.keys.pkLive);
+  t.assert.equal(liveToken.status, 201);
+  t.assert.equal(liveToken.json.livemode, true);
+  const live = await charge(stack.keys.skLive, liveToken.json.id);
+  t.assert.equal(live.json.status, 'failed', live.text);
+  t.assert.equal(stack.sql(`SELECT count(*) FROM charges WHERE mode = 'live' AND status <> 'failed'`), '0');
+});
+
+test('the request id travels from the edge to the backend and back', async (t) => {
+  const answer = await call(stack.edge, stack.keys.skTest, 'GET', '/v1/charges/ch_00000000000000000000000000');
+  const problem = await expectProblem(t, new Response(answer.text, { status: answer.status, headers: answer.headers }), 404, 'resource_not_found');
+  t.assert.match(problem.request_id, /^req_/);
+  t.assert.ok(stack.logs().backend.includes(problem.request_id), 'the backend logged under the edge request id');
+  const wrongMethod = await call(stack.edge, stack.keys.skTest, 'PUT', '/v1/charges', {});
+  t.assert.deepEqual([wrongMethod.status, wrongMethod.json.code], [405, 'method_not_allowed']);
+});
