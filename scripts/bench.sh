@@ -3,6 +3,7 @@
 # time). Prints Markdown tables for BENCHMARKS.md, with the machine they ran on.
 #
 #   scripts/bench.sh ledger   charges through the backend's HTTP API, then the same SQL under pgbench
+#   scripts/bench.sh edge     the latency the edge adds in front of the backend, and replays it serves alone
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
 # production), never the test cluster with fsync off.
@@ -29,8 +30,16 @@ case "$what" in
     step "pgbench: the same SQL, without HTTP, processors or Rust (the ceiling)"
     DATABASE_URL=$url ./scripts/pgbench_charges.sh
     ;;
+  edge)
+    url=$(pg_ensure pg-bench 54331 "-c shared_buffers=512MB")
+    machine
+    step "edge: latency added over calling the backend directly (workerd via Miniflare)"
+    cargo build -q --release -p paygate-ledger --bins
+    (cd edge-api && worker-build --release >/dev/null)
+    DATABASE_URL=$url PAYGATE_BIN_PROFILE=release node edge-api/bench/edge_latency.mjs
+    ;;
   *)
-    echo "usage: scripts/bench.sh ledger" >&2
+    echo "usage: scripts/bench.sh ledger|edge" >&2
     exit 2
     ;;
 esac

@@ -27,7 +27,15 @@ pub enum Needs {
     Secret,
 }
 
-pub async fn authenticate(req: &Request, env: &Env, request_id: &str, needs: Needs) -> Result<Caller, Refusal> {
+/// The caller behind the request's key, after taking one request from the key's `per_key` bucket (looked
+/// up and limited at once: the two Durable Object calls run concurrently).
+pub async fn authenticate(
+    req: &Request,
+    env: &Env,
+    request_id: &str,
+    needs: Needs,
+    per_key: crate::rate_limit::Limit,
+) -> Result<Caller, Refusal> {
     let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
     let presented = presented_key(&header).ok_or_else(|| {
         Refusal::new(ErrorCode::AuthenticationRequired).detail("send your API key as `Authorization: Bearer <key>`")
@@ -47,9 +55,14 @@ pub async fn authenticate(req: &Request, env: &Env, request_id: &str, needs: Nee
     }
     let pepper = crate::config::api_key_pepper(env)?;
     let hash = paygate_core::signature::keyed_hash::api_key_hash(&pepper, key.expose());
-    let caller = keys::lookup(env, &hash, request_id)
-        .await?
-        .ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).detail("no active API key matches"))?;
+    // The bucket is named by the key's hash: one per key, without waiting for the lookup.
+    let (found, limited) = futures_util::future::join(
+        keys::lookup(env, &hash, request_id),
+        crate::rate_limit::enforce(env, format!("key:{hash}"), per_key),
+    )
+    .await;
+    let caller = found?.ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).detail("no active API key matches"))?;
+    limited?;
     // The backend is the source of truth, but a stored key whose mode or kind disagrees with its own
     // prefix would be a corrupted record: never let it through.
     if caller.mode != key.mode().as_str() || caller.kind != kind_name(key.kind()) {

@@ -82,17 +82,15 @@ async fn route(req: &mut Request, env: &Env, request_id: &str) -> std::result::R
         }
         (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
         (Method::Post, "/v1/tokens") => {
-            let caller = auth::authenticate(req, env, request_id, Needs::Publishable).await?;
-            limit(env, format!("key:{}", caller.key_id), Limit::from_env(env, "RATE_LIMIT_PER_KEY", KEY_LIMIT_DEFAULT))
-                .await?;
+            let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;
             let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
             let per_ip = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_IP", TOKENS_PER_IP_DEFAULT);
-            limit(env, format!("tokens-ip:{}:{ip}", caller.mode), per_ip).await?;
+            rate_limit::enforce(env, format!("tokens-ip:{}:{ip}", caller.mode), per_ip).await?;
             let body = body::read(req).await?;
             let per_card = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_CARD", TOKENS_PER_CARD_DEFAULT);
             let merchant = caller.merchant_id.clone();
             let token = vault::tokens::create(env, &caller, &body, request_id, |fingerprint: String| {
-                limit(env, format!("tokens-card:{merchant}:{fingerprint}"), per_card)
+                rate_limit::enforce(env, format!("tokens-card:{merchant}:{fingerprint}"), per_card)
             })
             .await?;
             json_response(201, &token)
@@ -105,6 +103,10 @@ async fn route(req: &mut Request, env: &Env, request_id: &str) -> std::result::R
     }
 }
 
+fn per_key(env: &Env) -> Limit {
+    Limit::from_env(env, "RATE_LIMIT_PER_KEY", KEY_LIMIT_DEFAULT)
+}
+
 fn internal(error: worker::Error) -> Refusal {
     worker::console_error!("response: {error}");
     Refusal::new(ErrorCode::InternalError)
@@ -112,24 +114,6 @@ fn internal(error: worker::Error) -> Refusal {
 
 fn json_response(status: u16, value: &serde_json::Value) -> std::result::Result<Response, Refusal> {
     Response::from_json(value).map(|r| r.with_status(status)).map_err(internal)
-}
-
-/// Takes one request from bucket `name`, or refuses with 429 and the RateLimit headers' values.
-async fn limit(env: &Env, name: String, limit: Limit) -> std::result::Result<(), Refusal> {
-    let decision = rate_limit::take(env, &name, limit).await.map_err(|e| {
-        worker::console_error!("rate limiter: {e}");
-        Refusal::new(ErrorCode::ServiceUnavailable).retry_after(1)
-    })?;
-    if decision.allowed {
-        return Ok(());
-    }
-    Err(Refusal::new(ErrorCode::RateLimited)
-        .detail(format!(
-            "at most {} requests per {} s; retry after {} s",
-            decision.limit, limit.per_seconds, decision.retry_after
-        ))
-        .retry_after(decision.retry_after)
-        .rate_limit(decision.limit, decision.remaining, decision.retry_after))
 }
 
 /// Ready when the backend behind us answers its own readiness check.
@@ -173,8 +157,7 @@ async fn public_config(req: &Request, env: &Env, request_id: &str) -> std::resul
 
 /// Every other `/v1` route: a secret key, rate limit, idempotency, then the backend.
 async fn proxy(req: &mut Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
-    let caller: Caller = auth::authenticate(req, env, request_id, Needs::Secret).await?;
-    limit(env, format!("key:{}", caller.key_id), Limit::from_env(env, "RATE_LIMIT_PER_KEY", KEY_LIMIT_DEFAULT)).await?;
+    let caller: Caller = auth::authenticate(req, env, request_id, Needs::Secret, per_key(env)).await?;
     let method = req.method();
     let url = req.url().map_err(internal)?;
     let path = url.path().to_owned();

@@ -92,9 +92,10 @@ async function freePort() {
 }
 
 function binary(name) {
-  const file = path.join(targetDir, 'debug', name);
+  // The tests use the debug build; the benchmark sets PAYGATE_BIN_PROFILE=release.
+  const file = path.join(targetDir, process.env.PAYGATE_BIN_PROFILE ?? 'debug', name);
   if (!fs.existsSync(file)) {
-    throw new Error(`${file} is missing: the end-to-end tests use the binaries \`cargo test -p paygate-ledger\` builds`);
+    throw new Error(`${file} is missing: build it with cargo build -p paygate-ledger (--release for the benchmark)`);
   }
   return file;
 }
