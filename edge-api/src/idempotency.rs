@@ -60,7 +60,7 @@ pub enum Begin {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
     fingerprint: String,
-    started_at: i64,
+    finished_at: i64,
     answer: Option<StoredAnswer>,
 }
 
@@ -83,13 +83,13 @@ impl Slot {
         self.stub.fetch_with_request(Request::new_with_init(&format!("https://idempotency{path}"), &init)?).await
     }
 
-    pub async fn begin(&self, ttl_seconds: i64) -> Result<Begin> {
-        let body = serde_json::json!({ "fingerprint": self.fingerprint, "ttl": ttl_seconds });
-        self.call("/begin", body).await?.json().await
+    pub async fn begin(&self) -> Result<Begin> {
+        self.call("/begin", serde_json::json!({ "fingerprint": self.fingerprint })).await?.json().await
     }
 
-    pub async fn finish(&self, answer: &StoredAnswer) -> Result<()> {
-        let body = serde_json::json!({ "fingerprint": self.fingerprint, "answer": answer });
+    /// Stores the finished answer for replays during `ttl_seconds`.
+    pub async fn finish(&self, answer: &StoredAnswer, ttl_seconds: i64) -> Result<()> {
+        let body = serde_json::json!({ "fingerprint": self.fingerprint, "answer": answer, "ttl": ttl_seconds });
         self.call("/finish", body).await.map(|_| ())
     }
 
@@ -102,9 +102,14 @@ fn fingerprint_name(merchant: &str, mode: &str, key: &str) -> String {
     fingerprint(merchant, mode, key.as_bytes())
 }
 
+/// In flight is held in the object's memory (the object is unique and single-threaded, so this is the one
+/// place that knows); only finished answers are written to storage, after the answer was sent. So the
+/// request path waits for no storage write. Should the object be evicted while a request is in flight, a
+/// retry in that moment proceeds to the backend, whose own deduplication answers it with the first charge.
 #[durable_object]
 pub struct IdempotencyRecord {
     state: State,
+    in_flight: std::cell::RefCell<Option<(String, i64)>>,
 }
 
 #[derive(Deserialize)]
@@ -118,41 +123,46 @@ struct Ask {
 
 impl DurableObject for IdempotencyRecord {
     fn new(state: State, _env: Env) -> Self {
-        IdempotencyRecord { state }
+        IdempotencyRecord { state, in_flight: std::cell::RefCell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
         let ask: Ask = req.json().await?;
         let now = crate::backend::now_seconds();
-        let record = storage.get::<Record>("record").await?;
         match req.path().as_str() {
             "/begin" => {
-                let outcome = match record {
-                    Some(r) if r.fingerprint != ask.fingerprint => Begin::Mismatch,
-                    Some(Record { answer: Some(answer), .. }) => Begin::Replay(answer),
-                    Some(r) if now - r.started_at < IN_FLIGHT_SECONDS_MAX => Begin::InFlight,
-                    _ => {
-                        let record = Record { fingerprint: ask.fingerprint, started_at: now, answer: None };
-                        storage.put("record", &record).await?;
-                        let ttl = ask.ttl.unwrap_or(TTL_SECONDS_DEFAULT);
-                        // An i64 alarm time is an offset from now in workers-rs, not a timestamp.
-                        storage.set_alarm(std::time::Duration::from_secs(ttl.max(1) as u64)).await?;
-                        Begin::Proceed
-                    }
+                let flying = self.in_flight.borrow().clone().filter(|(_, at)| now - at < IN_FLIGHT_SECONDS_MAX);
+                let outcome = match flying {
+                    Some((fingerprint, _)) if fingerprint != ask.fingerprint => Begin::Mismatch,
+                    Some(_) => Begin::InFlight,
+                    None => match storage.get::<Record>("record").await? {
+                        Some(r) if r.fingerprint != ask.fingerprint => Begin::Mismatch,
+                        Some(Record { answer: Some(answer), .. }) => Begin::Replay(answer),
+                        _ => {
+                            self.in_flight.replace(Some((ask.fingerprint, now)));
+                            Begin::Proceed
+                        }
+                    },
                 };
                 Response::from_json(&outcome)
             }
             "/finish" => {
-                if let Some(mut r) = record.filter(|r| r.fingerprint == ask.fingerprint) {
-                    r.answer = ask.answer;
-                    storage.put("record", &r).await?;
+                let ours = self.in_flight.borrow().as_ref().is_some_and(|(f, _)| *f == ask.fingerprint);
+                if ours && ask.answer.is_some() {
+                    let record = Record { fingerprint: ask.fingerprint, finished_at: now, answer: ask.answer };
+                    storage.put("record", &record).await?;
+                    // An i64 alarm time is an offset from now in workers-rs, not a timestamp.
+                    let ttl = ask.ttl.unwrap_or(TTL_SECONDS_DEFAULT).max(1) as u64;
+                    storage.set_alarm(std::time::Duration::from_secs(ttl)).await?;
+                    self.in_flight.replace(None);
                 }
                 Response::ok("finished")
             }
             "/abort" => {
-                if record.is_some_and(|r| r.fingerprint == ask.fingerprint && r.answer.is_none()) {
-                    storage.delete("record").await?;
+                let ours = self.in_flight.borrow().as_ref().is_some_and(|(f, _)| *f == ask.fingerprint);
+                if ours {
+                    self.in_flight.replace(None);
                 }
                 Response::ok("aborted")
             }

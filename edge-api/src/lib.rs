@@ -32,10 +32,10 @@ const TOKENS_PER_IP_DEFAULT: Limit = Limit { capacity: 30, per_seconds: 60 };
 const TOKENS_PER_CARD_DEFAULT: Limit = Limit { capacity: 5, per_seconds: 60 };
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let request_id = request_id::new();
     let path = req.path();
-    let mut response = match route(&mut req, &env, &request_id).await {
+    let mut response = match route(&mut req, &env, &ctx, &request_id).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(&request_id),
     };
@@ -59,7 +59,12 @@ fn cors(headers: &mut Headers) -> Result<()> {
     headers.set("access-control-max-age", "600")
 }
 
-async fn route(req: &mut Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+async fn route(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Context,
+    request_id: &str,
+) -> std::result::Result<Response, Refusal> {
     let path = req.path();
     match (req.method(), path.as_str()) {
         (Method::Get, "/health") => json_response(200, &json!({ "status": "ok" })),
@@ -98,7 +103,7 @@ async fn route(req: &mut Request, env: &Env, request_id: &str) -> std::result::R
         (_, "/v1/tokens") => Err(ErrorCode::MethodNotAllowed.into()),
         (Method::Get, "/v1/public/config") => public_config(req, env, request_id).await,
         (_, "/v1/public/config") => Err(ErrorCode::MethodNotAllowed.into()),
-        (_, p) if p == "/v1" || p.starts_with("/v1/") => proxy(req, env, request_id).await,
+        (_, p) if p == "/v1" || p.starts_with("/v1/") => proxy(req, env, ctx, request_id).await,
         _ => Err(ErrorCode::RouteNotFound.into()),
     }
 }
@@ -156,7 +161,12 @@ async fn public_config(req: &Request, env: &Env, request_id: &str) -> std::resul
 }
 
 /// Every other `/v1` route: a secret key, rate limit, idempotency, then the backend.
-async fn proxy(req: &mut Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+async fn proxy(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Context,
+    request_id: &str,
+) -> std::result::Result<Response, Refusal> {
     let caller: Caller = auth::authenticate(req, env, request_id, Needs::Secret, per_key(env)).await?;
     let method = req.method();
     let url = req.url().map_err(internal)?;
@@ -184,7 +194,8 @@ async fn proxy(req: &mut Request, env: &Env, request_id: &str) -> std::result::R
     let fingerprint = idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
     let slot = Slot::new(env, &caller.merchant_id, &caller.mode, &key, fingerprint).map_err(internal)?;
     let ttl = env.var("IDEMPOTENCY_TTL_SECONDS").ok().and_then(|v| v.to_string().parse().ok());
-    match slot.begin(ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT)).await.map_err(internal)? {
+    let ttl = ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT);
+    match slot.begin().await.map_err(internal)? {
         Begin::Proceed => {}
         Begin::InFlight => return Err(ErrorCode::IdempotencyInFlight.into()),
         Begin::Mismatch => return Err(ErrorCode::IdempotencyKeyReused.into()),
@@ -194,20 +205,29 @@ async fn proxy(req: &mut Request, env: &Env, request_id: &str) -> std::result::R
         Ok(answer) => answer,
         Err(refusal) => {
             // The outcome is unknown: store nothing, so a retry reaches the backend (which deduplicates).
-            let _ = slot.abort().await;
+            ctx.wait_until(async move {
+                let _ = slot.abort().await;
+            });
             return Err(refusal);
         }
     };
-    if answer.status < 500 {
-        let stored = StoredAnswer {
-            status: answer.status,
-            content_type: answer.content_type.clone(),
-            body: String::from_utf8_lossy(&answer.body).into_owned(),
+    // Recorded after the answer is on its way (the caller does not wait for it). A retry racing the write
+    // sees "in flight" (409) for that moment and retries; 5xx answers are not stored, as above.
+    let stored = (answer.status < 500).then(|| StoredAnswer {
+        status: answer.status,
+        content_type: answer.content_type.clone(),
+        body: String::from_utf8_lossy(&answer.body).into_owned(),
+    });
+    let request_id = request_id.to_owned();
+    ctx.wait_until(async move {
+        let written = match stored {
+            Some(stored) => slot.finish(&stored, ttl).await,
+            None => slot.abort().await,
         };
-        slot.finish(&stored).await.map_err(internal)?;
-    } else {
-        let _ = slot.abort().await;
-    }
+        if let Err(error) = written {
+            worker::console_error!("{request_id} idempotency record not written: {error}");
+        }
+    });
     relay(answer.status, &answer.content_type, answer.body, false)
 }
 
