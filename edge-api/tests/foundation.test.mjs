@@ -48,3 +48,61 @@ test('ready is a 503 problem when the backend is down', async (t) => {
   t.after(() => edge.dispose());
   await expectProblem(t, await edge.fetch('/ready'), 503, 'service_unavailable');
 });
+
+test('a backend 5xx or timeout is not stored: the retry with the same key reaches the backend again', async (t) => {
+  // A stand-in backend: it answers the edge's key lookup, then fails the first charge with a 500 and
+  // accepts the second. (The real backend is in stack.test.mjs; this one lets a failure be scripted.)
+  const { randomBytes } = await import('node:crypto');
+  const key = `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`;
+  const charges = [];
+  const backend = await startHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      if (req.url === '/v1/internal/api_keys/lookup') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ key_id: 'key_00000000000000000000000000', merchant_id: 'acct_00000000000000000000000000', mode: 'test', kind: 'secret' }));
+        return;
+      }
+      charges.push({ url: req.url, key: req.headers['idempotency-key'], signed: Boolean(req.headers['paygate-signature']) });
+      const failing = charges.length === 1;
+      res.writeHead(failing ? 500 : 201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(failing ? { code: 'internal_error' } : { id: 'ch_00000000000000000000000001', object: 'charge' }));
+    });
+  });
+  t.after(() => backend.close());
+  const edge = await startEdge({ backendUrl: backend.url });
+  t.after(() => edge.dispose());
+  const charge = () => edge.fetch('/v1/charges', {
+    method: 'POST',
+    body: JSON.stringify({ amount: 100, currency: 'EUR', source: 'tok_00000000000000000000000000' }),
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+  });
+  const first = await charge();
+  t.assert.equal(first.status, 500);
+  await first.arrayBuffer();
+  // The edge forgets the failed attempt (just after answering), so the retry is not told "in flight" for long.
+  let second;
+  for (let i = 0; i < 20; i++) {
+    second = await charge();
+    if (second.status !== 409) break;
+    await second.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.assert.equal(second.status, 201);
+  t.assert.equal(second.headers.get('idempotent-replayed'), null);
+  await second.arrayBuffer();
+  t.assert.equal(charges.length, 2, 'the retry reached the backend');
+  t.assert.ok(charges.every((c) => c.signed && c.key === 'retry-me'), 'forwarded signed, with the key');
+  // And now the answer is stored: the next retry is a replay the backend never sees.
+  let third;
+  for (let i = 0; i < 20; i++) {
+    third = await charge();
+    if (third.status !== 409) break;
+    await third.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.assert.equal(third.headers.get('idempotent-replayed'), 'true');
+  await third.arrayBuffer();
+  t.assert.equal(charges.length, 2);
+});
