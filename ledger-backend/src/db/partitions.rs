@@ -4,7 +4,9 @@
 //! is a ULID whose leading characters encode its creation time, so the id of "the first millisecond of
 //! a month, zero randomness" is exactly the lower bound of that month's partition.
 
-use paygate_core::id::{AttemptKind, AuditKind, ChargeKind, EventKind, LedgerTransactionKind, RefundKind};
+use paygate_core::id::{
+    AttemptKind, AuditKind, ChargeKind, DeliveryKind, EventKind, LedgerTransactionKind, RefundKind,
+};
 use paygate_core::id::{Id, IdKind};
 use paygate_core::time::{date_of_unix, next_month, unix_seconds_of};
 use sqlx::{AssertSqlSafe, PgPool};
@@ -35,6 +37,9 @@ const TABLES: &[Partitioned] = &[
     Partitioned { table: "ledger_entries", bound: bound::<LedgerTransactionKind> },
     Partitioned { table: "audit_log", bound: bound::<AuditKind> },
     Partitioned { table: "events", bound: bound::<EventKind> },
+    Partitioned { table: "webhook_deliveries", bound: bound::<DeliveryKind> },
+    // By its delivery's id, like ledger_entries by its transaction's.
+    Partitioned { table: "webhook_attempts", bound: bound::<DeliveryKind> },
 ];
 
 /// Every partitioned table's name, for checks.

@@ -160,7 +160,9 @@ pub async fn emit(
         .bind(event_type)
         .bind(object_id)
         .bind(serde_json::json!({ "object": object }))
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    // The outbox's fan-out, in the same transaction: one delivery per subscribed endpoint.
+    crate::domain::webhooks::deliveries::fan_out(conn, scope, &id, event_type).await?;
     Ok(id)
 }

@@ -13,3 +13,4 @@ pub mod ledger_journal;
 pub mod merchants;
 pub mod page;
 pub mod refunds;
+pub mod webhooks;

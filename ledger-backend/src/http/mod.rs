@@ -16,6 +16,7 @@ mod pagination;
 mod refunds;
 pub(crate) mod request_id;
 pub mod schemas;
+mod webhooks;
 
 pub use edge_auth::{Caller, MerchantCaller};
 pub use error::ApiError;
@@ -49,10 +50,17 @@ pub struct Processors {
 
 /// Everything under `/v1`, from every resource module.
 pub fn v1_endpoints() -> Vec<api::Endpoint> {
-    [api_keys::endpoints(), balance::endpoints(), charges::endpoints(), refunds::endpoints(), events::endpoints()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        api_keys::endpoints(),
+        balance::endpoints(),
+        charges::endpoints(),
+        refunds::endpoints(),
+        events::endpoints(),
+        webhooks::endpoints(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The unsigned endpoints at the root: health, readiness, and the OpenAPI document.

@@ -89,6 +89,9 @@ pub fn components() -> Vec<(&'static str, Value)> {
         ("ApiKey", api_key()),
         ("ApiKeyCreated", api_key_created()),
         ("KeyIdentity", key_identity()),
+        ("WebhookEndpoint", webhook_endpoint(false)),
+        ("WebhookEndpointCreated", webhook_endpoint(true)),
+        ("WebhookDelivery", webhook_delivery()),
         ("Problem", problem()),
     ]
 }
@@ -244,6 +247,55 @@ fn problem() -> Value {
     schema["required"] = json!(["type", "title", "status", "code"]);
     schema["description"] = json!("RFC 9457 problem details (application/problem+json)");
     schema
+}
+
+fn webhook_endpoint(with_secret: bool) -> Value {
+    let mut properties = vec![
+        ("id", id("we")),
+        ("object", constant("webhook_endpoint")),
+        ("livemode", boolean()),
+        ("url", string()),
+        ("description", nullable(string())),
+        ("enabled_events", array(string())),
+        ("enabled", boolean()),
+        ("disabled_reason", nullable(one_of_strings(&["gone", "failing", "merchant"]))),
+        ("secret_rotating", boolean()),
+        ("created", timestamp()),
+    ];
+    if with_secret {
+        properties.push((
+            "secret",
+            json!({ "type": "string", "pattern": "^whsec_", "description": "The signing secret, shown this once" }),
+        ));
+    }
+    let mut schema = object(&properties);
+    if !with_secret {
+        // A deleted endpoint's answer says so.
+        schema["properties"]["deleted"] = boolean();
+    }
+    schema
+}
+
+fn webhook_delivery() -> Value {
+    let attempt = object(&[
+        ("attempt", integer()),
+        ("at", timestamp()),
+        ("status_code", nullable(integer())),
+        ("latency_ms", integer()),
+        ("error", nullable(string())),
+        ("response_excerpt", nullable(string())),
+    ]);
+    object(&[
+        ("id", id("dlv")),
+        ("object", constant("webhook_delivery")),
+        ("event", id("evt")),
+        ("endpoint", id("we")),
+        ("status", one_of_strings(&["pending", "delivering", "succeeded", "failed"])),
+        ("attempts", integer()),
+        ("next_attempt_at", nullable(timestamp())),
+        ("last_status_code", nullable(integer())),
+        ("attempt_log", array(attempt)),
+    ])
 }
 
 /// The list envelope around `component`.

@@ -6,6 +6,7 @@ pub mod audit_seal;
 pub mod expiry;
 pub mod maintenance;
 pub mod recovery;
+pub mod webhook_delivery;
 
 use crate::processors::Connector;
 use sqlx::PgPool;
@@ -19,9 +20,16 @@ pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(3_600);
 /// The replay guard's table gains a row per request; it is trimmed often so it stays small.
 pub const REPLAY_GUARD_EVERY: Duration = Duration::from_secs(10);
 
-/// Runs every job on its own interval until `shutdown` completes. A failing run is logged and retried
-/// at the next interval; it never stops the other jobs.
+/// Runs every job until `shutdown` completes: the webhook delivery loop, and the others each on its own
+/// interval. A failing run is logged and retried at its next interval; it never stops the other jobs.
 pub async fn run(pool: PgPool, connector: Connector, shutdown: impl Future<Output = ()>) {
+    use futures::FutureExt;
+    let shutdown = shutdown.boxed_local().shared();
+    let senders = webhook_delivery::Senders::new(webhook_delivery::TIMEOUT);
+    tokio::join!(webhook_delivery::run(pool.clone(), senders, shutdown.clone()), periodic(pool, connector, shutdown));
+}
+
+async fn periodic(pool: PgPool, connector: Connector, shutdown: impl Future<Output = ()>) {
     let mut seal = tokio::time::interval(AUDIT_SEAL_EVERY);
     let mut expire = tokio::time::interval(EXPIRY_EVERY);
     let mut recover = tokio::time::interval(RECOVERY_EVERY);

@@ -19,3 +19,4 @@ mod refunds;
 mod schema;
 mod tenancy;
 mod vault_double;
+mod webhooks;

@@ -1,0 +1,232 @@
+//! Webhook endpoints: where a merchant wants its events, which ones, and the secret they are signed with.
+//! Every query is scoped by merchant and mode. The secret is shown once, at creation and at rotation; a
+//! rotation keeps the previous secret signing too until its expiry, so the receiver can switch over.
+
+use super::url_guard::{self, UrlError};
+use crate::domain::journal::Scope;
+use crate::ids::new_id;
+use paygate_core::id::WebhookEndpointKind;
+use paygate_core::signature::webhook::{SECRET_BYTES, WebhookSecret};
+use paygate_core::time::rfc3339;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// The event types an endpoint may subscribe to ('*' is all of them).
+pub const EVENT_TYPES: &[&str] = &[
+    "charge.authorized",
+    "charge.captured",
+    "charge.failed",
+    "charge.voided",
+    "charge.expired",
+    "charge.refunded",
+    "charge.refund_reverted",
+    "refund.created",
+    "refund.succeeded",
+    "refund.failed",
+    "webhook_endpoint.disabled",
+];
+/// How long the previous secret keeps signing after a rotation, unless asked otherwise.
+pub const ROTATION_OVERLAP_SECONDS_DEFAULT: i64 = 24 * 60 * 60;
+pub const ROTATION_OVERLAP_SECONDS_MAX: i64 = 7 * 24 * 60 * 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("{0}")]
+    Url(#[from] UrlError),
+    #[error("unknown event type {0}")]
+    UnknownEvent(String),
+    #[error("no such webhook endpoint")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+const COLUMNS: &str = "id, mode, url, description, enabled_events, enabled, disabled_reason,
+    previous_secret_expires_at IS NOT NULL AND previous_secret_expires_at > now() AS rotating,
+    extract(epoch FROM created_at)::bigint AS created";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndpointRecord {
+    pub id: String,
+    pub mode: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub enabled_events: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub rotating: bool,
+    pub created: i64,
+}
+
+impl EndpointRecord {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "webhook_endpoint",
+            "livemode": self.mode == "live",
+            "url": self.url,
+            "description": self.description,
+            "enabled_events": self.enabled_events,
+            "enabled": self.enabled,
+            "disabled_reason": self.disabled_reason,
+            "secret_rotating": self.rotating,
+            "created": rfc3339(self.created),
+        })
+    }
+}
+
+/// Checks subscribed event types: known ones, or exactly `["*"]`.
+pub fn check_events(events: &[String]) -> Result<(), EndpointError> {
+    if events.len() == 1 && events[0] == "*" {
+        return Ok(());
+    }
+    match events.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
+        Some(unknown) => Err(EndpointError::UnknownEvent(unknown.clone())),
+        None => Ok(()),
+    }
+}
+
+fn new_secret() -> WebhookSecret {
+    let mut random = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut random).expect("the operating system's CSPRNG is available");
+    WebhookSecret::from_random(random)
+}
+
+/// Creates an endpoint; returns it with its secret (`whsec_…`), which is never shown again.
+pub async fn create(
+    pool: &PgPool,
+    scope: Scope,
+    url: &str,
+    events: &[String],
+    description: Option<&str>,
+) -> Result<(EndpointRecord, String), EndpointError> {
+    url_guard::check_configured(url, scope.mode)?;
+    check_events(events)?;
+    let id = new_id::<WebhookEndpointKind>().to_string();
+    let secret = new_secret().expose();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, merchant_id, mode, url, description, enabled_events, secret)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(url)
+    .bind(description)
+    .bind(events)
+    .bind(&secret)
+    .execute(pool)
+    .await?;
+    Ok((get(pool, scope, &id).await?, secret))
+}
+
+pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRecord, EndpointError> {
+    let select = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3");
+    sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(EndpointError::NotFound)
+}
+
+/// The merchant's endpoints in this mode, newest first (a merchant has few).
+pub async fn list(pool: &PgPool, scope: Scope) -> Result<Vec<EndpointRecord>, EndpointError> {
+    let select = format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2 ORDER BY id DESC LIMIT 100"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .fetch_all(pool)
+        .await?)
+}
+
+/// A partial update; `None` leaves a field as it is. Re-enabling clears the disabled reason and the
+/// failure streak.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+pub async fn update(pool: &PgPool, scope: Scope, id: &str, changes: Changes) -> Result<EndpointRecord, EndpointError> {
+    if let Some(url) = &changes.url {
+        url_guard::check_configured(url, scope.mode)?;
+    }
+    if let Some(events) = &changes.events {
+        check_events(events)?;
+    }
+    let updated = sqlx::query(
+        "UPDATE webhook_endpoints SET
+             url = coalesce($4, url),
+             enabled_events = coalesce($5, enabled_events),
+             description = CASE WHEN $6 THEN $7 ELSE description END,
+             enabled = coalesce($8, enabled),
+             disabled_reason = CASE WHEN $8 IS NULL THEN disabled_reason WHEN $8 THEN NULL ELSE 'merchant' END,
+             failing_since = CASE WHEN $8 THEN NULL ELSE failing_since END,
+             updated_at = now()
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(&changes.url)
+    .bind(&changes.events)
+    .bind(changes.description.is_some())
+    .bind(changes.description.flatten())
+    .bind(changes.enabled)
+    .execute(pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(EndpointError::NotFound);
+    }
+    get(pool, scope, id).await
+}
+
+/// Deletes the endpoint and its pending deliveries (delivered history stays with the events).
+pub async fn delete(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRecord, EndpointError> {
+    let endpoint = get(pool, scope, id).await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3")
+        .bind(id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(endpoint)
+}
+
+/// A new secret; the current one keeps signing as "previous" for `overlap_seconds`. Returns the new secret.
+pub async fn rotate_secret(
+    pool: &PgPool,
+    scope: Scope,
+    id: &str,
+    overlap_seconds: i64,
+) -> Result<(EndpointRecord, String), EndpointError> {
+    let secret = new_secret().expose();
+    let rotated = sqlx::query(
+        "UPDATE webhook_endpoints SET previous_secret = secret, secret = $4,
+             previous_secret_expires_at = now() + make_interval(secs => $5), updated_at = now()
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(&secret)
+    .bind(overlap_seconds as f64)
+    .execute(pool)
+    .await?;
+    if rotated.rows_affected() == 0 {
+        return Err(EndpointError::NotFound);
+    }
+    Ok((get(pool, scope, id).await?, secret))
+}

@@ -1,0 +1,390 @@
+//! `/v1/webhook_endpoints` (create with the secret shown once, list, retrieve, update, delete, rotate the
+//! secret with an overlap) and the delivery side of `/v1/events/{id}` (its deliveries, a redelivery).
+
+use super::api::{Answer, Endpoint};
+use super::schemas::{boolean, integer, nullable, request, string};
+use super::{ApiError, ApiJson, AppState, MerchantCaller};
+use crate::domain::journal::Scope;
+use crate::domain::webhooks::endpoints::{
+    self, Changes, EndpointError, ROTATION_OVERLAP_SECONDS_DEFAULT, ROTATION_OVERLAP_SECONDS_MAX,
+};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::{get, post};
+use paygate_core::ErrorCode;
+use paygate_core::time::rfc3339;
+use serde_json::{Map, Value, json};
+
+pub fn endpoints() -> Vec<Endpoint> {
+    let tag = "webhooks";
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/webhook_endpoints",
+            "createWebhookEndpoint",
+            "Add an endpoint; the answer holds its signing secret, once",
+            Answer::Object(201, "WebhookEndpointCreated"),
+            post(create),
+        )
+        .body(create_schema)
+        .tag(tag),
+        Endpoint::new(
+            Method::GET,
+            "/webhook_endpoints",
+            "listWebhookEndpoints",
+            "The caller's endpoints",
+            Answer::List("WebhookEndpoint"),
+            get(list),
+        )
+        .tag(tag),
+        Endpoint::new(
+            Method::GET,
+            "/webhook_endpoints/{id}",
+            "getWebhookEndpoint",
+            "One endpoint",
+            Answer::Object(200, "WebhookEndpoint"),
+            get(retrieve),
+        )
+        .tag(tag),
+        Endpoint::new(
+            Method::PATCH,
+            "/webhook_endpoints/{id}",
+            "updateWebhookEndpoint",
+            "Change the URL, the events, the description, or enable/disable",
+            Answer::Object(200, "WebhookEndpoint"),
+            axum::routing::patch(update),
+        )
+        .body(update_schema)
+        .tag(tag),
+        Endpoint::new(
+            Method::DELETE,
+            "/webhook_endpoints/{id}",
+            "deleteWebhookEndpoint",
+            "Remove an endpoint; pending deliveries to it are dropped",
+            Answer::Object(200, "WebhookEndpoint"),
+            axum::routing::delete(remove),
+        )
+        .tag(tag),
+        Endpoint::new(
+            Method::POST,
+            "/webhook_endpoints/{id}/rotate_secret",
+            "rotateWebhookSecret",
+            "A new secret, shown once; the old one keeps signing too for the overlap",
+            Answer::Object(200, "WebhookEndpointCreated"),
+            post(rotate),
+        )
+        .optional_body(rotate_schema)
+        .tag(tag),
+        Endpoint::new(
+            Method::GET,
+            "/events/{id}/deliveries",
+            "listEventDeliveries",
+            "Where an event went: each endpoint's delivery and every attempt",
+            Answer::List("WebhookDelivery"),
+            get(deliveries),
+        )
+        .tag("events"),
+        Endpoint::new(
+            Method::POST,
+            "/events/{id}/redeliver",
+            "redeliverEvent",
+            "Send an event again now, to every subscribed endpoint or to one",
+            Answer::List("WebhookDelivery"),
+            post(redeliver),
+        )
+        .optional_body(redeliver_schema)
+        .tag("events"),
+    ]
+}
+
+impl From<EndpointError> for ApiError {
+    fn from(error: EndpointError) -> Self {
+        match error {
+            EndpointError::Url(e) => ApiError::invalid("url", e.to_string()),
+            EndpointError::UnknownEvent(e) => ApiError::invalid("enabled_events", format!("unknown event type {e}")),
+            EndpointError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
+            EndpointError::Database(e) => ApiError::Database(e),
+        }
+    }
+}
+
+fn events_schema() -> Value {
+    json!({ "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 64,
+            "description": "Event types (charge.captured, ...) or [\"*\"] for all" })
+}
+
+fn create_schema() -> Value {
+    request(
+        &[("url", string()), ("enabled_events", events_schema()), ("description", nullable(string()))],
+        &["url", "enabled_events"],
+    )
+}
+
+fn update_schema() -> Value {
+    request(
+        &[
+            ("url", string()),
+            ("enabled_events", events_schema()),
+            ("description", nullable(string())),
+            ("enabled", boolean()),
+        ],
+        &[],
+    )
+}
+
+fn rotate_schema() -> Value {
+    request(&[("overlap_seconds", integer())], &[])
+}
+
+fn redeliver_schema() -> Value {
+    request(&[("endpoint", string())], &[])
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    url: String,
+    enabled_events: Vec<String>,
+    description: Option<String>,
+}
+
+fn check_description(description: Option<&str>) -> Result<(), ApiError> {
+    if description.is_some_and(|d| d.chars().count() > 500 || d.chars().any(char::is_control)) {
+        return Err(ApiError::invalid("description", "description is at most 500 printable characters"));
+    }
+    Ok(())
+}
+
+fn with_secret(record: &endpoints::EndpointRecord, secret: &str) -> Value {
+    let mut object = record.to_json();
+    object["secret"] = json!(secret);
+    object
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    check_description(body.description.as_deref())?;
+    let (record, secret) =
+        endpoints::create(&state.pool, caller.scope(), &body.url, &body.enabled_events, body.description.as_deref())
+            .await?;
+    Ok((StatusCode::CREATED, Json(with_secret(&record, &secret))))
+}
+
+async fn list(State(state): State<AppState>, caller: MerchantCaller) -> Result<Json<Value>, ApiError> {
+    let data: Vec<Value> = endpoints::list(&state.pool, caller.scope()).await?.iter().map(|e| e.to_json()).collect();
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(endpoints::get(&state.pool, caller.scope(), &id).await?.to_json()))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<Value>, ApiError> {
+    // Parsed by hand: `description: null` (clear it) must differ from no `description` (keep it).
+    let mut changes = Changes::default();
+    for (name, value) in body {
+        match (name.as_str(), value) {
+            ("url", Value::String(url)) => changes.url = Some(url),
+            ("enabled_events", Value::Array(items)) => {
+                let events: Option<Vec<String>> = items.into_iter().map(|v| v.as_str().map(str::to_owned)).collect();
+                changes.events =
+                    Some(events.ok_or_else(|| ApiError::invalid("enabled_events", "enabled_events holds strings"))?);
+            }
+            ("description", Value::Null) => changes.description = Some(None),
+            ("description", Value::String(d)) => {
+                check_description(Some(&d))?;
+                changes.description = Some(Some(d));
+            }
+            ("enabled", Value::Bool(enabled)) => changes.enabled = Some(enabled),
+            ("url" | "enabled_events" | "description" | "enabled", _) => {
+                return Err(ApiError::invalid(&name, format!("{name} has the wrong type")));
+            }
+            _ => {
+                return Err(ApiError::Param {
+                    code: ErrorCode::ParameterUnknown,
+                    param: name.clone(),
+                    detail: format!("unknown parameter {name}"),
+                });
+            }
+        }
+    }
+    Ok(Json(endpoints::update(&state.pool, caller.scope(), &id, changes).await?.to_json()))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let mut object = endpoints::delete(&state.pool, caller.scope(), &id).await?.to_json();
+    object["deleted"] = json!(true);
+    Ok(Json(object))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    overlap_seconds: Option<i64>,
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let body: RotateBody = if body.is_empty() {
+        RotateBody::default()
+    } else {
+        super::json::require_json_content_type(&headers)?;
+        super::json::parse(&body)?
+    };
+    let overlap = body.overlap_seconds.unwrap_or(ROTATION_OVERLAP_SECONDS_DEFAULT);
+    if !(0..=ROTATION_OVERLAP_SECONDS_MAX).contains(&overlap) {
+        return Err(ApiError::invalid(
+            "overlap_seconds",
+            format!("overlap_seconds is 0 to {ROTATION_OVERLAP_SECONDS_MAX}"),
+        ));
+    }
+    let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), &id, overlap).await?;
+    Ok(Json(with_secret(&record, &secret)))
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    endpoint_id: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: i64,
+    last_status_code: Option<i32>,
+    log: Value,
+}
+
+async fn delivery_list(state: &AppState, scope: Scope, event_id: &str) -> Result<Value, ApiError> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(
+        "SELECT d.id, d.endpoint_id, d.status, d.attempts, extract(epoch FROM d.next_attempt_at)::bigint AS next_attempt_at,
+                d.last_status_code,
+                coalesce((SELECT json_agg(json_build_object(
+                              'attempt', a.attempt, 'at', to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                              'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error,
+                              'response_excerpt', a.response_excerpt) ORDER BY a.attempt)
+                          FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS log
+         FROM webhook_deliveries d
+         WHERE d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3 ORDER BY d.id",
+    )
+    .bind(event_id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .fetch_all(&state.pool)
+    .await?;
+    let data: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "object": "webhook_delivery", "event": event_id, "endpoint": r.endpoint_id, "status": r.status,
+                "attempts": r.attempts, "next_attempt_at": (r.status == "pending").then(|| rfc3339(r.next_attempt_at)),
+                "last_status_code": r.last_status_code, "attempt_log": r.log,
+            })
+        })
+        .collect();
+    Ok(json!({ "object": "list", "data": data, "has_more": false }))
+}
+
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = caller.scope();
+    crate::domain::events::get(&state.pool, scope, &id).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
+    Ok(Json(delivery_list(&state, scope, &id).await?))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RedeliverBody {
+    endpoint: Option<String>,
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let body: RedeliverBody = if body.is_empty() {
+        RedeliverBody::default()
+    } else {
+        super::json::require_json_content_type(&headers)?;
+        super::json::parse(&body)?
+    };
+    let scope = caller.scope();
+    let event = crate::domain::events::get(&state.pool, scope, &id)
+        .await?
+        .ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
+    let mut tx = state.pool.begin().await?;
+    // Endpoints subscribed now that never had a delivery of it (added later) get one.
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT e.id FROM webhook_endpoints e
+         WHERE e.merchant_id = $1 AND e.mode = $2 AND e.enabled AND ($3 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))
+           AND ($5::text IS NULL OR e.id = $5)
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $4 AND d.endpoint_id = e.id)",
+    )
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(&event.event_type)
+    .bind(&id)
+    .bind(&body.endpoint)
+    .fetch_all(&mut *tx)
+    .await?;
+    for endpoint in missing {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status) VALUES ($1, $2, $3, $4, $5, 'pending')",
+        )
+        .bind(crate::ids::new_id::<paygate_core::id::DeliveryKind>().to_string())
+        .bind(&id)
+        .bind(&endpoint)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let requeued = sqlx::query(
+        "UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
+         FROM webhook_endpoints e
+         WHERE d.endpoint_id = e.id AND e.enabled AND d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3
+           AND d.status <> 'delivering' AND ($4::text IS NULL OR d.endpoint_id = $4)",
+    )
+    .bind(&id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(&body.endpoint)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if requeued.rows_affected() == 0 && body.endpoint.is_some() {
+        return Err(ApiError::Param {
+            code: ErrorCode::ResourceNotFound,
+            param: "endpoint".into(),
+            detail: "no enabled endpoint of yours takes this event".into(),
+        });
+    }
+    Ok(Json(delivery_list(&state, scope, &id).await?))
+}

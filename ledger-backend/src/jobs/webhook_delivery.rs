@@ -1,0 +1,384 @@
+//! The webhook delivery worker: claims due deliveries with `FOR UPDATE SKIP LOCKED` (so any number of
+//! workers share them and none sends the same attempt as another), at most `PER_ENDPOINT_MAX` per endpoint
+//! per claim (so one slow receiver cannot hold up the others), signs each per Standard Webhooks with the
+//! endpoint's secret (and the previous one during a rotation), sends it with a 15 s timeout and no
+//! redirects, records the attempt, and reschedules or finishes the delivery (`domain::webhooks::deliveries`).
+//!
+//! A claim is a lease (`locked_until`): a worker killed mid-delivery leaves leased rows that become due
+//! again when the lease ends, so nothing is lost; the receiver may then see that event twice, with the
+//! same `webhook-id`, which is what Standard Webhooks receivers deduplicate on.
+
+use crate::domain::events::EventRecord;
+use crate::domain::journal::{self, Scope};
+use crate::domain::webhooks::deliveries::{self, DISABLE_AFTER};
+use crate::domain::webhooks::url_guard::PublicOnly;
+use futures::StreamExt;
+use paygate_core::Mode;
+use paygate_core::id::MerchantId;
+use paygate_core::signature::webhook::{
+    HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, WebhookSecret, signature_header,
+};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// Longer than `TIMEOUT` plus writing the outcome: a live lease is never taken over.
+pub const LEASE_SECONDS: f64 = 60.0;
+pub const BATCH_MAX: i64 = 200;
+/// In flight per endpoint per worker.
+pub const PER_ENDPOINT_MAX: i64 = 8;
+/// How long an idle worker waits before looking again (the state-change-to-delivery latency when idle).
+pub const IDLE_POLL: Duration = Duration::from_millis(50);
+const EXCERPT_CHARS_MAX: usize = 500;
+
+/// The HTTP clients: test mode may reach anything (local receivers); live mode only public https hosts.
+#[derive(Clone)]
+pub struct Senders {
+    test: reqwest::Client,
+    live: reqwest::Client,
+}
+
+impl Senders {
+    pub fn new(timeout: Duration) -> Self {
+        let base = || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent("Paygate-Webhooks/1")
+                .pool_max_idle_per_host(PER_ENDPOINT_MAX as usize)
+        };
+        Senders {
+            test: base().build().expect("a plain HTTP client always builds"),
+            live: base()
+                .https_only(true)
+                .dns_resolver(Arc::new(PublicOnly))
+                .build()
+                .expect("an https client with our resolver always builds"),
+        }
+    }
+
+    fn for_mode(&self, mode: Mode) -> &reqwest::Client {
+        if mode.is_live() { &self.live } else { &self.test }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: String,
+    event_id: String,
+    endpoint_id: String,
+    merchant_id: String,
+    mode: String,
+    attempts: i32,
+}
+
+/// Claims and delivers one batch; returns how many deliveries it attempted.
+pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::Error> {
+    let claimed: Vec<Claimed> = sqlx::query_as(
+        "WITH candidates AS (
+             SELECT id FROM (
+                 SELECT id, next_attempt_at,
+                        row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at) AS rank
+                 FROM webhook_deliveries
+                 WHERE (status = 'pending' AND next_attempt_at <= now())
+                    OR (status = 'delivering' AND locked_until < now())
+             ) ranked
+             WHERE rank <= $2 ORDER BY next_attempt_at LIMIT $1
+         ), due AS (
+             SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
+             WHERE (d.status = 'pending' AND d.next_attempt_at <= now())
+                OR (d.status = 'delivering' AND d.locked_until < now())
+             FOR UPDATE OF d SKIP LOCKED
+         )
+         UPDATE webhook_deliveries d
+         SET status = 'delivering', attempts = d.attempts + 1, updated_at = now(),
+             locked_until = now() + make_interval(secs => $3)
+         FROM due WHERE d.id = due.id
+         RETURNING d.id, d.event_id, d.endpoint_id, d.merchant_id, d.mode, d.attempts",
+    )
+    .bind(BATCH_MAX)
+    .bind(PER_ENDPOINT_MAX)
+    .bind(LEASE_SECONDS)
+    .fetch_all(pool)
+    .await?;
+    let count = claimed.len();
+    let results: Vec<Result<(), sqlx::Error>> =
+        futures::stream::iter(claimed).map(|c| deliver(pool, senders, c)).buffer_unordered(64).collect().await;
+    results.into_iter().collect::<Result<(), _>>()?;
+    Ok(count)
+}
+
+#[derive(sqlx::FromRow)]
+struct Target {
+    url: String,
+    enabled: bool,
+    secret: String,
+    previous_secret: Option<String>,
+}
+
+async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(), sqlx::Error> {
+    let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode)) else {
+        return finish(pool, &claimed, Outcome::Abandon("stored merchant or mode is malformed")).await;
+    };
+    let scope = Scope { merchant_id, mode };
+    let target: Option<Target> = sqlx::query_as(
+        "SELECT url, enabled, secret,
+                CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous_secret
+         FROM webhook_endpoints WHERE id = $1",
+    )
+    .bind(&claimed.endpoint_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(target) = target.filter(|t| t.enabled) else {
+        return finish(pool, &claimed, Outcome::Abandon("the endpoint is disabled or deleted")).await;
+    };
+    let Some(event) = crate::domain::events::get(pool, scope, &claimed.event_id).await? else {
+        return finish(pool, &claimed, Outcome::Abandon("the event is gone")).await;
+    };
+    let body = event_body(&event);
+    let secrets: Vec<WebhookSecret> = [Some(&target.secret), target.previous_secret.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|s| WebhookSecret::parse(s).ok())
+        .collect();
+    let timestamp = crate::ids::unix_seconds_now();
+    let signature = signature_header(&secrets.iter().collect::<Vec<_>>(), &event.id, timestamp, body.as_bytes());
+    let started = Instant::now();
+    let sent = senders
+        .for_mode(mode)
+        .post(&target.url)
+        .header(HEADER_ID, &event.id)
+        .header(HEADER_TIMESTAMP, timestamp.to_string())
+        .header(HEADER_SIGNATURE, signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    let latency_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    let attempt = match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after =
+                deliveries::parse_retry_after(response.headers().get("retry-after").and_then(|v| v.to_str().ok()));
+            let text = response.text().await.unwrap_or_default();
+            Attempt { status: Some(status), latency_ms, error: None, excerpt: Some(excerpt(&text)), retry_after }
+        }
+        Err(error) => {
+            let kind = if error.is_timeout() {
+                "timed out"
+            } else if error.is_connect() {
+                "could not connect"
+            } else {
+                "failed"
+            };
+            Attempt {
+                status: None,
+                latency_ms,
+                error: Some(format!("{kind}: {}", root_cause(&error))),
+                excerpt: None,
+                retry_after: None,
+            }
+        }
+    };
+    record_attempt(pool, &claimed, &attempt).await?;
+    let outcome = match attempt.status {
+        Some(200..=299) => Outcome::Delivered,
+        // Gone: the receiver asks us to stop, now.
+        Some(410) => Outcome::Gone,
+        // Everything else, 3xx included (we never follow a redirect), is a failure to retry.
+        _ => Outcome::Failed { retry_after: attempt.retry_after },
+    };
+    if matches!(outcome, Outcome::Gone) {
+        disable(pool, scope, &claimed.endpoint_id, "gone").await?;
+    }
+    finish(pool, &claimed, outcome).await
+}
+
+fn event_body(event: &EventRecord) -> String {
+    event.to_json().to_string()
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(EXCERPT_CHARS_MAX).collect()
+}
+
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+struct Attempt {
+    status: Option<u16>,
+    latency_ms: i32,
+    error: Option<String>,
+    excerpt: Option<String>,
+    retry_after: Option<Duration>,
+}
+
+enum Outcome {
+    Delivered,
+    Gone,
+    Failed {
+        retry_after: Option<Duration>,
+    },
+    /// Not sent and never will be.
+    Abandon(&'static str),
+}
+
+async fn record_attempt(pool: &PgPool, claimed: &Claimed, attempt: &Attempt) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, attempt) DO NOTHING",
+    )
+    .bind(&claimed.id)
+    .bind(claimed.attempts)
+    .bind(attempt.status.map(i32::from))
+    .bind(attempt.latency_ms)
+    .bind(&attempt.error)
+    .bind(&attempt.excerpt)
+    .execute(pool)
+    .await?;
+    sqlx::query("UPDATE webhook_deliveries SET last_status_code = $2, last_error = $3 WHERE id = $1")
+        .bind(&claimed.id)
+        .bind(attempt.status.map(i32::from))
+        .bind(&attempt.error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Writes the outcome, only if the lease is still ours (same attempt number, still delivering).
+async fn finish(pool: &PgPool, claimed: &Claimed, outcome: Outcome) -> Result<(), sqlx::Error> {
+    let ours = "WHERE id = $1 AND status = 'delivering' AND attempts = $2";
+    match outcome {
+        Outcome::Delivered => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE webhook_deliveries SET status = 'succeeded', locked_until = NULL, updated_at = now() {ours}"
+            )))
+            .bind(&claimed.id)
+            .bind(claimed.attempts)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+                )
+                .bind(&claimed.endpoint_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        }
+        Outcome::Gone | Outcome::Abandon(_) => {
+            if let Outcome::Abandon(why) = outcome {
+                tracing::info!(delivery = %claimed.id, why, "webhook delivery abandoned");
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, updated_at = now() {ours}"
+            )))
+            .bind(&claimed.id)
+            .bind(claimed.attempts)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        }
+        Outcome::Failed { retry_after } => {
+            let jitter = {
+                let mut byte = [0u8; 1];
+                let _ = getrandom::fill(&mut byte);
+                f64::from(byte[0]) / 127.5 - 1.0
+            };
+            let next = deliveries::next_delay(claimed.attempts.max(0) as u32, jitter, retry_after);
+            let mut tx = pool.begin().await?;
+            let updated = match next {
+                Some(delay) => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE webhook_deliveries SET status = 'pending', locked_until = NULL, updated_at = now(),
+                         next_attempt_at = now() + make_interval(secs => $3) {ours}"
+                    )))
+                    .bind(&claimed.id)
+                    .bind(claimed.attempts)
+                    .bind(delay.as_secs_f64())
+                    .execute(&mut *tx)
+                    .await?
+                }
+                None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, updated_at = now() {ours}"
+                )))
+                .bind(&claimed.id)
+                .bind(claimed.attempts)
+                .execute(&mut *tx)
+                .await?,
+            };
+            let failing_for: Option<f64> = if updated.rows_affected() == 1 {
+                sqlx::query_scalar(
+                    "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
+                     WHERE id = $1 RETURNING extract(epoch FROM now() - failing_since)::float8",
+                )
+                .bind(&claimed.endpoint_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            } else {
+                None
+            };
+            tx.commit().await?;
+            if failing_for.is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64())
+                && let (Ok(merchant_id), Some(mode)) =
+                    (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode))
+            {
+                disable(pool, Scope { merchant_id, mode }, &claimed.endpoint_id, "failing").await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Disables the endpoint and tells the merchant with a `webhook_endpoint.disabled` event (delivered to its
+/// other endpoints), in one transaction; a second caller finds it disabled and does nothing.
+pub async fn disable(pool: &PgPool, scope: Scope, endpoint_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let disabled = sqlx::query(
+        "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
+         WHERE id = $1 AND enabled",
+    )
+    .bind(endpoint_id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    if disabled.rows_affected() == 1 {
+        sqlx::query("UPDATE webhook_deliveries SET status = 'failed', updated_at = now() WHERE endpoint_id = $1 AND status = 'pending'")
+            .bind(endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        let object = serde_json::json!({ "id": endpoint_id, "object": "webhook_endpoint", "enabled": false, "disabled_reason": reason });
+        journal::emit(&mut tx, scope, "webhook_endpoint.disabled", endpoint_id, object).await?;
+        tracing::warn!(endpoint = endpoint_id, reason, "webhook endpoint disabled");
+    }
+    tx.commit().await
+}
+
+/// Delivers until `shutdown`: claims while there is work, waits `IDLE_POLL` when there is none.
+pub async fn run(pool: PgPool, senders: Senders, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let idle = match run_once(&pool, &senders).await {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(error) => {
+                tracing::error!(%error, "webhook delivery run failed");
+                true
+            }
+        };
+        if idle {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+}
