@@ -155,8 +155,14 @@ async fn work() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url, 4).await?;
     let connector = Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout));
+    let mut senders =
+        paygate_ledger::jobs::webhook_delivery::Senders::new(paygate_ledger::jobs::webhook_delivery::TIMEOUT);
+    // Only the kill -9 test shortens the claim lease, to see a dead worker's claims come back in seconds.
+    if let Some(seconds) = std::env::var("PAYGATE_WEBHOOK_LEASE_SECONDS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        senders.lease = std::time::Duration::from_secs(seconds);
+    }
     tracing::info!("worker running");
-    paygate_ledger::jobs::run(pool, connector, shutdown_signal()).await;
+    paygate_ledger::jobs::run(pool, connector, senders, shutdown_signal()).await;
     tracing::info!("worker stopped");
     Ok(())
 }

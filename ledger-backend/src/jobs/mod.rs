@@ -22,10 +22,14 @@ pub const REPLAY_GUARD_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs every job until `shutdown` completes: the webhook delivery loop, and the others each on its own
 /// interval. A failing run is logged and retried at its next interval; it never stops the other jobs.
-pub async fn run(pool: PgPool, connector: Connector, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    pool: PgPool,
+    connector: Connector,
+    senders: webhook_delivery::Senders,
+    shutdown: impl Future<Output = ()>,
+) {
     use futures::FutureExt;
     let shutdown = shutdown.boxed_local().shared();
-    let senders = webhook_delivery::Senders::new(webhook_delivery::TIMEOUT);
     tokio::join!(webhook_delivery::run(pool.clone(), senders, shutdown.clone()), periodic(pool, connector, shutdown));
 }
 

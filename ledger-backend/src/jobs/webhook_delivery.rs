@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 /// Longer than `TIMEOUT` plus writing the outcome: a live lease is never taken over.
-pub const LEASE_SECONDS: f64 = 60.0;
+pub const LEASE: Duration = Duration::from_secs(60);
 pub const BATCH_MAX: i64 = 200;
 /// In flight per endpoint per worker.
 pub const PER_ENDPOINT_MAX: i64 = 8;
@@ -37,6 +37,8 @@ const EXCERPT_CHARS_MAX: usize = 500;
 pub struct Senders {
     test: reqwest::Client,
     live: reqwest::Client,
+    /// How long a claim is held (`LEASE`; shorter only in tests of a dying worker).
+    pub lease: Duration,
 }
 
 impl Senders {
@@ -55,6 +57,7 @@ impl Senders {
                 .dns_resolver(Arc::new(PublicOnly))
                 .build()
                 .expect("an https client with our resolver always builds"),
+            lease: LEASE.max(timeout + Duration::from_secs(5)),
         }
     }
 
@@ -99,7 +102,7 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
     )
     .bind(BATCH_MAX)
     .bind(PER_ENDPOINT_MAX)
-    .bind(LEASE_SECONDS)
+    .bind(senders.lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
     let count = claimed.len();

@@ -436,3 +436,69 @@ async fn endpoint_api_validates_and_scopes() {
     assert_eq!(deleted.status(), 200);
     assert_eq!(app.signed(Method::GET, &path, "", &merchant, "test").send().await.unwrap().status(), 404);
 }
+
+/// `paygate-ledger work` as a process of its own on this test's database, with a 2 s claim lease.
+fn start_worker(app: &TestApp) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
+        .arg("work")
+        .env("DATABASE_URL", app.database_url())
+        .env("PAYGATE_EDGE_SECRET", &app.edge_secret_hex)
+        .env("PAYGATE_API_KEY_PEPPER", "ab".repeat(32))
+        .env("PAYGATE_SANDBOX_URL", &app.sandbox_url)
+        .env("PAYGATE_WEBHOOK_LEASE_SECONDS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start paygate-ledger work")
+}
+
+#[tokio::test]
+async fn kill_9_of_the_worker_mid_delivery_loses_nothing() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    create_endpoint(&app, &merchant, &url, json!(["*"])).await;
+    // The first answers are slow, so the worker is killed with requests out.
+    receiver.script((0..4).map(|_| (200, None, Duration::from_secs(3))).collect());
+    for _ in 0..10 {
+        app.charge_card(&merchant, "4242424242424242", 700, "EUR", true).await;
+    }
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT event_id FROM webhook_deliveries").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(events.len(), 20);
+    let mut worker = start_worker(&app);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while receiver.messages().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the worker never delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.kill().unwrap(); // SIGKILL
+    worker.wait().unwrap();
+    let leased: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivering'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(leased > 0, "killed mid-delivery");
+
+    let mut worker = start_worker(&app);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status <> 'succeeded'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{open} deliveries never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let received: std::collections::HashSet<String> =
+        receiver.messages().iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
+    for event in &events {
+        assert!(received.contains(event), "{event} never arrived");
+    }
+}
