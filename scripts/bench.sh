@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh ledger   charges through the backend's HTTP API, then the same SQL under pgbench
 #   scripts/bench.sh edge     the latency the edge adds in front of the backend, and replays it serves alone
+#   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
 # production), never the test cluster with fsync off.
@@ -38,8 +39,14 @@ case "$what" in
     (cd edge-api && worker-build --release >/dev/null)
     DATABASE_URL=$url PAYGATE_BIN_PROFILE=release node edge-api/bench/edge_latency.mjs
     ;;
+  webhooks)
+    url=$(pg_ensure pg-bench 54331 "-c shared_buffers=512MB")
+    machine
+    step "webhooks: deliveries/s and commit-to-delivery latency to a local receiver"
+    DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench webhooks
+    ;;
   *)
-    echo "usage: scripts/bench.sh ledger|edge" >&2
+    echo "usage: scripts/bench.sh ledger|edge|webhooks" >&2
     exit 2
     ;;
 esac

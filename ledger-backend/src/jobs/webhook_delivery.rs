@@ -66,8 +66,21 @@ impl Senders {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// A claimed delivery with everything needed to send it.
 struct Claimed {
+    id: String,
+    endpoint_id: String,
+    merchant_id: String,
+    mode: String,
+    attempts: i32,
+    /// `None` when the endpoint was deleted or disabled since.
+    target: Option<Target>,
+    /// `None` when the event is gone.
+    event: Option<EventRecord>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
     id: String,
     event_id: String,
     endpoint_id: String,
@@ -76,9 +89,18 @@ struct Claimed {
     attempts: i32,
 }
 
-/// Claims and delivers one batch; returns how many deliveries it attempted.
+#[derive(Clone, sqlx::FromRow)]
+struct Target {
+    id: String,
+    url: String,
+    secret: String,
+    previous_secret: Option<String>,
+}
+
+/// Claims and delivers one batch; returns how many deliveries it attempted. Three queries per batch
+/// (claim, endpoints, events), then one statement per delivery for its outcome.
 pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::Error> {
-    let claimed: Vec<Claimed> = sqlx::query_as(
+    let rows: Vec<ClaimedRow> = sqlx::query_as(
         "WITH candidates AS (
              SELECT id FROM (
                  SELECT id, next_attempt_at,
@@ -105,6 +127,36 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
     .bind(senders.lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let endpoint_ids: Vec<&str> = rows.iter().map(|r| r.endpoint_id.as_str()).collect();
+    let targets: Vec<Target> = sqlx::query_as(
+        "SELECT id, url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous_secret
+         FROM webhook_endpoints WHERE id = ANY($1) AND enabled",
+    )
+    .bind(&endpoint_ids)
+    .fetch_all(pool)
+    .await?;
+    let event_ids: Vec<&str> = rows.iter().map(|r| r.event_id.as_str()).collect();
+    let events: Vec<EventRecord> = sqlx::query_as(
+        "SELECT id, type, mode, data, extract(epoch FROM created_at)::bigint AS created FROM events WHERE id = ANY($1)",
+    )
+    .bind(&event_ids)
+    .fetch_all(pool)
+    .await?;
+    let claimed: Vec<Claimed> = rows
+        .into_iter()
+        .map(|r| Claimed {
+            target: targets.iter().find(|t| t.id == r.endpoint_id).cloned(),
+            event: events.iter().find(|e| e.id == r.event_id && e.mode == r.mode).cloned(),
+            id: r.id,
+            endpoint_id: r.endpoint_id,
+            merchant_id: r.merchant_id,
+            mode: r.mode,
+            attempts: r.attempts,
+        })
+        .collect();
     let count = claimed.len();
     let results: Vec<Result<(), sqlx::Error>> =
         futures::stream::iter(claimed).map(|c| deliver(pool, senders, c)).buffer_unordered(64).collect().await;
@@ -112,35 +164,19 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
     Ok(count)
 }
 
-#[derive(sqlx::FromRow)]
-struct Target {
-    url: String,
-    enabled: bool,
-    secret: String,
-    previous_secret: Option<String>,
-}
-
 async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(), sqlx::Error> {
     let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode)) else {
-        return finish(pool, &claimed, Outcome::Abandon("stored merchant or mode is malformed")).await;
+        return finish(pool, &claimed, None, Outcome::Abandon("stored merchant or mode is malformed")).await;
     };
     let scope = Scope { merchant_id, mode };
-    let target: Option<Target> = sqlx::query_as(
-        "SELECT url, enabled, secret,
-                CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous_secret
-         FROM webhook_endpoints WHERE id = $1",
-    )
-    .bind(&claimed.endpoint_id)
-    .fetch_optional(pool)
-    .await?;
-    let Some(target) = target.filter(|t| t.enabled) else {
-        return finish(pool, &claimed, Outcome::Abandon("the endpoint is disabled or deleted")).await;
+    let Some(Target { url, secret, previous_secret, .. }) = &claimed.target else {
+        return finish(pool, &claimed, None, Outcome::Abandon("the endpoint is disabled or deleted")).await;
     };
-    let Some(event) = crate::domain::events::get(pool, scope, &claimed.event_id).await? else {
-        return finish(pool, &claimed, Outcome::Abandon("the event is gone")).await;
+    let Some(event) = &claimed.event else {
+        return finish(pool, &claimed, None, Outcome::Abandon("the event is gone")).await;
     };
-    let body = event_body(&event);
-    let secrets: Vec<WebhookSecret> = [Some(&target.secret), target.previous_secret.as_ref()]
+    let body = event.to_json().to_string();
+    let secrets: Vec<WebhookSecret> = [Some(secret), previous_secret.as_ref()]
         .into_iter()
         .flatten()
         .filter_map(|s| WebhookSecret::parse(s).ok())
@@ -150,7 +186,7 @@ async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(
     let started = Instant::now();
     let sent = senders
         .for_mode(mode)
-        .post(&target.url)
+        .post(url)
         .header(HEADER_ID, &event.id)
         .header(HEADER_TIMESTAMP, timestamp.to_string())
         .header(HEADER_SIGNATURE, signature)
@@ -175,16 +211,10 @@ async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(
             } else {
                 "failed"
             };
-            Attempt {
-                status: None,
-                latency_ms,
-                error: Some(format!("{kind}: {}", root_cause(&error))),
-                excerpt: None,
-                retry_after: None,
-            }
+            let error = Some(format!("{kind}: {}", root_cause(&error)));
+            Attempt { status: None, latency_ms, error, excerpt: None, retry_after: None }
         }
     };
-    record_attempt(pool, &claimed, &attempt).await?;
     let outcome = match attempt.status {
         Some(200..=299) => Outcome::Delivered,
         // Gone: the receiver asks us to stop, now.
@@ -192,14 +222,12 @@ async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(
         // Everything else, 3xx included (we never follow a redirect), is a failure to retry.
         _ => Outcome::Failed { retry_after: attempt.retry_after },
     };
-    if matches!(outcome, Outcome::Gone) {
+    let gone = matches!(outcome, Outcome::Gone);
+    finish(pool, &claimed, Some(&attempt), outcome).await?;
+    if gone {
         disable(pool, scope, &claimed.endpoint_id, "gone").await?;
     }
-    finish(pool, &claimed, outcome).await
-}
-
-fn event_body(event: &EventRecord) -> String {
-    event.to_json().to_string()
+    Ok(())
 }
 
 fn excerpt(text: &str) -> String {
@@ -232,63 +260,21 @@ enum Outcome {
     Abandon(&'static str),
 }
 
-async fn record_attempt(pool: &PgPool, claimed: &Claimed, attempt: &Attempt) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, attempt) DO NOTHING",
-    )
-    .bind(&claimed.id)
-    .bind(claimed.attempts)
-    .bind(attempt.status.map(i32::from))
-    .bind(attempt.latency_ms)
-    .bind(&attempt.error)
-    .bind(&attempt.excerpt)
-    .execute(pool)
-    .await?;
-    sqlx::query("UPDATE webhook_deliveries SET last_status_code = $2, last_error = $3 WHERE id = $1")
-        .bind(&claimed.id)
-        .bind(attempt.status.map(i32::from))
-        .bind(&attempt.error)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// Writes the outcome, only if the lease is still ours (same attempt number, still delivering).
-async fn finish(pool: &PgPool, claimed: &Claimed, outcome: Outcome) -> Result<(), sqlx::Error> {
-    let ours = "WHERE id = $1 AND status = 'delivering' AND attempts = $2";
-    match outcome {
-        Outcome::Delivered => {
-            let mut tx = pool.begin().await?;
-            let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE webhook_deliveries SET status = 'succeeded', locked_until = NULL, updated_at = now() {ours}"
-            )))
-            .bind(&claimed.id)
-            .bind(claimed.attempts)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() == 1 {
-                sqlx::query(
-                    "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
-                )
-                .bind(&claimed.endpoint_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await
-        }
-        Outcome::Gone | Outcome::Abandon(_) => {
-            if let Outcome::Abandon(why) = outcome {
-                tracing::info!(delivery = %claimed.id, why, "webhook delivery abandoned");
-            }
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, updated_at = now() {ours}"
-            )))
-            .bind(&claimed.id)
-            .bind(claimed.attempts)
-            .execute(pool)
-            .await
-            .map(|_| ())
+/// Records the attempt and writes the outcome in one statement (one round trip, one commit), only if the
+/// lease is still ours (same attempt number, still delivering). A failure that extends a streak older than
+/// `DISABLE_AFTER` disables the endpoint.
+async fn finish(
+    pool: &PgPool,
+    claimed: &Claimed,
+    attempt: Option<&Attempt>,
+    outcome: Outcome,
+) -> Result<(), sqlx::Error> {
+    let (status, next_delay) = match &outcome {
+        Outcome::Delivered => ("succeeded", None),
+        Outcome::Gone => ("failed", None),
+        Outcome::Abandon(why) => {
+            tracing::info!(delivery = %claimed.id, why, "webhook delivery abandoned");
+            ("failed", None)
         }
         Outcome::Failed { retry_after } => {
             let jitter = {
@@ -296,49 +282,58 @@ async fn finish(pool: &PgPool, claimed: &Claimed, outcome: Outcome) -> Result<()
                 let _ = getrandom::fill(&mut byte);
                 f64::from(byte[0]) / 127.5 - 1.0
             };
-            let next = deliveries::next_delay(claimed.attempts.max(0) as u32, jitter, retry_after);
-            let mut tx = pool.begin().await?;
-            let updated = match next {
-                Some(delay) => {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE webhook_deliveries SET status = 'pending', locked_until = NULL, updated_at = now(),
-                         next_attempt_at = now() + make_interval(secs => $3) {ours}"
-                    )))
-                    .bind(&claimed.id)
-                    .bind(claimed.attempts)
-                    .bind(delay.as_secs_f64())
-                    .execute(&mut *tx)
-                    .await?
-                }
-                None => sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, updated_at = now() {ours}"
-                )))
-                .bind(&claimed.id)
-                .bind(claimed.attempts)
-                .execute(&mut *tx)
-                .await?,
-            };
-            let failing_for: Option<f64> = if updated.rows_affected() == 1 {
-                sqlx::query_scalar(
-                    "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now())
-                     WHERE id = $1 RETURNING extract(epoch FROM now() - failing_since)::float8",
-                )
-                .bind(&claimed.endpoint_id)
-                .fetch_optional(&mut *tx)
-                .await?
-            } else {
-                None
-            };
-            tx.commit().await?;
-            if failing_for.is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64())
-                && let (Ok(merchant_id), Some(mode)) =
-                    (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode))
-            {
-                disable(pool, Scope { merchant_id, mode }, &claimed.endpoint_id, "failing").await?;
+            match deliveries::next_delay(claimed.attempts.max(0) as u32, jitter, *retry_after) {
+                Some(delay) => ("pending", Some(delay.as_secs_f64())),
+                None => ("failed", None),
             }
-            Ok(())
         }
+    };
+    // success clears the endpoint's failure streak; a failure starts it (or keeps its start).
+    let streak = match outcome {
+        Outcome::Delivered => "clear",
+        Outcome::Failed { .. } => "fail",
+        _ => "keep",
+    };
+    let failing_for: Option<Option<f64>> = sqlx::query_scalar(
+        "WITH attempt AS (
+             INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt)
+             SELECT $1, $2, $5, $6, $7, $8 WHERE $9
+             ON CONFLICT (delivery_id, attempt) DO NOTHING
+         ), delivery AS (
+             UPDATE webhook_deliveries SET status = $3, locked_until = NULL, updated_at = now(),
+                    next_attempt_at = CASE WHEN $4::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $4) END,
+                    last_status_code = coalesce($5, last_status_code), last_error = $7
+             WHERE id = $1 AND status = 'delivering' AND attempts = $2
+             RETURNING endpoint_id
+         ), streak AS (
+             -- Written only when it changes: endpoint rows are shared by all of an endpoint's deliveries,
+             -- and an update per delivery would make them queue on the row lock.
+             UPDATE webhook_endpoints w SET failing_since = CASE WHEN $10 = 'clear' THEN NULL ELSE now() END
+             FROM delivery WHERE w.id = delivery.endpoint_id
+               AND (($10 = 'clear' AND w.failing_since IS NOT NULL) OR ($10 = 'fail' AND w.failing_since IS NULL))
+         )
+         SELECT extract(epoch FROM now() - w.failing_since)::float8
+         FROM webhook_endpoints w JOIN delivery ON w.id = delivery.endpoint_id",
+    )
+    .bind(&claimed.id)
+    .bind(claimed.attempts)
+    .bind(status)
+    .bind(next_delay)
+    .bind(attempt.and_then(|a| a.status).map(i32::from))
+    .bind(attempt.map(|a| a.latency_ms).unwrap_or(0))
+    .bind(attempt.and_then(|a| a.error.clone()))
+    .bind(attempt.and_then(|a| a.excerpt.clone()))
+    .bind(attempt.is_some())
+    .bind(streak)
+    .fetch_optional(pool)
+    .await?;
+    if streak == "fail"
+        && failing_for.flatten().is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64())
+        && let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode))
+    {
+        disable(pool, Scope { merchant_id, mode }, &claimed.endpoint_id, "failing").await?;
     }
+    Ok(())
 }
 
 /// Disables the endpoint and tells the merchant with a `webhook_endpoint.disabled` event (delivered to its
