@@ -502,3 +502,40 @@ async fn kill_9_of_the_worker_mid_delivery_loses_nothing() {
         assert!(received.contains(event), "{event} never arrived");
     }
 }
+
+#[tokio::test]
+async fn an_endpoint_failing_for_days_is_disabled_with_an_event_and_a_success_ends_a_streak() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (failing, healthy, watcher) = (Receiver::default(), Receiver::default(), Receiver::default());
+    let failing_endpoint = create_endpoint(&app, &merchant, &failing.start().await, json!(["charge.captured"])).await;
+    let healthy_endpoint = create_endpoint(&app, &merchant, &healthy.start().await, json!(["charge.captured"])).await;
+    create_endpoint(&app, &merchant, &watcher.start().await, json!(["webhook_endpoint.disabled"])).await;
+    failing.script(vec![(500, None, Duration::ZERO)]);
+    // Both have been failing for six days; one fails again, the other succeeds.
+    sqlx::query("UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = ANY($1)")
+        .bind(vec![failing_endpoint["id"].as_str().unwrap(), healthy_endpoint["id"].as_str().unwrap()])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", true).await;
+    deliver_all(&app, false).await;
+    let state = |id: &str| {
+        let id = id.to_owned();
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (bool, Option<String>, bool)>(
+                "SELECT enabled, disabled_reason, failing_since IS NOT NULL FROM webhook_endpoints WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(state(failing_endpoint["id"].as_str().unwrap()).await, (false, Some("failing".into()), true));
+    assert_eq!(state(healthy_endpoint["id"].as_str().unwrap()).await, (true, None, false));
+    let told: Vec<Value> = watcher.messages().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["data"]["object"]["disabled_reason"], "failing");
+}
