@@ -56,7 +56,8 @@ run_step "edge lint (clippy for wasm32, warnings are errors)" \
   cargo clippy -p paygate-edge --target wasm32-unknown-unknown -q -- -D warnings
 run_step "edge unit tests (vault cipher, key parsing)" cargo test -p paygate-edge --lib -q
 run_step "edge worker build (worker-build)" bash -c 'cd edge-api && worker-build --release >/dev/null'
-run_step "edge worker on workerd (Miniflare, node --test)" node --test edge-api/tests/
+run_step "edge worker on workerd, and the demo shop's webhooks (node --test)" \
+  node --test edge-api/tests/ examples/shop/tests/
 
 printf '\n\033[1m==> summary\033[0m\n'
 printf '  %s\n' "${results[@]}"

@@ -124,7 +124,7 @@ function startProcess(file, args, env) {
 /// The whole path: edge (Miniflare, on a loopback port) → backend (`paygate-ledger serve`) → PostgreSQL,
 /// with the sandbox acquirer behind the edge's vault. Resolves to the edge, the merchant's keys, a SQL
 /// helper and everything's logs.
-export async function startStack({ vars = {} } = {}) {
+export async function startStack({ vars = {}, worker = false } = {}) {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('DATABASE_URL must point at a PostgreSQL server (make test sets it)');
   const dbName = `paygate_edge_${randomHex(6)}`;
@@ -157,6 +157,8 @@ export async function startStack({ vars = {} } = {}) {
     PAYGATE_SANDBOX_URL: sandboxUrl,
   });
   await Promise.all([waitFor(`${sandboxUrl}/health`), waitFor(`${backendUrl}/ready`)]);
+  // The background jobs, webhook delivery among them, when a test needs them.
+  const jobs = worker ? startProcess(ledger, ['work'], { ...common, PAYGATE_SANDBOX_URL: sandboxUrl }) : null;
 
   return {
     edge,
@@ -167,10 +169,10 @@ export async function startStack({ vars = {} } = {}) {
     backendUrl,
     sql: (query) => psql(dbUrl, query),
     dump: () => execFileSync('pg_dump', ['--data-only', dbUrl], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
-    logs: () => ({ backend: backend.output.join(''), sandbox: sandbox.output.join(''), edge: edge.logs.join('') }),
+    logs: () => ({ backend: backend.output.join(''), sandbox: sandbox.output.join(''), edge: edge.logs.join(''), worker: jobs?.output.join('') ?? '' }),
     stop: async () => {
       await edge.dispose();
-      for (const { child } of [backend, sandbox]) child.kill('SIGKILL');
+      for (const { child } of [backend, sandbox, jobs].filter(Boolean)) child.kill('SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 50));
       psql(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     },
