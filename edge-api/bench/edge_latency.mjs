@@ -14,6 +14,7 @@ import { startStack, TEST_CARD } from '../tests/helpers.mjs';
 const N = Number(process.env.BENCH_REQUESTS ?? 300);
 const stack = await startStack({ vars: { RATE_LIMIT_PER_KEY: '100000/1', RATE_LIMIT_TOKENS_PER_IP: '100000/60', RATE_LIMIT_TOKENS_PER_CARD: '100000/60' } });
 
+try {
 function signedHeaders(method, path, body) {
   const timestamp = Math.floor(Date.now() / 1000);
   const requestId = `req_${crypto.randomBytes(13).toString('hex').slice(0, 26)}`;
@@ -89,4 +90,7 @@ console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.label} | ${r.inFlight} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.rps.toFixed(0)} | ${r.failures} |`);
 }
-await stack.stop();
+} finally {
+  // Also when a measurement throws: no process of ours outlives the benchmark.
+  await stack.stop();
+}

@@ -90,7 +90,12 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [] }) {
     }
   });
   shop.listen = (port = 0) => new Promise((resolve) => shop.server.listen(port, '127.0.0.1', () => resolve(`http://127.0.0.1:${shop.server.address().port}`)));
-  shop.close = () => new Promise((resolve) => shop.server.close(resolve));
+  shop.close = () => {
+    // Keep-alive connections (the webhook sender's pool) would hold close() open; end them.
+    const closed = new Promise((resolve) => shop.server.close(resolve));
+    shop.server.closeAllConnections();
+    return closed;
+  };
   return shop;
 }
 

@@ -278,12 +278,7 @@ async fn capture_charge(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     // The body is optional: no body captures the whole authorization.
-    let body: CaptureBody = if body.is_empty() {
-        CaptureBody::default()
-    } else {
-        super::json::require_json_content_type(&headers)?;
-        parse(&body)?
-    };
+    let body: CaptureBody = super::json::optional(&headers, &body)?;
     let amount =
         body.amount.map(|minor| Amount::positive(minor).map_err(|e| invalid("amount", e.to_string()))).transpose()?;
     let scope = caller.scope();

@@ -35,6 +35,16 @@ pub fn require_json_content_type(headers: &axum::http::HeaderMap) -> Result<(), 
     }
 }
 
+/// An optional JSON body: `T::default()` when there is none, otherwise parsed as `parse` does (and refused
+/// unless it is declared as JSON).
+pub fn optional<T: DeserializeOwned + Default>(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    require_json_content_type(headers)?;
+    parse(body)
+}
+
 /// Parses a JSON body into `T`, mapping each failure to the problem that names its parameter.
 ///
 /// Two passes: first into a `Value`, so that only real syntax errors become `body_malformed` (serde_json

@@ -248,12 +248,7 @@ async fn rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: RotateBody = if body.is_empty() {
-        RotateBody::default()
-    } else {
-        super::json::require_json_content_type(&headers)?;
-        super::json::parse(&body)?
-    };
+    let body: RotateBody = super::json::optional(&headers, &body)?;
     let overlap = body.overlap_seconds.unwrap_or(ROTATION_OVERLAP_SECONDS_DEFAULT);
     if !(0..=ROTATION_OVERLAP_SECONDS_MAX).contains(&overlap) {
         return Err(ApiError::invalid(
@@ -329,12 +324,7 @@ async fn redeliver(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: RedeliverBody = if body.is_empty() {
-        RedeliverBody::default()
-    } else {
-        super::json::require_json_content_type(&headers)?;
-        super::json::parse(&body)?
-    };
+    let body: RedeliverBody = super::json::optional(&headers, &body)?;
     let scope = caller.scope();
     let event = crate::domain::events::get(&state.pool, scope, &id)
         .await?

@@ -73,34 +73,38 @@ impl VaultForward {
 
     /// Tells the edge to forget what it caches about the key with `key_hash` (it was revoked).
     pub async fn notify_key_revoked(&self, key_hash: &str, request_id: &str) -> Result<(), ForwardError> {
-        let body = serde_json::json!({ "key_hash": key_hash }).to_string();
-        let timestamp = crate::ids::unix_seconds_now();
-        let signature = SignedRequest {
-            timestamp,
-            method: "POST",
-            path: REVOKED_PATH,
-            body: body.as_bytes(),
-            merchant_id: "",
-            mode: "",
-            request_id,
-        }
-        .sign(&[&self.secret])
-        .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
-        let answer = self
-            .http
-            .post(format!("{}{REVOKED_PATH}", self.edge_url))
-            .header(HEADER_SIGNATURE, signature)
-            .header(HEADER_TIMESTAMP, timestamp.to_string())
-            .header(HEADER_REQUEST_ID, request_id)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let body = serde_json::json!({ "key_hash": key_hash }).to_string().into_bytes();
+        let answer = self.signed_post(REVOKED_PATH, body, "", "", request_id).await?;
         if !answer.status().is_success() {
             return Err(ForwardError::Unavailable(format!("edge answered {}", answer.status())));
         }
         Ok(())
+    }
+
+    /// POSTs `body` to the edge's `path`, signed for `merchant_id` and `mode` (both empty for the edge itself).
+    async fn signed_post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        merchant_id: &str,
+        mode: &str,
+        request_id: &str,
+    ) -> Result<reqwest::Response, ForwardError> {
+        let timestamp = crate::ids::unix_seconds_now();
+        let signature = SignedRequest { timestamp, method: "POST", path, body: &body, merchant_id, mode, request_id }
+            .sign(&[&self.secret])
+            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.edge_url))
+            .header(HEADER_SIGNATURE, signature)
+            .header(HEADER_TIMESTAMP, timestamp.to_string())
+            .header(HEADER_REQUEST_ID, request_id)
+            .header("content-type", "application/json");
+        if !merchant_id.is_empty() {
+            request = request.header(HEADER_MERCHANT, merchant_id).header(HEADER_MODE, mode);
+        }
+        request.body(body).send().await.map_err(|e| ForwardError::Unavailable(e.to_string()))
     }
 
     pub async fn forward(
@@ -111,24 +115,7 @@ impl VaultForward {
         request: &ForwardRequest<'_>,
     ) -> Result<ForwardResponse, ForwardError> {
         let body = serde_json::to_vec(request).map_err(|e| ForwardError::Unavailable(e.to_string()))?;
-        let timestamp = crate::ids::unix_seconds_now();
-        let signature =
-            SignedRequest { timestamp, method: "POST", path: FORWARD_PATH, body: &body, merchant_id, mode, request_id }
-                .sign(&[&self.secret])
-                .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
-        let answer = self
-            .http
-            .post(format!("{}{FORWARD_PATH}", self.edge_url))
-            .header(HEADER_SIGNATURE, signature)
-            .header(HEADER_TIMESTAMP, timestamp.to_string())
-            .header(HEADER_MERCHANT, merchant_id)
-            .header(HEADER_MODE, mode)
-            .header(HEADER_REQUEST_ID, request_id)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let answer = self.signed_post(FORWARD_PATH, body, merchant_id, mode, request_id).await?;
         let status = answer.status();
         let text = answer.text().await.map_err(|e| ForwardError::Unavailable(e.to_string()))?;
         if status.is_success() {

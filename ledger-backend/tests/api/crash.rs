@@ -5,14 +5,14 @@
 //! exactly one charge (the Idempotency-Key); the recovery job leaves nothing pending; the processor's
 //! books agree with ours; the ledger balances and the audit finds nothing.
 
-use crate::helpers::{EdgeHeaders, TestApp, audit_is_clean, insert_merchant, spawn_app};
+use crate::helpers::{EdgeHeaders, Reaped, TestApp, audit_is_clean, insert_merchant, spawn_app};
 use futures::StreamExt;
 use paygate_ledger::jobs::recovery;
 use paygate_ledger::processors::Connector;
 use paygate_ledger::processors::sandbox::SandboxConnector;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ const CONCURRENCY: usize = 16;
 const KILL_AFTER: usize = 60;
 
 /// The backend binary serving `app`'s database on `port`; its logs go to a file in the target directory.
-fn start_backend(app: &TestApp, port: u16) -> Child {
+fn start_backend(app: &TestApp, port: u16) -> Reaped {
     let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-test-backend-{port}.log"));
     let log = std::fs::File::create(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
@@ -38,6 +38,7 @@ fn start_backend(app: &TestApp, port: u16) -> Child {
         .stdout(log)
         .stderr(Stdio::null())
         .spawn()
+        .map(Reaped)
         .expect("start paygate-ledger serve")
 }
 
@@ -110,8 +111,7 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
             while acknowledged.load(Ordering::SeqCst) < KILL_AFTER {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            backend.kill().expect("SIGKILL the backend");
-            backend.wait().unwrap();
+            backend.kill(); // SIGKILL
         }
     };
     let (results, ()) = tokio::join!(burst, killer);
@@ -194,6 +194,5 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
         assert_eq!(at_processor["captured"], captured, "{id}: {at_processor}");
     }
     audit_is_clean(&app).await;
-    backend.kill().unwrap();
-    backend.wait().unwrap();
+    backend.kill();
 }

@@ -354,3 +354,19 @@ pub async fn event_types(app: &TestApp, object_id: &str) -> Vec<String> {
         .await
         .unwrap()
 }
+
+/// A child process of a test, killed (SIGKILL) and reaped when dropped, so a failing test leaves none behind.
+pub struct Reaped(pub std::process::Child);
+
+impl Reaped {
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -438,8 +438,8 @@ async fn endpoint_api_validates_and_scopes() {
 }
 
 /// `paygate-ledger work` as a process of its own on this test's database, with a 2 s claim lease.
-fn start_worker(app: &TestApp) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
+fn start_worker(app: &TestApp) -> crate::helpers::Reaped {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
         .arg("work")
         .env("DATABASE_URL", app.database_url())
         .env("PAYGATE_EDGE_SECRET", &app.edge_secret_hex)
@@ -449,7 +449,8 @@ fn start_worker(app: &TestApp) -> std::process::Child {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("start paygate-ledger work")
+        .expect("start paygate-ledger work");
+    crate::helpers::Reaped(child)
 }
 
 #[tokio::test]
@@ -473,8 +474,7 @@ async fn kill_9_of_the_worker_mid_delivery_loses_nothing() {
         assert!(std::time::Instant::now() < deadline, "the worker never delivered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    worker.kill().unwrap(); // SIGKILL
-    worker.wait().unwrap();
+    worker.kill(); // SIGKILL
     let leased: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivering'")
         .fetch_one(&app.pool)
         .await
@@ -494,8 +494,7 @@ async fn kill_9_of_the_worker_mid_delivery_loses_nothing() {
         assert!(std::time::Instant::now() < deadline, "{open} deliveries never finished");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    worker.kill();
     let received: std::collections::HashSet<String> =
         receiver.messages().iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
     for event in &events {

@@ -149,6 +149,17 @@ mod tests {
         assert!(check_configured("http://localhost:3000/webhooks", Mode::Test).is_ok());
     }
 
+    #[tokio::test]
+    async fn at_delivery_the_live_resolver_hands_out_no_internal_address() {
+        use reqwest::dns::{Name, Resolve};
+        use std::str::FromStr;
+        // `localhost` resolves (to loopback) but is never connected to.
+        let refused = PublicOnly.resolve(Name::from_str("localhost").unwrap()).await;
+        assert!(refused.is_err());
+        let error = refused.err().unwrap().to_string();
+        assert!(error.contains("no public address"), "{error}");
+    }
+
     #[test]
     fn public_means_globally_routable() {
         for public in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"] {
