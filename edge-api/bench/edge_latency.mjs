@@ -19,7 +19,7 @@ function signedHeaders(method, path, body) {
   const timestamp = Math.floor(Date.now() / 1000);
   const requestId = `req_${crypto.randomBytes(13).toString('hex').slice(0, 26)}`;
   const bodyHash = crypto.createHash('sha256').update(body).digest('hex');
-  const canonical = ['paygate-v1', timestamp, method, path, bodyHash, stack.merchant, 'test', requestId].join('\n');
+  const canonical = ['paygate-v1', timestamp, method, path, bodyHash, stack.merchant, 'test', requestId, ''].join('\n');
   const mac = crypto.createHmac('sha256', Buffer.from(stack.secrets.PAYGATE_EDGE_SECRET, 'hex')).update(canonical).digest('hex');
   return { 'paygate-signature': `v1=${mac}`, 'paygate-timestamp': String(timestamp), 'paygate-merchant': stack.merchant, 'paygate-mode': 'test', 'request-id': requestId };
 }

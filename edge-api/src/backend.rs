@@ -7,7 +7,7 @@ use crate::problem::Refusal;
 use futures_util::future::{Either, select};
 use paygate_core::ErrorCode;
 use paygate_core::signature::edge::{
-    HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
+    HEADER_KEY_ID, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
 };
 use std::time::Duration;
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
@@ -21,6 +21,8 @@ pub struct OnBehalf<'a> {
     pub merchant_id: &'a str,
     pub mode: &'a str,
     pub request_id: &'a str,
+    /// The API key that authenticated the request (the backend's audit actor); empty for our own calls.
+    pub key_id: &'a str,
 }
 
 /// The backend's answer, to relay or to read.
@@ -57,6 +59,7 @@ pub async fn call(
         merchant_id: on_behalf.merchant_id,
         mode: on_behalf.mode,
         request_id: on_behalf.request_id,
+        key_id: on_behalf.key_id,
     }
     .sign(&[&secrets[0]])
     .map_err(|_| Refusal::new(ErrorCode::ParameterInvalid).detail("the request has a malformed field"))?;
@@ -68,6 +71,9 @@ pub async fn call(
     if !on_behalf.merchant_id.is_empty() {
         set(HEADER_MERCHANT, on_behalf.merchant_id)?;
         set(HEADER_MODE, on_behalf.mode)?;
+    }
+    if !on_behalf.key_id.is_empty() {
+        set(HEADER_KEY_ID, on_behalf.key_id)?;
     }
     if !body.is_empty() {
         set("content-type", "application/json")?;

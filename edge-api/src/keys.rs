@@ -89,7 +89,7 @@ impl DurableObject for ApiKeyCache {
             return Response::from_json(&LookupAnswer { caller: Some(caller), refused: None });
         }
         let body = serde_json::json!({ "key_hash": ask.key_hash }).to_string();
-        let on_behalf = OnBehalf { merchant_id: "", mode: "", request_id: &ask.request_id };
+        let on_behalf = OnBehalf { merchant_id: "", mode: "", request_id: &ask.request_id, key_id: "" };
         let answer = match backend::call(
             &self.env,
             Method::Post,

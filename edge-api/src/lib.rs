@@ -185,7 +185,8 @@ async fn proxy(
         return Err(Refusal::new(ErrorCode::IdempotencyKeyMissing)
             .detail("send an Idempotency-Key header (a UUID works) so a retry can never charge twice"));
     }
-    let on_behalf = OnBehalf { merchant_id: &caller.merchant_id, mode: &caller.mode, request_id };
+    let on_behalf =
+        OnBehalf { merchant_id: &caller.merchant_id, mode: &caller.mode, request_id, key_id: &caller.key_id };
     let extra: Vec<(&str, String)> = key.iter().map(|k| (idempotency::HEADER, k.clone())).collect();
     let Some(key) = key.filter(|_| method == Method::Post) else {
         let answer = backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await?;

@@ -214,7 +214,7 @@ test('the backend cannot be reached around the edge: unsigned, forged and replay
   // captured a signed request would replay it.
   const sign = (secretHex, { timestamp, method, path, body, merchant, mode, requestId }) => {
     const bodyHash = crypto.createHash('sha256').update(body).digest('hex');
-    const canonical = ['paygate-v1', timestamp, method, path, bodyHash, merchant, mode, requestId].join('\n');
+    const canonical = ['paygate-v1', timestamp, method, path, bodyHash, merchant, mode, requestId, ''].join('\n');
     return `v1=${crypto.createHmac('sha256', Buffer.from(secretHex, 'hex')).update(canonical).digest('hex')}`;
   };
   const request = { timestamp: Math.floor(Date.now() / 1000), method: 'GET', path: '/v1/balance', body: '', merchant: stack.merchant, mode: 'test', requestId: 'req_01m7ymsyrdk55y965vzha698rx' };
@@ -261,4 +261,17 @@ test('the request id travels from the edge to the backend and back', async (t) =
   t.assert.ok(stack.logs().backend.includes(problem.request_id), 'the backend logged under the edge request id');
   const wrongMethod = await call(stack.edge, stack.keys.skTest, 'PUT', '/v1/charges', {});
   t.assert.deepEqual([wrongMethod.status, wrongMethod.json.code], [405, 'method_not_allowed']);
+});
+
+test('the backend audits each change under the API key the edge authenticated', async (t) => {
+  // A card of its own: the per-card token limit (5 a minute) is spent on the test card by now.
+  const token = await tokenize({ ...TEST_CARD, number: '5200828282828210' });
+  t.assert.equal(token.status, 201, token.text);
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 600, currency: 'EUR', source: token.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.status, 201, charge.text);
+  const actors = stack.sql(`SELECT DISTINCT actor FROM audit_log WHERE object_id = '${charge.json.id}'`).split('\n');
+  const keyIds = stack.sql(`SELECT id FROM api_keys WHERE merchant_id = '${stack.merchant}' AND kind = 'secret' AND mode = 'test'`).split('\n');
+  t.assert.equal(actors.length, 1, actors.join());
+  t.assert.ok(keyIds.includes(actors[0]), `${actors[0]} is one of the merchant's secret keys`);
 });

@@ -52,6 +52,7 @@ impl Target {
             merchant_id: merchant,
             mode: "test",
             request_id: &request_id,
+            key_id: "",
         }
         .sign(&[&self.secret])
         .map_err(|e| e.to_string())?;

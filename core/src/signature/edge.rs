@@ -5,7 +5,8 @@
 //!
 //! Signed string (one field per line, no field may contain a newline):
 //! `paygate-v1`, timestamp, METHOD, path with query, hex SHA-256 of the body, merchant id, mode,
-//! request id. Header: `paygate-signature: v1=<hex>[,v1=<hex>]` (two entries while a secret rotates).
+//! request id, API key id. Header: `paygate-signature: v1=<hex>[,v1=<hex>]` (two entries while a secret
+//! rotates). The key id tells the backend which key acted, for its audit log.
 
 use super::{constant_time_eq, hex, hmac_sha256, unhex};
 use sha2::{Digest, Sha256};
@@ -15,6 +16,7 @@ pub const HEADER_TIMESTAMP: &str = "paygate-timestamp";
 pub const HEADER_MERCHANT: &str = "paygate-merchant";
 pub const HEADER_MODE: &str = "paygate-mode";
 pub const HEADER_REQUEST_ID: &str = "request-id";
+pub const HEADER_KEY_ID: &str = "paygate-key-id";
 
 /// A signed request older or newer than this is stale (clock skew between edge and backend included).
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 60;
@@ -73,19 +75,21 @@ pub struct SignedRequest<'a> {
     /// `test`, `live`, or empty with an empty merchant.
     pub mode: &'a str,
     pub request_id: &'a str,
+    /// The API key the edge authenticated (`key_…`); empty for the edge's and the backend's own calls.
+    pub key_id: &'a str,
 }
 
 impl SignedRequest<'_> {
     fn mac(&self, secret: &EdgeSecret) -> Result<[u8; 32], EdgeSignatureError> {
-        let fields = [self.method, self.path, self.merchant_id, self.mode, self.request_id];
+        let fields = [self.method, self.path, self.merchant_id, self.mode, self.request_id, self.key_id];
         if fields.iter().any(|f| f.contains(['\n', '\r'])) {
             return Err(EdgeSignatureError::MalformedField);
         }
         let body_hash = hex(&Sha256::digest(self.body));
         let method = self.method.to_ascii_uppercase();
         let canonical = format!(
-            "{VERSION_TAG}\n{}\n{method}\n{}\n{body_hash}\n{}\n{}\n{}",
-            self.timestamp, self.path, self.merchant_id, self.mode, self.request_id
+            "{VERSION_TAG}\n{}\n{method}\n{}\n{body_hash}\n{}\n{}\n{}\n{}",
+            self.timestamp, self.path, self.merchant_id, self.mode, self.request_id, self.key_id
         );
         Ok(hmac_sha256(&secret.0, &[canonical.as_bytes()]))
     }
@@ -139,6 +143,7 @@ mod tests {
             merchant_id: "acct_01jd000000000000000000000",
             mode: "test",
             request_id: "req_01jd000000000000000000000",
+            key_id: "key_01jd000000000000000000000",
         }
     }
 
@@ -148,7 +153,7 @@ mod tests {
         let header = request(b"{}").sign(&[&secret]).unwrap();
         let now = 1_795_240_800;
         assert_eq!(request(b"{}").verify(&[&secret], &header, now), Ok(()));
-        let changes: [fn(&mut SignedRequest<'static>); 7] = [
+        let changes: [fn(&mut SignedRequest<'static>); 8] = [
             |r| r.timestamp += 1,
             |r| r.method = "GET",
             |r| r.path = "/v1/refunds",
@@ -156,6 +161,7 @@ mod tests {
             |r| r.merchant_id = "acct_other",
             |r| r.mode = "live",
             |r| r.request_id = "req_other",
+            |r| r.key_id = "key_other",
         ];
         for change in changes {
             let mut changed = request(b"{}");

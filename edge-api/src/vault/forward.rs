@@ -11,7 +11,7 @@ use crate::problem::Refusal;
 use futures_util::future::{Either, select};
 use paygate_core::ErrorCode;
 use paygate_core::signature::edge::{
-    HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
+    HEADER_KEY_ID, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -35,6 +35,7 @@ struct ForwardRequest {
 pub fn verify_backend(req: &Request, env: &Env, path: &str, body: &[u8]) -> Result<(String, String, String), Refusal> {
     let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
     let (merchant, mode, request_id) = (header(HEADER_MERCHANT), header(HEADER_MODE), header(HEADER_REQUEST_ID));
+    let key_id = header(HEADER_KEY_ID);
     let secrets = crate::config::edge_secrets(env)?;
     let secrets: Vec<_> = secrets.iter().collect();
     let signed = SignedRequest {
@@ -45,6 +46,7 @@ pub fn verify_backend(req: &Request, env: &Env, path: &str, body: &[u8]) -> Resu
         merchant_id: &merchant,
         mode: &mode,
         request_id: &request_id,
+        key_id: &key_id,
     };
     signed
         .verify(&secrets, &header(HEADER_SIGNATURE), now_seconds())

@@ -2,6 +2,7 @@
 //! pure rule from `paygate_core`, and persists the answer in one transaction. Handlers and the CLI only
 //! parse input and call these.
 
+pub mod actor;
 pub mod api_keys;
 pub mod audit_check;
 pub mod balance;

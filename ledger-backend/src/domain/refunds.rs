@@ -218,8 +218,9 @@ async fn record(
     let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
     let refund: RefundRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *conn).await?;
+    let actor = crate::domain::actor::current();
     let entry = AuditEntry {
-        actor: "api",
+        actor: &actor,
         action: event_type,
         object_type: "refund",
         object_id: refund_id,

@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use paygate_core::id::MerchantId;
 use paygate_core::signature::edge::{
-    HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
+    HEADER_KEY_ID, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
 };
 use paygate_core::{ErrorCode, Mode};
 
@@ -29,7 +29,8 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     let invalid = || ApiError::Code(ErrorCode::SignatureInvalid);
     // A signed header sent twice is ambiguous (which one did the edge sign?): refuse it outright.
-    let signed_headers = [HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID];
+    let signed_headers =
+        [HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_KEY_ID];
     if signed_headers.iter().any(|name| parts.headers.get_all(*name).iter().count() > 1) {
         return Err(invalid());
     }
@@ -51,6 +52,7 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
         merchant_id: header(HEADER_MERCHANT),
         mode: header(HEADER_MODE),
         request_id: header(HEADER_REQUEST_ID),
+        key_id: header(HEADER_KEY_ID),
     };
     let secrets: Vec<_> = state.edge_secrets.iter().collect();
     if let Err(reason) = signed.verify(&secrets, signature, unix_seconds_now()) {
@@ -68,9 +70,14 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
             mode: Mode::parse(mode).ok_or_else(invalid)?,
         },
     };
+    // The audit log's actor: the key the edge authenticated, or the edge itself.
+    let actor = match signed.key_id {
+        "" => "edge".to_owned(),
+        key_id => key_id.to_owned(),
+    };
     let mut request = Request::from_parts(parts, axum::body::Body::from(body));
     request.extensions_mut().insert(caller);
-    Ok(next.run(request).await)
+    Ok(crate::domain::actor::scope(actor, next.run(request)).await)
 }
 
 /// Records what `signed` covers; false when it was seen before (a replay within the signature window).
@@ -78,9 +85,10 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
 async fn first_sighting(pool: &sqlx::PgPool, signed: &SignedRequest<'_>) -> Result<bool, ApiError> {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();
-    for part in
-        [&signed.timestamp.to_string(), signed.method, signed.path, signed.merchant_id, signed.mode, signed.request_id]
-    {
+    let timestamp = signed.timestamp.to_string();
+    let parts =
+        [&timestamp, signed.method, signed.path, signed.merchant_id, signed.mode, signed.request_id, signed.key_id];
+    for part in parts {
         digest.update(part.as_bytes());
         digest.update(b"\n");
     }

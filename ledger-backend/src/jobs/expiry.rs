@@ -14,6 +14,10 @@ pub const BATCH_ROWS_MAX: i64 = 100;
 
 /// Expires what is due; returns how many charges it expired.
 pub async fn run_once(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx::Error> {
+    crate::domain::actor::scope("system:expiry".into(), expire_due(pool, connector)).await
+}
+
+async fn expire_due(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx::Error> {
     let due: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT id, merchant_id, mode FROM charges
          WHERE status = 'authorized' AND pending_operation IS NULL AND authorization_expires_at < now()

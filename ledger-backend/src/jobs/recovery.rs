@@ -48,11 +48,14 @@ impl Recovered {
 
 /// Resolves what it can of each kind.
 pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<Recovered, sqlx::Error> {
-    Ok(Recovered {
-        authorizations: authorizations(pool, connector, settle_after).await?,
-        operations: operations(pool, connector, settle_after).await?,
-        refunds: pending_refunds(pool, connector, settle_after).await?,
+    crate::domain::actor::scope("system:recovery".into(), async {
+        Ok(Recovered {
+            authorizations: authorizations(pool, connector, settle_after).await?,
+            operations: operations(pool, connector, settle_after).await?,
+            refunds: pending_refunds(pool, connector, settle_after).await?,
+        })
     })
+    .await
 }
 
 fn scope_of(merchant: &str, mode: &str) -> Option<Scope> {

@@ -91,9 +91,9 @@ impl VaultForward {
         request_id: &str,
     ) -> Result<reqwest::Response, ForwardError> {
         let timestamp = crate::ids::unix_seconds_now();
-        let signature = SignedRequest { timestamp, method: "POST", path, body: &body, merchant_id, mode, request_id }
-            .sign(&[&self.secret])
-            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let signed =
+            SignedRequest { timestamp, method: "POST", path, body: &body, merchant_id, mode, request_id, key_id: "" };
+        let signature = signed.sign(&[&self.secret]).map_err(|e| ForwardError::Unavailable(e.to_string()))?;
         let mut request = self
             .http
             .post(format!("{}{path}", self.edge_url))

@@ -168,3 +168,46 @@ async fn the_audit_command_catches_a_changed_ledger_entry() {
     assert!(out.contains("ledger_balanced"), "{out}");
     assert!(out.contains("charge_ledger") && out.contains(&charge), "{out}");
 }
+
+#[tokio::test]
+async fn audit_rows_name_the_key_that_acted_or_the_job() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let token = app.vault.tokenize("4242424242424242", &merchant, "test");
+    let body = json!({ "amount": 900, "currency": "EUR", "source": token, "capture": false }).to_string();
+    let mut headers = crate::helpers::EdgeHeaders::for_merchant(&merchant, "test");
+    headers.key_id = "key_01m7yp00000000000000000000";
+    let response = app
+        .signed_with(&app.edge_secret, Method::POST, "/v1/charges", &body, &headers)
+        .header("idempotency-key", "audited")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let charge: serde_json::Value = response.json().await.unwrap();
+    let id = charge["id"].as_str().unwrap();
+    sqlx::query("UPDATE charges SET authorization_expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let connector = paygate_ledger::processors::Connector::Sandbox(
+        paygate_ledger::processors::sandbox::SandboxConnector::new(&app.sandbox_url, std::time::Duration::from_secs(2)),
+    );
+    assert_eq!(paygate_ledger::jobs::expiry::run_once(&app.pool, &connector).await.unwrap(), 1);
+    let actors: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, actor FROM audit_log WHERE object_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let key = "key_01m7yp00000000000000000000".to_owned();
+    assert_eq!(
+        actors,
+        [
+            ("charge.create".to_owned(), key.clone()),
+            ("charge.authorized".to_owned(), key),
+            ("charge.expired".to_owned(), "system:expiry".to_owned())
+        ]
+    );
+}

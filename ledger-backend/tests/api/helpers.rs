@@ -172,12 +172,14 @@ pub struct EdgeHeaders<'a> {
     pub mode: &'a str,
     pub request_id: String,
     pub timestamp: i64,
+    /// The API key the edge authenticated; empty as for the edge's own calls.
+    pub key_id: &'a str,
 }
 
 impl<'a> EdgeHeaders<'a> {
     pub fn for_merchant(merchant_id: &'a str, mode: &'a str) -> Self {
         let request_id = new_id::<paygate_core::id::RequestKind>().to_string();
-        EdgeHeaders { merchant_id, mode, request_id, timestamp: unix_seconds_now() }
+        EdgeHeaders { merchant_id, mode, request_id, timestamp: unix_seconds_now(), key_id: "" }
     }
 }
 
@@ -221,6 +223,7 @@ impl TestApp {
             merchant_id: headers.merchant_id,
             mode: headers.mode,
             request_id: &headers.request_id,
+            key_id: headers.key_id,
         }
         .sign(&[secret])
         .unwrap();
@@ -234,6 +237,9 @@ impl TestApp {
         if !headers.merchant_id.is_empty() {
             request =
                 request.header(edge::HEADER_MERCHANT, headers.merchant_id).header(edge::HEADER_MODE, headers.mode);
+        }
+        if !headers.key_id.is_empty() {
+            request = request.header(edge::HEADER_KEY_ID, headers.key_id);
         }
         if !body.is_empty() {
             request = request.header("content-type", "application/json");

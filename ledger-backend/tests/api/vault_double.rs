@@ -89,6 +89,7 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         merchant_id: &merchant,
         mode: &mode,
         request_id: &header("request-id"),
+        key_id: &header("paygate-key-id"),
     };
     if signed.verify(&[&shared.secret], &header("paygate-signature"), unix_seconds_now()).is_err() {
         return problem(StatusCode::UNAUTHORIZED, "signature_invalid");

@@ -81,8 +81,9 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         refund_id: None,
     };
     start_attempt(&mut tx, &attempt).await?;
+    let actor = crate::domain::actor::current();
     let audit = AuditEntry {
-        actor: "api",
+        actor: &actor,
         action: "charge.create",
         object_type: "charge",
         object_id: &charge_id,
@@ -276,8 +277,9 @@ pub async fn record_event(
     let charge: ChargeRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *conn).await?;
     let object = charge.to_json();
+    let actor = crate::domain::actor::current();
     let entry = AuditEntry {
-        actor: "api",
+        actor: &actor,
         action: event_type,
         object_type: "charge",
         object_id: charge_id,
