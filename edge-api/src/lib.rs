@@ -5,6 +5,7 @@
 //! Invariants: every answer carries `Request-Id`; every error is a problem+json document from core's
 //! catalogue; card data never leaves the vault except toward an allow-listed processor, and is never logged.
 
+mod apple_pay;
 mod auth;
 mod backend;
 mod body;
@@ -26,7 +27,7 @@ use serde_json::json;
 use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
 
 /// Routes a browser calls directly (with a publishable key): the only ones that answer CORS.
-const BROWSER_PATHS: [&str; 2] = ["/v1/tokens", "/v1/public/config"];
+const BROWSER_PATHS: [&str; 3] = ["/v1/tokens", "/v1/public/config", "/v1/apple_pay/sessions"];
 const KEY_LIMIT_DEFAULT: Limit = Limit { capacity: 100, per_seconds: 1 };
 const TOKENS_PER_IP_DEFAULT: Limit = Limit { capacity: 30, per_seconds: 60 };
 const TOKENS_PER_CARD_DEFAULT: Limit = Limit { capacity: 5, per_seconds: 60 };
@@ -101,6 +102,12 @@ async fn route(
             json_response(201, &token)
         }
         (_, "/v1/tokens") => Err(ErrorCode::MethodNotAllowed.into()),
+        (Method::Post, "/v1/apple_pay/sessions") => {
+            let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;
+            let body = body::read(req).await?;
+            json_response(200, &apple_pay::create_session(env, &caller, &body, request_id).await?)
+        }
+        (_, "/v1/apple_pay/sessions") => Err(ErrorCode::MethodNotAllowed.into()),
         (Method::Get, "/v1/public/config") => public_config(req, env, request_id).await,
         (_, "/v1/public/config") => Err(ErrorCode::MethodNotAllowed.into()),
         (_, p) if p == "/v1" || p.starts_with("/v1/") => proxy(req, env, ctx, request_id).await,
@@ -155,7 +162,10 @@ async fn public_config(req: &Request, env: &Env, request_id: &str) -> std::resul
             "object": "public_config",
             "livemode": caller.mode == "live",
             "payment_methods": ["card"],
-            "apple_pay": { "enabled": false },
+            "apple_pay": match apple_pay::merchant_id(env) {
+                Some(merchant_id) => json!({ "enabled": true, "merchant_id": merchant_id }),
+                None => json!({ "enabled": false }),
+            },
         }),
     )
 }
