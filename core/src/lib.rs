@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod card;
 pub mod charge;
+pub mod hex;
 pub mod id;
 pub mod ledger;
 pub mod money;

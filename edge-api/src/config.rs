@@ -22,14 +22,7 @@ fn text(env: &Env, name: &'static str) -> Result<String, ConfigError> {
 
 fn hex_secret(env: &Env, name: &'static str) -> Result<Vec<u8>, ConfigError> {
     let text = text(env, name)?;
-    decode_hex(text.trim()).filter(|bytes| bytes.len() >= 32).ok_or(ConfigError::Malformed(name))
-}
-
-pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    paygate_core::hex::decode(text.trim()).filter(|bytes| bytes.len() >= 32).ok_or(ConfigError::Malformed(name))
 }
 
 pub fn backend_url(env: &Env) -> Result<String, ConfigError> {
@@ -69,8 +62,9 @@ pub fn vault_data_keys(env: &Env) -> Result<Vec<(u32, [u8; 32])>, ConfigError> {
     for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let (version, hex) = entry.split_once(':').ok_or(ConfigError::Malformed(NAME))?;
         let version: u32 = version.trim().parse().map_err(|_| ConfigError::Malformed(NAME))?;
-        let bytes: [u8; 32] =
-            decode_hex(hex.trim()).and_then(|b| b.try_into().ok()).ok_or(ConfigError::Malformed(NAME))?;
+        let bytes: [u8; 32] = paygate_core::hex::decode(hex.trim())
+            .and_then(|b| b.try_into().ok())
+            .ok_or(ConfigError::Malformed(NAME))?;
         keys.push((version, bytes));
     }
     if keys.is_empty() {

@@ -38,7 +38,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     hash.update(path.as_bytes());
     hash.update(b"\n");
     hash.update(body);
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    paygate_core::hex::encode(&hash.finalize())
 }
 
 /// A finished request's answer, as stored and replayed.

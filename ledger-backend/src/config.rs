@@ -82,7 +82,7 @@ impl Config {
 fn edge_secret(name: &'static str) -> Result<Option<EdgeSecret>, ConfigError> {
     let Some(text) = std::env::var(name).ok().filter(|v| !v.is_empty()) else { return Ok(None) };
     let invalid = |reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
-    let bytes = decode_hex(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
+    let bytes = paygate_core::hex::decode(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
     EdgeSecret::new(&bytes).map(Some).map_err(|e| invalid(&e.to_string()))
 }
 
@@ -91,13 +91,6 @@ pub fn pepper_from_env() -> Result<Pepper, ConfigError> {
     let name = "PAYGATE_API_KEY_PEPPER";
     let text = std::env::var(name).map_err(|_| ConfigError::Missing(name))?;
     let invalid = |reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
-    let bytes = decode_hex(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
+    let bytes = paygate_core::hex::decode(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
     Pepper::new(bytes).ok_or_else(|| invalid("must be at least 32 bytes (64 hex characters)"))
-}
-
-pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }

@@ -37,7 +37,11 @@ pub fn seal(keys: &[(u32, [u8; 32])], plaintext: &[u8], context: &str) -> Result
     let data = cipher
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
         .map_err(|_| CipherError::Open)?;
-    Ok(Sealed { key_version: *version, nonce: hex(&nonce), data: hex(&data) })
+    Ok(Sealed {
+        key_version: *version,
+        nonce: paygate_core::hex::encode(&nonce),
+        data: paygate_core::hex::encode(&data),
+    })
 }
 
 /// Opens `sealed` with the key of its version, checking it was sealed for `context`.
@@ -46,15 +50,11 @@ pub fn open(keys: &[(u32, [u8; 32])], sealed: &Sealed, context: &str) -> Result<
         .iter()
         .find(|(v, _)| *v == sealed.key_version)
         .ok_or(CipherError::UnknownKeyVersion(sealed.key_version))?;
-    let nonce = crate::config::decode_hex(&sealed.nonce).filter(|n| n.len() == 12).ok_or(CipherError::Open)?;
-    let data = crate::config::decode_hex(&sealed.data).ok_or(CipherError::Open)?;
+    let nonce = paygate_core::hex::decode(&sealed.nonce).filter(|n| n.len() == 12).ok_or(CipherError::Open)?;
+    let data = paygate_core::hex::decode(&sealed.data).ok_or(CipherError::Open)?;
     Aes256Gcm::new(key.into())
         .decrypt(Nonce::from_slice(&nonce), Payload { msg: &data, aad: context.as_bytes() })
         .map_err(|_| CipherError::Open)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ pub fn request_fingerprint(method: &str, path: &str, body: &[u8]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    paygate_core::hex::encode(&hasher.finalize())
 }
 
 async fn create_charge(

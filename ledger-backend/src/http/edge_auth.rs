@@ -93,7 +93,7 @@ async fn first_sighting(pool: &sqlx::PgPool, signed: &SignedRequest<'_>) -> Resu
         digest.update(b"\n");
     }
     digest.update(Sha256::digest(signed.body));
-    let digest: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest = paygate_core::hex::encode(&digest.finalize());
     let inserted = sqlx::query("INSERT INTO seen_requests (digest) VALUES ($1) ON CONFLICT DO NOTHING")
         .bind(digest)
         .execute(pool)

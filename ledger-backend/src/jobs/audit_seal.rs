@@ -53,7 +53,7 @@ pub fn chain_hash(prev_hash: &str, row: &AuditRow) -> String {
         hasher.update((field.len() as u64).to_le_bytes());
         hasher.update(field.as_bytes());
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    paygate_core::hex::encode(&hasher.finalize())
 }
 
 /// Seals up to `BATCH_ROWS_MAX` unsealed rows. Returns how many; 0 when another sealer holds the lock.

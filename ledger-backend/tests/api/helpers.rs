@@ -87,7 +87,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         addr,
         edge_secret,
-        edge_secret_hex: hex_of(&edge_secret_bytes),
+        edge_secret_hex: paygate_core::hex::encode(&edge_secret_bytes),
         pepper,
         vault,
         sandbox_url,
@@ -113,7 +113,7 @@ async fn migrated_template(admin_url: &str) -> String {
                 digest.update(migration.version.to_be_bytes());
                 digest.update(&migration.checksum);
             }
-            let hex: String = digest.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let hex = paygate_core::hex::encode(&digest.finalize()[..8]);
             let name = format!("paygate_template_{hex}");
             let mut admin = PgConnection::connect(admin_url).await.expect("connect to the test PostgreSQL server");
             let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
@@ -124,7 +124,7 @@ async fn migrated_template(admin_url: &str) -> String {
             if exists {
                 return name;
             }
-            let building = format!("{name}_{}", hex_of(&random_bytes()[..6]));
+            let building = format!("{name}_{}", paygate_core::hex::encode(&random_bytes()[..6]));
             admin.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{building}""#))).await.expect("create template");
             let mut conn = PgConnection::connect(&url_for(admin_url, &building)).await.expect("connect to template");
             db::MIGRATOR.run(&mut conn).await.expect("migrate the template");
@@ -139,10 +139,6 @@ async fn migrated_template(admin_url: &str) -> String {
         })
         .await
         .clone()
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Shorter than the sandbox's slow card (3 s), so that card's answer is "unknown" in tests.

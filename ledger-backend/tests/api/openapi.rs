@@ -98,7 +98,7 @@ fn success_schema(doc: &Value, method: &str, path: &str) -> Value {
 
 async fn call(app: &TestApp, merchant: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
     let text = if body.is_null() { String::new() } else { body.to_string() };
-    let key: String = crate::helpers::random_bytes()[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let key = paygate_core::hex::encode(&crate::helpers::random_bytes()[..12]);
     let response =
         app.signed(method, path, &text, merchant, "test").header("idempotency-key", key).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))

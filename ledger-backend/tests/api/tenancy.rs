@@ -39,7 +39,7 @@ async fn send(app: &TestApp, merchant: &str, mode: &str, method: Method, path: &
     let text = if body.is_null() { String::new() } else { body.to_string() };
     let mut request = app.signed(method.clone(), path, &text, merchant, mode);
     if method == Method::POST && (path == "/v1/charges" || path == "/v1/refunds") {
-        let key: String = crate::helpers::random_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let key = paygate_core::hex::encode(&crate::helpers::random_bytes()[..16]);
         request = request.header("idempotency-key", key);
     }
     let response = request.send().await.unwrap();
