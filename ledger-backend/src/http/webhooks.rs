@@ -5,6 +5,7 @@ use super::api::{Answer, Endpoint};
 use super::schemas::{boolean, integer, nullable, request, string};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::journal::Scope;
+use crate::domain::webhooks::deliveries;
 use crate::domain::webhooks::endpoints::{
     self, Changes, EndpointError, ROTATION_OVERLAP_SECONDS_DEFAULT, ROTATION_OVERLAP_SECONDS_MAX,
 };
@@ -14,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use paygate_core::ErrorCode;
-use paygate_core::time::rfc3339;
 use serde_json::{Map, Value, json};
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -260,44 +260,8 @@ async fn rotate(
     Ok(Json(with_secret(&record, &secret)))
 }
 
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: String,
-    endpoint_id: String,
-    status: String,
-    attempts: i32,
-    next_attempt_at: i64,
-    last_status_code: Option<i32>,
-    log: Value,
-}
-
 async fn delivery_list(state: &AppState, scope: Scope, event_id: &str) -> Result<Value, ApiError> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(
-        "SELECT d.id, d.endpoint_id, d.status, d.attempts, extract(epoch FROM d.next_attempt_at)::bigint AS next_attempt_at,
-                d.last_status_code,
-                coalesce((SELECT json_agg(json_build_object(
-                              'attempt', a.attempt, 'at', to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                              'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error,
-                              'response_excerpt', a.response_excerpt) ORDER BY a.attempt)
-                          FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS log
-         FROM webhook_deliveries d
-         WHERE d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3 ORDER BY d.id",
-    )
-    .bind(event_id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
-    .fetch_all(&state.pool)
-    .await?;
-    let data: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "object": "webhook_delivery", "event": event_id, "endpoint": r.endpoint_id, "status": r.status,
-                "attempts": r.attempts, "next_attempt_at": (r.status == "pending").then(|| rfc3339(r.next_attempt_at)),
-                "last_status_code": r.last_status_code, "attempt_log": r.log,
-            })
-        })
-        .collect();
+    let data = deliveries::of_event(&state.pool, scope, event_id).await?;
     Ok(json!({ "object": "list", "data": data, "has_more": false }))
 }
 
@@ -329,47 +293,8 @@ async fn redeliver(
     let event = crate::domain::events::get(&state.pool, scope, &id)
         .await?
         .ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
-    let mut tx = state.pool.begin().await?;
-    // Endpoints subscribed now that never had a delivery of it (added later) get one.
-    let missing: Vec<String> = sqlx::query_scalar(
-        "SELECT e.id FROM webhook_endpoints e
-         WHERE e.merchant_id = $1 AND e.mode = $2 AND e.enabled AND ($3 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))
-           AND ($5::text IS NULL OR e.id = $5)
-           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $4 AND d.endpoint_id = e.id)",
-    )
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
-    .bind(&event.event_type)
-    .bind(&id)
-    .bind(&body.endpoint)
-    .fetch_all(&mut *tx)
-    .await?;
-    for endpoint in missing {
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status) VALUES ($1, $2, $3, $4, $5, 'pending')",
-        )
-        .bind(crate::ids::new_id::<paygate_core::id::DeliveryKind>().to_string())
-        .bind(&id)
-        .bind(&endpoint)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
-        .execute(&mut *tx)
-        .await?;
-    }
-    let requeued = sqlx::query(
-        "UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
-         FROM webhook_endpoints e
-         WHERE d.endpoint_id = e.id AND e.enabled AND d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3
-           AND d.status <> 'delivering' AND ($4::text IS NULL OR d.endpoint_id = $4)",
-    )
-    .bind(&id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
-    .bind(&body.endpoint)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    if requeued.rows_affected() == 0 && body.endpoint.is_some() {
+    let due = deliveries::redeliver(&state.pool, scope, &event, body.endpoint.as_deref()).await?;
+    if due == 0 && body.endpoint.is_some() {
         return Err(ApiError::Param {
             code: ErrorCode::ResourceNotFound,
             param: "endpoint".into(),

@@ -9,8 +9,9 @@
 //! same `webhook-id`, which is what Standard Webhooks receivers deduplicate on.
 
 use crate::domain::events::EventRecord;
-use crate::domain::journal::{self, Scope};
+use crate::domain::journal::Scope;
 use crate::domain::webhooks::deliveries::{self, DISABLE_AFTER};
+use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::url_guard::PublicOnly;
 use futures::StreamExt;
 use paygate_core::Mode;
@@ -225,7 +226,7 @@ async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(
     let gone = matches!(outcome, Outcome::Gone);
     finish(pool, &claimed, Some(&attempt), outcome).await?;
     if gone {
-        disable(pool, scope, &claimed.endpoint_id, "gone").await?;
+        endpoints::disable(pool, scope, &claimed.endpoint_id, "gone").await?;
     }
     Ok(())
 }
@@ -331,33 +332,9 @@ async fn finish(
         && failing_for.flatten().is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64())
         && let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode))
     {
-        disable(pool, Scope { merchant_id, mode }, &claimed.endpoint_id, "failing").await?;
+        endpoints::disable(pool, Scope { merchant_id, mode }, &claimed.endpoint_id, "failing").await?;
     }
     Ok(())
-}
-
-/// Disables the endpoint and tells the merchant with a `webhook_endpoint.disabled` event (delivered to its
-/// other endpoints), in one transaction; a second caller finds it disabled and does nothing.
-pub async fn disable(pool: &PgPool, scope: Scope, endpoint_id: &str, reason: &str) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let disabled = sqlx::query(
-        "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
-         WHERE id = $1 AND enabled",
-    )
-    .bind(endpoint_id)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
-    if disabled.rows_affected() == 1 {
-        sqlx::query("UPDATE webhook_deliveries SET status = 'failed', updated_at = now() WHERE endpoint_id = $1 AND status = 'pending'")
-            .bind(endpoint_id)
-            .execute(&mut *tx)
-            .await?;
-        let object = serde_json::json!({ "id": endpoint_id, "object": "webhook_endpoint", "enabled": false, "disabled_reason": reason });
-        journal::emit(&mut tx, scope, "webhook_endpoint.disabled", endpoint_id, object).await?;
-        tracing::warn!(endpoint = endpoint_id, reason, "webhook endpoint disabled");
-    }
-    tx.commit().await
 }
 
 /// Delivers until `shutdown`: claims while there is work, waits `IDLE_POLL` when there is none.

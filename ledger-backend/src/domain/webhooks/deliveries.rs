@@ -6,10 +6,13 @@
 //! from the receiver (429, 503) is honoured when it is longer. After the last attempt the delivery is
 //! failed; an endpoint that has failed without a single success for `DISABLE_AFTER` is disabled.
 
+use crate::domain::events::EventRecord;
 use crate::domain::journal::Scope;
 use crate::ids::new_id;
 use paygate_core::id::DeliveryKind;
-use sqlx::PgConnection;
+use paygate_core::time::rfc3339;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
 /// Delay before attempt n+1 after attempt n failed (n = 1, 2, ...); the first attempt is immediate.
@@ -35,15 +38,42 @@ pub async fn fan_out(
     event_id: &str,
     event_type: &str,
 ) -> Result<(), sqlx::Error> {
-    let endpoints: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM webhook_endpoints
-         WHERE merchant_id = $1 AND mode = $2 AND enabled AND ($3 = ANY(enabled_events) OR '*' = ANY(enabled_events))",
+    let endpoints = subscribed(conn, scope, event_type, None, None).await?;
+    create(conn, scope, event_id, &endpoints).await
+}
+
+/// The enabled endpoints of the scope subscribed to `event_type`: only `endpoint` when given, and only those
+/// without a delivery of `lacking` when given.
+async fn subscribed(
+    conn: &mut PgConnection,
+    scope: Scope,
+    event_type: &str,
+    endpoint: Option<&str>,
+    lacking: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT e.id FROM webhook_endpoints e
+         WHERE e.merchant_id = $1 AND e.mode = $2 AND e.enabled
+           AND ($3 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))
+           AND ($4::text IS NULL OR e.id = $4)
+           AND ($5::text IS NULL OR NOT EXISTS (
+               SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $5 AND d.endpoint_id = e.id))",
     )
     .bind(scope.merchant_id.to_string())
     .bind(scope.mode.as_str())
     .bind(event_type)
-    .fetch_all(&mut *conn)
-    .await?;
+    .bind(endpoint)
+    .bind(lacking)
+    .fetch_all(conn)
+    .await
+}
+
+async fn create(
+    conn: &mut PgConnection,
+    scope: Scope,
+    event_id: &str,
+    endpoints: &[String],
+) -> Result<(), sqlx::Error> {
     if endpoints.is_empty() {
         return Ok(());
     }
@@ -56,10 +86,79 @@ pub async fn fan_out(
     .bind(scope.merchant_id.to_string())
     .bind(scope.mode.as_str())
     .bind(&ids)
-    .bind(&endpoints)
+    .bind(endpoints)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Sends `event` again now, to every enabled endpoint subscribed to it or only to `endpoint`: its
+/// deliveries are due again (except one being sent right now), and an endpoint subscribed since the event
+/// gets a first delivery. Returns how many deliveries are due.
+pub async fn redeliver(
+    pool: &PgPool,
+    scope: Scope,
+    event: &EventRecord,
+    endpoint: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let missing = subscribed(&mut tx, scope, &event.event_type, endpoint, Some(&event.id)).await?;
+    create(&mut tx, scope, &event.id, &missing).await?;
+    let due = sqlx::query(
+        "UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
+         FROM webhook_endpoints e
+         WHERE d.endpoint_id = e.id AND e.enabled AND d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3
+           AND d.status <> 'delivering' AND ($4::text IS NULL OR d.endpoint_id = $4)",
+    )
+    .bind(&event.id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .bind(endpoint)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(due.rows_affected())
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    endpoint_id: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: i64,
+    last_status_code: Option<i32>,
+    log: Value,
+}
+
+/// An event's deliveries, each with every attempt, as the API shows them.
+pub async fn of_event(pool: &PgPool, scope: Scope, event_id: &str) -> Result<Vec<Value>, sqlx::Error> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(
+        "SELECT d.id, d.endpoint_id, d.status, d.attempts, extract(epoch FROM d.next_attempt_at)::bigint AS next_attempt_at,
+                d.last_status_code,
+                coalesce((SELECT json_agg(json_build_object(
+                              'attempt', a.attempt, 'at', to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                              'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error,
+                              'response_excerpt', a.response_excerpt) ORDER BY a.attempt)
+                          FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS log
+         FROM webhook_deliveries d
+         WHERE d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3 ORDER BY d.id",
+    )
+    .bind(event_id)
+    .bind(scope.merchant_id.to_string())
+    .bind(scope.mode.as_str())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "object": "webhook_delivery", "event": event_id, "endpoint": r.endpoint_id, "status": r.status,
+                "attempts": r.attempts, "next_attempt_at": (r.status == "pending").then(|| rfc3339(r.next_attempt_at)),
+                "last_status_code": r.last_status_code, "attempt_log": r.log,
+            })
+        })
+        .collect())
 }
 
 /// When to try again after failed attempt `attempts` (1-based), or `None` when the schedule is spent.

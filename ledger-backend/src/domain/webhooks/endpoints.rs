@@ -230,3 +230,27 @@ pub async fn rotate_secret(
     }
     Ok((get(pool, scope, id).await?, secret))
 }
+
+/// Disables the endpoint and tells the merchant with a `webhook_endpoint.disabled` event (delivered to its
+/// other endpoints), in one transaction; a second caller finds it disabled and does nothing.
+pub async fn disable(pool: &PgPool, scope: Scope, endpoint_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let disabled = sqlx::query(
+        "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
+         WHERE id = $1 AND enabled",
+    )
+    .bind(endpoint_id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    if disabled.rows_affected() == 1 {
+        sqlx::query("UPDATE webhook_deliveries SET status = 'failed', updated_at = now() WHERE endpoint_id = $1 AND status = 'pending'")
+            .bind(endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        let object = serde_json::json!({ "id": endpoint_id, "object": "webhook_endpoint", "enabled": false, "disabled_reason": reason });
+        crate::domain::journal::emit(&mut tx, scope, "webhook_endpoint.disabled", endpoint_id, object).await?;
+        tracing::warn!(endpoint = endpoint_id, reason, "webhook endpoint disabled");
+    }
+    tx.commit().await
+}
