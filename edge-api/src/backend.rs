@@ -108,3 +108,27 @@ pub async fn call(
     let body = response.bytes().await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
     Ok(Answer { status, content_type, body })
 }
+
+/// The (merchant, mode, request id) of a request the backend signed to us (vault-forward, revocation
+/// notices), or why it is refused: the other direction of `call`'s signature.
+pub fn verify_signed(req: &Request, env: &Env, path: &str, body: &[u8]) -> Result<(String, String, String), Refusal> {
+    let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
+    let (merchant, mode, request_id) = (header(HEADER_MERCHANT), header(HEADER_MODE), header(HEADER_REQUEST_ID));
+    let key_id = header(HEADER_KEY_ID);
+    let secrets = config::edge_secrets(env)?;
+    let secrets: Vec<_> = secrets.iter().collect();
+    let signed = SignedRequest {
+        timestamp: header(HEADER_TIMESTAMP).parse().unwrap_or(0),
+        method: "POST",
+        path,
+        body,
+        merchant_id: &merchant,
+        mode: &mode,
+        request_id: &request_id,
+        key_id: &key_id,
+    };
+    signed
+        .verify(&secrets, &header(HEADER_SIGNATURE), now_seconds())
+        .map_err(|_| Refusal::new(ErrorCode::SignatureInvalid))?;
+    Ok((merchant, mode, request_id))
+}

@@ -9,7 +9,7 @@ use crate::problem::Refusal;
 use paygate_core::ErrorCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use worker::{DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 pub const BINDING: &str = "IDEMPOTENCY";
 pub const HEADER: &str = "idempotency-key";
@@ -74,13 +74,11 @@ impl Slot {
     pub fn new(env: &Env, merchant: &str, mode: &str, key: &str, fingerprint: String) -> Result<Self> {
         // The name is hashed so no key text reaches object names (which show in dashboards).
         let name = fingerprint_name(merchant, mode, key);
-        Ok(Slot { stub: env.durable_object(BINDING)?.get_by_name(&name)?, fingerprint })
+        Ok(Slot { stub: crate::durable::object(env, BINDING, &name)?, fingerprint })
     }
 
     async fn call(&self, path: &str, body: serde_json::Value) -> Result<Response> {
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.to_string().into()));
-        self.stub.fetch_with_request(Request::new_with_init(&format!("https://idempotency{path}"), &init)?).await
+        crate::durable::post(&self.stub, path, body.to_string()).await
     }
 
     pub async fn begin(&self) -> Result<Begin> {

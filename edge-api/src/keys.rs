@@ -6,6 +6,7 @@
 
 use crate::auth::Caller;
 use crate::backend::{self, OnBehalf};
+use crate::durable;
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -30,12 +31,9 @@ struct LookupAnswer {
 
 /// The caller a key hash belongs to, `None` when no active key has it.
 pub async fn lookup(env: &Env, key_hash: &str, request_id: &str) -> std::result::Result<Option<Caller>, Refusal> {
-    let stub = env.durable_object(BINDING).and_then(|ns| ns.get_by_name(key_hash)).map_err(internal)?;
+    let stub = durable::object(env, BINDING, key_hash).map_err(internal)?;
     let body = serde_json::json!({ "key_hash": key_hash, "request_id": request_id }).to_string();
-    let mut init = worker::RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let request = Request::new_with_init("https://api-key-cache/lookup", &init).map_err(internal)?;
-    let mut answer = stub.fetch_with_request(request).await.map_err(internal)?;
+    let mut answer = durable::post(&stub, "/lookup", body).await.map_err(internal)?;
     let answer: LookupAnswer = answer.json().await.map_err(internal)?;
     if let Some((_, code)) = answer.refused {
         return Err(Refusal::new(ErrorCode::parse(&code).unwrap_or(ErrorCode::ServiceUnavailable)));
@@ -45,11 +43,8 @@ pub async fn lookup(env: &Env, key_hash: &str, request_id: &str) -> std::result:
 
 /// Forgets what is cached about `key_hash` (the backend revoked it).
 pub async fn purge(env: &Env, key_hash: &str) -> std::result::Result<(), Refusal> {
-    let stub = env.durable_object(BINDING).and_then(|ns| ns.get_by_name(key_hash)).map_err(internal)?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(Method::Post);
-    let request = Request::new_with_init("https://api-key-cache/purge", &init).map_err(internal)?;
-    stub.fetch_with_request(request).await.map_err(internal)?;
+    let stub = durable::object(env, BINDING, key_hash).map_err(internal)?;
+    durable::post(&stub, "/purge", String::new()).await.map_err(internal)?;
     Ok(())
 }
 

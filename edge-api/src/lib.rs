@@ -10,6 +10,7 @@ mod auth;
 mod backend;
 mod body;
 mod config;
+mod durable;
 mod idempotency;
 mod keys;
 mod problem;
@@ -80,7 +81,7 @@ async fn route(
         }
         (Method::Post, "/internal/api_keys/revoked") => {
             let body = body::read(req).await?;
-            vault::forward::verify_backend(req, env, "/internal/api_keys/revoked", &body)?;
+            backend::verify_signed(req, env, "/internal/api_keys/revoked", &body)?;
             let notice = body::object(&body)?;
             let hash = notice.get("key_hash").and_then(|h| h.as_str()).unwrap_or_default();
             keys::purge(env, hash).await?;

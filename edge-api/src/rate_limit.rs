@@ -6,7 +6,7 @@
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 pub const BINDING: &str = "RATE_LIMITER";
 
@@ -57,10 +57,8 @@ pub async fn enforce(env: &Env, name: String, limit: Limit) -> std::result::Resu
 
 /// Takes one request from bucket `name`.
 pub async fn take(env: &Env, name: &str, limit: Limit) -> Result<Decision> {
-    let stub = env.durable_object(BINDING)?.get_by_name(name)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(&limit)?.into()));
-    stub.fetch_with_request(Request::new_with_init("https://rate-limiter/take", &init)?).await?.json().await
+    let stub = crate::durable::object(env, BINDING, name)?;
+    crate::durable::post(&stub, "/take", serde_json::to_string(&limit)?).await?.json().await
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

@@ -6,13 +6,10 @@
 
 use super::cipher;
 use super::store::{self, Taken};
-use crate::backend::now_seconds;
 use crate::problem::Refusal;
 use futures_util::future::{Either, select};
 use paygate_core::ErrorCode;
-use paygate_core::signature::edge::{
-    HEADER_KEY_ID, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
-};
+use paygate_core::signature::edge::HEADER_REQUEST_ID;
 use serde_json::{Value, json};
 use std::time::Duration;
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
@@ -31,31 +28,8 @@ struct ForwardRequest {
     body: String,
 }
 
-/// The merchant and mode of a request the backend signed, or why it is refused.
-pub fn verify_backend(req: &Request, env: &Env, path: &str, body: &[u8]) -> Result<(String, String, String), Refusal> {
-    let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
-    let (merchant, mode, request_id) = (header(HEADER_MERCHANT), header(HEADER_MODE), header(HEADER_REQUEST_ID));
-    let key_id = header(HEADER_KEY_ID);
-    let secrets = crate::config::edge_secrets(env)?;
-    let secrets: Vec<_> = secrets.iter().collect();
-    let signed = SignedRequest {
-        timestamp: header(HEADER_TIMESTAMP).parse().unwrap_or(0),
-        method: "POST",
-        path,
-        body,
-        merchant_id: &merchant,
-        mode: &mode,
-        request_id: &request_id,
-        key_id: &key_id,
-    };
-    signed
-        .verify(&secrets, &header(HEADER_SIGNATURE), now_seconds())
-        .map_err(|_| Refusal::new(ErrorCode::SignatureInvalid))?;
-    Ok((merchant, mode, request_id))
-}
-
 pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> Result<Value, Refusal> {
-    let (merchant, mode, _) = verify_backend(req, env, PATH, body)?;
+    let (merchant, mode, _) = crate::backend::verify_signed(req, env, PATH, body)?;
     let ask: ForwardRequest =
         serde_json::from_slice(body).map_err(|e| Refusal::new(ErrorCode::ParameterInvalid).detail(e.to_string()))?;
     let base = crate::config::processor_url(env, &ask.destination, &mode).ok_or_else(|| {

@@ -6,7 +6,7 @@
 
 use super::cipher::Sealed;
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Method, Request, RequestInit, Response, Result, State, durable_object};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 pub const BINDING: &str = "CARD_VAULT";
 /// An unused token (and its CVC) lives this long.
@@ -35,10 +35,7 @@ pub enum Taken {
 }
 
 async fn call(env: &Env, token: &str, path: &str, body: String) -> Result<Response> {
-    let stub = env.durable_object(BINDING)?.get_by_name(token)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    stub.fetch_with_request(Request::new_with_init(&format!("https://card-vault{path}"), &init)?).await
+    crate::durable::post(&crate::durable::object(env, BINDING, token)?, path, body).await
 }
 
 pub async fn put(env: &Env, token: &str, record: &VaultRecord) -> Result<()> {
