@@ -5,6 +5,7 @@
 #   scripts/bench.sh ledger   charges through the backend's HTTP API, then the same SQL under pgbench
 #   scripts/bench.sh edge     the latency the edge adds in front of the backend, and replays it serves alone
 #   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
+#   scripts/bench.sh sdk      bytes of the loader and the card iframe (raw, gzip, brotli), mount() → ready
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
 # production), never the test cluster with fsync off.
@@ -45,8 +46,15 @@ case "$what" in
     step "webhooks: deliveries/s and commit-to-delivery latency to a local receiver"
     DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench webhooks
     ;;
+  sdk)
+    echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr); $(/usr/bin/chromium --version 2>/dev/null)"
+    step "browser SDK: bytes on the critical path and mount() → ready (headless Chromium, workerd)"
+    ./scripts/build_browser.sh
+    (cd edge-api && worker-build --release >/dev/null)
+    node sdk/bench/sdk_bench.mjs
+    ;;
   *)
-    echo "usage: scripts/bench.sh ledger|edge|webhooks" >&2
+    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk" >&2
     exit 2
     ;;
 esac

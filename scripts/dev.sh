@@ -111,6 +111,9 @@ PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR \
 groups+=("$!")
 echo "worker started (log: $LOG_DIR/worker.log)"
 
+step "browser SDK (card element, npm package, demo shop install)"
+./scripts/build_browser.sh
+
 step "edge (wrangler dev on workerd)"
 # wrangler runs the [build] command of wrangler.toml (worker-build) before serving.
 start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
@@ -118,8 +121,24 @@ start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
   --var "SANDBOX_URL:http://$SANDBOX_ADDR" \
   --show-interactive-dev-session=false
 
+step "demo shop (checkout page and webhook receiver)"
+SHOP_PORT=${PAYGATE_SHOP_PORT:-4242}
+if ! grep -qs '^PAYGATE_WEBHOOK_SECRET=' "$KEYS"; then
+  # One webhook endpoint for the demo shop, created once; its signing secret is kept with the keys.
+  secret=$(curl -fsS "http://127.0.0.1:$EDGE_PORT/v1/webhook_endpoints" -H "authorization: Bearer $PAYGATE_SK_TEST" \
+    -H 'content-type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$SHOP_PORT/webhooks\",\"enabled_events\":[\"*\"]}" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).secret))')
+  (umask 077 && printf 'PAYGATE_WEBHOOK_SECRET=%s\n' "$secret" >> "$KEYS")
+  . "$KEYS"
+fi
+PORT=$SHOP_PORT PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT PAYGATE_SECRET_KEY=$PAYGATE_SK_TEST \
+  PAYGATE_PUBLISHABLE_KEY=$PAYGATE_PK_TEST PAYGATE_WEBHOOK_SECRET=$PAYGATE_WEBHOOK_SECRET \
+  start_service shop "http://127.0.0.1:$SHOP_PORT/api/config" 30 "$ROOT" node examples/shop/server.mjs
+
 step "running"
 cat <<TXT
+  demo shop       http://127.0.0.1:$SHOP_PORT          (open it: the checkout page with the card form)
   edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
   ledger backend  http://$BACKEND_ADDR     (internal, edge-signed requests only; /health, /ready)
   sandbox         http://$SANDBOX_ADDR     (the test-mode card network)

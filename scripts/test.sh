@@ -55,8 +55,10 @@ run_step "SDK in headless Chromium (wasm-bindgen-test)" \
 run_step "edge lint (clippy for wasm32, warnings are errors)" \
   cargo clippy -p paygate-edge --target wasm32-unknown-unknown -q -- -D warnings
 run_step "edge unit tests (vault cipher, key parsing)" cargo test -p paygate-edge --lib -q
+run_step "browser build (card element, npm package, demo shop install)" ./scripts/build_browser.sh
 run_step "edge worker build (worker-build)" bash -c 'cd edge-api && worker-build --release >/dev/null'
-run_step "edge worker on workerd, and the demo shop's webhooks (node --test)" \
+run_step "npm package: loader, types, tarball (node --test)" node --test npm/tests/
+run_step "edge on workerd; demo shop: webhooks and checkout in Chromium (node --test)" \
   node --test edge-api/tests/ examples/shop/tests/
 
 printf '\n\033[1m==> summary\033[0m\n'

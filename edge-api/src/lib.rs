@@ -6,6 +6,7 @@
 //! catalogue; card data never leaves the vault except toward an allow-listed processor, and is never logged.
 
 mod apple_pay;
+mod assets;
 mod auth;
 mod backend;
 mod body;
@@ -88,6 +89,7 @@ async fn route(
             json_response(200, &json!({ "purged": true }))
         }
         (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
+        (_, p) if assets::is_asset_path(p) => assets::serve(req, env).await,
         (Method::Post, "/v1/tokens") => {
             let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;
             let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());

@@ -40,6 +40,15 @@ export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl 
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2026-04-01',
+    // The card element and the CDN loader (sdk/element/build.mjs); the worker runs first, as in
+    // wrangler.toml, so its headers apply.
+    assets: {
+      directory: path.join(edgeDir, 'public'),
+      binding: 'ASSETS',
+      routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true },
+      // Files are served under their own names: no redirect from card.html to card.
+      assetConfig: { html_handling: 'none' },
+    },
     bindings: { BACKEND_URL: backendUrl, SANDBOX_URL: sandboxUrl, PROCESSOR_LIVE_HOSTS: '', ...secrets, ...vars },
     durableObjects: {
       API_KEY_CACHE: { className: 'ApiKeyCache', useSQLite: true },

@@ -1,13 +1,37 @@
-// The demo shop's server: it holds the secret key, creates charges through the Paygate edge with an
+// The demo shop's server: it serves the checkout page (public/, with @paygate/js from the installed
+// tarball under /vendor), holds the secret key, creates charges through the Paygate edge with an
 // Idempotency-Key, and receives Paygate's webhooks, verifying each with the Standard Webhooks library
-// before believing it. The checkout page that mounts @paygate/js comes with the SDK.
+// before believing it.
 //
-//   PAYGATE_EDGE_URL=http://127.0.0.1:8787 PAYGATE_SECRET_KEY=sk_test_… PAYGATE_WEBHOOK_SECRET=whsec_… \
-//     node examples/shop/server.mjs            # listens on PORT (default 4242)
+//   PAYGATE_EDGE_URL=http://127.0.0.1:8787 PAYGATE_SECRET_KEY=sk_test_… PAYGATE_PUBLISHABLE_KEY=pk_test_… \
+//   PAYGATE_WEBHOOK_SECRET=whsec_… node examples/shop/server.mjs      # listens on PORT (default 4242)
+//
+// PAYGATE_API_BASE is where browsers reach the edge (the card iframe), when that differs from
+// PAYGATE_EDGE_URL, where this server reaches it.
 import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 
 const BODY_BYTES_MAX = 256 * 1024;
+// A charge waits for the processor's authorization; the edge and the backend give up well before this.
+// A timed-out request may still have charged, which is why a retry reuses the attempt's Idempotency-Key.
+const EDGE_TIMEOUT_MS = 30_000;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PUBLIC_DIR = path.join(HERE, 'public');
+// @paygate/js as a shop installs it: from the packed tarball (scripts/build_browser.sh), not the source.
+const VENDOR_DIR = path.join(HERE, 'node_modules', '@paygate', 'js');
+const VENDOR_PREFIX = '/vendor/@paygate/js/';
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+};
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
@@ -30,8 +54,58 @@ const json = (res, status, value) => {
   res.end(JSON.stringify(value));
 };
 
+/// The page's Content-Security-Policy: the one @paygate/js's README recommends for a self-hosted loader,
+/// with frame-src the edge's origin, plus the hashes of the page's inline blocks (its import map and its
+/// style), so nothing inline runs unless it is exactly what we wrote.
+function pagePolicy(apiOrigin, html) {
+  const hashes = (tag) =>
+    [...html.matchAll(new RegExp(`<${tag}\\b[^>]*>([\\s\\S]*?)</${tag}>`, 'g'))]
+      .filter(([, body]) => body.trim())
+      .map(([, body]) => ` 'sha256-${createHash('sha256').update(body).digest('base64')}'`)
+      .join('');
+  return [
+    "default-src 'self'",
+    `script-src 'self'${hashes('script')}`,
+    `style-src 'self'${hashes('style')}`,
+    `frame-src ${apiOrigin}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+function send(res, file, body, headers = {}) {
+  const type = CONTENT_TYPES[path.extname(file)];
+  res.writeHead(200, { 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...headers });
+  res.end(body);
+}
+
+/// A file of a type we serve, or a 404 (missing, a directory, or a type we do not serve).
+async function sendFile(res, file) {
+  let body;
+  try {
+    body = CONTENT_TYPES[path.extname(file)] && (await readFile(file));
+  } catch {}
+  if (!body) return json(res, 404, { error: 'not found' });
+  send(res, file, body);
+}
+
+/// `/vendor/@paygate/js/<path>` from the installed package, and nothing outside it: the path is decoded
+/// and resolved first, so `..` in any spelling cannot climb out.
+function vendorFile(pathname) {
+  let relative;
+  try {
+    relative = decodeURIComponent(pathname.slice(VENDOR_PREFIX.length));
+  } catch {
+    return null;
+  }
+  const file = path.resolve(VENDOR_DIR, relative);
+  return file.startsWith(VENDOR_DIR + path.sep) && !relative.includes('\0') ? file : null;
+}
+
 /// A shop server. `webhookSecrets` may hold more than one secret while the shop rotates to a new one.
-export function createShop({ edgeUrl, secretKey, webhookSecrets = [] }) {
+/// `publishableKey` and `apiBase` (where browsers reach the edge; `edgeUrl` unless given) go to the page.
+export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishableKey, apiBase = edgeUrl }) {
   const shop = {
     webhookSecrets: [...webhookSecrets],
     /// Verified events by id: a retried delivery (same webhook-id) is stored once.
@@ -65,25 +139,64 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [] }) {
   }
 
   async function checkout(req, res) {
-    const { token, amount, currency, order } = JSON.parse(await readBody(req));
-    const answer = await fetch(`${edgeUrl}/v1/charges`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${secretKey}`,
-        'content-type': 'application/json',
-        // One order, one charge: a retry of this request (or of the shop's own call) cannot charge twice.
-        'idempotency-key': `order-${order}`,
-      },
-      body: JSON.stringify({ amount, currency, source: token, metadata: { order: String(order) } }),
-    });
-    json(res, answer.status, await answer.json());
+    const { token, amount, currency, order, attempt = 1 } = JSON.parse(await readBody(req));
+    if (!Number.isSafeInteger(attempt) || attempt < 1) {
+      return json(res, 400, { code: 'parameter_invalid', message: 'attempt must be a positive integer' });
+    }
+    let answer;
+    try {
+      answer = await fetch(`${edgeUrl}/v1/charges`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${secretKey}`,
+          'content-type': 'application/json',
+          // One key per attempt at an order: a retry of an attempt whose answer was lost replays it and
+          // cannot charge twice. The page starts a new attempt (another card, say) only after a definite
+          // failure, when nothing was charged; reusing the key then would be refused (422).
+          'idempotency-key': attempt === 1 ? `order-${order}` : `order-${order}-${attempt}`,
+        },
+        // Charges capture by default (capture: true), so a paid order sees charge.captured.
+        body: JSON.stringify({ amount, currency, source: token, metadata: { order: String(order) } }),
+        signal: AbortSignal.timeout(EDGE_TIMEOUT_MS),
+      });
+    } catch (error) {
+      // The cause (an address, a timeout) is for our log, not for the shopper.
+      console.warn(`charge for order ${order}: edge unreachable: ${error.cause?.message ?? error.message}`);
+      const message = 'The payment service could not be reached. Please try again; you will not be charged twice.';
+      return json(res, 502, { code: 'network_error', message });
+    }
+    // The edge's answer goes to the page unchanged, status and all: a charge or a problem.
+    const body = await answer.text();
+    try {
+      json(res, answer.status, JSON.parse(body));
+    } catch {
+      json(res, 502, { code: 'upstream_error', message: `The payment service answered ${answer.status} without JSON` });
+    }
+  }
+
+  async function page(res, pathname) {
+    if (pathname === '/') {
+      const file = path.join(PUBLIC_DIR, 'index.html');
+      const html = await readFile(file, 'utf8');
+      return send(res, file, html, { 'content-security-policy': pagePolicy(new URL(apiBase).origin, html) });
+    }
+    if (pathname === '/checkout.mjs') return sendFile(res, path.join(PUBLIC_DIR, 'checkout.mjs'));
+    if (pathname === '/api/config') {
+      if (!publishableKey) return json(res, 503, { code: 'not_configured', message: 'Set PAYGATE_PUBLISHABLE_KEY for the shop server' });
+      return json(res, 200, { publishableKey, apiBase });
+    }
+    const file = pathname.startsWith(VENDOR_PREFIX) && vendorFile(pathname);
+    if (file) return sendFile(res, file);
+    json(res, 404, { error: 'not found' });
   }
 
   shop.server = http.createServer(async (req, res) => {
     try {
-      if (req.method === 'POST' && req.url === '/webhooks') return await receiveWebhook(req, res);
-      if (req.method === 'POST' && req.url === '/api/checkout') return await checkout(req, res);
-      if (req.method === 'GET' && req.url === '/api/events') return json(res, 200, [...shop.events.values()]);
+      const { pathname } = new URL(req.url, 'http://shop.invalid');
+      if (req.method === 'POST' && pathname === '/webhooks') return await receiveWebhook(req, res);
+      if (req.method === 'POST' && pathname === '/api/checkout') return await checkout(req, res);
+      if (req.method === 'GET' && pathname === '/api/events') return json(res, 200, [...shop.events.values()]);
+      if (req.method === 'GET') return await page(res, pathname);
       json(res, 404, { error: 'not found' });
     } catch (error) {
       json(res, 400, { error: String(error.message ?? error) });
@@ -104,7 +217,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     edgeUrl: process.env.PAYGATE_EDGE_URL ?? 'http://127.0.0.1:8787',
     secretKey: process.env.PAYGATE_SECRET_KEY,
     webhookSecrets: (process.env.PAYGATE_WEBHOOK_SECRET ?? '').split(',').filter(Boolean),
+    publishableKey: process.env.PAYGATE_PUBLISHABLE_KEY,
+    apiBase: process.env.PAYGATE_API_BASE || undefined,
   });
   const url = await shop.listen(Number(process.env.PORT ?? 4242));
-  console.log(`demo shop server on ${url} (webhooks at ${url}/webhooks)`);
+  console.log(`demo shop on ${url} (checkout page at ${url}/, webhooks at ${url}/webhooks)`);
 }

@@ -82,6 +82,70 @@ fn layout(digits: &str, digits_before_caret: usize, cap: Cap) -> Formatted {
     Formatted { text, caret, brand: brands.primary() }
 }
 
+/// Arabic-Indic (U+0660–0669) and Extended Arabic-Indic (U+06F0–06F9) digits as ASCII digits, so a
+/// person typing on an Arabic keyboard gets the same card number. Every character maps to one character,
+/// so carets counted in characters stay where they were.
+pub fn ascii_digits(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+            _ => c,
+        })
+        .collect()
+}
+
+/// The expiry field as it is typed: `MM / YY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormattedExpiry {
+    pub text: String,
+    pub caret: usize,
+}
+
+const EXPIRY_SEPARATOR: &str = " / ";
+
+/// Formats the expiry field after an edit. A lone first digit 2–9 can only be a month, so it becomes
+/// `0d / `; the separator appears once the month is whole, except while `deleting` (else backspace over
+/// it would put it straight back), and a deletion reflows the remaining digits. Autofill's `MM/YYYY` and a typed `1/` keep the month the person meant.
+pub fn format_expiry(input: &str, caret: usize, deleting: bool) -> FormattedExpiry {
+    let before_caret = input.chars().take(caret).filter(char::is_ascii_digit).count();
+    let mut parts = input.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
+    let first = parts.next().unwrap_or("");
+    let rest: String = parts.collect();
+    let has_separator = input.trim_start().chars().skip(first.len()).any(|c| !c.is_ascii_digit());
+    let (month, year, padded) = if has_separator && !deleting && (1..=2).contains(&first.len()) {
+        let pad = first.len() == 1 && first != "0";
+        let month = if pad { ["0", first].concat() } else { first.to_owned() };
+        // A four-digit year (autofill, or a person writing 2030) is shown as its last two digits.
+        let year = if rest.len() == 4 && rest.starts_with("20") { rest[2..].to_owned() } else { rest };
+        (month, year, pad)
+    } else {
+        let digits: String = [first, rest.as_str()].concat();
+        // Deleting reflows the digits as they stand: padding is a typing convenience, not a correction.
+        let pad = !deleting && digits.starts_with(|c: char| ('2'..='9').contains(&c));
+        let digits = if pad { ["0", &digits].concat() } else { digits };
+        let (month, year) = digits.split_at(digits.len().min(2));
+        (month.to_owned(), year.to_owned(), pad)
+    };
+    let year = &year[..year.len().min(2)];
+    let mut text = month.clone();
+    if !year.is_empty() || (month.len() == 2 && !deleting) {
+        text.push_str(EXPIRY_SEPARATOR);
+        text.push_str(year);
+    }
+    // The caret goes after the same digit it followed; a padding zero counts as typed before it.
+    let digits_before = (before_caret + usize::from(padded && before_caret > 0)).min(month.len() + year.len());
+    let caret = if digits_before < month.len() || (digits_before == 2 && year.is_empty() && deleting) {
+        digits_before
+    } else if digits_before == month.len() && year.is_empty() {
+        text.len()
+    } else {
+        digits_before + EXPIRY_SEPARATOR.len()
+    };
+    FormattedExpiry { text, caret }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,9 +189,52 @@ mod tests {
         // Deleting the 4 of a 19-digit Visa leaves a Mastercard-like prefix; no other digit goes.
         let got = backspace("4230 0000 0000 0000 009", 1);
         assert_eq!((got.text.as_str(), got.caret), ("2300 0000 0000 0000 09", 0));
-        // Deleting the 4 of a 19-digit Visa leaves a Mastercard-like prefix; no other digit goes.
-        let got = backspace("4230 0000 0000 0000 009", 1);
-        assert_eq!((got.text.as_str(), got.caret), ("2300 0000 0000 0000 09", 0));
+    }
+
+    fn expiry(input: &str, caret: usize, deleting: bool) -> (String, usize) {
+        let got = format_expiry(input, caret, deleting);
+        (got.text, got.caret)
+    }
+
+    #[test]
+    fn expiry_is_shown_as_month_slash_year() {
+        assert_eq!(expiry("1", 1, false), ("1".into(), 1));
+        assert_eq!(expiry("12", 2, false), ("12 / ".into(), 5));
+        assert_eq!(expiry("12 / 3", 6, false), ("12 / 3".into(), 6));
+        assert_eq!(expiry("12 / 345", 8, false), ("12 / 34".into(), 7));
+        assert_eq!(expiry("1234", 4, false), ("12 / 34".into(), 7));
+        assert_eq!(expiry("", 0, false), ("".into(), 0));
+    }
+
+    #[test]
+    fn a_first_digit_that_can_only_be_a_month_is_padded() {
+        assert_eq!(expiry("4", 1, false), ("04 / ".into(), 5));
+        assert_eq!(expiry("1/", 2, false), ("01 / ".into(), 5));
+        assert_eq!(expiry("0", 1, false), ("0".into(), 1));
+    }
+
+    #[test]
+    fn autofilled_four_digit_years_become_two() {
+        assert_eq!(expiry("12/2030", 7, false), ("12 / 30".into(), 7));
+        assert_eq!(expiry("3/2031", 6, false), ("03 / 31".into(), 7));
+        assert_eq!(expiry("12-30", 5, false), ("12 / 30".into(), 7));
+    }
+
+    #[test]
+    fn deleting_does_not_bring_the_separator_back() {
+        // Backspace over "12 / " leaves "12 /": the separator goes and the caret stays after the month.
+        assert_eq!(expiry("12 /", 4, true), ("12".into(), 2));
+        assert_eq!(expiry("12 / ", 4, true), ("12".into(), 2));
+        assert_eq!(expiry("12 / 3", 6, true), ("12 / 3".into(), 6));
+        // Deleting a month digit in the middle keeps the caret there.
+        assert_eq!(expiry("1 / 34", 1, true), ("13 / 4".into(), 1));
+    }
+
+    #[test]
+    fn arabic_indic_digits_become_ascii() {
+        assert_eq!(ascii_digits("\u{0664}\u{0662}\u{0664}\u{0662}"), "4242");
+        assert_eq!(ascii_digits("\u{06F1}\u{06F2}/\u{06F3}\u{06F0}"), "12/30");
+        assert_eq!(ascii_digits("4a ٩"), "4a 9");
     }
 
     #[test]

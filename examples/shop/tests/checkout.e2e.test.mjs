@@ -1,0 +1,240 @@
+// The demo shop's checkout end to end, in headless Chromium against the real stack: the shop's page
+// (server.mjs, the @paygate/js tarball) → the card iframe on the edge's origin → POST /v1/tokens on
+// workerd → the shop's server charges through the edge → backend → PostgreSQL → the signed webhook back
+// to the shop. Screenshots land in artifacts/screenshots for people to look at.
+import { test, before, after } from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack, call } from '../../../edge-api/tests/helpers.mjs';
+import { createShop } from '../server.mjs';
+import { launchChromium, SCREENSHOT_DIR } from './chromium.mjs';
+
+let stack;
+let shop;
+let shopUrl;
+let browser;
+before(async () => {
+  stack = await startStack({ worker: true });
+  shop = createShop({ edgeUrl: stack.edge.url, secretKey: stack.keys.skTest, publishableKey: stack.keys.pkTest });
+  shopUrl = await shop.listen();
+  const endpoint = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/webhook_endpoints', { url: `${shopUrl}/webhooks`, enabled_events: ['*'] });
+  if (endpoint.status !== 201) throw new Error(endpoint.text);
+  shop.webhookSecrets = [endpoint.json.secret];
+  browser = await launchChromium();
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  await shop?.close();
+  await stack?.stop();
+});
+
+async function eventually(check, what, deadlineMs = 15_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/// Opens the checkout; `messages` collects every postMessage the shop's page receives.
+async function openCheckout() {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.addInitScript(() => {
+    window.__received = [];
+    window.addEventListener('message', (event) => window.__received.push(JSON.stringify(event.data)));
+  });
+  await page.goto(shopUrl);
+  const frame = page.frameLocator('#card iframe');
+  await frame.locator('#pg-number').waitFor();
+  await page.locator('[data-testid=pay]:not([disabled])').waitFor();
+  return { page, frame, errors, close: () => page.close() };
+}
+
+async function typeCard(frame, { number, expiry = '12 / 34', cvc = '123', postal = '10115' }) {
+  await frame.locator('#pg-number').pressSequentially(number);
+  await frame.locator('#pg-expiry').pressSequentially(expiry);
+  await frame.locator('#pg-cvc').pressSequentially(cvc);
+  await frame.locator('#pg-postal').pressSequentially(postal);
+}
+
+async function pay(page, name = 'Amal Haddad') {
+  await page.locator('[data-testid=name]').fill(name);
+  await page.locator('[data-testid=pay]').click();
+}
+
+const charged = (page) => page.locator('#result').getAttribute('data-status', { timeout: 15_000 });
+
+async function shopSaw(chargeId, type) {
+  return eventually(() => [...shop.events.values()].find((e) => e.type === type && e.data.object.id === chargeId), `${type} for ${chargeId}`);
+}
+
+test('typing a success card gives a captured charge that the shop hears about by webhook', async (t) => {
+  const { page, frame, errors, close } = await openCheckout();
+  try {
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'checkout-en-empty.png'), fullPage: true });
+    await typeCard(frame, { number: '4242424242424242' });
+    t.assert.equal(await frame.locator('#pg-number').inputValue(), '4242 4242 4242 4242', 'formatted while typed');
+    t.assert.equal(await frame.locator('#pg-brand').textContent(), 'Visa');
+    t.assert.equal(await frame.locator('#pg-expiry').inputValue(), '12 / 34');
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'checkout-en.png'), fullPage: true });
+    await pay(page);
+    t.assert.equal(await charged(page), 'captured');
+    const chargeId = await page.locator('#result').textContent();
+    const captured = await shopSaw(chargeId, 'charge.captured');
+    t.assert.equal(captured.data.object.amount, 2400);
+    t.assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+for (const [number, code, where, message] of [
+  ['4000000000000002', 'card_declined', '.pg-errors [role=alert]', 'Your card was declined.'],
+  ['4000000000009995', 'insufficient_funds', '.pg-errors [role=alert]', 'Your card has insufficient funds.'],
+  ['4000000000000127', 'incorrect_cvc', '#pg-cvc-error', "Your card's security code is incorrect."],
+]) {
+  test(`a ${code.replaceAll('_', ' ')} card shows its message in the form`, async (t) => {
+    const { page, frame, close } = await openCheckout();
+    try {
+      await typeCard(frame, { number });
+      await pay(page);
+      await page.locator(`[data-testid=status][data-code=${code}]`).waitFor({ timeout: 15_000 });
+      await frame.locator(where, { hasText: message }).waitFor();
+      if (code === 'incorrect_cvc') {
+        t.assert.equal(await frame.locator('#pg-cvc').getAttribute('aria-invalid'), 'true');
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'checkout-error-cvc.png'), fullPage: true });
+      }
+      t.assert.equal(await page.locator('#result').count(), 0, 'no success shown');
+    } finally {
+      await close();
+    }
+  });
+}
+
+test('invalid input shows field errors and never reaches the edge', async (t) => {
+  const { page, frame, close } = await openCheckout();
+  const tokenCalls = [];
+  const onRequest = (request) => request.url().includes('/v1/tokens') && tokenCalls.push(request.url());
+  browser.context.on('request', onRequest);
+  try {
+    await frame.locator('#pg-number').pressSequentially('4242424242424241');
+    await frame.locator('#pg-number-error', { hasText: 'Your card number is invalid.' }).waitFor();
+    t.assert.equal(await frame.locator('#pg-number').getAttribute('aria-invalid'), 'true');
+    await frame.locator('#pg-expiry').pressSequentially('13');
+    await frame.locator('#pg-expiry-error', { hasText: "Your card's expiry month is invalid." }).waitFor();
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'checkout-error-fields.png'), fullPage: true });
+    await pay(page);
+    await page.locator('[data-testid=status][data-code=validation_error]').waitFor();
+    await frame.locator('#pg-cvc-error', { hasText: "Your card's security code is incomplete." }).waitFor();
+    t.assert.deepEqual(tokenCalls, [], 'tokenize never called the edge');
+  } finally {
+    browser.context.off('request', onRequest);
+    await close();
+  }
+});
+
+test('a pasted number and autofill-style input both check out', async (t) => {
+  const { page, frame, close } = await openCheckout();
+  try {
+    // A real paste (Ctrl+V) from the system clipboard, with dashes as card numbers are often copied. The
+    // shop's top-level page may write the clipboard; the iframe only receives the paste.
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: shopUrl });
+    await page.evaluate(() => navigator.clipboard.writeText('5555-5555-5555-4444'));
+    await frame.locator('#pg-number').focus();
+    await page.keyboard.press('Control+V');
+    t.assert.equal(await frame.locator('#pg-number').inputValue(), '5555 5555 5555 4444');
+    // Autofill sets whole values at once (Chrome fills cc-exp as MM/YYYY) and fires input events.
+    await frame.locator('body').evaluate(() => {
+      for (const [id, value] of [['pg-expiry', '11/2031'], ['pg-cvc', '321'], ['pg-postal', 'SW1A 1AA']]) {
+        const input = document.getElementById(id);
+        input.value = value;
+        input.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
+      }
+    });
+    t.assert.equal(await frame.locator('#pg-expiry').inputValue(), '11 / 31');
+    await pay(page);
+    t.assert.equal(await charged(page), 'captured');
+  } finally {
+    await close();
+  }
+});
+
+test('Arabic lays the form out right to left with Arabic messages', async (t) => {
+  const { page, frame, close } = await openCheckout();
+  try {
+    await page.locator('[data-testid=lang-ar]').click();
+    await frame.locator('form[dir=rtl][lang=ar]').waitFor();
+    t.assert.equal(await frame.locator('form').evaluate((f) => getComputedStyle(f).direction), 'rtl');
+    t.assert.equal(await frame.locator('label[for=pg-number]').textContent(), 'رقم البطاقة');
+    const number = await frame.locator('[data-field=number]').boundingBox();
+    const expiry = await frame.locator('[data-field=expiry]').boundingBox();
+    t.assert.ok(number.x > expiry.x, 'the number field comes first from the right');
+    await frame.locator('#pg-number').pressSequentially('٤٢٤٢');
+    await frame.locator('#pg-expiry').focus();
+    await frame.locator('#pg-number-error', { hasText: 'رقم البطاقة غير مكتمل.' }).waitFor();
+    t.assert.equal(await frame.locator('#pg-number').inputValue(), '4242');
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'checkout-ar.png'), fullPage: true });
+  } finally {
+    await close();
+  }
+});
+
+test('keyboard alone completes a checkout', async (t) => {
+  const { page, frame, close } = await openCheckout();
+  try {
+    await page.locator('[data-testid=name]').focus();
+    await page.keyboard.type('Omar Saleh');
+    await page.keyboard.press('Tab');
+    t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-number', 'Tab enters the card form');
+    // Each complete field moves focus on by itself.
+    await page.keyboard.type('2223003122003222');
+    t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-expiry');
+    await page.keyboard.type('0930');
+    t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-cvc');
+    await page.keyboard.type('456');
+    t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-postal');
+    await page.keyboard.type('75001');
+    await page.keyboard.press('Tab');
+    t.assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'pay', 'Tab leaves the form for Pay');
+    await page.keyboard.press('Enter');
+    t.assert.equal(await charged(page), 'captured');
+  } finally {
+    await close();
+  }
+});
+
+test("the shop page's own script cannot read the card number", async (t) => {
+  const { page, frame, close } = await openCheckout();
+  try {
+    await typeCard(frame, { number: '6011111111111117' });
+    const attempt = await page.evaluate(() => {
+      const iframe = document.querySelector('#card iframe');
+      const found = [];
+      try {
+        found.push(iframe.contentDocument?.querySelector('input')?.value ?? 'no document');
+      } catch (error) {
+        found.push(`refused: ${error.name}`);
+      }
+      try {
+        found.push(iframe.contentWindow.document.querySelector('input').value);
+      } catch (error) {
+        found.push(`refused: ${error.name}`);
+      }
+      return { found, received: window.__received, html: document.documentElement.outerHTML };
+    });
+    t.assert.deepEqual(attempt.found, ['no document', 'refused: SecurityError']);
+    const everything = [...attempt.received, attempt.html].join('\n');
+    t.assert.ok(attempt.received.some((m) => m.includes('"discover"')), 'the page did hear the brand');
+    // The element's id and heights are short numbers too; the whole number in any format is what must not be there.
+    for (const secret of ['6011111111111117', '6011 1111 1111 1117', '111111111111']) {
+      t.assert.ok(!everything.includes(secret), `the page never holds ${secret}`);
+    }
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,170 @@
+// Hand-written types of @paygate/js. They describe src/index.mjs; tests/types-usage.ts keeps them honest.
+
+/** A language the card form speaks. Arabic is laid out right to left. */
+export type Locale = 'en' | 'ar';
+
+/** A {@link Locale}, or `'auto'`: Arabic when the page language (`<html lang>`, else the browser's) starts with `ar`, English otherwise. */
+export type LocaleOption = Locale | 'auto';
+
+/** Options of {@link loadPaygate}. */
+export interface LoadOptions {
+  /** Origin (and optional path) of the Paygate API that serves the card form. Default `https://api.paygate.dev`. */
+  apiBase?: string;
+  /** Default language of the elements this instance mounts. Default `'auto'`. */
+  locale?: LocaleOption;
+}
+
+/** Theming variables of the card form. Every value is a CSS value as a string, e.g. `'#1a1a1a'`, `'8px'`. */
+export interface Theme {
+  /** Text of the fields. */
+  colorText?: string;
+  /** Background of the fields. */
+  colorBackground?: string;
+  /** Borders of the fields. */
+  colorBorder?: string;
+  /** Focus ring and accents. */
+  colorPrimary?: string;
+  /** Invalid fields and error messages. */
+  colorDanger?: string;
+  /** Placeholders. */
+  colorPlaceholder?: string;
+  /** A font stack available inside the iframe, e.g. `'system-ui, sans-serif'`; the shop's web fonts are not. */
+  fontFamily?: string;
+  /** Base font size, e.g. `'16px'` (16px or more keeps iOS from zooming in on focus). */
+  fontSize?: string;
+  /** Corner radius of the fields. */
+  borderRadius?: string;
+  /** Space between the fields. */
+  spacing?: string;
+}
+
+/** Options of {@link Paygate.mount} for the card form. */
+export interface CardElementOptions {
+  /** The element to mount. Only `'card'` exists so far. */
+  type: 'card';
+  /** `'row'`: every field on one line; `'split'`: the number on its own line. Default `'row'`. */
+  layout?: 'row' | 'split';
+  /** Show the postal code field. Default `true`. */
+  postalCode?: boolean;
+  /** Language of this element. Default: the `locale` given to {@link loadPaygate}. */
+  locale?: LocaleOption;
+  /** Theming variables. */
+  style?: Theme;
+  /** Render the fields read-only, e.g. while a payment is in progress. Default `false`. */
+  disabled?: boolean;
+  /** Accessible title of the iframe, announced by screen readers. Default `'Secure card payment form'`. */
+  title?: string;
+}
+
+/** What {@link CardElement.update} can change after mounting. A new `style` replaces the whole theme. */
+export type CardElementUpdate = Partial<Omit<CardElementOptions, 'type'>>;
+
+/** A field of the card form. */
+export type CardField = 'number' | 'expiry' | 'cvc' | 'postal_code';
+
+/** A card brand as detected while typing; `''` while unknown. */
+export type CardBrand =
+  | 'visa' | 'mastercard' | 'amex' | 'discover' | 'diners' | 'jcb' | 'unionpay' | 'maestro' | 'mada' | ''
+  | (string & {});
+
+/** An error from Paygate. `code` is stable and meant for programs; `message` is for people. */
+export interface PaygateError {
+  /** E.g. `'card_number_invalid'`, `'rate_limited'`, `'network_error'`, `'element_destroyed'`. */
+  code: string;
+  /** A human-readable explanation. */
+  message: string;
+  /** The field at fault, when there is one. */
+  field?: string;
+}
+
+/** A field error shown inside the card form. */
+export interface CardFieldError {
+  /** E.g. `'card_number_invalid'`, `'expiry_invalid'`. */
+  code: string;
+  /** The field at fault. */
+  field: CardField;
+  /** The message shown to the shopper, in the element's language. */
+  message: string;
+}
+
+/** A single-use card token. Send its `id` to your server, which charges it with your secret key. */
+export interface Token {
+  /** `tok_…`; valid for 15 minutes and one charge. */
+  id: string;
+  /** What the shop may know about the card: never its number or security code. */
+  card: {
+    brand: CardBrand;
+    last4: string;
+    exp_month: number;
+    exp_year: number;
+  };
+  /** `true` when made with a live key. */
+  livemode: boolean;
+}
+
+/** The result of {@link CardElement.tokenize}: exactly one of `token` and `error`. */
+export type TokenizeResult = { token: Token; error?: undefined } | { token?: undefined; error: PaygateError };
+
+/** What {@link CardElement.tokenize} sends along with the card. */
+export interface TokenizeData {
+  /** The cardholder's name as entered on the shop's page. */
+  name?: string;
+  /** The postal code, when the shop collects it itself (`postalCode: false`). */
+  postalCode?: string;
+}
+
+/** Arguments of the card element's events, by event name. */
+export interface CardElementEvents {
+  /** The form has loaded and can take input; `height` is its height in CSS pixels. */
+  ready: { height: number };
+  /** The input changed. `complete` is true when every field is valid; `error` is the field error shown, if any. */
+  change: { brand: CardBrand; complete: boolean; empty: boolean; error: CardFieldError | null };
+  /** A field gained focus. */
+  focus: { field: CardField };
+  /** A field lost focus. */
+  blur: { field: CardField };
+}
+
+/** A mounted card form. */
+export interface CardElement {
+  /** Calls `handler` on every `event`. Returns the element, so calls chain. */
+  on<E extends keyof CardElementEvents>(event: E, handler: (detail: CardElementEvents[E]) => void): this;
+  /** Stops calling `handler` (the same function that was passed to {@link CardElement.on}). */
+  off<E extends keyof CardElementEvents>(event: E, handler: (detail: CardElementEvents[E]) => void): this;
+  /**
+   * Sends the card to Paygate and resolves to a single-use token, or to an error. Never rejects.
+   * Field errors are also shown inside the form. After 30 seconds without an answer it resolves to
+   * `network_error`; after {@link CardElement.destroy}, to `element_destroyed`.
+   */
+  tokenize(data?: TokenizeData): Promise<TokenizeResult>;
+  /** Changes options after mounting; options not given keep their value. Throws a `TypeError` for a bad value. */
+  update(options: CardElementUpdate): void;
+  /** Empties every field. */
+  clear(): void;
+  /** Moves focus to the first field. */
+  focus(): void;
+  /**
+   * Shows why a charge failed, in the element's language, under the form: pass the `code` your server got
+   * from Paygate (`'card_declined'`, `'insufficient_funds'`, `'incorrect_cvc'`, `'expired_card'`,
+   * `'processing_error'`), or `null` to clear it.
+   */
+  showError(code: string | null): void;
+  /** Removes the iframe and its message listener; pending {@link CardElement.tokenize} calls resolve to `element_destroyed`. */
+  destroy(): void;
+}
+
+/** A Paygate instance bound to one publishable key. */
+export interface Paygate {
+  /**
+   * Mounts a form into `target` (a CSS selector or an element) and returns it.
+   * Throws when the selector matches nothing or the element type is not supported.
+   */
+  mount(target: string | HTMLElement, options: CardElementOptions): CardElement;
+}
+
+/**
+ * Prepares Paygate for this page. Resolves to `null` where there is no browser (server-side rendering);
+ * rejects with a `TypeError` when the key is not a publishable key (`pk_test_…` or `pk_live_…`).
+ * Loads nothing by itself: the card form loads when {@link Paygate.mount} is called.
+ */
+export function loadPaygate(publishableKey: string, options?: LoadOptions): Promise<Paygate | null>;

@@ -1,0 +1,33 @@
+// What npm publishes: the manifest shops resolve through, the files in the tarball, and the loader's
+// size budget (it is downloaded by every checkout page).
+import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('../', import.meta.url));
+const manifest = JSON.parse(readFileSync(`${dir}package.json`, 'utf8'));
+// The loader is shipped unminified, comments and all; this is its budget as served (gzip).
+const LOADER_GZIP_BYTES_MAX = 5 * 1024;
+
+test('the manifest exports one ESM entry with its types and declares no side effects', (t) => {
+  t.assert.equal(manifest.name, '@paygate/js');
+  t.assert.equal(manifest.type, 'module');
+  t.assert.equal(manifest.sideEffects, false);
+  t.assert.deepEqual(manifest.exports, { '.': { types: './src/index.d.ts', import: './src/index.mjs', default: './src/index.mjs' } });
+  t.assert.equal(manifest.dependencies, undefined, 'the loader has no dependencies');
+  const cargo = readFileSync(`${dir}../Cargo.toml`, 'utf8');
+  t.assert.equal(manifest.license, /^license = "(.*)"$/m.exec(cargo)[1], 'same license as the workspace');
+});
+
+test('the tarball holds the loader, its types and the README, and no tests', (t) => {
+  const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const files = pack.files.map((f) => f.path).filter((path) => !path.startsWith('element/')).sort();
+  t.assert.deepEqual(files, ['README.md', 'package.json', 'src/index.d.ts', 'src/index.mjs']);
+});
+
+test('the loader stays within its size budget', (t) => {
+  const bytes = gzipSync(readFileSync(`${dir}src/index.mjs`), { level: 9 }).length;
+  t.assert.ok(bytes <= LOADER_GZIP_BYTES_MAX, `${bytes} bytes gzipped`);
+});

@@ -1,0 +1,18 @@
+// The README's SRI hashes are the ones of the loader the CDN serves: a changed loader with a stale README
+// would break every shop that pinned the old hash without telling them.
+import { test } from 'node:test';
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import { README, section, readmeWithSection } from '../scripts/sri.mjs';
+
+test('the README names the SRI hash of the current loader', (t) => {
+  const readme = fs.readFileSync(README, 'utf8');
+  t.assert.ok(readme.includes(section()), 'stale SRI section: run `node npm/scripts/sri.mjs --write`');
+  t.assert.equal(readmeWithSection(readme), readme);
+});
+
+test('the hash in the README is the sha384 of src/index.mjs', (t) => {
+  const loader = fs.readFileSync(new URL('../src/index.mjs', import.meta.url));
+  const expected = `sha384-${crypto.createHash('sha384').update(loader).digest('base64')}`;
+  t.assert.ok(fs.readFileSync(README, 'utf8').includes(expected));
+});

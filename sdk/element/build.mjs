@@ -1,0 +1,64 @@
+// Packs the card element for delivery: wasm-pack's output (glue JS + WebAssembly) and card.css get
+// content-hashed names, so the edge can cache them for a year, and card.html names them with their
+// Subresource Integrity hashes. One build feeds the edge's static assets and the npm package's
+// `element/` folder, so what the package ships is byte for byte what the CDN serves.
+//
+//   node sdk/element/build.mjs <wasm-pack out dir> <edge assets dir> <package element dir>
+// The edge assets dir receives elements/v1/{card.html,card-H.css,element-H.js,element-H.wasm} and
+// js/{v1,<version>}/paygate.mjs (the loader, for shops that take it from the CDN); the package's element dir
+// receives the same four element files.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const [pkgDir, edgeDir, packageDir] = process.argv.slice(2);
+if (!pkgDir || !edgeDir || !packageDir) {
+  console.error('usage: node sdk/element/build.mjs <wasm-pack out dir> <edge assets dir> <package element dir>');
+  process.exit(2);
+}
+
+const read = (file) => fs.readFileSync(file);
+const shortHash = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+export const integrity = (bytes) => `sha384-${crypto.createHash('sha384').update(bytes).digest('base64')}`;
+
+const wasm = read(path.join(pkgDir, 'paygate_sdk_bg.wasm'));
+const wasmName = `element-${shortHash(wasm)}.wasm`;
+// The glue's own default would look for paygate_sdk_bg.wasm; start it with the hashed name, then boot.
+const glue = read(path.join(pkgDir, 'paygate_sdk.js')).toString('utf8');
+if (!glue.includes('async function __wbg_init(')) throw new Error('unexpected wasm-bindgen glue: no __wbg_init');
+const js = Buffer.from(
+  `${glue}\nawait __wbg_init({ module_or_path: new URL('./${wasmName}', import.meta.url) });\nboot();\n`,
+);
+const jsName = `element-${shortHash(js)}.js`;
+const css = read(path.join(here, 'card.css'));
+const cssName = `card-${shortHash(css)}.css`;
+const html = Buffer.from(
+  read(path.join(here, 'card.html'))
+    .toString('utf8')
+    .replace('{{css}}', cssName)
+    .replace('{{css_integrity}}', integrity(css))
+    .replace('{{wasm}}', wasmName)
+    .replace('{{js}}', jsName)
+    .replace('{{js_integrity}}', integrity(js)),
+);
+const loader = read(path.join(root, 'npm/src/index.mjs'));
+
+for (const elements of [path.join(edgeDir, 'elements/v1'), packageDir]) {
+  // Old hashed files go: a deploy serves exactly one build.
+  fs.rmSync(elements, { recursive: true, force: true });
+  fs.mkdirSync(elements, { recursive: true });
+  fs.writeFileSync(path.join(elements, 'card.html'), html);
+  fs.writeFileSync(path.join(elements, cssName), css);
+  fs.writeFileSync(path.join(elements, jsName), js);
+  fs.writeFileSync(path.join(elements, wasmName), wasm);
+}
+// The loader twice: a floating v1 path, and the package's version, which never changes (SRI pins it).
+const { version } = JSON.parse(read(path.join(root, 'npm/package.json')));
+for (const dir of ['v1', version]) {
+  fs.mkdirSync(path.join(edgeDir, 'js', dir), { recursive: true });
+  fs.writeFileSync(path.join(edgeDir, 'js', dir, 'paygate.mjs'), loader);
+}
+console.log(`card element: ${jsName} ${wasmName} ${cssName}; loader ${integrity(loader)}`);

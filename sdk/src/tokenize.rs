@@ -1,0 +1,123 @@
+//! The tokenize request: complete card data goes to the edge's `POST /v1/tokens` (same origin as this
+//! iframe) with the publishable key; the page gets back only the token and the card's brand, last 4
+//! digits and expiry. Edge refusals become field or form errors in the person's language.
+
+use crate::checks::FieldKind;
+use crate::form::CardValues;
+use crate::i18n::Text;
+use crate::js;
+use js_sys::Object;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestInit, Response};
+
+/// The cardholder name's bound at the edge; longer names are refused there too.
+pub const NAME_CHARS_MAX: usize = 200;
+
+/// Where a refusal belongs: on a field, or on the form with the edge's code for the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenError {
+    pub field: Option<FieldKind>,
+    pub text: Text,
+    /// `name` when the shop's cardholder name was refused (not one of our fields).
+    pub page_field: Option<&'static str>,
+}
+
+impl TokenError {
+    fn form(text: Text) -> TokenError {
+        TokenError { field: None, text, page_field: None }
+    }
+}
+
+fn body(card: &CardValues, name: Option<&str>, postal_code: Option<&str>) -> String {
+    let fields = js::object();
+    js::set(&fields, "number", card.number.as_str());
+    js::set(&fields, "exp_month", f64::from(card.exp_month));
+    js::set(&fields, "exp_year", f64::from(card.exp_year));
+    js::set(&fields, "cvc", card.cvc.as_str());
+    if let Some(name) = name.filter(|n| !n.trim().is_empty()) {
+        js::set(&fields, "name", name.trim());
+    }
+    // The shop's own postal code (when it hides ours) wins over an empty field.
+    if let Some(postal) = postal_code.or(card.postal_code.as_deref()).filter(|p| !p.is_empty()) {
+        js::set(&fields, "postal_code", postal);
+    }
+    let request = js::object();
+    js::set(&request, "card", fields);
+    // JSON.stringify of plain strings and numbers cannot fail.
+    js_sys::JSON::stringify(&request).map(String::from).unwrap_or_default()
+}
+
+/// Asks the edge for a token. Ok is the summary the page receives: `{id, card: {...}, livemode}`.
+pub async fn request_token(
+    publishable_key: &str,
+    card: &CardValues,
+    name: Option<&str>,
+    postal_code: Option<&str>,
+) -> Result<Object, TokenError> {
+    let network = || TokenError::form(Text::NetworkError);
+    let window = web_sys::window().ok_or_else(network)?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    let headers = Object::new();
+    js::set(&headers, "authorization", ["Bearer ", publishable_key].concat());
+    js::set(&headers, "content-type", "application/json");
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&body(card, name, postal_code)));
+    // Never let the browser cache or replay a card-bearing request.
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let answer = JsFuture::from(window.fetch_with_str_and_init("/v1/tokens", &init)).await.map_err(|_| network())?;
+    let response: Response = answer.dyn_into().map_err(|_| network())?;
+    let status = response.status();
+    let json = match response.json() {
+        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED),
+        Err(_) => JsValue::UNDEFINED,
+    };
+    if (200..300).contains(&status) {
+        return summary(&json).ok_or_else(|| TokenError::form(Text::Unavailable));
+    }
+    Err(refusal(status, &json))
+}
+
+/// Copies only what the page may see from the edge's token answer.
+fn summary(json: &JsValue) -> Option<Object> {
+    let id = js::get_string(json, "id", 64).filter(|id| id.starts_with("tok_"))?;
+    let card = js::get(json, "card");
+    let token = js::object();
+    js::set(&token, "id", id);
+    let view = js::object();
+    js::set(&view, "brand", js::get_string(&card, "brand", 16).unwrap_or_default());
+    js::set(&view, "last4", js::get_string(&card, "last4", 4).unwrap_or_default());
+    js::set(&view, "exp_month", js::get(&card, "exp_month"));
+    js::set(&view, "exp_year", js::get(&card, "exp_year"));
+    js::set(&token, "card", view);
+    js::set(&token, "livemode", js::get_bool(json, "livemode").unwrap_or(false));
+    Some(token)
+}
+
+/// Maps the edge's problem answer to what the person is told.
+pub fn refusal(status: u16, problem: &JsValue) -> TokenError {
+    let code = js::get_string(problem, "code", 64).unwrap_or_default();
+    let param = js::get_string(problem, "param", 64).unwrap_or_default();
+    let on = |field, text| TokenError { field: Some(field), text, page_field: None };
+    match (status, param.as_str()) {
+        (429, _) => TokenError::form(Text::RateLimited),
+        (400, "card.number") if code == "card_brand_unsupported" => on(FieldKind::Number, Text::UnsupportedBrand),
+        (400, "card.number") => on(FieldKind::Number, Text::InvalidNumber),
+        (400, "card.exp_month") => on(FieldKind::Expiry, Text::InvalidExpiryMonth),
+        (400, "card.exp_year" | "card") if code == "card_expired" => on(FieldKind::Expiry, Text::ExpiryInPast),
+        (400, "card.exp_year") => on(FieldKind::Expiry, Text::InvalidExpiryYear),
+        (400, "card.cvc") => on(FieldKind::Cvc, Text::IncompleteCvc),
+        (400, "card.postal_code") => on(FieldKind::Postal, Text::IncompletePostalCode),
+        (400, "card.name") => TokenError { field: None, text: Text::InvalidName, page_field: Some("name") },
+        _ => {
+            // A wrong key or an outage is for the shop's developer, not the shopper: log it there.
+            let detail = js::get_string(problem, "detail", 500).unwrap_or_default();
+            web_sys::console::error_1(&JsValue::from_str(
+                &["Paygate: tokenize refused: ", &code, " ", &detail].concat(),
+            ));
+            TokenError::form(if status >= 500 { Text::ProcessingError } else { Text::Unavailable })
+        }
+    }
+}
