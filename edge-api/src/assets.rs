@@ -16,8 +16,11 @@ const ELEMENT_PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-u
 
 /// Content-hashed files never change under their name.
 const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// Stable names (the page, the CDN loader) are re-checked often so a deploy reaches shops quickly.
+/// The CDN loader's floating name is re-checked often so a deploy reaches shops quickly.
 const CACHE_SHORT: &str = "public, max-age=300";
+/// The card page is revalidated on every load (a 304 when unchanged): a cached page naming hashed files
+/// that a deploy has replaced would leave the form dead.
+const CACHE_REVALIDATE: &str = "no-cache";
 
 pub fn is_asset_path(path: &str) -> bool {
     PREFIXES.iter().any(|prefix| path.starts_with(prefix))
@@ -58,7 +61,7 @@ pub fn asset_headers(path: &str) -> Vec<(&'static str, &'static str)> {
     let mut headers = vec![("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")];
     if path.ends_with(".html") {
         headers.push(("content-security-policy", ELEMENT_PAGE_POLICY));
-        headers.push(("cache-control", CACHE_SHORT));
+        headers.push(("cache-control", CACHE_REVALIDATE));
         // Apple Pay and the Payment Request API need the permission inside our frame only.
         headers.push(("permissions-policy", "payment=(self)"));
     } else if path.starts_with("/js/") {
@@ -96,7 +99,7 @@ mod tests {
         assert!(policy.contains("connect-src 'self'"));
         assert!(!policy.contains("unsafe-inline"));
         assert_eq!(header(&headers, "x-frame-options"), None);
-        assert_eq!(header(&headers, "cache-control"), Some(CACHE_SHORT));
+        assert_eq!(header(&headers, "cache-control"), Some(CACHE_REVALIDATE));
     }
 
     #[test]

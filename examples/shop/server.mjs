@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 
 const BODY_BYTES_MAX = 256 * 1024;
+/// The demo's one cart: what the page shows and what the server charges.
+export const CART = { amount: 2400, currency: 'EUR' };
 // A charge waits for the processor's authorization; the edge and the backend give up well before this.
 // A timed-out request may still have charged, which is why a retry reuses the attempt's Idempotency-Key.
 const EDGE_TIMEOUT_MS = 30_000;
@@ -139,9 +141,16 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
   }
 
   async function checkout(req, res) {
-    const { token, amount, currency, order, attempt = 1 } = JSON.parse(await readBody(req));
+    // The price is the server's, never the browser's: a shopper can send any amount they like.
+    const { amount, currency } = CART;
+    const { token, order, attempt = 1 } = JSON.parse(await readBody(req));
     if (!Number.isSafeInteger(attempt) || attempt < 1) {
       return json(res, 400, { code: 'parameter_invalid', message: 'attempt must be a positive integer' });
+    }
+    // The order id names the Idempotency-Key; a guessable one would let a shopper replay another's answer.
+    // (A real shop creates orders on its server; the demo's page mints a 64-bit random id.)
+    if (!/^[0-9a-zA-Z-]{4,64}$/.test(String(order))) {
+      return json(res, 400, { code: 'parameter_invalid', message: 'order must be 4 to 64 letters, digits or dashes' });
     }
     let answer;
     try {

@@ -69,20 +69,31 @@ export type CardBrand =
 
 /** An error from Paygate. `code` is stable and meant for programs; `message` is for people. */
 export interface PaygateError {
-  /** E.g. `'card_number_invalid'`, `'rate_limited'`, `'network_error'`, `'element_destroyed'`. */
+  /**
+   * `'validation_error'` (a field is incomplete or invalid: see `reason` and `field`), `'rate_limited'`,
+   * `'network_error'`, `'processing_error'`, `'api_error'` (a configuration problem: see the console),
+   * `'invalid_name'`, `'tokenize_in_progress'`, `'element_destroyed'`, or a field error code as below.
+   */
   code: string;
-  /** A human-readable explanation. */
+  /** For `validation_error`: the field error code, e.g. `'incomplete_number'`. */
+  reason?: string;
+  /** A human-readable explanation, in the element's language. */
   message: string;
-  /** The field at fault, when there is one. */
+  /** The field at fault, when there is one (`'name'` for the cardholder name you passed). */
   field?: string;
 }
 
-/** A field error shown inside the card form. */
+/** An error shown inside the card form: on a field, or (no `field`) on the whole form. */
 export interface CardFieldError {
-  /** E.g. `'card_number_invalid'`, `'expiry_invalid'`. */
+  /**
+   * `'incomplete_number'`, `'invalid_number'`, `'unsupported_brand'`, `'incomplete_expiry'`,
+   * `'invalid_expiry_month'`, `'invalid_expiry_year'`, `'invalid_expiry_year_past'`, `'incomplete_cvc'`,
+   * `'incomplete_postal_code'`, or a charge failure passed to `showError` (`'card_declined'`,
+   * `'insufficient_funds'`, `'incorrect_cvc'`, `'expired_card'`, `'processing_error'`, `'network_error'`).
+   */
   code: string;
-  /** The field at fault. */
-  field: CardField;
+  /** The field at fault; absent for an error about the whole form. */
+  field?: CardField;
   /** The message shown to the shopper, in the element's language. */
   message: string;
 }

@@ -37,6 +37,8 @@ export async function loadPaygate(publishableKey, options = {}) {
   if (url.protocol === 'http:' && publishableKey.startsWith('pk_live_')) fail('a live key needs an https apiBase');
   const api = { pk: publishableKey, base: url.href.replace(/\/+$/, ''), origin: url.origin, locale: oneOf(locale, LOCALES, 'locale') };
   if (typeof window === 'undefined' || typeof document === 'undefined') return null; // server-side rendering
+  // Same-origin, the page's scripts could reach into the form: the origin boundary is the protection.
+  if (api.origin === window.location.origin) fail('apiBase must be another origin than this page');
   return { mount: (target, elementOptions) => mountCard(api, target, elementOptions) };
 }
 
@@ -93,6 +95,7 @@ function mountCard(api, target, options) {
   const handlers = new Map(EVENTS.map((event) => [event, new Set()]));
   const pending = new Map(); // tokenize request number -> {resolve, timer}
   let queue = []; // until `ready` nobody in the iframe listens yet; null afterwards
+  let changed = {}; // every setting changed since mount: a reloaded iframe knows only its URL's
   let requests = 0;
   let destroyed = false;
 
@@ -124,6 +127,13 @@ function mountCard(api, target, options) {
     if (type === 'ready' && queue) {
       queue.forEach(send);
       queue = null;
+    } else if (type === 'ready') {
+      // The iframe reloaded (its host moved in the DOM, say): give it back its settings, and end the
+      // tokenize calls the old page can no longer answer.
+      if (Object.keys(changed).length) send({ paygate: 1, id, type: 'update', ...changed });
+      for (const request of [...pending.keys()]) {
+        settle(request, { error: { code: 'network_error', message: 'The card form reloaded; try again' } });
+      }
     }
     if (type === 'tokenized') settle(detail.request, detail.token ? { token: detail.token } : { error: detail.error });
     for (const handler of [...(handlers.get(type) ?? [])]) {
@@ -138,7 +148,10 @@ function mountCard(api, target, options) {
   // Listen before the iframe exists, so its `ready` cannot be missed.
   window.addEventListener('message', onMessage);
   host.appendChild(frame);
-  if (disabled) post({ type: 'update', disabled });
+  if (disabled) {
+    changed.disabled = disabled;
+    post({ type: 'update', disabled });
+  }
 
   const element = {
     on(event, handler) {
@@ -168,7 +181,10 @@ function mountCard(api, target, options) {
       // The title belongs to the iframe element, on this side; the rest to the form inside.
       if (changes?.title !== undefined) frame.setAttribute('title', changes.title);
       const settings = frameSettings(changes);
-      if (Object.keys(settings).length) post({ type: 'update', ...settings });
+      if (Object.keys(settings).length) {
+        changed = { ...changed, ...settings };
+        post({ type: 'update', ...settings });
+      }
     },
     clear: () => post({ type: 'clear' }),
     focus: () => post({ type: 'focus' }),

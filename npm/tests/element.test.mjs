@@ -215,3 +215,20 @@ test('destroy removes the iframe and the listener, and settles pending and later
   card.destroy();
   t.assert.equal(page.posted.length, posted, 'nothing is posted after destroy');
 });
+
+test("an apiBase on the page's own origin is refused: the origin boundary is what protects the card", async (t) => {
+  await t.assert.rejects(loadPaygate(PK, { apiBase: 'http://127.0.0.1:4242' }), /another origin/);
+  await t.assert.rejects(loadPaygate(PK, { apiBase: 'http://127.0.0.1:4242/paygate' }), /another origin/);
+});
+
+test('a reloaded iframe gets its changed settings back and pending tokenize calls end', async (t) => {
+  page.fromFrame({ type: 'ready', height: 44 });
+  card.update({ locale: 'ar' });
+  card.update({ disabled: true });
+  const pending = card.tokenize({ name: 'A' });
+  const before = page.posted.length;
+  page.fromFrame({ type: 'ready', height: 44 }); // the iframe's page loaded again
+  const id = page.params().id;
+  t.assert.deepEqual(page.posted.slice(before).map((p) => p.data), [{ paygate: 1, id, type: 'update', locale: 'ar', disabled: true }]);
+  t.assert.equal((await pending).error.code, 'network_error');
+});

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import { README, section, readmeWithSection } from '../scripts/sri.mjs';
+import { README, section, readmeWithSection, current, history } from '../scripts/sri.mjs';
 
 test('the README names the SRI hash of the current loader', (t) => {
   const readme = fs.readFileSync(README, 'utf8');
@@ -15,4 +15,9 @@ test('the hash in the README is the sha384 of src/index.mjs', (t) => {
   const loader = fs.readFileSync(new URL('../src/index.mjs', import.meta.url));
   const expected = `sha384-${crypto.createHash('sha384').update(loader).digest('base64')}`;
   t.assert.ok(fs.readFileSync(README, 'utf8').includes(expected));
+});
+
+test("a released version's loader hash never changes: a changed loader needs a new version", (t) => {
+  const { version, integrity } = current();
+  t.assert.equal(history()[version], integrity, `npm/loader-integrity.json records another hash for ${version}: bump the version, then \`node npm/scripts/sri.mjs --write\``);
 });

@@ -116,6 +116,15 @@ pub fn check_cvc(text: &str, brand: Option<Brand>) -> Check {
     if fits { Check { empty, ..Check::complete() } } else { Check::wrong(empty, Text::IncompleteCvc, false) }
 }
 
+/// The length nearly every card of the brand has: where the form may move on by itself.
+pub fn usual_length(brand: Brand) -> usize {
+    match brand {
+        Brand::Amex => 15,
+        Brand::Diners => 14,
+        _ => 16,
+    }
+}
+
 /// The longest CVC the brand allows (4 until the brand is known, since Amex's has four digits).
 pub fn cvc_length_max(brand: Option<Brand>) -> usize {
     brand.map_or(4, |b| usize::from(*b.cvc_lengths().iter().max().unwrap_or(&4)))

@@ -89,6 +89,7 @@ impl Field {
         input.set_attribute("autocorrect", "off")?;
         input.set_attribute("spellcheck", "false")?;
         input.set_attribute("aria-invalid", "false")?;
+        input.set_attribute("aria-required", "true")?;
         let described_by = if kind == FieldKind::Number { "pg-number-error pg-brand" } else { kind.error_id() };
         input.set_attribute("aria-describedby", described_by)?;
         // Digits read left to right in Arabic too; the field aligns with the layout (see card.css).
@@ -112,7 +113,10 @@ impl Field {
 
     /// Shows `message` (or nothing) and marks the input invalid for assistive technology and styling.
     pub fn show_error(&self, message: Option<&str>) {
-        self.error.set_text_content(message);
+        // Rewriting the same text inside the live region would make screen readers say it again.
+        if self.error.text_content().as_deref().unwrap_or("") != message.unwrap_or("") {
+            self.error.set_text_content(message);
+        }
         let _ = self.input.set_attribute("aria-invalid", if message.is_some() { "true" } else { "false" });
         let _ = self.wrapper.class_list().toggle_with_force("pg-invalid", message.is_some());
     }

@@ -9,7 +9,9 @@ use crate::i18n::{Text, brand_name};
 use crate::js;
 use crate::theme;
 use js_sys::Object;
-use paygate_core::card::{Expiry, ascii_digits, backspace, detect_brands, format_expiry, format_number};
+use paygate_core::card::{
+    Expiry, ascii_digits, backspace, backspace_expiry, detect_brands, format_expiry, format_number,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -46,6 +48,9 @@ struct State {
     /// An error from the edge or the shop's charge, on a field or (None) the whole form, until edited.
     failure: Option<(Option<FieldKind>, Text)>,
     busy: bool,
+    /// Each field's text after the last edit, to tell a backspace over a separator from one over a digit.
+    /// Kept here rather than in a DOM attribute, where selectors and snapshots could see the number.
+    previous: [String; 4],
 }
 
 /// Complete card data, read only to build the tokenize request.
@@ -59,6 +64,17 @@ pub struct CardValues {
 
 fn now_unix_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// The character index at a UTF-16 offset (what `selectionStart` gives).
+fn char_index(text: &str, utf16_offset: u32) -> usize {
+    let mut units = 0;
+    text.chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units <= utf16_offset as usize
+        })
+        .count()
 }
 
 fn index(kind: FieldKind) -> usize {
@@ -85,8 +101,8 @@ impl CardForm {
         for field in &fields {
             errors.append_child(&field.error)?;
         }
-        let form_error = element(&document, "span", "pg-error")?;
-        form_error.set_attribute("role", "alert")?;
+        // The errors container is the one live region; a nested alert would announce twice.
+        let form_error = element(&document, "span", "pg-error pg-form-error")?;
         errors.append_child(&form_error)?;
         root.append_child(&errors)?;
         container.append_child(&root)?;
@@ -141,13 +157,23 @@ impl CardForm {
 
     /// Applies the current options: texts, direction, layout, which fields show, theme, disabled.
     pub fn apply_options(&self) {
-        let state = self.0.state.borrow();
-        let options = &state.options;
+        // A copy, so no borrow is held while the DOM changes: disabling a focused input fires `blur`,
+        // whose handler borrows the state mutably.
+        let options = self.0.state.borrow().options.clone();
+        let options = &options;
         let root = &self.0.root;
         root.set_class_name(options.layout.class());
         let _ = root.set_attribute("lang", options.locale.tag());
         let _ = root.set_attribute("dir", options.locale.direction());
         let _ = root.set_attribute("aria-label", Text::FormLabel.get(options.locale));
+        // The document's own language too, so screen readers pick the right voice for everything.
+        if let Some(html) = root.owner_document().and_then(|d| d.document_element())
+            && html.tag_name() == "HTML"
+            && root.parent_element().is_some_and(|p| p.tag_name() == "BODY")
+        {
+            let _ = html.set_attribute("lang", options.locale.tag());
+            let _ = html.set_attribute("dir", options.locale.direction());
+        }
         for field in &self.0.fields {
             field.set_locale(options.locale);
             field.input.set_disabled(options.disabled);
@@ -155,7 +181,6 @@ impl CardForm {
         // `hidden` takes the postal field out of the layout and the tab order.
         self.field(FieldKind::Postal).wrapper.set_hidden(!options.postal);
         theme::apply(&root.style(), &options.theme);
-        drop(state);
         self.render();
     }
 
@@ -199,7 +224,9 @@ impl CardForm {
         let state = self.0.state.borrow();
         let locale = state.options.locale;
         for field in &self.0.fields {
-            let error = self.visible_error(field.kind, &state);
+            // A hidden field (postal code off) never shows an error: nobody could see or fix it.
+            let shown = state.options.postal || field.kind != FieldKind::Postal;
+            let error = self.visible_error(field.kind, &state).filter(|_| shown);
             field.show_error(error.map(|text| text.get(locale)));
             field.set_complete(self.check(field.kind).complete);
         }
@@ -207,7 +234,9 @@ impl CardForm {
             Some((None, text)) => Some(text.get(locale)),
             _ => None,
         };
-        self.0.form_error.set_text_content(form_failure);
+        if self.0.form_error.text_content().as_deref().unwrap_or("") != form_failure.unwrap_or("") {
+            self.0.form_error.set_text_content(form_failure);
+        }
         let number = self.field(FieldKind::Number).input.value();
         let brands = detect_brands(&number.chars().filter(char::is_ascii_digit).collect::<String>());
         let primary = brands.primary().map_or("", |b| b.as_str());
@@ -244,7 +273,12 @@ impl CardForm {
     }
 
     fn on_input(&self, kind: FieldKind, event: &Event) {
-        let input_type = event.dyn_ref::<InputEvent>().map(|e| e.input_type()).unwrap_or_default();
+        let input = event.dyn_ref::<InputEvent>();
+        // Mid-composition text (an IME) is not final; reformatting it would break the composition.
+        if input.is_some_and(|e| e.is_composing()) {
+            return;
+        }
+        let input_type = input.map(|e| e.input_type()).unwrap_or_default();
         let inserting = input_type.starts_with("insert");
         self.reformat(kind, &input_type);
         {
@@ -265,21 +299,24 @@ impl CardForm {
     fn reformat(&self, kind: FieldKind, input_type: &str) {
         let input = &self.field(kind).input;
         let raw = ascii_digits(&input.value());
-        let caret = input.selection_start().ok().flatten().map_or(raw.chars().count(), |c| c as usize);
+        // The browser counts the caret in UTF-16 units; core counts characters.
+        let caret = input.selection_start().ok().flatten().map_or(raw.chars().count(), |c| char_index(&raw, c));
+        let previous = self.0.state.borrow().previous[index(kind)].clone();
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).count();
+        // A backspace that removed only a separator takes the digit before it instead.
+        let over_separator = input_type == "deleteContentBackward" && digits(&raw) == digits(&previous);
         let (text, caret) = match kind {
             FieldKind::Number => {
-                let digits = |s: &str| s.chars().filter(char::is_ascii_digit).count();
-                let previous = input.get_attribute("data-previous").unwrap_or_default();
-                // Backspace that only removed a group space takes the digit before it instead.
-                let formatted = if input_type == "deleteContentBackward" && digits(&raw) == digits(&previous) {
-                    backspace(&previous, caret + 1)
-                } else {
-                    format_number(&raw, caret)
-                };
+                let formatted =
+                    if over_separator { backspace(&previous, caret + 1) } else { format_number(&raw, caret) };
                 (formatted.text, formatted.caret)
             }
             FieldKind::Expiry => {
-                let formatted = format_expiry(&raw, caret, input_type.starts_with("delete"));
+                let formatted = if over_separator && !previous.is_empty() {
+                    backspace_expiry(&previous, caret + 1)
+                } else {
+                    format_expiry(&raw, caret, input_type.starts_with("delete"))
+                };
                 (formatted.text, formatted.caret)
             }
             FieldKind::Cvc => {
@@ -299,10 +336,10 @@ impl CardForm {
         if text != input.value() {
             input.set_value(&text);
         }
-        let _ = input.set_selection_range(caret as u32, caret as u32);
-        if kind == FieldKind::Number {
-            let _ = input.set_attribute("data-previous", &text);
-        }
+        // Our texts are ASCII except the postal code; convert back to UTF-16 units for the browser.
+        let caret_utf16 = text.chars().take(caret).map(char::len_utf16).sum::<usize>() as u32;
+        let _ = input.set_selection_range(caret_utf16, caret_utf16);
+        self.0.state.borrow_mut().previous[index(kind)] = text;
     }
 
     /// Moves focus on once a field is complete and the caret is at its end, as people expect.
@@ -310,6 +347,13 @@ impl CardForm {
         let input = &self.field(kind).input;
         let at_end = input.selection_start().ok().flatten() == Some(input.value().encode_utf16().count() as u32);
         let full = match kind {
+            FieldKind::Number => {
+                // A prefix of a longer card can pass Luhn (4012 8888 8888 1 of 4012 8888 8888 1881): move on
+                // only at the length nearly every card of the brand has.
+                let number = input.value();
+                let length = number.chars().filter(char::is_ascii_digit).count();
+                checks::brand_of(&number).is_some_and(|brand| length >= checks::usual_length(brand))
+            }
             FieldKind::Cvc => {
                 let brand = checks::brand_of(&self.field(FieldKind::Number).input.value());
                 input.value().len() == checks::cvc_length_max(brand)
@@ -415,10 +459,10 @@ impl CardForm {
     pub fn clear(&self) {
         for field in &self.0.fields {
             field.input.set_value("");
-            let _ = field.input.remove_attribute("data-previous");
         }
         {
             let mut state = self.0.state.borrow_mut();
+            state.previous = Default::default();
             state.touched = [false; 4];
             state.submitted = false;
             state.failure = None;

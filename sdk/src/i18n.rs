@@ -89,14 +89,25 @@ impl Text {
     }
 
     /// The text for a charge failure code the shop's server received (`showError(code)`).
+    /// Codes that are not about the card (a reused key, a bad parameter) must not tell the shopper
+    /// their card was declined: they get the generic processing message.
     pub fn of_charge_failure(code: &str) -> Text {
         match code {
             "insufficient_funds" => Text::InsufficientFunds,
             "incorrect_cvc" => Text::IncorrectCvc,
             "expired_card" | "card_expired" => Text::ExpiredCard,
-            "processing_error" => Text::ProcessingError,
             "network_error" => Text::NetworkError,
-            _ => Text::CardDeclined,
+            "card_declined"
+            | "generic_decline"
+            | "do_not_honor"
+            | "lost_card"
+            | "stolen_card"
+            | "pickup_card"
+            | "fraudulent"
+            | "restricted_card"
+            | "transaction_not_allowed"
+            | "card_not_supported" => Text::CardDeclined,
+            _ => Text::ProcessingError,
         }
     }
 

@@ -34,6 +34,11 @@ pub fn boot() -> Result<(), JsValue> {
         .parent()?
         .filter(|p| !Object::is(p, &window))
         .ok_or("Paygate: the card form runs only inside the page that mounts it")?;
+    // Framed by a page of our own origin, the page's scripts could read the fields: the whole point of
+    // the iframe is the origin boundary, so refuse to run without it.
+    if config.parent_origin == window.location().origin()? {
+        return Err("Paygate: the card form must be served from another origin than the page".into());
+    }
     // Chromium and WebKit say who embeds us; refuse when it is not the origin we were told to answer.
     let ancestors = js::get(&window.location(), "ancestorOrigins");
     if let Some(list) = ancestors.dyn_ref::<web_sys::DomStringList>()
@@ -41,9 +46,6 @@ pub fn boot() -> Result<(), JsValue> {
     {
         return Err("Paygate: the iframe's origin parameter does not match the embedding page".into());
     }
-    let html = document.document_element().ok_or("no root element")?;
-    html.set_attribute("lang", config.options.locale.tag())?;
-    html.set_attribute("dir", config.options.locale.direction())?;
     let body = document.body().ok_or("no body")?;
     let form = CardForm::mount(&body, config.options.clone(), bridge(&parent, &config))?;
     listen(&window, parent, config, form.clone())?;

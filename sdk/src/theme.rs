@@ -33,13 +33,17 @@ pub fn is_safe_value(value: &str) -> bool {
         && !lower.contains("expression")
 }
 
-/// Applies the known, safe members of `theme` (a plain object); unknown or unsafe ones are ignored.
+/// Applies the known, safe members of `theme` (a plain object) and drops every variable it does not set,
+/// so a new theme replaces the old one whole; unknown or unsafe members are ignored.
 pub fn apply(style: &CssStyleDeclaration, theme: &JsValue) {
     for (option, property) in THEME_VARIABLES {
-        if let Some(value) = js::get_string(theme, option, THEME_VALUE_CHARS_MAX)
-            && is_safe_value(&value)
-        {
-            let _ = style.set_property(property, &value);
+        match js::get_string(theme, option, THEME_VALUE_CHARS_MAX).filter(|v| is_safe_value(v)) {
+            Some(value) => {
+                let _ = style.set_property(property, &value);
+            }
+            None => {
+                let _ = style.remove_property(property);
+            }
         }
     }
 }

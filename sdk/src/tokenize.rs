@@ -10,10 +10,17 @@ use js_sys::Object;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, Response};
+use web_sys::{AbortController, RequestInit, Response};
 
 /// The cardholder name's bound at the edge; longer names are refused there too.
 pub const NAME_CHARS_MAX: usize = 200;
+
+/// The tokenize call gives up before the loader's own 30 s limit, so the form is never left read-only
+/// waiting for an answer the page has stopped waiting for.
+const TOKENIZE_TIMEOUT_MS: i32 = 25_000;
+
+/// Relative to `/elements/v1/card.html`, so an edge mounted under a path prefix works too.
+const TOKENS_URL: &str = "../../v1/tokens";
 
 /// Where a refusal belongs: on a field, or on the form with the edge's code for the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +46,9 @@ fn body(card: &CardValues, name: Option<&str>, postal_code: Option<&str>) -> Str
     if let Some(name) = name.filter(|n| !n.trim().is_empty()) {
         js::set(&fields, "name", name.trim());
     }
-    // The shop's own postal code (when it hides ours) wins over an empty field.
-    if let Some(postal) = postal_code.or(card.postal_code.as_deref()).filter(|p| !p.is_empty()) {
+    // The field the shopper filled wins; the shop's own postal code is for when it hides ours.
+    let typed = card.postal_code.as_deref().filter(|p| !p.trim().is_empty());
+    if let Some(postal) = typed.or(postal_code.filter(|p| !p.trim().is_empty())) {
         js::set(&fields, "postal_code", postal);
     }
     let request = js::object();
@@ -67,13 +75,25 @@ pub async fn request_token(
     init.set_body(&JsValue::from_str(&body(card, name, postal_code)));
     // Never let the browser cache or replay a card-bearing request.
     init.set_cache(web_sys::RequestCache::NoStore);
-    let answer = JsFuture::from(window.fetch_with_str_and_init("/v1/tokens", &init)).await.map_err(|_| network())?;
-    let response: Response = answer.dyn_into().map_err(|_| network())?;
-    let status = response.status();
-    let json = match response.json() {
-        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED),
-        Err(_) => JsValue::UNDEFINED,
-    };
+    let controller = AbortController::new().map_err(|_| network())?;
+    init.set_signal(Some(&controller.signal()));
+    let abort = Closure::once(move || controller.abort());
+    let timer = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(abort.as_ref().unchecked_ref(), TOKENIZE_TIMEOUT_MS)
+        .map_err(|_| network())?;
+    let answer = async {
+        let answer = JsFuture::from(window.fetch_with_str_and_init(TOKENS_URL, &init)).await.map_err(|_| network())?;
+        let response: Response = answer.dyn_into().map_err(|_| network())?;
+        let json = match response.json() {
+            Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED),
+            Err(_) => JsValue::UNDEFINED,
+        };
+        Ok((response.status(), json))
+    }
+    .await;
+    window.clear_timeout_with_handle(timer);
+    drop(abort);
+    let (status, json) = answer?;
     if (200..300).contains(&status) {
         return summary(&json).ok_or_else(|| TokenError::form(Text::Unavailable));
     }

@@ -35,6 +35,19 @@ impl Mounted {
     }
 }
 
+/// Each test's form leaves the page with it, so ids never repeat between tests.
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.container.remove();
+    }
+}
+
+/// An expiry three years from now, as typed (`12 / YY`), and its four-digit year.
+fn future_expiry() -> (String, u16) {
+    let year = js_sys::Date::new_0().get_full_year() as u16 + 3;
+    (format!("12 / {:02}", year % 100), year)
+}
+
 fn mount_with(options: Options) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
     let container = document.create_element("div").unwrap();
@@ -169,18 +182,19 @@ fn validate_refuses_an_empty_form_and_shows_every_error() {
         assert_eq!(m.input(id).get_attribute("aria-invalid").as_deref(), Some("true"), "{id}");
     }
     let active = web_sys::window().unwrap().document().unwrap().active_element().unwrap();
-    assert_eq!(active.id(), "pg-number", "the first field in error takes focus");
+    assert!(active.is_same_node(Some(&m.input("pg-number"))), "the first field in error takes focus");
 }
 
 #[wasm_bindgen_test]
 fn a_complete_form_validates_and_no_event_carries_card_digits() {
     let m = mount();
+    let (expiry, year) = future_expiry();
     type_end(&m.input("pg-number"), "4000 0566 5566 5556");
-    type_end(&m.input("pg-expiry"), "12 / 34");
+    type_end(&m.input("pg-expiry"), &expiry);
     type_end(&m.input("pg-cvc"), "123");
     type_end(&m.input("pg-postal"), "10115");
     let card = m.form.validate().expect("complete");
-    assert_eq!((card.number.as_str(), card.exp_month, card.exp_year), ("4000056655665556", 12, 2034));
+    assert_eq!((card.number.as_str(), card.exp_month, card.exp_year), ("4000056655665556", 12, year));
     assert_eq!(card.postal_code.as_deref(), Some("10115"));
     assert!(m.last("change").contains(r#""complete":true"#));
     for (kind, payload) in m.sent.borrow().iter() {
@@ -222,10 +236,39 @@ fn without_postal_code_the_field_is_hidden_and_not_required() {
     let postal = m.container.query_selector("[data-field=postal_code]").unwrap().unwrap();
     assert!(postal.dyn_into::<HtmlElement>().unwrap().hidden(), "hidden fields leave the tab order");
     assert!(m.form.root().class_name().contains("pg-split"));
+    let submitted_empty = m.form.validate();
+    assert!(submitted_empty.is_err());
+    assert_eq!(m.text("#pg-postal-error"), "", "no error for a field nobody can see");
     type_end(&m.input("pg-number"), "4242 4242 4242 4242");
-    type_end(&m.input("pg-expiry"), "1234");
+    type_end(&m.input("pg-expiry"), &future_expiry().0);
     type_end(&m.input("pg-cvc"), "123");
     assert!(m.form.validate().is_ok());
+    assert_eq!(m.text("#pg-postal-error"), "");
+}
+
+#[wasm_bindgen_test]
+fn focus_moves_on_only_when_the_number_is_whole() {
+    let m = mount();
+    let number = m.input("pg-number");
+    number.focus().unwrap();
+    // The first 13 digits of this 16-digit Visa pass Luhn on their own: a valid 13-digit Visa, but rare.
+    type_end(&number, "4012 8888 8888 1");
+    let document = web_sys::window().unwrap().document().unwrap();
+    assert!(document.active_element().unwrap().is_same_node(Some(&number)), "focus stays for the last digits");
+    type_end(&number, "4012 8888 8888 1881");
+    assert!(document.active_element().unwrap().is_same_node(Some(&m.input("pg-expiry"))), "then moves to expiry");
+}
+
+#[wasm_bindgen_test]
+fn backspace_across_the_expiry_separator_deletes_the_month_digit() {
+    let m = mount();
+    let expiry = m.input("pg-expiry");
+    type_end(&expiry, "1234");
+    assert_eq!(expiry.value(), "12 / 34");
+    // Caret after "12 / " and backspace: the browser removed the space; the 2 goes instead.
+    type_value(&expiry, "12 /34", 4, "deleteContentBackward");
+    assert_eq!(expiry.value(), "13 / 4");
+    assert_eq!(expiry.selection_start().unwrap(), Some(1));
 }
 
 #[wasm_bindgen_test]
@@ -238,6 +281,9 @@ fn a_charge_failure_on_the_cvc_marks_that_field_until_it_is_edited() {
     assert_eq!(m.text("#pg-cvc-error"), "");
     m.form.show_failure(Some((None, Text::InsufficientFunds)));
     assert!(m.last("change").contains(r#""code":"insufficient_funds""#));
+    // A code that is not about the card does not tell the shopper it was declined.
+    assert_eq!(Text::of_charge_failure("idempotency_key_reused"), Text::ProcessingError);
+    assert_eq!(Text::of_charge_failure("do_not_honor"), Text::CardDeclined);
 }
 
 #[wasm_bindgen_test]
@@ -252,4 +298,22 @@ fn the_theme_sets_known_variables_and_ignores_unsafe_values() {
     assert_eq!(style.get_property_value("--pg-radius").unwrap(), "2px");
     assert_eq!(style.get_property_value("--pg-text").unwrap(), "");
     assert!(!m.form.root().get_attribute("style").unwrap_or_default().contains("Bogus"));
+    // A new theme replaces the old one whole.
+    let update = js_sys::JSON::parse(r#"{"style":{"borderRadius":"0"}}"#).unwrap();
+    m.form.update(&update);
+    assert_eq!(style.get_property_value("--pg-primary").unwrap(), "");
+    assert_eq!(style.get_property_value("--pg-radius").unwrap(), "0");
+}
+
+#[wasm_bindgen_test]
+fn clear_empties_every_field_and_forgets_errors() {
+    let m = mount();
+    type_end(&m.input("pg-number"), "4242 4242 4242 4241");
+    assert_eq!(m.input("pg-number").get_attribute("aria-invalid").as_deref(), Some("true"));
+    m.form.clear();
+    for id in ["pg-number", "pg-expiry", "pg-cvc", "pg-postal"] {
+        assert_eq!(m.input(id).value(), "", "{id}");
+        assert_eq!(m.input(id).get_attribute("aria-invalid").as_deref(), Some("false"), "{id}");
+    }
+    assert!(m.last("change").contains(r#""empty":true"#));
 }

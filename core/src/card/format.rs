@@ -82,8 +82,8 @@ fn layout(digits: &str, digits_before_caret: usize, cap: Cap) -> Formatted {
     Formatted { text, caret, brand: brands.primary() }
 }
 
-/// Arabic-Indic (U+0660–0669) and Extended Arabic-Indic (U+06F0–06F9) digits as ASCII digits, so a
-/// person typing on an Arabic keyboard gets the same card number. Every character maps to one character,
+/// Arabic-Indic (U+0660–0669), Extended Arabic-Indic (U+06F0–06F9) and full-width (U+FF10–FF19) digits as
+/// ASCII digits, so a person typing on an Arabic or East Asian keyboard gets the same card number. Every character maps to one character,
 /// so carets counted in characters stay where they were.
 pub fn ascii_digits(input: &str) -> String {
     input
@@ -91,6 +91,8 @@ pub fn ascii_digits(input: &str) -> String {
         .map(|c| match c {
             '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
             '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+            // Full-width digits, as Japanese and Chinese input methods type them.
+            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
             _ => c,
         })
         .collect()
@@ -144,6 +146,19 @@ pub fn format_expiry(input: &str, caret: usize, deleting: bool) -> FormattedExpi
         digits_before + EXPIRY_SEPARATOR.len()
     };
     FormattedExpiry { text, caret }
+}
+
+/// Backspace in the expiry field that removed only part of the separator (`12 /| 34`): removes the month
+/// digit before it instead, as the number field's `backspace` does across a group space; otherwise the
+/// separator would come straight back and the key would seem dead.
+pub fn backspace_expiry(previous: &str, caret: usize) -> FormattedExpiry {
+    let digits_before_caret = previous.chars().take(caret).filter(char::is_ascii_digit).count();
+    let mut digits: String = previous.chars().filter(char::is_ascii_digit).collect();
+    if digits_before_caret == 0 {
+        return format_expiry(&digits, 0, true);
+    }
+    digits.remove(digits_before_caret - 1);
+    format_expiry(&digits, digits_before_caret - 1, true)
 }
 
 #[cfg(test)]
@@ -231,10 +246,22 @@ mod tests {
     }
 
     #[test]
+    fn backspace_across_the_expiry_separator_removes_the_month_digit() {
+        // "12 / |34": the browser removed the space before the caret; the 2 goes instead.
+        let got = backspace_expiry("12 / 34", 5);
+        assert_eq!((got.text.as_str(), got.caret), ("13 / 4", 1));
+        let got = backspace_expiry("12 / ", 5);
+        assert_eq!((got.text.as_str(), got.caret), ("1", 1));
+        let got = backspace_expiry("12", 0);
+        assert_eq!((got.text.as_str(), got.caret), ("12", 0));
+    }
+
+    #[test]
     fn arabic_indic_digits_become_ascii() {
         assert_eq!(ascii_digits("\u{0664}\u{0662}\u{0664}\u{0662}"), "4242");
         assert_eq!(ascii_digits("\u{06F1}\u{06F2}/\u{06F3}\u{06F0}"), "12/30");
         assert_eq!(ascii_digits("4a ٩"), "4a 9");
+        assert_eq!(ascii_digits("\u{FF14}\u{FF12}"), "42");
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod number;
 
 pub use brand::{Brand, Brands, detect_brands};
 pub use expiry::{EXPIRY_YEARS_AHEAD_MAX, Expiry, ExpiryError};
-pub use format::{Formatted, FormattedExpiry, ascii_digits, backspace, format_expiry, format_number};
+pub use format::{Formatted, FormattedExpiry, ascii_digits, backspace, backspace_expiry, format_expiry, format_number};
 pub use luhn::luhn_valid;
 pub use number::{CardNumber, CardNumberError, Cvc, CvcError, PAN_LENGTH_MAX, PAN_LENGTH_MIN, digits_of};
 

@@ -55,7 +55,11 @@ async function openCheckout() {
   return { page, frame, errors, close: () => page.close() };
 }
 
-async function typeCard(frame, { number, expiry = '12 / 34', cvc = '123', postal = '10115' }) {
+// Expiry dates a few years ahead of today, so the tests never start failing on a date.
+const YY = String((new Date().getFullYear() + 3) % 100).padStart(2, '0');
+const YYYY = String(new Date().getFullYear() + 4);
+
+async function typeCard(frame, { number, expiry = `12 / ${YY}`, cvc = '123', postal = '10115' }) {
   await frame.locator('#pg-number').pressSequentially(number);
   await frame.locator('#pg-expiry').pressSequentially(expiry);
   await frame.locator('#pg-cvc').pressSequentially(cvc);
@@ -80,7 +84,7 @@ test('typing a success card gives a captured charge that the shop hears about by
     await typeCard(frame, { number: '4242424242424242' });
     t.assert.equal(await frame.locator('#pg-number').inputValue(), '4242 4242 4242 4242', 'formatted while typed');
     t.assert.equal(await frame.locator('#pg-brand').textContent(), 'Visa');
-    t.assert.equal(await frame.locator('#pg-expiry').inputValue(), '12 / 34');
+    t.assert.equal(await frame.locator('#pg-expiry').inputValue(), `12 / ${YY}`);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'checkout-en.png'), fullPage: true });
     await pay(page);
     t.assert.equal(await charged(page), 'captured');
@@ -94,8 +98,8 @@ test('typing a success card gives a captured charge that the shop hears about by
 });
 
 for (const [number, code, where, message] of [
-  ['4000000000000002', 'card_declined', '.pg-errors [role=alert]', 'Your card was declined.'],
-  ['4000000000009995', 'insufficient_funds', '.pg-errors [role=alert]', 'Your card has insufficient funds.'],
+  ['4000000000000002', 'card_declined', '.pg-form-error', 'Your card was declined.'],
+  ['4000000000009995', 'insufficient_funds', '.pg-form-error', 'Your card has insufficient funds.'],
   ['4000000000000127', 'incorrect_cvc', '#pg-cvc-error', "Your card's security code is incorrect."],
 ]) {
   test(`a ${code.replaceAll('_', ' ')} card shows its message in the form`, async (t) => {
@@ -122,8 +126,12 @@ test('invalid input shows field errors and never reaches the edge', async (t) =>
   const onRequest = (request) => request.url().includes('/v1/tokens') && tokenCalls.push(request.url());
   browser.context.on('request', onRequest);
   try {
+    const iframe = page.locator('#card iframe');
+    const heightBefore = (await iframe.boundingBox()).height;
     await frame.locator('#pg-number').pressSequentially('4242424242424241');
     await frame.locator('#pg-number-error', { hasText: 'Your card number is invalid.' }).waitFor();
+    // The iframe grows with the error line: the element reports its height and the loader applies it.
+    await eventually(async () => (await iframe.boundingBox()).height > heightBefore, 'the iframe to grow');
     t.assert.equal(await frame.locator('#pg-number').getAttribute('aria-invalid'), 'true');
     await frame.locator('#pg-expiry').pressSequentially('13');
     await frame.locator('#pg-expiry-error', { hasText: "Your card's expiry month is invalid." }).waitFor();
@@ -149,14 +157,14 @@ test('a pasted number and autofill-style input both check out', async (t) => {
     await page.keyboard.press('Control+V');
     t.assert.equal(await frame.locator('#pg-number').inputValue(), '5555 5555 5555 4444');
     // Autofill sets whole values at once (Chrome fills cc-exp as MM/YYYY) and fires input events.
-    await frame.locator('body').evaluate(() => {
-      for (const [id, value] of [['pg-expiry', '11/2031'], ['pg-cvc', '321'], ['pg-postal', 'SW1A 1AA']]) {
+    await frame.locator('body').evaluate((_body, year) => {
+      for (const [id, value] of [['pg-expiry', `11/${year}`], ['pg-cvc', '321'], ['pg-postal', 'SW1A 1AA']]) {
         const input = document.getElementById(id);
         input.value = value;
         input.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText' }));
       }
-    });
-    t.assert.equal(await frame.locator('#pg-expiry').inputValue(), '11 / 31');
+    }, YYYY);
+    t.assert.equal(await frame.locator('#pg-expiry').inputValue(), `11 / ${YYYY.slice(2)}`);
     await pay(page);
     t.assert.equal(await charged(page), 'captured');
   } finally {
@@ -171,9 +179,11 @@ test('Arabic lays the form out right to left with Arabic messages', async (t) =>
     await frame.locator('form[dir=rtl][lang=ar]').waitFor();
     t.assert.equal(await frame.locator('form').evaluate((f) => getComputedStyle(f).direction), 'rtl');
     t.assert.equal(await frame.locator('label[for=pg-number]').textContent(), 'رقم البطاقة');
-    const number = await frame.locator('[data-field=number]').boundingBox();
+    // Fields flow from the right: the expiry comes before (right of) the CVC on their line.
     const expiry = await frame.locator('[data-field=expiry]').boundingBox();
-    t.assert.ok(number.x > expiry.x, 'the number field comes first from the right');
+    const cvc = await frame.locator('[data-field=cvc]').boundingBox();
+    t.assert.equal(Math.round(expiry.y), Math.round(cvc.y), 'expiry and CVC share a line');
+    t.assert.ok(expiry.x > cvc.x, 'the expiry is right of the CVC');
     await frame.locator('#pg-number').pressSequentially('٤٢٤٢');
     await frame.locator('#pg-expiry').focus();
     await frame.locator('#pg-number-error', { hasText: 'رقم البطاقة غير مكتمل.' }).waitFor();
@@ -194,7 +204,7 @@ test('keyboard alone completes a checkout', async (t) => {
     // Each complete field moves focus on by itself.
     await page.keyboard.type('2223003122003222');
     t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-expiry');
-    await page.keyboard.type('0930');
+    await page.keyboard.type(`09${YY}`);
     t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-cvc');
     await page.keyboard.type('456');
     t.assert.equal(await frame.locator(':focus').getAttribute('id'), 'pg-postal');
