@@ -2,7 +2,10 @@
 //! decimal text round-trips in every currency, card parsing and formatting agree with each other and
 //! never panic on any input, ids round-trip and sort by time, signatures break when anything changes.
 
-use paygate_core::card::{Brand, CardNumber, backspace, detect_brands, format_number, luhn_valid};
+use paygate_core::card::{
+    Brand, CardNumber, Expiry, ascii_digits, backspace, backspace_expiry, detect_brands, format_expiry, format_number,
+    luhn_valid,
+};
 use paygate_core::id::ChargeId;
 use paygate_core::money::{AMOUNT_MINOR_MAX, Amount, Currency, Money, MoneyError};
 use paygate_core::signature::webhook::{WebhookHeaders, WebhookSecret, verify};
@@ -130,6 +133,32 @@ proptest! {
         prop_assert!(f.caret <= f.text.len());
         let b = backspace(&text, caret);
         prop_assert!(b.caret <= b.text.len());
+    }
+
+    /// The expiry field takes whatever a person, a paste or autofill puts there: the answer is always
+    /// `MM`, `MM / ` or `MM / YY`-shaped ASCII with the caret inside it, and reformatting it changes nothing.
+    #[test]
+    fn expiry_formatting_never_panics_and_is_stable(text in "\\PC{0,40}", caret in 0usize..50, deleting: bool) {
+        let text = ascii_digits(&text);
+        for f in [format_expiry(&text, caret, deleting), backspace_expiry(&text, caret)] {
+            prop_assert!(f.caret <= f.text.len(), "caret {} past {:?}", f.caret, f.text);
+            prop_assert!(f.text.len() <= "MM / YY".len(), "{:?}", f.text);
+            prop_assert!(f.text.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'/'), "{:?}", f.text);
+            let again = format_expiry(&f.text, f.caret, false);
+            if f.text.len() == "MM / YY".len() {
+                prop_assert_eq!(&again.text, &f.text);
+                // A whole text is what `Expiry::parse` reads, whatever its validity.
+                let _ = Expiry::parse(&f.text);
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_digits_keeps_every_character_count(text in "\\PC{0,40}") {
+        let converted = ascii_digits(&text);
+        prop_assert_eq!(converted.chars().count(), text.chars().count());
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).count();
+        prop_assert!(digits(&converted) >= digits(&text));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // size budget (it is downloaded by every checkout page).
 import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
@@ -30,4 +30,18 @@ test('the tarball holds the loader, its types and the README, and no tests', (t)
 test('the loader stays within its size budget', (t) => {
   const bytes = gzipSync(readFileSync(`${dir}src/index.mjs`), { level: 9 }).length;
   t.assert.ok(bytes <= LOADER_GZIP_BYTES_MAX, `${bytes} bytes gzipped`);
+});
+
+// The card iframe's critical path (page, stylesheet, script, WebAssembly) has a budget too: bytes are
+// deterministic, unlike times, so this one is a test. Built by scripts/build_browser.sh (make test runs it first).
+const IFRAME_GZIP_BYTES_MAX = 60 * 1024;
+
+test('the card iframe stays within its size budget', (t) => {
+  const element = `${dir}element/`;
+  t.assert.ok(existsSync(`${element}card.html`), 'the element is not built: run scripts/build_browser.sh');
+  const html = readFileSync(`${element}card.html`, 'utf8');
+  const files = ['card.html', ...html.match(/(card|element)-[0-9a-f]+\.(css|js|wasm)/g)];
+  t.assert.equal(files.length, 4, 'card.html names its stylesheet, script and WebAssembly');
+  const bytes = files.reduce((sum, file) => sum + gzipSync(readFileSync(element + file), { level: 9 }).length, 0);
+  t.assert.ok(bytes <= IFRAME_GZIP_BYTES_MAX, `${bytes} bytes gzipped`);
 });

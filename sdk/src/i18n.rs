@@ -122,7 +122,7 @@ impl Text {
             // The field reads left to right in both languages (month first), so the hint does too.
             Text::ExpiryPlaceholder => ("MM / YY", "MM / YY"),
             Text::CvcPlaceholder => ("CVC", "CVC"),
-            Text::PostalPlaceholder => ("Postal code", "الرمز البريدي"),
+            Text::PostalPlaceholder => ("Postal code", "رمز بريدي"),
             Text::IncompleteNumber => ("Your card number is incomplete.", "رقم البطاقة غير مكتمل."),
             Text::InvalidNumber => ("Your card number is invalid.", "رقم البطاقة غير صالح."),
             Text::UnsupportedBrand => ("This card brand is not supported.", "نوع البطاقة هذا غير مدعوم."),

@@ -8,7 +8,7 @@ use paygate_sdk::form::CardForm;
 use paygate_sdk::i18n::{Locale, Text};
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, InputEvent, InputEventInit};
 
@@ -316,4 +316,37 @@ fn clear_empties_every_field_and_forgets_errors() {
         assert_eq!(m.input(id).get_attribute("aria-invalid").as_deref(), Some("false"), "{id}");
     }
     assert!(m.last("change").contains(r#""empty":true"#));
+}
+
+#[wasm_bindgen_test]
+fn messages_and_fragments_of_any_shape_are_refused_or_ignored_never_a_panic() {
+    use paygate_sdk::config::{Config, ConfigError};
+    let m = mount();
+    for junk in [
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        JsValue::from(42),
+        JsValue::from_str("update"),
+        js_sys::JSON::parse(r#"{"locale":5,"layout":"grid","postal":"yes","style":"red","disabled":"no"}"#).unwrap(),
+        js_sys::JSON::parse(r#"{"style":{"colorText":7,"fontFamily":"x;}body{display:none"}}"#).unwrap(),
+    ] {
+        m.form.update(&junk);
+    }
+    assert_eq!(m.form.root().get_attribute("dir").as_deref(), Some("ltr"), "options unchanged");
+    assert!(m.form.root().class_name().contains("pg-row"));
+    let long = "a".repeat(10_000);
+    let key = format!("pk_test_{}", "a1B2c3D4".repeat(4));
+    for (fragment, expected) in [
+        ("", ConfigError::PublishableKey),
+        ("#pk=sk_test_abc", ConfigError::PublishableKey),
+        (&format!("#pk={key}&origin=javascript:alert(1)&id=x"), ConfigError::Origin),
+        (&format!("#pk={key}&origin=https://shop.example/path&id=x"), ConfigError::Origin),
+        (&format!("#pk={key}&origin=https://shop.example&id=../x"), ConfigError::ElementId),
+        (&format!("#pk={key}&origin=https://shop.example&id={long}"), ConfigError::ElementId),
+        ("#%%%&&&==", ConfigError::PublishableKey),
+    ] {
+        assert_eq!(Config::from_fragment(fragment).err(), Some(expected), "{fragment:.60}");
+    }
+    let good = Config::from_fragment(&format!("#pk={key}&origin=https://shop.example&id=ab12&locale=ar&style={long}"));
+    assert_eq!(good.expect("valid").options.locale, Locale::Ar);
 }
