@@ -134,6 +134,12 @@ export interface CardElementEvents {
   focus: { field: CardField };
   /** A field lost focus. */
   blur: { field: CardField };
+  /**
+   * The form could not start (`'load_failed'`: its script or WebAssembly was blocked, or it refused the
+   * page) or did not load within 15 s (`'load_timeout'`). Tell the shopper card payment is unavailable;
+   * `tokenize()` answers with this error until a late `ready` arrives.
+   */
+  loaderror: { code: 'load_failed' | 'load_timeout'; message: string };
 }
 
 /** A mounted card form. */

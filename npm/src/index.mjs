@@ -8,7 +8,9 @@
 const PUBLISHABLE_KEY = /^pk_(test|live)_[0-9A-Za-z]{32,128}$/;
 // Room for a slow network and the edge's own timeouts, yet no spinner forever.
 const TOKENIZE_TIMEOUT_MS = 30_000;
-const EVENTS = ['ready', 'change', 'focus', 'blur'];
+const EVENTS = ['ready', 'change', 'focus', 'blur', 'loaderror'];
+// Without `ready` by then the form is not coming (the edge unreachable, say): `loaderror` lets the shop say so.
+const LOAD_TIMEOUT_MS = 15_000;
 const LOCALES = ['en', 'ar', 'auto'];
 const THEME_KEYS = 'colorText colorBackground colorBorder colorPrimary colorDanger colorPlaceholder fontFamily fontSize borderRadius spacing'.split(' ');
 
@@ -96,6 +98,8 @@ function mountCard(api, target, options) {
   const pending = new Map(); // tokenize request number -> {resolve, timer}
   let queue = []; // until `ready` nobody in the iframe listens yet; null afterwards
   let changed = {}; // every setting changed since mount: a reloaded iframe knows only its URL's
+  let loadFailed = null; // the loaderror detail, once the form could not start
+  let loadTimer = null;
   let requests = 0;
   let destroyed = false;
 
@@ -120,7 +124,16 @@ function mountCard(api, target, options) {
   const onMessage = ({ origin, source, data }) => {
     // Any window may post to the shop page: believe only this element's iframe, on the API origin.
     if (origin !== api.origin || source == null || source !== frame.contentWindow || data?.paygate !== 1 || data.id !== id) return;
-    const { paygate, id: _, type, ...detail } = data;
+    const { paygate, id: _, type, ...rest } = data;
+    let detail = rest;
+    if (type === 'ready') {
+      clearTimeout(loadTimer);
+      loadFailed = null; // late, but here: the form works after all
+    }
+    if (type === 'loaderror') {
+      detail = loadFailure('load_failed', 'The card form could not start; see the console of its frame');
+      if (!detail) return;
+    }
     if ((type === 'ready' || type === 'resize') && Number.isFinite(detail.height) && detail.height >= 0) {
       frame.style.height = `${detail.height}px`;
     }
@@ -136,8 +149,18 @@ function mountCard(api, target, options) {
       }
     }
     if (type === 'tokenized') settle(detail.request, detail.token ? { token: detail.token } : { error: detail.error });
+    emit(type, detail);
+  };
+  // Reports the failure once, and ends every tokenize call waiting on a form that will not answer.
+  const loadFailure = (code, message) => {
+    if (loadFailed) return null;
+    loadFailed = { code, message };
+    for (const request of [...pending.keys()]) settle(request, { error: loadFailed });
+    return loadFailed;
+  };
+  const emit = (type, detail) => {
     for (const handler of [...(handlers.get(type) ?? [])]) {
-      // One throwing handler must stop neither the others nor this listener; the console still shows it.
+      // One throwing handler must stop neither the others nor the listener; the console still shows it.
       try {
         handler(detail);
       } catch (error) {
@@ -145,6 +168,12 @@ function mountCard(api, target, options) {
       }
     }
   };
+  loadTimer = setTimeout(() => {
+    const detail = loadFailure('load_timeout', 'The card form did not load in time');
+    if (detail) emit('loaderror', detail);
+  }, LOAD_TIMEOUT_MS);
+  loadTimer.unref?.(); // Node (tests, SSR tooling) must not stay alive for it; browsers have no unref
+
   // Listen before the iframe exists, so its `ready` cannot be missed.
   window.addEventListener('message', onMessage);
   host.appendChild(frame);
@@ -166,6 +195,7 @@ function mountCard(api, target, options) {
     tokenize(data) {
       return new Promise((resolve) => {
         if (destroyed) return resolve(destroyedError());
+        if (loadFailed) return resolve({ error: loadFailed });
         const { name, postalCode } = data ?? {};
         const message = { type: 'tokenize', request: ++requests };
         if (name !== undefined) message.name = String(name);
@@ -193,6 +223,7 @@ function mountCard(api, target, options) {
       if (destroyed) return;
       destroyed = true;
       window.removeEventListener('message', onMessage);
+      clearTimeout(loadTimer);
       frame.remove();
       for (const request of [...pending.keys()]) settle(request, destroyedError());
     },

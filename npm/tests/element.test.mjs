@@ -232,3 +232,15 @@ test('a reloaded iframe gets its changed settings back and pending tokenize call
   t.assert.deepEqual(page.posted.slice(before).map((p) => p.data), [{ paygate: 1, id, type: 'update', locale: 'ar', disabled: true }]);
   t.assert.equal((await pending).error.code, 'network_error');
 });
+
+test('a form that cannot start says so: loaderror, and tokenize answers load_failed at once', async (t) => {
+  const failures = [];
+  card.on('loaderror', (detail) => failures.push(detail));
+  const waiting = card.tokenize({});
+  page.fromFrame({ type: 'loaderror' });
+  t.assert.deepEqual(failures.map((f) => f.code), ['load_failed']);
+  t.assert.equal((await waiting).error.code, 'load_failed');
+  t.assert.equal((await card.tokenize({})).error.code, 'load_failed');
+  page.fromFrame({ type: 'loaderror' });
+  t.assert.equal(failures.length, 1, 'reported once');
+});

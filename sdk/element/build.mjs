@@ -29,9 +29,20 @@ const wasmName = `element-${shortHash(wasm)}.wasm`;
 // The glue's own default would look for paygate_sdk_bg.wasm; start it with the hashed name, then boot.
 const glue = read(path.join(pkgDir, 'paygate_sdk.js')).toString('utf8');
 if (!glue.includes('async function __wbg_init(')) throw new Error('unexpected wasm-bindgen glue: no __wbg_init');
-const js = Buffer.from(
-  `${glue}\nawait __wbg_init({ module_or_path: new URL('./${wasmName}', import.meta.url) });\nboot();\n`,
-);
+// A start that fails (WebAssembly blocked or unreachable, the page's origin refused) tells the page, so a
+// shop can say the card form is unavailable instead of waiting. The message says only that it failed, so
+// any origin may receive it: the page's origin is exactly what may be in doubt.
+const start = `
+try {
+  await __wbg_init({ module_or_path: new URL('./${wasmName}', import.meta.url) });
+  boot();
+} catch (error) {
+  console.error(error);
+  const id = new URLSearchParams(location.hash.slice(1)).get('id');
+  if (window.parent !== window) window.parent.postMessage({ paygate: 1, id, type: 'loaderror' }, '*');
+}
+`;
+const js = Buffer.from(`${glue}\n${start}`);
 const jsName = `element-${shortHash(js)}.js`;
 const css = read(path.join(here, 'card.css'));
 const cssName = `card-${shortHash(css)}.css`;

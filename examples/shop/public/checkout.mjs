@@ -109,6 +109,7 @@ async function start() {
     ready = true;
     say('');
   });
+  card.on('loaderror', ({ code, message }) => say('unavailable', { tone: 'error', code, detail: message }));
 }
 
 /// Tokenizes (unless a token's charge is still unsettled) and charges through the shop's server.

@@ -248,3 +248,27 @@ test("the shop page's own script cannot read the card number", async (t) => {
     await close();
   }
 });
+
+test('the card form refuses a page that lies about its origin, and says it could not start', async (t) => {
+  const { page, close } = await openCheckout();
+  try {
+    const message = await page.evaluate(async ({ edge, key }) => {
+      const frame = document.createElement('iframe');
+      frame.id = 'liar';
+      // This page is the shop's, but claims to be another origin: the messages would go there instead.
+      frame.src = `${edge}/elements/v1/card.html#${new URLSearchParams({ pk: key, origin: 'https://shop.example', id: 'liar1' })}`;
+      const failed = new Promise((resolve) => {
+        setTimeout(() => resolve(null), 10_000); // no word at all: the assertion below fails
+        window.addEventListener('message', (event) => {
+          if (event.source === frame.contentWindow) resolve({ origin: event.origin, data: event.data });
+        });
+      });
+      document.body.append(frame);
+      return failed;
+    }, { edge: stack.edge.url, key: stack.keys.pkTest });
+    t.assert.deepEqual(message, { origin: stack.edge.url, data: { paygate: 1, id: 'liar1', type: 'loaderror' } });
+    t.assert.equal(await page.frameLocator('#liar').locator('input').count(), 0, 'no field was rendered');
+  } finally {
+    await close();
+  }
+});
