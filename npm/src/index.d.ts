@@ -134,6 +134,8 @@ export interface CardElementEvents {
   focus: { field: CardField };
   /** A field lost focus. */
   blur: { field: CardField };
+  /** The shopper pressed Enter in the form: submit your checkout as your Pay button would. */
+  submit: Record<string, never>;
   /**
    * The form could not start (`'load_failed'`: its script or WebAssembly was blocked, or it refused the
    * page) or did not load within 15 s (`'load_timeout'`). Tell the shopper card payment is unavailable;

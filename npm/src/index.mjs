@@ -8,7 +8,7 @@
 const PUBLISHABLE_KEY = /^pk_(test|live)_[0-9A-Za-z]{32,128}$/;
 // Room for a slow network and the edge's own timeouts, yet no spinner forever.
 const TOKENIZE_TIMEOUT_MS = 30_000;
-const EVENTS = ['ready', 'change', 'focus', 'blur', 'loaderror'];
+const EVENTS = ['ready', 'change', 'focus', 'blur', 'submit', 'loaderror'];
 // Without `ready` by then the form is not coming (the edge unreachable, say): `loaderror` lets the shop say so.
 const LOAD_TIMEOUT_MS = 15_000;
 const LOCALES = ['en', 'ar', 'auto'];

@@ -369,9 +369,15 @@ impl CardForm {
         }
     }
 
-    /// Backspace in an empty field goes back to the end of the previous one.
+    /// Enter asks the page to submit (a form inside a frame cannot submit the page's own); backspace in an
+    /// empty field goes back to the end of the previous one.
     fn on_keydown(&self, kind: FieldKind, event: &Event) {
         let Some(key) = event.dyn_ref::<KeyboardEvent>() else { return };
+        if key.key() == "Enter" && !key.is_composing() {
+            event.prevent_default();
+            self.emit("submit", js::object());
+            return;
+        }
         if key.key() != "Backspace" || !self.field(kind).input.value().is_empty() {
             return;
         }

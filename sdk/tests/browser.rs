@@ -350,3 +350,24 @@ fn messages_and_fragments_of_any_shape_are_refused_or_ignored_never_a_panic() {
     let good = Config::from_fragment(&format!("#pk={key}&origin=https://shop.example&id=ab12&locale=ar&style={long}"));
     assert_eq!(good.expect("valid").options.locale, Locale::Ar);
 }
+
+#[wasm_bindgen_test]
+fn enter_asks_the_page_to_submit_and_backspace_in_an_empty_field_goes_back() {
+    let m = mount();
+    let key = |input: &HtmlInputElement, name: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(name);
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        input.dispatch_event(&event).unwrap();
+    };
+    key(&m.input("pg-cvc"), "Enter");
+    assert_eq!(m.sent.borrow().iter().filter(|(kind, _)| kind == "submit").count(), 1);
+    type_end(&m.input("pg-number"), "4242");
+    m.input("pg-expiry").focus().unwrap();
+    key(&m.input("pg-expiry"), "Backspace");
+    let active = web_sys::window().unwrap().document().unwrap().active_element().unwrap();
+    assert!(active.is_same_node(Some(&m.input("pg-number"))));
+    assert_eq!(m.input("pg-number").selection_start().unwrap(), Some(4));
+}

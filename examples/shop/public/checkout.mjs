@@ -109,6 +109,8 @@ async function start() {
     ready = true;
     say('');
   });
+  // Enter in a card field submits the checkout, as it would in a field of this page.
+  card.on('submit', () => form.requestSubmit());
   card.on('loaderror', ({ code, message }) => say('unavailable', { tone: 'error', code, detail: message }));
 }
 

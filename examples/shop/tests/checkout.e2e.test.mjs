@@ -218,6 +218,18 @@ test('keyboard alone completes a checkout', async (t) => {
   }
 });
 
+test('Enter in a card field submits the checkout', async (t) => {
+  const { page, frame, close } = await openCheckout();
+  try {
+    await page.locator('[data-testid=name]').fill('Lina Nasser');
+    await typeCard(frame, { number: '3566002020360505', cvc: '789', postal: '11564' });
+    await frame.locator('#pg-postal').press('Enter');
+    t.assert.equal(await charged(page), 'captured');
+  } finally {
+    await close();
+  }
+});
+
 test("the shop page's own script cannot read the card number", async (t) => {
   const { page, frame, close } = await openCheckout();
   try {
