@@ -190,6 +190,8 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
       return send(res, file, html, { 'content-security-policy': pagePolicy(new URL(apiBase).origin, html) });
     }
     if (pathname === '/checkout.mjs') return sendFile(res, path.join(PUBLIC_DIR, 'checkout.mjs'));
+    // Browsers ask for it on every page; the demo has none, and a 404 would be console noise.
+    if (pathname === '/favicon.ico') return res.writeHead(204).end();
     if (pathname === '/api/config') {
       if (!publishableKey) return json(res, 503, { code: 'not_configured', message: 'Set PAYGATE_PUBLISHABLE_KEY for the shop server' });
       return json(res, 200, { publishableKey, apiBase });
