@@ -33,13 +33,7 @@ impl EventRecord {
 }
 
 pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<Option<EventRecord>, sqlx::Error> {
-    let select = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND merchant_id = $2 AND mode = $3");
-    sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
-        .fetch_optional(pool)
-        .await
+    crate::domain::scoped::find(pool, scope, "events", EVENT_COLUMNS, id).await
 }
 
 /// A page of the merchant's events, optionally of one type, and whether more exist.

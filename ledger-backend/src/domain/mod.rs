@@ -14,4 +14,5 @@ pub mod ledger_journal;
 pub mod merchants;
 pub mod page;
 pub mod refunds;
+pub mod scoped;
 pub mod webhooks;

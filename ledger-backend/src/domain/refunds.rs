@@ -233,14 +233,7 @@ async fn record(
 }
 
 pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<RefundRecord, ChargeError> {
-    let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND mode = $3");
-    sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
-        .fetch_optional(pool)
-        .await?
-        .ok_or(ChargeError::NotFound)
+    crate::domain::scoped::find(pool, scope, "refunds", REFUND_COLUMNS, id).await?.ok_or(ChargeError::NotFound)
 }
 
 /// The refunds of one charge, oldest first (a charge has few).

@@ -8,14 +8,7 @@ use crate::domain::page::Page;
 use sqlx::PgPool;
 
 pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<ChargeRecord, ChargeError> {
-    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3");
-    sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
-        .fetch_optional(pool)
-        .await?
-        .ok_or(ChargeError::NotFound)
+    crate::domain::scoped::find(pool, scope, "charges", CHARGE_COLUMNS, id).await?.ok_or(ChargeError::NotFound)
 }
 
 /// The filters of the charge list, besides the page.

@@ -121,14 +121,7 @@ pub async fn create(
 }
 
 pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRecord, EndpointError> {
-    let select = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3");
-    sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
-        .fetch_optional(pool)
-        .await?
-        .ok_or(EndpointError::NotFound)
+    crate::domain::scoped::find(pool, scope, "webhook_endpoints", COLUMNS, id).await?.ok_or(EndpointError::NotFound)
 }
 
 /// The merchant's endpoints in this mode, newest first (a merchant has few).
