@@ -205,3 +205,14 @@ export async function call(edge, key, method, urlPath, body, headers = {}) {
 }
 
 export const TEST_CARD = { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' };
+
+/// Polls `check` (sync or async) every 50 ms until it answers something truthy, or fails naming `what`.
+export async function eventually(check, what, deadlineMs = 15_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

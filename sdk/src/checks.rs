@@ -54,7 +54,8 @@ pub fn brand_of(number: &str) -> Option<Brand> {
     detect_brands(&digits_only(number)).primary()
 }
 
-fn digits_only(text: &str) -> String {
+/// The ASCII digits of a field's text, in order.
+pub fn digits_only(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 

@@ -238,7 +238,7 @@ impl CardForm {
             self.0.form_error.set_text_content(form_failure);
         }
         let number = self.field(FieldKind::Number).input.value();
-        let brands = detect_brands(&number.chars().filter(char::is_ascii_digit).collect::<String>());
+        let brands = detect_brands(&checks::digits_only(&number));
         let primary = brands.primary().map_or("", |b| b.as_str());
         let _ = self.0.brand.set_attribute("data-brand", primary);
         let names: Vec<&str> = brands.all().map(|b| brand_name(b.as_str())).collect();
@@ -351,7 +351,7 @@ impl CardForm {
                 // A prefix of a longer card can pass Luhn (4012 8888 8888 1 of 4012 8888 8888 1881): move on
                 // only at the length nearly every card of the brand has.
                 let number = input.value();
-                let length = number.chars().filter(char::is_ascii_digit).count();
+                let length = checks::digits_only(&number).len();
                 checks::brand_of(&number).is_some_and(|brand| length >= checks::usual_length(brand))
             }
             FieldKind::Cvc => {
@@ -426,7 +426,7 @@ impl CardForm {
             Expiry::parse(&value(FieldKind::Expiry)).map_err(|_| (FieldKind::Expiry, Text::IncompleteExpiry))?;
         let postal = self.0.state.borrow().options.postal;
         Ok(CardValues {
-            number: value(FieldKind::Number).chars().filter(char::is_ascii_digit).collect(),
+            number: checks::digits_only(&value(FieldKind::Number)),
             exp_month: expiry.month(),
             exp_year: expiry.year(),
             cvc: value(FieldKind::Cvc),

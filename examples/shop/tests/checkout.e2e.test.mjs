@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, call } from '../../../edge-api/tests/helpers.mjs';
+import { startStack, call, eventually } from '../../../edge-api/tests/helpers.mjs';
 import { createShop } from '../server.mjs';
 import { launchChromium, SCREENSHOT_DIR } from './chromium.mjs';
 
@@ -29,15 +29,6 @@ after(async () => {
   await stack?.stop();
 });
 
-async function eventually(check, what, deadlineMs = 15_000) {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /// Opens the checkout; `messages` collects every postMessage the shop's page receives.
 async function openCheckout() {

@@ -2,7 +2,7 @@
 // the shop's server as signed events that the Standard Webhooks library verifies, also across a secret
 // rotation; a forged webhook is refused.
 import { test, before, after } from 'node:test';
-import { startStack, call, TEST_CARD } from '../../../edge-api/tests/helpers.mjs';
+import { startStack, call, eventually, TEST_CARD } from '../../../edge-api/tests/helpers.mjs';
 import { createShop } from '../server.mjs';
 
 let stack;
@@ -18,15 +18,6 @@ after(async () => {
   await stack?.stop();
 });
 
-async function eventually(check, what, deadlineMs = 15_000) {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('a charge through the edge reaches the shop as verified webhooks, also across a rotation', async (t) => {
   const endpoint = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/webhook_endpoints', { url: `${shopUrl}/webhooks`, enabled_events: ['*'] });
