@@ -1,0 +1,28 @@
+//! Reading one object by id inside a merchant's scope. Every public object lives in a table with
+//! `id`, `merchant_id` and `mode`; the scope is bound here, once, so no lookup can forget half of it
+//! (invariant 6: merchant A never sees merchant B's data, test keys never see live data).
+
+use crate::domain::journal::Scope;
+use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+
+/// `SELECT <columns> FROM <table>` for the row with `id` in `scope`, or None. `table` and `columns` are
+/// our own constants, never input.
+pub async fn find<T>(
+    pool: &PgPool,
+    scope: Scope,
+    table: &'static str,
+    columns: &'static str,
+    id: &str,
+) -> Result<Option<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+{
+    let select = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND mode = $3");
+    sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(id)
+        .bind(scope.merchant_id.to_string())
+        .bind(scope.mode.as_str())
+        .fetch_optional(pool)
+        .await
+}
