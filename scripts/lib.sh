@@ -7,7 +7,7 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Paths of the pinned tools, so nothing falls back to downloading from GitHub (see TOOLCHAIN.md).
+# Paths of the pinned tools, so nothing falls back to downloading from GitHub (see docs/toolchain.md).
 tool_env() {
   export PATH="$ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
   export WASM_BINDGEN_BIN="${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen"

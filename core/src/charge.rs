@@ -1,4 +1,4 @@
-//! The charge lifecycle (DESIGN.md §3) as a pure function: given a charge's status and amounts and an
+//! The charge lifecycle (docs/design.md §3) as a pure function: given a charge's status and amounts and an
 //! action, answer the new status and amounts or the business reason it cannot happen. The backend
 //! persists the answer with a conditional update, so the rule lives here once and the database only
 //! guards it (a second line, never the only one).

@@ -1,4 +1,4 @@
-//! Double-entry posting rules (DESIGN.md §4) and merchant pricing. Each business event becomes one
+//! Double-entry posting rules (docs/design.md §4) and merchant pricing. Each business event becomes one
 //! journal transaction: a list of postings that sums to zero (debits positive, credits negative), in
 //! the charge's currency. The backend writes them as entries; the database re-checks the balance.
 //!

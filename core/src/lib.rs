@@ -7,10 +7,12 @@ pub mod card;
 pub mod charge;
 pub mod hex;
 pub mod id;
+pub mod idempotency;
 pub mod ledger;
 pub mod money;
 pub mod problem;
 pub mod signature;
+pub mod text;
 pub mod time;
 
 pub use api_key::{ApiKey, KeyKind, Mode};

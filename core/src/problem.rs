@@ -31,6 +31,14 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => $title,)* }
             }
 
+            /// Whether this refusal comes before the request started executing (its shape, its key, its
+            /// caller, a rate limit, a conflict, a missing object) rather than being the request's outcome.
+            /// Decides what an idempotent request stores (`crate::idempotency::stores_answer`); written as
+            /// an exhaustive match below so a new code must be placed.
+            pub fn refused_before_execution(self) -> bool {
+                before_execution(self)
+            }
+
             pub fn parse(text: &str) -> Option<ErrorCode> {
                 match text { $($code => Some(ErrorCode::$variant),)* _ => None }
             }
@@ -75,6 +83,42 @@ error_codes! {
     InternalError = ("internal_error", 500, "Something went wrong on our side");
     UpstreamError = ("upstream_error", 502, "An upstream service answered badly");
     ServiceUnavailable = ("service_unavailable", 503, "The service is temporarily unavailable");
+}
+
+fn before_execution(code: ErrorCode) -> bool {
+    use ErrorCode::*;
+    match code {
+        // Outcomes of the attempt itself: the processor's answer, kept and replayed.
+        CardDeclined | InsufficientFunds | IncorrectCvc | ProcessingError => false,
+        BodyMalformed
+        | ParameterMissing
+        | ParameterInvalid
+        | ParameterUnknown
+        | IdempotencyKeyMissing
+        | IdempotencyKeyInvalid
+        | CardNumberInvalid
+        | CardExpired
+        | ExpiryInvalid
+        | CvcInvalid
+        | CardBrandUnsupported
+        | TokenUsed
+        | AmountTooLarge
+        | AuthenticationRequired
+        | ApiKeyInvalid
+        | SignatureInvalid
+        | PermissionDenied
+        | ResourceNotFound
+        | RouteNotFound
+        | MethodNotAllowed
+        | IdempotencyInFlight
+        | InvalidState
+        | PayloadTooLarge
+        | UnsupportedMediaType
+        | IdempotencyKeyReused
+        | RateLimited => true,
+        // The outcome is unknown; never stored (see `stores_answer`), listed for completeness.
+        InternalError | UpstreamError | ServiceUnavailable => true,
+    }
 }
 
 /// An RFC 9457 problem with Paygate's extension members.

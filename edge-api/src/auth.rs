@@ -1,4 +1,4 @@
-//! API-key authentication (DESIGN.md §5): the key from `Authorization` (Bearer, or Basic with the key as
+//! API-key authentication (docs/design.md §5): the key from `Authorization` (Bearer, or Basic with the key as
 //! the user name, as curl's `-u sk_test_…:` sends it), checked for shape by core, hashed with the pepper
 //! shared with the backend, and resolved to its merchant, mode and kind through the key's cache object
 //! (`keys::ApiKeyCache`). Then the key's kind must allow the route; its mode scopes everything after.

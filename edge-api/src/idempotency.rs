@@ -1,4 +1,4 @@
-//! Idempotency at the edge (draft-ietf-httpapi-idempotency-key-header; DESIGN.md §5): one Durable Object
+//! Idempotency at the edge (draft-ietf-httpapi-idempotency-key-header; docs/design.md §5): one Durable Object
 //! per (merchant, mode, Idempotency-Key), which alone decides, one request at a time, whether a request
 //! proceeds, is still in flight (409), reuses the key for a different request (422) or is a retry of a
 //! finished one (the stored answer, replayed with `Idempotent-Replayed: true`). Answers of 5xx are not
@@ -7,38 +7,23 @@
 
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
+use paygate_core::idempotency::{self, IdempotencyKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
 pub const BINDING: &str = "IDEMPOTENCY";
-pub const HEADER: &str = "idempotency-key";
-pub const KEY_CHARS_MAX: usize = 255;
 /// How long a record (and so a replay) lives, unless `IDEMPOTENCY_TTL_SECONDS` says otherwise.
 pub const TTL_SECONDS_DEFAULT: i64 = 24 * 60 * 60;
 /// An in-flight record older than this belongs to a request that died with its isolate: the key may be
 /// used again (the backend's deduplication still holds the first request's outcome).
 pub const IN_FLIGHT_SECONDS_MAX: i64 = 60;
 
-/// The key of a request, checked: 1 to 255 visible ASCII characters.
-pub fn key_of(req: &Request) -> std::result::Result<Option<String>, Refusal> {
-    let Some(key) = req.headers().get(HEADER).ok().flatten() else { return Ok(None) };
-    if key.is_empty() || key.len() > KEY_CHARS_MAX || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return Err(Refusal::new(ErrorCode::IdempotencyKeyInvalid)
-            .detail(format!("Idempotency-Key must be 1 to {KEY_CHARS_MAX} visible ASCII characters")));
-    }
-    Ok(Some(key))
-}
-
-/// What identifies "the same request": method, path and body.
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
-    let mut hash = Sha256::new();
-    hash.update(method.as_bytes());
-    hash.update(b"\n");
-    hash.update(path.as_bytes());
-    hash.update(b"\n");
-    hash.update(body);
-    paygate_core::hex::encode(&hash.finalize())
+/// The key of a request, checked by core's rule (the backend applies the same one).
+pub fn key_of(req: &Request) -> std::result::Result<Option<IdempotencyKey>, Refusal> {
+    let Some(key) = req.headers().get(idempotency::HEADER).ok().flatten() else { return Ok(None) };
+    IdempotencyKey::parse(key.as_bytes()).map(Some).map_err(|error| {
+        Refusal::new(ErrorCode::IdempotencyKeyInvalid).param("Idempotency-Key").detail(error.to_string())
+    })
 }
 
 /// A finished request's answer, as stored and replayed.
@@ -73,7 +58,7 @@ pub struct Slot {
 impl Slot {
     pub fn new(env: &Env, merchant: &str, mode: &str, key: &str, fingerprint: String) -> Result<Self> {
         // The name is hashed so no key text reaches object names (which show in dashboards).
-        let name = fingerprint_name(merchant, mode, key);
+        let name = idempotency::fingerprint(merchant, mode, key.as_bytes());
         Ok(Slot { stub: crate::durable::object(env, BINDING, &name)?, fingerprint })
     }
 
@@ -94,10 +79,6 @@ impl Slot {
     pub async fn abort(&self) -> Result<()> {
         self.call("/abort", serde_json::json!({ "fingerprint": self.fingerprint })).await.map(|_| ())
     }
-}
-
-fn fingerprint_name(merchant: &str, mode: &str, key: &str) -> String {
-    fingerprint(merchant, mode, key.as_bytes())
 }
 
 /// In flight is held in the object's memory (the object is unique and single-threaded, so this is the one

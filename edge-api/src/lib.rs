@@ -193,20 +193,20 @@ async fn proxy(
         _ => body::read(req).await?,
     };
     let key = idempotency::key_of(req)?;
-    let money_moving = method == Method::Post && (path == "/v1/charges" || path == "/v1/refunds");
-    if money_moving && key.is_none() {
+    if paygate_core::idempotency::requires_key(method.as_ref(), &path) && key.is_none() {
         return Err(Refusal::new(ErrorCode::IdempotencyKeyMissing)
             .detail("send an Idempotency-Key header (a UUID works) so a retry can never charge twice"));
     }
     let on_behalf =
         OnBehalf { merchant_id: &caller.merchant_id, mode: &caller.mode, request_id, key_id: &caller.key_id };
-    let extra: Vec<(&str, String)> = key.iter().map(|k| (idempotency::HEADER, k.clone())).collect();
+    let extra: Vec<(&str, String)> =
+        key.iter().map(|k| (paygate_core::idempotency::HEADER, k.as_str().to_owned())).collect();
     let Some(key) = key.filter(|_| method == Method::Post) else {
         let answer = backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await?;
         return relay(answer.status, &answer.content_type, answer.body, false);
     };
-    let fingerprint = idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
-    let slot = Slot::new(env, &caller.merchant_id, &caller.mode, &key, fingerprint).map_err(internal)?;
+    let fingerprint = paygate_core::idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
+    let slot = Slot::new(env, &caller.merchant_id, &caller.mode, key.as_str(), fingerprint).map_err(internal)?;
     let ttl = env.var("IDEMPOTENCY_TTL_SECONDS").ok().and_then(|v| v.to_string().parse().ok());
     let ttl = ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT);
     match slot.begin().await.map_err(internal)? {
@@ -226,8 +226,12 @@ async fn proxy(
         }
     };
     // Recorded after the answer is on its way (the caller does not wait for it). A retry racing the write
-    // sees "in flight" (409) for that moment and retries; 5xx answers are not stored, as above.
-    let stored = (answer.status < 500).then(|| StoredAnswer {
+    // sees "in flight" (409) for that moment and retries. Which answers are kept is core's rule: outcomes
+    // yes (declines included); refusals before execution (validation...) and 5xx no, so a corrected
+    // request may reuse the key.
+    let code = answer_code(&answer.content_type, &answer.body);
+    let keep = paygate_core::idempotency::stores_answer(answer.status, code);
+    let stored = keep.then(|| StoredAnswer {
         status: answer.status,
         content_type: answer.content_type.clone(),
         body: String::from_utf8_lossy(&answer.body).into_owned(),
@@ -243,6 +247,14 @@ async fn proxy(
         }
     });
     relay(answer.status, &answer.content_type, answer.body, false)
+}
+
+/// The problem code of an error answer from the backend, if it is a problem document.
+fn answer_code(content_type: &str, body: &[u8]) -> Option<ErrorCode> {
+    if !content_type.starts_with(paygate_core::problem::CONTENT_TYPE) {
+        return None;
+    }
+    serde_json::from_slice::<paygate_core::Problem>(body).ok().map(|problem| problem.code)
 }
 
 fn relay(status: u16, content_type: &str, body: Vec<u8>, replayed: bool) -> std::result::Result<Response, Refusal> {

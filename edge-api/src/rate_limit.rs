@@ -1,4 +1,4 @@
-//! Rate limits (DESIGN.md §5): token buckets in one Durable Object per bucket name: per API key for every
+//! Rate limits (docs/design.md §5): token buckets in one Durable Object per bucket name: per API key for every
 //! request, and for token creation also per client IP and per card fingerprint (the card-testing defence:
 //! many cards from one place, or one card tried again and again). A refusal is a 429 problem with
 //! `Retry-After` and the `RateLimit-*` headers of draft-ietf-httpapi-ratelimit-headers.

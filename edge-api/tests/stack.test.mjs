@@ -150,6 +150,40 @@ test('idempotency: concurrent identical charges make one, a changed body is refu
   t.assert.equal(afterExpiry.json.id, [...ids][0], 'the backend deduplicates');
 });
 
+test('idempotency keys follow one rule at edge and backend; a refused request stores nothing, an outcome is replayed', async (t) => {
+  const charge = (body, key) => call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', body, { 'idempotency-key': key });
+  // A key with a space passes both sides (they share core's rule), and its charge is created once. (Cards
+  // other than the usual test card: its per-card token limit is left for the tests that need it.)
+  const token = await tokenize({ ...TEST_CARD, number: '4000056655665556' });
+  const spaced = `order ${uniqueKey()}`;
+  const first = await charge({ amount: 300, currency: 'EUR', source: token.json.id }, spaced);
+  t.assert.equal(first.status, 201, first.text);
+  // Refused before execution (validation): nothing is stored, so the corrected request may use the key.
+  const key = uniqueKey();
+  const other = await tokenize({ ...TEST_CARD, number: '5555555555554444' });
+  const refused = await charge({ amount: -5, currency: 'EUR', source: other.json.id }, key);
+  t.assert.deepEqual([refused.status, refused.json.code, refused.json.param], [400, 'parameter_invalid', 'amount']);
+  const corrected = await charge({ amount: 500, currency: 'EUR', source: other.json.id }, key);
+  t.assert.equal(corrected.status, 201, corrected.text);
+  t.assert.equal(corrected.headers.get('idempotent-replayed'), null);
+  // Once executed, the outcome is kept, a decline included: the retry gets the same failed charge.
+  const declining = await tokenize({ ...TEST_CARD, number: '4000000000000002' });
+  const declineKey = uniqueKey();
+  const declined = await charge({ amount: 400, currency: 'EUR', source: declining.json.id }, declineKey);
+  t.assert.deepEqual([declined.status, declined.json.status, declined.json.failure_code], [201, 'failed', 'generic_decline']);
+  let again;
+  for (let i = 0; i < 20; i++) {
+    again = await charge({ amount: 400, currency: 'EUR', source: declining.json.id }, declineKey);
+    if (again.status !== 409) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.assert.equal(again.headers.get('idempotent-replayed'), 'true', again.text);
+  t.assert.equal(again.json.id, declined.json.id);
+  // A malformed key is refused by the edge with the parameter named, and nothing reaches the backend.
+  const malformed = await charge({ amount: 500, currency: 'EUR', source: other.json.id }, 'tab\there');
+  t.assert.deepEqual([malformed.status, malformed.json.code, malformed.json.param], [400, 'idempotency_key_invalid', 'Idempotency-Key']);
+});
+
 test('bad input gets problems naming the field', async (t) => {
   const cases = [
     [{ card: { ...TEST_CARD, number: '4242424242424241' } }, 400, 'card_number_invalid', 'card.number'],
@@ -171,9 +205,19 @@ test('bad input gets problems naming the field', async (t) => {
   await expectProblem(t, await raw({ body: JSON.stringify({ card: TEST_CARD, pad: 'x'.repeat(70_000) }), headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
   const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', { amount: -1, currency: 'EUR', source: 'tok_00000000000000000000000000' }, { 'idempotency-key': uniqueKey() });
   t.assert.deepEqual([charge.status, charge.json.code, charge.json.param], [400, 'parameter_invalid', 'amount']);
+  // Through the edge too: an empty JSON body is "missing" (400, not 415), NUL and invalid UTF-8 in a path id
+  // are simply not found, a NUL in metadata names the field.
+  const secret = (urlPath, init) => stack.edge.fetch(urlPath, { ...init, headers: { authorization: `Bearer ${stack.keys.skTest}`, ...init.headers } });
+  const empty = await expectProblem(t, await secret('/v1/charges', { method: 'POST', body: '', headers: { 'content-type': 'application/json', 'idempotency-key': uniqueKey() } }), 400, 'body_malformed');
+  t.assert.match(empty.detail, /missing/);
+  for (const id of ['%00', '%ff', 're_01jd3x0000000000000000000a']) {
+    await expectProblem(t, await secret(`/v1/charges/${id}`, { method: 'GET' }), 404, 'resource_not_found');
+  }
+  const nul = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', { amount: 1, currency: 'EUR', source: 'tok_00000000000000000000000000', metadata: { order: 'a\u0000' } }, { 'idempotency-key': uniqueKey() });
+  t.assert.deepEqual([nul.status, nul.json.code, nul.json.param], [400, 'parameter_invalid', 'metadata.order']);
 });
 
-test('a backend that is down gives a 503 problem and stores no idempotent answer', async (t) => {
+test('a backend that is down at key lookup gives a 503 problem that names no key', async (t) => {
   // Its own edge, pointing at a port nobody listens on, but sharing the stack's secrets and keys cache
   // is not possible across instances: so only the key lookup can fail here, which is the point.
   const { startEdge } = await import('./helpers.mjs');

@@ -194,6 +194,7 @@ async fn main() {
             vault: VaultForward::new(&vault.url, secret.clone(), timeout),
             sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, timeout)),
         }),
+        operator_token: None,
     };
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
     let base = format!("http://{}", server.local_addr().unwrap());

@@ -26,6 +26,8 @@ pub struct Config {
     pub sandbox_url: String,
     /// `PAYGATE_PROCESSOR_TIMEOUT_MS`: every processor and vault call gives up after this.
     pub processor_timeout: std::time::Duration,
+    /// `PAYGATE_OPERATOR_TOKEN`: enables the operator API (pricing); absent, that API does not exist.
+    pub operator_token: Option<crate::http::operator::OperatorToken>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,13 @@ impl Config {
             Err(_) => crate::processors::PROCESSOR_TIMEOUT_MS,
         };
         let processor_timeout = std::time::Duration::from_millis(timeout_ms);
+        let operator_token = match std::env::var("PAYGATE_OPERATOR_TOKEN") {
+            Ok(token) => Some(crate::http::operator::OperatorToken::new(&token).ok_or(ConfigError::Invalid {
+                name: "PAYGATE_OPERATOR_TOKEN",
+                reason: "must be at least 32 characters".into(),
+            })?),
+            Err(_) => None,
+        };
         Ok(Config {
             database_url,
             listen_addr,
@@ -74,6 +83,7 @@ impl Config {
             edge_url,
             sandbox_url,
             processor_timeout,
+            operator_token,
         })
     }
 }

@@ -4,8 +4,8 @@ use paygate_core::Mode;
 use paygate_core::api_key::KeyKind;
 use paygate_core::id::MerchantId;
 use paygate_ledger::config::{Config, pepper_from_env};
-use paygate_ledger::domain::{api_keys, merchants};
-use paygate_ledger::http::{AppState, Processors};
+use paygate_ledger::domain::{api_keys, merchants, pricing};
+use paygate_ledger::http::{AppState, Processors, operator};
 use paygate_ledger::processors::sandbox::SandboxConnector;
 use paygate_ledger::processors::{Connector, VaultForward};
 use paygate_ledger::{Server, db, telemetry};
@@ -22,13 +22,18 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
   create-key --merchant ID --mode test|live --kind publishable|secret
                                           print a new API key (shown once; only its hash is stored)
   revoke-key --merchant ID --mode test|live --key KEY_ID
+  set-pricing --merchant ID --currency CODE|'*' --bps N --fixed MINOR
+                                          price per captured charge (N/100 % + MINOR), for charges created
+                                          from now on; '*' is the default for currencies without their own
+  pricing --merchant ID                   print the merchant's prices, each with when it took effect
   audit                                   seal pending audit rows, then verify the audit chain, the ledger
                                           and every charge against its ledger; exits 1 on any finding
 
 environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
 shared with the edge) for serve; PAYGATE_API_KEY_PEPPER for create-key; optional
 PAYGATE_EDGE_SECRET_PREVIOUS (during a rotation), PAYGATE_EDGE_URL, PAYGATE_SANDBOX_URL,
-PAYGATE_PROCESSOR_TIMEOUT_MS, PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, RUST_LOG";
+PAYGATE_PROCESSOR_TIMEOUT_MS, PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, PAYGATE_OPERATOR_TOKEN
+(≥ 32 characters; enables the operator API under /operator), RUST_LOG";
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -54,6 +59,8 @@ async fn main() -> ExitCode {
         "create-merchant" => create_merchant(&flags).await,
         "create-key" => create_key(&flags).await,
         "revoke-key" => revoke_key(&flags).await,
+        "set-pricing" => set_pricing(&flags).await,
+        "pricing" => print_pricing(&flags).await,
         "audit" => audit().await,
         _ => {
             eprintln!("{USAGE}");
@@ -136,6 +143,31 @@ async fn revoke_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     Ok(())
 }
 
+async fn set_pricing(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
+    let integer = |name: &str| -> Result<i64, AnyError> {
+        flag(flags, name)?.parse().map_err(|_| format!("--{name} must be an integer").into())
+    };
+    let (currency, price) = operator::parse_price(flag(flags, "currency")?, integer("bps")?, integer("fixed")?)
+        .map_err(|e| e.to_string())?;
+    let pool = pool_from_env(1).await?;
+    let row = pricing::set(&pool, merchant, currency, price, "operator:cli").await?;
+    println!("{}", serde_json::to_string(&row)?);
+    Ok(())
+}
+
+async fn print_pricing(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
+    let pool = pool_from_env(1).await?;
+    if !merchants::exists(&pool, merchant).await? {
+        return Err(format!("no merchant {merchant}").into());
+    }
+    for row in pricing::history(&pool, merchant).await? {
+        println!("{}", serde_json::to_string(&row)?);
+    }
+    Ok(())
+}
+
 async fn audit() -> Result<(), AnyError> {
     let pool = pool_from_env(2).await?;
     paygate_ledger::jobs::audit_seal::seal_all(&pool).await?;
@@ -181,6 +213,7 @@ async fn serve() -> Result<(), AnyError> {
         edge_secrets: std::sync::Arc::new(config.edge_secrets),
         pepper: config.pepper,
         processors: std::sync::Arc::new(processors),
+        operator_token: config.operator_token,
     };
     let server = Server::bind(config.listen_addr, state).await?;
     tracing::info!(addr = %server.local_addr()?, "serving");

@@ -1,5 +1,5 @@
 // Headless Chromium for the end-to-end tests and the SDK benchmark: Debian's /usr/bin/chromium driven by
-// playwright-core (see ../shared/TOOLCHAIN.md), in a throwaway profile that is removed on close.
+// playwright-core (see docs/toolchain.md), in a throwaway profile that is removed on close.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';

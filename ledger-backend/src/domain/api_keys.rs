@@ -1,4 +1,4 @@
-//! API keys. The key itself is shown once, at creation; only its keyed hash is stored (DESIGN.md §5),
+//! API keys. The key itself is shown once, at creation; only its keyed hash is stored (docs/design.md §5),
 //! and the edge looks keys up by that hash. Revocation is a timestamp, never a deletion, so the audit
 //! trail of who used which key survives.
 

@@ -1,4 +1,4 @@
-//! The backend's own Idempotency-Key records (DESIGN.md §5): whatever the edge remembers, a retried
+//! The backend's own Idempotency-Key records (docs/design.md §5): whatever the edge remembers, a retried
 //! request finds the object the first one created, and a different request under the same key is
 //! refused. The claim is an insert into the same transaction that creates the object, so concurrent
 //! requests with one key queue on it and exactly one creates.

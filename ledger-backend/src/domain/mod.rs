@@ -13,6 +13,7 @@ pub mod journal;
 pub mod ledger_journal;
 pub mod merchants;
 pub mod page;
+pub mod pricing;
 pub mod refunds;
 pub mod scoped;
 pub mod webhooks;

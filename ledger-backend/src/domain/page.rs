@@ -1,4 +1,4 @@
-//! One page of a list (DESIGN.md §2): up to `limit` objects, newest first, after or before a cursor.
+//! One page of a list (docs/design.md §2): up to `limit` objects, newest first, after or before a cursor.
 //! Ids sort by creation time, so the cursor is the id itself. Every list query fetches `limit + 1`
 //! rows in `order()` and hands them to `finish()`, which is the one place that decides `has_more`.
 

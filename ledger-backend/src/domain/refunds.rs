@@ -8,6 +8,7 @@
 use crate::domain::charges::{self, ChargeError, ChargeRecord};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Scope, Subject};
+use crate::domain::page::Page;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
 use paygate_core::Amount;
@@ -236,15 +237,27 @@ pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<RefundRecord, 
     crate::domain::scoped::find(pool, scope, "refunds", REFUND_COLUMNS, id).await?.ok_or(ChargeError::NotFound)
 }
 
-/// The refunds of one charge, oldest first (a charge has few).
-pub async fn of_charge(pool: &PgPool, scope: Scope, charge_id: &str) -> Result<Vec<RefundRecord>, ChargeError> {
+/// A page of one charge's refunds (newest first, like every list) and whether more exist.
+pub async fn of_charge(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: &str,
+    page: &Page,
+) -> Result<(Vec<RefundRecord>, bool), ChargeError> {
     let select = format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3 ORDER BY id LIMIT 100"
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3
+           AND ($4::text IS NULL OR id < $4) AND ($5::text IS NULL OR id > $5)
+         ORDER BY id {} LIMIT $6",
+        page.order()
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(charge_id)
         .bind(scope.merchant_id.to_string())
         .bind(scope.mode.as_str())
+        .bind(&page.starting_after)
+        .bind(&page.ending_before)
+        .bind(page.fetch_limit())
         .fetch_all(pool)
-        .await?)
+        .await?;
+    Ok(page.finish(rows))
 }

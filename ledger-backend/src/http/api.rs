@@ -28,7 +28,7 @@ pub struct Endpoint {
     pub operation_id: &'static str,
     pub summary: &'static str,
     pub tag: &'static str,
-    /// Money-moving POSTs require an `Idempotency-Key`.
+    /// Money-moving POSTs require an `Idempotency-Key`: set from core's list (`v1_endpoints`), never by hand.
     pub idempotency_key: bool,
     pub query: &'static [QueryParam],
     /// The JSON Schema of the body, if it takes one, and whether the body is required.
@@ -80,11 +80,6 @@ impl Endpoint {
 
     pub fn optional_body(mut self, schema: fn() -> Value) -> Self {
         self.request = Some((schema, false));
-        self
-    }
-
-    pub fn idempotent(mut self) -> Self {
-        self.idempotency_key = true;
         self
     }
 

@@ -3,10 +3,11 @@
 
 use super::api::{Answer, Endpoint};
 use super::edge_auth::Caller;
+use super::path_id::PathId;
 use super::schemas::{one_of_strings, request};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::api_keys;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json};
@@ -95,9 +96,9 @@ async fn list_api_keys(State(state): State<AppState>, caller: MerchantCaller) ->
 async fn revoke_api_key(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::ApiKeyKind>,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id).await? else {
+    let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await? else {
         return Err(ApiError::Code(ErrorCode::ResourceNotFound));
     };
     // The edge caches keys for up to 30 s; told now, it forgets this one at once. Best effort: if the
@@ -107,7 +108,7 @@ async fn revoke_api_key(
         tracing::warn!(%error, key_id = %id, "could not tell the edge about a revoked key; its cache expires within 30 s");
     }
     // The key as it now is, with its revocation time.
-    let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id).await?;
+    let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await?;
     revoked.map(|key| Json(json!(key))).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 

@@ -2,29 +2,25 @@
 //! the wire format into domain values, naming the parameter at fault, then call `domain::charges`.
 
 use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
+use super::path_id::PathId;
 use super::schemas::{boolean, id, metadata, minor_amount, request};
-use super::{ApiError, AppState, MerchantCaller, json::parse, pagination};
+use super::{ApiError, AppState, MerchantCaller, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
 use crate::domain::page::Page;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use paygate_core::id::TokenId;
+use paygate_core::idempotency::{self, IdempotencyKey};
 use paygate_core::money::AmountError;
-use paygate_core::{Amount, Currency, ErrorCode};
+use paygate_core::{Amount, Currency, ErrorCode, text};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
-/// Idempotency keys: 1 to 255 visible ASCII characters (draft-ietf-httpapi-idempotency-key-header).
-pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
 const DESCRIPTION_CHARS_MAX: usize = 1_000;
 /// Card networks print at most 22 characters on the statement.
 const STATEMENT_DESCRIPTOR_CHARS_MAX: usize = 22;
-const METADATA_KEYS_MAX: usize = 50;
-const METADATA_KEY_CHARS_MAX: usize = 40;
-const METADATA_VALUE_CHARS_MAX: usize = 500;
 
 const LIST_QUERY: [QueryParam; 6] = [
     PAGINATION[0],
@@ -46,7 +42,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             post(create_charge),
         )
         .body(create_schema)
-        .idempotent()
         .tag("charges"),
         Endpoint::new(
             Method::GET,
@@ -92,7 +87,6 @@ pub fn endpoints() -> Vec<Endpoint> {
 impl From<ChargeError> for ApiError {
     fn from(error: ChargeError) -> Self {
         match error {
-            ChargeError::Invalid { code, param, detail } => ApiError::Param { code, param: param.to_owned(), detail },
             ChargeError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
             ChargeError::IdempotencyKeyReused => ApiError::Code(ErrorCode::IdempotencyKeyReused),
             ChargeError::OperationInFlight => ApiError::Code(ErrorCode::IdempotencyInFlight),
@@ -102,10 +96,11 @@ impl From<ChargeError> for ApiError {
             }
             ChargeError::ProcessorUnknown(_) => ApiError::Code(ErrorCode::UpstreamError),
             ChargeError::Journal(crate::domain::journal::JournalError::Database(e)) | ChargeError::Database(e) => {
-                ApiError::Database(e)
+                ApiError::from(e)
             }
+            // Our own posting rule refused: a bug of ours, never the caller's (logged with the 500).
             ChargeError::Journal(crate::domain::journal::JournalError::Posting(e)) => {
-                ApiError::Param { code: ErrorCode::InvalidState, param: String::new(), detail: e.to_string() }
+                ApiError::Internal(format!("ledger posting refused: {e}"))
             }
         }
     }
@@ -168,42 +163,24 @@ fn capture_schema() -> serde_json::Value {
     request(&[("amount", amount)], &[])
 }
 
-fn invalid(param: &'static str, detail: impl Into<String>) -> ChargeError {
-    ChargeError::Invalid { code: ErrorCode::ParameterInvalid, param, detail: detail.into() }
-}
-
-fn validate(body: CreateChargeBody) -> Result<NewCharge, ChargeError> {
+fn validate(body: CreateChargeBody) -> Result<NewCharge, ApiError> {
     let amount = Amount::positive(body.amount).map_err(|e| match e {
         AmountError::TooLarge => {
-            ChargeError::Invalid { code: ErrorCode::AmountTooLarge, param: "amount", detail: e.to_string() }
+            ApiError::Param { code: ErrorCode::AmountTooLarge, param: "amount".into(), detail: e.to_string() }
         }
-        other => invalid("amount", other.to_string()),
+        other => ApiError::invalid("amount", other.to_string()),
     })?;
-    let currency = Currency::parse(&body.currency).map_err(|e| invalid("currency", e.to_string()))?;
-    let source = TokenId::parse(&body.source).map_err(|e| invalid("source", e.to_string()))?;
+    let currency = Currency::parse(&body.currency).map_err(|e| ApiError::invalid("currency", e.to_string()))?;
+    let source = TokenId::parse(&body.source).map_err(|e| ApiError::invalid("source", e.to_string()))?;
     let text = |value: Option<String>, param: &'static str, max: usize| match value {
-        Some(v) if v.chars().count() > max => Err(invalid(param, format!("{param} is longer than {max} characters"))),
-        Some(v) if v.chars().any(char::is_control) => {
-            Err(invalid(param, format!("{param} contains control characters")))
+        Some(v) => {
+            text::single_line(&v, max).map(|()| Some(v)).map_err(|e| ApiError::invalid(param, format!("{param} {e}")))
         }
-        other => Ok(other),
+        None => Ok(None),
     };
     let description = text(body.description, "description", DESCRIPTION_CHARS_MAX)?;
     let statement_descriptor = text(body.statement_descriptor, "statement_descriptor", STATEMENT_DESCRIPTOR_CHARS_MAX)?;
-    if body.metadata.len() > METADATA_KEYS_MAX {
-        return Err(invalid("metadata", format!("metadata holds at most {METADATA_KEYS_MAX} keys")));
-    }
-    for (key, value) in &body.metadata {
-        let ok = !key.is_empty()
-            && key.chars().count() <= METADATA_KEY_CHARS_MAX
-            && value.as_str().is_some_and(|v| v.chars().count() <= METADATA_VALUE_CHARS_MAX);
-        if !ok {
-            let detail = format!(
-                "metadata keys are 1-{METADATA_KEY_CHARS_MAX} characters and values strings of at most {METADATA_VALUE_CHARS_MAX}"
-            );
-            return Err(ChargeError::Invalid { code: ErrorCode::ParameterInvalid, param: "metadata", detail });
-        }
-    }
+    super::metadata::check(&body.metadata)?;
     Ok(NewCharge {
         amount,
         currency,
@@ -215,29 +192,15 @@ fn validate(body: CreateChargeBody) -> Result<NewCharge, ChargeError> {
     })
 }
 
-/// The Idempotency-Key of a money-moving request: required, 1-255 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let value = headers.get("idempotency-key").ok_or(ApiError::Code(ErrorCode::IdempotencyKeyMissing))?;
-    let key = value.to_str().map_err(|_| ApiError::Code(ErrorCode::IdempotencyKeyInvalid))?;
-    let valid = (1..=IDEMPOTENCY_KEY_CHARS_MAX).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
-    if !valid {
-        return Err(ApiError::Param {
-            code: ErrorCode::IdempotencyKeyInvalid,
-            param: "Idempotency-Key".into(),
-            detail: format!("must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} visible ASCII characters"),
-        });
-    }
-    Ok(key.to_owned())
-}
-
-/// What makes two requests "the same" under one Idempotency-Key: method, path and exact body.
-pub fn request_fingerprint(method: &str, path: &str, body: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    for part in [method.as_bytes(), path.as_bytes(), body] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    paygate_core::hex::encode(&hasher.finalize())
+/// The Idempotency-Key of a money-moving request: required, with the syntax core defines for edge and
+/// backend alike.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+    let value = headers.get(idempotency::HEADER).ok_or(ApiError::Code(ErrorCode::IdempotencyKeyMissing))?;
+    IdempotencyKey::parse(value.as_bytes()).map_err(|error| ApiError::Param {
+        code: ErrorCode::IdempotencyKeyInvalid,
+        param: "Idempotency-Key".into(),
+        detail: error.to_string(),
+    })
 }
 
 async fn create_charge(
@@ -247,8 +210,7 @@ async fn create_charge(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = idempotency_key(&headers)?;
-    super::json::require_json_content_type(&headers)?;
-    let new = validate(parse::<CreateChargeBody>(&body)?)?;
+    let new = validate(super::json::required::<CreateChargeBody>(&headers, &body)?)?;
     let request_id = super::request_id::current().unwrap_or_default();
     let ctx = CreateContext {
         pool: &state.pool,
@@ -256,8 +218,8 @@ async fn create_charge(
         vault: &state.processors.vault,
         scope: caller.scope(),
         request_id: &request_id,
-        idempotency_key: &key,
-        fingerprint: &request_fingerprint("POST", "/v1/charges", &body),
+        idempotency_key: key.as_str(),
+        fingerprint: &idempotency::fingerprint("POST", "/v1/charges", &body),
     };
     let (charge, replayed) = charges::create(&ctx, &new).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
@@ -273,37 +235,41 @@ struct CaptureBody {
 async fn capture_charge(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::ChargeKind>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     // The body is optional: no body captures the whole authorization.
     let body: CaptureBody = super::json::optional(&headers, &body)?;
-    let amount =
-        body.amount.map(|minor| Amount::positive(minor).map_err(|e| invalid("amount", e.to_string()))).transpose()?;
+    let amount = body
+        .amount
+        .map(|minor| Amount::positive(minor).map_err(|e| ApiError::invalid("amount", e.to_string())))
+        .transpose()?;
     let scope = caller.scope();
     let connector = &state.processors.sandbox;
-    let charge = charges::operate(&state.pool, connector, scope, &id, Operation::Capture { amount }).await?;
+    let charge =
+        charges::operate(&state.pool, connector, scope, &id.to_string(), Operation::Capture { amount }).await?;
     Ok(Json(charge.to_json()))
 }
 
 async fn void_charge(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::ChargeKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    let charge = charges::operate(&state.pool, &state.processors.sandbox, scope, &id, Operation::Void).await?;
+    let charge =
+        charges::operate(&state.pool, &state.processors.sandbox, scope, &id.to_string(), Operation::Void).await?;
     Ok(Json(charge.to_json()))
 }
 
 async fn get_charge(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::ChargeKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    Ok(Json(charges::get(&state.pool, scope, &id).await?.to_json()))
+    Ok(Json(charges::get(&state.pool, scope, &id.to_string()).await?.to_json()))
 }
 
 async fn list_charges(

@@ -1,4 +1,4 @@
-//! Only the edge may call `/v1/...`: each request must carry the edge↔backend signature of DESIGN.md §5
+//! Only the edge may call `/v1/...`: each request must carry the edge↔backend signature of docs/design.md §5
 //! (paygate_core::signature::edge). Unsigned, forged and stale requests get 401 `signature_invalid` and
 //! reach no handler. The signed `paygate-merchant` and `paygate-mode` headers say on whose behalf the
 //! edge calls, after it authenticated the API key; handlers receive them as a `Caller`.
@@ -98,7 +98,7 @@ async fn first_sighting(pool: &sqlx::PgPool, signed: &SignedRequest<'_>) -> Resu
         .bind(digest)
         .execute(pool)
         .await
-        .map_err(ApiError::Database)?;
+        .map_err(ApiError::from)?;
     Ok(inserted.rows_affected() == 1)
 }
 

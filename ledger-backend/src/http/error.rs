@@ -17,7 +17,49 @@ pub enum ApiError {
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error("unexpected database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
+    /// A broken rule of our own (not the caller's fault): an opaque 500, logged with its cause.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Database failures, sorted by whose they are: the pool could not give a connection in time (503, retry);
+/// a named constraint refused a value (the request's fault: 4xx naming the column); anything else is ours.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) {
+            return ApiError::Unavailable(error);
+        }
+        match constraint_problem(&error) {
+            Some(problem) => {
+                // A check the handler should have made first: visible in the logs, harmless to the caller.
+                tracing::warn!(%error, "a database constraint refused a request's value");
+                problem
+            }
+            None => ApiError::Database(error),
+        }
+    }
+}
+
+fn constraint_problem(error: &sqlx::Error) -> Option<ApiError> {
+    use sqlx::error::ErrorKind;
+    let sqlx::Error::Database(db) = error else { return None };
+    let constraint = db.constraint()?;
+    // PostgreSQL names a column's check `<table>_<column>_check`; the column is the parameter.
+    let param = db
+        .table()
+        .and_then(|table| constraint.strip_prefix(table)?.strip_prefix('_'))
+        .map(|rest| rest.trim_end_matches("_check").trim_end_matches("_fkey").trim_end_matches("_key"))
+        .unwrap_or_default()
+        .to_owned();
+    let (code, detail) = match db.kind() {
+        ErrorKind::CheckViolation | ErrorKind::NotNullViolation => (ErrorCode::ParameterInvalid, "is not allowed"),
+        ErrorKind::ForeignKeyViolation => (ErrorCode::ResourceNotFound, "names no such object"),
+        ErrorKind::UniqueViolation => (ErrorCode::InvalidState, "conflicts with an existing object"),
+        _ => return None,
+    };
+    let detail = if param.is_empty() { format!("the value {detail}") } else { format!("{param} {detail}") };
+    Some(ApiError::Param { code, param, detail })
 }
 
 impl ApiError {
@@ -31,14 +73,14 @@ impl ApiError {
             ApiError::Code(code) => Problem::new(*code),
             ApiError::Param { code, param, detail } => Problem::new(*code).param(param).detail(detail),
             ApiError::Unavailable(_) => Problem::new(ErrorCode::ServiceUnavailable),
-            ApiError::Database(_) => Problem::new(ErrorCode::InternalError),
+            ApiError::Database(_) | ApiError::Internal(_) => Problem::new(ErrorCode::InternalError),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if matches!(self, ApiError::Unavailable(_) | ApiError::Database(_)) {
+        if matches!(self, ApiError::Unavailable(_) | ApiError::Database(_) | ApiError::Internal(_)) {
             // Logged once, here; the request id in the span ties it to the answer.
             tracing::error!(error = %self, "request failed");
         }

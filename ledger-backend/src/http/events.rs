@@ -2,10 +2,11 @@
 
 use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
 use super::pagination::{self, unknown};
+use super::path_id::PathId;
 use super::{ApiError, AppState, MerchantCaller};
 use crate::domain::{events, ledger_journal};
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::routing::get;
 use paygate_core::ErrorCode;
@@ -70,9 +71,9 @@ async fn list_events(
 async fn get_event(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::EventKind>,
 ) -> Result<Json<Value>, ApiError> {
-    let event = events::get(&state.pool, caller.scope(), &id).await?;
+    let event = events::get(&state.pool, caller.scope(), &id.to_string()).await?;
     event.map(|e| Json(e.to_json())).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 

@@ -16,12 +16,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        require_json_content_type(request.headers())?;
-        let body = axum::body::to_bytes(request.into_body(), BODY_BYTES_MAX)
-            .await
-            .map_err(|_| ApiError::Code(ErrorCode::PayloadTooLarge))?;
-        parse(&body).map(ApiJson)
+        let (parts, body) = request.into_parts();
+        let body =
+            axum::body::to_bytes(body, BODY_BYTES_MAX).await.map_err(|_| ApiError::Code(ErrorCode::PayloadTooLarge))?;
+        required(&parts.headers, &body).map(ApiJson)
     }
+}
+
+/// A required JSON body: 400 when there is none (whatever its declared type), 415 unless it is declared as
+/// JSON, then parsed as `parse` does.
+pub fn required<T: DeserializeOwned>(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::Param {
+            code: ErrorCode::BodyMalformed,
+            param: String::new(),
+            detail: "the request body is missing: send a JSON object".into(),
+        });
+    }
+    require_json_content_type(headers)?;
+    parse(body)
 }
 
 /// 415 unless the body is declared as JSON.
@@ -56,6 +69,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         param: String::new(),
         detail: error.to_string(),
     })?;
+    // PostgreSQL text cannot hold NUL: refused here, once, for every string and key of every body.
+    if let Some(param) = nul_at(&value, "") {
+        return Err(ApiError::Param {
+            code: ErrorCode::ParameterInvalid,
+            param,
+            detail: "text must not contain the NUL character (\\u0000)".into(),
+        });
+    }
     // serde would fill a struct from an array by position; every body we take is an object.
     if !value.is_object() {
         return Err(ApiError::Param {
@@ -86,6 +107,24 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let param = if path == "." { String::new() } else { path };
         ApiError::Param { code: ErrorCode::ParameterInvalid, param, detail: strip_position(&message) }
     })
+}
+
+/// The dotted path of the first string or key holding a NUL character. A key with a NUL is named by its
+/// parent (the key itself cannot be printed faithfully). serde_json's recursion limit bounds the depth.
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| nul_at(item, &join(path, &i.to_string()))),
+        Value::Object(map) => {
+            map.iter().find_map(
+                |(key, item)| {
+                    if key.contains('\0') { Some(path.to_owned()) } else { nul_at(item, &join(path, key)) }
+                },
+            )
+        }
+        _ => None,
+    }
 }
 
 /// The text between `prefix` and the next backtick.
@@ -148,6 +187,29 @@ mod tests {
             problem(r#"{"amount": 1, "metadata": {"order": "a", "x": 1}}"#),
             (ErrorCode::ParameterUnknown, "metadata.x".into())
         );
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_naming_where() {
+        assert_eq!(
+            problem(r#"{"amount": 1, "metadata": {"order": "a\u0000"}}"#),
+            (ErrorCode::ParameterInvalid, "metadata.order".into())
+        );
+        assert_eq!(
+            problem(r#"{"amount": 1, "metadata": {"or\u0000der": "a"}}"#),
+            (ErrorCode::ParameterInvalid, "metadata".into())
+        );
+        assert_eq!(problem(r#"{"list": [1, "\u0000"]}"#), (ErrorCode::ParameterInvalid, "list.1".into()));
+    }
+
+    #[test]
+    fn a_missing_body_is_a_400_whatever_its_type() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(CONTENT_TYPE, "application/json".parse().unwrap());
+        let missing = required::<Body>(&headers, b"").map(|_| ()).unwrap_err();
+        assert!(matches!(missing, ApiError::Param { code: ErrorCode::BodyMalformed, .. }), "{missing:?}");
+        let untyped = required::<Body>(&axum::http::HeaderMap::new(), b"{}").map(|_| ()).unwrap_err();
+        assert!(matches!(untyped, ApiError::Code(ErrorCode::UnsupportedMediaType)), "{untyped:?}");
     }
 
     /// Outside input never panics the parser and is never answered with anything but a 4xx problem.

@@ -11,8 +11,12 @@ mod error;
 mod events;
 mod health;
 pub(crate) mod json;
+mod metadata;
 pub mod openapi;
+pub mod operator;
 mod pagination;
+mod path_id;
+mod problem_only;
 mod refunds;
 pub(crate) mod request_id;
 pub mod schemas;
@@ -40,6 +44,8 @@ pub struct AppState {
     /// The pepper of API-key hashes, shared with the edge.
     pub pepper: Pepper,
     pub processors: Arc<Processors>,
+    /// `PAYGATE_OPERATOR_TOKEN`: the operator API exists only when it is set.
+    pub operator_token: Option<operator::OperatorToken>,
 }
 
 /// The processor connectors and the vault-forward client they authorize through.
@@ -60,6 +66,11 @@ pub fn v1_endpoints() -> Vec<api::Endpoint> {
     ]
     .into_iter()
     .flatten()
+    .map(|mut endpoint| {
+        let public_path = format!("/v1{}", endpoint.path);
+        endpoint.idempotency_key = paygate_core::idempotency::requires_key(endpoint.method.as_str(), &public_path);
+        endpoint
+    })
     .collect()
 }
 
@@ -86,12 +97,15 @@ pub fn router(state: AppState) -> Router {
     let v1 = api::router(v1_endpoints())
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
+    let operator = operator::router(state.clone());
     api::router(root_endpoints())
         .nest("/v1", v1)
+        .nest("/operator", operator)
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .method_not_allowed_fallback(|| async { ApiError::Code(ErrorCode::MethodNotAllowed) })
         .with_state(state)
         // Extractors refuse larger bodies; our JSON extractor answers that as a 413 problem.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(problem_only::enforce))
         .layer(axum::middleware::from_fn(request_id::propagate))
 }

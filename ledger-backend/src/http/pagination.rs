@@ -1,4 +1,4 @@
-//! Cursor pagination shared by every list endpoint (DESIGN.md §2): `limit` (1-100, default 10),
+//! Cursor pagination shared by every list endpoint (docs/design.md §2): `limit` (1-100, default 10),
 //! `starting_after` or `ending_before` (see `domain::page`). Other query parameters are the
 //! endpoint's filters.
 
@@ -8,6 +8,8 @@ use paygate_core::ErrorCode;
 
 pub const PAGE_SIZE_MAX: i64 = 100;
 pub const PAGE_SIZE_DEFAULT: i64 = 10;
+/// No filter value we take is longer (ids are 30 characters, event types under 40).
+const QUERY_VALUE_CHARS_MAX: usize = 200;
 
 /// Splits a query string into the page and the remaining (name, value) filters. `is_cursor` checks that
 /// a cursor is an id of the listed kind.
@@ -17,6 +19,12 @@ pub fn parse(query: &str, is_cursor: impl Fn(&str) -> bool) -> Result<(Page, Vec
     let mut page = Page { limit: PAGE_SIZE_DEFAULT, ..Page::default() };
     let mut filters = Vec::new();
     for (name, value) in pairs {
+        // Names and values are text that may reach a query: none may hold what the database cannot store.
+        if name.contains('\0') {
+            return Err(ApiError::invalid("", "a query parameter's name contains the NUL character"));
+        }
+        paygate_core::text::storable(&value, QUERY_VALUE_CHARS_MAX)
+            .map_err(|e| ApiError::invalid(&name, format!("{name} {e}")))?;
         match name.as_str() {
             "limit" => {
                 page.limit = value.parse().map_err(|_| ApiError::invalid("limit", "must be an integer"))?;

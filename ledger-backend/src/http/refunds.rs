@@ -1,21 +1,25 @@
 //! `/v1/refunds`: create (Idempotency-Key required), retrieve, list a charge's refunds.
 
-use super::api::{Answer, Endpoint};
-use super::charges::{idempotency_key, request_fingerprint};
+use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
+use super::charges::idempotency_key;
+use super::pagination;
+use super::path_id::PathId;
 use super::schemas::{id, metadata, minor_amount, one_of_strings, request};
-use super::{ApiError, AppState, MerchantCaller, json::parse};
+use super::{ApiError, AppState, MerchantCaller};
 use crate::domain::charges::ChargeError;
 use crate::domain::idempotency::KeyUse;
 use crate::domain::refunds::{self, NewRefund, RefundContext};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
-use paygate_core::id::ChargeId;
+use paygate_core::id::{ChargeId, RefundId};
 use paygate_core::{Amount, ErrorCode};
 use serde_json::{Map, Value, json};
 
+const LIST_QUERY: [QueryParam; 4] =
+    [("charge", "The charge whose refunds to list (required)"), PAGINATION[0], PAGINATION[1], PAGINATION[2]];
 const REASONS: [&str; 3] = ["duplicate", "fraudulent", "requested_by_customer"];
 
 pub fn endpoints() -> Vec<Endpoint> {
@@ -29,17 +33,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             post(create_refund),
         )
         .body(create_schema)
-        .idempotent()
         .tag("refunds"),
         Endpoint::new(
             Method::GET,
             "/refunds",
             "listRefunds",
-            "The refunds of one charge, oldest first",
+            "The refunds of one charge, newest first",
             Answer::List("Refund"),
             get(list_refunds),
         )
-        .query(&[("charge", "The charge whose refunds to list (required)")])
+        .query(&LIST_QUERY)
         .tag("refunds"),
         Endpoint::new(
             Method::GET,
@@ -83,9 +86,7 @@ fn validate(body: CreateRefundBody) -> Result<NewRefund, ApiError> {
     {
         return Err(ApiError::invalid("reason", "reason must be duplicate, fraudulent or requested_by_customer"));
     }
-    if body.metadata.len() > 50 || body.metadata.values().any(|v| !v.is_string()) {
-        return Err(ApiError::invalid("metadata", "metadata holds at most 50 string values"));
-    }
+    super::metadata::check(&body.metadata)?;
     Ok(NewRefund { charge_id: body.charge, amount, reason: body.reason, metadata: body.metadata })
 }
 
@@ -96,16 +97,15 @@ async fn create_refund(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = idempotency_key(&headers)?;
-    super::json::require_json_content_type(&headers)?;
-    let new = validate(parse::<CreateRefundBody>(&body)?)?;
+    let new = validate(super::json::required::<CreateRefundBody>(&headers, &body)?)?;
     let request_id = super::request_id::current().unwrap_or_default();
-    let fingerprint = request_fingerprint("POST", "/v1/refunds", &body);
+    let fingerprint = paygate_core::idempotency::fingerprint("POST", "/v1/refunds", &body);
     let ctx = RefundContext {
         pool: &state.pool,
         connector: &state.processors.sandbox,
         scope: caller.scope(),
         request_id: &request_id,
-        key: KeyUse { key: &key, fingerprint: &fingerprint, object_type: "refund" },
+        key: KeyUse { key: key.as_str(), fingerprint: &fingerprint, object_type: "refund" },
     };
     let (refund, replayed) = refunds::create(&ctx, &new).await.map_err(|e| match e {
         // The charge named in the body does not exist for this caller: name the parameter.
@@ -123,10 +123,10 @@ async fn create_refund(
 async fn get_refund(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::RefundKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    Ok(Json(refunds::get(&state.pool, scope, &id).await?.to_json()))
+    Ok(Json(refunds::get(&state.pool, scope, &id.to_string()).await?.to_json()))
 }
 
 async fn list_refunds(
@@ -134,19 +134,15 @@ async fn list_refunds(
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid("charge", e.to_string()))?;
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), |c| RefundId::parse(c).is_ok())?;
     let mut charge = None;
-    for (name, value) in pairs {
+    for (name, value) in filters {
         match name.as_str() {
-            "charge" => charge = Some(value),
-            _ => {
-                return Err(ApiError::Param {
-                    code: ErrorCode::ParameterUnknown,
-                    param: name.clone(),
-                    detail: format!("unknown query parameter {name}"),
-                });
+            "charge" => {
+                ChargeId::parse(&value).map_err(|e| ApiError::invalid("charge", e.to_string()))?;
+                charge = Some(value)
             }
+            _ => return Err(pagination::unknown(&name)),
         }
     }
     let charge = charge.ok_or_else(|| ApiError::Param {
@@ -154,8 +150,7 @@ async fn list_refunds(
         param: "charge".into(),
         detail: "list refunds by charge: ?charge=ch_…".into(),
     })?;
-    let scope = caller.scope();
-    let rows = refunds::of_charge(&state.pool, scope, &charge).await?;
+    let (rows, has_more) = refunds::of_charge(&state.pool, caller.scope(), &charge, &page).await?;
     let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
 }

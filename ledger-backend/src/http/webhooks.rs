@@ -2,6 +2,7 @@
 //! secret with an overlap) and the delivery side of `/v1/events/{id}` (its deliveries, a redelivery).
 
 use super::api::{Answer, Endpoint};
+use super::path_id::PathId;
 use super::schemas::{boolean, integer, nullable, request, string};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::journal::Scope;
@@ -11,7 +12,7 @@ use crate::domain::webhooks::endpoints::{
 };
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use paygate_core::ErrorCode;
@@ -104,8 +105,9 @@ impl From<EndpointError> for ApiError {
         match error {
             EndpointError::Url(e) => ApiError::invalid("url", e.to_string()),
             EndpointError::UnknownEvent(e) => ApiError::invalid("enabled_events", format!("unknown event type {e}")),
+            EndpointError::EventCount => ApiError::invalid("enabled_events", EndpointError::EventCount.to_string()),
             EndpointError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
-            EndpointError::Database(e) => ApiError::Database(e),
+            EndpointError::Database(e) => ApiError::from(e),
         }
     }
 }
@@ -183,15 +185,15 @@ async fn list(State(state): State<AppState>, caller: MerchantCaller) -> Result<J
 async fn retrieve(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(endpoints::get(&state.pool, caller.scope(), &id).await?.to_json()))
+    Ok(Json(endpoints::get(&state.pool, caller.scope(), &id.to_string()).await?.to_json()))
 }
 
 async fn update(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
     // Parsed by hand: `description: null` (clear it) must differ from no `description` (keep it).
@@ -222,15 +224,15 @@ async fn update(
             }
         }
     }
-    Ok(Json(endpoints::update(&state.pool, caller.scope(), &id, changes).await?.to_json()))
+    Ok(Json(endpoints::update(&state.pool, caller.scope(), &id.to_string(), changes).await?.to_json()))
 }
 
 async fn remove(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut object = endpoints::delete(&state.pool, caller.scope(), &id).await?.to_json();
+    let mut object = endpoints::delete(&state.pool, caller.scope(), &id.to_string()).await?.to_json();
     object["deleted"] = json!(true);
     Ok(Json(object))
 }
@@ -244,7 +246,7 @@ struct RotateBody {
 async fn rotate(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -256,7 +258,7 @@ async fn rotate(
             format!("overlap_seconds is 0 to {ROTATION_OVERLAP_SECONDS_MAX}"),
         ));
     }
-    let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), &id, overlap).await?;
+    let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), &id.to_string(), overlap).await?;
     Ok(Json(with_secret(&record, &secret)))
 }
 
@@ -268,11 +270,13 @@ async fn delivery_list(state: &AppState, scope: Scope, event_id: &str) -> Result
 async fn deliveries(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::EventKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    crate::domain::events::get(&state.pool, scope, &id).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
-    Ok(Json(delivery_list(&state, scope, &id).await?))
+    crate::domain::events::get(&state.pool, scope, &id.to_string())
+        .await?
+        .ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
+    Ok(Json(delivery_list(&state, scope, &id.to_string()).await?))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -284,13 +288,13 @@ struct RedeliverBody {
 async fn redeliver(
     State(state): State<AppState>,
     caller: MerchantCaller,
-    Path(id): Path<String>,
+    PathId(id): PathId<paygate_core::id::EventKind>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let body: RedeliverBody = super::json::optional(&headers, &body)?;
     let scope = caller.scope();
-    let event = crate::domain::events::get(&state.pool, scope, &id)
+    let event = crate::domain::events::get(&state.pool, scope, &id.to_string())
         .await?
         .ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
     let due = deliveries::redeliver(&state.pool, scope, &event, body.endpoint.as_deref()).await?;
@@ -301,5 +305,5 @@ async fn redeliver(
             detail: "no enabled endpoint of yours takes this event".into(),
         });
     }
-    Ok(Json(delivery_list(&state, scope, &id).await?))
+    Ok(Json(delivery_list(&state, scope, &id.to_string()).await?))
 }

@@ -1,4 +1,4 @@
-//! Voids authorizations left uncaptured past `authorization_expires_at` (DESIGN.md §3). Each charge goes
+//! Voids authorizations left uncaptured past `authorization_expires_at` (docs/design.md §3). Each charge goes
 //! through the same claim as a capture or void, so a capture racing the expiry applies at most one of
 //! them; `SKIP LOCKED` lets several workers share the batch.
 

@@ -1,4 +1,4 @@
-//! The vault-forward contract (DESIGN.md §5), client side: "send this processor request, substituting
+//! The vault-forward contract (docs/design.md §5), client side: "send this processor request, substituting
 //! the card fields of token T". The backend never sees the card: it sends a template, the edge fills
 //! it from its vault, sends it to an allow-listed processor host, scrubs the answer and returns it
 //! with the card's safe summary.

@@ -1,5 +1,5 @@
 //! The sandbox acquirer: a small stand-in for a card network that test mode and local development
-//! charge against (DESIGN.md §9). It speaks a documented JSON API of its own (below), answers
+//! charge against (docs/design.md §9). It speaks a documented JSON API of its own (below), answers
 //! deterministically by test card, keeps its state in memory, and runs as its own binary
 //! (`paygate-sandbox-acquirer`) or inside tests.
 //!

@@ -191,7 +191,7 @@ async fn bad_input_gets_a_problem_naming_the_parameter_and_writes_nothing() {
         (
             json!({ "amount": 100, "currency": "USD", "source": token, "metadata": { "k": 5 } }),
             "parameter_invalid",
-            "metadata",
+            "metadata.k",
         ),
         (
             json!({ "amount": 100, "currency": "USD", "source": token, "metadata": [1] }),
@@ -259,4 +259,33 @@ async fn lists_page_newest_first_with_cursors_and_filters() {
         let problem: Value = response.json().await.unwrap();
         assert!(problem["param"].is_string(), "{bad}: {problem}");
     }
+}
+
+#[tokio::test]
+async fn each_event_carries_the_charge_as_it_was_right_after_its_step() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let charge = charge_card(&app, &merchant, "4242424242424242", true).await;
+    let snapshots: Vec<(String, Value)> =
+        sqlx::query_as("SELECT type, data -> 'object' FROM events WHERE object_id = $1 ORDER BY id")
+            .bind(charge["id"].as_str().unwrap())
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let steps: Vec<(&str, &str, i64, i64)> = snapshots
+        .iter()
+        .map(|(kind, object)| {
+            let amount = |name: &str| object[name].as_i64().unwrap();
+            (kind.as_str(), object["status"].as_str().unwrap(), amount("amount_authorized"), amount("amount_captured"))
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [("charge.authorized", "authorized", 2_500, 0), ("charge.captured", "captured", 2_500, 2_500)],
+        "{snapshots:?}"
+    );
+    // The authorized snapshot names when the authorization would have lapsed; the captured one does not.
+    assert!(snapshots[0].1["authorization_expires_at"].is_string(), "{snapshots:?}");
+    assert!(snapshots[1].1["authorization_expires_at"].is_null(), "{snapshots:?}");
+    assert_eq!(snapshots[1].1, charge, "the last event's object is the charge as answered");
 }

@@ -77,6 +77,7 @@ pub async fn spawn_app() -> TestApp {
         edge_secrets: Arc::new(vec![edge_secret.clone()]),
         pepper: pepper.clone(),
         processors: Arc::new(processors),
+        operator_token: paygate_ledger::http::operator::OperatorToken::new(OPERATOR_TOKEN),
     };
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.expect("bind");
     let addr = server.local_addr().unwrap();
@@ -140,6 +141,9 @@ async fn migrated_template(admin_url: &str) -> String {
         .await
         .clone()
 }
+
+/// The operator API's token in tests (`PAYGATE_OPERATOR_TOKEN` in production).
+pub const OPERATOR_TOKEN: &str = "operator-token-used-only-by-the-tests-0123456789";
 
 /// Shorter than the sandbox's slow card (3 s), so that card's answer is "unknown" in tests.
 pub const PROCESSOR_TIMEOUT_IN_TESTS: std::time::Duration = std::time::Duration::from_millis(1_000);

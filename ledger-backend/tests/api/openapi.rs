@@ -122,7 +122,7 @@ async fn every_documented_operation_is_routed_and_nothing_else_is() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             operations += 1;
-            let concrete = path.replace("{id}", "ch_00000000000000000000000000");
+            let concrete = path.replace("{id}", &well_formed_id(path));
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let (status, answer) = if path.starts_with("/v1/internal") {
                 let response = app.signed_as_edge(method.clone(), &concrete, "{}").send().await.unwrap();
@@ -236,6 +236,21 @@ async fn every_answer_matches_its_documented_schema() {
     check(&doc, &json!({ "$ref": "#/components/schemas/Problem" }), &problem, "$").unwrap();
 }
 
+/// An id of the kind a documented path takes (a malformed one is simply not found, before any body is read).
+fn well_formed_id(path: &str) -> String {
+    let prefix = [
+        ("/v1/charges", "ch"),
+        ("/v1/refunds", "re"),
+        ("/v1/events", "evt"),
+        ("/v1/webhook_endpoints", "we"),
+        ("/v1/api_keys", "key"),
+    ]
+    .iter()
+    .find(|(start, _)| path.starts_with(start))
+    .map_or("x", |(_, prefix)| prefix);
+    format!("{prefix}_00000000000000000000000000")
+}
+
 #[tokio::test]
 async fn documented_request_fields_are_taken_and_undocumented_ones_refused() {
     let app = spawn_app().await;
@@ -250,7 +265,7 @@ async fn documented_request_fields_are_taken_and_undocumented_ones_refused() {
             }
             bodies += 1;
             assert_eq!(schema["additionalProperties"], false, "{method} {path} accepts anything");
-            let concrete = path.replace("{id}", "ch_00000000000000000000000000");
+            let concrete = path.replace("{id}", &well_formed_id(path));
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let send = |body: Value| {
                 let (app, merchant, method, concrete) = (&app, &merchant, method.clone(), concrete.clone());

@@ -7,11 +7,12 @@ use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use super::{AUTHORIZATION_TTL_DAYS, ChargeError};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Scope, Subject};
+use crate::domain::pricing;
 use crate::ids::new_id;
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
 use paygate_core::id::{AttemptKind, ChargeKind, TokenId};
-use paygate_core::ledger::{LedgerEvent, Pricing};
+use paygate_core::ledger::LedgerEvent;
 use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -140,35 +141,24 @@ pub async fn apply_authorization(
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
     let (attempt_outcome, reference) = match &outcome {
         AuthorizeOutcome::Approved { processor_reference, captured, card } => {
+            // Each step is written and announced on its own, so each event carries the charge as it was
+            // right after that step (`charge.authorized` says authorized even when capture follows).
             let (status, amounts) =
                 transition(ChargeStatus::Pending, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
-            let mut events = vec![("charge.authorized", status, amounts)];
+            let step = Step { charge_id, from: ChargeStatus::Pending, to: status, amounts };
+            set_status(&mut tx, &step, processor_reference).await?;
+            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            record_event(&mut tx, scope, charge_id, "charge.authorized").await?;
             if *captured {
-                let (status, amounts) = transition(status, amounts, ChargeAction::Capture { amount })?;
-                let fee = pricing(&mut tx, scope, currency).await?.fee(amount);
+                let (captured_status, captured_amounts) =
+                    transition(status, amounts, ChargeAction::Capture { amount })?;
+                let fee = pricing::for_charge(&mut tx, scope, currency, charge_id).await?.fee(amount);
                 let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
-                events.push(("charge.captured", status, amounts));
-            }
-            let (status, amounts) = (events.last().unwrap().1, events.last().unwrap().2);
-            sqlx::query(
-                "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
-                        authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
-                        updated_at = now()
-                 WHERE id = $1 AND status = 'pending'",
-            )
-            .bind(charge_id)
-            .bind(status.as_str())
-            .bind(amounts.authorized.minor())
-            .bind(amounts.captured.minor())
-            .bind(processor_reference)
-            .bind(AUTHORIZATION_TTL_DAYS as i32)
-            .execute(&mut *tx)
-            .await?;
-            set_card(&mut tx, charge_id, card.as_ref()).await?;
-            for (event_type, ..) in events {
-                record_event(&mut tx, scope, charge_id, event_type).await?;
+                let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
+                set_status(&mut tx, &step, processor_reference).await?;
+                record_event(&mut tx, scope, charge_id, "charge.captured").await?;
             }
             ("succeeded", Some(processor_reference.clone()))
         }
@@ -195,6 +185,33 @@ pub async fn apply_authorization(
         .await?;
     tx.commit().await?;
     super::get(pool, scope, charge_id).await
+}
+
+/// One step of an approved authorization: the charge moves `from` → `to` with `amounts`.
+struct Step<'a> {
+    charge_id: &'a str,
+    from: ChargeStatus,
+    to: ChargeStatus,
+    amounts: ChargeAmounts,
+}
+
+async fn set_status(conn: &mut PgConnection, step: &Step<'_>, processor_reference: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
+                authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
+                updated_at = now()
+         WHERE id = $1 AND status = $7",
+    )
+    .bind(step.charge_id)
+    .bind(step.to.as_str())
+    .bind(step.amounts.authorized.minor())
+    .bind(step.amounts.captured.minor())
+    .bind(processor_reference)
+    .bind(AUTHORIZATION_TTL_DAYS as i32)
+    .bind(step.from.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn fail(
@@ -289,22 +306,6 @@ pub async fn record_event(
     journal::audit(&mut *conn, scope, entry).await?;
     journal::emit(conn, scope, event_type, charge_id, object).await?;
     Ok(())
-}
-
-/// The merchant's price in `currency` (or their default); zero when none is configured.
-pub(super) async fn pricing(conn: &mut PgConnection, scope: Scope, currency: Currency) -> Result<Pricing, sqlx::Error> {
-    let row: Option<(i32, i64)> = sqlx::query_as(
-        "SELECT basis_points, fixed_minor FROM merchant_pricing
-         WHERE merchant_id = $1 AND currency IN ($2, '*') ORDER BY currency = '*' LIMIT 1",
-    )
-    .bind(scope.merchant_id.to_string())
-    .bind(currency.code())
-    .fetch_optional(conn)
-    .await?;
-    // The columns' CHECKs keep both in range.
-    Ok(row
-        .and_then(|(bps, fixed)| Pricing::new(u16::try_from(bps).ok()?, Amount::new(fixed).ok()?).ok())
-        .unwrap_or_default())
 }
 
 fn decline_message(code: &str) -> &'static str {

@@ -13,16 +13,13 @@ pub use operate::{Operation, apply as apply_operation, operate};
 pub use query::{ListFilter, get, list};
 pub use record::{CHARGE_COLUMNS, ChargeRecord};
 
-use paygate_core::ErrorCode;
 use paygate_core::charge::TransitionError;
 
-/// How long an authorization may stay uncaptured before the expiry job voids it (DESIGN.md §3).
+/// How long an authorization may stay uncaptured before the expiry job voids it (docs/design.md §3).
 pub const AUTHORIZATION_TTL_DAYS: i64 = 7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChargeError {
-    #[error("{detail}")]
-    Invalid { code: ErrorCode, param: &'static str, detail: String },
     #[error("no such charge")]
     NotFound,
     #[error("this Idempotency-Key was used with a different request")]

@@ -4,9 +4,10 @@
 //! An unknown answer keeps the claim for the recovery job: the processor may have acted.
 
 use super::ChargeError;
-use super::create::{AttemptStart, pricing, record_event, start_attempt};
+use super::create::{AttemptStart, record_event, start_attempt};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use crate::domain::journal::{self, Scope, Subject};
+use crate::domain::pricing;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
 use paygate_core::Amount;
@@ -160,7 +161,7 @@ pub async fn apply(
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
             let (event, event_type) = match action {
                 ChargeAction::Capture { amount } => {
-                    let fee = pricing(&mut tx, scope, currency).await?.fee(amount);
+                    let fee = pricing::for_charge(&mut tx, scope, currency, charge_id).await?.fee(amount);
                     (LedgerEvent::Captured { authorized: amounts.authorized, captured: amount, fee }, "charge.captured")
                 }
                 ChargeAction::Expire => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.expired"),

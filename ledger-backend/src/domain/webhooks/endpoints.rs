@@ -35,6 +35,8 @@ pub enum EndpointError {
     Url(#[from] UrlError),
     #[error("unknown event type {0}")]
     UnknownEvent(String),
+    #[error("enabled_events holds 1 to {ENABLED_EVENTS_MAX} event types, or [\"*\"]")]
+    EventCount,
     #[error("no such webhook endpoint")]
     NotFound,
     #[error(transparent)]
@@ -75,8 +77,14 @@ impl EndpointRecord {
     }
 }
 
-/// Checks subscribed event types: known ones, or exactly `["*"]`.
+/// At most this many subscribed types (there are fewer types than this; the database holds the same limit).
+pub const ENABLED_EVENTS_MAX: usize = 64;
+
+/// Checks subscribed event types: 1 to 64 known ones, or exactly `["*"]`.
 pub fn check_events(events: &[String]) -> Result<(), EndpointError> {
+    if events.is_empty() || events.len() > ENABLED_EVENTS_MAX {
+        return Err(EndpointError::EventCount);
+    }
     if events.len() == 1 && events[0] == "*" {
         return Ok(());
     }
