@@ -155,7 +155,8 @@ async fn main() {
     let (base_url, _) = admin_url.rsplit_once('/').expect("DATABASE_URL names a database");
     let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
     admin.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#))).await.expect("create bench database");
-    let pool = db::connect(&format!("{base_url}/{db_name}"), paygate_ledger::config::DB_CONNECTIONS_MAX).await.unwrap();
+    let url = format!("{base_url}/{db_name}");
+    let pool = db::connect(&url, paygate_ledger::config::DB_CONNECTIONS_MAX, db::Role::Owner).await.unwrap();
     db::migrate(&pool).await.unwrap();
     db::partitions::ensure(&pool, unix_seconds_now()).await.unwrap();
 
@@ -186,35 +187,44 @@ async fn main() {
     tokio::spawn(paygate_ledger::sandbox::serve(sandbox_listener, std::future::pending()));
     let vault = VaultDouble::spawn(secret.clone(), sandbox_url.clone()).await;
     let timeout = Duration::from_millis(paygate_ledger::processors::PROCESSOR_TIMEOUT_MS);
-    let state = AppState {
-        pool: pool.clone(),
-        edge_secrets: Arc::new(vec![secret.clone()]),
-        pepper: Pepper::new(vec![7; 32]).unwrap(),
-        processors: Arc::new(Processors {
-            vault: VaultForward::new(&vault.url, secret.clone(), timeout),
-            sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, timeout)),
-        }),
-        operator_token: None,
-    };
-    let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
-    let base = format!("http://{}", server.local_addr().unwrap());
-    tokio::spawn(server.run(std::future::pending()));
-    let target =
-        Target { base, secret, client: reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap() };
+    // The same backend twice, side by side: as production runs it (requests as `paygate_api`, confined by
+    // row-level security) and as the schema owner (which row-level security does not apply to), so the
+    // table shows what the database's own tenancy check costs.
+    let mut targets = Vec::new();
+    for (label, role) in [("paygate_api (RLS)", db::Role::Api), ("owner (no RLS)", db::Role::Owner)] {
+        let served = db::connect(&url, paygate_ledger::config::DB_CONNECTIONS_MAX, role).await.unwrap();
+        let state = AppState {
+            pool: served,
+            edge_secrets: Arc::new(vec![secret.clone()]),
+            pepper: Pepper::new(vec![7; 32]).unwrap(),
+            processors: Arc::new(Processors {
+                vault: VaultForward::new(&vault.url, secret.clone(), timeout),
+                sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, timeout)),
+            }),
+            operator_token: None,
+        };
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+        let base = format!("http://{}", server.local_addr().unwrap());
+        tokio::spawn(server.run(std::future::pending()));
+        let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+        targets.push((label, Target { base, secret: secret.clone(), client }));
+    }
 
     println!(
         "charges benchmark: create (authorize) + capture through HTTP; {operations} operations per scenario, {concurrency} in flight; {} cores",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
-    println!("| scenario | ops/s | create+capture p50 | p99 | create p50 | p99 | capture p50 | p99 | errors |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for scenario in
-        [Scenario { name: "1,000 merchants", merchants: 1_000 }, Scenario { name: "one hot merchant", merchants: 1 }]
-    {
+    println!(
+        "| scenario | database role | ops/s | create+capture p50 | p99 | create p50 | p99 | capture p50 | p99 | errors |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let scenarios =
+        [Scenario { name: "1,000 merchants", merchants: 1_000 }, Scenario { name: "one hot merchant", merchants: 1 }];
+    for (scenario, (label, target)) in scenarios.iter().flat_map(|s| targets.iter().map(move |t| (s, t))) {
         let merchants = &merchants[..scenario.merchants];
         // Warm the pools, the caches and the accounts this scenario's merchants use.
-        run(&target, &vault, merchants, scenario.merchants.clamp(300, 1_000), concurrency).await;
-        let (elapsed, latencies, errors) = run(&target, &vault, merchants, operations, concurrency).await;
+        run(target, &vault, merchants, scenario.merchants.clamp(300, 1_000), concurrency).await;
+        let (elapsed, latencies, errors) = run(target, &vault, merchants, operations, concurrency).await;
         let mut total: Vec<Duration> = latencies.iter().map(|(a, b)| *a + *b).collect();
         let mut create: Vec<Duration> = latencies.iter().map(|(a, _)| *a).collect();
         let mut capture: Vec<Duration> = latencies.iter().map(|(_, b)| *b).collect();
@@ -222,7 +232,7 @@ async fn main() {
             list.sort();
         }
         println!(
-            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {errors} |",
+            "| {} | {label} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {errors} |",
             scenario.name,
             latencies.len() as f64 / elapsed.as_secs_f64(),
             percentile(&total, 0.50),

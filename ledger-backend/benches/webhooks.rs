@@ -9,7 +9,8 @@ use axum::http::HeaderMap;
 use paygate_core::Mode;
 use paygate_core::id::MerchantId;
 use paygate_ledger::db;
-use paygate_ledger::domain::journal::{self, Scope};
+use paygate_ledger::domain::journal;
+use paygate_ledger::domain::tenancy::Scope;
 use paygate_ledger::domain::webhooks::endpoints;
 use paygate_ledger::ids::{new_id, unix_seconds_now};
 use paygate_ledger::jobs::webhook_delivery::{self, Senders};
@@ -49,7 +50,7 @@ async fn main() {
     let (base_url, _) = admin_url.rsplit_once('/').expect("DATABASE_URL names a database");
     let mut admin = PgConnection::connect(&admin_url).await.unwrap();
     admin.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#))).await.unwrap();
-    let pool = db::connect(&format!("{base_url}/{db_name}"), 16).await.unwrap();
+    let pool = db::connect(&format!("{base_url}/{db_name}"), 16, db::Role::Owner).await.unwrap();
     db::migrate(&pool).await.unwrap();
     db::partitions::ensure(&pool, unix_seconds_now()).await.unwrap();
 

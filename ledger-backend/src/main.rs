@@ -98,7 +98,7 @@ fn mode_flag(flags: &HashMap<String, String>) -> Result<Mode, AnyError> {
 
 async fn pool_from_env(connections: u32) -> Result<sqlx::PgPool, AnyError> {
     let database_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is required")?;
-    Ok(db::connect(&database_url, connections).await?)
+    Ok(db::connect(&database_url, connections, db::Role::Owner).await?)
 }
 
 async fn migrate() -> Result<(), AnyError> {
@@ -185,7 +185,7 @@ async fn audit() -> Result<(), AnyError> {
 
 async fn work() -> Result<(), AnyError> {
     let config = Config::from_env()?;
-    let pool = db::connect(&config.database_url, 4).await?;
+    let pool = db::connect(&config.database_url, 4, db::Role::Jobs).await?;
     let connector = Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout));
     let mut senders =
         paygate_ledger::jobs::webhook_delivery::Senders::new(paygate_ledger::jobs::webhook_delivery::TIMEOUT);
@@ -201,9 +201,14 @@ async fn work() -> Result<(), AnyError> {
 
 async fn serve() -> Result<(), AnyError> {
     let config = Config::from_env()?;
-    let pool = db::connect(&config.database_url, config.db_connections_max).await?;
-    db::migrate(&pool).await?;
-    db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await?;
+    {
+        // Migrations and partitions are the schema owner's; requests run as `paygate_api`.
+        let owner = db::connect(&config.database_url, 1, db::Role::Owner).await?;
+        db::migrate(&owner).await?;
+        db::partitions::ensure(&owner, paygate_ledger::ids::unix_seconds_now()).await?;
+        owner.close().await;
+    }
+    let pool = db::connect(&config.database_url, config.db_connections_max, db::Role::Api).await?;
     let processors = Processors {
         vault: VaultForward::new(&config.edge_url, config.edge_secrets[0].clone(), config.processor_timeout),
         sandbox: Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout)),

@@ -51,6 +51,9 @@ pub fn tables() -> impl Iterator<Item = &'static str> {
 /// skipping those that exist. Safe to run from several instances at once. Returns the names created.
 pub async fn ensure(pool: &PgPool, now_unix_seconds: i64) -> Result<Vec<String>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // Creating a partition is DDL on the parent, which only its owner may do: the jobs' pool acts as
+    // `paygate_jobs`, so this transaction steps back to the user it connected as.
+    sqlx::query("SET LOCAL ROLE NONE").execute(&mut *tx).await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADVISORY_LOCK_KEY).execute(&mut *tx).await?;
     let mut created = Vec::new();
     let today = date_of_unix(now_unix_seconds);

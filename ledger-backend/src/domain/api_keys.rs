@@ -98,7 +98,8 @@ pub async fn revoke(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -
 /// Active (unrevoked) key by its hash, for the edge.
 pub async fn lookup(pool: &PgPool, key_hash: &str) -> Result<Option<KeyIdentity>, sqlx::Error> {
     let row: Option<(String, String, String, String)> =
-        sqlx::query_as("SELECT id, merchant_id, mode, kind FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+        // Before a merchant is known: the one cross-merchant read the API may make (migration 0010).
+        sqlx::query_as("SELECT id, merchant_id, mode, kind FROM api_key_identity($1)")
             .bind(key_hash)
             .fetch_optional(pool)
             .await?;

@@ -1,7 +1,7 @@
 //! Reading the outbox as the merchant's event log (`GET /v1/events`). Delivery is issue 5's worker.
 
-use crate::domain::journal::Scope;
 use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
 use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
 use sqlx::PgPool;

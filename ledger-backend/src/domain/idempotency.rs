@@ -3,7 +3,7 @@
 //! refused. The claim is an insert into the same transaction that creates the object, so concurrent
 //! requests with one key queue on it and exactly one creates.
 
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use sqlx::{PgConnection, PgPool};
 
 /// How long the backend remembers a key (the edge keeps its own record for 24 hours).

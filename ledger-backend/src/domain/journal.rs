@@ -2,18 +2,12 @@
 //! transaction of a business event, the audit row, and the outbox event. Because they share the
 //! transaction with the conditional status update, either all of them happen or none does.
 
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use paygate_core::id::{AuditKind, EventKind, LedgerTransactionKind, MerchantId};
+use paygate_core::Currency;
+use paygate_core::id::{AuditKind, EventKind, LedgerTransactionKind};
 use paygate_core::ledger::{AccountKind, LedgerEvent, PostingError, postings};
-use paygate_core::{Currency, Mode};
 use sqlx::PgConnection;
-
-/// Whose books a write goes into.
-#[derive(Debug, Clone, Copy)]
-pub struct Scope {
-    pub merchant_id: MerchantId,
-    pub mode: Mode,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {

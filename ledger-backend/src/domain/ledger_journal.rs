@@ -1,7 +1,7 @@
 //! The merchant's journal (`GET /v1/ledger/transactions`): each journal transaction with its entries.
 
-use crate::domain::journal::Scope;
 use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
 use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
 use sqlx::PgPool;

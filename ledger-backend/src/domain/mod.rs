@@ -16,4 +16,5 @@ pub mod page;
 pub mod pricing;
 pub mod refunds;
 pub mod scoped;
+pub mod tenancy;
 pub mod webhooks;

@@ -3,7 +3,8 @@
 //! is a new row effective from its moment, so it applies to charges created after it and never re-prices a
 //! charge already made. Each change writes an audit row naming the operator.
 
-use crate::domain::journal::{self, AuditEntry, Scope};
+use crate::domain::journal::{self, AuditEntry};
+use crate::domain::tenancy::Scope;
 use paygate_core::id::MerchantId;
 use paygate_core::ledger::Pricing;
 use paygate_core::{Amount, Currency, Mode};

@@ -7,8 +7,9 @@
 
 use crate::domain::charges::{self, ChargeError, ChargeRecord};
 use crate::domain::idempotency::{self, KeyUse};
-use crate::domain::journal::{self, AuditEntry, Scope, Subject};
+use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
 use paygate_core::Amount;

@@ -2,7 +2,7 @@
 //! `id`, `merchant_id` and `mode`; the scope is bound here, once, so no lookup can forget half of it
 //! (invariant 6: merchant A never sees merchant B's data, test keys never see live data).
 
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 

@@ -4,6 +4,7 @@
 //! edge calls, after it authenticated the API key; handlers receive them as a `Caller`.
 
 use super::{ApiError, AppState, BODY_BYTES_MAX};
+use crate::domain::tenancy::Scope;
 use crate::ids::unix_seconds_now;
 use axum::extract::{FromRequestParts, OriginalUri, Request, State};
 use axum::http::request::Parts;
@@ -77,7 +78,14 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
     };
     let mut request = Request::from_parts(parts, axum::body::Body::from(body));
     request.extensions_mut().insert(caller);
-    Ok(crate::domain::actor::scope(actor, next.run(request)).await)
+    let work = crate::domain::actor::scope(actor, next.run(request));
+    // The database's own isolation (row-level security) follows the merchant and mode the edge signed.
+    Ok(match caller {
+        Caller::Merchant { merchant_id, mode } => {
+            crate::domain::tenancy::scope(Scope { merchant_id, mode }, work).await
+        }
+        Caller::Edge => work.await,
+    })
 }
 
 /// Records what `signed` covers; false when it was seen before (a replay within the signature window).
@@ -111,8 +119,8 @@ pub struct MerchantCaller {
 
 impl MerchantCaller {
     /// Whose data this request may read and change.
-    pub fn scope(self) -> crate::domain::journal::Scope {
-        crate::domain::journal::Scope { merchant_id: self.merchant_id, mode: self.mode }
+    pub fn scope(self) -> crate::domain::tenancy::Scope {
+        crate::domain::tenancy::Scope { merchant_id: self.merchant_id, mode: self.mode }
     }
 }
 

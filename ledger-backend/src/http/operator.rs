@@ -6,6 +6,7 @@
 use super::path_id::PathId;
 use super::{ApiError, ApiJson, AppState};
 use crate::domain::pricing::{self, PriceRow, PricedCurrency, PricingChangeError};
+use crate::domain::tenancy::{self, Scope};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use paygate_core::Amount;
 use paygate_core::ErrorCode;
-use paygate_core::id::MerchantKind;
+use paygate_core::id::{MerchantId, MerchantKind};
 use paygate_core::ledger::Pricing;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -90,7 +91,8 @@ async fn set(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (currency, price) = parse_price(&body.currency, body.basis_points, body.fixed_minor)?;
     let actor = crate::domain::actor::current();
-    let row = pricing::set(&state.pool, merchant, currency, price, &actor).await.map_err(|e| match e {
+    let work = pricing::set(&state.pool, merchant, currency, price, &actor);
+    let row = tenancy::scope(pricing_scope(merchant), work).await.map_err(|e| match e {
         PricingChangeError::UnknownMerchant => ApiError::Code(ErrorCode::ResourceNotFound),
         PricingChangeError::Database(e) => ApiError::from(e),
     })?;
@@ -101,12 +103,20 @@ async fn history(
     State(state): State<AppState>,
     PathId(merchant): PathId<MerchantKind>,
 ) -> Result<Json<Value>, ApiError> {
-    if !crate::domain::merchants::exists(&state.pool, merchant).await? {
-        return Err(ApiError::Code(ErrorCode::ResourceNotFound));
-    }
-    let rows = pricing::history(&state.pool, merchant).await?;
+    let work = async {
+        let exists = crate::domain::merchants::exists(&state.pool, merchant).await?;
+        Ok::<_, sqlx::Error>(if exists { Some(pricing::history(&state.pool, merchant).await?) } else { None })
+    };
+    let rows =
+        tenancy::scope(pricing_scope(merchant), work).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
     let data: Vec<Value> = rows.iter().map(price_json).collect();
     Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
+}
+
+/// The operator acts on one merchant's prices, which belong to both modes; their audit rows are in live
+/// (`pricing::set`). Row-level security lets the API's connection reach exactly that merchant.
+fn pricing_scope(merchant: MerchantId) -> Scope {
+    Scope { merchant_id: merchant, mode: paygate_core::Mode::Live }
 }
 
 fn price_json(row: &PriceRow) -> Value {

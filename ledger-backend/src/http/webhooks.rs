@@ -5,7 +5,7 @@ use super::api::{Answer, Endpoint};
 use super::path_id::PathId;
 use super::schemas::{boolean, integer, nullable, request, string};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use crate::domain::webhooks::deliveries;
 use crate::domain::webhooks::endpoints::{
     self, Changes, EndpointError, ROTATION_OVERLAP_SECONDS_DEFAULT, ROTATION_OVERLAP_SECONDS_MAX,

@@ -3,10 +3,8 @@
 //! them; `SKIP LOCKED` lets several workers share the batch.
 
 use crate::domain::charges::{self, ChargeError, Operation};
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use crate::processors::Connector;
-use paygate_core::Mode;
-use paygate_core::id::MerchantId;
 use sqlx::PgPool;
 
 /// Authorizations expired per run.
@@ -28,8 +26,14 @@ async fn expire_due(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx:
     .await?;
     let mut expired = 0;
     for (id, merchant, mode) in due {
-        let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&merchant), Mode::parse(&mode)) else { continue };
-        match charges::operate(pool, connector, Scope { merchant_id, mode }, &id, Operation::Expire).await {
+        let scope = match Scope::parse(&merchant, &mode) {
+            Ok(scope) => scope,
+            Err(error) => {
+                tracing::error!(charge_id = %id, %error, "charge left unexpired");
+                continue;
+            }
+        };
+        match charges::operate(pool, connector, scope, &id, Operation::Expire).await {
             Ok(_) => expired += 1,
             // Captured, voided or claimed meanwhile: not ours to expire any more.
             Err(ChargeError::Transition(_) | ChargeError::OperationInFlight) => {}

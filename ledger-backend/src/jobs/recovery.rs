@@ -18,12 +18,10 @@
 //! lacks, and reconciliation raises it.
 
 use crate::domain::charges::{self, ChargeError, Operation};
-use crate::domain::journal::Scope;
 use crate::domain::refunds;
+use crate::domain::tenancy::Scope;
 use crate::processors::{AuthorizationLookup, AuthorizeOutcome, Connector, OperationOutcome};
-use paygate_core::Mode;
 use paygate_core::charge::ChargeAction;
-use paygate_core::id::MerchantId;
 use paygate_core::{Amount, ErrorCode};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -59,7 +57,7 @@ pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Durati
 }
 
 fn scope_of(merchant: &str, mode: &str) -> Option<Scope> {
-    Some(Scope { merchant_id: MerchantId::parse(merchant).ok()?, mode: Mode::parse(mode)? })
+    Scope::parse(merchant, mode).map_err(|error| tracing::error!(%error, "row skipped by recovery")).ok()
 }
 
 /// Charges still `pending` at the processor.

@@ -9,13 +9,12 @@
 //! same `webhook-id`, which is what Standard Webhooks receivers deduplicate on.
 
 use crate::domain::events::EventRecord;
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use crate::domain::webhooks::deliveries::{self, DISABLE_AFTER};
 use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::url_guard::PublicOnly;
 use futures::StreamExt;
 use paygate_core::Mode;
-use paygate_core::id::MerchantId;
 use paygate_core::signature::webhook::{
     HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, WebhookSecret, signature_header,
 };
@@ -166,10 +165,9 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
 }
 
 async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(), sqlx::Error> {
-    let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode)) else {
+    let Ok(scope) = Scope::parse(&claimed.merchant_id, &claimed.mode) else {
         return finish(pool, &claimed, None, Outcome::Abandon("stored merchant or mode is malformed")).await;
     };
-    let scope = Scope { merchant_id, mode };
     let Some(Target { url, secret, previous_secret, .. }) = &claimed.target else {
         return finish(pool, &claimed, None, Outcome::Abandon("the endpoint is disabled or deleted")).await;
     };
@@ -186,7 +184,7 @@ async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(
     let signature = signature_header(&secrets.iter().collect::<Vec<_>>(), &event.id, timestamp, body.as_bytes());
     let started = Instant::now();
     let sent = senders
-        .for_mode(mode)
+        .for_mode(scope.mode)
         .post(url)
         .header(HEADER_ID, &event.id)
         .header(HEADER_TIMESTAMP, timestamp.to_string())
@@ -330,9 +328,9 @@ async fn finish(
     .await?;
     if streak == "fail"
         && failing_for.flatten().is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64())
-        && let (Ok(merchant_id), Some(mode)) = (MerchantId::parse(&claimed.merchant_id), Mode::parse(&claimed.mode))
+        && let Ok(scope) = Scope::parse(&claimed.merchant_id, &claimed.mode)
     {
-        endpoints::disable(pool, Scope { merchant_id, mode }, &claimed.endpoint_id, "failing").await?;
+        endpoints::disable(pool, scope, &claimed.endpoint_id, "failing").await?;
     }
     Ok(())
 }

@@ -24,7 +24,10 @@ pub struct TestApp {
     pub vault: VaultDouble,
     /// The in-process sandbox acquirer.
     pub sandbox_url: String,
+    /// The schema owner's pool, for the tests' own setup and checks (row-level security does not apply).
     pub pool: sqlx::PgPool,
+    /// The pool the app serves requests with (`paygate_api`, row-level security applies).
+    pub api_pool: sqlx::PgPool,
     pub client: reqwest::Client,
     db_name: String,
     admin_url: String,
@@ -61,7 +64,10 @@ pub async fn spawn_app() -> TestApp {
         .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}" TEMPLATE "{template}""#)))
         .await
         .expect("create test database");
-    let pool = db::connect(&url_for(&admin_url, &db_name), 8).await.expect("connect to the test database");
+    let database_url = url_for(&admin_url, &db_name);
+    let pool = db::connect(&database_url, 8, db::Role::Owner).await.expect("connect to the test database");
+    // The app's own pool acts as the API does in production: `paygate_api`, confined by row-level security.
+    let api_pool = db::connect(&database_url, 8, db::Role::Api).await.expect("connect to the test database");
     db::partitions::ensure(&pool, paygate_ledger::ids::unix_seconds_now()).await.expect("create partitions");
     let edge_secret_bytes = random_bytes();
     let edge_secret = EdgeSecret::new(&edge_secret_bytes).unwrap();
@@ -73,7 +79,7 @@ pub async fn spawn_app() -> TestApp {
         sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, PROCESSOR_TIMEOUT_IN_TESTS)),
     };
     let state = AppState {
-        pool: pool.clone(),
+        pool: api_pool.clone(),
         edge_secrets: Arc::new(vec![edge_secret.clone()]),
         pepper: pepper.clone(),
         processors: Arc::new(processors),
@@ -93,6 +99,7 @@ pub async fn spawn_app() -> TestApp {
         vault,
         sandbox_url,
         pool,
+        api_pool,
         client: reqwest::Client::new(),
         db_name,
         admin_url,

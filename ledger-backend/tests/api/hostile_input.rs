@@ -198,7 +198,7 @@ async fn a_database_with_no_connection_to_give_answers_503_not_500() {
     // acquire timeout and must be told to come back later.
     let mut held = Vec::new();
     for _ in 0..8 {
-        held.push(app.pool.acquire().await.unwrap());
+        held.push(app.api_pool.acquire().await.unwrap());
     }
     let (status, problem) = send(&app, &merchant, Method::GET, "/v1/balance", "", None).await;
     drop(held);

@@ -18,6 +18,7 @@ mod openapi;
 mod pricing;
 mod recovery;
 mod refunds;
+mod row_security;
 mod schema;
 mod tenancy;
 mod vault_double;

@@ -17,12 +17,13 @@ struct Victim {
     event: String,
     ledger_transaction: String,
     api_key: String,
+    webhook_endpoint: String,
     /// A vaulted card not yet used: another merchant must not be able to spend it.
     token: String,
 }
 
 impl Victim {
-    fn ids(&self) -> [&str; 7] {
+    fn ids(&self) -> [&str; 8] {
         [
             &self.captured,
             &self.authorized,
@@ -30,20 +31,40 @@ impl Victim {
             &self.event,
             &self.ledger_transaction,
             &self.api_key,
+            &self.webhook_endpoint,
             &self.token,
         ]
+    }
+
+    /// The victim's object for a route with an id, by the route's resource. A new resource must be added
+    /// here, or the matrix fails: no route escapes it by being new.
+    fn object_for(&self, route: &str) -> &str {
+        let resource = route.trim_start_matches('/').split('/').next().unwrap_or("");
+        match resource {
+            "charges" => &self.authorized,
+            "refunds" => &self.refund,
+            "events" => &self.event,
+            "webhook_endpoints" => &self.webhook_endpoint,
+            "api_keys" => &self.api_key,
+            other => panic!("the tenancy matrix has no victim object for /{other}/{{id}}: add one"),
+        }
     }
 }
 
 async fn send(app: &TestApp, merchant: &str, mode: &str, method: Method, path: &str, body: &Value) -> (u16, String) {
     let text = if body.is_null() { String::new() } else { body.to_string() };
     let mut request = app.signed(method.clone(), path, &text, merchant, mode);
-    if method == Method::POST && (path == "/v1/charges" || path == "/v1/refunds") {
+    if paygate_core::idempotency::requires_key(method.as_str(), path) {
         let key = paygate_core::hex::encode(&crate::helpers::random_bytes()[..16]);
         request = request.header("idempotency-key", key);
     }
     let response = request.send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// A webhook URL each mode accepts (live ones must be public https; nothing is delivered in these tests).
+fn hook_url(mode: &str) -> &'static str {
+    if mode == "live" { "https://hooks.shop.example/paygate" } else { "http://127.0.0.1:9/hooks" }
 }
 
 async fn charge(app: &TestApp, merchant: &str, mode: &str, capture: bool) -> Value {
@@ -67,9 +88,18 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
     let scalar = |sql: &'static str| {
         sqlx::query_scalar::<_, String>(sql).bind(merchant.to_owned()).bind(mode).fetch_one(&app.pool)
     };
-    let event = scalar("SELECT id FROM events WHERE merchant_id = $1 AND mode = $2 LIMIT 1").await.unwrap();
+    let event =
+        scalar("SELECT id FROM events WHERE merchant_id = $1 AND mode = $2 ORDER BY id DESC LIMIT 1").await.unwrap();
     let ledger_transaction =
         scalar("SELECT id FROM ledger_transactions WHERE merchant_id = $1 AND mode = $2 LIMIT 1").await.unwrap();
+    let hook = json!({ "url": hook_url(mode), "enabled_events": ["*"] });
+    let (status, text) = send(app, merchant, mode, Method::POST, "/v1/webhook_endpoints", &hook).await;
+    assert_eq!(status, 201, "{text}");
+    let webhook_endpoint = serde_json::from_str::<Value>(&text).unwrap()["id"].as_str().unwrap().to_owned();
+    // An event after the endpoint exists, so it has deliveries to list and redeliver.
+    let (status, text) =
+        send(app, merchant, mode, Method::POST, "/v1/refunds", &json!({ "charge": captured, "amount": 100 })).await;
+    assert_eq!(status, 201, "{text}");
     let token = app.vault.tokenize("5555555555554444", merchant, mode);
     Victim {
         merchant: merchant.to_owned(),
@@ -80,6 +110,7 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
         event,
         ledger_transaction,
         api_key,
+        webhook_endpoint,
         token,
     }
 }
@@ -94,7 +125,11 @@ async fn snapshot(app: &TestApp, victim: &Victim) -> String {
             (SELECT string_agg(concat_ws(',', id, revoked_at), ';' ORDER BY id) FROM api_keys WHERE merchant_id = $1 AND mode = $2),
             (SELECT count(*) FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
                WHERE a.merchant_id = $1 AND a.mode = $2),
-            (SELECT count(*) FROM events WHERE merchant_id = $1 AND mode = $2))",
+            (SELECT count(*) FROM events WHERE merchant_id = $1 AND mode = $2),
+            (SELECT string_agg(concat_ws(',', id, url, enabled, description, secret), ';' ORDER BY id)
+               FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2),
+            (SELECT string_agg(concat_ws(',', id, status, attempts), ';' ORDER BY id)
+               FROM webhook_deliveries WHERE merchant_id = $1 AND mode = $2))",
     )
     .bind(&victim.merchant)
     .bind(victim.mode)
@@ -103,60 +138,100 @@ async fn snapshot(app: &TestApp, victim: &Victim) -> String {
     .unwrap()
 }
 
-/// Every endpoint, aimed at `victim`'s objects, as (`merchant`, `mode`).
+/// Every endpoint of the table, aimed at `victim`'s objects, as (`merchant`, `mode`).
 async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
     let null = Value::Null;
-    let object_calls: Vec<(Method, String, Value)> = vec![
-        (Method::GET, format!("/v1/charges/{}", victim.captured), null.clone()),
-        (Method::POST, format!("/v1/charges/{}/capture", victim.authorized), null.clone()),
-        (Method::POST, format!("/v1/charges/{}/capture", victim.authorized), json!({ "amount": 100 })),
-        (Method::POST, format!("/v1/charges/{}/void", victim.authorized), null.clone()),
-        (Method::POST, "/v1/refunds".into(), json!({ "charge": victim.captured, "amount": 100 })),
-        (Method::GET, format!("/v1/refunds/{}", victim.refund), null.clone()),
-        (Method::GET, format!("/v1/events/{}", victim.event), null.clone()),
-        (Method::DELETE, format!("/v1/api_keys/{}", victim.api_key), null.clone()),
-    ];
-    for (method, path, body) in object_calls {
-        let (status, text) = send(app, merchant, mode, method.clone(), &path, &body).await;
-        assert_eq!(status, 404, "{method} {path} as {merchant}/{mode}: {text}");
-        assert_no_leak(victim, &text, &format!("{method} {path}"));
-    }
-    let lists = [
-        "/v1/charges".to_owned(),
-        "/v1/charges?status=captured".into(),
-        format!("/v1/charges?starting_after={}", victim.authorized),
-        format!("/v1/refunds?charge={}", victim.captured),
-        "/v1/events".into(),
-        "/v1/events?type=charge.captured".into(),
-        format!("/v1/events?ending_before={}", victim.event),
-        "/v1/ledger/transactions".into(),
-        "/v1/api_keys".into(),
-        "/v1/balance".into(),
-    ];
-    for path in lists {
-        let (status, text) = send(app, merchant, mode, Method::GET, &path, &null).await;
-        assert_eq!(status, 200, "GET {path} as {merchant}/{mode}: {text}");
-        assert_no_leak(victim, &text, &path);
-        let body: Value = serde_json::from_str(&text).unwrap();
-        if path == "/v1/balance" {
-            assert!(body["pending"].as_array().unwrap().iter().all(|line| line["amount"] == 0), "{body}");
-        } else {
-            assert_eq!(body["data"], json!([]), "GET {path} as {merchant}/{mode}");
+    // Creations last: the intruder's lists must still be empty when they are checked.
+    let mut endpoints = paygate_ledger::http::v1_endpoints();
+    endpoints.sort_by_key(|e| e.method == Method::POST && !e.path.contains("{id}"));
+    for endpoint in endpoints {
+        let route = endpoint.path;
+        let method = endpoint.method.clone();
+        if route.contains("{id}") {
+            // Every object route: not found, with and without a body, and nothing of the victim's in it.
+            let path = format!("/v1{}", route.replace("{id}", victim.object_for(route)));
+            let bodies = match route {
+                "/charges/{id}/capture" => vec![null.clone(), json!({ "amount": 100 })],
+                "/webhook_endpoints/{id}" if method == Method::PATCH => vec![json!({ "description": "mine now" })],
+                _ => vec![null.clone()],
+            };
+            for body in bodies {
+                let (status, text) = send(app, merchant, mode, method.clone(), &path, &body).await;
+                assert_eq!(status, 404, "{method} {path} as {merchant}/{mode}: {text}");
+                assert_no_leak(victim, &text, &format!("{method} {path}"));
+            }
+            continue;
+        }
+        match (method.as_str(), route) {
+            ("GET", _) => {
+                let path = format!("/v1{route}");
+                let paths = match route {
+                    "/charges" => vec![
+                        path,
+                        "/v1/charges?status=captured".into(),
+                        format!("/v1/charges?starting_after={}", victim.authorized),
+                    ],
+                    "/refunds" => vec![format!("/v1/refunds?charge={}", victim.captured)],
+                    "/events" => vec![
+                        path,
+                        "/v1/events?type=charge.captured".into(),
+                        format!("/v1/events?ending_before={}", victim.event),
+                    ],
+                    _ => vec![path],
+                };
+                for path in paths {
+                    let (status, text) = send(app, merchant, mode, Method::GET, &path, &null).await;
+                    assert_eq!(status, 200, "GET {path} as {merchant}/{mode}: {text}");
+                    assert_no_leak(victim, &text, &path);
+                    let body: Value = serde_json::from_str(&text).unwrap();
+                    if path == "/v1/balance" {
+                        assert!(body["pending"].as_array().unwrap().iter().all(|line| line["amount"] == 0), "{body}");
+                    } else {
+                        assert_eq!(body["data"], json!([]), "GET {path} as {merchant}/{mode}");
+                    }
+                }
+            }
+            ("POST", "/charges") => {
+                // Spending the victim's card: the vault refuses it (the charge is the intruder's own,
+                // failed, with no card details) and the token stays unspent for its owner.
+                let body = json!({ "amount": 100, "currency": "EUR", "source": victim.token });
+                let (status, text) = send(app, merchant, mode, Method::POST, "/v1/charges", &body).await;
+                assert_eq!(status, 201, "{text}");
+                let attempt: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    (attempt["status"].as_str(), attempt["failure_code"].as_str()),
+                    (Some("failed"), Some("token_used"))
+                );
+                assert!(attempt.get("payment_method_details").is_some(), "the charge shape changed: {attempt}");
+                assert!(attempt["payment_method_details"]["card"].is_null(), "no card details: {attempt}");
+            }
+            ("POST", "/refunds") => {
+                let body = json!({ "charge": victim.captured, "amount": 100 });
+                let (status, text) = send(app, merchant, mode, Method::POST, "/v1/refunds", &body).await;
+                assert_eq!(status, 404, "{text}");
+                assert_no_leak(victim, &text, "POST /v1/refunds");
+            }
+            ("POST", "/webhook_endpoints" | "/api_keys") => {
+                // Creating one's own objects: allowed, and nothing of the victim's comes back.
+                let body = match route {
+                    "/api_keys" => json!({ "kind": "secret" }),
+                    _ => json!({ "url": hook_url(mode), "enabled_events": ["*"] }),
+                };
+                let path = format!("/v1{route}");
+                let (status, text) = send(app, merchant, mode, Method::POST, &path, &body).await;
+                assert_eq!(status, 201, "POST {path}: {text}");
+                assert_no_leak(victim, &text, &path);
+            }
+            ("POST", "/internal/api_keys/lookup") => {
+                // The edge-only key lookup is not a merchant's to call.
+                let lookup = json!({ "key_hash": "0".repeat(64) });
+                let (status, text) =
+                    send(app, merchant, mode, Method::POST, "/v1/internal/api_keys/lookup", &lookup).await;
+                assert_eq!(status, 403, "{text}");
+            }
+            (method, route) => panic!("the tenancy matrix does not cover {method} /v1{route}: add it"),
         }
     }
-    // Spending the victim's card: the vault refuses it (the charge is the intruder's own, failed) and the
-    // token stays unspent for its owner.
-    let body = json!({ "amount": 100, "currency": "EUR", "source": victim.token });
-    let (status, text) = send(app, merchant, mode, Method::POST, "/v1/charges", &body).await;
-    assert_eq!(status, 201, "{text}");
-    let attempt: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!((attempt["status"].as_str(), attempt["failure_code"].as_str()), (Some("failed"), Some("token_used")));
-    assert!(attempt["card"].is_null() || attempt["card"]["last4"].is_null(), "no card details: {attempt}");
-    // The edge-only key lookup is not a merchant's to call.
-    let lookup = json!({ "key_hash": "0".repeat(64) }).to_string();
-    let response =
-        app.signed(Method::POST, "/v1/internal/api_keys/lookup", &lookup, merchant, mode).send().await.unwrap();
-    assert!([401, 403, 404].contains(&response.status().as_u16()), "{}", response.status());
 }
 
 fn assert_no_leak(victim: &Victim, text: &str, what: &str) {

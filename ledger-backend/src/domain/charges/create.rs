@@ -6,8 +6,9 @@
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use super::{AUTHORIZATION_TTL_DAYS, ChargeError};
 use crate::domain::idempotency::{self, KeyUse};
-use crate::domain::journal::{self, AuditEntry, Scope, Subject};
+use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::pricing;
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};

@@ -6,8 +6,9 @@
 use super::ChargeError;
 use super::create::{AttemptStart, record_event, start_attempt};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
-use crate::domain::journal::{self, Scope, Subject};
+use crate::domain::journal::{self, Subject};
 use crate::domain::pricing;
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
 use paygate_core::Amount;
@@ -101,7 +102,7 @@ async fn claim(
     if !claimed {
         drop(tx);
         // Someone else got there first: either still at the processor, or already done.
-        let now = super::get(pool, Scope::of(charge)?, &charge.id).await?;
+        let now = super::get(pool, charge.scope()?, &charge.id).await?;
         if now.pending_operation.is_some() {
             return Err(ChargeError::OperationInFlight);
         }
@@ -199,13 +200,9 @@ pub async fn apply(
     }
 }
 
-impl Scope {
-    /// The scope a stored charge belongs to.
-    pub fn of(charge: &ChargeRecord) -> Result<Scope, ChargeError> {
-        let bad = || ChargeError::Database(sqlx::Error::Protocol("stored merchant or mode".into()));
-        Ok(Scope {
-            merchant_id: paygate_core::id::MerchantId::parse(&charge.merchant_id).map_err(|_| bad())?,
-            mode: paygate_core::Mode::parse(&charge.mode).ok_or_else(bad)?,
-        })
+impl ChargeRecord {
+    /// The scope this stored charge belongs to.
+    pub fn scope(&self) -> Result<Scope, ChargeError> {
+        Scope::parse(&self.merchant_id, &self.mode).map_err(|e| ChargeError::Database(sqlx::Error::Decode(e.into())))
     }
 }

@@ -3,8 +3,8 @@
 
 use super::ChargeError;
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
-use crate::domain::journal::Scope;
 use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
 use sqlx::PgPool;
 
 pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<ChargeRecord, ChargeError> {

@@ -7,7 +7,7 @@
 //! failed; an endpoint that has failed without a single success for `DISABLE_AFTER` is disabled.
 
 use crate::domain::events::EventRecord;
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use paygate_core::id::DeliveryKind;
 use paygate_core::time::rfc3339;

@@ -3,7 +3,7 @@
 //! rotation keeps the previous secret signing too until its expiry, so the receiver can switch over.
 
 use super::url_guard::{self, UrlError};
-use crate::domain::journal::Scope;
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use paygate_core::id::WebhookEndpointKind;
 use paygate_core::signature::webhook::{SECRET_BYTES, WebhookSecret};
