@@ -53,6 +53,22 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    /// The kind as stored and sent between the parts: `publishable` or `secret`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Publishable => "publishable",
+            KeyKind::Secret => "secret",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<KeyKind> {
+        match text {
+            "publishable" => Some(KeyKind::Publishable),
+            "secret" => Some(KeyKind::Secret),
+            _ => None,
+        }
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             KeyKind::Publishable => "pk",

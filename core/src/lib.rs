@@ -8,6 +8,7 @@ pub mod charge;
 pub mod hex;
 pub mod id;
 pub mod idempotency;
+pub mod internal;
 pub mod ledger;
 pub mod money;
 pub mod problem;

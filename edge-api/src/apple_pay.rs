@@ -9,12 +9,13 @@
 //! the hosts of `APPLE_PAY_TEST_VALIDATION_HOSTS`, a local stand-in for Apple; it is never used in live mode.
 
 use crate::auth::Caller;
+use crate::fetch::Sent;
 use crate::problem::Refusal;
-use futures_util::future::{Either, select};
+use futures_util::future::Either;
 use paygate_core::ErrorCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use worker::{Delay, Env, Headers, Method, RequestInit};
+use worker::{Env, Headers, Method, RequestInit};
 
 /// Apple's merchant validation hosts (Apple Pay on the web documentation, "Setting up your server").
 const APPLE_HOSTS: &[&str] = &[
@@ -90,7 +91,7 @@ pub async fn create_session(env: &Env, caller: &Caller, body: &[u8], request_id:
         Refusal::new(ErrorCode::ParameterMissing).param("validation_url").detail("validation_url is required")
     })?;
     let url = worker::Url::parse(&url_text).map_err(|_| invalid("validation_url", "validation_url is not a URL"))?;
-    if !allowed(env, &url, &caller.mode) {
+    if !allowed(env, &url, caller.mode.as_str()) {
         return Err(invalid("validation_url", "validation_url must be on one of Apple Pay's validation hosts"));
     }
     let domain = text("domain")
@@ -124,7 +125,7 @@ pub async fn create_session(env: &Env, caller: &Caller, body: &[u8], request_id:
     let mtls = env.service("APPLE_PAY_MTLS").ok();
     let sent = match &mtls {
         Some(mtls) => Either::Left(mtls.fetch(url.to_string(), Some(init))),
-        None if caller.mode == "test" => {
+        None if caller.mode == paygate_core::Mode::Test => {
             let request = worker::Request::new_with_init(url.as_str(), &init)
                 .map_err(|_| Refusal::new(ErrorCode::InternalError))?;
             Either::Right(async move { worker::Fetch::Request(request).send().await })
@@ -136,9 +137,9 @@ pub async fn create_session(env: &Env, caller: &Caller, body: &[u8], request_id:
             );
         }
     };
-    let mut answer = match select(Box::pin(sent), Delay::from(TIMEOUT)).await {
-        Either::Left((Ok(answer), _)) => answer,
-        Either::Left((Err(_), _)) | Either::Right(_) => {
+    let mut answer = match crate::fetch::within(sent, TIMEOUT).await {
+        Sent::Answered(answer) => answer,
+        Sent::Unreachable(_) | Sent::TimedOut => {
             worker::console_error!("{request_id} Apple Pay validation unreachable");
             return Err(Refusal::new(ErrorCode::UpstreamError).detail("Apple Pay's validation server did not answer"));
         }

@@ -9,14 +9,8 @@ use paygate_core::ErrorCode;
 use paygate_core::api_key::{ApiKey, KeyKind};
 use worker::{Env, Request};
 
-/// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Caller {
-    pub key_id: String,
-    pub merchant_id: String,
-    pub mode: String,
-    pub kind: String,
-}
+/// The authenticated caller: the backend's answer to the key lookup, in core's shape.
+pub type Caller = paygate_core::internal::KeyIdentity;
 
 /// What a route lets in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,18 +59,11 @@ pub async fn authenticate(
     limited?;
     // The backend is the source of truth, but a stored key whose mode or kind disagrees with its own
     // prefix would be a corrupted record: never let it through.
-    if caller.mode != key.mode().as_str() || caller.kind != kind_name(key.kind()) {
+    if caller.mode != key.mode() || caller.kind != key.kind() {
         worker::console_error!("{request_id} key record disagrees with the key's prefix");
         return Err(Refusal::new(ErrorCode::ApiKeyInvalid));
     }
     Ok(caller)
-}
-
-fn kind_name(kind: KeyKind) -> &'static str {
-    match kind {
-        KeyKind::Publishable => "publishable",
-        KeyKind::Secret => "secret",
-    }
 }
 
 /// The key in an `Authorization` header value, if there is one.
@@ -95,23 +82,15 @@ fn presented_key(header: &str) -> Option<String> {
     }
 }
 
-/// Standard base64 (with or without padding); `None` on anything else.
+/// Standard base64, with or without padding (curl pads, some clients do not); `None` on anything else.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for byte in text.trim_end_matches('=').bytes() {
-        let value = ALPHABET.iter().position(|&c| c == byte)? as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    Some(out)
+    use base64::Engine;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    STANDARD_ANY_PADDING.decode(text).ok()
 }
 
 #[cfg(test)]

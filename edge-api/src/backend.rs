@@ -3,14 +3,14 @@
 //! anything unsigned, forged or stale, so it cannot be reached around the edge.
 
 use crate::config;
+use crate::fetch::Sent;
 use crate::problem::Refusal;
-use futures_util::future::{Either, select};
 use paygate_core::ErrorCode;
 use paygate_core::signature::edge::{
     HEADER_KEY_ID, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
 };
 use std::time::Duration;
-use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 /// Longer than the backend's own processor timeout (10 s), so a slow processor is the backend's to report.
 pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(15);
@@ -51,7 +51,7 @@ pub async fn call(
     let base = config::backend_url(env)?;
     let secrets = config::edge_secrets(env)?;
     let timestamp = now_seconds();
-    let signature = SignedRequest {
+    let signed = SignedRequest {
         timestamp,
         method: method.as_ref(),
         path: path_and_query,
@@ -60,20 +60,14 @@ pub async fn call(
         mode: on_behalf.mode,
         request_id: on_behalf.request_id,
         key_id: on_behalf.key_id,
-    }
-    .sign(&[&secrets[0]])
-    .map_err(|_| Refusal::new(ErrorCode::ParameterInvalid).detail("the request has a malformed field"))?;
+    };
+    let signature = signed
+        .sign(&[&secrets[0]])
+        .map_err(|_| Refusal::new(ErrorCode::ParameterInvalid).detail("the request has a malformed field"))?;
     let headers = Headers::new();
     let set = |name: &str, value: &str| headers.set(name, value).map_err(|_| Refusal::new(ErrorCode::InternalError));
-    set(HEADER_SIGNATURE, &signature)?;
-    set(HEADER_TIMESTAMP, &timestamp.to_string())?;
-    set(HEADER_REQUEST_ID, on_behalf.request_id)?;
-    if !on_behalf.merchant_id.is_empty() {
-        set(HEADER_MERCHANT, on_behalf.merchant_id)?;
-        set(HEADER_MODE, on_behalf.mode)?;
-    }
-    if !on_behalf.key_id.is_empty() {
-        set(HEADER_KEY_ID, on_behalf.key_id)?;
+    for (name, value) in signed.headers(signature) {
+        set(name, &value)?;
     }
     if !body.is_empty() {
         set("content-type", "application/json")?;
@@ -89,16 +83,15 @@ pub async fn call(
     let request = Request::new_with_init(&format!("{base}{path_and_query}"), &init)
         .map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     let fetch = Fetch::Request(request);
-    let sent = Box::pin(fetch.send());
-    let mut response = match select(sent, Delay::from(BACKEND_TIMEOUT)).await {
-        Either::Left((Ok(response), _)) => response,
-        Either::Left((Err(error), _)) => {
+    let mut response = match crate::fetch::within(fetch.send(), BACKEND_TIMEOUT).await {
+        Sent::Answered(response) => response,
+        Sent::Unreachable(error) => {
             worker::console_error!("{} backend unreachable: {error}", on_behalf.request_id);
             return Err(Refusal::new(ErrorCode::ServiceUnavailable)
                 .detail("the backend is unreachable")
                 .retry_after(1));
         }
-        Either::Right(_) => {
+        Sent::TimedOut => {
             worker::console_error!("{} backend timed out", on_behalf.request_id);
             return Err(Refusal::new(ErrorCode::UpstreamError).detail("the backend did not answer in time"));
         }

@@ -9,6 +9,7 @@ use crate::backend::{self, OnBehalf};
 use crate::durable;
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
+use paygate_core::internal;
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
 
@@ -83,24 +84,18 @@ impl DurableObject for ApiKeyCache {
         if let Some(caller) = cached {
             return Response::from_json(&LookupAnswer { caller: Some(caller), refused: None });
         }
-        let body = serde_json::json!({ "key_hash": ask.key_hash }).to_string();
+        let body = serde_json::to_string(&internal::KeyHash { key_hash: ask.key_hash }).map_err(worker::Error::from)?;
         let on_behalf = OnBehalf { merchant_id: "", mode: "", request_id: &ask.request_id, key_id: "" };
-        let answer = match backend::call(
-            &self.env,
-            Method::Post,
-            "/v1/internal/api_keys/lookup",
-            body.as_bytes(),
-            on_behalf,
-            &[],
-        )
-        .await
-        {
-            Ok(answer) => answer,
-            Err(refusal) => {
-                let refused = Some((refusal.code.status(), refusal.code.as_str().to_owned()));
-                return Response::from_json(&LookupAnswer { caller: None, refused });
-            }
-        };
+        let answer =
+            match backend::call(&self.env, Method::Post, internal::KEY_LOOKUP_PATH, body.as_bytes(), on_behalf, &[])
+                .await
+            {
+                Ok(answer) => answer,
+                Err(refusal) => {
+                    let refused = Some((refusal.code.status(), refusal.code.as_str().to_owned()));
+                    return Response::from_json(&LookupAnswer { caller: None, refused });
+                }
+            };
         match answer.status {
             200 => {
                 let caller: Caller = serde_json::from_slice(&answer.body)

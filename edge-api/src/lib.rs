@@ -12,6 +12,7 @@ mod backend;
 mod body;
 mod config;
 mod durable;
+mod fetch;
 mod idempotency;
 mod keys;
 mod problem;
@@ -22,7 +23,7 @@ mod vault;
 use auth::{Caller, Needs};
 use backend::OnBehalf;
 use idempotency::{Begin, Slot, StoredAnswer};
-use paygate_core::ErrorCode;
+use paygate_core::{ErrorCode, Mode, internal};
 use problem::Refusal;
 use rate_limit::Limit;
 use serde_json::json;
@@ -78,14 +79,15 @@ async fn route(
         }
         (Method::Post, vault::forward::PATH) => {
             let body = body::read(req).await?;
-            json_response(200, &vault::forward::handle(req, env, &body, request_id).await?)
+            let answer = vault::forward::handle(req, env, &body, request_id).await?;
+            Response::from_json(&answer).map(|r| r.with_status(200)).map_err(internal)
         }
-        (Method::Post, "/internal/api_keys/revoked") => {
+        (Method::Post, internal::KEY_REVOKED_PATH) => {
             let body = body::read(req).await?;
-            backend::verify_signed(req, env, "/internal/api_keys/revoked", &body)?;
-            let notice = body::object(&body)?;
-            let hash = notice.get("key_hash").and_then(|h| h.as_str()).unwrap_or_default();
-            keys::purge(env, hash).await?;
+            backend::verify_signed(req, env, internal::KEY_REVOKED_PATH, &body)?;
+            let notice: internal::KeyHash = serde_json::from_slice(&body)
+                .map_err(|e| Refusal::new(ErrorCode::ParameterInvalid).param("key_hash").detail(e.to_string()))?;
+            keys::purge(env, &notice.key_hash).await?;
             json_response(200, &json!({ "purged": true }))
         }
         (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
@@ -94,7 +96,7 @@ async fn route(
             let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;
             let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
             let per_ip = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_IP", TOKENS_PER_IP_DEFAULT);
-            rate_limit::enforce(env, format!("tokens-ip:{}:{ip}", caller.mode), per_ip).await?;
+            rate_limit::enforce(env, format!("tokens-ip:{}:{ip}", caller.mode.as_str()), per_ip).await?;
             let body = body::read(req).await?;
             let per_card = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_CARD", TOKENS_PER_CARD_DEFAULT);
             let merchant = caller.merchant_id.clone();
@@ -163,7 +165,7 @@ async fn public_config(req: &Request, env: &Env, request_id: &str) -> std::resul
         200,
         &json!({
             "object": "public_config",
-            "livemode": caller.mode == "live",
+            "livemode": caller.mode == Mode::Live,
             "payment_methods": ["card"],
             "apple_pay": match apple_pay::merchant_id(env) {
                 Some(merchant_id) => json!({ "enabled": true, "merchant_id": merchant_id }),
@@ -198,7 +200,7 @@ async fn proxy(
             .detail("send an Idempotency-Key header (a UUID works) so a retry can never charge twice"));
     }
     let on_behalf =
-        OnBehalf { merchant_id: &caller.merchant_id, mode: &caller.mode, request_id, key_id: &caller.key_id };
+        OnBehalf { merchant_id: &caller.merchant_id, mode: caller.mode.as_str(), request_id, key_id: &caller.key_id };
     let extra: Vec<(&str, String)> =
         key.iter().map(|k| (paygate_core::idempotency::HEADER, k.as_str().to_owned())).collect();
     let Some(key) = key.filter(|_| method == Method::Post) else {
@@ -206,7 +208,8 @@ async fn proxy(
         return relay(answer.status, &answer.content_type, answer.body, false);
     };
     let fingerprint = paygate_core::idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
-    let slot = Slot::new(env, &caller.merchant_id, &caller.mode, key.as_str(), fingerprint).map_err(internal)?;
+    let slot =
+        Slot::new(env, &caller.merchant_id, caller.mode.as_str(), key.as_str(), fingerprint).map_err(internal)?;
     let ttl = env.var("IDEMPOTENCY_TTL_SECONDS").ok().and_then(|v| v.to_string().parse().ok());
     let ttl = ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT);
     match slot.begin().await.map_err(internal)? {

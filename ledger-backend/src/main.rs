@@ -119,11 +119,7 @@ async fn create_merchant(flags: &HashMap<String, String>) -> Result<(), AnyError
 async fn create_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     let pepper = pepper_from_env()?;
     let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
-    let kind = match flag(flags, "kind")? {
-        "publishable" => KeyKind::Publishable,
-        "secret" => KeyKind::Secret,
-        _ => return Err("--kind must be publishable or secret".into()),
-    };
+    let kind = KeyKind::parse(flag(flags, "kind")?).ok_or("--kind must be publishable or secret")?;
     let pool = pool_from_env(1).await?;
     if !merchants::exists(&pool, merchant).await? {
         return Err(format!("no merchant {merchant}").into());

@@ -80,6 +80,27 @@ pub struct SignedRequest<'a> {
 }
 
 impl SignedRequest<'_> {
+    /// The headers that carry this request's signed fields, given its `signature` (from `sign`): what the
+    /// signing side sets and the verifying side reads back, in one place. Merchant and mode are sent only
+    /// for calls on a merchant's behalf, the key id only when a key acted.
+    pub fn headers(&self, signature: String) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            (HEADER_SIGNATURE, signature),
+            (HEADER_TIMESTAMP, self.timestamp.to_string()),
+            (HEADER_REQUEST_ID, self.request_id.to_owned()),
+        ];
+        if !self.merchant_id.is_empty() {
+            headers.push((HEADER_MERCHANT, self.merchant_id.to_owned()));
+            headers.push((HEADER_MODE, self.mode.to_owned()));
+        }
+        if !self.key_id.is_empty() {
+            headers.push((HEADER_KEY_ID, self.key_id.to_owned()));
+        }
+        headers
+    }
+}
+
+impl SignedRequest<'_> {
     fn mac(&self, secret: &EdgeSecret) -> Result<[u8; 32], EdgeSignatureError> {
         let fields = [self.method, self.path, self.merchant_id, self.mode, self.request_id, self.key_id];
         if fields.iter().any(|f| f.contains(['\n', '\r'])) {

@@ -1,36 +1,27 @@
-//! `POST /internal/vault/forward`, the one thing the backend may ask of the vault (contract in
-//! `paygate_ledger::processors::vault_forward`): "send this processor request, with the card fields of
+//! `POST /internal/vault/forward`, the one thing the backend may ask of the vault (its shapes are core's
+//! `internal::VaultForwardRequest` and `VaultForwardAnswer`): "send this processor request, with the card fields of
 //! token T filled in". The edge checks the backend's signature, spends the token (only for its own
 //! merchant and mode), fills the placeholders, sends the request to the processor allow-listed for the
 //! mode, removes the card number from the answer and returns it with the card's safe summary.
 
 use super::cipher;
 use super::store::{self, Taken};
+use crate::fetch::Sent;
 use crate::problem::Refusal;
-use futures_util::future::{Either, select};
 use paygate_core::ErrorCode;
+use paygate_core::internal::{self, VaultForwardAnswer, VaultForwardRequest};
 use paygate_core::signature::edge::HEADER_REQUEST_ID;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
-use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
-pub const PATH: &str = "/internal/vault/forward";
-/// The processor must answer within this; the backend's own timeout is the same (10 s).
-const PROCESSOR_TIMEOUT: Duration = Duration::from_secs(10);
+pub use paygate_core::internal::VAULT_FORWARD_PATH as PATH;
+/// The processor must answer within this; the backend waits as long (core's one number).
+const PROCESSOR_TIMEOUT: Duration = Duration::from_secs(internal::VAULT_FORWARD_TIMEOUT_SECONDS);
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ForwardRequest {
-    token: String,
-    destination: String,
-    method: String,
-    path: String,
-    body: String,
-}
-
-pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> Result<Value, Refusal> {
+pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> Result<VaultForwardAnswer, Refusal> {
     let (merchant, mode, _) = crate::backend::verify_signed(req, env, PATH, body)?;
-    let ask: ForwardRequest =
+    let ask: VaultForwardRequest =
         serde_json::from_slice(body).map_err(|e| Refusal::new(ErrorCode::ParameterInvalid).detail(e.to_string()))?;
     let base = crate::config::processor_url(env, &ask.destination, &mode).ok_or_else(|| {
         Refusal::new(ErrorCode::PermissionDenied)
@@ -71,13 +62,15 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
     // Digits only go in, so the placeholders are safe inside JSON strings and as JSON numbers.
     let filled = ask
         .body
-        .replace("{{card.number}}", &number)
-        .replace("{{card.exp_month}}", &card["exp_month"].to_string())
-        .replace("{{card.exp_year}}", &card["exp_year"].to_string())
-        .replace("{{card.cvc}}", &cvc);
+        .replace(internal::PLACEHOLDER_NUMBER, &number)
+        .replace(internal::PLACEHOLDER_EXP_MONTH, &card["exp_month"].to_string())
+        .replace(internal::PLACEHOLDER_EXP_YEAR, &card["exp_year"].to_string())
+        .replace(internal::PLACEHOLDER_CVC, &cvc);
     let (status, text) = send(method, &format!("{base}{}", ask.path), &filled, request_id).await?;
     let scrubbed = if number.is_empty() { text } else { text.replace(&number, "[scrubbed]") };
-    Ok(json!({ "status": status, "body": scrubbed, "card": record.summary }))
+    // The stored summary holds the card's safe fields (and its co-badges, which the backend does not take).
+    let card = serde_json::from_value(record.summary).ok();
+    Ok(VaultForwardAnswer { status, body: scrubbed, card })
 }
 
 fn opening(error: cipher::CipherError) -> Refusal {
@@ -93,19 +86,18 @@ async fn send(method: Method, url: &str, body: &str, request_id: &str) -> Result
     init.with_method(method).with_headers(headers).with_body(Some(body.into()));
     let request = Request::new_with_init(url, &init).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     let fetch = Fetch::Request(request);
-    let sent = Box::pin(fetch.send());
-    match select(sent, Delay::from(PROCESSOR_TIMEOUT)).await {
-        Either::Left((Ok(mut response), _)) => {
+    match crate::fetch::within(fetch.send(), PROCESSOR_TIMEOUT).await {
+        Sent::Answered(mut response) => {
             let status = response.status_code();
             let text = response.text().await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
             Ok((status, text))
         }
         // Never the URL's query or the body in the message: the body holds the card.
-        Either::Left((Err(_), _)) => {
+        Sent::Unreachable(_) => {
             worker::console_error!("{request_id} processor unreachable");
             Err(Refusal::new(ErrorCode::UpstreamError).detail("the processor could not be reached"))
         }
-        Either::Right(_) => {
+        Sent::TimedOut => {
             worker::console_error!("{request_id} processor timed out");
             Err(Refusal::new(ErrorCode::UpstreamError).detail("the processor did not answer in time"))
         }

@@ -150,13 +150,13 @@ where
         "postal_code": card.postal_code,
     })
     .to_string();
-    let context = format!("{token}:{}:{}", caller.merchant_id, caller.mode);
+    let context = format!("{token}:{}:{}", caller.merchant_id, caller.mode.as_str());
     let sealed_card = cipher::seal(&keys, plain.as_bytes(), &context).map_err(sealing)?;
     let sealed_cvc =
         card.cvc.as_ref().map(|c| cipher::seal(&keys, c.expose().as_bytes(), &context)).transpose().map_err(sealing)?;
     let record = VaultRecord {
         merchant_id: caller.merchant_id.clone(),
-        mode: caller.mode.clone(),
+        mode: caller.mode.as_str().to_owned(),
         sealed_card,
         sealed_cvc,
         summary: summary.clone(),
@@ -180,7 +180,7 @@ where
         "id": token,
         "object": "token",
         "type": "card",
-        "livemode": caller.mode == "live",
+        "livemode": caller.mode == paygate_core::Mode::Live,
         "card": card_view,
         "created": paygate_core::time::rfc3339(now),
         "used": false,

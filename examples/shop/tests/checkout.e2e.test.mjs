@@ -275,3 +275,74 @@ test('the card form refuses a page that lies about its origin, and says it could
     await close();
   }
 });
+
+/// Every visible input of one mounted card form whose text (its value, or its placeholder when empty) is
+/// wider than the room the input gives it, measured with the input's own font in the element's document;
+/// and the form itself, when it is wider than its frame (fields pushed out of sight).
+async function overflowing(frame) {
+  return frame.evaluate(() => {
+    const context = document.createElement('canvas').getContext('2d');
+    const page = document.documentElement;
+    const form = page.scrollWidth > page.clientWidth ? [{ field: 'form', text: '', need: page.scrollWidth, room: page.clientWidth }] : [];
+    return form.concat([...document.querySelectorAll('input')]
+      .filter((input) => input.getClientRects().length > 0)
+      .map((input) => {
+        const style = getComputedStyle(input);
+        context.font = style.font;
+        const text = input.value || input.placeholder;
+        const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return { field: input.id, text, need: Math.ceil(context.measureText(text).width), room: Math.floor(room) };
+      })
+      .filter(({ need, room }) => need > room));
+  });
+}
+
+// The longest value each field takes: a 19-digit UnionPay number (Luhn-valid, and no shorter prefix is, so the
+// form does not move on early), a four-digit CVC (the form keeps what the brand allows), a ZIP+4 postal code.
+const LONGEST = { number: '6212345000000001007', expiry: `12${YY}`, cvc: '1234', postal: '12345-6789' };
+// From the narrowest the form supports (280 px: a 360 px phone's checkout column) to a wide desktop one.
+const WIDTHS = [280, 320, 360, 440, 600, 900];
+
+test('no field of the card form clips its text: placeholders and the longest values, at every width, both layouts and languages', async (t) => {
+  const { page, close } = await openCheckout();
+  try {
+    const clipped = [];
+    for (const layout of ['row', 'split']) {
+      for (const locale of ['en', 'ar']) {
+        for (const width of WIDTHS) {
+          const id = `probe-${layout}-${locale}-${width}`;
+          // A second element on the shop's page, mounted as a shop would, in a box of this width.
+          await page.evaluate(async ({ id, layout, locale, width }) => {
+            const config = await (await fetch('/api/config')).json();
+            const { loadPaygate } = await import('@paygate/js');
+            const paygate = await loadPaygate(config.publishableKey, { apiBase: config.apiBase, locale });
+            const box = document.createElement('div');
+            box.id = id;
+            box.style.width = `${width}px`;
+            document.body.append(box);
+            const element = paygate.mount(`#${id}`, { type: 'card', layout, locale });
+            await new Promise((resolve) => element.on('ready', resolve));
+          }, { id, layout, locale, width });
+          const frame = await (await page.locator(`#${id} iframe`).elementHandle()).contentFrame();
+          for (const problem of await overflowing(frame)) clipped.push({ layout, locale, width, state: 'empty', ...problem });
+          // Whole values at once, as autofill gives them: typing would follow the form's focus as it moves on.
+          await frame.locator('#pg-number').fill(LONGEST.number);
+          await frame.locator('#pg-expiry').fill(LONGEST.expiry);
+          await frame.locator('#pg-cvc').fill(LONGEST.cvc);
+          await frame.locator('#pg-postal').fill(LONGEST.postal);
+          const shown = await frame.locator('#pg-number').inputValue();
+          if (shown !== '6212 3450 0000 0001 007') clipped.push({ layout, locale, width, field: 'pg-number', text: shown, need: 'all 19 digits' });
+          for (const problem of await overflowing(frame)) clipped.push({ layout, locale, width, state: 'filled', ...problem });
+          if (width === 280 || width === 440) {
+            await page.locator(`#${id}`).screenshot({ path: path.join(SCREENSHOT_DIR, `layout-${layout}-${locale}-${width}.png`) });
+          }
+        }
+      }
+    }
+    t.assert.ok(await page.locator('[id^=probe-] iframe').count() === 2 * 2 * WIDTHS.length, 'every form was measured');
+    if (clipped.length) fs.writeFileSync(path.join(SCREENSHOT_DIR, 'layout-clipped.json'), JSON.stringify(clipped, null, 1));
+    t.assert.deepEqual(clipped, [], `${clipped.length} clipped inputs (all in artifacts/screenshots/layout-clipped.json)`);
+  } finally {
+    await close();
+  }
+});

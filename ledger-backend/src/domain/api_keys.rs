@@ -45,14 +45,8 @@ pub struct ApiKeyView {
     pub revoked: Option<String>,
 }
 
-/// What the edge learns from a lookup: enough to authorise and forward, nothing more.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct KeyIdentity {
-    pub key_id: String,
-    pub merchant_id: String,
-    pub mode: Mode,
-    pub kind: KeyKind,
-}
+/// What the edge learns from a lookup: enough to authorise and forward, nothing more (core's shape).
+pub use paygate_core::internal::KeyIdentity;
 
 /// Issues a key for `merchant` and returns it with its id. The caller shows `ApiKey::expose()` once.
 pub async fn create(
@@ -72,7 +66,7 @@ pub async fn create(
     .bind(id.to_string())
     .bind(merchant.to_string())
     .bind(mode.as_str())
-    .bind(kind_str(kind))
+    .bind(kind.as_str())
     .bind(pepper.hash(key.expose()))
     .bind(key.redacted())
     .execute(pool)
@@ -104,7 +98,7 @@ pub async fn lookup(pool: &PgPool, key_hash: &str) -> Result<Option<KeyIdentity>
             .fetch_optional(pool)
             .await?;
     Ok(row.and_then(|(key_id, merchant_id, mode, kind)| {
-        Some(KeyIdentity { key_id, merchant_id, mode: Mode::parse(&mode)?, kind: parse_kind(&kind)? })
+        Some(KeyIdentity { key_id, merchant_id, mode: Mode::parse(&mode)?, kind: KeyKind::parse(&kind)? })
     }))
 }
 
@@ -141,7 +135,7 @@ async fn views(
             Some(ApiKeyView {
                 id,
                 object: "api_key",
-                kind: parse_kind(&kind)?,
+                kind: KeyKind::parse(&kind)?,
                 livemode: mode.is_live(),
                 redacted,
                 created: time::rfc3339(created),
@@ -149,19 +143,4 @@ async fn views(
             })
         })
         .collect())
-}
-
-fn kind_str(kind: KeyKind) -> &'static str {
-    match kind {
-        KeyKind::Publishable => "publishable",
-        KeyKind::Secret => "secret",
-    }
-}
-
-fn parse_kind(text: &str) -> Option<KeyKind> {
-    match text {
-        "publishable" => Some(KeyKind::Publishable),
-        "secret" => Some(KeyKind::Secret),
-        _ => None,
-    }
 }

@@ -49,7 +49,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         .tag("api_keys"),
         Endpoint::new(
             Method::POST,
-            "/internal/api_keys/lookup",
+            paygate_core::internal::KEY_LOOKUP_PATH.trim_start_matches("/v1"),
             "lookupApiKey",
             "The edge's lookup of an active key by its keyed hash (edge-signed, no merchant)",
             Answer::Object(200, "KeyIdentity"),
@@ -112,17 +112,11 @@ async fn revoke_api_key(
     revoked.map(|key| Json(json!(key))).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LookupApiKey {
-    key_hash: String,
-}
-
 /// For the edge only: which merchant, mode and kind an active key's hash belongs to.
 async fn lookup_api_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<LookupApiKey>,
+    ApiJson(body): ApiJson<paygate_core::internal::KeyHash>,
 ) -> Result<Json<api_keys::KeyIdentity>, ApiError> {
     if caller != Caller::Edge {
         return Err(ApiError::Code(ErrorCode::PermissionDenied));

@@ -4,6 +4,7 @@
 use super::{AuthorizationLookup, AuthorizeOutcome, AuthorizeRequest, OperationOutcome, VaultForward};
 use crate::processors::vault_forward::{ForwardError, ForwardRequest};
 use paygate_core::Amount;
+use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -33,16 +34,16 @@ impl SandboxConnector {
             "amount": request.amount.minor(),
             "currency": request.currency.code(),
             "capture": request.capture,
-            "card": { "number": "{{card.number}}", "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR", "cvc": "{{card.cvc}}" },
+            "card": { "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR", "cvc": PLACEHOLDER_CVC },
         })
         .to_string()
-        .replace("\"EXP_MONTH\"", "{{card.exp_month}}")
-        .replace("\"EXP_YEAR\"", "{{card.exp_year}}");
+        .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
+        .replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
         let forward = ForwardRequest {
-            token: request.token,
-            destination: "sandbox",
-            method: "POST",
-            path: "/authorizations",
+            token: request.token.to_owned(),
+            destination: "sandbox".into(),
+            method: "POST".into(),
+            path: "/authorizations".into(),
             body: template,
         };
         let answer = match vault.forward(request.merchant_id, request.mode, request_id, &forward).await {

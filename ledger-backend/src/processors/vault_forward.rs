@@ -12,43 +12,14 @@
 //!          body are the processor's; 4xx problem when the token is unknown, used, expired or not the
 //!          merchant's; 502/503 when the processor could not be reached.
 
-use paygate_core::signature::edge::{
-    EdgeSecret, HEADER_MERCHANT, HEADER_MODE, HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignedRequest,
-};
+use paygate_core::internal::{self, KEY_REVOKED_PATH, VAULT_FORWARD_PATH};
+use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const FORWARD_PATH: &str = "/internal/vault/forward";
-/// The edge's endpoint for "this key was revoked: forget it now".
-pub const REVOKED_PATH: &str = "/internal/api_keys/revoked";
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ForwardRequest<'a> {
-    pub token: &'a str,
-    /// The processor, by name; the edge maps it to its allow-listed host for the mode.
-    pub destination: &'a str,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub body: String,
-}
-
-/// What may be known about a card outside the vault.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CardSummary {
-    pub brand: String,
-    pub last4: String,
-    pub bin: String,
-    pub exp_month: i16,
-    pub exp_year: i16,
-    pub fingerprint: String,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct ForwardResponse {
-    pub status: u16,
-    pub body: String,
-    pub card: Option<CardSummary>,
-}
+pub use paygate_core::internal::{
+    CardSummary, VaultForwardAnswer as ForwardResponse, VaultForwardRequest as ForwardRequest,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
@@ -73,8 +44,9 @@ impl VaultForward {
 
     /// Tells the edge to forget what it caches about the key with `key_hash` (it was revoked).
     pub async fn notify_key_revoked(&self, key_hash: &str, request_id: &str) -> Result<(), ForwardError> {
-        let body = serde_json::json!({ "key_hash": key_hash }).to_string().into_bytes();
-        let answer = self.signed_post(REVOKED_PATH, body, "", "", request_id).await?;
+        let notice = internal::KeyHash { key_hash: key_hash.to_owned() };
+        let body = serde_json::to_vec(&notice).map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let answer = self.signed_post(KEY_REVOKED_PATH, body, "", "", request_id).await?;
         if !answer.status().is_success() {
             return Err(ForwardError::Unavailable(format!("edge answered {}", answer.status())));
         }
@@ -94,15 +66,9 @@ impl VaultForward {
         let signed =
             SignedRequest { timestamp, method: "POST", path, body: &body, merchant_id, mode, request_id, key_id: "" };
         let signature = signed.sign(&[&self.secret]).map_err(|e| ForwardError::Unavailable(e.to_string()))?;
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.edge_url))
-            .header(HEADER_SIGNATURE, signature)
-            .header(HEADER_TIMESTAMP, timestamp.to_string())
-            .header(HEADER_REQUEST_ID, request_id)
-            .header("content-type", "application/json");
-        if !merchant_id.is_empty() {
-            request = request.header(HEADER_MERCHANT, merchant_id).header(HEADER_MODE, mode);
+        let mut request = self.http.post(format!("{}{path}", self.edge_url)).header("content-type", "application/json");
+        for (name, value) in signed.headers(signature) {
+            request = request.header(name, value);
         }
         request.body(body).send().await.map_err(|e| ForwardError::Unavailable(e.to_string()))
     }
@@ -112,10 +78,10 @@ impl VaultForward {
         merchant_id: &str,
         mode: &str,
         request_id: &str,
-        request: &ForwardRequest<'_>,
+        request: &ForwardRequest,
     ) -> Result<ForwardResponse, ForwardError> {
         let body = serde_json::to_vec(request).map_err(|e| ForwardError::Unavailable(e.to_string()))?;
-        let answer = self.signed_post(FORWARD_PATH, body, merchant_id, mode, request_id).await?;
+        let answer = self.signed_post(VAULT_FORWARD_PATH, body, merchant_id, mode, request_id).await?;
         let status = answer.status();
         let text = answer.text().await.map_err(|e| ForwardError::Unavailable(e.to_string()))?;
         if status.is_success() {

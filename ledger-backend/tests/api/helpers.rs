@@ -1,7 +1,7 @@
 //! `spawn_app()` and typed request helpers shared by every integration test.
 
 use crate::vault_double::VaultDouble;
-use paygate_core::signature::edge::{self, EdgeSecret, SignedRequest};
+use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
 use paygate_ledger::domain::api_keys::Pepper;
 use paygate_ledger::http::{AppState, Processors};
 use paygate_ledger::ids::{new_id, unix_seconds_now};
@@ -222,7 +222,7 @@ impl TestApp {
         body: &str,
         headers: &EdgeHeaders<'_>,
     ) -> reqwest::RequestBuilder {
-        let signature = SignedRequest {
+        let signed = SignedRequest {
             timestamp: headers.timestamp,
             method: method.as_str(),
             path,
@@ -231,22 +231,11 @@ impl TestApp {
             mode: headers.mode,
             request_id: &headers.request_id,
             key_id: headers.key_id,
-        }
-        .sign(&[secret])
-        .unwrap();
-        let mut request = self
-            .client
-            .request(method, format!("{base}{path}"))
-            .header(edge::HEADER_SIGNATURE, signature)
-            .header(edge::HEADER_TIMESTAMP, headers.timestamp.to_string())
-            .header(edge::HEADER_REQUEST_ID, &headers.request_id)
-            .body(body.to_owned());
-        if !headers.merchant_id.is_empty() {
-            request =
-                request.header(edge::HEADER_MERCHANT, headers.merchant_id).header(edge::HEADER_MODE, headers.mode);
-        }
-        if !headers.key_id.is_empty() {
-            request = request.header(edge::HEADER_KEY_ID, headers.key_id);
+        };
+        let signature = signed.sign(&[secret]).unwrap();
+        let mut request = self.client.request(method.clone(), format!("{base}{path}")).body(body.to_owned());
+        for (name, value) in signed.headers(signature) {
+            request = request.header(name, value);
         }
         if !body.is_empty() {
             request = request.header("content-type", "application/json");

@@ -1,6 +1,5 @@
-//! A test double of the edge's vault-forward endpoint (the contract in
-//! `paygate_ledger::processors::vault_forward`), living only in test code until the real edge vault
-//! exists; the same charge tests will then run against the edge. It holds test cards by token, checks
+//! A test double of the edge's vault-forward endpoint (core's `internal::VaultForwardRequest` and
+//! `VaultForwardAnswer`), for the backend's own tests and benchmark; the edge stack tests run the real one. It holds test cards by token, checks
 //! the backend's signature with core's verifier, enforces single use and the merchant/mode owning the
 //! token, fills the placeholders, forwards to the sandbox acquirer and scrubs the card number from
 //! the answer.
@@ -12,6 +11,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use paygate_core::card::CardNumber;
 use paygate_core::id::{TokenId, TokenKind};
+use paygate_core::internal::{self, CardSummary, VaultForwardAnswer, VaultForwardRequest};
 use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
 use paygate_core::signature::keyed_hash::card_fingerprint;
 use paygate_ledger::ids::{new_id, unix_seconds_now};
@@ -50,7 +50,7 @@ impl VaultDouble {
     pub async fn spawn(secret: EdgeSecret, sandbox_url: String) -> Self {
         let shared =
             Shared { secret: Arc::new(secret), sandbox_url, cards: Arc::default(), http: reqwest::Client::new() };
-        let app = Router::new().route("/internal/vault/forward", post(forward)).with_state(shared.clone());
+        let app = Router::new().route(internal::VAULT_FORWARD_PATH, post(forward)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(paygate_ledger::no_delay(listener), app).await });
@@ -84,7 +84,7 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
     let signed = SignedRequest {
         timestamp: header("paygate-timestamp").parse().unwrap_or(0),
         method: "POST",
-        path: "/internal/vault/forward",
+        path: internal::VAULT_FORWARD_PATH,
         body: &body,
         merchant_id: &merchant,
         mode: &mode,
@@ -94,8 +94,10 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
     if signed.verify(&[&shared.secret], &header("paygate-signature"), unix_seconds_now()).is_err() {
         return problem(StatusCode::UNAUTHORIZED, "signature_invalid");
     }
-    let request: Value = serde_json::from_slice(&body).unwrap();
-    let token = request["token"].as_str().unwrap_or("");
+    let Ok(request) = serde_json::from_slice::<VaultForwardRequest>(&body) else {
+        return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
+    };
+    let token = request.token.as_str();
     if TokenId::parse(token).is_err() {
         return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
     }
@@ -110,14 +112,13 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             _ => return problem(StatusCode::NOT_FOUND, "resource_not_found"),
         }
     };
-    let filled = request["body"]
-        .as_str()
-        .unwrap_or("")
-        .replace("{{card.number}}", &card.number)
-        .replace("{{card.exp_month}}", &card.exp_month.to_string())
-        .replace("{{card.exp_year}}", &card.exp_year.to_string())
-        .replace("{{card.cvc}}", &card.cvc);
-    let url = format!("{}{}", shared.sandbox_url, request["path"].as_str().unwrap_or("/"));
+    let filled = request
+        .body
+        .replace(internal::PLACEHOLDER_NUMBER, &card.number)
+        .replace(internal::PLACEHOLDER_EXP_MONTH, &card.exp_month.to_string())
+        .replace(internal::PLACEHOLDER_EXP_YEAR, &card.exp_year.to_string())
+        .replace(internal::PLACEHOLDER_CVC, &card.cvc);
+    let url = format!("{}{}", shared.sandbox_url, request.path);
     let answer = match shared.http.post(url).header("content-type", "application/json").body(filled).send().await {
         Ok(answer) => answer,
         Err(_) => return problem(StatusCode::BAD_GATEWAY, "upstream_error"),
@@ -125,13 +126,14 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
     let status = answer.status().as_u16();
     let text = answer.text().await.unwrap_or_default().replace(&card.number, "[scrubbed]");
     let parsed = CardNumber::parse(&card.number).unwrap();
-    let summary = json!({
-        "brand": parsed.brand().as_str(),
-        "last4": parsed.last4(),
-        "bin": parsed.bin6(),
-        "exp_month": card.exp_month,
-        "exp_year": card.exp_year,
-        "fingerprint": card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
-    });
-    (StatusCode::OK, Json(json!({ "status": status, "body": text, "card": summary })))
+    let summary = CardSummary {
+        brand: parsed.brand().as_str().to_owned(),
+        last4: parsed.last4().to_owned(),
+        bin: parsed.bin6().to_owned(),
+        exp_month: card.exp_month as i16,
+        exp_year: card.exp_year as i16,
+        fingerprint: card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
+    };
+    let answer = VaultForwardAnswer { status, body: text, card: Some(summary) };
+    (StatusCode::OK, Json(serde_json::to_value(answer).unwrap()))
 }
