@@ -34,7 +34,20 @@ pub async fn authenticate(
     let presented = presented_key(&header).ok_or_else(|| {
         Refusal::new(ErrorCode::AuthenticationRequired).detail("send your API key as `Authorization: Bearer <key>`")
     })?;
-    let key = ApiKey::parse(&presented)
+    authenticate_key(env, request_id, &presented, needs, per_key).await
+}
+
+/// The caller behind a key presented some other way than the `Authorization` header (the public
+/// configuration takes it in the query, so a browser can ask without a preflight): the same checks, the
+/// same lookup, the same per-key limit.
+pub async fn authenticate_key(
+    env: &Env,
+    request_id: &str,
+    presented: &str,
+    needs: Needs,
+    per_key: crate::rate_limit::Limit,
+) -> Result<Caller, Refusal> {
+    let key = ApiKey::parse(presented)
         .map_err(|_| Refusal::new(ErrorCode::ApiKeyInvalid).detail("the API key is malformed"))?;
     let allowed = match needs {
         Needs::Publishable => key.kind() == KeyKind::Publishable,

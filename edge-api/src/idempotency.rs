@@ -43,7 +43,7 @@ pub enum Begin {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
+pub struct Record {
     fingerprint: String,
     finished_at: i64,
     answer: Option<StoredAnswer>,
@@ -81,6 +81,26 @@ impl Slot {
     }
 }
 
+/// The first half of a begin, from memory alone: a request of this key still in flight (and younger than
+/// `IN_FLIGHT_SECONDS_MAX`) decides it; `None` means the stored record must decide (`begin_from_record`).
+pub fn begin_in_memory(in_flight: Option<&(String, i64)>, fingerprint: &str, now: i64) -> Option<Begin> {
+    match in_flight.filter(|(_, at)| now - at < IN_FLIGHT_SECONDS_MAX) {
+        Some((flying, _)) if flying != fingerprint => Some(Begin::Mismatch),
+        Some(_) => Some(Begin::InFlight),
+        None => None,
+    }
+}
+
+/// The second half: a finished answer under another request is a mismatch, under this one a replay; no
+/// answer (none stored, or only an unfinished one) lets the request proceed.
+pub fn begin_from_record(record: Option<Record>, fingerprint: &str) -> Begin {
+    match record {
+        Some(r) if r.fingerprint != fingerprint => Begin::Mismatch,
+        Some(Record { answer: Some(answer), .. }) => Begin::Replay(answer),
+        _ => Begin::Proceed,
+    }
+}
+
 /// In flight is held in the object's memory (the object is unique and single-threaded, so this is the one
 /// place that knows); only finished answers are written to storage, after the answer was sent. So the
 /// request path waits for no storage write. Should the object be evicted while a request is in flight, a
@@ -111,19 +131,14 @@ impl DurableObject for IdempotencyRecord {
         let now = crate::backend::now_seconds();
         match req.path().as_str() {
             "/begin" => {
-                let flying = self.in_flight.borrow().clone().filter(|(_, at)| now - at < IN_FLIGHT_SECONDS_MAX);
-                let outcome = match flying {
-                    Some((fingerprint, _)) if fingerprint != ask.fingerprint => Begin::Mismatch,
-                    Some(_) => Begin::InFlight,
-                    None => match storage.get::<Record>("record").await? {
-                        Some(r) if r.fingerprint != ask.fingerprint => Begin::Mismatch,
-                        Some(Record { answer: Some(answer), .. }) => Begin::Replay(answer),
-                        _ => {
-                            self.in_flight.replace(Some((ask.fingerprint, now)));
-                            Begin::Proceed
-                        }
-                    },
+                let decided = begin_in_memory(self.in_flight.borrow().as_ref(), &ask.fingerprint, now);
+                let outcome = match decided {
+                    Some(outcome) => outcome,
+                    None => begin_from_record(storage.get::<Record>("record").await?, &ask.fingerprint),
                 };
+                if matches!(outcome, Begin::Proceed) {
+                    self.in_flight.replace(Some((ask.fingerprint, now)));
+                }
                 Response::from_json(&outcome)
             }
             "/finish" => {
@@ -152,5 +167,34 @@ impl DurableObject for IdempotencyRecord {
     async fn alarm(&self) -> Result<Response> {
         self.state.storage().delete_all().await?;
         Response::ok("expired")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(fingerprint: &str, answer: Option<u16>) -> Record {
+        let answer =
+            answer.map(|status| StoredAnswer { status, content_type: "application/json".into(), body: "{}".into() });
+        Record { fingerprint: fingerprint.into(), finished_at: 0, answer }
+    }
+
+    #[test]
+    fn a_request_in_flight_decides_from_memory_until_it_is_too_old() {
+        let flying = ("f1".to_owned(), 100);
+        assert!(matches!(begin_in_memory(Some(&flying), "f1", 110), Some(Begin::InFlight)));
+        assert!(matches!(begin_in_memory(Some(&flying), "f2", 110), Some(Begin::Mismatch)));
+        // A request that died with its isolate no longer holds the key.
+        assert!(begin_in_memory(Some(&flying), "f1", 100 + IN_FLIGHT_SECONDS_MAX).is_none());
+        assert!(begin_in_memory(None, "f1", 110).is_none());
+    }
+
+    #[test]
+    fn the_stored_record_replays_refuses_a_different_request_or_lets_it_proceed() {
+        assert!(matches!(begin_from_record(Some(stored("f1", Some(201))), "f1"), Begin::Replay(a) if a.status == 201));
+        assert!(matches!(begin_from_record(Some(stored("f1", Some(201))), "f2"), Begin::Mismatch));
+        assert!(matches!(begin_from_record(Some(stored("f1", None)), "f1"), Begin::Proceed));
+        assert!(matches!(begin_from_record(None, "f1"), Begin::Proceed));
     }
 }

@@ -150,17 +150,13 @@ async fn ready(env: &Env, request_id: &str) -> std::result::Result<Response, Ref
 async fn public_config(req: &Request, env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
     let url = req.url().map_err(internal)?;
     let key = url.query_pairs().find(|(name, _)| name == "key").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    let parsed = paygate_core::api_key::ApiKey::parse(&key)
-        .map_err(|_| Refusal::new(ErrorCode::ApiKeyInvalid).param("key").detail("key must be a publishable key"))?;
-    if parsed.kind() != paygate_core::api_key::KeyKind::Publishable {
-        return Err(Refusal::new(ErrorCode::PermissionDenied)
-            .param("key")
-            .detail("never put a secret key in a web page"));
-    }
-    let hash = paygate_core::signature::keyed_hash::api_key_hash(&config::api_key_pepper(env)?, parsed.expose());
-    let caller = keys::lookup(env, &hash, request_id)
-        .await?
-        .ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).param("key"))?;
+    let caller =
+        auth::authenticate_key(env, request_id, &key, Needs::Publishable, per_key(env)).await.map_err(|refusal| {
+            match refusal.code {
+                ErrorCode::ApiKeyInvalid | ErrorCode::PermissionDenied => refusal.param("key"),
+                _ => refusal,
+            }
+        })?;
     json_response(
         200,
         &json!({

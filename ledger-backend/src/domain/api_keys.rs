@@ -2,15 +2,13 @@
 //! and the edge looks keys up by that hash. Revocation is a timestamp, never a deletion, so the audit
 //! trail of who used which key survives.
 
+use crate::domain::page::Page;
 use crate::ids::new_id;
 use paygate_core::api_key::{API_KEY_RANDOM_CHARS, ApiKey, KeyKind};
 use paygate_core::id::{ApiKeyId, ApiKeyKind, MerchantId};
 use paygate_core::signature::keyed_hash::api_key_hash;
 use paygate_core::{Mode, time};
 use sqlx::PgPool;
-
-/// Keys listed per page.
-pub const PAGE_SIZE_MAX: i64 = 100;
 
 /// The server pepper for API-key hashes, shared by the edge and the backend. `Debug` never shows it.
 #[derive(Clone)]
@@ -102,14 +100,21 @@ pub async fn lookup(pool: &PgPool, key_hash: &str) -> Result<Option<KeyIdentity>
     }))
 }
 
-/// The merchant's keys in `mode`, newest first.
-pub async fn list(pool: &PgPool, merchant: MerchantId, mode: Mode) -> Result<Vec<ApiKeyView>, sqlx::Error> {
-    views(pool, merchant, mode, None).await
+/// A page of the merchant's keys in `mode`, newest first, and whether more exist.
+pub async fn list(
+    pool: &PgPool,
+    merchant: MerchantId,
+    mode: Mode,
+    page: &Page,
+) -> Result<(Vec<ApiKeyView>, bool), sqlx::Error> {
+    let (rows, has_more) = page.finish(views(pool, merchant, mode, None, page).await?);
+    Ok((rows, has_more))
 }
 
 /// One of the merchant's keys in `mode`.
 pub async fn get(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<Option<ApiKeyView>, sqlx::Error> {
-    Ok(views(pool, merchant, mode, Some(id)).await?.pop())
+    let one = Page { limit: 1, ..Page::default() };
+    Ok(views(pool, merchant, mode, Some(id), &one).await?.pop())
 }
 
 async fn views(
@@ -117,30 +122,38 @@ async fn views(
     merchant: MerchantId,
     mode: Mode,
     id: Option<&str>,
+    page: &Page,
 ) -> Result<Vec<ApiKeyView>, sqlx::Error> {
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+    let select = format!(
         "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint
-         FROM api_keys WHERE merchant_id = $1 AND mode = $2 AND ($4::text IS NULL OR id = $4)
-         ORDER BY id DESC LIMIT $3",
-    )
-    .bind(merchant.to_string())
-    .bind(mode.as_str())
-    .bind(PAGE_SIZE_MAX)
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, kind, redacted, created, revoked)| {
-            Some(ApiKeyView {
+         FROM api_keys WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR id = $3)
+           AND ($4::text IS NULL OR id < $4) AND ($5::text IS NULL OR id > $5)
+         ORDER BY id {} LIMIT $6",
+        page.order()
+    );
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(merchant.to_string())
+        .bind(mode.as_str())
+        .bind(id)
+        .bind(&page.starting_after)
+        .bind(&page.ending_before)
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|(id, kind, redacted, created, revoked)| {
+            // A stored kind we cannot read is a broken row: loud, never silently left out of the list.
+            let kind = KeyKind::parse(&kind)
+                .ok_or_else(|| sqlx::Error::Decode(format!("api key {id}: kind {kind:?}").into()))?;
+            Ok(ApiKeyView {
                 id,
                 object: "api_key",
-                kind: KeyKind::parse(&kind)?,
+                kind,
                 livemode: mode.is_live(),
                 redacted,
                 created: time::rfc3339(created),
                 revoked: revoked.map(time::rfc3339),
             })
         })
-        .collect())
+        .collect()
 }

@@ -1,13 +1,14 @@
 //! `/v1/api_keys`: create (the key is in the answer once), list, revoke; and the edge's lookup by
 //! keyed hash. Every query is scoped by the caller's merchant and mode.
 
-use super::api::{Answer, Endpoint};
+use super::api::{Answer, Endpoint, PAGINATION};
 use super::edge_auth::Caller;
+use super::pagination;
 use super::path_id::PathId;
 use super::schemas::{one_of_strings, request};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::api_keys;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json};
@@ -37,6 +38,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             Answer::List("ApiKey"),
             get(list_api_keys),
         )
+        .query(&PAGINATION)
         .tag("api_keys"),
         Endpoint::new(
             Method::DELETE,
@@ -88,9 +90,18 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-async fn list_api_keys(State(state): State<AppState>, caller: MerchantCaller) -> Result<Json<Value>, ApiError> {
-    let keys = api_keys::list(&state.pool, caller.merchant_id, caller.mode).await?;
-    Ok(Json(json!({ "object": "list", "data": keys, "has_more": false })))
+async fn list_api_keys(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let is_cursor = |c: &str| paygate_core::id::ApiKeyId::parse(c).is_ok();
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
+    if let Some((name, _)) = filters.first() {
+        return Err(pagination::unknown(name));
+    }
+    let (keys, has_more) = api_keys::list(&state.pool, caller.merchant_id, caller.mode, &page).await?;
+    Ok(Json(json!({ "object": "list", "data": keys, "has_more": has_more })))
 }
 
 async fn revoke_api_key(

@@ -1,7 +1,8 @@
 //! `/v1/webhook_endpoints` (create with the secret shown once, list, retrieve, update, delete, rotate the
 //! secret with an overlap) and the delivery side of `/v1/events/{id}` (its deliveries, a redelivery).
 
-use super::api::{Answer, Endpoint};
+use super::api::{Answer, Endpoint, PAGINATION};
+use super::pagination;
 use super::path_id::PathId;
 use super::schemas::{boolean, integer, nullable, request, string};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
@@ -12,7 +13,7 @@ use crate::domain::webhooks::endpoints::{
 };
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use paygate_core::ErrorCode;
@@ -39,6 +40,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             Answer::List("WebhookEndpoint"),
             get(list),
         )
+        .query(&PAGINATION)
         .tag(tag),
         Endpoint::new(
             Method::GET,
@@ -177,9 +179,19 @@ async fn create(
     Ok((StatusCode::CREATED, Json(with_secret(&record, &secret))))
 }
 
-async fn list(State(state): State<AppState>, caller: MerchantCaller) -> Result<Json<Value>, ApiError> {
-    let data: Vec<Value> = endpoints::list(&state.pool, caller.scope()).await?.iter().map(|e| e.to_json()).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
+async fn list(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let is_cursor = |c: &str| paygate_core::id::WebhookEndpointId::parse(c).is_ok();
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
+    if let Some((name, _)) = filters.first() {
+        return Err(pagination::unknown(name));
+    }
+    let (rows, has_more) = endpoints::list(&state.pool, caller.scope(), &page).await?;
+    let data: Vec<Value> = rows.iter().map(|e| e.to_json()).collect();
+    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
 }
 
 async fn retrieve(

@@ -13,6 +13,7 @@ mod helpers;
 mod hostile_input;
 mod jobs;
 mod ledger_property;
+mod lists;
 mod logs;
 mod openapi;
 mod pricing;

@@ -137,7 +137,7 @@ pub async fn of_event(pool: &PgPool, scope: Scope, event_id: &str) -> Result<Vec
         "SELECT d.id, d.endpoint_id, d.status, d.attempts, extract(epoch FROM d.next_attempt_at)::bigint AS next_attempt_at,
                 d.last_status_code,
                 coalesce((SELECT json_agg(json_build_object(
-                              'attempt', a.attempt, 'at', to_char(a.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                              'attempt', a.attempt, 'at', extract(epoch FROM a.attempted_at)::bigint,
                               'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error,
                               'response_excerpt', a.response_excerpt) ORDER BY a.attempt)
                           FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS log
@@ -151,7 +151,12 @@ pub async fn of_event(pool: &PgPool, scope: Scope, event_id: &str) -> Result<Vec
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
+        .map(|mut r| {
+            // Timestamps are formatted in one place, core's `rfc3339`, never in SQL.
+            for attempt in r.log.as_array_mut().into_iter().flatten() {
+                let at = attempt["at"].as_i64().map(rfc3339);
+                attempt["at"] = json!(at);
+            }
             json!({
                 "id": r.id, "object": "webhook_delivery", "event": event_id, "endpoint": r.endpoint_id, "status": r.status,
                 "attempts": r.attempts, "next_attempt_at": (r.status == "pending").then(|| rfc3339(r.next_attempt_at)),

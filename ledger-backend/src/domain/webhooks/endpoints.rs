@@ -3,6 +3,7 @@
 //! rotation keeps the previous secret signing too until its expiry, so the receiver can switch over.
 
 use super::url_guard::{self, UrlError};
+use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use paygate_core::id::WebhookEndpointKind;
@@ -132,16 +133,23 @@ pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRecord
     crate::domain::scoped::find(pool, scope, "webhook_endpoints", COLUMNS, id).await?.ok_or(EndpointError::NotFound)
 }
 
-/// The merchant's endpoints in this mode, newest first (a merchant has few).
-pub async fn list(pool: &PgPool, scope: Scope) -> Result<Vec<EndpointRecord>, EndpointError> {
+/// A page of the merchant's endpoints in this mode, newest first, and whether more exist.
+pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<EndpointRecord>, bool), EndpointError> {
     let select = format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2 ORDER BY id DESC LIMIT 100"
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2
+           AND ($3::text IS NULL OR id < $3) AND ($4::text IS NULL OR id > $4)
+         ORDER BY id {} LIMIT $5",
+        page.order()
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id.to_string())
         .bind(scope.mode.as_str())
+        .bind(&page.starting_after)
+        .bind(&page.ending_before)
+        .bind(page.fetch_limit())
         .fetch_all(pool)
-        .await?)
+        .await?;
+    Ok(page.finish(rows))
 }
 
 /// A partial update; `None` leaves a field as it is. Re-enabling clears the disabled reason and the
