@@ -7,12 +7,14 @@
 
 use crate::domain::charges::{self, ChargeError, ChargeRecord};
 use crate::domain::idempotency::{self, KeyUse};
+use crate::domain::journal::JournalError;
 use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
 use paygate_core::Amount;
+use paygate_core::charge::TransitionError;
 use paygate_core::charge::{ChargeAction, transition};
 use paygate_core::id::{AttemptKind, RefundKind};
 use paygate_core::ledger::LedgerEvent;
@@ -57,6 +59,43 @@ impl RefundRecord {
     }
 }
 
+/// Why a refund could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    /// The charge named in the request does not exist for this caller.
+    #[error("no such charge")]
+    ChargeNotFound,
+    #[error("no such refund")]
+    NotFound,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    /// The charge's state does not allow it (not captured, or more than is left).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The charge behind it could not be read or changed (a corrupt row, the ledger, the database).
+    #[error(transparent)]
+    Charge(ChargeError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ChargeError> for RefundError {
+    fn from(error: ChargeError) -> Self {
+        match error {
+            ChargeError::NotFound => RefundError::ChargeNotFound,
+            ChargeError::Transition(e) => RefundError::Transition(e),
+            ChargeError::Database(e) => RefundError::Database(e),
+            other => RefundError::Charge(other),
+        }
+    }
+}
+
+impl From<JournalError> for RefundError {
+    fn from(error: JournalError) -> Self {
+        RefundError::Charge(ChargeError::Journal(error))
+    }
+}
+
 /// A validated refund request.
 #[derive(Debug, Clone)]
 pub struct NewRefund {
@@ -76,18 +115,18 @@ pub struct RefundContext<'a> {
 }
 
 /// Creates the refund, or returns the one this Idempotency-Key already created (`replayed = true`).
-pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundRecord, bool), ChargeError> {
+pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundRecord, bool), RefundError> {
     let refund_id = new_id::<RefundKind>().to_string();
     let attempt_id = new_id::<AttemptKind>().to_string();
     let mut tx = ctx.pool.begin().await?;
     if !idempotency::claim(&mut tx, ctx.scope, ctx.key, &refund_id).await? {
         drop(tx);
-        let id = idempotency::earlier(ctx.pool, ctx.scope, ctx.key).await?.ok_or(ChargeError::IdempotencyKeyReused)?;
+        let id = idempotency::earlier(ctx.pool, ctx.scope, ctx.key).await?.ok_or(RefundError::IdempotencyKeyReused)?;
         return get(ctx.pool, ctx.scope, &id).await.map(|refund| (refund, true));
     }
     let charge = lock_charge(&mut tx, ctx.scope, &new.charge_id).await?;
-    let amount = new.amount.unwrap_or(charge.amounts().refundable());
-    let (status, amounts) = transition(charge.status(), charge.amounts(), ChargeAction::Refund { amount })?;
+    let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
+    let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
     let currency = charge.currency()?;
     sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
         .bind(&charge.id)
@@ -139,7 +178,7 @@ pub async fn settle(
     refund_id: &str,
     attempt_id: &str,
     outcome: OperationOutcome,
-) -> Result<RefundRecord, ChargeError> {
+) -> Result<RefundRecord, RefundError> {
     let mut tx = pool.begin().await?;
     let attempt = |outcome: &'static str| {
         sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1")
@@ -166,9 +205,11 @@ pub async fn settle(
         }
         OperationOutcome::Failed { code } => {
             let charge = lock_charge(&mut tx, scope, &charge_id).await?;
-            let amount = Amount::new(amount).unwrap_or(Amount::ZERO);
+            let amount = Amount::new(amount).map_err(|_| {
+                RefundError::Database(sqlx::Error::Decode(format!("refund {refund_id}: stored amount {amount}").into()))
+            })?;
             let (status, amounts) =
-                transition(charge.status(), charge.amounts(), ChargeAction::RevertRefund { amount })?;
+                transition(charge.status()?, charge.amounts()?, ChargeAction::RevertRefund { amount })?;
             sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
                 .bind(&charge_id)
                 .bind(status.as_str())
@@ -216,7 +257,7 @@ async fn record(
     event_type: &str,
     refund_id: &str,
     request_id: Option<&str>,
-) -> Result<(), ChargeError> {
+) -> Result<(), RefundError> {
     let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
     let refund: RefundRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *conn).await?;
@@ -234,8 +275,8 @@ async fn record(
     Ok(())
 }
 
-pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<RefundRecord, ChargeError> {
-    crate::domain::scoped::find(pool, scope, "refunds", REFUND_COLUMNS, id).await?.ok_or(ChargeError::NotFound)
+pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<RefundRecord, RefundError> {
+    crate::domain::scoped::find(pool, scope, "refunds", REFUND_COLUMNS, id).await?.ok_or(RefundError::NotFound)
 }
 
 /// A page of one charge's refunds (newest first, like every list) and whether more exist.
@@ -244,7 +285,7 @@ pub async fn of_charge(
     scope: Scope,
     charge_id: &str,
     page: &Page,
-) -> Result<(Vec<RefundRecord>, bool), ChargeError> {
+) -> Result<(Vec<RefundRecord>, bool), RefundError> {
     let select = format!(
         "SELECT {REFUND_COLUMNS} FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3
            AND ($4::text IS NULL OR id < $4) AND ($5::text IS NULL OR id > $5)

@@ -106,7 +106,7 @@ impl From<ChargeError> for ApiError {
     }
 }
 
-fn transition_problem(error: paygate_core::charge::TransitionError) -> ApiError {
+pub(super) fn transition_problem(error: paygate_core::charge::TransitionError) -> ApiError {
     use paygate_core::charge::TransitionError as T;
     let (code, param) = match error {
         T::InvalidTransition { .. } => (ErrorCode::InvalidState, ""),

@@ -6,9 +6,8 @@ use super::pagination;
 use super::path_id::PathId;
 use super::schemas::{id, metadata, minor_amount, one_of_strings, request};
 use super::{ApiError, AppState, MerchantCaller};
-use crate::domain::charges::ChargeError;
 use crate::domain::idempotency::KeyUse;
-use crate::domain::refunds::{self, NewRefund, RefundContext};
+use crate::domain::refunds::{self, NewRefund, RefundContext, RefundError};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -66,6 +65,24 @@ struct CreateRefundBody {
     metadata: Map<String, Value>,
 }
 
+impl From<RefundError> for ApiError {
+    fn from(error: RefundError) -> Self {
+        match error {
+            // The charge named in the body does not exist for this caller: name the parameter.
+            RefundError::ChargeNotFound => ApiError::Param {
+                code: ErrorCode::ResourceNotFound,
+                param: "charge".into(),
+                detail: "no such charge".into(),
+            },
+            RefundError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
+            RefundError::IdempotencyKeyReused => ApiError::Code(ErrorCode::IdempotencyKeyReused),
+            RefundError::Transition(e) => super::charges::transition_problem(e),
+            RefundError::Charge(e) => e.into(),
+            RefundError::Database(e) => ApiError::from(e),
+        }
+    }
+}
+
 fn create_schema() -> Value {
     let mut amount = minor_amount("At most what is left to refund; all of it when absent");
     amount["minimum"] = json!(1);
@@ -107,15 +124,7 @@ async fn create_refund(
         request_id: &request_id,
         key: KeyUse { key: key.as_str(), fingerprint: &fingerprint, object_type: "refund" },
     };
-    let (refund, replayed) = refunds::create(&ctx, &new).await.map_err(|e| match e {
-        // The charge named in the body does not exist for this caller: name the parameter.
-        ChargeError::NotFound => ApiError::Param {
-            code: ErrorCode::ResourceNotFound,
-            param: "charge".into(),
-            detail: "no such charge".into(),
-        },
-        other => other.into(),
-    })?;
+    let (refund, replayed) = refunds::create(&ctx, &new).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(refund.to_json())))
 }

@@ -192,7 +192,7 @@ async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Dur
         }
         match refunds::settle(pool, scope, &refund_id, &attempt_id, outcome).await {
             Ok(_) => resolved += 1,
-            Err(ChargeError::Database(e)) => return Err(e),
+            Err(refunds::RefundError::Database(e)) => return Err(e),
             Err(error) => tracing::warn!(%refund_id, %error, "recovery left for the next run"),
         }
     }

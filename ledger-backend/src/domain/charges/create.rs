@@ -133,11 +133,11 @@ pub async fn apply_authorization(
     let mut tx = pool.begin().await?;
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 FOR UPDATE");
     let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?;
-    if charge.status() != ChargeStatus::Pending {
+    if charge.status()? != ChargeStatus::Pending {
         // Another worker (the recovery job, a retry) resolved it first; its answer stands.
         return Ok(charge);
     }
-    let amount = Amount::new(charge.amount).unwrap_or(Amount::ZERO);
+    let amount = charge.amount()?;
     let currency = charge.currency()?;
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
     let (attempt_outcome, reference) = match &outcome {

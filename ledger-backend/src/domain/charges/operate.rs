@@ -47,14 +47,14 @@ impl Operation {
     }
 
     /// The state-machine action it asks for on `charge`.
-    pub fn action(self, charge: &ChargeRecord) -> ChargeAction {
-        match self {
+    pub fn action(self, charge: &ChargeRecord) -> Result<ChargeAction, ChargeError> {
+        Ok(match self {
             Operation::Capture { amount } => {
-                ChargeAction::Capture { amount: amount.unwrap_or(charge.amounts().authorized) }
+                ChargeAction::Capture { amount: amount.unwrap_or(charge.amounts()?.authorized) }
             }
             Operation::Void => ChargeAction::Void,
             Operation::Expire => ChargeAction::Expire,
-        }
+        })
     }
 }
 
@@ -66,9 +66,9 @@ pub async fn operate(
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
     let charge = super::get(pool, scope, charge_id).await?;
-    let action = operation.action(&charge);
+    let action = operation.action(&charge)?;
     // Refuse what the state machine refuses before anything is claimed or sent.
-    transition(charge.status(), charge.amounts(), action)?;
+    transition(charge.status()?, charge.amounts()?, action)?;
     let attempt_id = new_id::<AttemptKind>().to_string();
     claim(pool, &charge, operation, action, &attempt_id).await?;
 
@@ -106,9 +106,9 @@ async fn claim(
         if now.pending_operation.is_some() {
             return Err(ChargeError::OperationInFlight);
         }
-        transition(now.status(), now.amounts(), action)?;
+        transition(now.status()?, now.amounts()?, action)?;
         return Err(ChargeError::Transition(TransitionError::InvalidTransition {
-            from: now.status(),
+            from: now.status()?,
             action: action.name(),
         }));
     }
@@ -157,7 +157,7 @@ pub async fn apply(
     let release = "UPDATE charges SET pending_operation = NULL, updated_at = now() WHERE id = $1";
     match outcome {
         OperationOutcome::Succeeded => {
-            let (status, amounts) = transition(charge.status(), charge.amounts(), action)?;
+            let (status, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
             let currency = charge.currency()?;
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
             let (event, event_type) = match action {

@@ -45,26 +45,39 @@ pub struct ChargeRecord {
 }
 
 impl ChargeRecord {
-    /// The status as core's type. The column's CHECK allows only known names.
-    pub fn status(&self) -> ChargeStatus {
-        ChargeStatus::parse(&self.status).unwrap_or(ChargeStatus::Pending)
+    // Every stored value was parsed on the way in and the columns' CHECKs hold them in range; one that no
+    // longer parses means the row was changed behind our back. That is loud (an error the caller sees and
+    // the log names), never a silent default such as `pending` or zero.
+
+    /// The status as core's type.
+    pub fn status(&self) -> Result<ChargeStatus, super::ChargeError> {
+        ChargeStatus::parse(&self.status).ok_or_else(|| self.corrupt("status"))
     }
 
-    /// The amounts as core's type. The columns' CHECKs keep them in range.
-    pub fn amounts(&self) -> ChargeAmounts {
-        let amount = |minor: i64| Amount::new(minor).unwrap_or(Amount::ZERO);
-        ChargeAmounts {
-            authorized: amount(self.amount_authorized),
-            captured: amount(self.amount_captured),
-            refunded: amount(self.amount_refunded),
-        }
+    /// The amount asked for.
+    pub fn amount(&self) -> Result<Amount, super::ChargeError> {
+        Amount::new(self.amount).map_err(|_| self.corrupt("amount"))
     }
 
-    /// The currency as core's type. Stored codes were parsed on the way in; a code that no longer parses
-    /// means the row was changed behind our back, which is a database error, not bad input.
+    /// The amounts as core's type.
+    pub fn amounts(&self) -> Result<ChargeAmounts, super::ChargeError> {
+        let amount = |minor: i64, column| Amount::new(minor).map_err(|_| self.corrupt(column));
+        Ok(ChargeAmounts {
+            authorized: amount(self.amount_authorized, "amount_authorized")?,
+            captured: amount(self.amount_captured, "amount_captured")?,
+            refunded: amount(self.amount_refunded, "amount_refunded")?,
+        })
+    }
+
+    /// The currency as core's type.
     pub fn currency(&self) -> Result<Currency, super::ChargeError> {
-        Currency::parse(&self.currency)
-            .map_err(|_| super::ChargeError::Database(sqlx::Error::Protocol(format!("stored currency of {}", self.id))))
+        Currency::parse(&self.currency).map_err(|_| self.corrupt("currency"))
+    }
+
+    fn corrupt(&self, column: &str) -> super::ChargeError {
+        let detail = format!("charge {}: stored {column} does not parse", self.id);
+        tracing::error!(%detail, "corrupt row");
+        super::ChargeError::Database(sqlx::Error::Decode(detail.into()))
     }
 
     pub fn to_json(&self) -> Value {
@@ -98,5 +111,53 @@ impl ChargeRecord {
             "created": rfc3339(self.created),
             "authorization_expires_at": self.authorization_expires.map(rfc3339),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: &str, captured: i64, currency: &str) -> ChargeRecord {
+        ChargeRecord {
+            id: "ch_01jd3x0000000000000000000a".into(),
+            merchant_id: "acct_01jd3x0000000000000000000a".into(),
+            mode: "test".into(),
+            status: status.into(),
+            currency: currency.into(),
+            amount: 1_000,
+            amount_authorized: 1_000,
+            amount_captured: captured,
+            amount_refunded: 0,
+            capture: true,
+            source: "tok_01jd3x0000000000000000000a".into(),
+            card_brand: None,
+            card_bin: None,
+            card_last4: None,
+            card_exp_month: None,
+            card_exp_year: None,
+            card_fingerprint: None,
+            description: None,
+            statement_descriptor: None,
+            metadata: json!({}),
+            failure_code: None,
+            failure_message: None,
+            processor: None,
+            processor_reference: None,
+            pending_operation: None,
+            created: 0,
+            authorization_expires: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_value_that_does_not_parse_is_an_error_never_a_default() {
+        let good = record("captured", 1_000, "EUR");
+        assert_eq!(good.status().unwrap(), ChargeStatus::Captured);
+        assert_eq!(good.amounts().unwrap().captured.minor(), 1_000);
+        assert!(record("garbage", 1_000, "EUR").status().is_err(), "not silently pending");
+        assert!(record("captured", -5, "EUR").amounts().is_err(), "not silently zero");
+        assert!(record("captured", 1_000, "EURO").currency().is_err());
+        assert!(record("captured", 1_000, "EUR").scope().is_ok());
     }
 }
