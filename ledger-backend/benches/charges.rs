@@ -17,15 +17,12 @@ mod vault_double;
 use futures::StreamExt;
 use paygate_core::id::RequestKind;
 use paygate_core::signature::edge::{self, EdgeSecret, SignedRequest};
+use paygate_ledger::config::Config;
 use paygate_ledger::domain::api_keys::Pepper;
-use paygate_ledger::http::{AppState, Processors};
 use paygate_ledger::ids::{new_id, unix_seconds_now};
-use paygate_ledger::processors::sandbox::SandboxConnector;
-use paygate_ledger::processors::{Connector, VaultForward};
-use paygate_ledger::{Server, db};
+use paygate_ledger::{Server, db, startup};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vault_double::VaultDouble;
 
@@ -192,18 +189,19 @@ async fn main() {
     // table shows what the database's own tenancy check costs.
     let mut targets = Vec::new();
     for (label, role) in [("paygate_api (RLS)", db::Role::Api), ("owner (no RLS)", db::Role::Owner)] {
-        let served = db::connect(&url, paygate_ledger::config::DB_CONNECTIONS_MAX, role).await.unwrap();
-        let state = AppState {
-            pool: served,
-            edge_secrets: Arc::new(vec![secret.clone()]),
+        let config = Config {
+            database_url: url.clone(),
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            db_connections_max: paygate_ledger::config::DB_CONNECTIONS_MAX,
+            edge_secrets: vec![secret.clone()],
             pepper: Pepper::new(vec![7; 32]).unwrap(),
-            processors: Arc::new(Processors {
-                vault: VaultForward::new(&vault.url, secret.clone(), timeout),
-                sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, timeout)),
-            }),
+            edge_url: vault.url.clone(),
+            sandbox_url: sandbox_url.clone(),
+            processor_timeout: timeout,
             operator_token: None,
         };
-        let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+        let served = db::connect(&url, config.db_connections_max, role).await.unwrap();
+        let server = Server::bind(config.listen_addr, startup::app_state(served, &config)).await.unwrap();
         let base = format!("http://{}", server.local_addr().unwrap());
         tokio::spawn(server.run(std::future::pending()));
         let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();

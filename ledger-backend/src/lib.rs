@@ -10,6 +10,7 @@ pub mod ids;
 pub mod jobs;
 pub mod processors;
 pub mod sandbox;
+pub mod startup;
 pub mod telemetry;
 
 use std::net::SocketAddr;

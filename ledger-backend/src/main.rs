@@ -5,9 +5,7 @@ use paygate_core::api_key::KeyKind;
 use paygate_core::id::MerchantId;
 use paygate_ledger::config::{Config, pepper_from_env};
 use paygate_ledger::domain::{api_keys, merchants, pricing};
-use paygate_ledger::http::{AppState, Processors, operator};
-use paygate_ledger::processors::sandbox::SandboxConnector;
-use paygate_ledger::processors::{Connector, VaultForward};
+use paygate_ledger::http::operator;
 use paygate_ledger::{Server, db, telemetry};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -182,7 +180,7 @@ async fn audit() -> Result<(), AnyError> {
 async fn work() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url, 4, db::Role::Jobs).await?;
-    let connector = Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout));
+    let connector = paygate_ledger::startup::connector(&config);
     let mut senders =
         paygate_ledger::jobs::webhook_delivery::Senders::new(paygate_ledger::jobs::webhook_delivery::TIMEOUT);
     // Only the kill -9 test shortens the claim lease, to see a dead worker's claims come back in seconds.
@@ -205,17 +203,7 @@ async fn serve() -> Result<(), AnyError> {
         owner.close().await;
     }
     let pool = db::connect(&config.database_url, config.db_connections_max, db::Role::Api).await?;
-    let processors = Processors {
-        vault: VaultForward::new(&config.edge_url, config.edge_secrets[0].clone(), config.processor_timeout),
-        sandbox: Connector::Sandbox(SandboxConnector::new(&config.sandbox_url, config.processor_timeout)),
-    };
-    let state = AppState {
-        pool,
-        edge_secrets: std::sync::Arc::new(config.edge_secrets),
-        pepper: config.pepper,
-        processors: std::sync::Arc::new(processors),
-        operator_token: config.operator_token,
-    };
+    let state = paygate_ledger::startup::app_state(pool, &config);
     let server = Server::bind(config.listen_addr, state).await?;
     tracing::info!(addr = %server.local_addr()?, "serving");
     server.run(shutdown_signal()).await?;

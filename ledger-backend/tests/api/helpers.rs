@@ -2,15 +2,12 @@
 
 use crate::vault_double::VaultDouble;
 use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
+use paygate_ledger::config::Config;
 use paygate_ledger::domain::api_keys::Pepper;
-use paygate_ledger::http::{AppState, Processors};
 use paygate_ledger::ids::{new_id, unix_seconds_now};
-use paygate_ledger::processors::sandbox::SandboxConnector;
-use paygate_ledger::processors::{Connector, VaultForward};
-use paygate_ledger::{Server, db};
+use paygate_ledger::{Server, db, startup};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -74,18 +71,20 @@ pub async fn spawn_app() -> TestApp {
     let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
     let sandbox_url = spawn_sandbox().await;
     let vault = VaultDouble::spawn(edge_secret.clone(), sandbox_url.clone()).await;
-    let processors = Processors {
-        vault: VaultForward::new(&vault.url, edge_secret.clone(), PROCESSOR_TIMEOUT_IN_TESTS),
-        sandbox: Connector::Sandbox(SandboxConnector::new(&sandbox_url, PROCESSOR_TIMEOUT_IN_TESTS)),
-    };
-    let state = AppState {
-        pool: api_pool.clone(),
-        edge_secrets: Arc::new(vec![edge_secret.clone()]),
+    // The production wiring, with the tests' own secrets, sandbox and vault double.
+    let config = Config {
+        database_url,
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        db_connections_max: 8,
+        edge_secrets: vec![edge_secret.clone()],
         pepper: pepper.clone(),
-        processors: Arc::new(processors),
+        edge_url: vault.url.clone(),
+        sandbox_url: sandbox_url.clone(),
+        processor_timeout: PROCESSOR_TIMEOUT_IN_TESTS,
         operator_token: paygate_ledger::http::operator::OperatorToken::new(OPERATOR_TOKEN),
     };
-    let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.expect("bind");
+    let state = startup::app_state(api_pool.clone(), &config);
+    let server = Server::bind(config.listen_addr, state).await.expect("bind");
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
