@@ -309,6 +309,53 @@ impl TestApp {
     }
 }
 
+/// The typed test client: requests as one merchant in one mode, signed as the edge signs them, with an
+/// Idempotency-Key added where core says the route needs one. `call` answers the status and the JSON;
+/// `expect` also asserts the status, so a test names what it expects in the call itself.
+pub struct Client<'a> {
+    app: &'a TestApp,
+    merchant: &'a str,
+    mode: &'a str,
+}
+
+impl TestApp {
+    pub fn client<'a>(&'a self, merchant: &'a str, mode: &'a str) -> Client<'a> {
+        Client { app: self, merchant, mode }
+    }
+}
+
+impl Client<'_> {
+    /// `method path` with `body` (`Value::Null`: no body); the status and the JSON answer (`Null` if none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let text = if body.is_null() { String::new() } else { body.to_string() };
+        let public_path = path.split('?').next().unwrap_or(path);
+        let mut request = self.app.signed(method.clone(), path, &text, self.merchant, self.mode);
+        if paygate_core::idempotency::requires_key(method.as_str(), public_path) {
+            request = request.header("idempotency-key", paygate_core::hex::encode(&random_bytes()[..16]));
+        }
+        let response = request.send().await.expect("request");
+        (response.status().as_u16(), response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Like `call`, asserting the answer's status; returns the JSON.
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let (answered, value) = self.call(method.clone(), path, body).await;
+        assert_eq!(answered, status, "{method} {path} as {}/{}: {value}", self.merchant, self.mode);
+        value
+    }
+}
+
 impl Drop for TestApp {
     /// Stops the server and drops the database. Drop cannot be async, so the cleanup runs on a
     /// thread of its own with a small runtime; the test waits for it so no database is left behind.

@@ -7,9 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn get(app: &TestApp, merchant: &str, path: &str) -> Value {
-    let response = app.signed(Method::GET, path, "", merchant, "test").send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200, "GET {path}");
-    response.json().await.unwrap()
+    app.client(merchant, "test").expect(200, Method::GET, path, &Value::Null).await
 }
 
 /// Walks `path` two at a time; returns the ids in order and checks `has_more` on every page.

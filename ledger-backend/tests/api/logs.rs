@@ -6,8 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn get(app: &TestApp, merchant: &str, path: &str) -> (u16, Value) {
-    let response = app.signed(Method::GET, path, "", merchant, "test").send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    app.client(merchant, "test").call(Method::GET, path, &Value::Null).await
 }
 
 /// A captured charge with one partial refund: 5 events, 3 journal transactions.

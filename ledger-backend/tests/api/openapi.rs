@@ -97,11 +97,7 @@ fn success_schema(doc: &Value, method: &str, path: &str) -> Value {
 }
 
 async fn call(app: &TestApp, merchant: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    let text = if body.is_null() { String::new() } else { body.to_string() };
-    let key = paygate_core::hex::encode(&crate::helpers::random_bytes()[..12]);
-    let response =
-        app.signed(method, path, &text, merchant, "test").header("idempotency-key", key).send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    app.client(merchant, "test").call(method, path, body).await
 }
 
 /// Asserts `value` (answered by `method path`) matches that operation's documented success schema.

@@ -52,14 +52,8 @@ impl Victim {
 }
 
 async fn send(app: &TestApp, merchant: &str, mode: &str, method: Method, path: &str, body: &Value) -> (u16, String) {
-    let text = if body.is_null() { String::new() } else { body.to_string() };
-    let mut request = app.signed(method.clone(), path, &text, merchant, mode);
-    if paygate_core::idempotency::requires_key(method.as_str(), path) {
-        let key = paygate_core::hex::encode(&crate::helpers::random_bytes()[..16]);
-        request = request.header("idempotency-key", key);
-    }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    let (status, value) = app.client(merchant, mode).call(method, path, body).await;
+    (status, value.to_string())
 }
 
 /// A webhook URL each mode accepts (live ones must be public https; nothing is delivered in these tests).
