@@ -7,6 +7,8 @@ pub mod card;
 pub mod charge;
 pub mod hex;
 pub mod id;
+#[cfg(feature = "sqlx")]
+mod id_sqlx;
 pub mod idempotency;
 pub mod internal;
 pub mod ledger;

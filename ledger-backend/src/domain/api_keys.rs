@@ -62,8 +62,8 @@ pub async fn create(
         "INSERT INTO api_keys (id, merchant_id, mode, kind, key_hash, redacted) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id.to_string())
-    .bind(merchant.to_string())
-    .bind(mode.as_str())
+    .bind(merchant)
+    .bind(mode)
     .bind(kind.as_str())
     .bind(pepper.hash(key.expose()))
     .bind(key.redacted())
@@ -81,8 +81,8 @@ pub async fn revoke(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -
          WHERE id = $1 AND merchant_id = $2 AND mode = $3 RETURNING key_hash",
     )
     .bind(id)
-    .bind(merchant.to_string())
-    .bind(mode.as_str())
+    .bind(merchant)
+    .bind(mode)
     .fetch_optional(pool)
     .await
 }
@@ -132,8 +132,8 @@ async fn views(
         page.order()
     );
     let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(merchant.to_string())
-        .bind(mode.as_str())
+        .bind(merchant)
+        .bind(mode)
         .bind(id)
         .bind(&page.starting_after)
         .bind(&page.ending_before)

@@ -29,8 +29,8 @@ pub async fn of(pool: &PgPool, merchant: MerchantId, mode: Mode) -> Result<Balan
          WHERE a.merchant_id = $1 AND a.mode = $2 AND a.kind IN ('merchant_pending', 'merchant_available')
          GROUP BY a.currency, a.kind ORDER BY a.currency",
     )
-    .bind(merchant.to_string())
-    .bind(mode.as_str())
+    .bind(merchant)
+    .bind(mode)
     .fetch_all(pool)
     .await?;
     let mut balance =

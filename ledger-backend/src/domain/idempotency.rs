@@ -31,8 +31,8 @@ pub async fn claim(
          VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7))
          ON CONFLICT (merchant_id, mode, key) DO NOTHING",
     )
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(key.key)
     .bind(key.fingerprint)
     .bind(key.object_type)
@@ -50,8 +50,8 @@ pub async fn earlier(pool: &PgPool, scope: Scope, key: KeyUse<'_>) -> Result<Opt
         "SELECT fingerprint, object_type, object_id FROM idempotency_records
          WHERE merchant_id = $1 AND mode = $2 AND key = $3",
     )
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(key.key)
     .fetch_optional(pool)
     .await?;

@@ -39,8 +39,8 @@ pub async fn post(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(event.kind())
     .bind(subject.charge_id)
     .bind(subject.refund_id)
@@ -85,8 +85,8 @@ async fn account_ids(
                 WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND kind = ANY($4)";
     let query = |sql: &'static str| {
         sqlx::query_as::<_, (String, i64)>(sql)
-            .bind(scope.merchant_id.to_string())
-            .bind(scope.mode.as_str())
+            .bind(scope.merchant_id)
+            .bind(scope.mode)
             .bind(currency.code())
             .bind(&kinds)
     };
@@ -100,8 +100,8 @@ async fn account_ids(
                   SELECT $1, $2, $3, kind FROM unnest($4::text[]) AS kind
                   ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING";
     sqlx::query(create)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .bind(currency.code())
         .bind(&kinds)
         .execute(&mut *conn)
@@ -125,8 +125,8 @@ pub async fn audit(conn: &mut PgConnection, scope: Scope, entry: AuditEntry<'_>)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new_id::<AuditKind>().to_string())
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(entry.actor)
     .bind(entry.action)
     .bind(entry.object_type)
@@ -149,8 +149,8 @@ pub async fn emit(
     let id = new_id::<EventKind>().to_string();
     sqlx::query("INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .bind(event_type)
         .bind(object_id)
         .bind(serde_json::json!({ "object": object }))

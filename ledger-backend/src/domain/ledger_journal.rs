@@ -30,8 +30,8 @@ pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Value
         page.order()
     );
     let rows: Vec<JournalRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .bind(&page.starting_after)
         .bind(&page.ending_before)
         .bind(page.fetch_limit())

@@ -63,7 +63,7 @@ pub async fn set(
     let mut tx = pool.begin().await?;
     // Locks the merchant row, so two changes of one merchant's prices are ordered.
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM merchants WHERE id = $1 FOR UPDATE")
-        .bind(merchant.to_string())
+        .bind(merchant)
         .fetch_optional(&mut *tx)
         .await?;
     if exists.is_none() {
@@ -74,7 +74,7 @@ pub async fn set(
          VALUES ($1, $2, $3, $4, clock_timestamp()) RETURNING {ROW_COLUMNS}"
     );
     let row: (String, i32, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(insert))
-        .bind(merchant.to_string())
+        .bind(merchant)
         .bind(currency.as_str())
         .bind(i32::from(pricing.basis_points()))
         .bind(pricing.fixed().minor())
@@ -107,7 +107,7 @@ pub async fn history(pool: &PgPool, merchant: MerchantId) -> Result<Vec<PriceRow
          ORDER BY currency, merchant_pricing.effective_from DESC"
     );
     let rows: Vec<(String, i32, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(merchant.to_string()).fetch_all(pool).await?;
+        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(merchant).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|(currency, basis_points, fixed_minor, effective_from)| PriceRow {
@@ -133,7 +133,7 @@ pub async fn for_charge(
            AND p.effective_from <= (SELECT created_at FROM charges WHERE id = $3)
          ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1",
     )
-    .bind(scope.merchant_id.to_string())
+    .bind(scope.merchant_id)
     .bind(currency.code())
     .bind(charge_id)
     .fetch_optional(conn)

@@ -243,8 +243,8 @@ async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: &str) -> 
     );
     sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(charge_id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .fetch_optional(conn)
         .await?
         .ok_or(ChargeError::NotFound)
@@ -294,8 +294,8 @@ pub async fn of_charge(
     );
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(charge_id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .bind(&page.starting_after)
         .bind(&page.ending_before)
         .bind(page.fetch_limit())

@@ -21,8 +21,8 @@ where
     let select = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND mode = $3");
     sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .fetch_optional(pool)
         .await
 }

@@ -59,8 +59,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
          VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&charge_id)
-    .bind(ctx.scope.merchant_id.to_string())
-    .bind(ctx.scope.mode.as_str())
+    .bind(ctx.scope.merchant_id)
+    .bind(ctx.scope.mode)
     .bind(new.currency.code())
     .bind(new.amount.minor())
     .bind(new.capture)

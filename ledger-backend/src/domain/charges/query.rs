@@ -38,8 +38,8 @@ pub async fn list(
         page.order()
     );
     let rows: Vec<ChargeRecord> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .bind(&page.starting_after)
         .bind(&page.ending_before)
         .bind(&filter.status)

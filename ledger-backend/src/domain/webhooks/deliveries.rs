@@ -59,8 +59,8 @@ async fn subscribed(
            AND ($5::text IS NULL OR NOT EXISTS (
                SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $5 AND d.endpoint_id = e.id))",
     )
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(event_type)
     .bind(endpoint)
     .bind(lacking)
@@ -83,8 +83,8 @@ async fn create(
          SELECT id, $1, endpoint, $2, $3, 'pending' FROM unnest($4::text[], $5::text[]) AS t(id, endpoint)",
     )
     .bind(event_id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(&ids)
     .bind(endpoints)
     .execute(conn)
@@ -111,8 +111,8 @@ pub async fn redeliver(
            AND d.status <> 'delivering' AND ($4::text IS NULL OR d.endpoint_id = $4)",
     )
     .bind(&event.id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(endpoint)
     .execute(&mut *tx)
     .await?;
@@ -145,8 +145,8 @@ pub async fn of_event(pool: &PgPool, scope: Scope, event_id: &str) -> Result<Vec
          WHERE d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3 ORDER BY d.id",
     )
     .bind(event_id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .fetch_all(pool)
     .await?;
     Ok(rows

@@ -118,8 +118,8 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(url)
     .bind(description)
     .bind(events)
@@ -142,8 +142,8 @@ pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Endpo
         page.order()
     );
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .bind(&page.starting_after)
         .bind(&page.ending_before)
         .bind(page.fetch_limit())
@@ -181,8 +181,8 @@ pub async fn update(pool: &PgPool, scope: Scope, id: &str, changes: Changes) -> 
          WHERE id = $1 AND merchant_id = $2 AND mode = $3",
     )
     .bind(id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(&changes.url)
     .bind(&changes.events)
     .bind(changes.description.is_some())
@@ -206,8 +206,8 @@ pub async fn delete(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRec
         .await?;
     sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3")
         .bind(id)
-        .bind(scope.merchant_id.to_string())
-        .bind(scope.mode.as_str())
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -228,8 +228,8 @@ pub async fn rotate_secret(
          WHERE id = $1 AND merchant_id = $2 AND mode = $3",
     )
     .bind(id)
-    .bind(scope.merchant_id.to_string())
-    .bind(scope.mode.as_str())
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
     .bind(&secret)
     .bind(overlap_seconds as f64)
     .execute(pool)
