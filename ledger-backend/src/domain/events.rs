@@ -32,7 +32,11 @@ impl EventRecord {
     }
 }
 
-pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<Option<EventRecord>, sqlx::Error> {
+pub async fn get(
+    pool: &PgPool,
+    scope: Scope,
+    id: paygate_core::id::EventId,
+) -> Result<Option<EventRecord>, sqlx::Error> {
     crate::domain::scoped::find(pool, scope, "events", EVENT_COLUMNS, id).await
 }
 

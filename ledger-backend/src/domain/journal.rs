@@ -5,7 +5,7 @@
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use paygate_core::Currency;
-use paygate_core::id::{AuditKind, EventKind, LedgerTransactionKind};
+use paygate_core::id::{AuditKind, ChargeId, EventKind, LedgerTransactionKind, RefundId};
 use paygate_core::ledger::{AccountKind, LedgerEvent, PostingError, postings};
 use sqlx::PgConnection;
 
@@ -19,9 +19,9 @@ pub enum JournalError {
 
 /// What a ledger transaction is about.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Subject<'a> {
-    pub charge_id: Option<&'a str>,
-    pub refund_id: Option<&'a str>,
+pub struct Subject {
+    pub charge_id: Option<ChargeId>,
+    pub refund_id: Option<RefundId>,
 }
 
 /// Books `event` in `currency` as one balanced journal transaction; returns its id.
@@ -30,7 +30,7 @@ pub async fn post(
     scope: Scope,
     currency: Currency,
     event: LedgerEvent,
-    subject: Subject<'_>,
+    subject: Subject,
 ) -> Result<String, JournalError> {
     let lines = postings(event)?;
     let id = new_id::<LedgerTransactionKind>().to_string();

@@ -125,7 +125,7 @@ pub async fn for_charge(
     conn: &mut PgConnection,
     scope: Scope,
     currency: Currency,
-    charge_id: &str,
+    charge_id: paygate_core::id::ChargeId,
 ) -> Result<Pricing, sqlx::Error> {
     let row: Option<(i32, i64)> = sqlx::query_as(
         "SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p

@@ -13,12 +13,12 @@ use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
-use paygate_core::Amount;
 use paygate_core::charge::TransitionError;
 use paygate_core::charge::{ChargeAction, transition};
-use paygate_core::id::{AttemptKind, RefundKind};
+use paygate_core::id::{AttemptKind, ChargeId, MerchantId, RefundId, RefundKind};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::time::rfc3339;
+use paygate_core::{Amount, Mode};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
 
@@ -28,10 +28,10 @@ const REFUND_COLUMNS: &str =
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefundRecord {
-    pub id: String,
-    pub charge_id: String,
-    pub merchant_id: String,
-    pub mode: String,
+    pub id: RefundId,
+    pub charge_id: ChargeId,
+    pub merchant_id: MerchantId,
+    pub mode: Mode,
     pub status: String,
     pub currency: String,
     pub amount: i64,
@@ -44,10 +44,10 @@ pub struct RefundRecord {
 impl RefundRecord {
     pub fn to_json(&self) -> Value {
         json!({
-            "id": self.id,
+            "id": self.id.to_string(),
             "object": "refund",
-            "livemode": self.mode == "live",
-            "charge": self.charge_id,
+            "livemode": self.mode == Mode::Live,
+            "charge": self.charge_id.to_string(),
             "status": self.status,
             "amount": self.amount,
             "currency": self.currency,
@@ -99,7 +99,7 @@ impl From<JournalError> for RefundError {
 /// A validated refund request.
 #[derive(Debug, Clone)]
 pub struct NewRefund {
-    pub charge_id: String,
+    pub charge_id: ChargeId,
     /// The whole refundable remainder when `None`.
     pub amount: Option<Amount>,
     pub reason: Option<String>,
@@ -116,20 +116,23 @@ pub struct RefundContext<'a> {
 
 /// Creates the refund, or returns the one this Idempotency-Key already created (`replayed = true`).
 pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundRecord, bool), RefundError> {
-    let refund_id = new_id::<RefundKind>().to_string();
+    let refund_id = new_id::<RefundKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
     let mut tx = ctx.pool.begin().await?;
-    if !idempotency::claim(&mut tx, ctx.scope, ctx.key, &refund_id).await? {
+    if !idempotency::claim(&mut tx, ctx.scope, ctx.key, &refund_id.to_string()).await? {
         drop(tx);
         let id = idempotency::earlier(ctx.pool, ctx.scope, ctx.key).await?.ok_or(RefundError::IdempotencyKeyReused)?;
-        return get(ctx.pool, ctx.scope, &id).await.map(|refund| (refund, true));
+        let id = RefundId::parse(&id).map_err(|_| {
+            RefundError::Database(sqlx::Error::Decode(format!("idempotency record names {id:?}").into()))
+        })?;
+        return get(ctx.pool, ctx.scope, id).await.map(|refund| (refund, true));
     }
-    let charge = lock_charge(&mut tx, ctx.scope, &new.charge_id).await?;
+    let charge = lock_charge(&mut tx, ctx.scope, new.charge_id).await?;
     let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
     let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
     let currency = charge.currency()?;
     sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
-        .bind(&charge.id)
+        .bind(charge.id)
         .bind(status.as_str())
         .bind(amounts.refunded.minor())
         .execute(&mut *tx)
@@ -138,10 +141,10 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
         "INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, reason, metadata, idempotency_key)
          VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
     )
-    .bind(&refund_id)
-    .bind(&charge.id)
-    .bind(&charge.merchant_id)
-    .bind(&charge.mode)
+    .bind(refund_id)
+    .bind(charge.id)
+    .bind(charge.merchant_id)
+    .bind(charge.mode)
     .bind(currency.code())
     .bind(amount.minor())
     .bind(&new.reason)
@@ -151,31 +154,30 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
     .await?;
     let attempt = charges::AttemptStart {
         id: &attempt_id,
-        charge_id: &charge.id,
-        merchant_id: &charge.merchant_id,
-        mode: &charge.mode,
+        charge_id: charge.id,
+        scope: charge.scope(),
         operation: "refund",
         amount: amount.minor(),
         processor: ctx.connector.name(),
-        refund_id: Some(&refund_id),
+        refund_id: Some(refund_id),
     };
     charges::start_attempt(&mut tx, &attempt).await?;
-    let subject = Subject { charge_id: Some(&charge.id), refund_id: Some(&refund_id) };
+    let subject = Subject { charge_id: Some(charge.id), refund_id: Some(refund_id) };
     journal::post(&mut tx, ctx.scope, currency, LedgerEvent::Refunded { amount }, subject).await?;
-    record(&mut tx, ctx.scope, "refund.created", &refund_id, Some(ctx.request_id)).await?;
-    charges::record_event(&mut tx, ctx.scope, &charge.id, "charge.refunded").await?;
+    record(&mut tx, ctx.scope, "refund.created", refund_id, Some(ctx.request_id)).await?;
+    charges::record_event(&mut tx, ctx.scope, charge.id, "charge.refunded").await?;
     tx.commit().await?;
 
     let reference = charge.processor_reference.clone().unwrap_or_default();
-    let outcome = ctx.connector.refund(&reference, amount, &refund_id).await;
-    settle(ctx.pool, ctx.scope, &refund_id, &attempt_id, outcome).await.map(|refund| (refund, false))
+    let outcome = ctx.connector.refund(&reference, amount, &refund_id.to_string()).await;
+    settle(ctx.pool, ctx.scope, refund_id, &attempt_id, outcome).await.map(|refund| (refund, false))
 }
 
 /// Applies the processor's answer to a pending refund. Also used by the recovery job.
 pub async fn settle(
     pool: &PgPool,
     scope: Scope,
-    refund_id: &str,
+    refund_id: RefundId,
     attempt_id: &str,
     outcome: OperationOutcome,
 ) -> Result<RefundRecord, RefundError> {
@@ -185,7 +187,7 @@ pub async fn settle(
             .bind(attempt_id)
             .bind(outcome)
     };
-    let pending: Option<(String, i64)> =
+    let pending: Option<(ChargeId, i64)> =
         sqlx::query_as("SELECT charge_id, amount FROM refunds WHERE id = $1 AND status = 'pending' FOR UPDATE")
             .bind(refund_id)
             .fetch_optional(&mut *tx)
@@ -204,14 +206,14 @@ pub async fn settle(
             record(&mut tx, scope, "refund.succeeded", refund_id, None).await?;
         }
         OperationOutcome::Failed { code } => {
-            let charge = lock_charge(&mut tx, scope, &charge_id).await?;
+            let charge = lock_charge(&mut tx, scope, charge_id).await?;
             let amount = Amount::new(amount).map_err(|_| {
                 RefundError::Database(sqlx::Error::Decode(format!("refund {refund_id}: stored amount {amount}").into()))
             })?;
             let (status, amounts) =
                 transition(charge.status()?, charge.amounts()?, ChargeAction::RevertRefund { amount })?;
             sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
-                .bind(&charge_id)
+                .bind(charge_id)
                 .bind(status.as_str())
                 .bind(amounts.refunded.minor())
                 .execute(&mut *tx)
@@ -221,22 +223,22 @@ pub async fn settle(
                 .bind(&code)
                 .execute(&mut *tx)
                 .await?;
-            let subject = Subject { charge_id: Some(&charge_id), refund_id: Some(refund_id) };
+            let subject = Subject { charge_id: Some(charge_id), refund_id: Some(refund_id) };
             journal::post(&mut tx, scope, charge.currency()?, LedgerEvent::RefundReverted { amount }, subject).await?;
             attempt("failed").execute(&mut *tx).await?;
             record(&mut tx, scope, "refund.failed", refund_id, None).await?;
-            charges::record_event(&mut tx, scope, &charge_id, "charge.refund_reverted").await?;
+            charges::record_event(&mut tx, scope, charge_id, "charge.refund_reverted").await?;
         }
         OperationOutcome::Unknown { detail } => {
             attempt("unknown").execute(&mut *tx).await?;
-            tracing::warn!(refund_id, attempt_id, %detail, "refund outcome unknown; left for recovery");
+            tracing::warn!(%refund_id, attempt_id, %detail, "refund outcome unknown; left for recovery");
         }
     }
     tx.commit().await?;
     get(pool, scope, refund_id).await
 }
 
-async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: &str) -> Result<ChargeRecord, ChargeError> {
+async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: ChargeId) -> Result<ChargeRecord, ChargeError> {
     let select = format!(
         "SELECT {} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE",
         charges::CHARGE_COLUMNS
@@ -255,7 +257,7 @@ async fn record(
     conn: &mut PgConnection,
     scope: Scope,
     event_type: &str,
-    refund_id: &str,
+    refund_id: RefundId,
     request_id: Option<&str>,
 ) -> Result<(), RefundError> {
     let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
@@ -266,16 +268,16 @@ async fn record(
         actor: &actor,
         action: event_type,
         object_type: "refund",
-        object_id: refund_id,
+        object_id: &refund_id.to_string(),
         request_id,
-        data: json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id }),
+        data: json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id.to_string() }),
     };
     journal::audit(&mut *conn, scope, entry).await?;
-    journal::emit(conn, scope, event_type, refund_id, refund.to_json()).await?;
+    journal::emit(conn, scope, event_type, &refund_id.to_string(), refund.to_json()).await?;
     Ok(())
 }
 
-pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<RefundRecord, RefundError> {
+pub async fn get(pool: &PgPool, scope: Scope, id: paygate_core::id::RefundId) -> Result<RefundRecord, RefundError> {
     crate::domain::scoped::find(pool, scope, "refunds", REFUND_COLUMNS, id).await?.ok_or(RefundError::NotFound)
 }
 

@@ -3,17 +3,18 @@
 //! (invariant 6: merchant A never sees merchant B's data, test keys never see live data).
 
 use crate::domain::tenancy::Scope;
+use paygate_core::id::{Id, IdKind};
 use sqlx::PgPool;
 use sqlx::postgres::PgRow;
 
 /// `SELECT <columns> FROM <table>` for the row with `id` in `scope`, or None. `table` and `columns` are
 /// our own constants, never input.
-pub async fn find<T>(
+pub async fn find<T, K: IdKind>(
     pool: &PgPool,
     scope: Scope,
     table: &'static str,
     columns: &'static str,
-    id: &str,
+    id: Id<K>,
 ) -> Result<Option<T>, sqlx::Error>
 where
     T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,

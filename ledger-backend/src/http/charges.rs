@@ -247,8 +247,7 @@ async fn capture_charge(
         .transpose()?;
     let scope = caller.scope();
     let connector = &state.processors.sandbox;
-    let charge =
-        charges::operate(&state.pool, connector, scope, &id.to_string(), Operation::Capture { amount }).await?;
+    let charge = charges::operate(&state.pool, connector, scope, id, Operation::Capture { amount }).await?;
     Ok(Json(charge.to_json()))
 }
 
@@ -258,8 +257,7 @@ async fn void_charge(
     PathId(id): PathId<paygate_core::id::ChargeKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    let charge =
-        charges::operate(&state.pool, &state.processors.sandbox, scope, &id.to_string(), Operation::Void).await?;
+    let charge = charges::operate(&state.pool, &state.processors.sandbox, scope, id, Operation::Void).await?;
     Ok(Json(charge.to_json()))
 }
 
@@ -269,7 +267,7 @@ async fn get_charge(
     PathId(id): PathId<paygate_core::id::ChargeKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    Ok(Json(charges::get(&state.pool, scope, &id.to_string()).await?.to_json()))
+    Ok(Json(charges::get(&state.pool, scope, id).await?.to_json()))
 }
 
 async fn list_charges(

@@ -73,7 +73,7 @@ async fn get_event(
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::EventKind>,
 ) -> Result<Json<Value>, ApiError> {
-    let event = events::get(&state.pool, caller.scope(), &id.to_string()).await?;
+    let event = events::get(&state.pool, caller.scope(), id).await?;
     event.map(|e| Json(e.to_json())).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 

@@ -93,7 +93,7 @@ fn create_schema() -> Value {
 }
 
 fn validate(body: CreateRefundBody) -> Result<NewRefund, ApiError> {
-    ChargeId::parse(&body.charge).map_err(|e| ApiError::invalid("charge", e.to_string()))?;
+    let charge_id = ChargeId::parse(&body.charge).map_err(|e| ApiError::invalid("charge", e.to_string()))?;
     let amount = body
         .amount
         .map(|minor| Amount::positive(minor).map_err(|e| ApiError::invalid("amount", e.to_string())))
@@ -104,7 +104,7 @@ fn validate(body: CreateRefundBody) -> Result<NewRefund, ApiError> {
         return Err(ApiError::invalid("reason", "reason must be duplicate, fraudulent or requested_by_customer"));
     }
     super::metadata::check(&body.metadata)?;
-    Ok(NewRefund { charge_id: body.charge, amount, reason: body.reason, metadata: body.metadata })
+    Ok(NewRefund { charge_id, amount, reason: body.reason, metadata: body.metadata })
 }
 
 async fn create_refund(
@@ -135,7 +135,7 @@ async fn get_refund(
     PathId(id): PathId<paygate_core::id::RefundKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    Ok(Json(refunds::get(&state.pool, scope, &id.to_string()).await?.to_json()))
+    Ok(Json(refunds::get(&state.pool, scope, id).await?.to_json()))
 }
 
 async fn list_refunds(

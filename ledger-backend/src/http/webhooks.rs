@@ -199,7 +199,7 @@ async fn retrieve(
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(endpoints::get(&state.pool, caller.scope(), &id.to_string()).await?.to_json()))
+    Ok(Json(endpoints::get(&state.pool, caller.scope(), id).await?.to_json()))
 }
 
 async fn update(
@@ -236,7 +236,7 @@ async fn update(
             }
         }
     }
-    Ok(Json(endpoints::update(&state.pool, caller.scope(), &id.to_string(), changes).await?.to_json()))
+    Ok(Json(endpoints::update(&state.pool, caller.scope(), id, changes).await?.to_json()))
 }
 
 async fn remove(
@@ -244,7 +244,7 @@ async fn remove(
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut object = endpoints::delete(&state.pool, caller.scope(), &id.to_string()).await?.to_json();
+    let mut object = endpoints::delete(&state.pool, caller.scope(), id).await?.to_json();
     object["deleted"] = json!(true);
     Ok(Json(object))
 }
@@ -270,11 +270,11 @@ async fn rotate(
             format!("overlap_seconds is 0 to {ROTATION_OVERLAP_SECONDS_MAX}"),
         ));
     }
-    let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), &id.to_string(), overlap).await?;
+    let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), id, overlap).await?;
     Ok(Json(with_secret(&record, &secret)))
 }
 
-async fn delivery_list(state: &AppState, scope: Scope, event_id: &str) -> Result<Value, ApiError> {
+async fn delivery_list(state: &AppState, scope: Scope, event_id: paygate_core::id::EventId) -> Result<Value, ApiError> {
     let data = deliveries::of_event(&state.pool, scope, event_id).await?;
     Ok(json!({ "object": "list", "data": data, "has_more": false }))
 }
@@ -285,10 +285,8 @@ async fn deliveries(
     PathId(id): PathId<paygate_core::id::EventKind>,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.scope();
-    crate::domain::events::get(&state.pool, scope, &id.to_string())
-        .await?
-        .ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
-    Ok(Json(delivery_list(&state, scope, &id.to_string()).await?))
+    crate::domain::events::get(&state.pool, scope, id).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
+    Ok(Json(delivery_list(&state, scope, id).await?))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -306,9 +304,8 @@ async fn redeliver(
 ) -> Result<Json<Value>, ApiError> {
     let body: RedeliverBody = super::json::optional(&headers, &body)?;
     let scope = caller.scope();
-    let event = crate::domain::events::get(&state.pool, scope, &id.to_string())
-        .await?
-        .ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
+    let event =
+        crate::domain::events::get(&state.pool, scope, id).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
     let due = deliveries::redeliver(&state.pool, scope, &event, body.endpoint.as_deref()).await?;
     if due == 0 && body.endpoint.is_some() {
         return Err(ApiError::Param {
@@ -317,5 +314,5 @@ async fn redeliver(
             detail: "no enabled endpoint of yours takes this event".into(),
         });
     }
-    Ok(Json(delivery_list(&state, scope, &id.to_string()).await?))
+    Ok(Json(delivery_list(&state, scope, id).await?))
 }

@@ -5,6 +5,8 @@
 use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::tenancy::Scope;
 use crate::processors::Connector;
+use paygate_core::Mode;
+use paygate_core::id::{ChargeId, MerchantId};
 use sqlx::PgPool;
 
 /// Authorizations expired per run.
@@ -16,7 +18,7 @@ pub async fn run_once(pool: &PgPool, connector: &Connector) -> Result<usize, sql
 }
 
 async fn expire_due(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx::Error> {
-    let due: Vec<(String, String, String)> = sqlx::query_as(
+    let due: Vec<(ChargeId, MerchantId, Mode)> = sqlx::query_as(
         "SELECT id, merchant_id, mode FROM charges
          WHERE status = 'authorized' AND pending_operation IS NULL AND authorization_expires_at < now()
          ORDER BY authorization_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -25,15 +27,8 @@ async fn expire_due(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx:
     .fetch_all(pool)
     .await?;
     let mut expired = 0;
-    for (id, merchant, mode) in due {
-        let scope = match Scope::parse(&merchant, &mode) {
-            Ok(scope) => scope,
-            Err(error) => {
-                tracing::error!(charge_id = %id, %error, "charge left unexpired");
-                continue;
-            }
-        };
-        match charges::operate(pool, connector, scope, &id, Operation::Expire).await {
+    for (id, merchant_id, mode) in due {
+        match charges::operate(pool, connector, Scope { merchant_id, mode }, id, Operation::Expire).await {
             Ok(_) => expired += 1,
             // Captured, voided or claimed meanwhile: not ours to expire any more.
             Err(ChargeError::Transition(_) | ChargeError::OperationInFlight) => {}

@@ -22,7 +22,8 @@ use crate::domain::refunds;
 use crate::domain::tenancy::Scope;
 use crate::processors::{AuthorizationLookup, AuthorizeOutcome, Connector, OperationOutcome};
 use paygate_core::charge::ChargeAction;
-use paygate_core::{Amount, ErrorCode};
+use paygate_core::id::{ChargeId, MerchantId, RefundId};
+use paygate_core::{Amount, ErrorCode, Mode};
 use sqlx::PgPool;
 use std::time::Duration;
 
@@ -56,13 +57,9 @@ pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Durati
     .await
 }
 
-fn scope_of(merchant: &str, mode: &str) -> Option<Scope> {
-    Scope::parse(merchant, mode).map_err(|error| tracing::error!(%error, "row skipped by recovery")).ok()
-}
-
 /// Charges still `pending` at the processor.
 async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    let stuck: Vec<(String, String, String, String)> = sqlx::query_as(
+    let stuck: Vec<(String, ChargeId, MerchantId, Mode)> = sqlx::query_as(
         "SELECT a.id, c.id, c.merchant_id, c.mode FROM charge_attempts a
          JOIN charges c ON c.id = a.charge_id
          WHERE a.operation = 'authorize' AND a.outcome IN ('started', 'unknown') AND c.status = 'pending'
@@ -74,8 +71,8 @@ async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Dura
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (attempt_id, charge_id, merchant, mode) in stuck {
-        let Some(scope) = scope_of(&merchant, &mode) else { continue };
+    for (attempt_id, charge_id, merchant_id, mode) in stuck {
+        let scope = Scope { merchant_id, mode };
         let outcome = match connector.find_authorization(&attempt_id).await {
             AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
                 AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None }
@@ -88,7 +85,7 @@ async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Dura
                 continue;
             }
         };
-        match charges::apply_authorization(pool, scope, &charge_id, &attempt_id, outcome).await {
+        match charges::apply_authorization(pool, scope, charge_id, &attempt_id, outcome).await {
             Ok(_) => resolved += 1,
             Err(ChargeError::Database(e)) => return Err(e),
             Err(error) => tracing::warn!(%charge_id, %error, "recovery left for the next run"),
@@ -99,7 +96,7 @@ async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Dura
 
 /// Charges claimed by a capture, void or expiry whose answer was lost.
 async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    type Row = (String, String, String, String, Option<String>, String, i64);
+    type Row = (ChargeId, MerchantId, Mode, String, Option<String>, String, i64);
     let stuck: Vec<Row> = sqlx::query_as(
         "SELECT c.id, c.merchant_id, c.mode, c.pending_operation, c.processor_reference, a.id, a.amount
          FROM charges c
@@ -116,8 +113,8 @@ async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (charge_id, merchant, mode, marker, reference, attempt_id, amount) in stuck {
-        let Some(scope) = scope_of(&merchant, &mode) else { continue };
+    for (charge_id, merchant_id, mode, marker, reference, attempt_id, amount) in stuck {
+        let scope = Scope { merchant_id, mode };
         let (operation, action) = match (marker.as_str(), Amount::positive(amount)) {
             ("capture", Ok(amount)) => (Operation::Capture { amount: Some(amount) }, ChargeAction::Capture { amount }),
             ("void", _) => (Operation::Void, ChargeAction::Void),
@@ -155,7 +152,7 @@ async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration
                 continue;
             }
         };
-        match charges::apply_operation(pool, scope, &charge_id, operation, action, &attempt_id, outcome).await {
+        match charges::apply_operation(pool, scope, charge_id, operation, action, &attempt_id, outcome).await {
             // A released claim comes back as the processor's refusal: resolved all the same.
             Ok(_) | Err(ChargeError::ProcessorRefused(_)) => resolved += 1,
             // Someone else applied it meanwhile.
@@ -169,7 +166,7 @@ async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration
 
 /// Refunds still `pending` at the processor.
 async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    type Row = (String, String, String, i64, Option<String>, String);
+    type Row = (RefundId, MerchantId, Mode, i64, Option<String>, String);
     let stuck: Vec<Row> = sqlx::query_as(
         "SELECT r.id, r.merchant_id, r.mode, r.amount, c.processor_reference, a.id
          FROM refunds r
@@ -183,14 +180,18 @@ async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Dur
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (refund_id, merchant, mode, amount, reference, attempt_id) in stuck {
-        let (Some(scope), Ok(amount)) = (scope_of(&merchant, &mode), Amount::positive(amount)) else { continue };
-        let outcome = connector.refund(reference.as_deref().unwrap_or_default(), amount, &refund_id).await;
+    for (refund_id, merchant_id, mode, amount, reference, attempt_id) in stuck {
+        let Ok(amount) = Amount::positive(amount) else {
+            tracing::error!(%refund_id, amount, "refund with a stored amount that is not positive; left for an operator");
+            continue;
+        };
+        let scope = Scope { merchant_id, mode };
+        let outcome = connector.refund(reference.as_deref().unwrap_or_default(), amount, &refund_id.to_string()).await;
         if let OperationOutcome::Unknown { detail } = &outcome {
             tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
             continue;
         }
-        match refunds::settle(pool, scope, &refund_id, &attempt_id, outcome).await {
+        match refunds::settle(pool, scope, refund_id, &attempt_id, outcome).await {
             Ok(_) => resolved += 1,
             Err(refunds::RefundError::Database(e)) => return Err(e),
             Err(error) => tracing::warn!(%refund_id, %error, "recovery left for the next run"),

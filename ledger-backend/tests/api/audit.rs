@@ -4,7 +4,7 @@
 //! entry). Corruption bypasses the append-only triggers the way only a superuser could.
 
 use crate::helpers::{TestApp, insert_merchant, spawn_app};
-use paygate_core::id::{ChargeKind, MerchantId};
+use paygate_core::id::{ChargeId, ChargeKind, MerchantId};
 use paygate_core::ledger::{LedgerEvent, Pricing};
 use paygate_core::{Amount, Currency, Mode};
 use paygate_ledger::domain::journal::{self, AuditEntry, Subject};
@@ -66,9 +66,15 @@ async fn record_charge(
         .execute(&mut *tx)
         .await
         .unwrap();
-        journal::post(&mut tx, scope, currency, event, Subject { charge_id: Some(&id), refund_id: None })
-            .await
-            .unwrap();
+        journal::post(
+            &mut tx,
+            scope,
+            currency,
+            event,
+            Subject { charge_id: Some(ChargeId::parse(&id).unwrap()), refund_id: None },
+        )
+        .await
+        .unwrap();
         let entry = AuditEntry {
             actor: "key_test",
             action: event_type,

@@ -57,6 +57,11 @@ async fn act_at_processor(app: &TestApp, charge_id: &str, path: &str, body: Valu
     assert!(answer.status().is_success(), "{}", answer.status());
 }
 
+/// A charge id as the API answered it.
+fn id(text: &str) -> paygate_core::id::ChargeId {
+    paygate_core::id::ChargeId::parse(text).unwrap()
+}
+
 async fn authorized(app: &TestApp, merchant: &str) -> String {
     let charge = app.charge_card(merchant, SUCCESS, 4_000, "EUR", false).await;
     assert_eq!(charge["status"], "authorized");
@@ -64,7 +69,7 @@ async fn authorized(app: &TestApp, merchant: &str) -> String {
 }
 
 async fn lost_answer(app: &TestApp, merchant: &str, charge_id: &str, operation: Operation) {
-    let result = charges::operate(&app.pool, &unreachable(), scope(merchant), charge_id, operation).await;
+    let result = charges::operate(&app.pool, &unreachable(), scope(merchant), id(charge_id), operation).await;
     assert!(matches!(result, Err(ChargeError::ProcessorUnknown(_))), "{result:?}");
     assert_eq!(state(app, charge_id).await.3.as_deref(), Some(operation.marker()), "the claim is kept");
 }
@@ -81,7 +86,7 @@ async fn a_capture_that_landed_is_applied_and_one_that_did_not_is_released() {
     act_at_processor(&app, &landed, "capture", json!({ "amount": 3_000 })).await;
 
     // While claimed, nothing else moves the charge.
-    let again = charges::operate(&app.pool, &sandbox(&app), scope(&merchant), &lost, Operation::Void).await;
+    let again = charges::operate(&app.pool, &sandbox(&app), scope(&merchant), id(&lost), Operation::Void).await;
     assert!(matches!(again, Err(ChargeError::OperationInFlight)), "{again:?}");
 
     assert_eq!(recover(&app).await.operations, 2);
@@ -89,7 +94,7 @@ async fn a_capture_that_landed_is_applied_and_one_that_did_not_is_released() {
     assert_eq!(state(&app, &lost).await, ("authorized".into(), 0, 0, None));
     assert_eq!(event_types(&app, &landed).await, ["charge.authorized", "charge.captured"]);
     // Released, the charge can be captured again for real.
-    charges::operate(&app.pool, &sandbox(&app), scope(&merchant), &lost, capture).await.unwrap();
+    charges::operate(&app.pool, &sandbox(&app), scope(&merchant), id(&lost), capture).await.unwrap();
     assert_eq!(state(&app, &lost).await.0, "captured");
     assert_eq!(recover(&app).await.total(), 0, "nothing left");
     audit_is_clean(&app).await;
@@ -130,7 +135,7 @@ async fn a_young_claim_is_left_alone() {
 
 async fn refund_with(app: &TestApp, connector: &Connector, merchant: &str, charge: &str, amount: i64) -> Value {
     let new = NewRefund {
-        charge_id: charge.to_owned(),
+        charge_id: id(charge),
         amount: Some(Amount::new(amount).unwrap()),
         reason: None,
         metadata: Default::default(),

@@ -12,7 +12,7 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
-use paygate_core::id::{AttemptKind, ChargeKind, TokenId};
+use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, RefundId, TokenId};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
@@ -44,11 +44,11 @@ pub struct CreateContext<'a> {
 
 /// Creates the charge, or returns the one this Idempotency-Key already created (`replayed = true`).
 pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeRecord, bool), ChargeError> {
-    let charge_id = new_id::<ChargeKind>().to_string();
+    let charge_id = new_id::<ChargeKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
     let mut tx = ctx.pool.begin().await?;
     // Concurrent requests with one key queue on this insert; all but the first find the record.
-    let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id).await?;
+    let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id.to_string()).await?;
     if !claimed {
         drop(tx);
         return replay(ctx).await.map(|charge| (charge, true));
@@ -58,7 +58,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
                               statement_descriptor, metadata, processor, idempotency_key)
          VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(&charge_id)
+    .bind(charge_id)
     .bind(ctx.scope.merchant_id)
     .bind(ctx.scope.mode)
     .bind(new.currency.code())
@@ -74,9 +74,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     .await?;
     let attempt = AttemptStart {
         id: &attempt_id,
-        charge_id: &charge_id,
-        merchant_id: &ctx.scope.merchant_id.to_string(),
-        mode: ctx.scope.mode.as_str(),
+        charge_id,
+        scope: ctx.scope,
         operation: "authorize",
         amount: new.amount.minor(),
         processor: ctx.connector.name(),
@@ -88,7 +87,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         actor: &actor,
         action: "charge.create",
         object_type: "charge",
-        object_id: &charge_id,
+        object_id: &charge_id.to_string(),
         request_id: Some(ctx.request_id),
         data: json!({ "amount": new.amount.minor(), "currency": new.currency.code(), "capture": new.capture }),
     };
@@ -105,14 +104,16 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         capture: new.capture,
     };
     let outcome = ctx.connector.authorize(ctx.vault, &request, ctx.request_id).await;
-    apply_authorization(ctx.pool, ctx.scope, &charge_id, &attempt_id, outcome).await.map(|charge| (charge, false))
+    apply_authorization(ctx.pool, ctx.scope, charge_id, &attempt_id, outcome).await.map(|charge| (charge, false))
 }
 
 /// The charge an earlier request with this key created, if the requests are the same.
 async fn replay(ctx: &CreateContext<'_>) -> Result<ChargeRecord, ChargeError> {
     let id =
         idempotency::earlier(ctx.pool, ctx.scope, ctx.key_use()).await?.ok_or(ChargeError::IdempotencyKeyReused)?;
-    super::get(ctx.pool, ctx.scope, &id).await
+    let id = ChargeId::parse(&id)
+        .map_err(|_| ChargeError::Database(sqlx::Error::Decode(format!("idempotency record names {id:?}").into())))?;
+    super::get(ctx.pool, ctx.scope, id).await
 }
 
 impl CreateContext<'_> {
@@ -126,7 +127,7 @@ impl CreateContext<'_> {
 pub async fn apply_authorization(
     pool: &PgPool,
     scope: Scope,
-    charge_id: &str,
+    charge_id: ChargeId,
     attempt_id: &str,
     outcome: AuthorizeOutcome,
 ) -> Result<ChargeRecord, ChargeError> {
@@ -174,7 +175,7 @@ pub async fn apply_authorization(
             ("failed", None)
         }
         AuthorizeOutcome::Unknown { detail } => {
-            tracing::warn!(charge_id, attempt_id, %detail, "authorization outcome unknown; left for recovery");
+            tracing::warn!(%charge_id, attempt_id, %detail, "authorization outcome unknown; left for recovery");
             ("unknown", None)
         }
     };
@@ -189,14 +190,14 @@ pub async fn apply_authorization(
 }
 
 /// One step of an approved authorization: the charge moves `from` → `to` with `amounts`.
-struct Step<'a> {
-    charge_id: &'a str,
+struct Step {
+    charge_id: ChargeId,
     from: ChargeStatus,
     to: ChargeStatus,
     amounts: ChargeAmounts,
 }
 
-async fn set_status(conn: &mut PgConnection, step: &Step<'_>, processor_reference: &str) -> Result<(), sqlx::Error> {
+async fn set_status(conn: &mut PgConnection, step: &Step, processor_reference: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
                 authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
@@ -218,7 +219,7 @@ async fn set_status(conn: &mut PgConnection, step: &Step<'_>, processor_referenc
 async fn fail(
     conn: &mut PgConnection,
     scope: Scope,
-    charge_id: &str,
+    charge_id: ChargeId,
     code: &str,
     message: &str,
 ) -> Result<(), ChargeError> {
@@ -235,7 +236,7 @@ async fn fail(
     record_event(conn, scope, charge_id, "charge.failed").await
 }
 
-async fn set_card(conn: &mut PgConnection, charge_id: &str, card: Option<&CardSummary>) -> Result<(), sqlx::Error> {
+async fn set_card(conn: &mut PgConnection, charge_id: ChargeId, card: Option<&CardSummary>) -> Result<(), sqlx::Error> {
     let Some(card) = card else { return Ok(()) };
     sqlx::query(
         "UPDATE charges SET card_brand = $2, card_bin = $3, card_last4 = $4, card_exp_month = $5, card_exp_year = $6,
@@ -257,14 +258,13 @@ async fn set_card(conn: &mut PgConnection, charge_id: &str, card: Option<&CardSu
 /// A processor call about to be made, recorded (committed) before it is made.
 pub struct AttemptStart<'a> {
     pub id: &'a str,
-    pub charge_id: &'a str,
-    pub merchant_id: &'a str,
-    pub mode: &'a str,
+    pub charge_id: ChargeId,
+    pub scope: Scope,
     pub operation: &'static str,
     pub amount: i64,
     pub processor: &'a str,
     /// The refund a refund attempt is for.
-    pub refund_id: Option<&'a str>,
+    pub refund_id: Option<RefundId>,
 }
 
 pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) -> Result<(), sqlx::Error> {
@@ -274,8 +274,8 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
     )
     .bind(attempt.id)
     .bind(attempt.charge_id)
-    .bind(attempt.merchant_id)
-    .bind(attempt.mode)
+    .bind(attempt.scope.merchant_id)
+    .bind(attempt.scope.mode)
     .bind(attempt.operation)
     .bind(attempt.amount)
     .bind(attempt.processor)
@@ -288,7 +288,7 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
 pub async fn record_event(
     conn: &mut PgConnection,
     scope: Scope,
-    charge_id: &str,
+    charge_id: ChargeId,
     event_type: &str,
 ) -> Result<(), ChargeError> {
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
@@ -300,12 +300,12 @@ pub async fn record_event(
         actor: &actor,
         action: event_type,
         object_type: "charge",
-        object_id: charge_id,
+        object_id: &charge_id.to_string(),
         request_id: None,
         data: json!({ "status": charge.status, "amount_captured": charge.amount_captured }),
     };
     journal::audit(&mut *conn, scope, entry).await?;
-    journal::emit(conn, scope, event_type, charge_id, object).await?;
+    journal::emit(conn, scope, event_type, &charge_id.to_string(), object).await?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
 use paygate_core::Amount;
 use paygate_core::charge::{ChargeAction, TransitionError, transition};
-use paygate_core::id::AttemptKind;
+use paygate_core::id::{AttemptKind, ChargeId};
 use paygate_core::ledger::LedgerEvent;
 use sqlx::PgPool;
 
@@ -62,7 +62,7 @@ pub async fn operate(
     pool: &PgPool,
     connector: &Connector,
     scope: Scope,
-    charge_id: &str,
+    charge_id: ChargeId,
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
     let charge = super::get(pool, scope, charge_id).await?;
@@ -93,7 +93,7 @@ async fn claim(
         "UPDATE charges SET pending_operation = $2, updated_at = now()
          WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL",
     )
-    .bind(&charge.id)
+    .bind(charge.id)
     .bind(operation.marker())
     .execute(&mut *tx)
     .await?
@@ -102,7 +102,7 @@ async fn claim(
     if !claimed {
         drop(tx);
         // Someone else got there first: either still at the processor, or already done.
-        let now = super::get(pool, charge.scope()?, &charge.id).await?;
+        let now = super::get(pool, charge.scope(), charge.id).await?;
         if now.pending_operation.is_some() {
             return Err(ChargeError::OperationInFlight);
         }
@@ -118,9 +118,8 @@ async fn claim(
     };
     let attempt = AttemptStart {
         id: attempt_id,
-        charge_id: &charge.id,
-        merchant_id: &charge.merchant_id,
-        mode: &charge.mode,
+        charge_id: charge.id,
+        scope: charge.scope(),
         operation: operation.processor_call(),
         amount,
         processor: charge.processor.as_deref().unwrap_or("sandbox"),
@@ -135,7 +134,7 @@ async fn claim(
 pub async fn apply(
     pool: &PgPool,
     scope: Scope,
-    charge_id: &str,
+    charge_id: ChargeId,
     operation: Operation,
     action: ChargeAction,
     attempt_id: &str,
@@ -194,7 +193,7 @@ pub async fn apply(
             // Keep the claim: the processor may have acted, and only asking it can tell.
             attempt("unknown").execute(&mut *tx).await?;
             tx.commit().await?;
-            tracing::warn!(charge_id, attempt_id, %detail, "{} outcome unknown; left for recovery", operation.marker());
+            tracing::warn!(%charge_id, attempt_id, %detail, "{} outcome unknown; left for recovery", operation.marker());
             Err(ChargeError::ProcessorUnknown(detail))
         }
     }
@@ -202,7 +201,7 @@ pub async fn apply(
 
 impl ChargeRecord {
     /// The scope this stored charge belongs to.
-    pub fn scope(&self) -> Result<Scope, ChargeError> {
-        Scope::parse(&self.merchant_id, &self.mode).map_err(|e| ChargeError::Database(sqlx::Error::Decode(e.into())))
+    pub fn scope(&self) -> Scope {
+        Scope { merchant_id: self.merchant_id, mode: self.mode }
     }
 }

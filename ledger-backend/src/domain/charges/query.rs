@@ -7,7 +7,7 @@ use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use sqlx::PgPool;
 
-pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<ChargeRecord, ChargeError> {
+pub async fn get(pool: &PgPool, scope: Scope, id: paygate_core::id::ChargeId) -> Result<ChargeRecord, ChargeError> {
     crate::domain::scoped::find(pool, scope, "charges", CHARGE_COLUMNS, id).await?.ok_or(ChargeError::NotFound)
 }
 

@@ -9,7 +9,7 @@
 use crate::domain::events::EventRecord;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use paygate_core::id::DeliveryKind;
+use paygate_core::id::{DeliveryKind, EventId};
 use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -132,7 +132,7 @@ struct DeliveryRow {
 }
 
 /// An event's deliveries, each with every attempt, as the API shows them.
-pub async fn of_event(pool: &PgPool, scope: Scope, event_id: &str) -> Result<Vec<Value>, sqlx::Error> {
+pub async fn of_event(pool: &PgPool, scope: Scope, event_id: EventId) -> Result<Vec<Value>, sqlx::Error> {
     let rows: Vec<DeliveryRow> = sqlx::query_as(
         "SELECT d.id, d.endpoint_id, d.status, d.attempts, extract(epoch FROM d.next_attempt_at)::bigint AS next_attempt_at,
                 d.last_status_code,
@@ -158,7 +158,7 @@ pub async fn of_event(pool: &PgPool, scope: Scope, event_id: &str) -> Result<Vec
                 attempt["at"] = json!(at);
             }
             json!({
-                "id": r.id, "object": "webhook_delivery", "event": event_id, "endpoint": r.endpoint_id, "status": r.status,
+                "id": r.id, "object": "webhook_delivery", "event": event_id.to_string(), "endpoint": r.endpoint_id, "status": r.status,
                 "attempts": r.attempts, "next_attempt_at": (r.status == "pending").then(|| rfc3339(r.next_attempt_at)),
                 "last_status_code": r.last_status_code, "attempt_log": r.log,
             })

@@ -6,7 +6,7 @@ use super::url_guard::{self, UrlError};
 use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use paygate_core::id::WebhookEndpointKind;
+use paygate_core::id::{WebhookEndpointId, WebhookEndpointKind};
 use paygate_core::signature::webhook::{SECRET_BYTES, WebhookSecret};
 use paygate_core::time::rfc3339;
 use serde_json::{Value, json};
@@ -111,13 +111,13 @@ pub async fn create(
 ) -> Result<(EndpointRecord, String), EndpointError> {
     url_guard::check_configured(url, scope.mode)?;
     check_events(events)?;
-    let id = new_id::<WebhookEndpointKind>().to_string();
+    let id = new_id::<WebhookEndpointKind>();
     let secret = new_secret().expose();
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, merchant_id, mode, url, description, enabled_events, secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(scope.merchant_id)
     .bind(scope.mode)
     .bind(url)
@@ -126,10 +126,10 @@ pub async fn create(
     .bind(&secret)
     .execute(pool)
     .await?;
-    Ok((get(pool, scope, &id).await?, secret))
+    Ok((get(pool, scope, id).await?, secret))
 }
 
-pub async fn get(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRecord, EndpointError> {
+pub async fn get(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Result<EndpointRecord, EndpointError> {
     crate::domain::scoped::find(pool, scope, "webhook_endpoints", COLUMNS, id).await?.ok_or(EndpointError::NotFound)
 }
 
@@ -162,7 +162,12 @@ pub struct Changes {
     pub enabled: Option<bool>,
 }
 
-pub async fn update(pool: &PgPool, scope: Scope, id: &str, changes: Changes) -> Result<EndpointRecord, EndpointError> {
+pub async fn update(
+    pool: &PgPool,
+    scope: Scope,
+    id: WebhookEndpointId,
+    changes: Changes,
+) -> Result<EndpointRecord, EndpointError> {
     if let Some(url) = &changes.url {
         url_guard::check_configured(url, scope.mode)?;
     }
@@ -197,7 +202,7 @@ pub async fn update(pool: &PgPool, scope: Scope, id: &str, changes: Changes) -> 
 }
 
 /// Deletes the endpoint and its pending deliveries (delivered history stays with the events).
-pub async fn delete(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRecord, EndpointError> {
+pub async fn delete(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Result<EndpointRecord, EndpointError> {
     let endpoint = get(pool, scope, id).await?;
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'")
@@ -218,7 +223,7 @@ pub async fn delete(pool: &PgPool, scope: Scope, id: &str) -> Result<EndpointRec
 pub async fn rotate_secret(
     pool: &PgPool,
     scope: Scope,
-    id: &str,
+    id: WebhookEndpointId,
     overlap_seconds: i64,
 ) -> Result<(EndpointRecord, String), EndpointError> {
     let secret = new_secret().expose();
