@@ -12,6 +12,7 @@ pub mod processors;
 pub mod sandbox;
 pub mod startup;
 pub mod telemetry;
+pub mod wire;
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

@@ -2,8 +2,7 @@
 
 use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
-use paygate_core::time::rfc3339;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 
 const EVENT_COLUMNS: &str = "id, type, mode, data, extract(epoch FROM created_at)::bigint AS created";
@@ -16,20 +15,6 @@ pub struct EventRecord {
     pub mode: String,
     pub data: Value,
     pub created: i64,
-}
-
-impl EventRecord {
-    /// The Standard Webhooks-style envelope: `{id, type, created, livemode, data: {object}}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "event",
-            "type": self.event_type,
-            "created": rfc3339(self.created),
-            "livemode": self.mode == "live",
-            "data": self.data,
-        })
-    }
 }
 
 pub async fn get(

@@ -2,8 +2,7 @@
 
 use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
-use paygate_core::time::rfc3339;
-use serde_json::{Value, json};
+use crate::wire::{LedgerEntry, LedgerTransaction};
 use sqlx::PgPool;
 
 #[derive(sqlx::FromRow)]
@@ -13,15 +12,18 @@ struct JournalRow {
     charge_id: Option<String>,
     refund_id: Option<String>,
     created: i64,
-    entries: Value,
+    /// The lines in order, as three parallel arrays (the JSON is ours to write, not the database's).
+    accounts: Vec<String>,
+    currencies: Vec<String>,
+    amounts: Vec<i64>,
 }
 
 /// A page of the merchant's journal transactions, each with its lines, and whether more exist.
-pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Value>, bool), sqlx::Error> {
+pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<LedgerTransaction>, bool), sqlx::Error> {
     let select = format!(
         "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint AS created,
-                coalesce(json_agg(json_build_object('account', a.kind, 'currency', e.currency, 'amount', e.amount)
-                         ORDER BY e.line), '[]') AS entries
+                array_agg(a.kind ORDER BY e.line) AS accounts, array_agg(e.currency ORDER BY e.line) AS currencies,
+                array_agg(e.amount ORDER BY e.line) AS amounts
          FROM ledger_transactions t
          JOIN ledger_entries e ON e.transaction_id = t.id
          JOIN ledger_accounts a ON a.id = e.account_id
@@ -40,17 +42,11 @@ pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Value
     let objects = rows
         .into_iter()
         .map(|row| {
-            json!({
-                "id": row.id,
-                "object": "ledger_transaction",
-                "livemode": scope.mode.is_live(),
-                "kind": row.kind,
-                "charge": row.charge_id,
-                "refund": row.refund_id,
-                "created": rfc3339(row.created),
-                // Debits positive, credits negative; the lines of a transaction sum to zero.
-                "entries": row.entries,
-            })
+            let entries = (row.accounts.into_iter().zip(row.currencies).zip(row.amounts))
+                .map(|((account, currency), amount)| LedgerEntry { account, currency, amount })
+                .collect();
+            let subject = (row.charge_id, row.refund_id);
+            LedgerTransaction::new(row.id, scope.mode.is_live(), row.kind, subject, row.created, entries)
         })
         .collect();
     Ok(page.finish(objects))

@@ -13,11 +13,11 @@ use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Connector, OperationOutcome};
+use crate::wire;
 use paygate_core::charge::TransitionError;
 use paygate_core::charge::{ChargeAction, transition};
 use paygate_core::id::{AttemptKind, ChargeId, MerchantId, RefundId, RefundKind};
 use paygate_core::ledger::LedgerEvent;
-use paygate_core::time::rfc3339;
 use paygate_core::{Amount, Mode};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -39,24 +39,6 @@ pub struct RefundRecord {
     pub metadata: Value,
     pub failure_code: Option<String>,
     pub created: i64,
-}
-
-impl RefundRecord {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id.to_string(),
-            "object": "refund",
-            "livemode": self.mode == Mode::Live,
-            "charge": self.charge_id.to_string(),
-            "status": self.status,
-            "amount": self.amount,
-            "currency": self.currency,
-            "reason": self.reason,
-            "metadata": self.metadata,
-            "failure_code": self.failure_code,
-            "created": rfc3339(self.created),
-        })
-    }
 }
 
 /// Why a refund could not be made or read.
@@ -273,7 +255,8 @@ async fn record(
         data: json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id.to_string() }),
     };
     journal::audit(&mut *conn, scope, entry).await?;
-    journal::emit(conn, scope, event_type, &refund_id.to_string(), refund.to_json()).await?;
+    journal::emit(conn, scope, event_type, &refund_id.to_string(), wire::to_value(&wire::Refund::from(&refund)))
+        .await?;
     Ok(())
 }
 
@@ -285,7 +268,7 @@ pub async fn get(pool: &PgPool, scope: Scope, id: paygate_core::id::RefundId) ->
 pub async fn of_charge(
     pool: &PgPool,
     scope: Scope,
-    charge_id: &str,
+    charge_id: ChargeId,
     page: &Page,
 ) -> Result<(Vec<RefundRecord>, bool), RefundError> {
     let select = format!(

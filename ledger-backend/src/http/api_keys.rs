@@ -8,6 +8,7 @@ use super::path_id::PathId;
 use super::schemas::{one_of_strings, request};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::api_keys;
+use crate::wire::List;
 use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
@@ -94,21 +95,20 @@ async fn list_api_keys(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<api_keys::ApiKeyView>>, ApiError> {
     let is_cursor = |c: &str| paygate_core::id::ApiKeyId::parse(c).is_ok();
     let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
     if let Some((name, _)) = filters.first() {
         return Err(pagination::unknown(name));
     }
-    let (keys, has_more) = api_keys::list(&state.pool, caller.merchant_id, caller.mode, &page).await?;
-    Ok(Json(json!({ "object": "list", "data": keys, "has_more": has_more })))
+    Ok(Json(List::page(api_keys::list(&state.pool, caller.merchant_id, caller.mode, &page).await?)))
 }
 
 async fn revoke_api_key(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::ApiKeyKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<api_keys::ApiKeyView>, ApiError> {
     let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await? else {
         return Err(ApiError::Code(ErrorCode::ResourceNotFound));
     };
@@ -120,7 +120,7 @@ async fn revoke_api_key(
     }
     // The key as it now is, with its revocation time.
     let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await?;
-    revoked.map(|key| Json(json!(key))).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
+    revoked.map(Json).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 
 /// For the edge only: which merchant, mode and kind an active key's hash belongs to.

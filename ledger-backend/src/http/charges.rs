@@ -7,6 +7,7 @@ use super::schemas::{boolean, id, metadata, minor_amount, request};
 use super::{ApiError, AppState, MerchantCaller, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
 use crate::domain::page::Page;
+use crate::wire::{Charge, List};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -208,7 +209,7 @@ async fn create_charge(
     caller: MerchantCaller,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Charge>), ApiError> {
     let key = idempotency_key(&headers)?;
     let new = validate(super::json::required::<CreateChargeBody>(&headers, &body)?)?;
     let request_id = super::request_id::current().unwrap_or_default();
@@ -223,7 +224,7 @@ async fn create_charge(
     };
     let (charge, replayed) = charges::create(&ctx, &new).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(charge.to_json())))
+    Ok((status, Json(Charge::from(&charge))))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -238,7 +239,7 @@ async fn capture_charge(
     PathId(id): PathId<paygate_core::id::ChargeKind>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Charge>, ApiError> {
     // The body is optional: no body captures the whole authorization.
     let body: CaptureBody = super::json::optional(&headers, &body)?;
     let amount = body
@@ -248,37 +249,36 @@ async fn capture_charge(
     let scope = caller.scope();
     let connector = &state.processors.sandbox;
     let charge = charges::operate(&state.pool, connector, scope, id, Operation::Capture { amount }).await?;
-    Ok(Json(charge.to_json()))
+    Ok(Json(Charge::from(&charge)))
 }
 
 async fn void_charge(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::ChargeKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Charge>, ApiError> {
     let scope = caller.scope();
     let charge = charges::operate(&state.pool, &state.processors.sandbox, scope, id, Operation::Void).await?;
-    Ok(Json(charge.to_json()))
+    Ok(Json(Charge::from(&charge)))
 }
 
 async fn get_charge(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::ChargeKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Charge>, ApiError> {
     let scope = caller.scope();
-    Ok(Json(charges::get(&state.pool, scope, id).await?.to_json()))
+    Ok(Json(Charge::from(&charges::get(&state.pool, scope, id).await?)))
 }
 
 async fn list_charges(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<Charge>>, ApiError> {
     let (page, filter) = list_filter(query.as_deref().unwrap_or(""))?;
     let (rows, has_more) = charges::list(&state.pool, caller.scope(), &page, &filter).await?;
-    let data: Vec<Value> = rows.iter().map(|c| c.to_json()).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+    Ok(Json(List::page((rows.iter().map(Charge::from).collect(), has_more))))
 }
 
 fn list_filter(query: &str) -> Result<(Page, ListFilter), ApiError> {

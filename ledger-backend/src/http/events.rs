@@ -5,13 +5,13 @@ use super::pagination::{self, unknown};
 use super::path_id::PathId;
 use super::{ApiError, AppState, MerchantCaller};
 use crate::domain::{events, ledger_journal};
+use crate::wire::{Event, LedgerTransaction, List};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::routing::get;
 use paygate_core::ErrorCode;
 use paygate_core::id::{EventId, LedgerTransactionId};
-use serde_json::{Value, json};
 
 const EVENTS_QUERY: [QueryParam; 4] =
     [PAGINATION[0], PAGINATION[1], PAGINATION[2], ("type", "Only events of this type (charge.captured...)")];
@@ -54,7 +54,7 @@ async fn list_events(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<Event>>, ApiError> {
     let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), |c| EventId::parse(c).is_ok())?;
     let mut event_type = None;
     for (name, value) in filters {
@@ -64,28 +64,26 @@ async fn list_events(
         }
     }
     let (rows, has_more) = events::list(&state.pool, caller.scope(), &page, event_type.as_deref()).await?;
-    let data: Vec<Value> = rows.iter().map(|e| e.to_json()).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+    Ok(Json(List::page((rows.iter().map(Event::from).collect(), has_more))))
 }
 
 async fn get_event(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::EventKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Event>, ApiError> {
     let event = events::get(&state.pool, caller.scope(), id).await?;
-    event.map(|e| Json(e.to_json())).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
+    event.map(|e| Json(Event::from(&e))).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 
 async fn list_ledger_transactions(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<LedgerTransaction>>, ApiError> {
     let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), |c| LedgerTransactionId::parse(c).is_ok())?;
     if let Some((name, _)) = filters.first() {
         return Err(unknown(name));
     }
-    let (data, has_more) = ledger_journal::list(&state.pool, caller.scope(), &page).await?;
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+    Ok(Json(List::page(ledger_journal::list(&state.pool, caller.scope(), &page).await?)))
 }

@@ -8,6 +8,7 @@ use super::schemas::{id, metadata, minor_amount, one_of_strings, request};
 use super::{ApiError, AppState, MerchantCaller};
 use crate::domain::idempotency::KeyUse;
 use crate::domain::refunds::{self, NewRefund, RefundContext, RefundError};
+use crate::wire::{List, Refund};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -112,7 +113,7 @@ async fn create_refund(
     caller: MerchantCaller,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Refund>), ApiError> {
     let key = idempotency_key(&headers)?;
     let new = validate(super::json::required::<CreateRefundBody>(&headers, &body)?)?;
     let request_id = super::request_id::current().unwrap_or_default();
@@ -126,31 +127,28 @@ async fn create_refund(
     };
     let (refund, replayed) = refunds::create(&ctx, &new).await?;
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(refund.to_json())))
+    Ok((status, Json(Refund::from(&refund))))
 }
 
 async fn get_refund(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::RefundKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Refund>, ApiError> {
     let scope = caller.scope();
-    Ok(Json(refunds::get(&state.pool, scope, id).await?.to_json()))
+    Ok(Json(Refund::from(&refunds::get(&state.pool, scope, id).await?)))
 }
 
 async fn list_refunds(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<Refund>>, ApiError> {
     let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), |c| RefundId::parse(c).is_ok())?;
     let mut charge = None;
     for (name, value) in filters {
         match name.as_str() {
-            "charge" => {
-                ChargeId::parse(&value).map_err(|e| ApiError::invalid("charge", e.to_string()))?;
-                charge = Some(value)
-            }
+            "charge" => charge = Some(ChargeId::parse(&value).map_err(|e| ApiError::invalid("charge", e.to_string()))?),
             _ => return Err(pagination::unknown(&name)),
         }
     }
@@ -159,7 +157,6 @@ async fn list_refunds(
         param: "charge".into(),
         detail: "list refunds by charge: ?charge=ch_…".into(),
     })?;
-    let (rows, has_more) = refunds::of_charge(&state.pool, caller.scope(), &charge, &page).await?;
-    let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+    let (rows, has_more) = refunds::of_charge(&state.pool, caller.scope(), charge, &page).await?;
+    Ok(Json(List::page((rows.iter().map(Refund::from).collect(), has_more))))
 }

@@ -11,6 +11,7 @@ use crate::domain::webhooks::deliveries;
 use crate::domain::webhooks::endpoints::{
     self, Changes, EndpointError, ROTATION_OVERLAP_SECONDS_DEFAULT, ROTATION_OVERLAP_SECONDS_MAX,
 };
+use crate::wire::{Deleted, List, WebhookDelivery, WebhookEndpoint, WithSecret};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -161,45 +162,42 @@ fn check_description(description: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn with_secret(record: &endpoints::EndpointRecord, secret: &str) -> Value {
-    let mut object = record.to_json();
-    object["secret"] = json!(secret);
-    object
+fn with_secret(record: &endpoints::EndpointRecord, secret: String) -> WithSecret {
+    WithSecret { endpoint: WebhookEndpoint::from(record), secret }
 }
 
 async fn create(
     State(state): State<AppState>,
     caller: MerchantCaller,
     ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WithSecret>), ApiError> {
     check_description(body.description.as_deref())?;
     let (record, secret) =
         endpoints::create(&state.pool, caller.scope(), &body.url, &body.enabled_events, body.description.as_deref())
             .await?;
-    Ok((StatusCode::CREATED, Json(with_secret(&record, &secret))))
+    Ok((StatusCode::CREATED, Json(with_secret(&record, secret))))
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<WebhookEndpoint>>, ApiError> {
     let is_cursor = |c: &str| paygate_core::id::WebhookEndpointId::parse(c).is_ok();
     let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
     if let Some((name, _)) = filters.first() {
         return Err(pagination::unknown(name));
     }
     let (rows, has_more) = endpoints::list(&state.pool, caller.scope(), &page).await?;
-    let data: Vec<Value> = rows.iter().map(|e| e.to_json()).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more })))
+    Ok(Json(List::page((rows.iter().map(WebhookEndpoint::from).collect(), has_more))))
 }
 
 async fn retrieve(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(endpoints::get(&state.pool, caller.scope(), id).await?.to_json()))
+) -> Result<Json<WebhookEndpoint>, ApiError> {
+    Ok(Json(WebhookEndpoint::from(&endpoints::get(&state.pool, caller.scope(), id).await?)))
 }
 
 async fn update(
@@ -207,7 +205,7 @@ async fn update(
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
     ApiJson(body): ApiJson<Map<String, Value>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookEndpoint>, ApiError> {
     // Parsed by hand: `description: null` (clear it) must differ from no `description` (keep it).
     let mut changes = Changes::default();
     for (name, value) in body {
@@ -236,17 +234,16 @@ async fn update(
             }
         }
     }
-    Ok(Json(endpoints::update(&state.pool, caller.scope(), id, changes).await?.to_json()))
+    Ok(Json(WebhookEndpoint::from(&endpoints::update(&state.pool, caller.scope(), id, changes).await?)))
 }
 
 async fn remove(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
-) -> Result<Json<Value>, ApiError> {
-    let mut object = endpoints::delete(&state.pool, caller.scope(), id).await?.to_json();
-    object["deleted"] = json!(true);
-    Ok(Json(object))
+) -> Result<Json<Deleted<WebhookEndpoint>>, ApiError> {
+    let deleted = endpoints::delete(&state.pool, caller.scope(), id).await?;
+    Ok(Json(Deleted { object: WebhookEndpoint::from(&deleted), deleted: true }))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -261,7 +258,7 @@ async fn rotate(
     PathId(id): PathId<paygate_core::id::WebhookEndpointKind>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WithSecret>, ApiError> {
     let body: RotateBody = super::json::optional(&headers, &body)?;
     let overlap = body.overlap_seconds.unwrap_or(ROTATION_OVERLAP_SECONDS_DEFAULT);
     if !(0..=ROTATION_OVERLAP_SECONDS_MAX).contains(&overlap) {
@@ -271,19 +268,23 @@ async fn rotate(
         ));
     }
     let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), id, overlap).await?;
-    Ok(Json(with_secret(&record, &secret)))
+    Ok(Json(with_secret(&record, secret)))
 }
 
-async fn delivery_list(state: &AppState, scope: Scope, event_id: paygate_core::id::EventId) -> Result<Value, ApiError> {
-    let data = deliveries::of_event(&state.pool, scope, event_id).await?;
-    Ok(json!({ "object": "list", "data": data, "has_more": false }))
+/// An event's deliveries: one per endpoint subscribed when it happened, so the list is whole.
+async fn delivery_list(
+    state: &AppState,
+    scope: Scope,
+    event_id: paygate_core::id::EventId,
+) -> Result<List<WebhookDelivery>, ApiError> {
+    Ok(List::whole(deliveries::of_event(&state.pool, scope, event_id).await?))
 }
 
 async fn deliveries(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::EventKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<WebhookDelivery>>, ApiError> {
     let scope = caller.scope();
     crate::domain::events::get(&state.pool, scope, id).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
     Ok(Json(delivery_list(&state, scope, id).await?))
@@ -301,7 +302,7 @@ async fn redeliver(
     PathId(id): PathId<paygate_core::id::EventKind>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<WebhookDelivery>>, ApiError> {
     let body: RedeliverBody = super::json::optional(&headers, &body)?;
     let scope = caller.scope();
     let event =

@@ -174,7 +174,7 @@ async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(
     let Some(event) = &claimed.event else {
         return finish(pool, &claimed, None, Outcome::Abandon("the event is gone")).await;
     };
-    let body = event.to_json().to_string();
+    let body = crate::wire::to_value(&crate::wire::Event::from(event)).to_string();
     let secrets: Vec<WebhookSecret> = [Some(secret), previous_secret.as_ref()]
         .into_iter()
         .flatten()

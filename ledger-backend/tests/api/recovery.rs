@@ -148,7 +148,7 @@ async fn refund_with(app: &TestApp, connector: &Connector, merchant: &str, charg
         request_id: "req_test",
         key: KeyUse { key: &key, fingerprint: &"0".repeat(64), object_type: "refund" },
     };
-    refunds::create(&ctx, &new).await.unwrap().0.to_json()
+    paygate_ledger::wire::to_value(&paygate_ledger::wire::Refund::from(&refunds::create(&ctx, &new).await.unwrap().0))
 }
 
 async fn refund_status(app: &TestApp, id: &str) -> (String, Option<String>) {

@@ -294,7 +294,7 @@ pub async fn record_event(
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
     let charge: ChargeRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *conn).await?;
-    let object = charge.to_json();
+    let object = crate::wire::to_value(&crate::wire::Charge::from(&charge));
     let actor = crate::domain::actor::current();
     let entry = AuditEntry {
         actor: &actor,

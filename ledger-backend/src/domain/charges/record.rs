@@ -1,11 +1,12 @@
-//! A charge as stored, and its public JSON (the wire format, kept apart from the row on purpose so a
-//! schema change cannot silently change the API).
+//! A charge as stored. Its public JSON is `wire::Charge`, kept apart from the row on purpose so a schema
+//! change cannot silently change the API.
 
 use paygate_core::charge::{ChargeAmounts, ChargeStatus};
 use paygate_core::id::{ChargeId, MerchantId};
-use paygate_core::time::rfc3339;
 use paygate_core::{Amount, Currency, Mode};
-use serde_json::{Value, json};
+use serde_json::Value;
+#[cfg(test)]
+use serde_json::json;
 
 /// The SELECT list that reads a `ChargeRecord`.
 pub const CHARGE_COLUMNS: &str = "id, merchant_id, mode, status, currency, amount, amount_authorized, amount_captured,
@@ -79,39 +80,6 @@ impl ChargeRecord {
         let detail = format!("charge {}: stored {column} does not parse", self.id);
         tracing::error!(%detail, "corrupt row");
         super::ChargeError::Database(sqlx::Error::Decode(detail.into()))
-    }
-
-    pub fn to_json(&self) -> Value {
-        let card = self.card_last4.as_ref().map(|last4| {
-            json!({
-                "brand": self.card_brand,
-                "last4": last4,
-                "exp_month": self.card_exp_month,
-                "exp_year": self.card_exp_year,
-                "fingerprint": self.card_fingerprint,
-            })
-        });
-        json!({
-            "id": self.id.to_string(),
-            "object": "charge",
-            "livemode": self.mode == Mode::Live,
-            "status": self.status,
-            "amount": self.amount,
-            "amount_authorized": self.amount_authorized,
-            "amount_captured": self.amount_captured,
-            "amount_refunded": self.amount_refunded,
-            "currency": self.currency,
-            "capture": self.capture,
-            "source": self.source,
-            "payment_method_details": card.map(|card| json!({ "type": "card", "card": card })),
-            "description": self.description,
-            "statement_descriptor": self.statement_descriptor,
-            "metadata": self.metadata,
-            "failure_code": self.failure_code,
-            "failure_message": self.failure_message,
-            "created": rfc3339(self.created),
-            "authorization_expires_at": self.authorization_expires.map(rfc3339),
-        })
     }
 }
 

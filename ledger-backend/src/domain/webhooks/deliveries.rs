@@ -9,9 +9,8 @@
 use crate::domain::events::EventRecord;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
+use crate::wire::{DeliveryAttempt, Timestamp, WebhookDelivery};
 use paygate_core::id::{DeliveryKind, EventId};
-use paygate_core::time::rfc3339;
-use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
@@ -128,40 +127,67 @@ struct DeliveryRow {
     attempts: i32,
     next_attempt_at: i64,
     last_status_code: Option<i32>,
-    log: Value,
 }
 
-/// An event's deliveries, each with every attempt, as the API shows them.
-pub async fn of_event(pool: &PgPool, scope: Scope, event_id: EventId) -> Result<Vec<Value>, sqlx::Error> {
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    delivery_id: String,
+    attempt: i32,
+    attempted_at: i64,
+    status_code: Option<i32>,
+    latency_ms: i32,
+    error: Option<String>,
+    response_excerpt: Option<String>,
+}
+
+/// An event's deliveries, each with every attempt, as the API shows them: two queries (the deliveries,
+/// then all their attempts), put together here rather than as JSON built by the database.
+pub async fn of_event(pool: &PgPool, scope: Scope, event_id: EventId) -> Result<Vec<WebhookDelivery>, sqlx::Error> {
     let rows: Vec<DeliveryRow> = sqlx::query_as(
-        "SELECT d.id, d.endpoint_id, d.status, d.attempts, extract(epoch FROM d.next_attempt_at)::bigint AS next_attempt_at,
-                d.last_status_code,
-                coalesce((SELECT json_agg(json_build_object(
-                              'attempt', a.attempt, 'at', extract(epoch FROM a.attempted_at)::bigint,
-                              'status_code', a.status_code, 'latency_ms', a.latency_ms, 'error', a.error,
-                              'response_excerpt', a.response_excerpt) ORDER BY a.attempt)
-                          FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]') AS log
-         FROM webhook_deliveries d
-         WHERE d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3 ORDER BY d.id",
+        "SELECT id, endpoint_id, status, attempts, extract(epoch FROM next_attempt_at)::bigint AS next_attempt_at,
+                last_status_code
+         FROM webhook_deliveries WHERE event_id = $1 AND merchant_id = $2 AND mode = $3 ORDER BY id",
     )
     .bind(event_id)
     .bind(scope.merchant_id)
     .bind(scope.mode)
     .fetch_all(pool)
     .await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let attempts: Vec<AttemptRow> = sqlx::query_as(
+        "SELECT delivery_id, attempt, extract(epoch FROM attempted_at)::bigint AS attempted_at, status_code, latency_ms,
+                error, response_excerpt
+         FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|mut r| {
-            // Timestamps are formatted in one place, core's `rfc3339`, never in SQL.
-            for attempt in r.log.as_array_mut().into_iter().flatten() {
-                let at = attempt["at"].as_i64().map(rfc3339);
-                attempt["at"] = json!(at);
+        .map(|r| {
+            let attempt_log = attempts
+                .iter()
+                .filter(|a| a.delivery_id == r.id)
+                .map(|a| DeliveryAttempt {
+                    attempt: a.attempt,
+                    at: Timestamp(a.attempted_at),
+                    status_code: a.status_code,
+                    latency_ms: a.latency_ms,
+                    error: a.error.clone(),
+                    response_excerpt: a.response_excerpt.clone(),
+                })
+                .collect();
+            WebhookDelivery {
+                next_attempt_at: (r.status == "pending").then_some(Timestamp(r.next_attempt_at)),
+                id: r.id,
+                object: "webhook_delivery",
+                event: event_id.to_string(),
+                endpoint: r.endpoint_id,
+                status: r.status,
+                attempts: r.attempts,
+                last_status_code: r.last_status_code,
+                attempt_log,
             }
-            json!({
-                "id": r.id, "object": "webhook_delivery", "event": event_id.to_string(), "endpoint": r.endpoint_id, "status": r.status,
-                "attempts": r.attempts, "next_attempt_at": (r.status == "pending").then(|| rfc3339(r.next_attempt_at)),
-                "last_status_code": r.last_status_code, "attempt_log": r.log,
-            })
         })
         .collect())
 }

@@ -8,8 +8,6 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use paygate_core::id::{WebhookEndpointId, WebhookEndpointKind};
 use paygate_core::signature::webhook::{SECRET_BYTES, WebhookSecret};
-use paygate_core::time::rfc3339;
-use serde_json::{Value, json};
 use sqlx::PgPool;
 
 /// The event types an endpoint may subscribe to ('*' is all of them).
@@ -59,23 +57,6 @@ pub struct EndpointRecord {
     pub disabled_reason: Option<String>,
     pub rotating: bool,
     pub created: i64,
-}
-
-impl EndpointRecord {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "webhook_endpoint",
-            "livemode": self.mode == "live",
-            "url": self.url,
-            "description": self.description,
-            "enabled_events": self.enabled_events,
-            "enabled": self.enabled,
-            "disabled_reason": self.disabled_reason,
-            "secret_rotating": self.rotating,
-            "created": rfc3339(self.created),
-        })
-    }
 }
 
 /// At most this many subscribed types (there are fewer types than this; the database holds the same limit).

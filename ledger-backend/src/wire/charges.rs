@@ -1,0 +1,80 @@
+//! A charge as the API answers it.
+
+use super::{Timestamp, livemode};
+use crate::domain::charges::ChargeRecord;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Serialize)]
+pub struct Charge {
+    pub id: String,
+    object: &'static str,
+    pub livemode: bool,
+    pub status: String,
+    pub amount: i64,
+    pub amount_authorized: i64,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub currency: String,
+    pub capture: bool,
+    pub source: String,
+    /// Null until the vault has told us which card it was.
+    pub payment_method_details: Option<PaymentMethodDetails>,
+    pub description: Option<String>,
+    pub statement_descriptor: Option<String>,
+    pub metadata: Value,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub created: Timestamp,
+    pub authorization_expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentMethodDetails {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub card: Card,
+}
+
+/// What may be shown of a card: never more than brand, last 4, expiry and the keyed fingerprint.
+#[derive(Debug, Serialize)]
+pub struct Card {
+    pub brand: Option<String>,
+    pub last4: String,
+    pub exp_month: Option<i16>,
+    pub exp_year: Option<i16>,
+    pub fingerprint: Option<String>,
+}
+
+impl From<&ChargeRecord> for Charge {
+    fn from(charge: &ChargeRecord) -> Self {
+        let card = charge.card_last4.as_ref().map(|last4| Card {
+            brand: charge.card_brand.clone(),
+            last4: last4.clone(),
+            exp_month: charge.card_exp_month,
+            exp_year: charge.card_exp_year,
+            fingerprint: charge.card_fingerprint.clone(),
+        });
+        Charge {
+            id: charge.id.to_string(),
+            object: "charge",
+            livemode: livemode(charge.mode),
+            status: charge.status.clone(),
+            amount: charge.amount,
+            amount_authorized: charge.amount_authorized,
+            amount_captured: charge.amount_captured,
+            amount_refunded: charge.amount_refunded,
+            currency: charge.currency.clone(),
+            capture: charge.capture,
+            source: charge.source.clone(),
+            payment_method_details: card.map(|card| PaymentMethodDetails { kind: "card", card }),
+            description: charge.description.clone(),
+            statement_descriptor: charge.statement_descriptor.clone(),
+            metadata: charge.metadata.clone(),
+            failure_code: charge.failure_code.clone(),
+            failure_message: charge.failure_message.clone(),
+            created: Timestamp(charge.created),
+            authorization_expires_at: charge.authorization_expires.map(Timestamp),
+        }
+    }
+}
