@@ -71,6 +71,10 @@ const HEADER_SETS = [
   { 'content-type': 'application/json, text/plain' },
   { 'request-id': 'req_\u00ff' },
   { 'x-forwarded-for': '1'.repeat(4_000) },
+  // Read by the edge (the per-IP token limit names its bucket after it).
+  { 'cf-connecting-ip': 'x'.repeat(8_000) },
+  { 'cf-connecting-ip': '::1\u00ff' },
+  { 'cf-connecting-ip': '' },
 ];
 const AUTH_HEADERS = ['Bearer ', 'Bearer sk_test_', 'Basic %%%', 'Basic ' + Buffer.from('\u0000:').toString('base64'), 'Bearer ' + 'x'.repeat(8_000), 'Digest x'];
 
