@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod card;
 pub mod charge;
+pub mod decline;
 pub mod hex;
 pub mod id;
 #[cfg(feature = "sqlx")]

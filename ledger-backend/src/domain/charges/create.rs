@@ -12,6 +12,7 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
+use paygate_core::decline::DeclineCode;
 use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, RefundId, TokenId};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::{Amount, Currency};
@@ -170,8 +171,8 @@ pub async fn apply_authorization(
             ("failed", None)
         }
         AuthorizeOutcome::TokenRejected { .. } => {
-            fail(&mut tx, scope, charge_id, "token_used", "The token was already used, has expired or does not exist")
-                .await?;
+            let used = DeclineCode::TokenUsed;
+            fail(&mut tx, scope, charge_id, used.as_str(), used.message()).await?;
             ("failed", None)
         }
         AuthorizeOutcome::Unknown { detail } => {
@@ -309,11 +310,8 @@ pub async fn record_event(
     Ok(())
 }
 
+/// The charge's `failure_message` for a processor's decline code (core's vocabulary; unknown codes are
+/// generic declines).
 fn decline_message(code: &str) -> &'static str {
-    match code {
-        "insufficient_funds" => "The card has insufficient funds",
-        "expired_card" => "The card has expired",
-        "incorrect_cvc" => "The card's security code is incorrect",
-        _ => "The card was declined",
-    }
+    DeclineCode::parse(code).unwrap_or(DeclineCode::GenericDecline).message()
 }
