@@ -224,27 +224,28 @@ async fn proxy(
             return Err(refusal);
         }
     };
-    // Recorded after the answer is on its way (the caller does not wait for it). A retry racing the write
-    // sees "in flight" (409) for that moment and retries. Which answers are kept is core's rule: outcomes
-    // yes (declines included); refusals before execution (validation...) and 5xx no, so a corrected
-    // request may reuse the key.
+    // Which answers are kept is core's rule: outcomes yes (declines included); refusals before execution
+    // (validation...) and 5xx no, so a corrected request may reuse the key. A kept answer is recorded after
+    // it is on its way (a retry racing the write sees "in flight", 409, and retries); a key that keeps
+    // nothing is released before answering, so the corrected request sent at once finds it free.
     let code = answer_code(&answer.content_type, &answer.body);
-    let keep = paygate_core::idempotency::stores_answer(answer.status, code);
-    let stored = keep.then(|| StoredAnswer {
-        status: answer.status,
-        content_type: answer.content_type.clone(),
-        body: String::from_utf8_lossy(&answer.body).into_owned(),
-    });
     let request_id = request_id.to_owned();
-    ctx.wait_until(async move {
-        let written = match stored {
-            Some(stored) => slot.finish(&stored, ttl).await,
-            None => slot.abort().await,
+    if paygate_core::idempotency::stores_answer(answer.status, code) {
+        let stored = StoredAnswer {
+            status: answer.status,
+            content_type: answer.content_type.clone(),
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
         };
-        if let Err(error) = written {
-            worker::console_error!("{request_id} idempotency record not written: {error}");
-        }
-    });
+        ctx.wait_until(async move {
+            if let Err(error) = slot.finish(&stored, ttl).await {
+                worker::console_error!("{request_id} idempotency record not written: {error}");
+            }
+        });
+    } else if let Err(error) = slot.abort().await {
+        // The key stays held until its in-flight mark ages out (IN_FLIGHT_SECONDS_MAX); a retry meanwhile
+        // is told 409 and the backend's own record still answers it correctly.
+        worker::console_error!("{request_id} idempotency key not released: {error}");
+    }
     relay(answer.status, &answer.content_type, answer.body, false)
 }
 

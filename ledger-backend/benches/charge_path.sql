@@ -56,8 +56,10 @@ COMMIT;
 -- 4. The capture applied: pricing, the capture posting with its fee line, status, attempt, audit, event.
 BEGIN;
 SELECT id, status, amount FROM charges WHERE id = :ch AND pending_operation = 'capture' FOR UPDATE;
-SELECT basis_points, fixed_minor FROM merchant_pricing WHERE merchant_id = :merchant AND currency IN ('EUR', '*')
-    ORDER BY currency = '*' LIMIT 1;
+SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p
+    WHERE p.merchant_id = :merchant AND p.currency IN ('EUR', '*')
+      AND p.effective_from <= (SELECT created_at FROM charges WHERE id = :ch)
+    ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
 SELECT kind, id FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test' AND currency = 'EUR'
     AND kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}');
 INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id) VALUES (:ltx2, :merchant, 'test', 'capture', :ch);

@@ -1,9 +1,9 @@
 -- Tenancy enforced by the database itself, behind the edge (which picks the merchant and mode from the API
 -- key) and the queries (which bind them): row-level security on every merchant-owned table.
 --
--- Two roles, cluster-wide, created here when missing (creating them needs a superuser or CREATEROLE; on a
--- managed database create them once beforehand, exactly like this, and grant both to the user Paygate
--- connects as):
+-- Two roles, cluster-wide, created here when missing (creating a BYPASSRLS role needs a superuser; on a
+-- managed database create both once beforehand, exactly like this, and grant both to the user Paygate
+-- connects as; this migration then only checks that they exist):
 --   paygate_api   the API's requests. No BYPASSRLS: it sees and writes only the rows of the merchant and mode
 --                 in the settings `paygate.merchant_id` and `paygate.mode`, which the backend sets on each
 --                 connection it hands to a request (db::connect). With no scope set it sees nothing.
@@ -12,14 +12,21 @@
 -- The tables stay owned by the migrating user; DDL (migrations, new partitions) runs as that owner.
 DO $$
 BEGIN
-    BEGIN
-        CREATE ROLE paygate_api NOLOGIN NOBYPASSRLS;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-    END;
-    BEGIN
-        CREATE ROLE paygate_jobs NOLOGIN BYPASSRLS;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-    END;
+    -- Checked first: CREATE ROLE checks its privilege before whether the role exists, so a user that may
+    -- not create roles must never reach it when they were created beforehand. (The inner blocks cover two
+    -- migrations racing in one cluster, as parallel test runs do.)
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'paygate_api') THEN
+        BEGIN
+            CREATE ROLE paygate_api NOLOGIN NOBYPASSRLS;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'paygate_jobs') THEN
+        BEGIN
+            CREATE ROLE paygate_jobs NOLOGIN BYPASSRLS;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
     IF NOT pg_has_role(current_user, 'paygate_api', 'MEMBER') THEN
         EXECUTE format('GRANT paygate_api TO %I', current_user);
     END IF;
@@ -29,11 +36,22 @@ BEGIN
 END
 $$;
 
+-- Privileges on the tables as they are queried: the parents. A partition is reached through its parent (whose
+-- privileges and policy apply); named directly it has neither, so the roles get nothing on partitions, and
+-- partitions created later (db::partitions) get nothing either. A new table's migration grants its own.
 GRANT USAGE ON SCHEMA public TO paygate_api, paygate_jobs;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO paygate_api, paygate_jobs;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO paygate_api, paygate_jobs;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO paygate_api, paygate_jobs;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO paygate_api, paygate_jobs;
+DO $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT c.oid::regclass FROM pg_class c
+                WHERE c.relispartition AND c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM paygate_api, paygate_jobs', part);
+    END LOOP;
+END
+$$;
 
 -- The scope of the current transaction's work; NULL (matching nothing) when unset.
 CREATE FUNCTION paygate_merchant() RETURNS text LANGUAGE sql STABLE AS
@@ -74,7 +92,7 @@ CREATE POLICY tenant ON webhook_attempts
 -- apply inside it), for an active key's hash only.
 CREATE FUNCTION api_key_identity(hash text)
     RETURNS TABLE (id text, merchant_id text, mode text, kind text)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
     $$ SELECT id, merchant_id, mode, kind FROM api_keys WHERE key_hash = hash AND revoked_at IS NULL $$;
 REVOKE ALL ON FUNCTION api_key_identity(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api_key_identity(text) TO paygate_api, paygate_jobs;

@@ -23,6 +23,10 @@ const DESCRIPTION_CHARS_MAX: usize = 1_000;
 /// Card networks print at most 22 characters on the statement.
 const STATEMENT_DESCRIPTOR_CHARS_MAX: usize = 22;
 
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+const UNIX_TIME_MIN: i64 = -62_135_596_800;
+const UNIX_TIME_MAX: i64 = 253_402_300_799;
+
 const LIST_QUERY: [QueryParam; 6] = [
     PAGINATION[0],
     PAGINATION[1],
@@ -285,15 +289,20 @@ fn list_filter(query: &str) -> Result<(Page, ListFilter), ApiError> {
     let (page, filters) = pagination::parse(query, |c| paygate_core::id::ChargeId::parse(c).is_ok())?;
     let mut filter = ListFilter::default();
     for (name, value) in filters {
-        let integer = || value.parse::<i64>().map_err(|_| ApiError::invalid(&name, "must be an integer"));
+        // Unix seconds from year 1 to 9999: PostgreSQL's timestamps hold these, and no charge is outside them.
+        let unix_time = || {
+            value.parse::<i64>().ok().filter(|t| (UNIX_TIME_MIN..=UNIX_TIME_MAX).contains(t)).ok_or_else(|| {
+                ApiError::invalid(&name, format!("{name} is Unix seconds, {UNIX_TIME_MIN} to {UNIX_TIME_MAX}"))
+            })
+        };
         match name.as_str() {
             "status" => {
                 paygate_core::charge::ChargeStatus::parse(&value)
                     .ok_or_else(|| ApiError::invalid("status", "unknown status"))?;
                 filter.status = Some(value);
             }
-            "created_gte" => filter.created_gte = Some(integer()?),
-            "created_lte" => filter.created_lte = Some(integer()?),
+            "created_gte" => filter.created_gte = Some(unix_time()?),
+            "created_lte" => filter.created_lte = Some(unix_time()?),
             _ => return Err(pagination::unknown(&name)),
         }
     }

@@ -24,7 +24,9 @@ pub enum ApiError {
 }
 
 /// Database failures, sorted by whose they are: the pool could not give a connection in time (503, retry);
-/// a named constraint refused a value (the request's fault: 4xx naming the column); anything else is ours.
+/// a constraint on a column that holds the caller's input refused its value (the caller's fault, which the
+/// handler should have caught first: a 4xx naming the field); anything else is ours (500), including a
+/// constraint on a value we computed, which means a bug and must not read as the caller's mistake.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) {
@@ -41,25 +43,26 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The named constraints on columns that take a caller's value as given, and the parameter each names.
+const INPUT_CONSTRAINTS: &[(&str, &str)] = &[
+    ("charges_description_check", "description"),
+    ("charges_statement_descriptor_check", "statement_descriptor"),
+    ("refunds_reason_check", "reason"),
+    ("webhook_endpoints_url_check", "url"),
+    ("webhook_endpoints_description_check", "description"),
+    ("webhook_endpoints_enabled_events_check", "enabled_events"),
+    ("merchants_name_check", "name"),
+];
+
 fn constraint_problem(error: &sqlx::Error) -> Option<ApiError> {
-    use sqlx::error::ErrorKind;
     let sqlx::Error::Database(db) = error else { return None };
     let constraint = db.constraint()?;
-    // PostgreSQL names a column's check `<table>_<column>_check`; the column is the parameter.
-    let param = db
-        .table()
-        .and_then(|table| constraint.strip_prefix(table)?.strip_prefix('_'))
-        .map(|rest| rest.trim_end_matches("_check").trim_end_matches("_fkey").trim_end_matches("_key"))
-        .unwrap_or_default()
-        .to_owned();
-    let (code, detail) = match db.kind() {
-        ErrorKind::CheckViolation | ErrorKind::NotNullViolation => (ErrorCode::ParameterInvalid, "is not allowed"),
-        ErrorKind::ForeignKeyViolation => (ErrorCode::ResourceNotFound, "names no such object"),
-        ErrorKind::UniqueViolation => (ErrorCode::InvalidState, "conflicts with an existing object"),
-        _ => return None,
-    };
-    let detail = if param.is_empty() { format!("the value {detail}") } else { format!("{param} {detail}") };
-    Some(ApiError::Param { code, param, detail })
+    let (_, param) = INPUT_CONSTRAINTS.iter().find(|(name, _)| *name == constraint)?;
+    Some(ApiError::Param {
+        code: ErrorCode::ParameterInvalid,
+        param: (*param).to_owned(),
+        detail: format!("{param} is not allowed"),
+    })
 }
 
 impl ApiError {

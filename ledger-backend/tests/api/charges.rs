@@ -68,6 +68,13 @@ async fn declining_cards_fail_the_charge_with_their_reason() {
         );
         assert!(charge["failure_message"].is_string());
         assert_eq!(event_types(&app, charge["id"].as_str().unwrap()).await, ["charge.failed"]);
+        // The event shows the declined card, as the charge does.
+        let object: Value = sqlx::query_scalar("SELECT data -> 'object' FROM events WHERE object_id = $1")
+            .bind(charge["id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(object, charge, "{number}");
     }
     audit_is_clean(&app).await;
 }

@@ -119,6 +119,8 @@ async fn a_nul_or_malformed_query_value_is_a_400_naming_the_parameter() {
         ("/v1/events?type=%00", "type"),
         ("/v1/charges?status=%00", "status"),
         ("/v1/charges?created_gte=%00", "created_gte"),
+        ("/v1/charges?created_gte=10000000000000", "created_gte"),
+        ("/v1/charges?created_lte=-10000000000000", "created_lte"),
         ("/v1/events?starting_after=%00", "starting_after"),
     ] {
         let (status, problem) = send(&app, &merchant, Method::GET, path, "", None).await;
@@ -171,7 +173,7 @@ async fn an_empty_json_body_is_a_400_saying_it_is_missing_and_an_oversized_one_a
 }
 
 #[tokio::test]
-async fn a_named_constraint_violation_is_a_4xx_naming_the_column_not_a_500() {
+async fn a_constraint_on_a_callers_value_is_a_4xx_naming_the_field_and_one_on_ours_stays_a_500() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     // Straight at the database, as a handler that forgot a check would: the mapping is what is tested.
@@ -188,6 +190,13 @@ async fn a_named_constraint_violation_is_a_4xx_naming_the_column_not_a_500() {
     let body = axum::body::to_bytes(answer.into_body(), 4096).await.unwrap();
     let problem: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(code_and_param(&problem), ("parameter_invalid", "enabled_events"), "{problem}");
+    // A constraint on a value we compute (a malformed id) is our bug, not the caller's: it stays a 500.
+    let ours = sqlx::query("INSERT INTO merchants (id, name) VALUES ('acct_not_an_id', 'x')")
+        .execute(&app.pool)
+        .await
+        .unwrap_err();
+    let answer = axum::response::IntoResponse::into_response(ApiError::from(ours));
+    assert_eq!(answer.status().as_u16(), 500);
 }
 
 #[tokio::test]

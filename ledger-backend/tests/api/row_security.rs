@@ -103,6 +103,11 @@ async fn the_api_role_cannot_bypass_row_security_and_the_jobs_role_is_separate()
     .unwrap();
     assert_eq!(tables.len(), TENANT_TABLES.len());
     assert!(tables.iter().all(|(_, secured)| *secured), "{tables:?}");
+    // A partition named directly has no policy of its own, so the API role may not read it at all; it
+    // reaches rows only through the parent, where the policy applies.
+    let direct = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM charges_default").fetch_one(&app.api_pool).await;
+    let refused = direct.unwrap_err().to_string();
+    assert!(refused.contains("permission denied"), "{refused}");
 }
 
 #[tokio::test]

@@ -166,8 +166,9 @@ pub async fn apply_authorization(
             ("succeeded", Some(processor_reference.clone()))
         }
         AuthorizeOutcome::Declined { code, card } => {
-            fail(&mut tx, scope, charge_id, code, decline_message(code)).await?;
+            // The card first, so the `charge.failed` event shows which card was declined.
             set_card(&mut tx, charge_id, card.as_ref()).await?;
+            fail(&mut tx, scope, charge_id, code, decline_message(code)).await?;
             ("failed", None)
         }
         AuthorizeOutcome::TokenRejected { .. } => {
