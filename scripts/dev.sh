@@ -77,6 +77,8 @@ for name in PAYGATE_EDGE_SECRET PAYGATE_API_KEY_PEPPER VAULT_FINGERPRINT_KEY; do
 done
 # The vault's data keys are versioned ("1:<hex>"; add "2:<hex>" to rotate).
 grep -qs "^VAULT_DATA_KEYS=" "$SECRETS" || (umask 077 && printf 'VAULT_DATA_KEYS=1:%s\n' "$(random_hex)" >> "$SECRETS")
+# The backend's keys for secrets at rest (webhook signing secrets), versioned the same way.
+grep -qs "^PAYGATE_SECRETS_KEYS=" "$SECRETS" || (umask 077 && printf 'PAYGATE_SECRETS_KEYS=1:%s\n' "$(random_hex)" >> "$SECRETS")
 set -a
 . "$SECRETS"
 set +a

@@ -15,6 +15,7 @@ pub mod internal;
 pub mod ledger;
 pub mod money;
 pub mod problem;
+pub mod sealed;
 pub mod signature;
 pub mod text;
 pub mod time;

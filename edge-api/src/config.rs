@@ -55,23 +55,10 @@ pub fn fingerprint_key(env: &Env) -> Result<Vec<u8>, ConfigError> {
 /// The vault's data keys, `VAULT_DATA_KEYS = "1:<64 hex>,2:<64 hex>"`: every ciphertext names the version
 /// that sealed it; new cards are sealed with the highest version. Rotation adds a version; a version is
 /// removed only once no stored card uses it (tokens live at most 15 minutes unused).
-pub fn vault_data_keys(env: &Env) -> Result<Vec<(u32, [u8; 32])>, ConfigError> {
+pub fn vault_data_keys(env: &Env) -> Result<paygate_core::sealed::DataKeys, ConfigError> {
     const NAME: &str = "VAULT_DATA_KEYS";
     let text = text(env, NAME)?;
-    let mut keys = Vec::new();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (version, hex) = entry.split_once(':').ok_or(ConfigError::Malformed(NAME))?;
-        let version: u32 = version.trim().parse().map_err(|_| ConfigError::Malformed(NAME))?;
-        let bytes: [u8; 32] = paygate_core::hex::decode(hex.trim())
-            .and_then(|b| b.try_into().ok())
-            .ok_or(ConfigError::Malformed(NAME))?;
-        keys.push((version, bytes));
-    }
-    if keys.is_empty() {
-        return Err(ConfigError::Missing(NAME));
-    }
-    keys.sort_by_key(|(version, _)| *version);
-    Ok(keys)
+    paygate_core::sealed::DataKeys::parse(&text).map_err(|_| ConfigError::Malformed(NAME))
 }
 
 /// The base URL of processor `destination` for `mode`, if it is allow-listed there. Test mode reaches the

@@ -142,7 +142,13 @@ export async function startStack({ vars = {}, worker = false } = {}) {
   psql(adminUrl, `CREATE DATABASE "${dbName}"`);
   const secrets = freshSecrets();
   const ledger = binary('paygate-ledger');
-  const common = { DATABASE_URL: dbUrl, PAYGATE_EDGE_SECRET: secrets.PAYGATE_EDGE_SECRET, PAYGATE_API_KEY_PEPPER: secrets.PAYGATE_API_KEY_PEPPER, RUST_LOG: 'info' };
+  const common = {
+    DATABASE_URL: dbUrl,
+    PAYGATE_EDGE_SECRET: secrets.PAYGATE_EDGE_SECRET,
+    PAYGATE_API_KEY_PEPPER: secrets.PAYGATE_API_KEY_PEPPER,
+    PAYGATE_SECRETS_KEYS: `1:${randomHex(32)}`,
+    RUST_LOG: 'info',
+  };
   const cli = (...args) => execFileSync(ledger, args, { env: { ...process.env, ...common }, encoding: 'utf8' }).trim();
   cli('migrate');
   const newMerchant = () => {

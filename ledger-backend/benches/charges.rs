@@ -199,6 +199,7 @@ async fn main() {
             sandbox_url: sandbox_url.clone(),
             processor_timeout: timeout,
             operator_token: None,
+            secrets_keys: paygate_core::sealed::DataKeys::from_keys(vec![(1, [5; 32])]),
         };
         let served = db::connect(&url, config.db_connections_max, role).await.unwrap();
         let server = Server::bind(config.listen_addr, startup::app_state(served, &config)).await.unwrap();

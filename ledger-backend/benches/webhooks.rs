@@ -60,6 +60,7 @@ async fn main() {
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(paygate_ledger::no_delay(listener), app).await });
 
+    let keys = paygate_core::sealed::DataKeys::from_keys(vec![(1, [5; 32])]);
     // Ten merchants with one endpoint each, so the per-endpoint bound does not decide the result alone.
     let mut scopes = Vec::new();
     for _ in 0..10 {
@@ -70,7 +71,7 @@ async fn main() {
             .await
             .unwrap();
         let scope = Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test };
-        endpoints::create(&pool, scope, &url, &["*".to_owned()], None).await.unwrap();
+        endpoints::create(&pool, &keys, scope, &url, &["*".to_owned()], None).await.unwrap();
         scopes.push(scope);
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
@@ -83,7 +84,7 @@ async fn main() {
         emit(&pool, scopes[i % scopes.len()]).await;
     }
     let started = Instant::now();
-    let senders = Senders::new(webhook_delivery::TIMEOUT);
+    let senders = Senders::new(webhook_delivery::TIMEOUT, keys.clone());
     let drain = |pool: sqlx::PgPool, senders: Senders| async move {
         while webhook_delivery::run_once(&pool, &senders).await.unwrap() > 0 {}
     };

@@ -28,6 +28,9 @@ pub struct Config {
     pub processor_timeout: std::time::Duration,
     /// `PAYGATE_OPERATOR_TOKEN`: enables the operator API (pricing); absent, that API does not exist.
     pub operator_token: Option<crate::http::operator::OperatorToken>,
+    /// `PAYGATE_SECRETS_KEYS` (`"1:<64 hex>"`, several during a rotation): the keys webhook signing secrets
+    /// are sealed under at rest; never in the database.
+    pub secrets_keys: paygate_core::sealed::DataKeys,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +77,7 @@ impl Config {
             })?),
             Err(_) => None,
         };
+        let secrets_keys = secrets_keys_from_env()?;
         Ok(Config {
             database_url,
             listen_addr,
@@ -84,6 +88,7 @@ impl Config {
             sandbox_url,
             processor_timeout,
             operator_token,
+            secrets_keys,
         })
     }
 }
@@ -103,4 +108,11 @@ pub fn pepper_from_env() -> Result<Pepper, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid { name, reason: reason.to_owned() };
     let bytes = paygate_core::hex::decode(text.trim()).ok_or_else(|| invalid("not hexadecimal"))?;
     Pepper::new(bytes).ok_or_else(|| invalid("must be at least 32 bytes (64 hex characters)"))
+}
+
+/// `PAYGATE_SECRETS_KEYS`, required wherever secrets are sealed or opened (`serve`, `work`, `migrate`).
+pub fn secrets_keys_from_env() -> Result<paygate_core::sealed::DataKeys, ConfigError> {
+    let name = "PAYGATE_SECRETS_KEYS";
+    let text = std::env::var(name).map_err(|_| ConfigError::Missing(name))?;
+    paygate_core::sealed::DataKeys::parse(&text).map_err(|e| ConfigError::Invalid { name, reason: e.to_string() })
 }

@@ -28,7 +28,8 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
                                           and every charge against its ledger; exits 1 on any finding
 
 environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
-shared with the edge) for serve; PAYGATE_API_KEY_PEPPER for create-key; optional
+shared with the edge) and PAYGATE_SECRETS_KEYS (1:<64 hex>, sealing webhook secrets at rest) for serve
+and work; PAYGATE_API_KEY_PEPPER for create-key; optional
 PAYGATE_EDGE_SECRET_PREVIOUS (during a rotation), PAYGATE_EDGE_URL, PAYGATE_SANDBOX_URL,
 PAYGATE_PROCESSOR_TIMEOUT_MS, PAYGATE_LISTEN_ADDR, PAYGATE_DB_CONNECTIONS_MAX, PAYGATE_OPERATOR_TOKEN
 (≥ 32 characters; enables the operator API under /operator), RUST_LOG";
@@ -181,8 +182,10 @@ async fn work() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url, 4, db::Role::Jobs).await?;
     let connector = paygate_ledger::startup::connector(&config);
-    let mut senders =
-        paygate_ledger::jobs::webhook_delivery::Senders::new(paygate_ledger::jobs::webhook_delivery::TIMEOUT);
+    let mut senders = paygate_ledger::jobs::webhook_delivery::Senders::new(
+        paygate_ledger::jobs::webhook_delivery::TIMEOUT,
+        config.secrets_keys.clone(),
+    );
     // Only the kill -9 test shortens the claim lease, to see a dead worker's claims come back in seconds.
     if let Some(seconds) = std::env::var("PAYGATE_WEBHOOK_LEASE_SECONDS").ok().and_then(|v| v.parse::<u64>().ok()) {
         senders.lease = std::time::Duration::from_secs(seconds);
@@ -200,6 +203,11 @@ async fn serve() -> Result<(), AnyError> {
         let owner = db::connect(&config.database_url, 1, db::Role::Owner).await?;
         db::migrate(&owner).await?;
         db::partitions::ensure(&owner, paygate_ledger::ids::unix_seconds_now()).await?;
+        let sealed =
+            paygate_ledger::domain::webhooks::endpoints::seal_plaintext_secrets(&owner, &config.secrets_keys).await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "sealed the webhook secrets stored before secrets were sealed at rest");
+        }
         owner.close().await;
     }
     let pool = db::connect(&config.database_url, config.db_connections_max, db::Role::Api).await?;

@@ -22,6 +22,7 @@ pub fn app_state(pool: PgPool, config: &Config) -> AppState {
         pepper: config.pepper.clone(),
         processors: Arc::new(processors),
         operator_token: config.operator_token.clone(),
+        secrets_keys: Arc::new(config.secrets_keys.clone()),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct AppState {
     pub processors: Arc<Processors>,
     /// `PAYGATE_OPERATOR_TOKEN`: the operator API exists only when it is set.
     pub operator_token: Option<operator::OperatorToken>,
+    /// The keys webhook signing secrets are sealed under.
+    pub secrets_keys: Arc<paygate_core::sealed::DataKeys>,
 }
 
 /// The processor connectors and the vault-forward client they authorize through.

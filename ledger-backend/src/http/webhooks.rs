@@ -110,6 +110,7 @@ impl From<EndpointError> for ApiError {
             EndpointError::UnknownEvent(e) => ApiError::invalid("enabled_events", format!("unknown event type {e}")),
             EndpointError::EventCount => ApiError::invalid("enabled_events", EndpointError::EventCount.to_string()),
             EndpointError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
+            EndpointError::Sealing(e) => ApiError::Internal(format!("webhook secret sealing: {e}")),
             EndpointError::Database(e) => ApiError::from(e),
         }
     }
@@ -172,9 +173,15 @@ async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<WithSecret>), ApiError> {
     check_description(body.description.as_deref())?;
-    let (record, secret) =
-        endpoints::create(&state.pool, caller.scope(), &body.url, &body.enabled_events, body.description.as_deref())
-            .await?;
+    let (record, secret) = endpoints::create(
+        &state.pool,
+        &state.secrets_keys,
+        caller.scope(),
+        &body.url,
+        &body.enabled_events,
+        body.description.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(with_secret(&record, secret))))
 }
 
@@ -267,7 +274,8 @@ async fn rotate(
             format!("overlap_seconds is 0 to {ROTATION_OVERLAP_SECONDS_MAX}"),
         ));
     }
-    let (record, secret) = endpoints::rotate_secret(&state.pool, caller.scope(), id, overlap).await?;
+    let (record, secret) =
+        endpoints::rotate_secret(&state.pool, &state.secrets_keys, caller.scope(), id, overlap).await?;
     Ok(Json(with_secret(&record, secret)))
 }
 

@@ -15,6 +15,7 @@ use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::url_guard::PublicOnly;
 use futures::StreamExt;
 use paygate_core::Mode;
+use paygate_core::sealed::{self, DataKeys, Sealed};
 use paygate_core::signature::webhook::{
     HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, WebhookSecret, signature_header,
 };
@@ -39,10 +40,12 @@ pub struct Senders {
     live: reqwest::Client,
     /// How long a claim is held (`LEASE`; shorter only in tests of a dying worker).
     pub lease: Duration,
+    /// The keys endpoints' signing secrets are sealed under (`PAYGATE_SECRETS_KEYS`).
+    keys: DataKeys,
 }
 
 impl Senders {
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeout: Duration, keys: DataKeys) -> Self {
         let base = || {
             reqwest::Client::builder()
                 .timeout(timeout)
@@ -58,6 +61,7 @@ impl Senders {
                 .build()
                 .expect("an https client with our resolver always builds"),
             lease: LEASE.max(timeout + Duration::from_secs(5)),
+            keys,
         }
     }
 
@@ -93,7 +97,10 @@ struct ClaimedRow {
 struct Target {
     id: String,
     url: String,
-    secret: String,
+    secret_sealed: Option<sqlx::types::Json<Sealed>>,
+    previous_sealed: Option<sqlx::types::Json<Sealed>>,
+    /// Only until start-up has sealed an endpoint written before secrets were sealed.
+    secret: Option<String>,
     previous_secret: Option<String>,
 }
 
@@ -132,7 +139,9 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
     }
     let endpoint_ids: Vec<&str> = rows.iter().map(|r| r.endpoint_id.as_str()).collect();
     let targets: Vec<Target> = sqlx::query_as(
-        "SELECT id, url, secret, CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous_secret
+        "SELECT id, url, secret_sealed, secret,
+                CASE WHEN previous_secret_expires_at > now() THEN previous_secret_sealed END AS previous_sealed,
+                CASE WHEN previous_secret_expires_at > now() THEN previous_secret END AS previous_secret
          FROM webhook_endpoints WHERE id = ANY($1) AND enabled",
     )
     .bind(&endpoint_ids)
@@ -164,22 +173,45 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
     Ok(count)
 }
 
+/// The endpoint's signing secrets, opened: the current one, and the previous one during a rotation.
+fn signing_secrets(target: &Target, scope: Scope, keys: &DataKeys) -> Vec<WebhookSecret> {
+    let context = crate::domain::webhooks::endpoints::secret_context(&target.id, scope);
+    let open = |sealed: &Option<sqlx::types::Json<Sealed>>, plain: &Option<String>| -> Option<WebhookSecret> {
+        let text = match sealed {
+            Some(sealed) => match sealed::open(keys, sealed, &context) {
+                Ok(bytes) => String::from_utf8(bytes).ok()?,
+                Err(error) => {
+                    tracing::error!(endpoint_id = %target.id, %error, "a webhook signing secret does not open");
+                    return None;
+                }
+            },
+            None => plain.clone()?,
+        };
+        WebhookSecret::parse(&text).ok()
+    };
+    [open(&target.secret_sealed, &target.secret), open(&target.previous_sealed, &target.previous_secret)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(), sqlx::Error> {
     let Ok(scope) = Scope::parse(&claimed.merchant_id, &claimed.mode) else {
         return finish(pool, &claimed, None, Outcome::Abandon("stored merchant or mode is malformed")).await;
     };
-    let Some(Target { url, secret, previous_secret, .. }) = &claimed.target else {
+    let Some(target) = &claimed.target else {
         return finish(pool, &claimed, None, Outcome::Abandon("the endpoint is disabled or deleted")).await;
     };
+    let url = &target.url;
     let Some(event) = &claimed.event else {
         return finish(pool, &claimed, None, Outcome::Abandon("the event is gone")).await;
     };
     let body = crate::wire::to_value(&crate::wire::Event::from(event)).to_string();
-    let secrets: Vec<WebhookSecret> = [Some(secret), previous_secret.as_ref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|s| WebhookSecret::parse(s).ok())
-        .collect();
+    let secrets = signing_secrets(target, scope, &senders.keys);
+    if secrets.is_empty() {
+        // Not sendable unsigned; an operator restores the key (the error is logged) and redelivers.
+        return finish(pool, &claimed, None, Outcome::Abandon("the endpoint's signing secret does not open")).await;
+    }
     let timestamp = crate::ids::unix_seconds_now();
     let signature = signature_header(&secrets.iter().collect::<Vec<_>>(), &event.id, timestamp, body.as_bytes());
     let started = Instant::now();

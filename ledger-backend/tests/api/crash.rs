@@ -31,6 +31,7 @@ fn start_backend(app: &TestApp, port: u16) -> Reaped {
         .env("DATABASE_URL", app.database_url())
         .env("PAYGATE_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("PAYGATE_EDGE_SECRET", &app.edge_secret_hex)
+        .env("PAYGATE_SECRETS_KEYS", &app.secrets_keys_text)
         .env("PAYGATE_API_KEY_PEPPER", "ab".repeat(32))
         .env("PAYGATE_EDGE_URL", &app.vault.url)
         .env("PAYGATE_SANDBOX_URL", &app.sandbox_url)

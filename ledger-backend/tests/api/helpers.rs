@@ -21,6 +21,9 @@ pub struct TestApp {
     pub vault: VaultDouble,
     /// The in-process sandbox acquirer.
     pub sandbox_url: String,
+    /// The keys webhook secrets are sealed under, and the same as `PAYGATE_SECRETS_KEYS` takes them.
+    pub secrets_keys: paygate_core::sealed::DataKeys,
+    pub secrets_keys_text: String,
     /// The schema owner's pool, for the tests' own setup and checks (row-level security does not apply).
     pub pool: sqlx::PgPool,
     /// The pool the app serves requests with (`paygate_api`, row-level security applies).
@@ -71,6 +74,8 @@ pub async fn spawn_app() -> TestApp {
     let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
     let sandbox_url = spawn_sandbox().await;
     let vault = VaultDouble::spawn(edge_secret.clone(), sandbox_url.clone()).await;
+    let secrets_keys_text = format!("1:{}", paygate_core::hex::encode(&random_bytes()));
+    let secrets_keys = paygate_core::sealed::DataKeys::parse(&secrets_keys_text).unwrap();
     // The production wiring, with the tests' own secrets, sandbox and vault double.
     let config = Config {
         database_url,
@@ -82,6 +87,7 @@ pub async fn spawn_app() -> TestApp {
         sandbox_url: sandbox_url.clone(),
         processor_timeout: PROCESSOR_TIMEOUT_IN_TESTS,
         operator_token: paygate_ledger::http::operator::OperatorToken::new(OPERATOR_TOKEN),
+        secrets_keys: secrets_keys.clone(),
     };
     let state = startup::app_state(api_pool.clone(), &config);
     let server = Server::bind(config.listen_addr, state).await.expect("bind");
@@ -97,6 +103,8 @@ pub async fn spawn_app() -> TestApp {
         pepper,
         vault,
         sandbox_url,
+        secrets_keys,
+        secrets_keys_text,
         pool,
         api_pool,
         client: reqwest::Client::new(),

@@ -68,8 +68,8 @@ async fn create_endpoint(app: &TestApp, merchant: &str, url: &str, events: Value
     response.json().await.unwrap()
 }
 
-fn senders() -> Senders {
-    Senders::new(Duration::from_millis(800))
+fn senders(app: &TestApp) -> Senders {
+    Senders::new(Duration::from_millis(800), app.secrets_keys.clone())
 }
 
 /// Runs the worker until nothing is due (makes every pending delivery due first, as if time had passed).
@@ -81,7 +81,7 @@ async fn deliver_all(app: &TestApp, hurry: bool) {
                 .await
                 .unwrap();
         }
-        if webhook_delivery::run_once(&app.pool, &senders()).await.unwrap() == 0 {
+        if webhook_delivery::run_once(&app.pool, &senders(app)).await.unwrap() == 0 {
             return;
         }
     }
@@ -212,7 +212,7 @@ async fn failures_are_retried_on_schedule_with_a_stable_webhook_id_until_the_rec
         (302, Some(("location", "http://169.254.169.254/")), Duration::ZERO),
     ]);
     app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", true).await;
-    webhook_delivery::run_once(&app.pool, &senders()).await.unwrap();
+    webhook_delivery::run_once(&app.pool, &senders(&app)).await.unwrap();
     let (status, attempts, delay): (String, i32, f64) = sqlx::query_as(
         "SELECT status, attempts, extract(epoch FROM next_attempt_at - now())::float8 FROM webhook_deliveries WHERE endpoint_id = $1",
     )
@@ -338,7 +338,7 @@ async fn two_workers_never_send_the_same_attempt_and_a_dead_workers_claims_come_
     for _ in 0..40 {
         app.charge_card(&merchant, "4242424242424242", 500, "EUR", false).await;
     }
-    let (a, b) = (senders(), senders());
+    let (a, b) = (senders(&app), senders(&app));
     let (first, second) =
         tokio::join!(webhook_delivery::run_once(&app.pool, &a), webhook_delivery::run_once(&app.pool, &b));
     deliver_all(&app, false).await;
@@ -357,9 +357,11 @@ async fn two_workers_never_send_the_same_attempt_and_a_dead_workers_claims_come_
     // delivers it. (The receiver is slow so the worker is killed while the request is out.)
     receiver.script(vec![(200, None, Duration::from_secs(5))]);
     app.charge_card(&merchant, "4242424242424242", 500, "EUR", false).await;
-    let pool = app.pool.clone();
+    let (pool, keys) = (app.pool.clone(), app.secrets_keys.clone());
     let dying =
-        tokio::spawn(async move { webhook_delivery::run_once(&pool, &Senders::new(Duration::from_secs(10))).await });
+        tokio::spawn(
+            async move { webhook_delivery::run_once(&pool, &Senders::new(Duration::from_secs(10), keys)).await },
+        );
     tokio::time::sleep(Duration::from_millis(500)).await;
     dying.abort();
     let leased: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivering'")
@@ -367,7 +369,11 @@ async fn two_workers_never_send_the_same_attempt_and_a_dead_workers_claims_come_
         .await
         .unwrap();
     assert_eq!(leased, 1, "the dead worker's claim is still held");
-    assert_eq!(webhook_delivery::run_once(&app.pool, &senders()).await.unwrap(), 0, "a live lease is not taken over");
+    assert_eq!(
+        webhook_delivery::run_once(&app.pool, &senders(&app)).await.unwrap(),
+        0,
+        "a live lease is not taken over"
+    );
     sqlx::query("UPDATE webhook_deliveries SET locked_until = now() - interval '1 second' WHERE status = 'delivering'")
         .execute(&app.pool)
         .await
@@ -443,6 +449,7 @@ fn start_worker(app: &TestApp) -> crate::helpers::Reaped {
         .arg("work")
         .env("DATABASE_URL", app.database_url())
         .env("PAYGATE_EDGE_SECRET", &app.edge_secret_hex)
+        .env("PAYGATE_SECRETS_KEYS", &app.secrets_keys_text)
         .env("PAYGATE_API_KEY_PEPPER", "ab".repeat(32))
         .env("PAYGATE_SANDBOX_URL", &app.sandbox_url)
         .env("PAYGATE_WEBHOOK_LEASE_SECONDS", "2")
@@ -537,4 +544,67 @@ async fn an_endpoint_failing_for_days_is_disabled_with_an_event_and_a_success_en
     let told: Vec<Value> = watcher.messages().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
     assert_eq!(told.len(), 1);
     assert_eq!(told[0]["data"]["object"]["disabled_reason"], "failing");
+}
+
+#[tokio::test]
+async fn signing_secrets_are_sealed_at_rest_and_older_plaintext_ones_are_sealed_at_start_up() {
+    use paygate_ledger::domain::webhooks::endpoints::{seal_plaintext_secrets, secret_context};
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let endpoint = create_endpoint(&app, &merchant, "http://127.0.0.1:9/hooks", json!(["*"])).await;
+    let (id, secret) = (endpoint["id"].as_str().unwrap(), endpoint["secret"].as_str().unwrap());
+    let rotated = app
+        .signed(Method::POST, &format!("/v1/webhook_endpoints/{id}/rotate_secret"), "", &merchant, "test")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let new_secret = rotated["secret"].as_str().unwrap();
+    // Nothing of either secret is stored in clear: not in the row, not anywhere in the table.
+    let table: String = sqlx::query_scalar("SELECT string_agg(t::text, '|') FROM webhook_endpoints t")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let body = |s: &str| s.trim_start_matches("whsec_").to_owned();
+    for stored in [secret, new_secret] {
+        assert!(!table.contains(&body(stored)), "a secret is stored in clear: {table}");
+    }
+    // What is stored opens, with the key and for this endpoint only, to the secrets the merchant was shown.
+    let scope = paygate_ledger::domain::tenancy::Scope {
+        merchant_id: paygate_core::id::MerchantId::parse(&merchant).unwrap(),
+        mode: paygate_core::Mode::Test,
+    };
+    let (current, previous): (Value, Value) =
+        sqlx::query_as("SELECT secret_sealed, previous_secret_sealed FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let open = |sealed: &Value, context: &str| {
+        let sealed: paygate_core::sealed::Sealed = serde_json::from_value(sealed.clone()).unwrap();
+        paygate_core::sealed::open(&app.secrets_keys, &sealed, context).map(|b| String::from_utf8(b).unwrap())
+    };
+    assert_eq!(open(&current, &secret_context(id, scope)).unwrap(), new_secret);
+    assert_eq!(open(&previous, &secret_context(id, scope)).unwrap(), secret);
+    assert!(open(&current, &secret_context("we_01jd3x0000000000000000000a", scope)).is_err(), "bound to its endpoint");
+
+    // An endpoint written before secrets were sealed holds its secret in clear until start-up seals it.
+    sqlx::query("UPDATE webhook_endpoints SET secret = $2, secret_sealed = NULL WHERE id = $1")
+        .bind(id)
+        .bind(new_secret)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(seal_plaintext_secrets(&app.pool, &app.secrets_keys).await.unwrap(), 1);
+    let (plain, sealed): (Option<String>, Value) =
+        sqlx::query_as("SELECT secret, secret_sealed FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(plain, None);
+    assert_eq!(open(&sealed, &secret_context(id, scope)).unwrap(), new_secret);
+    assert_eq!(seal_plaintext_secrets(&app.pool, &app.secrets_keys).await.unwrap(), 0, "nothing left to seal");
 }

@@ -6,8 +6,12 @@ use super::url_guard::{self, UrlError};
 use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
+use paygate_core::Mode;
+use paygate_core::id::MerchantId;
 use paygate_core::id::{WebhookEndpointId, WebhookEndpointKind};
+use paygate_core::sealed::{self, DataKeys, SealError};
 use paygate_core::signature::webhook::{SECRET_BYTES, WebhookSecret};
+use serde_json::Value;
 use sqlx::PgPool;
 
 /// The event types an endpoint may subscribe to ('*' is all of them).
@@ -38,6 +42,8 @@ pub enum EndpointError {
     EventCount,
     #[error("no such webhook endpoint")]
     NotFound,
+    #[error("the signing secret could not be sealed: {0}")]
+    Sealing(SealError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -82,9 +88,24 @@ fn new_secret() -> WebhookSecret {
     WebhookSecret::from_random(random)
 }
 
+/// What a secret is sealed for: the endpoint and its owner, so a sealed secret copied to another row does
+/// not open.
+pub fn secret_context(endpoint_id: &str, scope: Scope) -> String {
+    format!("webhook_secret:{endpoint_id}:{}:{}", scope.merchant_id, scope.mode.as_str())
+}
+
+fn seal_secret(keys: &DataKeys, secret: &str, endpoint_id: &str, scope: Scope) -> Result<Value, EndpointError> {
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).map_err(|_| EndpointError::Sealing(SealError::Random))?;
+    let sealed = sealed::seal(keys, secret.as_bytes(), &secret_context(endpoint_id, scope), nonce)
+        .map_err(EndpointError::Sealing)?;
+    Ok(serde_json::to_value(sealed).expect("a sealed value always serializes"))
+}
+
 /// Creates an endpoint; returns it with its secret (`whsec_…`), which is never shown again.
 pub async fn create(
     pool: &PgPool,
+    keys: &DataKeys,
     scope: Scope,
     url: &str,
     events: &[String],
@@ -94,8 +115,9 @@ pub async fn create(
     check_events(events)?;
     let id = new_id::<WebhookEndpointKind>();
     let secret = new_secret().expose();
+    let sealed = seal_secret(keys, &secret, &id.to_string(), scope)?;
     sqlx::query(
-        "INSERT INTO webhook_endpoints (id, merchant_id, mode, url, description, enabled_events, secret)
+        "INSERT INTO webhook_endpoints (id, merchant_id, mode, url, description, enabled_events, secret_sealed)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
@@ -104,7 +126,7 @@ pub async fn create(
     .bind(url)
     .bind(description)
     .bind(events)
-    .bind(&secret)
+    .bind(sealed)
     .execute(pool)
     .await?;
     Ok((get(pool, scope, id).await?, secret))
@@ -203,20 +225,23 @@ pub async fn delete(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Resul
 /// A new secret; the current one keeps signing as "previous" for `overlap_seconds`. Returns the new secret.
 pub async fn rotate_secret(
     pool: &PgPool,
+    keys: &DataKeys,
     scope: Scope,
     id: WebhookEndpointId,
     overlap_seconds: i64,
 ) -> Result<(EndpointRecord, String), EndpointError> {
     let secret = new_secret().expose();
+    let sealed = seal_secret(keys, &secret, &id.to_string(), scope)?;
     let rotated = sqlx::query(
-        "UPDATE webhook_endpoints SET previous_secret = secret, secret = $4,
+        "UPDATE webhook_endpoints
+         SET previous_secret = secret, previous_secret_sealed = secret_sealed, secret = NULL, secret_sealed = $4,
              previous_secret_expires_at = now() + make_interval(secs => $5), updated_at = now()
          WHERE id = $1 AND merchant_id = $2 AND mode = $3",
     )
     .bind(id)
     .bind(scope.merchant_id)
     .bind(scope.mode)
-    .bind(&secret)
+    .bind(sealed)
     .bind(overlap_seconds as f64)
     .execute(pool)
     .await?;
@@ -248,4 +273,34 @@ pub async fn disable(pool: &PgPool, scope: Scope, endpoint_id: &str, reason: &st
         tracing::warn!(endpoint = endpoint_id, reason, "webhook endpoint disabled");
     }
     tx.commit().await
+}
+
+/// Seals the plaintext secrets of endpoints written before secrets were sealed at rest, and clears the
+/// plaintext; run by `migrate` and by `serve` at start-up, as the schema owner (it works across merchants).
+/// Returns how many endpoints it sealed.
+pub async fn seal_plaintext_secrets(pool: &PgPool, keys: &DataKeys) -> Result<usize, EndpointError> {
+    type Row = (String, MerchantId, Mode, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, merchant_id, mode, secret, previous_secret FROM webhook_endpoints
+         WHERE secret IS NOT NULL OR previous_secret IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (id, merchant_id, mode, secret, previous) in &rows {
+        let scope = Scope { merchant_id: *merchant_id, mode: *mode };
+        let seal = |text: &Option<String>| text.as_deref().map(|t| seal_secret(keys, t, id, scope)).transpose();
+        let (secret, previous) = (seal(secret)?, seal(previous)?);
+        sqlx::query(
+            "UPDATE webhook_endpoints
+             SET secret_sealed = coalesce($2, secret_sealed), secret = NULL,
+                 previous_secret_sealed = coalesce($3, previous_secret_sealed), previous_secret = NULL
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(previous)
+        .execute(pool)
+        .await?;
+    }
+    Ok(rows.len())
 }
