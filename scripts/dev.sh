@@ -95,6 +95,16 @@ SANDBOX_LISTEN_ADDR=$SANDBOX_ADDR start_service sandbox "http://$SANDBOX_ADDR/he
 "$CARGO_TARGET_DIR/debug/paygate-ledger" migrate
 # A demo merchant with test keys, made once and kept in .local/dev-keys.env (a key is shown only once).
 KEYS=$ROOT/.local/dev-keys.env
+# Keys of a database that is gone (the cluster was reset, DATABASE_URL points elsewhere) would make every
+# request a 401: keep them only while their merchant exists.
+if grep -qs '^PAYGATE_MERCHANT=' "$KEYS"; then
+  known=$(grep '^PAYGATE_MERCHANT=' "$KEYS" | cut -d= -f2)
+  [[ $known =~ ^acct_[0-9a-z]{26}$ ]] || known=none
+  if [ "$(psql -qAtX "$DATABASE_URL" -c "SELECT count(*) FROM merchants WHERE id = '$known'" 2>/dev/null)" != 1 ]; then
+    echo "the demo merchant in $KEYS is not in this database: creating a new one"
+    rm -f "$KEYS"
+  fi
+fi
 if ! grep -qs '^PAYGATE_SK_TEST=' "$KEYS"; then
   merchant=$("$CARGO_TARGET_DIR/debug/paygate-ledger" create-merchant --name "Demo shop")
   pk=$("$CARGO_TARGET_DIR/debug/paygate-ledger" create-key --merchant "$merchant" --mode test --kind publishable)
