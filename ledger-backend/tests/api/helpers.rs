@@ -341,13 +341,35 @@ impl Client<'_> {
         body: &serde_json::Value,
     ) -> (u16, serde_json::Value) {
         let text = if body.is_null() { String::new() } else { body.to_string() };
+        self.send(method, path, &text, None).await
+    }
+
+    /// `method path` with a raw `body` and the Idempotency-Key `key` (`None`: a fresh one where core says the
+    /// route needs one). Every error answer must be a problem document with its code and the request id:
+    /// checked here, for every test that calls through the client.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
         let public_path = path.split('?').next().unwrap_or(path);
-        let mut request = self.app.signed(method.clone(), path, &text, self.merchant, self.mode);
-        if paygate_core::idempotency::requires_key(method.as_str(), public_path) {
-            request = request.header("idempotency-key", paygate_core::hex::encode(&random_bytes()[..16]));
+        let mut request = self.app.signed(method.clone(), path, body, self.merchant, self.mode);
+        let fresh = paygate_core::idempotency::requires_key(method.as_str(), public_path)
+            .then(|| paygate_core::hex::encode(&random_bytes()[..16]));
+        if let Some(key) = key.map(str::to_owned).or(fresh) {
+            request = request.header("idempotency-key", key);
         }
         let response = request.send().await.expect("request");
-        (response.status().as_u16(), response.json().await.unwrap_or(serde_json::Value::Null))
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let value: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+        if status >= 400 {
+            assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{method} {path}: {value}");
+            assert!(value["code"].is_string() && value["request_id"].is_string(), "{method} {path}: {value}");
+        }
+        (status, value)
     }
 
     /// Like `call`, asserting the answer's status; returns the JSON.

@@ -3,36 +3,10 @@
 //! empty and oversized bodies; subscription lists the database would refuse; a database that has no
 //! connection to give (503). Path routes come from the endpoint table, so a new route is covered by default.
 
-use crate::helpers::{TestApp, insert_merchant, spawn_app};
+use crate::helpers::{insert_merchant, spawn_app};
 use paygate_ledger::http::{ApiError, v1_endpoints};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// Sends a signed request as `merchant` (test mode) and returns the status and the problem body, asserting
-/// that every error answer is a problem document with a code and the request id.
-async fn send(
-    app: &TestApp,
-    merchant: &str,
-    method: Method,
-    path: &str,
-    body: &str,
-    key: Option<&str>,
-) -> (u16, Value) {
-    let mut request = app.signed(method.clone(), path, body, merchant, "test");
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-    let text = response.text().await.unwrap();
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if status >= 400 {
-        assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{method} {path}: {text}");
-        assert!(value["code"].is_string() && value["request_id"].is_string(), "{method} {path}: {text}");
-    }
-    (status, value)
-}
 
 fn code_and_param(problem: &Value) -> (&str, &str) {
     (problem["code"].as_str().unwrap_or(""), problem["param"].as_str().unwrap_or(""))
@@ -67,17 +41,18 @@ async fn a_nul_in_any_body_text_is_a_400_naming_the_field() {
     ];
     for (i, (path, body, param)) in cases.iter().enumerate() {
         let (status, problem) =
-            send(&app, &merchant, Method::POST, path, &body.to_string(), Some(&format!("nul-{i}"))).await;
+            app.client(&merchant, "test").send(Method::POST, path, &body.to_string(), Some(&format!("nul-{i}"))).await;
         assert_eq!((status, code_and_param(&problem)), (400, ("parameter_invalid", *param)), "{path} {body}");
     }
     let endpoint_body = json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]}).to_string();
-    let (status, endpoint) = send(&app, &merchant, Method::POST, "/v1/webhook_endpoints", &endpoint_body, None).await;
+    let (status, endpoint) =
+        app.client(&merchant, "test").send(Method::POST, "/v1/webhook_endpoints", &endpoint_body, None).await;
     assert_eq!(status, 201, "{endpoint}");
     let path = format!("/v1/webhook_endpoints/{}", endpoint["id"].as_str().unwrap());
     for (body, param) in
         [(json!({"url": "http://127.0.0.1:9/\u{0}"}), "url"), (json!({"description": "\u{0}"}), "description")]
     {
-        let (status, problem) = send(&app, &merchant, Method::PATCH, &path, &body.to_string(), None).await;
+        let (status, problem) = app.client(&merchant, "test").send(Method::PATCH, &path, &body.to_string(), None).await;
         assert_eq!((status, code_and_param(&problem)), (400, ("parameter_invalid", param)), "{body}");
     }
     // Nothing was written by any refused request.
@@ -101,7 +76,8 @@ async fn a_path_id_that_is_not_an_id_of_the_routes_kind_is_simply_not_found() {
         for segment in ["%00", "%ff", "ch_%00", "%E2%82", other_kind, "x".repeat(300).as_str(), "..%2F..%2Fetc"] {
             let path = format!("/v1{}", endpoint.path.replace("{id}", segment));
             let body = if endpoint.request.is_some_and(|(_, required)| required) { "{}" } else { "" };
-            let (status, problem) = send(&app, &merchant, endpoint.method.clone(), &path, body, None).await;
+            let (status, problem) =
+                app.client(&merchant, "test").send(endpoint.method.clone(), &path, body, None).await;
             assert_eq!((status, code_and_param(&problem).0), (404, "resource_not_found"), "{} {path}", endpoint.method);
             checked += 1;
         }
@@ -123,7 +99,7 @@ async fn a_nul_or_malformed_query_value_is_a_400_naming_the_parameter() {
         ("/v1/charges?created_lte=-10000000000000", "created_lte"),
         ("/v1/events?starting_after=%00", "starting_after"),
     ] {
-        let (status, problem) = send(&app, &merchant, Method::GET, path, "", None).await;
+        let (status, problem) = app.client(&merchant, "test").send(Method::GET, path, "", None).await;
         assert_eq!((status, code_and_param(&problem)), (400, ("parameter_invalid", param)), "{path}");
     }
 }
@@ -135,15 +111,16 @@ async fn enabled_events_outside_one_to_sixty_four_is_a_400_on_create_and_update(
     let too_many: Vec<&str> = std::iter::repeat_n("charge.captured", 65).collect();
     for events in [json!([]), json!(too_many)] {
         let body = json!({"url": "http://127.0.0.1:9/hook", "enabled_events": events}).to_string();
-        let (status, problem) = send(&app, &merchant, Method::POST, "/v1/webhook_endpoints", &body, None).await;
+        let (status, problem) =
+            app.client(&merchant, "test").send(Method::POST, "/v1/webhook_endpoints", &body, None).await;
         assert_eq!((status, code_and_param(&problem)), (400, ("parameter_invalid", "enabled_events")));
     }
     let body = json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]}).to_string();
-    let (_, endpoint) = send(&app, &merchant, Method::POST, "/v1/webhook_endpoints", &body, None).await;
+    let (_, endpoint) = app.client(&merchant, "test").send(Method::POST, "/v1/webhook_endpoints", &body, None).await;
     let path = format!("/v1/webhook_endpoints/{}", endpoint["id"].as_str().unwrap());
     for events in [json!([]), json!(too_many)] {
         let body = json!({ "enabled_events": events }).to_string();
-        let (status, problem) = send(&app, &merchant, Method::PATCH, &path, &body, None).await;
+        let (status, problem) = app.client(&merchant, "test").send(Method::PATCH, &path, &body, None).await;
         assert_eq!((status, code_and_param(&problem)), (400, ("parameter_invalid", "enabled_events")));
     }
 }
@@ -167,7 +144,7 @@ async fn an_empty_json_body_is_a_400_saying_it_is_missing_and_an_oversized_one_a
     }
     let huge = format!(r#"{{"amount": 1, "currency": "eur", "source": "{}"}}"#, "x".repeat(70 * 1024));
     for path in ["/v1/charges", "/v1/webhook_endpoints"] {
-        let (status, problem) = send(&app, &merchant, Method::POST, path, &huge, Some("huge")).await;
+        let (status, problem) = app.client(&merchant, "test").send(Method::POST, path, &huge, Some("huge")).await;
         assert_eq!((status, code_and_param(&problem).0), (413, "payload_too_large"), "{path}");
     }
 }
@@ -209,7 +186,7 @@ async fn a_database_with_no_connection_to_give_answers_503_not_500() {
     for _ in 0..8 {
         held.push(app.api_pool.acquire().await.unwrap());
     }
-    let (status, problem) = send(&app, &merchant, Method::GET, "/v1/balance", "", None).await;
+    let (status, problem) = app.client(&merchant, "test").send(Method::GET, "/v1/balance", "", None).await;
     drop(held);
     assert_eq!((status, code_and_param(&problem).0), (503, "service_unavailable"), "{problem}");
 }

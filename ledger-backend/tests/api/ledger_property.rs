@@ -13,7 +13,7 @@ use paygate_ledger::jobs::{expiry, recovery};
 use paygate_ledger::processors::Connector;
 use paygate_ledger::processors::sandbox::SandboxConnector;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -183,22 +183,6 @@ fn choose(rng: &mut Rng, charges: &[Charge], merchants: usize) -> Op {
     }
 }
 
-async fn call(
-    app: &TestApp,
-    merchant: &str,
-    method: Method,
-    path: &str,
-    body: &str,
-    key: Option<&str>,
-) -> (u16, Value) {
-    let mut request = app.signed(method, path, body, merchant, "test");
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-}
-
 fn sandbox(app: &TestApp) -> Connector {
     Connector::Sandbox(SandboxConnector::new(&app.sandbox_url, crate::helpers::PROCESSOR_TIMEOUT_IN_TESTS))
 }
@@ -214,7 +198,7 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 json!({ "amount": amount, "currency": currency, "source": token, "capture": capture }).to_string();
             let key = format!("create-{seq}");
             let (status, answer) =
-                call(app, &merchants[merchant], Method::POST, "/v1/charges", &body, Some(&key)).await;
+                app.client(&merchants[merchant], "test").send(Method::POST, "/v1/charges", &body, Some(&key)).await;
             assert_eq!(status, 201, "{context} {answer}");
             let expected = match card {
                 Card::Decline => "failed",
@@ -238,17 +222,21 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
         }
         Op::Replay { charge } => {
             let c = &charges[charge];
-            call(app, &merchants[c.merchant], Method::POST, "/v1/charges", &c.create.1, Some(&c.create.0)).await
+            app.client(&merchants[c.merchant], "test")
+                .send(Method::POST, "/v1/charges", &c.create.1, Some(&c.create.0))
+                .await
         }
         Op::Capture { charge, amount } => {
             let c = &charges[charge];
             let body = amount.map(|a| json!({ "amount": a }).to_string()).unwrap_or_default();
             let path = format!("/v1/charges/{}/capture", c.id);
-            call(app, &merchants[c.merchant], Method::POST, &path, &body, None).await
+            app.client(&merchants[c.merchant], "test").send(Method::POST, &path, &body, None).await
         }
         Op::Void { charge } => {
             let c = &charges[charge];
-            call(app, &merchants[c.merchant], Method::POST, &format!("/v1/charges/{}/void", c.id), "", None).await
+            app.client(&merchants[c.merchant], "test")
+                .send(Method::POST, &format!("/v1/charges/{}/void", c.id), "", None)
+                .await
         }
         Op::Refund { charge, amount } => {
             let c = &charges[charge];
@@ -257,7 +245,9 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 body["amount"] = json!(amount);
             }
             let key = format!("refund-{seq}");
-            call(app, &merchants[c.merchant], Method::POST, "/v1/refunds", &body.to_string(), Some(&key)).await
+            app.client(&merchants[c.merchant], "test")
+                .send(Method::POST, "/v1/refunds", &body.to_string(), Some(&key))
+                .await
         }
         Op::Expire { charge } => {
             let c = &charges[charge];
@@ -284,8 +274,10 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            let (_, answer) =
-                call(app, &merchants[c.merchant], Method::GET, &format!("/v1/charges/{}", c.id), "", None).await;
+            let (_, answer) = app
+                .client(&merchants[c.merchant], "test")
+                .send(Method::GET, &format!("/v1/charges/{}", c.id), "", None)
+                .await;
             assert_eq!(answer["status"], expected.status, "{context} expiry of {}", c.id);
             return None;
         }
@@ -439,7 +431,7 @@ async fn check_balances(app: &TestApp, merchants: &[String], pricing: &[Pricing]
         for c in charges.iter().filter(|c| c.merchant == index && c.captured > 0) {
             *expected.entry(c.currency).or_default() += c.captured - pricing[index].fee(c.captured) - c.refunded;
         }
-        let (status, balance) = call(app, merchant, Method::GET, "/v1/balance", "", None).await;
+        let (status, balance) = app.client(merchant, "test").send(Method::GET, "/v1/balance", "", None).await;
         assert_eq!(status, 200);
         let got: BTreeMap<&str, i64> = balance["pending"]
             .as_array()
