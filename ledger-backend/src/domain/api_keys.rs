@@ -124,22 +124,13 @@ async fn views(
     id: Option<&str>,
     page: &Page,
 ) -> Result<Vec<ApiKeyView>, sqlx::Error> {
+    let (cursor, tail) = page.sql("id", 4);
     let select = format!(
         "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint
-         FROM api_keys WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR id = $3)
-           AND ($4::text IS NULL OR id < $4) AND ($5::text IS NULL OR id > $5)
-         ORDER BY id {} LIMIT $6",
-        page.order()
+         FROM api_keys WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR id = $3) {cursor} {tail}"
     );
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(merchant)
-        .bind(mode)
-        .bind(id)
-        .bind(&page.starting_after)
-        .bind(&page.ending_before)
-        .bind(page.fetch_limit())
-        .fetch_all(pool)
-        .await?;
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(merchant).bind(mode).bind(id);
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = page.bind(query).fetch_all(pool).await?;
     rows.into_iter()
         .map(|(id, kind, redacted, created, revoked)| {
             // A stored kind we cannot read is a broken row: loud, never silently left out of the list.

@@ -32,20 +32,12 @@ pub async fn list(
     page: &Page,
     event_type: Option<&str>,
 ) -> Result<(Vec<EventRecord>, bool), sqlx::Error> {
+    let (cursor, tail) = page.sql("id", 4);
     let select = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND mode = $2
-           AND ($3::text IS NULL OR id < $3) AND ($4::text IS NULL OR id > $4) AND ($5::text IS NULL OR type = $5)
-         ORDER BY id {} LIMIT $6",
-        page.order()
+        "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR type = $3)
+           {cursor} {tail}"
     );
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .bind(&page.starting_after)
-        .bind(&page.ending_before)
-        .bind(event_type)
-        .bind(page.fetch_limit())
-        .fetch_all(pool)
-        .await?;
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode).bind(event_type);
+    let rows = page.bind(query).fetch_all(pool).await?;
     Ok(page.finish(rows))
 }

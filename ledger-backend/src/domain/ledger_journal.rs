@@ -20,6 +20,7 @@ struct JournalRow {
 
 /// A page of the merchant's journal transactions, each with its lines, and whether more exist.
 pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<LedgerTransaction>, bool), sqlx::Error> {
+    let (cursor, tail) = page.sql("t.id", 3);
     let select = format!(
         "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint AS created,
                 array_agg(a.kind ORDER BY e.line) AS accounts, array_agg(e.currency ORDER BY e.line) AS currencies,
@@ -27,18 +28,11 @@ pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Ledge
          FROM ledger_transactions t
          JOIN ledger_entries e ON e.transaction_id = t.id
          JOIN ledger_accounts a ON a.id = e.account_id
-         WHERE t.merchant_id = $1 AND t.mode = $2 AND ($3::text IS NULL OR t.id < $3) AND ($4::text IS NULL OR t.id > $4)
-         GROUP BY t.id ORDER BY t.id {} LIMIT $5",
-        page.order()
+         WHERE t.merchant_id = $1 AND t.mode = $2 {cursor}
+         GROUP BY t.id {tail}"
     );
-    let rows: Vec<JournalRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .bind(&page.starting_after)
-        .bind(&page.ending_before)
-        .bind(page.fetch_limit())
-        .fetch_all(pool)
-        .await?;
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode);
+    let rows: Vec<JournalRow> = page.bind(query).fetch_all(pool).await?;
     let objects = rows
         .into_iter()
         .map(|row| {

@@ -271,20 +271,11 @@ pub async fn of_charge(
     charge_id: ChargeId,
     page: &Page,
 ) -> Result<(Vec<RefundRecord>, bool), RefundError> {
+    let (cursor, tail) = page.sql("id", 4);
     let select = format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3
-           AND ($4::text IS NULL OR id < $4) AND ($5::text IS NULL OR id > $5)
-         ORDER BY id {} LIMIT $6",
-        page.order()
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3 {cursor} {tail}"
     );
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(charge_id)
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .bind(&page.starting_after)
-        .bind(&page.ending_before)
-        .bind(page.fetch_limit())
-        .fetch_all(pool)
-        .await?;
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).bind(scope.merchant_id).bind(scope.mode);
+    let rows = page.bind(query).fetch_all(pool).await?;
     Ok(page.finish(rows))
 }

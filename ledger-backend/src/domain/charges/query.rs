@@ -27,26 +27,21 @@ pub async fn list(
     page: &Page,
     filter: &ListFilter,
 ) -> Result<(Vec<ChargeRecord>, bool), ChargeError> {
+    let (cursor, tail) = page.sql("id", 6);
     let select = format!(
         "SELECT {CHARGE_COLUMNS} FROM charges
          WHERE merchant_id = $1 AND mode = $2
-           AND ($3::text IS NULL OR id < $3) AND ($4::text IS NULL OR id > $4)
-           AND ($5::text IS NULL OR status = $5)
-           AND ($6::bigint IS NULL OR created_at >= to_timestamp($6))
-           AND ($7::bigint IS NULL OR created_at <= to_timestamp($7))
-         ORDER BY id {} LIMIT $8",
-        page.order()
+           AND ($3::text IS NULL OR status = $3)
+           AND ($4::bigint IS NULL OR created_at >= to_timestamp($4))
+           AND ($5::bigint IS NULL OR created_at <= to_timestamp($5))
+           {cursor} {tail}"
     );
-    let rows: Vec<ChargeRecord> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id)
         .bind(scope.mode)
-        .bind(&page.starting_after)
-        .bind(&page.ending_before)
         .bind(&filter.status)
         .bind(filter.created_gte)
-        .bind(filter.created_lte)
-        .bind(page.fetch_limit())
-        .fetch_all(pool)
-        .await?;
+        .bind(filter.created_lte);
+    let rows: Vec<ChargeRecord> = page.bind(query).fetch_all(pool).await?;
     Ok(page.finish(rows))
 }

@@ -138,20 +138,11 @@ pub async fn get(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Result<E
 
 /// A page of the merchant's endpoints in this mode, newest first, and whether more exist.
 pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<EndpointRecord>, bool), EndpointError> {
-    let select = format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2
-           AND ($3::text IS NULL OR id < $3) AND ($4::text IS NULL OR id > $4)
-         ORDER BY id {} LIMIT $5",
-        page.order()
-    );
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .bind(&page.starting_after)
-        .bind(&page.ending_before)
-        .bind(page.fetch_limit())
-        .fetch_all(pool)
-        .await?;
+    let (cursor, tail) = page.sql("id", 3);
+    let select =
+        format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2 {cursor} {tail}");
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode);
+    let rows = page.bind(query).fetch_all(pool).await?;
     Ok(page.finish(rows))
 }
 
