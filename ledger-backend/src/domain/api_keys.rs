@@ -4,10 +4,11 @@
 
 use crate::domain::page::Page;
 use crate::ids::new_id;
+use crate::wire;
+use paygate_core::Mode;
 use paygate_core::api_key::{API_KEY_RANDOM_CHARS, ApiKey, KeyKind};
 use paygate_core::id::{ApiKeyId, ApiKeyKind, MerchantId};
 use paygate_core::signature::keyed_hash::api_key_hash;
-use paygate_core::{Mode, time};
 use sqlx::PgPool;
 
 /// The server pepper for API-key hashes, shared by the edge and the backend. `Debug` never shows it.
@@ -29,18 +30,6 @@ impl std::fmt::Debug for Pepper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Pepper(***)")
     }
-}
-
-/// A stored key as the API shows it: never the key itself.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ApiKeyView {
-    pub id: String,
-    pub object: &'static str,
-    pub kind: KeyKind,
-    pub livemode: bool,
-    pub redacted: String,
-    pub created: String,
-    pub revoked: Option<String>,
 }
 
 /// What the edge learns from a lookup: enough to authorise and forward, nothing more (core's shape).
@@ -106,13 +95,18 @@ pub async fn list(
     merchant: MerchantId,
     mode: Mode,
     page: &Page,
-) -> Result<(Vec<ApiKeyView>, bool), sqlx::Error> {
+) -> Result<(Vec<wire::ApiKey>, bool), sqlx::Error> {
     let (rows, has_more) = page.finish(views(pool, merchant, mode, None, page).await?);
     Ok((rows, has_more))
 }
 
 /// One of the merchant's keys in `mode`.
-pub async fn get(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<Option<ApiKeyView>, sqlx::Error> {
+pub async fn get(
+    pool: &PgPool,
+    merchant: MerchantId,
+    mode: Mode,
+    id: &str,
+) -> Result<Option<wire::ApiKey>, sqlx::Error> {
     let one = Page { limit: 1, ..Page::default() };
     Ok(views(pool, merchant, mode, Some(id), &one).await?.pop())
 }
@@ -123,7 +117,7 @@ async fn views(
     mode: Mode,
     id: Option<&str>,
     page: &Page,
-) -> Result<Vec<ApiKeyView>, sqlx::Error> {
+) -> Result<Vec<wire::ApiKey>, sqlx::Error> {
     let (cursor, tail) = page.sql("id", 4);
     let select = format!(
         "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint
@@ -136,15 +130,7 @@ async fn views(
             // A stored kind we cannot read is a broken row: loud, never silently left out of the list.
             let kind = KeyKind::parse(&kind)
                 .ok_or_else(|| sqlx::Error::Decode(format!("api key {id}: kind {kind:?}").into()))?;
-            Ok(ApiKeyView {
-                id,
-                object: "api_key",
-                kind,
-                livemode: mode.is_live(),
-                redacted,
-                created: time::rfc3339(created),
-                revoked: revoked.map(time::rfc3339),
-            })
+            Ok(wire::ApiKey::new(id, kind, mode, redacted, created, revoked))
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use super::path_id::PathId;
 use super::schemas::{one_of_strings, request};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::api_keys;
-use crate::wire::List;
+use crate::wire::{ApiKey, List, WithKey};
 use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
@@ -77,25 +77,20 @@ async fn create_api_key(
     State(state): State<AppState>,
     caller: MerchantCaller,
     ApiJson(body): ApiJson<CreateApiKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WithKey>), ApiError> {
     let (id, key) = api_keys::create(&state.pool, &state.pepper, caller.merchant_id, caller.mode, body.kind).await?;
-    let answer = json!({
-        "id": id.to_string(),
-        "object": "api_key",
-        "kind": body.kind,
-        "livemode": caller.mode.is_live(),
-        // Shown once: only its keyed hash is stored.
-        "key": key.expose(),
-        "redacted": key.redacted(),
-    });
-    Ok((StatusCode::CREATED, Json(answer)))
+    // The key as stored, with the key itself this once (only its keyed hash is kept).
+    let api_key = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id.to_string())
+        .await?
+        .ok_or(ApiError::Internal("a key just created is not found".into()))?;
+    Ok((StatusCode::CREATED, Json(WithKey { api_key, key: key.expose().to_owned() })))
 }
 
 async fn list_api_keys(
     State(state): State<AppState>,
     caller: MerchantCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<List<api_keys::ApiKeyView>>, ApiError> {
+) -> Result<Json<List<ApiKey>>, ApiError> {
     let is_cursor = |c: &str| paygate_core::id::ApiKeyId::parse(c).is_ok();
     let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
     if let Some((name, _)) = filters.first() {
@@ -108,7 +103,7 @@ async fn revoke_api_key(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::ApiKeyKind>,
-) -> Result<Json<api_keys::ApiKeyView>, ApiError> {
+) -> Result<Json<ApiKey>, ApiError> {
     let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await? else {
         return Err(ApiError::Code(ErrorCode::ResourceNotFound));
     };

@@ -5,8 +5,9 @@
 
 use super::path_id::PathId;
 use super::{ApiError, ApiJson, AppState};
-use crate::domain::pricing::{self, PriceRow, PricedCurrency, PricingChangeError};
+use crate::domain::pricing::{self, PricedCurrency, PricingChangeError};
 use crate::domain::tenancy::{self, Scope};
+use crate::wire::{List, Price};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -17,7 +18,6 @@ use paygate_core::Amount;
 use paygate_core::ErrorCode;
 use paygate_core::id::{MerchantId, MerchantKind};
 use paygate_core::ledger::Pricing;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The shared operator secret, kept only as its SHA-256 so comparisons take the same time for any guess.
@@ -88,7 +88,7 @@ async fn set(
     State(state): State<AppState>,
     PathId(merchant): PathId<MerchantKind>,
     ApiJson(body): ApiJson<SetPricing>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Price>), ApiError> {
     let (currency, price) = parse_price(&body.currency, body.basis_points, body.fixed_minor)?;
     let actor = crate::domain::actor::current();
     let work = pricing::set(&state.pool, merchant, currency, price, &actor);
@@ -96,35 +96,25 @@ async fn set(
         PricingChangeError::UnknownMerchant => ApiError::Code(ErrorCode::ResourceNotFound),
         PricingChangeError::Database(e) => ApiError::from(e),
     })?;
-    Ok((StatusCode::CREATED, Json(price_json(&row))))
+    Ok((StatusCode::CREATED, Json(Price::from(&row))))
 }
 
 async fn history(
     State(state): State<AppState>,
     PathId(merchant): PathId<MerchantKind>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<Price>>, ApiError> {
     let work = async {
         let exists = crate::domain::merchants::exists(&state.pool, merchant).await?;
         Ok::<_, sqlx::Error>(if exists { Some(pricing::history(&state.pool, merchant).await?) } else { None })
     };
     let rows =
         tenancy::scope(pricing_scope(merchant), work).await?.ok_or(ApiError::Code(ErrorCode::ResourceNotFound))?;
-    let data: Vec<Value> = rows.iter().map(price_json).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": false })))
+    // A merchant's whole price history: complete by construction.
+    Ok(Json(List::whole(rows.iter().map(Price::from).collect())))
 }
 
 /// The operator acts on one merchant's prices, which belong to both modes; their audit rows are in live
 /// (`pricing::set`). Row-level security lets the API's connection reach exactly that merchant.
 fn pricing_scope(merchant: MerchantId) -> Scope {
     Scope { merchant_id: merchant, mode: paygate_core::Mode::Live }
-}
-
-fn price_json(row: &PriceRow) -> Value {
-    json!({
-        "object": "price",
-        "currency": row.currency,
-        "basis_points": row.basis_points,
-        "fixed_minor": row.fixed_minor,
-        "effective_from": paygate_core::time::rfc3339(row.effective_from),
-    })
 }

@@ -221,6 +221,8 @@ fn api_key_created() -> Value {
             json!({ "type": "string", "description": "The key itself, shown this once; only its keyed hash is stored" }),
         ),
         ("redacted", string()),
+        ("created", timestamp()),
+        ("revoked", nullable(timestamp())),
     ])
 }
 

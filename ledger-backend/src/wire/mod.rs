@@ -4,15 +4,19 @@
 //! every list is a `List` built from a `Page`'s answer, so `has_more` is always the page's own. The OpenAPI
 //! schemas (`http::schemas`) describe these shapes, and a test checks real answers against them.
 
+mod api_keys;
 mod charges;
 mod events;
 mod ledger;
+mod pricing;
 mod refunds;
 mod webhooks;
 
+pub use api_keys::{ApiKey, WithKey};
 pub use charges::{Card, Charge, PaymentMethodDetails};
 pub use events::Event;
 pub use ledger::{LedgerEntry, LedgerTransaction};
+pub use pricing::Price;
 pub use refunds::Refund;
 pub use webhooks::{Deleted, DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WithSecret};
 
