@@ -1,5 +1,5 @@
-//! Whose data a piece of work may touch: the tenancy `Scope` (merchant and mode), parsed from stored text in
-//! one place, and carried for the database.
+//! Whose data a piece of work may touch: the tenancy `Scope` (merchant and mode; rows decode both typed),
+//! and the task-local that carries it to the database.
 //!
 //! Isolation has three layers. The edge decides the scope from the API key; every query binds it (most
 //! through `scoped::find`); and the database enforces it on its own with row-level security: a request's
@@ -15,25 +15,6 @@ use paygate_core::id::MerchantId;
 pub struct Scope {
     pub merchant_id: MerchantId,
     pub mode: Mode,
-}
-
-/// A stored merchant id or mode that does not parse: the database holds something it never should.
-#[derive(Debug, thiserror::Error)]
-#[error("stored scope is malformed: merchant {merchant:?}, mode {mode:?}")]
-pub struct StoredScopeError {
-    pub merchant: String,
-    pub mode: String,
-}
-
-impl Scope {
-    /// The scope of a stored row, from its `merchant_id` and `mode` columns; loud when they are malformed.
-    pub fn parse(merchant: &str, mode: &str) -> Result<Scope, StoredScopeError> {
-        let error = || StoredScopeError { merchant: merchant.to_owned(), mode: mode.to_owned() };
-        Ok(Scope {
-            merchant_id: MerchantId::parse(merchant).map_err(|_| error())?,
-            mode: Mode::parse(mode).ok_or_else(error)?,
-        })
-    }
 }
 
 tokio::task_local! {

@@ -15,6 +15,7 @@ use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::url_guard::PublicOnly;
 use futures::StreamExt;
 use paygate_core::Mode;
+use paygate_core::id::MerchantId;
 use paygate_core::sealed::{self, DataKeys, Sealed};
 use paygate_core::signature::webhook::{
     HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, WebhookSecret, signature_header,
@@ -74,8 +75,7 @@ impl Senders {
 struct Claimed {
     id: String,
     endpoint_id: String,
-    merchant_id: String,
-    mode: String,
+    scope: Scope,
     attempts: i32,
     /// `None` when the endpoint was deleted or disabled since.
     target: Option<Target>,
@@ -88,8 +88,8 @@ struct ClaimedRow {
     id: String,
     event_id: String,
     endpoint_id: String,
-    merchant_id: String,
-    mode: String,
+    merchant_id: MerchantId,
+    mode: Mode,
     attempts: i32,
 }
 
@@ -158,11 +158,10 @@ pub async fn run_once(pool: &PgPool, senders: &Senders) -> Result<usize, sqlx::E
         .into_iter()
         .map(|r| Claimed {
             target: targets.iter().find(|t| t.id == r.endpoint_id).cloned(),
-            event: events.iter().find(|e| e.id == r.event_id && e.mode == r.mode).cloned(),
+            event: events.iter().find(|e| e.id == r.event_id && e.mode == r.mode.as_str()).cloned(),
             id: r.id,
             endpoint_id: r.endpoint_id,
-            merchant_id: r.merchant_id,
-            mode: r.mode,
+            scope: Scope { merchant_id: r.merchant_id, mode: r.mode },
             attempts: r.attempts,
         })
         .collect();
@@ -196,9 +195,7 @@ fn signing_secrets(target: &Target, scope: Scope, keys: &DataKeys) -> Vec<Webhoo
 }
 
 async fn deliver(pool: &PgPool, senders: &Senders, claimed: Claimed) -> Result<(), sqlx::Error> {
-    let Ok(scope) = Scope::parse(&claimed.merchant_id, &claimed.mode) else {
-        return finish(pool, &claimed, None, Outcome::Abandon("stored merchant or mode is malformed")).await;
-    };
+    let scope = claimed.scope;
     let Some(target) = &claimed.target else {
         return finish(pool, &claimed, None, Outcome::Abandon("the endpoint is disabled or deleted")).await;
     };
@@ -358,11 +355,8 @@ async fn finish(
     .bind(streak)
     .fetch_optional(pool)
     .await?;
-    if streak == "fail"
-        && failing_for.flatten().is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64())
-        && let Ok(scope) = Scope::parse(&claimed.merchant_id, &claimed.mode)
-    {
-        endpoints::disable(pool, scope, &claimed.endpoint_id, "failing").await?;
+    if streak == "fail" && failing_for.flatten().is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64()) {
+        endpoints::disable(pool, claimed.scope, &claimed.endpoint_id, "failing").await?;
     }
     Ok(())
 }
