@@ -52,6 +52,9 @@ decline_codes! {
     AuthenticationRequired = ("authentication_required", "The card needs the cardholder's authentication");
     /// The processor could not process the card (an error on its side, not the issuer's refusal).
     ProcessingError = ("processing_error", "The processor could not process the card");
+    /// The processor account refused the request as set up (e.g. Stripe without raw card data access): the
+    /// merchant's configuration, not the card, is at fault. The processor account records the problem.
+    ProcessorMisconfigured = ("processor_misconfigured", "The processor account is not set up to take this payment");
     /// The token was already used, has expired or does not exist.
     TokenUsed = ("token_used", "The token was already used, has expired or does not exist");
 }

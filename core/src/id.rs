@@ -201,6 +201,8 @@ id_kinds! {
     WebhookEndpointId, WebhookEndpointKind, "we";
     /// One delivery attempt of an event to an endpoint.
     DeliveryId, DeliveryKind, "dlv";
+    /// A merchant's account at a processor (connector, sealed credentials, settings).
+    ProcessorAccountId, ProcessorAccountKind, "pa";
     /// A ledger journal transaction.
     LedgerTransactionId, LedgerTransactionKind, "ltx";
     /// A row of the hash-chained audit log.

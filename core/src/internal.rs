@@ -40,19 +40,53 @@ pub const PLACEHOLDER_EXP_MONTH: &str = "{{card.exp_month}}";
 pub const PLACEHOLDER_EXP_YEAR: &str = "{{card.exp_year}}";
 pub const PLACEHOLDER_CVC: &str = "{{card.cvc}}";
 
-/// Body of `VAULT_FORWARD_PATH`.
+/// The request headers a vault-forward call may carry to a processor (lower case); the edge refuses any other,
+/// so the backend cannot use the vault to send arbitrary headers to a processor host.
+pub const FORWARDED_HEADERS: &[&str] =
+    &["authorization", "idempotency-key", "stripe-version", "cko-idempotency-key", "accept"];
+
+/// The content types a vault-forward body may have.
+pub const FORWARDED_CONTENT_TYPES: &[&str] = &["application/json", "application/x-www-form-urlencoded"];
+
+/// Body of `VAULT_FORWARD_PATH`: the card of `token`, sent with the first of `calls` that reaches its processor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VaultForwardRequest {
     pub token: String,
-    /// The processor, by name; the edge maps it to its allow-listed host for the mode.
+    /// In order of preference (routing's failover): the next is tried only when the one before certainly
+    /// never reached its processor (`CallResult::NotSent`). Each carries its own attempt's idempotency key.
+    pub calls: Vec<ProcessorCall>,
+}
+
+/// One processor request, with card placeholders in `body`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessorCall {
+    /// The processor, by `ConnectorKind` name; the edge maps it to its allow-listed host for the mode.
     pub destination: String,
     /// `POST` or `PUT`.
     pub method: String,
     /// A plain absolute path on the processor's host.
     pub path: String,
+    /// One of `FORWARDED_CONTENT_TYPES`.
+    pub content_type: String,
+    /// Only names in `FORWARDED_HEADERS`.
+    pub headers: Vec<(String, String)>,
     /// The processor request's body, with placeholders.
     pub body: String,
+}
+
+/// How one call of a vault-forward ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CallResult {
+    /// The processor answered (its status and body, card number scrubbed).
+    Answered { status: u16, body: String },
+    /// The request certainly never reached the processor (connection refused, name not resolved, TLS
+    /// failed): safe to send elsewhere.
+    NotSent { reason: String },
+    /// The request may have reached the processor but no answer came (timeout, reset): never sent elsewhere.
+    Unknown { reason: String },
 }
 
 /// What may be known about a card outside the vault.
@@ -67,11 +101,74 @@ pub struct CardSummary {
     pub fingerprint: String,
 }
 
-/// The answer to a vault-forward: the processor's status and body (card number scrubbed) and the card's
-/// summary. Refusals (token unknown, used, another merchant's) are problem documents instead.
+/// The answer to a vault-forward: how each call tried ended, in order (only the last can be other than
+/// `NotSent`), and the card's summary. Refusals (token unknown, used, another merchant's) are problem
+/// documents instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VaultForwardAnswer {
-    pub status: u16,
-    pub body: String,
+    pub tried: Vec<CallResult>,
     pub card: Option<CardSummary>,
+}
+
+impl ProcessorCall {
+    /// Why the edge may not send this call, naming the field at fault; `None` when it may.
+    pub fn refusal(&self) -> Option<(&'static str, &'static str)> {
+        if !self.path.starts_with('/') || self.path.contains("..") || self.path.contains("//") || self.path.contains('@')
+        {
+            return Some(("path", "path must be a plain absolute path"));
+        }
+        if !matches!(self.method.as_str(), "POST" | "PUT") {
+            return Some(("method", "method must be POST or PUT"));
+        }
+        if !FORWARDED_CONTENT_TYPES.contains(&self.content_type.as_str()) {
+            return Some(("content_type", "content_type is not one a processor call may have"));
+        }
+        let header_ok = |(name, value): &(String, String)| {
+            FORWARDED_HEADERS.contains(&name.as_str()) && !value.chars().any(|c| c.is_control())
+        };
+        if !self.headers.iter().all(header_ok) {
+            return Some(("headers", "headers may only be the processor headers the vault forwards"));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> ProcessorCall {
+        ProcessorCall {
+            destination: "stripe".into(),
+            method: "POST".into(),
+            path: "/v1/payment_intents".into(),
+            content_type: "application/x-www-form-urlencoded".into(),
+            headers: vec![("authorization".into(), "Bearer sk_test_x".into())],
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_processor_call_names_what_the_edge_refuses() {
+        assert_eq!(call().refusal(), None);
+        for (change, field) in [
+            ((|c: &mut ProcessorCall| c.path = "//evil.example/x".into()) as fn(&mut ProcessorCall), "path"),
+            (|c| c.path = "/a/../b".into(), "path"),
+            (|c| c.path = "relative".into(), "path"),
+            (|c| c.method = "GET".into(), "method"),
+            (|c| c.content_type = "text/plain".into(), "content_type"),
+            (|c| c.headers.push(("host".into(), "evil.example".into())), "headers"),
+            (|c| c.headers.push(("authorization".into(), "a\r\nx: y".into())), "headers"),
+        ] {
+            let mut bad = call();
+            change(&mut bad);
+            assert_eq!(bad.refusal().map(|(f, _)| f), Some(field), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn call_results_are_tagged() {
+        let text = serde_json::to_string(&CallResult::NotSent { reason: "refused".into() }).unwrap();
+        assert_eq!(text, r#"{"result":"not_sent","reason":"refused"}"#);
+    }
 }

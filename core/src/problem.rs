@@ -76,6 +76,7 @@ error_codes! {
     IdempotencyInFlight = ("idempotency_in_flight", 409, "A request with this Idempotency-Key is still in progress");
     /// The object's state does not allow the action (capture a voided charge...).
     InvalidState = ("invalid_state", 409, "The object's state does not allow this action");
+    ProcessorNotConfigured = ("processor_not_configured", 409, "No enabled processor account can take this payment");
     PayloadTooLarge = ("payload_too_large", 413, "The request body is too large");
     UnsupportedMediaType = ("unsupported_media_type", 415, "The request body must be application/json");
     IdempotencyKeyReused = ("idempotency_key_reused", 422, "This Idempotency-Key was used with a different request");
@@ -112,6 +113,7 @@ fn before_execution(code: ErrorCode) -> bool {
         | MethodNotAllowed
         | IdempotencyInFlight
         | InvalidState
+        | ProcessorNotConfigured
         | PayloadTooLarge
         | UnsupportedMediaType
         | IdempotencyKeyReused

@@ -159,13 +159,7 @@ async fn main() {
 
     let mut merchants = Vec::new();
     for i in 0..1_000 {
-        let id = new_id::<paygate_core::id::MerchantKind>().to_string();
-        sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(format!("Shop {i}"))
-            .execute(&pool)
-            .await
-            .unwrap();
+        let id = paygate_ledger::domain::merchants::create(&pool, &format!("Shop {i}")).await.unwrap().to_string();
         // A typical card price, so every capture books a fee line too.
         sqlx::query(
             "INSERT INTO merchant_pricing (merchant_id, currency, basis_points, fixed_minor) VALUES ($1, '*', 290, 30)",
@@ -182,7 +176,8 @@ async fn main() {
     let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", sandbox_listener.local_addr().unwrap());
     tokio::spawn(paygate_ledger::sandbox::serve(sandbox_listener, std::future::pending()));
-    let vault = VaultDouble::spawn(secret.clone(), sandbox_url.clone()).await;
+    let destinations = [("sandbox".to_owned(), sandbox_url.clone())];
+    let vault = VaultDouble::spawn(secret.clone(), destinations.into_iter().collect()).await;
     let timeout = Duration::from_millis(paygate_ledger::processors::PROCESSOR_TIMEOUT_MS);
     // The same backend twice, side by side: as production runs it (requests as `paygate_api`, confined by
     // row-level security) and as the schema owner (which row-level security does not apply to), so the
@@ -197,6 +192,7 @@ async fn main() {
             pepper: Pepper::new(vec![7; 32]).unwrap(),
             edge_url: vault.url.clone(),
             sandbox_url: sandbox_url.clone(),
+            stripe_url: "http://127.0.0.1:9".into(),
             processor_timeout: timeout,
             operator_token: None,
             secrets_keys: paygate_core::sealed::DataKeys::from_keys(vec![(1, [5; 32])]),

@@ -24,6 +24,8 @@ pub struct Config {
     pub edge_url: String,
     /// `PAYGATE_SANDBOX_URL`: the sandbox acquirer, for capture, void and refund.
     pub sandbox_url: String,
+    /// `PAYGATE_STRIPE_URL`: Stripe's API (`https://api.stripe.com`; the local fake in development and tests).
+    pub stripe_url: String,
     /// `PAYGATE_PROCESSOR_TIMEOUT_MS`: every processor and vault call gives up after this.
     pub processor_timeout: std::time::Duration,
     /// `PAYGATE_OPERATOR_TOKEN`: enables the operator API (pricing); absent, that API does not exist.
@@ -62,6 +64,10 @@ impl Config {
         let pepper = pepper_from_env()?;
         let edge_url = std::env::var("PAYGATE_EDGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".to_owned());
         let sandbox_url = std::env::var("PAYGATE_SANDBOX_URL").unwrap_or_else(|_| "http://127.0.0.1:8082".to_owned());
+        let stripe_url = std::env::var("PAYGATE_STRIPE_URL")
+            .unwrap_or_else(|_| "https://api.stripe.com".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
         let timeout_ms = match std::env::var("PAYGATE_PROCESSOR_TIMEOUT_MS") {
             Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
                 name: "PAYGATE_PROCESSOR_TIMEOUT_MS",
@@ -86,6 +92,7 @@ impl Config {
             pepper,
             edge_url,
             sandbox_url,
+            stripe_url,
             processor_timeout,
             operator_token,
             secrets_keys,

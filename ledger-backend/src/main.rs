@@ -181,7 +181,7 @@ async fn audit() -> Result<(), AnyError> {
 async fn work() -> Result<(), AnyError> {
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url, 4, db::Role::Jobs).await?;
-    let connector = paygate_ledger::startup::connector(&config);
+    let processors = paygate_ledger::startup::processors(&config);
     let mut senders = paygate_ledger::jobs::webhook_delivery::Senders::new(
         paygate_ledger::jobs::webhook_delivery::TIMEOUT,
         config.secrets_keys.clone(),
@@ -191,7 +191,7 @@ async fn work() -> Result<(), AnyError> {
         senders.lease = std::time::Duration::from_secs(seconds);
     }
     tracing::info!("worker running");
-    paygate_ledger::jobs::run(pool, connector, senders, shutdown_signal()).await;
+    paygate_ledger::jobs::run(pool, processors, senders, shutdown_signal()).await;
     tracing::info!("worker stopped");
     Ok(())
 }
@@ -207,6 +207,10 @@ async fn serve() -> Result<(), AnyError> {
             paygate_ledger::domain::webhooks::endpoints::seal_plaintext_secrets(&owner, &config.secrets_keys).await?;
         if sealed > 0 {
             tracing::info!(sealed, "sealed the webhook secrets stored before secrets were sealed at rest");
+        }
+        let filled = paygate_ledger::domain::processors::accounts::backfill(&owner).await?;
+        if filled > 0 {
+            tracing::info!(filled, "pointed charges made before processor accounts at their sandbox account");
         }
         owner.close().await;
     }

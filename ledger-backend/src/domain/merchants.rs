@@ -21,11 +21,15 @@ pub async fn create(pool: &PgPool, name: &str) -> Result<MerchantId, MerchantErr
         return Err(MerchantError::InvalidName);
     }
     let id: MerchantId = new_id::<MerchantKind>();
+    let mut tx = pool.begin().await?;
     sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, $2)")
         .bind(id.to_string())
         .bind(name)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    // Test mode works from the first minute: the sandbox account is every test-mode merchant's default.
+    crate::domain::processors::accounts::ensure_sandbox(&mut tx, id).await?;
+    tx.commit().await?;
     Ok(id)
 }
 

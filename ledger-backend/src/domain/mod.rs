@@ -14,6 +14,7 @@ pub mod ledger_journal;
 pub mod merchants;
 pub mod page;
 pub mod pricing;
+pub mod processors;
 pub mod refunds;
 pub mod scoped;
 pub mod tenancy;

@@ -12,7 +12,7 @@ use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use crate::processors::{Connector, OperationOutcome};
+use crate::processors::{Authorization, Flow, OperationOutcome, Processors};
 use crate::wire;
 use paygate_core::charge::TransitionError;
 use paygate_core::charge::{ChargeAction, transition};
@@ -90,7 +90,7 @@ pub struct NewRefund {
 
 pub struct RefundContext<'a> {
     pub pool: &'a PgPool,
-    pub connector: &'a Connector,
+    pub processors: &'a Processors,
     pub scope: Scope,
     pub request_id: &'a str,
     pub key: KeyUse<'a>,
@@ -110,6 +110,11 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
         return get(ctx.pool, ctx.scope, id).await.map(|refund| (refund, true));
     }
     let charge = lock_charge(&mut tx, ctx.scope, new.charge_id).await?;
+    // The account that authorized the charge refunds it.
+    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
+    let connector = crate::domain::processors::accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account)
+        .await
+        .map_err(ChargeError::from)?;
     let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
     let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
     let currency = charge.currency()?;
@@ -140,7 +145,9 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
         scope: charge.scope(),
         operation: "refund",
         amount: amount.minor(),
-        processor: ctx.connector.name(),
+        processor: connector.kind().as_str(),
+        processor_account_id: Some(account),
+        routing_rule: None,
         refund_id: Some(refund_id),
     };
     charges::start_attempt(&mut tx, &attempt).await?;
@@ -151,7 +158,9 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
     tx.commit().await?;
 
     let reference = charge.processor_reference.clone().unwrap_or_default();
-    let outcome = ctx.connector.refund(&reference, amount, &refund_id.to_string()).await;
+    let authorization = Authorization { processor_reference: &reference };
+    let outcome =
+        ctx.processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
     settle(ctx.pool, ctx.scope, refund_id, &attempt_id, outcome).await.map(|refund| (refund, false))
 }
 

@@ -100,6 +100,10 @@ impl From<ChargeError> for ApiError {
                 ApiError::Param { code: ErrorCode::ProcessingError, param: String::new(), detail }
             }
             ChargeError::ProcessorUnknown(_) => ApiError::Code(ErrorCode::UpstreamError),
+            ChargeError::NoProcessor => ApiError::Code(ErrorCode::ProcessorNotConfigured),
+            ChargeError::Account(crate::domain::processors::accounts::AccountError::Database(e)) => ApiError::from(e),
+            // An account the charge names cannot be opened (its credentials' key is gone): ours to fix.
+            ChargeError::Account(e) => ApiError::Internal(format!("processor account unusable: {e}")),
             ChargeError::Journal(crate::domain::journal::JournalError::Database(e)) | ChargeError::Database(e) => {
                 ApiError::from(e)
             }
@@ -219,8 +223,7 @@ async fn create_charge(
     let request_id = super::request_id::current().unwrap_or_default();
     let ctx = CreateContext {
         pool: &state.pool,
-        connector: &state.processors.sandbox,
-        vault: &state.processors.vault,
+        processors: &state.processors,
         scope: caller.scope(),
         request_id: &request_id,
         idempotency_key: key.as_str(),
@@ -251,8 +254,7 @@ async fn capture_charge(
         .map(|minor| Amount::positive(minor).map_err(|e| ApiError::invalid("amount", e.to_string())))
         .transpose()?;
     let scope = caller.scope();
-    let connector = &state.processors.sandbox;
-    let charge = charges::operate(&state.pool, connector, scope, id, Operation::Capture { amount }).await?;
+    let charge = charges::operate(&state.pool, &state.processors, scope, id, Operation::Capture { amount }).await?;
     Ok(Json(Charge::from(&charge)))
 }
 
@@ -262,7 +264,7 @@ async fn void_charge(
     PathId(id): PathId<paygate_core::id::ChargeKind>,
 ) -> Result<Json<Charge>, ApiError> {
     let scope = caller.scope();
-    let charge = charges::operate(&state.pool, &state.processors.sandbox, scope, id, Operation::Void).await?;
+    let charge = charges::operate(&state.pool, &state.processors, scope, id, Operation::Void).await?;
     Ok(Json(Charge::from(&charge)))
 }
 

@@ -20,6 +20,7 @@ mod problem_only;
 mod refunds;
 pub(crate) mod request_id;
 pub mod schemas;
+mod processors;
 mod webhooks;
 
 pub use edge_auth::{Caller, MerchantCaller};
@@ -43,18 +44,13 @@ pub struct AppState {
     pub edge_secrets: Arc<Vec<EdgeSecret>>,
     /// The pepper of API-key hashes, shared with the edge.
     pub pepper: Pepper,
-    pub processors: Arc<Processors>,
+    pub processors: Arc<crate::processors::Processors>,
     /// `PAYGATE_OPERATOR_TOKEN`: the operator API exists only when it is set.
     pub operator_token: Option<operator::OperatorToken>,
     /// The keys webhook signing secrets are sealed under.
     pub secrets_keys: Arc<paygate_core::sealed::DataKeys>,
 }
 
-/// The processor connectors and the vault-forward client they authorize through.
-pub struct Processors {
-    pub vault: crate::processors::VaultForward,
-    pub sandbox: crate::processors::Connector,
-}
 
 /// Everything under `/v1`, from every resource module.
 pub fn v1_endpoints() -> Vec<api::Endpoint> {
@@ -65,6 +61,7 @@ pub fn v1_endpoints() -> Vec<api::Endpoint> {
         refunds::endpoints(),
         events::endpoints(),
         webhooks::endpoints(),
+        processors::endpoints(),
     ]
     .into_iter()
     .flatten()

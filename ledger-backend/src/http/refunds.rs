@@ -120,7 +120,7 @@ async fn create_refund(
     let fingerprint = paygate_core::idempotency::fingerprint("POST", "/v1/refunds", &body);
     let ctx = RefundContext {
         pool: &state.pool,
-        connector: &state.processors.sandbox,
+        processors: &state.processors,
         scope: caller.scope(),
         request_id: &request_id,
         key: KeyUse { key: key.as_str(), fingerprint: &fingerprint, object_type: "refund" },

@@ -92,6 +92,8 @@ pub fn components() -> Vec<(&'static str, Value)> {
         ("WebhookEndpoint", webhook_endpoint(false)),
         ("WebhookEndpointCreated", webhook_endpoint(true)),
         ("WebhookDelivery", webhook_delivery()),
+        ("ProcessorAccount", processor_account()),
+        ("Routing", routing()),
         ("Problem", problem()),
     ]
 }
@@ -121,6 +123,15 @@ fn charge() -> Value {
         ("currency", currency()),
         ("capture", boolean()),
         ("source", id("tok")),
+        ("payment_method", one_of_strings(&["card"])),
+        (
+            "processor",
+            nullable(object(&[
+                ("account", id("pa")),
+                ("connector", nullable(string())),
+                ("routing_rule", nullable(json!({ "type": "integer", "description": "The rule that chose the account (its position); null for the default" }))),
+            ])),
+        ),
         (
             "payment_method_details",
             nullable(
@@ -132,6 +143,7 @@ fn charge() -> Value {
         ("metadata", metadata()),
         ("failure_code", nullable(string())),
         ("failure_message", nullable(string())),
+        ("failure_processor_code", nullable(json!({ "type": "string", "description": "The processor's own code for the decline" }))),
         ("created", timestamp()),
         ("authorization_expires_at", nullable(timestamp())),
     ])
@@ -249,6 +261,35 @@ fn problem() -> Value {
     schema["required"] = json!(["type", "title", "status", "code"]);
     schema["description"] = json!("RFC 9457 problem details (application/problem+json)");
     schema
+}
+
+fn processor_account() -> Value {
+    object(&[
+        ("id", id("pa")),
+        ("object", constant("processor_account")),
+        ("livemode", boolean()),
+        ("connector", one_of_strings(&["sandbox", "stripe"])),
+        ("display_name", string()),
+        (
+            "credentials_hint",
+            nullable(json!({ "type": "string", "description": "Recognises the credentials (sk_test_…4242); they are never answered" })),
+        ),
+        ("settings", json!({ "type": "object" })),
+        ("enabled", boolean()),
+        ("problem", nullable(string())),
+        ("problem_at", nullable(timestamp())),
+        ("created", timestamp()),
+    ])
+}
+
+fn routing() -> Value {
+    object(&[
+        ("object", constant("routing")),
+        ("livemode", boolean()),
+        ("configured", boolean()),
+        ("rules", array(json!({ "type": "object", "required": ["account"] }))),
+        ("default", nullable(id("pa"))),
+    ])
 }
 
 fn webhook_endpoint(with_secret: bool) -> Value {

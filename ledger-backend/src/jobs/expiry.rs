@@ -4,7 +4,7 @@
 
 use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::tenancy::Scope;
-use crate::processors::Connector;
+use crate::processors::Processors;
 use paygate_core::Mode;
 use paygate_core::id::{ChargeId, MerchantId};
 use sqlx::PgPool;
@@ -13,11 +13,11 @@ use sqlx::PgPool;
 pub const BATCH_ROWS_MAX: i64 = 100;
 
 /// Expires what is due; returns how many charges it expired.
-pub async fn run_once(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx::Error> {
-    crate::domain::actor::scope("system:expiry".into(), expire_due(pool, connector)).await
+pub async fn run_once(pool: &PgPool, processors: &Processors) -> Result<usize, sqlx::Error> {
+    crate::domain::actor::scope("system:expiry".into(), expire_due(pool, processors)).await
 }
 
-async fn expire_due(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx::Error> {
+async fn expire_due(pool: &PgPool, processors: &Processors) -> Result<usize, sqlx::Error> {
     let due: Vec<(ChargeId, MerchantId, Mode)> = sqlx::query_as(
         "SELECT id, merchant_id, mode FROM charges
          WHERE status = 'authorized' AND pending_operation IS NULL AND authorization_expires_at < now()
@@ -28,7 +28,7 @@ async fn expire_due(pool: &PgPool, connector: &Connector) -> Result<usize, sqlx:
     .await?;
     let mut expired = 0;
     for (id, merchant_id, mode) in due {
-        match charges::operate(pool, connector, Scope { merchant_id, mode }, id, Operation::Expire).await {
+        match charges::operate(pool, processors, Scope { merchant_id, mode }, id, Operation::Expire).await {
             Ok(_) => expired += 1,
             // Captured, voided or claimed meanwhile: not ours to expire any more.
             Err(ChargeError::Transition(_) | ChargeError::OperationInFlight) => {}

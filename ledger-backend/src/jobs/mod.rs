@@ -8,7 +8,8 @@ pub mod maintenance;
 pub mod recovery;
 pub mod webhook_delivery;
 
-use crate::processors::Connector;
+use crate::processors::Processors;
+use std::sync::Arc;
 use sqlx::PgPool;
 use std::time::Duration;
 
@@ -24,16 +25,16 @@ pub const REPLAY_GUARD_EVERY: Duration = Duration::from_secs(10);
 /// interval. A failing run is logged and retried at its next interval; it never stops the other jobs.
 pub async fn run(
     pool: PgPool,
-    connector: Connector,
+    processors: Arc<Processors>,
     senders: webhook_delivery::Senders,
     shutdown: impl Future<Output = ()>,
 ) {
     use futures::FutureExt;
     let shutdown = shutdown.boxed_local().shared();
-    tokio::join!(webhook_delivery::run(pool.clone(), senders, shutdown.clone()), periodic(pool, connector, shutdown));
+    tokio::join!(webhook_delivery::run(pool.clone(), senders, shutdown.clone()), periodic(pool, processors, shutdown));
 }
 
-async fn periodic(pool: PgPool, connector: Connector, shutdown: impl Future<Output = ()>) {
+async fn periodic(pool: PgPool, processors: Arc<Processors>, shutdown: impl Future<Output = ()>) {
     let mut seal = tokio::time::interval(AUDIT_SEAL_EVERY);
     let mut expire = tokio::time::interval(EXPIRY_EVERY);
     let mut recover = tokio::time::interval(RECOVERY_EVERY);
@@ -47,8 +48,8 @@ async fn periodic(pool: PgPool, connector: Connector, shutdown: impl Future<Outp
         let result = tokio::select! {
             _ = &mut shutdown => return,
             _ = seal.tick() => audit_seal::seal_all(&pool).await.map(|_| ()),
-            _ = expire.tick() => expiry::run_once(&pool, &connector).await.map(|_| ()),
-            _ = recover.tick() => recovery::run_once(&pool, &connector, recovery::SETTLE_AFTER).await.map(|_| ()),
+            _ = expire.tick() => expiry::run_once(&pool, &processors).await.map(|_| ()),
+            _ = recover.tick() => recovery::run_once(&pool, &processors, recovery::SETTLE_AFTER).await.map(|_| ()),
             _ = maintain.tick() => maintenance::run_once(&pool).await,
             _ = replay_guard.tick() => maintenance::forget_seen_requests(&pool).await,
         };

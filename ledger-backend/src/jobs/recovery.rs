@@ -20,7 +20,9 @@
 use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::refunds;
 use crate::domain::tenancy::Scope;
-use crate::processors::{AuthorizationLookup, AuthorizeOutcome, Connector, OperationOutcome};
+use crate::processors::{Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationOutcome, Processors};
+use paygate_core::decline::DeclineCode;
+use paygate_core::id::ProcessorAccountId;
 use paygate_core::charge::ChargeAction;
 use paygate_core::id::{ChargeId, MerchantId, RefundId};
 use paygate_core::{Amount, ErrorCode, Mode};
@@ -46,21 +48,21 @@ impl Recovered {
 }
 
 /// Resolves what it can of each kind.
-pub async fn run_once(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<Recovered, sqlx::Error> {
+pub async fn run_once(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<Recovered, sqlx::Error> {
     crate::domain::actor::scope("system:recovery".into(), async {
         Ok(Recovered {
-            authorizations: authorizations(pool, connector, settle_after).await?,
-            operations: operations(pool, connector, settle_after).await?,
-            refunds: pending_refunds(pool, connector, settle_after).await?,
+            authorizations: authorizations(pool, processors, settle_after).await?,
+            operations: operations(pool, processors, settle_after).await?,
+            refunds: pending_refunds(pool, processors, settle_after).await?,
         })
     })
     .await
 }
 
 /// Charges still `pending` at the processor.
-async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    let stuck: Vec<(String, ChargeId, MerchantId, Mode)> = sqlx::query_as(
-        "SELECT a.id, c.id, c.merchant_id, c.mode FROM charge_attempts a
+async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<usize, sqlx::Error> {
+    let stuck: Vec<(String, ChargeId, MerchantId, Mode, Option<ProcessorAccountId>)> = sqlx::query_as(
+        "SELECT a.id, c.id, c.merchant_id, c.mode, a.processor_account_id FROM charge_attempts a
          JOIN charges c ON c.id = a.charge_id
          WHERE a.operation = 'authorize' AND a.outcome IN ('started', 'unknown') AND c.status = 'pending'
            AND a.created_at < now() - make_interval(secs => $1)
@@ -71,15 +73,22 @@ async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Dura
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (attempt_id, charge_id, merchant_id, mode) in stuck {
+    for (attempt_id, charge_id, merchant_id, mode, account) in stuck {
         let scope = Scope { merchant_id, mode };
-        let outcome = match connector.find_authorization(&attempt_id).await {
+        let Some(connector) = connector_for(pool, processors, scope, account, &charge_id.to_string()).await? else {
+            continue;
+        };
+        let outcome = match processors.find_authorization(&connector, &attempt_id).await {
             AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
                 AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None }
             }
-            AuthorizationLookup::Declined { code } => AuthorizeOutcome::Declined { code, card: None },
+            AuthorizationLookup::Declined { code, raw_code } => AuthorizeOutcome::Declined { code, raw_code, card: None },
             // The processor never saw it: nothing was authorized, so the charge fails.
-            AuthorizationLookup::NotFound => AuthorizeOutcome::Declined { code: "processing_error".into(), card: None },
+            AuthorizationLookup::NotFound => AuthorizeOutcome::Declined {
+                code: DeclineCode::ProcessingError,
+                raw_code: "not_found".into(),
+                card: None,
+            },
             AuthorizationLookup::Unknown { detail } => {
                 tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
                 continue;
@@ -95,10 +104,11 @@ async fn authorizations(pool: &PgPool, connector: &Connector, settle_after: Dura
 }
 
 /// Charges claimed by a capture, void or expiry whose answer was lost.
-async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    type Row = (ChargeId, MerchantId, Mode, String, Option<String>, String, i64);
+async fn operations(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<usize, sqlx::Error> {
+    type Row = (ChargeId, MerchantId, Mode, String, Option<String>, String, i64, Option<ProcessorAccountId>);
     let stuck: Vec<Row> = sqlx::query_as(
-        "SELECT c.id, c.merchant_id, c.mode, c.pending_operation, c.processor_reference, a.id, a.amount
+        "SELECT c.id, c.merchant_id, c.mode, c.pending_operation, c.processor_reference, a.id, a.amount,
+                c.processor_account_id
          FROM charges c
          JOIN LATERAL (
              SELECT id, amount, created_at FROM charge_attempts
@@ -113,7 +123,7 @@ async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (charge_id, merchant_id, mode, marker, reference, attempt_id, amount) in stuck {
+    for (charge_id, merchant_id, mode, marker, reference, attempt_id, amount, account) in stuck {
         let scope = Scope { merchant_id, mode };
         let (operation, action) = match (marker.as_str(), Amount::positive(amount)) {
             ("capture", Ok(amount)) => (Operation::Capture { amount: Some(amount) }, ChargeAction::Capture { amount }),
@@ -124,7 +134,11 @@ async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration
                 continue;
             }
         };
-        let state = connector.authorization_state(reference.as_deref().unwrap_or_default()).await;
+        let Some(connector) = connector_for(pool, processors, scope, account, &charge_id.to_string()).await? else {
+            continue;
+        };
+        let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
+        let state = processors.authorization_state(&connector, &authorization).await;
         let outcome = match (state, action) {
             (AuthorizationLookup::Approved { amount_captured, .. }, ChargeAction::Capture { amount })
                 if amount_captured == amount.minor() =>
@@ -165,10 +179,10 @@ async fn operations(pool: &PgPool, connector: &Connector, settle_after: Duration
 }
 
 /// Refunds still `pending` at the processor.
-async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    type Row = (RefundId, MerchantId, Mode, i64, Option<String>, String);
+async fn pending_refunds(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<usize, sqlx::Error> {
+    type Row = (RefundId, MerchantId, Mode, i64, Option<String>, String, Option<ProcessorAccountId>);
     let stuck: Vec<Row> = sqlx::query_as(
-        "SELECT r.id, r.merchant_id, r.mode, r.amount, c.processor_reference, a.id
+        "SELECT r.id, r.merchant_id, r.mode, r.amount, c.processor_reference, a.id, c.processor_account_id
          FROM refunds r
          JOIN charges c ON c.id = r.charge_id
          JOIN charge_attempts a ON a.refund_id = r.id AND a.outcome IN ('started', 'unknown')
@@ -180,13 +194,17 @@ async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Dur
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (refund_id, merchant_id, mode, amount, reference, attempt_id) in stuck {
+    for (refund_id, merchant_id, mode, amount, reference, attempt_id, account) in stuck {
         let Ok(amount) = Amount::positive(amount) else {
             tracing::error!(%refund_id, amount, "refund with a stored amount that is not positive; left for an operator");
             continue;
         };
         let scope = Scope { merchant_id, mode };
-        let outcome = connector.refund(reference.as_deref().unwrap_or_default(), amount, &refund_id.to_string()).await;
+        let Some(connector) = connector_for(pool, processors, scope, account, &refund_id.to_string()).await? else {
+            continue;
+        };
+        let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
+        let outcome = processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
         if let OperationOutcome::Unknown { detail } = &outcome {
             tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
             continue;
@@ -198,4 +216,28 @@ async fn pending_refunds(pool: &PgPool, connector: &Connector, settle_after: Dur
         }
     }
     Ok(resolved)
+}
+
+/// The connector of the account the charge went to, or `None` (logged) when it cannot be opened: that
+/// needs an operator (a missing account, credentials sealed under a key no longer configured).
+async fn connector_for(
+    pool: &PgPool,
+    processors: &Processors,
+    scope: Scope,
+    account: Option<ProcessorAccountId>,
+    object: &str,
+) -> Result<Option<Connector>, sqlx::Error> {
+    let Some(account) = account else {
+        tracing::error!(object, "no processor account recorded; left for an operator");
+        return Ok(None);
+    };
+    let mut conn = pool.acquire().await?;
+    match crate::domain::processors::accounts::connector(&mut conn, &processors.secrets_keys, scope, account).await {
+        Ok(connector) => Ok(Some(connector)),
+        Err(crate::domain::processors::accounts::AccountError::Database(e)) => Err(e),
+        Err(error) => {
+            tracing::error!(object, %error, "processor account unusable; left for an operator");
+            Ok(None)
+        }
+    }
 }

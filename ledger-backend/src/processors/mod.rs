@@ -1,137 +1,254 @@
-//! Processor connectors. A connector turns a charge operation into a processor's own HTTP API and its
-//! answer into one of three outcomes: succeeded, failed (a definite "no"), or unknown (timeout, 5xx,
-//! garbage). Unknown is never treated as failure: the charge stays pending with its attempt recorded
-//! and the recovery job asks the processor later.
+//! Processor connectors. A connector is pure translation (`sandbox`, `stripe`): per flow, our request to
+//! the processor's HTTP call (`call::HttpCall`) and its answer to our outcome (`outcome`). One executor
+//! sends the calls that carry no card; authorizations, which need the card only the edge holds, go
+//! through the edge's vault (`vault_forward`) with card placeholders. Outcomes are the same for every
+//! connector: succeeded, declined (normalized code, raw code kept), pending, misconfigured, not sent
+//! (safe to send elsewhere) or unknown (never treated as failure: recovery asks the processor later).
 //!
-//! Authorizations need the card, which only the edge vault holds: the connector builds the request
-//! with placeholders and sends it through `vault_forward`. Capture, void and refund carry no card data
-//! and go straight to the processor.
+//! `Processors` is what the domain holds: the vault client, the executor, each connector's base URL and
+//! the keys processor credentials are sealed under. A `Connector` is built per processor account.
 
+pub mod call;
+pub mod credentials;
+mod executor;
+pub mod flows;
+pub mod outcome;
 pub mod sandbox;
+pub mod stripe;
 pub mod vault_forward;
 
+pub use credentials::{Credentials, Secret};
+pub use flows::{Authorization, AuthorizeRequest, Flow};
+pub use outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
 pub use vault_forward::{CardSummary, VaultForward};
 
-use paygate_core::{Amount, Currency};
+use call::{HttpAnswer, HttpCall, Sent};
+use paygate_core::internal::{CallResult, ProcessorCall, VaultForwardRequest};
+use paygate_core::processor::ConnectorKind;
+use paygate_core::Amount;
+use std::time::Duration;
+use vault_forward::ForwardError;
 
 /// Every outbound processor call gives up after this long (the request's caller is waiting).
 pub const PROCESSOR_TIMEOUT_MS: u64 = 10_000;
 
+/// Where each connector's API lives (the same host serves both modes; the credentials pick the mode).
 #[derive(Debug, Clone)]
-pub struct AuthorizeRequest<'a> {
-    /// Our attempt id: the processor's idempotency reference, and how recovery finds the answer.
-    pub attempt_id: &'a str,
-    pub merchant_id: &'a str,
-    pub mode: &'a str,
-    pub token: &'a str,
-    pub amount: Amount,
-    pub currency: Currency,
-    /// Capture in the same call (charge `capture: true`).
-    pub capture: bool,
+pub struct ConnectorUrls {
+    pub sandbox: String,
+    pub stripe: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthorizeOutcome {
-    Approved {
-        processor_reference: String,
-        captured: bool,
-        card: Option<CardSummary>,
-    },
-    Declined {
-        code: String,
-        card: Option<CardSummary>,
-    },
-    /// The vault refused the token (unknown, already used, expired, another merchant's).
-    TokenRejected {
-        detail: String,
-    },
-    Unknown {
-        detail: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OperationOutcome {
-    Succeeded,
-    Failed { code: String },
-    Unknown { detail: String },
-}
-
-/// What the processor knows of an authorization, found by our attempt id or by its own reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthorizationLookup {
-    Approved {
-        processor_reference: String,
-        amount_captured: i64,
-        voided: bool,
-    },
-    Declined {
-        code: String,
-    },
-    /// The processor never received the request: it is safe to treat it as not made.
-    NotFound,
-    Unknown {
-        detail: String,
-    },
-}
-
-/// The connectors this backend can route to. An enum rather than trait objects: the set is small
-/// and closed, and every match over it is checked for exhaustiveness.
+/// One processor account's connector, credentials opened.
 #[derive(Debug, Clone)]
 pub enum Connector {
-    Sandbox(sandbox::SandboxConnector),
+    Sandbox,
+    Stripe { secret_key: Secret },
 }
 
 impl Connector {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Connector::Sandbox(_) => "sandbox",
+    pub fn new(kind: ConnectorKind, credentials: Option<Credentials>) -> Result<Connector, String> {
+        match (kind, credentials) {
+            (ConnectorKind::Sandbox, None) => Ok(Connector::Sandbox),
+            (ConnectorKind::Stripe, Some(Credentials::Stripe { secret_key })) => Ok(Connector::Stripe { secret_key }),
+            (kind, _) => Err(format!("credentials do not fit the {} connector", kind.as_str())),
         }
     }
 
+    pub fn kind(&self) -> ConnectorKind {
+        match self {
+            Connector::Sandbox => ConnectorKind::Sandbox,
+            Connector::Stripe { .. } => ConnectorKind::Stripe,
+        }
+    }
+
+    fn authorize_call(&self, request: &AuthorizeRequest<'_>) -> HttpCall {
+        match self {
+            Connector::Sandbox => sandbox::authorize(request),
+            Connector::Stripe { secret_key } => stripe::authorize(secret_key, request),
+        }
+    }
+
+    fn read_authorization(&self, answer: &HttpAnswer) -> AuthorizeOutcome {
+        match self {
+            Connector::Sandbox => sandbox::read_authorization(answer),
+            Connector::Stripe { .. } => stripe::read_authorization(answer),
+        }
+    }
+
+    fn find_call(&self, attempt_id: &str) -> HttpCall {
+        match self {
+            Connector::Sandbox => sandbox::find_authorization(attempt_id),
+            Connector::Stripe { secret_key } => stripe::find_authorization(secret_key, attempt_id),
+        }
+    }
+
+    fn state_call(&self, authorization: &Authorization<'_>) -> HttpCall {
+        match self {
+            Connector::Sandbox => sandbox::authorization_state(authorization),
+            Connector::Stripe { secret_key } => stripe::authorization_state(secret_key, authorization),
+        }
+    }
+
+    fn read_lookup(&self, answer: &HttpAnswer) -> AuthorizationLookup {
+        match self {
+            Connector::Sandbox => sandbox::read_lookup(answer),
+            Connector::Stripe { .. } => stripe::read_lookup(answer),
+        }
+    }
+
+    fn operation_call(&self, flow: Flow, authorization: &Authorization<'_>, amount: Amount, id: &str) -> HttpCall {
+        match (self, flow) {
+            (Connector::Sandbox, Flow::Capture) => sandbox::capture(authorization, amount),
+            (Connector::Sandbox, Flow::Void) => sandbox::void(authorization),
+            (Connector::Sandbox, Flow::Refund) => sandbox::refund(authorization, amount, id),
+            (Connector::Stripe { secret_key }, Flow::Capture) => stripe::capture(secret_key, authorization, amount, id),
+            (Connector::Stripe { secret_key }, Flow::Void) => stripe::void(secret_key, authorization, id),
+            (Connector::Stripe { secret_key }, Flow::Refund) => stripe::refund(secret_key, authorization, amount, id),
+        }
+    }
+
+    fn read_operation(&self, flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
+        match self {
+            Connector::Sandbox => sandbox::read_operation(answer),
+            Connector::Stripe { .. } => stripe::read_operation(flow, answer),
+        }
+    }
+}
+
+/// One candidate of an authorization: the connector of an account and the request for it (its own
+/// attempt id).
+pub struct Candidate<'a> {
+    pub connector: &'a Connector,
+    pub request: AuthorizeRequest<'a>,
+}
+
+pub struct Processors {
+    pub vault: VaultForward,
+    executor: executor::Executor,
+    urls: ConnectorUrls,
+    /// The keys processor credentials are sealed under (`PAYGATE_SECRETS_KEYS`).
+    pub secrets_keys: paygate_core::sealed::DataKeys,
+}
+
+impl Processors {
+    pub fn new(
+        vault: VaultForward,
+        urls: ConnectorUrls,
+        timeout: Duration,
+        secrets_keys: paygate_core::sealed::DataKeys,
+    ) -> Self {
+        Processors { vault, executor: executor::Executor::new(timeout), urls, secrets_keys }
+    }
+
+    fn base_url(&self, connector: &Connector) -> &str {
+        match connector {
+            Connector::Sandbox => &self.urls.sandbox,
+            Connector::Stripe { .. } => &self.urls.stripe,
+        }
+    }
+
+    /// Authorizes with the card of the candidates' token through the vault: the first candidate is sent;
+    /// the next only when the one before certainly never reached its processor. One outcome per candidate
+    /// tried, in order; the card's summary rides on the last.
     pub async fn authorize(
         &self,
-        vault: &VaultForward,
-        request: &AuthorizeRequest<'_>,
+        merchant_id: &str,
+        mode: &str,
         request_id: &str,
-    ) -> AuthorizeOutcome {
-        match self {
-            Connector::Sandbox(c) => c.authorize(vault, request, request_id).await,
+        token: &str,
+        candidates: &[Candidate<'_>],
+    ) -> Vec<AuthorizeOutcome> {
+        let calls = candidates
+            .iter()
+            .map(|c| {
+                let call = c.connector.authorize_call(&c.request);
+                ProcessorCall {
+                    destination: c.connector.kind().as_str().to_owned(),
+                    method: call.method.as_str().to_owned(),
+                    path: call.path,
+                    content_type: call.content_type.unwrap_or("application/json").to_owned(),
+                    headers: call.headers.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+                    body: call.body,
+                }
+            })
+            .collect();
+        let forward = VaultForwardRequest { token: token.to_owned(), calls };
+        let answer = match self.vault.forward(merchant_id, mode, request_id, &forward).await {
+            Ok(answer) => answer,
+            Err(ForwardError::TokenRejected(detail)) => return vec![AuthorizeOutcome::TokenRejected { detail }],
+            Err(ForwardError::Unavailable(detail)) => return vec![AuthorizeOutcome::Unknown { detail }],
+        };
+        let last = answer.tried.len().saturating_sub(1);
+        answer
+            .tried
+            .iter()
+            .zip(candidates)
+            .enumerate()
+            .map(|(i, (tried, candidate))| {
+                let card = if i == last { answer.card.clone() } else { None };
+                with_card(read_call_result(candidate.connector, tried), card)
+            })
+            .collect()
+    }
+
+    /// What the processor knows of the authorization our attempt `attempt_id` asked for (recovery).
+    pub async fn find_authorization(&self, connector: &Connector, attempt_id: &str) -> AuthorizationLookup {
+        let call = connector.find_call(attempt_id);
+        self.lookup(connector, &call).await
+    }
+
+    /// What the processor knows of `authorization` now (how much is captured, whether it is voided): how
+    /// recovery learns whether a capture or void whose answer was lost took effect.
+    pub async fn authorization_state(&self, connector: &Connector, authorization: &Authorization<'_>) -> AuthorizationLookup {
+        let call = connector.state_call(authorization);
+        self.lookup(connector, &call).await
+    }
+
+    async fn lookup(&self, connector: &Connector, call: &HttpCall) -> AuthorizationLookup {
+        match self.executor.send(connector.kind().as_str(), self.base_url(connector), call).await {
+            Sent::Answered(answer) => connector.read_lookup(&answer),
+            Sent::NotSent(detail) | Sent::Unknown(detail) => AuthorizationLookup::Unknown { detail },
         }
     }
 
-    pub async fn find_authorization(&self, attempt_id: &str) -> AuthorizationLookup {
-        match self {
-            Connector::Sandbox(c) => c.find_authorization(attempt_id).await,
+    /// Capture, void or refund. `id` is the operation's idempotency handle: the attempt id (capture, void)
+    /// or the refund id, so sending it again (recovery) replays the processor's first answer.
+    pub async fn operate(
+        &self,
+        connector: &Connector,
+        flow: Flow,
+        authorization: &Authorization<'_>,
+        amount: Amount,
+        id: &str,
+    ) -> OperationOutcome {
+        let call = connector.operation_call(flow, authorization, amount, id);
+        match self.executor.send(connector.kind().as_str(), self.base_url(connector), &call).await {
+            Sent::Answered(answer) => connector.read_operation(flow, &answer),
+            // Even a call that never left is reported unknown here: the claim stays, and recovery, which
+            // asks the processor, releases it. Only authorizations fail over.
+            Sent::NotSent(detail) | Sent::Unknown(detail) => OperationOutcome::Unknown { detail },
         }
     }
+}
 
-    /// What the processor knows of the authorization `processor_reference` now (how much is captured,
-    /// whether it is voided): how recovery learns whether a capture or void whose answer was lost
-    /// took effect.
-    pub async fn authorization_state(&self, processor_reference: &str) -> AuthorizationLookup {
-        match self {
-            Connector::Sandbox(c) => c.authorization_state(processor_reference).await,
+fn read_call_result(connector: &Connector, tried: &CallResult) -> AuthorizeOutcome {
+    match tried {
+        CallResult::Answered { status, body } => {
+            connector.read_authorization(&HttpAnswer { status: *status, body: body.clone() })
         }
+        CallResult::NotSent { reason } => AuthorizeOutcome::NotSent { detail: reason.clone() },
+        CallResult::Unknown { reason } => AuthorizeOutcome::Unknown { detail: reason.clone() },
     }
+}
 
-    pub async fn capture(&self, processor_reference: &str, amount: Amount) -> OperationOutcome {
-        match self {
-            Connector::Sandbox(c) => c.capture(processor_reference, amount).await,
+fn with_card(outcome: AuthorizeOutcome, summary: Option<CardSummary>) -> AuthorizeOutcome {
+    match outcome {
+        AuthorizeOutcome::Approved { processor_reference, captured, .. } => {
+            AuthorizeOutcome::Approved { processor_reference, captured, card: summary }
         }
-    }
-
-    pub async fn void(&self, processor_reference: &str) -> OperationOutcome {
-        match self {
-            Connector::Sandbox(c) => c.void(processor_reference).await,
-        }
-    }
-
-    /// Idempotent by `refund_reference` (our refund id): sending it again returns the first answer, which
-    /// is how recovery settles a refund whose answer was lost.
-    pub async fn refund(&self, processor_reference: &str, amount: Amount, refund_reference: &str) -> OperationOutcome {
-        match self {
-            Connector::Sandbox(c) => c.refund(processor_reference, amount, refund_reference).await,
-        }
+        AuthorizeOutcome::Declined { code, raw_code, .. } => AuthorizeOutcome::Declined { code, raw_code, card: summary },
+        AuthorizeOutcome::Misconfigured { detail, .. } => AuthorizeOutcome::Misconfigured { detail, card: summary },
+        other => other,
     }
 }

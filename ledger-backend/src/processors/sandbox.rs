@@ -1,137 +1,162 @@
-//! The connector for the sandbox acquirer (`crate::sandbox`), which plays the card network in test
-//! mode and local development.
+//! The sandbox acquirer's connector (`crate::sandbox` documents its API): pure translation between our
+//! flows and its JSON. It plays the card network in test mode and local development.
 
-use super::{AuthorizationLookup, AuthorizeOutcome, AuthorizeRequest, OperationOutcome, VaultForward};
-use crate::processors::vault_forward::{ForwardError, ForwardRequest};
-use paygate_core::Amount;
+use super::call::{HttpAnswer, HttpCall, HttpMethod};
+use super::flows::{AuthorizeRequest, Authorization};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
+use paygate_core::decline::DeclineCode;
 use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
+use paygate_core::Amount;
 use serde_json::{Value, json};
-use std::time::Duration;
 
-#[derive(Debug, Clone)]
-pub struct SandboxConnector {
-    base_url: String,
-    http: reqwest::Client,
+const JSON: Option<&str> = Some("application/json");
+
+pub fn authorize(request: &AuthorizeRequest<'_>) -> HttpCall {
+    // The sandbox takes the expiry as JSON numbers, so those placeholders must stand unquoted: they are
+    // written as marker strings and unquoted after serialisation.
+    let body = json!({
+        "reference": request.attempt_id,
+        "amount": request.amount.minor(),
+        "currency": request.currency.code(),
+        "capture": request.capture,
+        "card": { "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR", "cvc": PLACEHOLDER_CVC },
+    })
+    .to_string()
+    .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
+    .replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
+    HttpCall { method: HttpMethod::Post, path: "/authorizations".into(), content_type: JSON, headers: vec![], body }
 }
 
-impl SandboxConnector {
-    pub fn new(base_url: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder().timeout(timeout).build().expect("a plain HTTP client always builds");
-        SandboxConnector { base_url: base_url.trim_end_matches('/').to_owned(), http }
+pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
+    if answer.status != 201 {
+        return AuthorizeOutcome::Unknown { detail: format!("sandbox answered {}", answer.status) };
     }
-
-    pub async fn authorize(
-        &self,
-        vault: &VaultForward,
-        request: &AuthorizeRequest<'_>,
-        request_id: &str,
-    ) -> AuthorizeOutcome {
-        // The card fields are placeholders the edge fills in; this process never holds them. The
-        // sandbox takes the expiry as JSON numbers, so those placeholders must stand unquoted: they are
-        // written as marker strings and unquoted after serialisation.
-        let template = json!({
-            "reference": request.attempt_id,
-            "amount": request.amount.minor(),
-            "currency": request.currency.code(),
-            "capture": request.capture,
-            "card": { "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR", "cvc": PLACEHOLDER_CVC },
-        })
-        .to_string()
-        .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
-        .replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
-        let forward = ForwardRequest {
-            token: request.token.to_owned(),
-            destination: "sandbox".into(),
-            method: "POST".into(),
-            path: "/authorizations".into(),
-            body: template,
-        };
-        let answer = match vault.forward(request.merchant_id, request.mode, request_id, &forward).await {
-            Ok(answer) => answer,
-            Err(ForwardError::TokenRejected(detail)) => return AuthorizeOutcome::TokenRejected { detail },
-            Err(ForwardError::Unavailable(detail)) => return AuthorizeOutcome::Unknown { detail },
-        };
-        if answer.status != 201 {
-            return AuthorizeOutcome::Unknown { detail: format!("sandbox answered {}", answer.status) };
-        }
-        let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-            return AuthorizeOutcome::Unknown { detail: "sandbox answered something that is not JSON".into() };
-        };
-        match (body["status"].as_str(), body["id"].as_str()) {
-            (Some("approved"), Some(id)) => AuthorizeOutcome::Approved {
-                processor_reference: id.to_owned(),
-                captured: body["captured"].as_i64().unwrap_or(0) > 0,
-                card: answer.card,
-            },
-            (Some("declined"), _) => AuthorizeOutcome::Declined {
-                code: body["decline_code"].as_str().unwrap_or("generic_decline").to_owned(),
-                card: answer.card,
-            },
-            _ => AuthorizeOutcome::Unknown { detail: format!("unexpected sandbox answer {body}") },
-        }
-    }
-
-    pub async fn find_authorization(&self, attempt_id: &str) -> AuthorizationLookup {
-        let url = format!("{}/authorizations", self.base_url);
-        self.lookup(self.http.get(url).query(&[("reference", attempt_id)])).await
-    }
-
-    pub async fn authorization_state(&self, processor_reference: &str) -> AuthorizationLookup {
-        self.lookup(self.http.get(format!("{}/authorizations/{processor_reference}", self.base_url))).await
-    }
-
-    async fn lookup(&self, request: reqwest::RequestBuilder) -> AuthorizationLookup {
-        let answer = match request.send().await {
-            Ok(answer) => answer,
-            Err(error) => return AuthorizationLookup::Unknown { detail: error.to_string() },
-        };
-        if answer.status() == reqwest::StatusCode::NOT_FOUND {
-            return AuthorizationLookup::NotFound;
-        }
-        let Ok(body) = answer.json::<Value>().await else {
-            return AuthorizationLookup::Unknown {
-                detail: "sandbox lookup answered something that is not JSON".into(),
-            };
-        };
-        match (body["status"].as_str(), body["id"].as_str()) {
-            (Some("approved"), Some(id)) => AuthorizationLookup::Approved {
-                processor_reference: id.to_owned(),
-                amount_captured: body["captured"].as_i64().unwrap_or(0),
-                voided: body["voided"].as_bool().unwrap_or(false),
-            },
-            (Some("declined"), _) => AuthorizationLookup::Declined {
-                code: body["decline_code"].as_str().unwrap_or("generic_decline").to_owned(),
-            },
-            _ => AuthorizationLookup::Unknown { detail: format!("unexpected sandbox lookup {body}") },
-        }
-    }
-
-    pub async fn capture(&self, processor_reference: &str, amount: Amount) -> OperationOutcome {
-        let url = format!("{}/authorizations/{processor_reference}/capture", self.base_url);
-        self.operation(self.http.post(url).json(&json!({ "amount": amount.minor() }))).await
-    }
-
-    pub async fn void(&self, processor_reference: &str) -> OperationOutcome {
-        let url = format!("{}/authorizations/{processor_reference}/void", self.base_url);
-        self.operation(self.http.post(url).json(&json!({}))).await
-    }
-
-    pub async fn refund(&self, processor_reference: &str, amount: Amount, refund_reference: &str) -> OperationOutcome {
-        let body =
-            json!({ "authorization": processor_reference, "amount": amount.minor(), "reference": refund_reference });
-        self.operation(self.http.post(format!("{}/refunds", self.base_url)).json(&body)).await
-    }
-
-    /// 2xx succeeded; 4xx is the acquirer's definite refusal; anything else is unknown.
-    async fn operation(&self, request: reqwest::RequestBuilder) -> OperationOutcome {
-        match request.send().await {
-            Ok(answer) if answer.status().is_success() => OperationOutcome::Succeeded,
-            Ok(answer) if answer.status().is_client_error() => {
-                let body: Value = answer.json().await.unwrap_or(Value::Null);
-                OperationOutcome::Failed { code: body["error"].as_str().unwrap_or("refused").to_owned() }
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return AuthorizeOutcome::Unknown { detail: "sandbox answered something that is not JSON".into() };
+    };
+    match (body["status"].as_str(), body["id"].as_str()) {
+        (Some("approved"), Some(id)) => AuthorizeOutcome::Approved {
+            processor_reference: id.to_owned(),
+            captured: body["captured"].as_i64().unwrap_or(0) > 0,
+            card: None,
+        },
+        (Some("declined"), _) => {
+            let raw = body["decline_code"].as_str().unwrap_or("generic_decline");
+            AuthorizeOutcome::Declined {
+                code: DeclineCode::parse(raw).unwrap_or(DeclineCode::GenericDecline),
+                raw_code: raw.to_owned(),
+                card: None,
             }
-            Ok(answer) => OperationOutcome::Unknown { detail: format!("sandbox answered {}", answer.status()) },
-            Err(error) => OperationOutcome::Unknown { detail: error.to_string() },
         }
+        _ => AuthorizeOutcome::Unknown { detail: format!("unexpected sandbox answer {body}") },
+    }
+}
+
+fn get(path: String) -> HttpCall {
+    HttpCall { method: HttpMethod::Get, path, content_type: None, headers: vec![], body: String::new() }
+}
+
+fn post(path: String, body: Value) -> HttpCall {
+    HttpCall { method: HttpMethod::Post, path, content_type: JSON, headers: vec![], body: body.to_string() }
+}
+
+pub fn find_authorization(attempt_id: &str) -> HttpCall {
+    get(format!("/authorizations?reference={}", super::call::form_value(attempt_id)))
+}
+
+pub fn authorization_state(authorization: &Authorization<'_>) -> HttpCall {
+    get(format!("/authorizations/{}", authorization.processor_reference))
+}
+
+pub fn read_lookup(answer: &HttpAnswer) -> AuthorizationLookup {
+    if answer.status == 404 {
+        return AuthorizationLookup::NotFound;
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return AuthorizationLookup::Unknown { detail: "sandbox lookup answered something that is not JSON".into() };
+    };
+    match (answer.status, body["status"].as_str(), body["id"].as_str()) {
+        (200, Some("approved"), Some(id)) => AuthorizationLookup::Approved {
+            processor_reference: id.to_owned(),
+            amount_captured: body["captured"].as_i64().unwrap_or(0),
+            voided: body["voided"].as_bool().unwrap_or(false),
+        },
+        (200, Some("declined"), _) => {
+            let raw = body["decline_code"].as_str().unwrap_or("generic_decline");
+            AuthorizationLookup::Declined {
+                code: DeclineCode::parse(raw).unwrap_or(DeclineCode::GenericDecline),
+                raw_code: raw.to_owned(),
+            }
+        }
+        _ => AuthorizationLookup::Unknown { detail: format!("unexpected sandbox lookup {} {body}", answer.status) },
+    }
+}
+
+pub fn capture(authorization: &Authorization<'_>, amount: Amount) -> HttpCall {
+    post(format!("/authorizations/{}/capture", authorization.processor_reference), json!({ "amount": amount.minor() }))
+}
+
+pub fn void(authorization: &Authorization<'_>) -> HttpCall {
+    post(format!("/authorizations/{}/void", authorization.processor_reference), json!({}))
+}
+
+/// Idempotent by `refund_id`: sending it again returns the first answer.
+pub fn refund(authorization: &Authorization<'_>, amount: Amount, refund_id: &str) -> HttpCall {
+    let body = json!({ "authorization": authorization.processor_reference, "amount": amount.minor(), "reference": refund_id });
+    post("/refunds".into(), body)
+}
+
+/// 2xx succeeded; 4xx is the acquirer's definite refusal; anything else is unknown.
+pub fn read_operation(answer: &HttpAnswer) -> OperationOutcome {
+    match answer.status {
+        200..=299 => OperationOutcome::Succeeded,
+        400..=499 => {
+            let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+            OperationOutcome::Failed { code: body["error"].as_str().unwrap_or("refused").to_owned() }
+        }
+        status => OperationOutcome::Unknown { detail: format!("sandbox answered {status}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> HttpAnswer {
+        HttpAnswer { status, body: body.into() }
+    }
+
+    #[test]
+    fn authorization_answers_read_as_outcomes() {
+        let approved = read_authorization(&answer(201, r#"{"id":"auth_1","status":"approved","captured":0}"#));
+        assert!(matches!(approved, AuthorizeOutcome::Approved { captured: false, .. }));
+        let declined = read_authorization(&answer(201, r#"{"id":"auth_2","status":"declined","decline_code":"insufficient_funds"}"#));
+        assert!(matches!(declined, AuthorizeOutcome::Declined { code: DeclineCode::InsufficientFunds, .. }));
+        assert!(matches!(read_authorization(&answer(500, "{}")), AuthorizeOutcome::Unknown { .. }));
+        assert!(matches!(read_authorization(&answer(201, "<html>")), AuthorizeOutcome::Unknown { .. }));
+    }
+
+    #[test]
+    fn the_authorize_body_keeps_the_expiry_placeholders_unquoted() {
+        let currency = paygate_core::Currency::parse("USD").unwrap();
+        let request = AuthorizeRequest {
+            attempt_id: "att_1",
+            charge_id: "ch_1",
+            token: "tok_1",
+            amount: Amount::new(500).unwrap(),
+            currency,
+            capture: false,
+        };
+        let body = authorize(&request).body;
+        assert!(body.contains(&format!("\"exp_month\":{PLACEHOLDER_EXP_MONTH}")), "{body}");
+        assert!(body.contains(&format!("\"number\":\"{PLACEHOLDER_NUMBER}\"")), "{body}");
+    }
+
+    #[test]
+    fn operations_are_refused_on_4xx_and_unknown_on_5xx() {
+        assert_eq!(read_operation(&answer(200, "{}")), OperationOutcome::Succeeded);
+        assert_eq!(read_operation(&answer(409, r#"{"error":"not_capturable"}"#)), OperationOutcome::Failed { code: "not_capturable".into() });
+        assert!(matches!(read_operation(&answer(502, "")), OperationOutcome::Unknown { .. }));
+        assert_eq!(read_lookup(&answer(404, "")), AuthorizationLookup::NotFound);
     }
 }

@@ -18,6 +18,10 @@ pub struct Charge {
     pub currency: String,
     pub capture: bool,
     pub source: String,
+    /// How it is paid (`card`).
+    pub payment_method: &'static str,
+    /// Which processor account took it and why; null only on charges made before processor accounts.
+    pub processor: Option<Processor>,
     /// Null until the vault has told us which card it was.
     pub payment_method_details: Option<PaymentMethodDetails>,
     pub description: Option<String>,
@@ -25,8 +29,18 @@ pub struct Charge {
     pub metadata: Value,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
+    /// The processor's own code for a decline, beside our normalized `failure_code`.
+    pub failure_processor_code: Option<String>,
     pub created: Timestamp,
     pub authorization_expires_at: Option<Timestamp>,
+}
+
+/// The routing decision: the account, its connector, and the rule that chose it (null: the default).
+#[derive(Debug, Serialize)]
+pub struct Processor {
+    pub account: String,
+    pub connector: Option<String>,
+    pub routing_rule: Option<i32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,12 +81,19 @@ impl From<&ChargeRecord> for Charge {
             currency: charge.currency.clone(),
             capture: charge.capture,
             source: charge.source.clone(),
+            payment_method: charge.payment_method.0.as_str(),
+            processor: charge.processor_account_id.map(|account| Processor {
+                account: account.to_string(),
+                connector: charge.processor.clone(),
+                routing_rule: charge.routing_rule,
+            }),
             payment_method_details: card.map(|card| PaymentMethodDetails { kind: "card", card }),
             description: charge.description.clone(),
             statement_descriptor: charge.statement_descriptor.clone(),
             metadata: charge.metadata.clone(),
             failure_code: charge.failure_code.clone(),
             failure_message: charge.failure_message.clone(),
+            failure_processor_code: charge.failure_processor_code.clone(),
             created: Timestamp(charge.created),
             authorization_expires_at: charge.authorization_expires.map(Timestamp),
         }

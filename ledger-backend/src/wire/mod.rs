@@ -9,6 +9,7 @@ mod charges;
 mod events;
 mod ledger;
 mod pricing;
+mod processors;
 mod refunds;
 mod webhooks;
 
@@ -17,6 +18,7 @@ pub use charges::{Card, Charge, PaymentMethodDetails};
 pub use events::Event;
 pub use ledger::{LedgerEntry, LedgerTransaction};
 pub use pricing::Price;
+pub use processors::{ProcessorAccount, Routing};
 pub use refunds::Refund;
 pub use webhooks::{Deleted, DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WithSecret};
 

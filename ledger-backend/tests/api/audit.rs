@@ -198,10 +198,8 @@ async fn audit_rows_name_the_key_that_acted_or_the_job() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let connector = paygate_ledger::processors::Connector::Sandbox(
-        paygate_ledger::processors::sandbox::SandboxConnector::new(&app.sandbox_url, std::time::Duration::from_secs(2)),
-    );
-    assert_eq!(paygate_ledger::jobs::expiry::run_once(&app.pool, &connector).await.unwrap(), 1);
+    let processors = app.processors();
+    assert_eq!(paygate_ledger::jobs::expiry::run_once(&app.pool, &processors).await.unwrap(), 1);
     let actors: Vec<(String, String)> =
         sqlx::query_as("SELECT action, actor FROM audit_log WHERE object_id = $1 ORDER BY id")
             .bind(id)

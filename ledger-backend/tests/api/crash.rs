@@ -8,8 +8,6 @@
 use crate::helpers::{EdgeHeaders, Reaped, TestApp, audit_is_clean, insert_merchant, spawn_app};
 use futures::StreamExt;
 use paygate_ledger::jobs::recovery;
-use paygate_ledger::processors::Connector;
-use paygate_ledger::processors::sandbox::SandboxConnector;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
@@ -145,7 +143,7 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     // Whatever the crash left in flight is recovered (nothing of the old process can still arrive: it is
     // dead, and the sandbox finishes what it received at once, so a zero settle delay is safe here).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let sandbox = Connector::Sandbox(SandboxConnector::new(&app.sandbox_url, Duration::from_secs(5)));
+    let sandbox = app.processors();
     let recovered = recovery::run_once(&app.pool, &sandbox, Duration::ZERO).await.unwrap();
     let stuck: i64 =
         sqlx::query_scalar("SELECT count(*) FROM charges WHERE status = 'pending' OR pending_operation IS NOT NULL")

@@ -21,6 +21,10 @@ pub struct TestApp {
     pub vault: VaultDouble,
     /// The in-process sandbox acquirer.
     pub sandbox_url: String,
+    /// The in-process fake of Stripe (accounts are registered per test, `register_stripe_account`).
+    pub stripe_url: String,
+    /// The app's configuration, for building what the jobs use (`processors`).
+    pub config: Config,
     /// The keys webhook secrets are sealed under, and the same as `PAYGATE_SECRETS_KEYS` takes them.
     pub secrets_keys: paygate_core::sealed::DataKeys,
     pub secrets_keys_text: String,
@@ -73,7 +77,9 @@ pub async fn spawn_app() -> TestApp {
     let edge_secret = EdgeSecret::new(&edge_secret_bytes).unwrap();
     let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
     let sandbox_url = spawn_sandbox().await;
-    let vault = VaultDouble::spawn(edge_secret.clone(), sandbox_url.clone()).await;
+    let stripe_url = spawn_fake_stripe().await;
+    let destinations = [("sandbox".to_owned(), sandbox_url.clone()), ("stripe".to_owned(), stripe_url.clone())];
+    let vault = VaultDouble::spawn(edge_secret.clone(), destinations.into_iter().collect()).await;
     let secrets_keys_text = format!("1:{}", paygate_core::hex::encode(&random_bytes()));
     let secrets_keys = paygate_core::sealed::DataKeys::parse(&secrets_keys_text).unwrap();
     // The production wiring, with the tests' own secrets, sandbox and vault double.
@@ -85,6 +91,7 @@ pub async fn spawn_app() -> TestApp {
         pepper: pepper.clone(),
         edge_url: vault.url.clone(),
         sandbox_url: sandbox_url.clone(),
+        stripe_url: stripe_url.clone(),
         processor_timeout: PROCESSOR_TIMEOUT_IN_TESTS,
         operator_token: paygate_ledger::http::operator::OperatorToken::new(OPERATOR_TOKEN),
         secrets_keys: secrets_keys.clone(),
@@ -103,6 +110,8 @@ pub async fn spawn_app() -> TestApp {
         pepper,
         vault,
         sandbox_url,
+        stripe_url,
+        config: config.clone(),
         secrets_keys,
         secrets_keys_text,
         pool,
@@ -161,6 +170,14 @@ pub const OPERATOR_TOKEN: &str = "operator-token-used-only-by-the-tests-01234567
 
 /// Shorter than the sandbox's slow card (3 s), so that card's answer is "unknown" in tests.
 pub const PROCESSOR_TIMEOUT_IN_TESTS: std::time::Duration = std::time::Duration::from_millis(1_000);
+
+/// Serves the fake Stripe on a free port (no accounts yet); returns its base URL.
+pub async fn spawn_fake_stripe() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(paygate_fakes::stripe::serve(listener, vec![], std::future::pending()));
+    url
+}
 
 /// Serves the sandbox acquirer on a free port; returns its base URL.
 pub async fn spawn_sandbox() -> String {
@@ -412,9 +429,7 @@ impl Drop for TestApp {
 
 /// Inserts a merchant directly and returns its id.
 pub async fn insert_merchant(pool: &sqlx::PgPool) -> String {
-    let id = paygate_ledger::ids::new_id::<paygate_core::id::MerchantKind>().to_string();
-    sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, 'Test shop')").bind(&id).execute(pool).await.unwrap();
-    id
+    paygate_ledger::domain::merchants::create(pool, "Test shop").await.unwrap().to_string()
 }
 
 /// Seals the audit log and asserts `paygate-ledger audit` would find nothing.
@@ -446,5 +461,56 @@ impl Reaped {
 impl Drop for Reaped {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+impl TestApp {
+    /// Registers a new account with the fake Stripe (`raw_card_data`: whether it may send raw card
+    /// numbers); returns its secret key (`sk_<mode>_…`).
+    pub async fn register_stripe_account(&self, mode: &str, raw_card_data: bool) -> String {
+        let key = format!("sk_{mode}_{}", paygate_core::hex::encode(&random_bytes()[..12]));
+        let url = format!("{}/_fake/accounts", self.stripe_url);
+        let body = serde_json::json!({ "secret_key": key, "raw_card_data": raw_card_data });
+        let answer = self.client.post(url).json(&body).send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 201);
+        key
+    }
+
+    /// Gives `merchant` a Stripe account in `mode` (registered with the fake) and routes everything there;
+    /// returns the processor account's id and its secret key.
+    pub async fn route_to_stripe(&self, merchant: &str, mode: &str) -> (String, String) {
+        let key = self.register_stripe_account(mode, true).await;
+        let body = serde_json::json!({ "connector": "stripe", "display_name": "Stripe", "credentials": { "secret_key": key } });
+        let account = self.client(merchant, mode).expect(201, reqwest::Method::POST, "/v1/processor_accounts", &body).await;
+        let id = account["id"].as_str().unwrap().to_owned();
+        let routing = serde_json::json!({ "rules": [], "default": id });
+        self.client(merchant, mode).expect(200, reqwest::Method::PUT, "/v1/routing", &routing).await;
+        (id, key)
+    }
+
+    /// The requests the fake Stripe received for the account with `secret_key` (`METHOD /path`).
+    pub async fn stripe_requests(&self, secret_key: &str) -> Vec<String> {
+        let url = format!("{}/_fake/accounts/{secret_key}/requests", self.stripe_url);
+        let body: serde_json::Value = self.client.get(url).send().await.unwrap().json().await.unwrap();
+        body["requests"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Tells the fake Stripe to misbehave on the account's next request (`{"fault": "slow", "delay_ms": …}`, ...).
+    pub async fn stripe_fault(&self, secret_key: &str, fault: serde_json::Value) {
+        let url = format!("{}/_fake/accounts/{secret_key}/faults", self.stripe_url);
+        assert_eq!(self.client.post(url).json(&fault).send().await.unwrap().status().as_u16(), 201);
+    }
+
+    /// The processors as the jobs build them from the app's configuration.
+    pub fn processors(&self) -> std::sync::Arc<paygate_ledger::processors::Processors> {
+        startup::processors(&self.config)
+    }
+
+    /// Processors whose every processor is unreachable (nothing listens on port 9): every answer is unknown.
+    pub fn unreachable_processors(&self) -> std::sync::Arc<paygate_ledger::processors::Processors> {
+        let mut config = self.config.clone();
+        config.sandbox_url = "http://127.0.0.1:9".into();
+        config.stripe_url = "http://127.0.0.1:9".into();
+        startup::processors(&config)
     }
 }

@@ -2,10 +2,9 @@
 //! expiry worker: each charge ends captured or expired, never both, and the processor is asked once),
 //! and recovery of unknown authorization outcomes by asking the processor.
 
-use crate::helpers::{PROCESSOR_TIMEOUT_IN_TESTS, TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use paygate_ledger::jobs::{expiry, recovery};
-use paygate_ledger::processors::Connector;
-use paygate_ledger::processors::sandbox::SandboxConnector;
+use paygate_ledger::processors::Processors;
 use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
@@ -14,8 +13,8 @@ async fn create(app: &TestApp, merchant: &str, number: &str, capture: bool) -> V
     app.charge_card(merchant, number, 1_500, "OMR", capture).await
 }
 
-fn connector(app: &TestApp) -> Connector {
-    Connector::Sandbox(SandboxConnector::new(&app.sandbox_url, PROCESSOR_TIMEOUT_IN_TESTS))
+fn connector(app: &TestApp) -> std::sync::Arc<Processors> {
+    app.processors()
 }
 
 async fn status_of(app: &TestApp, id: &str) -> String {

@@ -10,8 +10,7 @@
 
 use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
 use paygate_ledger::jobs::{expiry, recovery};
-use paygate_ledger::processors::Connector;
-use paygate_ledger::processors::sandbox::SandboxConnector;
+use paygate_ledger::processors::Processors;
 use reqwest::Method;
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
@@ -183,8 +182,8 @@ fn choose(rng: &mut Rng, charges: &[Charge], merchants: usize) -> Op {
     }
 }
 
-fn sandbox(app: &TestApp) -> Connector {
-    Connector::Sandbox(SandboxConnector::new(&app.sandbox_url, crate::helpers::PROCESSOR_TIMEOUT_IN_TESTS))
+fn sandbox(app: &TestApp) -> std::sync::Arc<Processors> {
+    app.processors()
 }
 
 /// Runs `op`; returns the new charge for a create, and checks any other answer against the model.

@@ -240,6 +240,7 @@ fn well_formed_id(path: &str) -> String {
         ("/v1/events", "evt"),
         ("/v1/webhook_endpoints", "we"),
         ("/v1/api_keys", "key"),
+        ("/v1/processor_accounts", "pa"),
     ]
     .iter()
     .find(|(start, _)| path.starts_with(start))

@@ -3,7 +3,7 @@
 //! Both sides of each: the processor did act (the answer was lost on the way back) and it did not.
 //! Also the refund the processor refuses outright, which reverts through the state machine and ledger.
 
-use crate::helpers::{PROCESSOR_TIMEOUT_IN_TESTS, TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use paygate_core::Amount;
 use paygate_core::id::MerchantId;
 use paygate_ledger::domain::charges::{self, ChargeError, Operation};
@@ -11,21 +11,15 @@ use paygate_ledger::domain::idempotency::KeyUse;
 use paygate_ledger::domain::refunds::{self, NewRefund, RefundContext};
 use paygate_ledger::domain::tenancy::Scope;
 use paygate_ledger::jobs::recovery;
-use paygate_ledger::processors::Connector;
-use paygate_ledger::processors::sandbox::SandboxConnector;
+use paygate_ledger::processors::Processors;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const SUCCESS: &str = "4242424242424242";
 const REFUNDS_FAIL: &str = "4000000000005126";
 
-fn sandbox(app: &TestApp) -> Connector {
-    Connector::Sandbox(SandboxConnector::new(&app.sandbox_url, PROCESSOR_TIMEOUT_IN_TESTS))
-}
-
-/// A connector whose processor cannot be reached: every answer is unknown.
-fn unreachable() -> Connector {
-    Connector::Sandbox(SandboxConnector::new("http://127.0.0.1:9", PROCESSOR_TIMEOUT_IN_TESTS))
+fn sandbox(app: &TestApp) -> std::sync::Arc<Processors> {
+    app.processors()
 }
 
 fn scope(merchant: &str) -> Scope {
@@ -69,7 +63,7 @@ async fn authorized(app: &TestApp, merchant: &str) -> String {
 }
 
 async fn lost_answer(app: &TestApp, merchant: &str, charge_id: &str, operation: Operation) {
-    let result = charges::operate(&app.pool, &unreachable(), scope(merchant), id(charge_id), operation).await;
+    let result = charges::operate(&app.pool, &app.unreachable_processors(), scope(merchant), id(charge_id), operation).await;
     assert!(matches!(result, Err(ChargeError::ProcessorUnknown(_))), "{result:?}");
     assert_eq!(state(app, charge_id).await.3.as_deref(), Some(operation.marker()), "the claim is kept");
 }
@@ -133,7 +127,7 @@ async fn a_young_claim_is_left_alone() {
     assert_eq!(state(&app, &charge).await.3.as_deref(), Some("void"));
 }
 
-async fn refund_with(app: &TestApp, connector: &Connector, merchant: &str, charge: &str, amount: i64) -> Value {
+async fn refund_with(app: &TestApp, processors: &Processors, merchant: &str, charge: &str, amount: i64) -> Value {
     let new = NewRefund {
         charge_id: id(charge),
         amount: Some(Amount::new(amount).unwrap()),
@@ -143,7 +137,7 @@ async fn refund_with(app: &TestApp, connector: &Connector, merchant: &str, charg
     let key = format!("refund-{charge}-{amount}");
     let ctx = RefundContext {
         pool: &app.pool,
-        connector,
+        processors,
         scope: scope(merchant),
         request_id: "req_test",
         key: KeyUse { key: &key, fingerprint: &"0".repeat(64), object_type: "refund" },
@@ -201,7 +195,7 @@ async fn pending_refunds_are_settled_by_sending_them_again() {
     let merchant = insert_merchant(&app.pool).await;
     let accepted = app.charge_card(&merchant, SUCCESS, 5_000, "USD", true).await["id"].as_str().unwrap().to_owned();
     let refused = app.charge_card(&merchant, REFUNDS_FAIL, 5_000, "USD", true).await["id"].as_str().unwrap().to_owned();
-    let unreachable = unreachable();
+    let unreachable = app.unreachable_processors();
     let first = refund_with(&app, &unreachable, &merchant, &accepted, 1_000).await;
     let second = refund_with(&app, &unreachable, &merchant, &refused, 1_000).await;
     for refund in [&first, &second] {

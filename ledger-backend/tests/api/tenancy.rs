@@ -18,13 +18,15 @@ struct Victim {
     ledger_transaction: String,
     api_key: String,
     webhook_endpoint: String,
+    processor_account: String,
     /// A vaulted card not yet used: another merchant must not be able to spend it.
     token: String,
 }
 
 impl Victim {
-    fn ids(&self) -> [&str; 8] {
+    fn ids(&self) -> [&str; 9] {
         [
+            &self.processor_account,
             &self.captured,
             &self.authorized,
             &self.refund,
@@ -46,6 +48,7 @@ impl Victim {
             "events" => &self.event,
             "webhook_endpoints" => &self.webhook_endpoint,
             "api_keys" => &self.api_key,
+            "processor_accounts" => &self.processor_account,
             other => panic!("the tenancy matrix has no victim object for /{other}/{{id}}: add one"),
         }
     }
@@ -70,6 +73,9 @@ async fn charge(app: &TestApp, merchant: &str, mode: &str, capture: bool) -> Val
 }
 
 async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
+    // The victim's charges go to its own Stripe account, so the intruder also meets its processor account
+    // and routing.
+    let (processor_account, _) = app.route_to_stripe(merchant, mode).await;
     let captured = charge(app, merchant, mode, true).await["id"].as_str().unwrap().to_owned();
     let authorized = charge(app, merchant, mode, false).await["id"].as_str().unwrap().to_owned();
     let (status, text) =
@@ -105,6 +111,7 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
         ledger_transaction,
         api_key,
         webhook_endpoint,
+        processor_account,
         token,
     }
 }
@@ -123,7 +130,10 @@ async fn snapshot(app: &TestApp, victim: &Victim) -> String {
             (SELECT string_agg(concat_ws(',', id, url, enabled, description, secret), ';' ORDER BY id)
                FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2),
             (SELECT string_agg(concat_ws(',', id, status, attempts), ';' ORDER BY id)
-               FROM webhook_deliveries WHERE merchant_id = $1 AND mode = $2))",
+               FROM webhook_deliveries WHERE merchant_id = $1 AND mode = $2),
+            (SELECT string_agg(concat_ws(',', id, display_name, enabled, credentials_sealed::text), ';' ORDER BY id)
+               FROM processor_accounts WHERE merchant_id = $1 AND mode = $2),
+            (SELECT body::text FROM routing_tables WHERE merchant_id = $1 AND mode = $2))",
     )
     .bind(&victim.merchant)
     .bind(victim.mode)
@@ -147,6 +157,7 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
             let bodies = match route {
                 "/charges/{id}/capture" => vec![null.clone(), json!({ "amount": 100 })],
                 "/webhook_endpoints/{id}" if method == Method::PATCH => vec![json!({ "description": "mine now" })],
+                "/processor_accounts/{id}" if method == Method::PATCH => vec![json!({ "display_name": "mine now" })],
                 _ => vec![null.clone()],
             };
             for body in bodies {
@@ -178,7 +189,14 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                     assert_eq!(status, 200, "GET {path} as {merchant}/{mode}: {text}");
                     assert_no_leak(victim, &text, &path);
                     let body: Value = serde_json::from_str(&text).unwrap();
-                    if path == "/v1/balance" {
+                    if path == "/v1/routing" {
+                        // The intruder's own routing: never configured by it, so never naming the victim's.
+                        assert_eq!(body["configured"], false, "{body}");
+                    } else if path == "/v1/processor_accounts" {
+                        // Only the intruder's own: its sandbox account in test mode, nothing in live.
+                        let own = body["data"].as_array().unwrap();
+                        assert!(own.iter().all(|a| a["connector"] == "sandbox"), "{body}");
+                    } else if path == "/v1/balance" {
                         assert!(body["pending"].as_array().unwrap().iter().all(|line| line["amount"] == 0), "{body}");
                     } else {
                         assert_eq!(body["data"], json!([]), "GET {path} as {merchant}/{mode}");
@@ -190,6 +208,13 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 // failed, with no card details) and the token stays unspent for its owner.
                 let body = json!({ "amount": 100, "currency": "EUR", "source": victim.token });
                 let (status, text) = send(app, merchant, mode, Method::POST, "/v1/charges", &body).await;
+                if mode == "live" {
+                    // The intruder has no live processor account: refused before the vault is even asked.
+                    assert_eq!(status, 409, "{text}");
+                    assert!(text.contains("processor_not_configured"), "{text}");
+                    assert_no_leak(victim, &text, "POST /v1/charges");
+                    continue;
+                }
                 assert_eq!(status, 201, "{text}");
                 let attempt: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(
@@ -215,6 +240,20 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 let (status, text) = send(app, merchant, mode, Method::POST, &path, &body).await;
                 assert_eq!(status, 201, "POST {path}: {text}");
                 assert_no_leak(victim, &text, &path);
+            }
+            ("PUT", "/routing") => {
+                // Routing one's payments to the victim's account: it is not the intruder's, so it is refused.
+                let body = json!({ "rules": [], "default": victim.processor_account });
+                let (status, text) = send(app, merchant, mode, Method::PUT, "/v1/routing", &body).await;
+                assert_eq!(status, 400, "{text}");
+                assert!(text.contains("\"param\":\"default\""), "{text}");
+            }
+            ("POST", "/processor_accounts") => {
+                let body = json!({ "connector": "stripe", "display_name": "Mine",
+                                   "credentials": { "secret_key": format!("sk_{mode}_intruder0000000") } });
+                let (status, text) = send(app, merchant, mode, Method::POST, "/v1/processor_accounts", &body).await;
+                assert_eq!(status, 201, "{text}");
+                assert_no_leak(victim, &text, "POST /v1/processor_accounts");
             }
             ("POST", "/internal/api_keys/lookup") => {
                 // The edge-only key lookup is not a merchant's to call.

@@ -11,7 +11,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use paygate_core::card::CardNumber;
 use paygate_core::id::{TokenId, TokenKind};
-use paygate_core::internal::{self, CardSummary, VaultForwardAnswer, VaultForwardRequest};
+use paygate_core::internal::{self, CallResult, CardSummary, VaultForwardAnswer, VaultForwardRequest};
 use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
 use paygate_core::signature::keyed_hash::card_fingerprint;
 use paygate_ledger::ids::{new_id, unix_seconds_now};
@@ -35,7 +35,8 @@ struct StoredCard {
 #[derive(Clone)]
 struct Shared {
     secret: Arc<EdgeSecret>,
-    sandbox_url: String,
+    /// Processor base URLs by destination name, as the edge's allow-list has them.
+    destinations: Arc<HashMap<String, String>>,
     cards: Arc<Mutex<HashMap<String, StoredCard>>>,
     http: reqwest::Client,
 }
@@ -47,9 +48,10 @@ pub struct VaultDouble {
 }
 
 impl VaultDouble {
-    pub async fn spawn(secret: EdgeSecret, sandbox_url: String) -> Self {
+    pub async fn spawn(secret: EdgeSecret, destinations: HashMap<String, String>) -> Self {
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
         let shared =
-            Shared { secret: Arc::new(secret), sandbox_url, cards: Arc::default(), http: reqwest::Client::new() };
+            Shared { secret: Arc::new(secret), destinations: Arc::new(destinations), cards: Arc::default(), http };
         let app = Router::new().route(internal::VAULT_FORWARD_PATH, post(forward)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -112,19 +114,43 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             _ => return problem(StatusCode::NOT_FOUND, "resource_not_found"),
         }
     };
-    let filled = request
-        .body
-        .replace(internal::PLACEHOLDER_NUMBER, &card.number)
-        .replace(internal::PLACEHOLDER_EXP_MONTH, &card.exp_month.to_string())
-        .replace(internal::PLACEHOLDER_EXP_YEAR, &card.exp_year.to_string())
-        .replace(internal::PLACEHOLDER_CVC, &card.cvc);
-    let url = format!("{}{}", shared.sandbox_url, request.path);
-    let answer = match shared.http.post(url).header("content-type", "application/json").body(filled).send().await {
-        Ok(answer) => answer,
-        Err(_) => return problem(StatusCode::BAD_GATEWAY, "upstream_error"),
-    };
-    let status = answer.status().as_u16();
-    let text = answer.text().await.unwrap_or_default().replace(&card.number, "[scrubbed]");
+    // As the edge does: every call is checked before any is sent; then the first is sent, and the next
+    // only when the one before certainly never reached its processor.
+    for call in &request.calls {
+        if call.refusal().is_some() || !shared.destinations.contains_key(&call.destination) {
+            return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
+        }
+    }
+    let mut tried = Vec::new();
+    for call in &request.calls {
+        let filled = call
+            .body
+            .replace(internal::PLACEHOLDER_NUMBER, &card.number)
+            .replace(internal::PLACEHOLDER_EXP_MONTH, &card.exp_month.to_string())
+            .replace(internal::PLACEHOLDER_EXP_YEAR, &card.exp_year.to_string())
+            .replace(internal::PLACEHOLDER_CVC, &card.cvc);
+        let url = format!("{}{}", shared.destinations[&call.destination], call.path);
+        let mut outbound = shared.http.post(url).header("content-type", &call.content_type).body(filled);
+        for (name, value) in &call.headers {
+            outbound = outbound.header(name, value);
+        }
+        let result = match outbound.send().await {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                match answer.text().await {
+                    Ok(text) => CallResult::Answered { status, body: text.replace(&card.number, "[scrubbed]") },
+                    Err(_) => CallResult::Unknown { reason: "the answer broke off".into() },
+                }
+            }
+            Err(error) if error.is_connect() => CallResult::NotSent { reason: "connection failed".into() },
+            Err(_) => CallResult::Unknown { reason: "no answer".into() },
+        };
+        let go_on = matches!(result, CallResult::NotSent { .. });
+        tried.push(result);
+        if !go_on {
+            break;
+        }
+    }
     let parsed = CardNumber::parse(&card.number).unwrap();
     let summary = CardSummary {
         brand: parsed.brand().as_str().to_owned(),
@@ -134,6 +160,6 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         exp_year: card.exp_year as i16,
         fingerprint: card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
     };
-    let answer = VaultForwardAnswer { status, body: text, card: Some(summary) };
+    let answer = VaultForwardAnswer { tried, card: Some(summary) };
     (StatusCode::OK, Json(serde_json::to_value(answer).unwrap()))
 }

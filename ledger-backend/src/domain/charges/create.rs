@@ -10,10 +10,13 @@ use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::pricing;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use crate::processors::{AuthorizeOutcome, AuthorizeRequest, CardSummary, Connector, VaultForward};
+use crate::domain::processors::{accounts, routing};
+use crate::processors::{AuthorizeOutcome, AuthorizeRequest, Candidate, CardSummary, Processors};
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
 use paygate_core::decline::DeclineCode;
-use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, RefundId, TokenId};
+use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, ProcessorAccountId, RefundId, TokenId};
+use paygate_core::payment_method::PaymentMethod;
+use paygate_core::routing::Payment;
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
@@ -34,8 +37,7 @@ pub struct NewCharge {
 /// Everything creation needs besides the request.
 pub struct CreateContext<'a> {
     pub pool: &'a PgPool,
-    pub connector: &'a Connector,
-    pub vault: &'a VaultForward,
+    pub processors: &'a Processors,
     pub scope: Scope,
     pub request_id: &'a str,
     pub idempotency_key: &'a str,
@@ -54,10 +56,19 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         drop(tx);
         return replay(ctx).await.map(|charge| (charge, true));
     }
+    // Routing decides inside the transaction that records the charge, so the account is on the charge
+    // (and its attempt) before any processor sees the request.
+    let payment = Payment { method: PaymentMethod::Card, currency: new.currency, amount: new.amount.minor() };
+    let choice = routing::decide(&mut tx, ctx.scope, &payment).await?.into_iter().next().ok_or(ChargeError::NoProcessor)?;
+    let account_id = choice.account.id;
+    let connector_name = choice.account.connector.0.as_str();
+    let connector = accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account_id).await?;
+    let routing_rule = choice.rule.map(|r| r as i32);
     sqlx::query(
         "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
-                              statement_descriptor, metadata, processor, idempotency_key)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                              statement_descriptor, metadata, processor, idempotency_key, processor_account_id,
+                              routing_rule, payment_method)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(charge_id)
     .bind(ctx.scope.merchant_id)
@@ -69,8 +80,11 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     .bind(&new.description)
     .bind(&new.statement_descriptor)
     .bind(Value::Object(new.metadata.clone()))
-    .bind(ctx.connector.name())
+    .bind(connector_name)
     .bind(ctx.idempotency_key)
+    .bind(account_id)
+    .bind(routing_rule)
+    .bind(payment.method.as_str())
     .execute(&mut *tx)
     .await?;
     let attempt = AttemptStart {
@@ -79,7 +93,9 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         scope: ctx.scope,
         operation: "authorize",
         amount: new.amount.minor(),
-        processor: ctx.connector.name(),
+        processor: connector_name,
+        processor_account_id: Some(account_id),
+        routing_rule,
         refund_id: None,
     };
     start_attempt(&mut tx, &attempt).await?;
@@ -90,21 +106,28 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         object_type: "charge",
         object_id: &charge_id.to_string(),
         request_id: Some(ctx.request_id),
-        data: json!({ "amount": new.amount.minor(), "currency": new.currency.code(), "capture": new.capture }),
+        data: json!({ "amount": new.amount.minor(), "currency": new.currency.code(), "capture": new.capture,
+                      "processor_account": account_id.to_string(), "routing_rule": routing_rule }),
     };
     journal::audit(&mut tx, ctx.scope, audit).await?;
     tx.commit().await?;
 
+    let charge_text = charge_id.to_string();
     let request = AuthorizeRequest {
         attempt_id: &attempt_id,
-        merchant_id: &ctx.scope.merchant_id.to_string(),
-        mode: ctx.scope.mode.as_str(),
+        charge_id: &charge_text,
         token: &new.source.to_string(),
         amount: new.amount,
         currency: new.currency,
         capture: new.capture,
     };
-    let outcome = ctx.connector.authorize(ctx.vault, &request, ctx.request_id).await;
+    let token = new.source.to_string();
+    let candidates = [Candidate { connector: &connector, request }];
+    let outcomes = ctx
+        .processors
+        .authorize(&ctx.scope.merchant_id.to_string(), ctx.scope.mode.as_str(), ctx.request_id, &token, &candidates)
+        .await;
+    let outcome = outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
     apply_authorization(ctx.pool, ctx.scope, charge_id, &attempt_id, outcome).await.map(|charge| (charge, false))
 }
 
@@ -165,16 +188,34 @@ pub async fn apply_authorization(
             }
             ("succeeded", Some(processor_reference.clone()))
         }
-        AuthorizeOutcome::Declined { code, card } => {
+        AuthorizeOutcome::Declined { code, raw_code, card } => {
             // The card first, so the `charge.failed` event shows which card was declined.
             set_card(&mut tx, charge_id, card.as_ref()).await?;
-            fail(&mut tx, scope, charge_id, code, decline_message(code)).await?;
+            fail(&mut tx, scope, charge_id, *code, Some(raw_code)).await?;
+            ("failed", None)
+        }
+        AuthorizeOutcome::Misconfigured { detail, card } => {
+            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            if let Some(account) = charge.processor_account_id {
+                accounts::record_problem(&mut tx, account, detail).await?;
+            }
+            tracing::warn!(%charge_id, attempt_id, %detail, "processor account misconfigured");
+            fail(&mut tx, scope, charge_id, DeclineCode::ProcessorMisconfigured, None).await?;
             ("failed", None)
         }
         AuthorizeOutcome::TokenRejected { .. } => {
-            let used = DeclineCode::TokenUsed;
-            fail(&mut tx, scope, charge_id, used.as_str(), used.message()).await?;
+            fail(&mut tx, scope, charge_id, DeclineCode::TokenUsed, None).await?;
             ("failed", None)
+        }
+        // Certainly never processed: nothing was authorized, so the charge fails (the token is spent).
+        AuthorizeOutcome::NotSent { detail } => {
+            tracing::warn!(%charge_id, attempt_id, %detail, "processor not reached");
+            fail(&mut tx, scope, charge_id, DeclineCode::ProcessingError, Some("not_sent")).await?;
+            ("failed", None)
+        }
+        AuthorizeOutcome::Pending { processor_reference } => {
+            tracing::info!(%charge_id, attempt_id, "authorization pending at the processor; left for recovery");
+            ("unknown", processor_reference.clone())
         }
         AuthorizeOutcome::Unknown { detail } => {
             tracing::warn!(%charge_id, attempt_id, %detail, "authorization outcome unknown; left for recovery");
@@ -222,17 +263,20 @@ async fn fail(
     conn: &mut PgConnection,
     scope: Scope,
     charge_id: ChargeId,
-    code: &str,
-    message: &str,
+    code: DeclineCode,
+    processor_code: Option<&str>,
 ) -> Result<(), ChargeError> {
     transition(ChargeStatus::Pending, ChargeAmounts::default(), ChargeAction::Fail)?;
+    let processor_code: Option<String> = processor_code.map(|c| c.chars().take(100).collect());
     sqlx::query(
-        "UPDATE charges SET status = 'failed', failure_code = $2, failure_message = $3, updated_at = now()
+        "UPDATE charges SET status = 'failed', failure_code = $2, failure_message = $3, failure_processor_code = $4,
+                updated_at = now()
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(charge_id)
-    .bind(code)
-    .bind(message)
+    .bind(code.as_str())
+    .bind(code.message())
+    .bind(processor_code)
     .execute(&mut *conn)
     .await?;
     record_event(conn, scope, charge_id, "charge.failed").await
@@ -265,14 +309,18 @@ pub struct AttemptStart<'a> {
     pub operation: &'static str,
     pub amount: i64,
     pub processor: &'a str,
+    pub processor_account_id: Option<ProcessorAccountId>,
+    /// The routing rule that chose the account (authorize attempts; `None`: the default or not routed).
+    pub routing_rule: Option<i32>,
     /// The refund a refund attempt is for.
     pub refund_id: Option<RefundId>,
 }
 
 pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, refund_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7, $8)",
+        "INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, refund_id,
+                                      processor_account_id, routing_rule)
+         VALUES ($1, $2, $3, $4, $5, $6, 'started', $7, $8, $9, $10)",
     )
     .bind(attempt.id)
     .bind(attempt.charge_id)
@@ -282,6 +330,8 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
     .bind(attempt.amount)
     .bind(attempt.processor)
     .bind(attempt.refund_id)
+    .bind(attempt.processor_account_id)
+    .bind(attempt.routing_rule)
     .execute(conn)
     .await?;
     Ok(())
@@ -309,10 +359,4 @@ pub async fn record_event(
     journal::audit(&mut *conn, scope, entry).await?;
     journal::emit(conn, scope, event_type, &charge_id.to_string(), object).await?;
     Ok(())
-}
-
-/// The charge's `failure_message` for a processor's decline code (core's vocabulary; unknown codes are
-/// generic declines).
-fn decline_message(code: &str) -> &'static str {
-    DeclineCode::parse(code).unwrap_or(DeclineCode::GenericDecline).message()
 }

@@ -9,7 +9,7 @@ pub(crate) mod record;
 
 pub use create::{AttemptStart, record_event, start_attempt};
 pub use create::{CreateContext, NewCharge, apply_authorization, create};
-pub use operate::{Operation, apply as apply_operation, operate};
+pub use operate::{Operation, apply as apply_operation, connector_of, operate};
 pub use query::{ListFilter, get, list};
 pub use record::{CHARGE_COLUMNS, ChargeRecord};
 
@@ -32,6 +32,10 @@ pub enum ChargeError {
     ProcessorRefused(String),
     #[error("the processor's answer is unknown: {0}")]
     ProcessorUnknown(String),
+    #[error("no enabled processor account can take this payment")]
+    NoProcessor,
+    #[error("the processor account could not be used: {0}")]
+    Account(#[from] crate::domain::processors::accounts::AccountError),
     #[error(transparent)]
     Journal(#[from] crate::domain::journal::JournalError),
     #[error(transparent)]

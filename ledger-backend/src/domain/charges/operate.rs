@@ -10,7 +10,7 @@ use crate::domain::journal::{self, Subject};
 use crate::domain::pricing;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use crate::processors::{Connector, OperationOutcome};
+use crate::processors::{Authorization, Connector, Flow, OperationOutcome, Processors};
 use paygate_core::Amount;
 use paygate_core::charge::{ChargeAction, TransitionError, transition};
 use paygate_core::id::{AttemptKind, ChargeId};
@@ -60,7 +60,7 @@ impl Operation {
 
 pub async fn operate(
     pool: &PgPool,
-    connector: &Connector,
+    processors: &Processors,
     scope: Scope,
     charge_id: ChargeId,
     operation: Operation,
@@ -72,10 +72,14 @@ pub async fn operate(
     let attempt_id = new_id::<AttemptKind>().to_string();
     claim(pool, &charge, operation, action, &attempt_id).await?;
 
+    let connector = connector_of(pool, processors, &charge).await?;
     let reference = charge.processor_reference.clone().unwrap_or_default();
+    let authorization = Authorization { processor_reference: &reference };
     let outcome = match action {
-        ChargeAction::Capture { amount } => connector.capture(&reference, amount).await,
-        _ => connector.void(&reference).await,
+        ChargeAction::Capture { amount } => {
+            processors.operate(&connector, Flow::Capture, &authorization, amount, &attempt_id).await
+        }
+        _ => processors.operate(&connector, Flow::Void, &authorization, Amount::ZERO, &attempt_id).await,
     };
     apply(pool, scope, charge_id, operation, action, &attempt_id, outcome).await
 }
@@ -123,6 +127,8 @@ async fn claim(
         operation: operation.processor_call(),
         amount,
         processor: charge.processor.as_deref().unwrap_or("sandbox"),
+        processor_account_id: charge.processor_account_id,
+        routing_rule: None,
         refund_id: None,
     };
     start_attempt(&mut tx, &attempt).await?;
@@ -197,6 +203,14 @@ pub async fn apply(
             Err(ChargeError::ProcessorUnknown(detail))
         }
     }
+}
+
+/// The connector of the account that authorized `charge`, credentials opened: capture, void, refund,
+/// expiry and recovery always go back to that account, whatever the routing says now.
+pub async fn connector_of(pool: &PgPool, processors: &Processors, charge: &ChargeRecord) -> Result<Connector, ChargeError> {
+    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
+    let mut conn = pool.acquire().await?;
+    Ok(crate::domain::processors::accounts::connector(&mut conn, &processors.secrets_keys, charge.scope(), account).await?)
 }
 
 impl ChargeRecord {

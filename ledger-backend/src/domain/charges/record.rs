@@ -2,7 +2,8 @@
 //! change cannot silently change the API.
 
 use paygate_core::charge::{ChargeAmounts, ChargeStatus};
-use paygate_core::id::{ChargeId, MerchantId};
+use paygate_core::id::{ChargeId, MerchantId, ProcessorAccountId};
+use paygate_core::payment_method::PaymentMethod;
 use paygate_core::{Amount, Currency, Mode};
 use serde_json::Value;
 #[cfg(test)]
@@ -12,8 +13,19 @@ use serde_json::json;
 pub const CHARGE_COLUMNS: &str = "id, merchant_id, mode, status, currency, amount, amount_authorized, amount_captured,
     amount_refunded, capture, source, card_brand, card_bin, card_last4, card_exp_month, card_exp_year,
     card_fingerprint, description, statement_descriptor, metadata, failure_code, failure_message, processor,
-    processor_reference, pending_operation, extract(epoch FROM created_at)::bigint AS created,
+    processor_reference, pending_operation, processor_account_id, routing_rule, payment_method, failure_processor_code, extract(epoch FROM created_at)::bigint AS created,
     extract(epoch FROM authorization_expires_at)::bigint AS authorization_expires";
+
+/// A stored payment method, decoded loudly: one this build does not know is a decode error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredPaymentMethod(pub PaymentMethod);
+
+impl TryFrom<String> for StoredPaymentMethod {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        PaymentMethod::parse(&text).map(StoredPaymentMethod).ok_or_else(|| format!("unknown payment method {text:?}"))
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChargeRecord {
@@ -42,6 +54,12 @@ pub struct ChargeRecord {
     pub processor: Option<String>,
     pub processor_reference: Option<String>,
     pub pending_operation: Option<String>,
+    /// The account that authorized it (or is authorizing it): every later operation goes back there.
+    pub processor_account_id: Option<ProcessorAccountId>,
+    pub routing_rule: Option<i32>,
+    #[sqlx(try_from = "String")]
+    pub payment_method: StoredPaymentMethod,
+    pub failure_processor_code: Option<String>,
     pub created: i64,
     pub authorization_expires: Option<i64>,
 }
@@ -114,6 +132,10 @@ mod tests {
             processor: None,
             processor_reference: None,
             pending_operation: None,
+            processor_account_id: None,
+            routing_rule: None,
+            payment_method: StoredPaymentMethod(PaymentMethod::Card),
+            failure_processor_code: None,
             created: 0,
             authorization_expires: None,
         }

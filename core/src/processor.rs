@@ -1,0 +1,60 @@
+//! The processors Paygate can route to, by the one name the backend (connectors, processor accounts), the
+//! edge (the vault-forward allow-list) and the API agree on.
+
+use crate::api_key::Mode;
+
+/// A connector: the code that speaks one processor's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectorKind {
+    /// Paygate's own sandbox acquirer: test mode only, every test-mode merchant's default account.
+    Sandbox,
+    /// Stripe's PaymentIntents API.
+    Stripe,
+}
+
+impl ConnectorKind {
+    pub const ALL: &'static [ConnectorKind] = &[ConnectorKind::Sandbox, ConnectorKind::Stripe];
+
+    /// Its one spelling: the API's `connector`, the database's, and the vault-forward `destination`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Sandbox => "sandbox",
+            ConnectorKind::Stripe => "stripe",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ConnectorKind> {
+        ConnectorKind::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+
+    /// Whether accounts of this connector may exist in `mode`: the sandbox moves no real money, so never live.
+    pub fn allowed_in(self, mode: Mode) -> bool {
+        match self {
+            ConnectorKind::Sandbox => mode == Mode::Test,
+            ConnectorKind::Stripe => true,
+        }
+    }
+
+    /// Whether a merchant creates accounts of this connector through the API (the sandbox account is made
+    /// for every merchant, never by hand).
+    pub fn merchant_created(self) -> bool {
+        !matches!(self, ConnectorKind::Sandbox)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_the_sandbox_is_test_only() {
+        for kind in ConnectorKind::ALL {
+            assert_eq!(ConnectorKind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(ConnectorKind::parse("Stripe"), None);
+        assert!(!ConnectorKind::Sandbox.allowed_in(Mode::Live));
+        assert!(ConnectorKind::Sandbox.allowed_in(Mode::Test));
+        assert!(ConnectorKind::Stripe.allowed_in(Mode::Live));
+        assert!(!ConnectorKind::Sandbox.merchant_created());
+    }
+}

@@ -1,0 +1,282 @@
+//! PaymentIntents (docs.stripe.com/api/payment_intents): create-and-confirm with raw card data, retrieve,
+//! search by metadata, capture (partial: `amount_to_capture`, the rest released) and cancel.
+
+use super::cards::{CardOutcome, luhn_valid, message_of, outcome_of};
+use super::errors::StripeError;
+use super::form::Params;
+use super::state::{Books, Intent, now};
+use serde_json::{Value, json};
+
+/// The smallest charge Stripe takes, per currency (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+fn minimum(currency: &str) -> i64 {
+    match currency {
+        "usd" | "eur" | "chf" | "aud" | "cad" | "nzd" | "sgd" => 50,
+        "gbp" => 30,
+        "jpy" => 50,
+        _ => 1,
+    }
+}
+
+/// Three-decimal currencies, whose amounts Stripe takes only in multiples of 10.
+const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
+/// Stripe's largest amount: eight digits.
+const AMOUNT_MAX: i64 = 99_999_999;
+
+pub fn to_json(intent: &Intent) -> Value {
+    json!({
+        "id": intent.id,
+        "object": "payment_intent",
+        "amount": intent.amount,
+        "amount_capturable": intent.amount_capturable,
+        "amount_received": intent.amount_received,
+        "capture_method": intent.capture_method,
+        "confirmation_method": "automatic",
+        "currency": intent.currency,
+        "status": intent.status,
+        "latest_charge": intent.latest_charge,
+        "last_payment_error": intent.last_payment_error,
+        "next_action": intent.next_action,
+        "payment_method": intent.latest_charge.as_ref().map(|c| c.replace("ch_", "pm_")),
+        "payment_method_types": ["card"],
+        "metadata": intent.metadata,
+        "description": intent.description,
+        "livemode": intent.livemode,
+        "created": intent.created,
+        "canceled_at": intent.canceled_at,
+        "cancellation_reason": intent.cancellation_reason,
+    })
+}
+
+const CREATE_PARAMS: &[&str] = &[
+    "amount",
+    "currency",
+    "confirm",
+    "capture_method",
+    "description",
+    "statement_descriptor_suffix",
+    "payment_method_types[0]",
+    "payment_method_data[type]",
+    "payment_method_data[card][number]",
+    "payment_method_data[card][exp_month]",
+    "payment_method_data[card][exp_year]",
+    "payment_method_data[card][cvc]",
+    "payment_method_options[card][request_three_d_secure]",
+    "payment_method_options[card][network]",
+    "error_on_requires_action",
+];
+
+/// `POST /v1/payment_intents` with `confirm=true` and the card in `payment_method_data`.
+pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16, Value), StripeError> {
+    params.only(CREATE_PARAMS, &["metadata["])?;
+    let amount = params.integer("amount")?.ok_or_else(|| {
+        StripeError::invalid_request("parameter_missing", Some("amount"), "Missing required param: amount.")
+    })?;
+    let currency = params.required("currency")?.to_ascii_lowercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Err(StripeError::invalid_request(
+            "parameter_invalid_string",
+            Some("currency"),
+            &format!("Invalid currency: {currency}."),
+        ));
+    }
+    if amount < minimum(&currency) {
+        return Err(StripeError::invalid_request(
+            "amount_too_small",
+            Some("amount"),
+            "Amount must be at least the currency's minimum charge amount",
+        ));
+    }
+    if amount > AMOUNT_MAX {
+        return Err(StripeError::invalid_request(
+            "amount_too_large",
+            Some("amount"),
+            "Amount must be no more than 99,999,999",
+        ));
+    }
+    if THREE_DECIMAL.contains(&currency.as_str()) && amount % 10 != 0 {
+        return Err(StripeError::invalid_request(
+            "invalid_amount",
+            Some("amount"),
+            "Amounts in three-decimal currencies must be multiples of 10",
+        ));
+    }
+    let capture_method = params.one_of("capture_method", &["automatic", "automatic_async", "manual"], "automatic")?;
+    if params.get("confirm") != Some("true") {
+        return Err(StripeError::invalid_request(
+            "parameter_invalid_string",
+            Some("confirm"),
+            "This fake only creates PaymentIntents that are confirmed at once (confirm=true)",
+        ));
+    }
+    params.one_of("payment_method_data[type]", &["card"], "")?;
+    let number = params.required("payment_method_data[card][number]")?;
+    let account_may_send_cards = books.accounts.get(account).map(|a| a.raw_card_data).unwrap_or(false);
+    if !account_may_send_cards {
+        return Err(StripeError::invalid_request_bare(
+            "Sending credit card numbers directly to the Stripe API is generally unsafe. We suggest you use \
+             test tokens that map to the test card you are using, see https://stripe.com/docs/testing. To \
+             enable raw card data APIs in test mode, see \
+             https://support.stripe.com/questions/enabling-access-to-raw-card-data-apis.",
+        ));
+    }
+    let exp_month = params.integer("payment_method_data[card][exp_month]")?.unwrap_or(0);
+    let exp_year = params.integer("payment_method_data[card][exp_year]")?.unwrap_or(0);
+    let metadata = params.metadata()?;
+    let mut intent = Intent {
+        id: books.id("pi"),
+        account: account.to_owned(),
+        livemode: account.starts_with("sk_live_"),
+        amount,
+        amount_capturable: 0,
+        amount_received: 0,
+        amount_refunded: 0,
+        currency,
+        capture_method: capture_method.to_owned(),
+        status: "requires_payment_method",
+        metadata,
+        description: params.get("description").map(str::to_owned),
+        latest_charge: None,
+        last_payment_error: Value::Null,
+        next_action: Value::Null,
+        created: now(),
+        canceled_at: None,
+        cancellation_reason: None,
+    };
+    // Card validation happens at confirmation and fails as a card error, with the PaymentIntent kept.
+    let invalid = if !luhn_valid(number) {
+        Some("incorrect_number")
+    } else if !(1..=12).contains(&exp_month) {
+        Some("invalid_expiry_month")
+    } else if exp_year < 2000 {
+        Some("invalid_expiry_year")
+    } else {
+        None
+    };
+    let outcome = match invalid {
+        Some(code) => CardOutcome::Declined { code, decline_code: None },
+        None => outcome_of(number),
+    };
+    let charge = books.id("ch");
+    intent.latest_charge = Some(charge.clone());
+    let answer = match outcome {
+        CardOutcome::Succeeds => {
+            if capture_method == "manual" {
+                intent.status = "requires_capture";
+                intent.amount_capturable = amount;
+            } else {
+                intent.status = "succeeded";
+                intent.amount_received = amount;
+            }
+            Ok((200, to_json(&intent)))
+        }
+        CardOutcome::RequiresAction => {
+            intent.status = "requires_action";
+            intent.latest_charge = None;
+            intent.next_action = json!({ "type": "use_stripe_sdk", "use_stripe_sdk": {} });
+            Ok((200, to_json(&intent)))
+        }
+        CardOutcome::Declined { code, decline_code } => {
+            let message = message_of(code);
+            intent.last_payment_error = json!({
+                "type": "card_error", "code": code, "decline_code": decline_code, "message": message, "charge": charge,
+            });
+            Err(StripeError::card(code, decline_code, message, to_json(&intent), &charge))
+        }
+    };
+    books.intents.insert(intent.id.clone(), intent);
+    answer
+}
+
+fn owned<'a>(books: &'a mut Books, account: &str, id: &str) -> Result<&'a mut Intent, StripeError> {
+    match books.intents.get_mut(id) {
+        Some(intent) if intent.account == account => Ok(intent),
+        _ => Err(StripeError::no_such("payment_intent", id)),
+    }
+}
+
+pub fn retrieve(books: &mut Books, account: &str, id: &str) -> Result<(u16, Value), StripeError> {
+    owned(books, account, id).map(|intent| (200, to_json(intent)))
+}
+
+/// `GET /v1/payment_intents/search?query=metadata['key']:'value'` (the one query form this fake reads).
+pub fn search(books: &Books, account: &str, query: &str) -> Result<(u16, Value), StripeError> {
+    let parsed = query
+        .strip_prefix("metadata['")
+        .and_then(|rest| rest.split_once("']:'"))
+        .and_then(|(key, rest)| rest.strip_suffix('\'').map(|value| (key, value)));
+    let Some((key, value)) = parsed else {
+        return Err(StripeError::invalid_request(
+            "parameter_invalid_string",
+            Some("query"),
+            "This fake searches by one metadata clause: metadata['key']:'value'",
+        ));
+    };
+    let mut found: Vec<&Intent> = books
+        .intents
+        .values()
+        .filter(|i| i.account == account && i.metadata.get(key).map(String::as_str) == Some(value))
+        .collect();
+    found.sort_by(|a, b| b.id.cmp(&a.id));
+    let data: Vec<Value> = found.into_iter().map(to_json).collect();
+    Ok((
+        200,
+        json!({ "object": "search_result", "data": data, "has_more": false, "next_page": null,
+                "url": "/v1/payment_intents/search" }),
+    ))
+}
+
+/// `POST /v1/payment_intents/{id}/capture`: `amount_to_capture` ≤ `amount_capturable` (all by default);
+/// the rest of the authorization is released.
+pub fn capture(books: &mut Books, account: &str, id: &str, params: &Params) -> Result<(u16, Value), StripeError> {
+    params.only(&["amount_to_capture", "final_capture"], &["metadata["])?;
+    let amount = params.integer("amount_to_capture")?;
+    let intent = owned(books, account, id)?;
+    if intent.status != "requires_capture" {
+        let message = format!(
+            "This PaymentIntent could not be captured because it has a status of {}. Only a PaymentIntent with one \
+             of the following statuses may be captured: requires_capture.",
+            intent.status
+        );
+        return Err(StripeError::unexpected_state(to_json(intent), &message));
+    }
+    let amount = amount.unwrap_or(intent.amount_capturable);
+    if amount <= 0 || amount > intent.amount_capturable {
+        return Err(StripeError::invalid_request(
+            "amount_too_large",
+            Some("amount_to_capture"),
+            "The amount to capture must be positive and at most the amount capturable",
+        ));
+    }
+    intent.amount_received = amount;
+    intent.amount_capturable = 0;
+    intent.status = "succeeded";
+    Ok((200, to_json(intent)))
+}
+
+/// `POST /v1/payment_intents/{id}/cancel`.
+pub fn cancel(books: &mut Books, account: &str, id: &str, params: &Params) -> Result<(u16, Value), StripeError> {
+    params.only(&["cancellation_reason"], &[])?;
+    let reason = params
+        .one_of(
+            "cancellation_reason",
+            &["duplicate", "fraudulent", "requested_by_customer", "abandoned", ""],
+            "",
+        )?
+        .to_owned();
+    let intent = owned(books, account, id)?;
+    if !matches!(intent.status, "requires_payment_method" | "requires_capture" | "requires_confirmation" | "requires_action")
+    {
+        let message = format!(
+            "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of \
+             the following statuses may be canceled: requires_payment_method, requires_capture, \
+             requires_confirmation, requires_action, processing.",
+            intent.status
+        );
+        return Err(StripeError::unexpected_state(to_json(intent), &message));
+    }
+    intent.status = "canceled";
+    intent.amount_capturable = 0;
+    intent.canceled_at = Some(now());
+    intent.cancellation_reason = (!reason.is_empty()).then_some(reason);
+    Ok((200, to_json(intent)))
+}

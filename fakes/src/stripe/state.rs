@@ -1,0 +1,99 @@
+//! What the fake Stripe remembers: the accounts (API keys and their switches), PaymentIntents, refunds,
+//! idempotent results, injected faults and the requests each account received.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// A misbehaviour the next request to an account suffers, taken in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "fault", rename_all = "snake_case")]
+pub enum Fault {
+    /// Processed, but the answer comes only after `delay_ms`.
+    Slow { delay_ms: u64 },
+    /// 500 `api_error` without processing.
+    ServerError,
+    /// The connection breaks before the request is processed.
+    ResetBefore,
+    /// Processed, then the connection breaks before the answer is complete.
+    ResetAfter,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Whether the account may send raw card numbers (Stripe's "raw card data APIs" access).
+    pub raw_card_data: bool,
+    pub faults: VecDeque<Fault>,
+    /// Every request received, as `METHOD /path` (never the body: it may hold a card number).
+    pub requests: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub id: String,
+    pub account: String,
+    pub livemode: bool,
+    pub amount: i64,
+    pub amount_capturable: i64,
+    pub amount_received: i64,
+    pub amount_refunded: i64,
+    pub currency: String,
+    pub capture_method: String,
+    pub status: &'static str,
+    pub metadata: BTreeMap<String, String>,
+    pub description: Option<String>,
+    pub latest_charge: Option<String>,
+    pub last_payment_error: Value,
+    pub next_action: Value,
+    pub created: u64,
+    pub canceled_at: Option<u64>,
+    pub cancellation_reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub id: String,
+    pub account: String,
+    pub amount: i64,
+    pub charge: String,
+    pub payment_intent: String,
+    pub currency: String,
+    pub reason: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub created: u64,
+}
+
+/// An idempotent request's record: in flight, or its saved answer.
+#[derive(Debug, Clone)]
+pub enum Saved {
+    InFlight { canonical: String },
+    Done { canonical: String, status: u16, body: Value },
+}
+
+#[derive(Default)]
+pub struct Books {
+    pub accounts: HashMap<String, Account>,
+    pub intents: HashMap<String, Intent>,
+    pub refunds: HashMap<String, Refund>,
+    /// By (API key, Idempotency-Key).
+    pub idempotency: HashMap<(String, String), Saved>,
+    pub next: u64,
+}
+
+impl Books {
+    /// A fresh id with Stripe's prefix (`pi_`, `ch_`, `re_`): unique within this fake.
+    pub fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}_fake{:014}", self.next)
+    }
+}
+
+pub type Shared = Arc<Mutex<Books>>;
+
+pub fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Books> {
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

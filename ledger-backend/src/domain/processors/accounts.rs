@@ -1,0 +1,275 @@
+//! Processor accounts (`pa_…`): a merchant's account at a processor, per mode: the connector, sealed
+//! credentials, settings, and whether routing may use it. Credentials are sealed with
+//! `PAYGATE_SECRETS_KEYS` (the account and its owner as associated data, so a sealed value copied to
+//! another row does not open), shown never again after creation, and never logged. Every test-mode
+//! merchant has a sandbox account, made with the merchant.
+
+use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
+use crate::ids::new_id;
+use crate::processors::{Connector, Credentials};
+use paygate_core::Mode;
+use paygate_core::id::{MerchantId, ProcessorAccountId, ProcessorAccountKind};
+use paygate_core::processor::ConnectorKind;
+use paygate_core::sealed::{self, DataKeys, Sealed};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+/// Names are for people: short.
+pub const DISPLAY_NAME_CHARS_MAX: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("no such processor account")]
+    NotFound,
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    #[error("the credentials could not be sealed or opened: {0}")]
+    Sealing(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub const COLUMNS: &str = "id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
+    extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRecord {
+    pub id: ProcessorAccountId,
+    pub merchant_id: MerchantId,
+    pub mode: Mode,
+    #[sqlx(try_from = "String")]
+    pub connector: ConnectorName,
+    pub display_name: String,
+    pub credentials_hint: Option<String>,
+    pub settings: Value,
+    pub enabled: bool,
+    pub problem: Option<String>,
+    pub problem_at: Option<i64>,
+    pub created: i64,
+}
+
+/// A stored connector name, decoded loudly: a name this build does not know is a decode error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectorName(pub ConnectorKind);
+
+impl TryFrom<String> for ConnectorName {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        ConnectorKind::parse(&text).map(ConnectorName).ok_or_else(|| format!("unknown connector {text:?}"))
+    }
+}
+
+/// What credentials are sealed for: the account and its owner.
+fn context(id: ProcessorAccountId, scope: Scope) -> String {
+    format!("processor_credentials:{id}:{}:{}", scope.merchant_id, scope.mode.as_str())
+}
+
+fn seal(keys: &DataKeys, credentials: &Credentials, id: ProcessorAccountId, scope: Scope) -> Result<Value, AccountError> {
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).map_err(|e| AccountError::Sealing(e.to_string()))?;
+    let plain = serde_json::to_vec(credentials).expect("credentials always serialize");
+    let sealed = sealed::seal(keys, &plain, &context(id, scope), nonce).map_err(|e| AccountError::Sealing(e.to_string()))?;
+    Ok(serde_json::to_value(sealed).expect("a sealed value always serializes"))
+}
+
+fn open(keys: &DataKeys, sealed_value: Value, id: ProcessorAccountId, scope: Scope) -> Result<Credentials, AccountError> {
+    let sealed: Sealed = serde_json::from_value(sealed_value).map_err(|e| AccountError::Sealing(e.to_string()))?;
+    let plain = sealed::open(keys, &sealed, &context(id, scope)).map_err(|e| AccountError::Sealing(e.to_string()))?;
+    serde_json::from_slice(&plain).map_err(|e| AccountError::Sealing(e.to_string()))
+}
+
+fn check_name(name: &str) -> Result<(), AccountError> {
+    let ok = paygate_core::text::single_line(name, DISPLAY_NAME_CHARS_MAX).is_ok() && !name.trim().is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(
+            "display_name",
+            format!("display_name must be 1 to {DISPLAY_NAME_CHARS_MAX} characters on one line"),
+        ))
+    }
+}
+
+/// A new account of a merchant-created connector, with its credentials (checked for the mode).
+pub struct NewAccount {
+    pub display_name: String,
+    pub credentials: Credentials,
+}
+
+pub async fn create(pool: &PgPool, keys: &DataKeys, scope: Scope, new: NewAccount) -> Result<AccountRecord, AccountError> {
+    check_name(&new.display_name)?;
+    new.credentials.check(scope.mode).map_err(|(field, reason)| AccountError::Invalid(field, reason))?;
+    let id = new_id::<ProcessorAccountKind>();
+    let sealed = seal(keys, &new.credentials, id, scope)?;
+    sqlx::query(
+        "INSERT INTO processor_accounts (id, merchant_id, mode, connector, display_name, credentials_sealed, credentials_hint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(new.credentials.connector().as_str())
+    .bind(new.display_name.trim())
+    .bind(sealed)
+    .bind(new.credentials.hint())
+    .execute(pool)
+    .await?;
+    get(pool, scope, id).await
+}
+
+/// Makes the merchant's sandbox account (test mode) if it has none; answers its id.
+pub async fn ensure_sandbox(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<ProcessorAccountId, sqlx::Error> {
+    let id = new_id::<ProcessorAccountKind>();
+    sqlx::query(
+        "INSERT INTO processor_accounts (id, merchant_id, mode, connector, display_name)
+         VALUES ($1, $2, 'test', 'sandbox', 'Sandbox') ON CONFLICT (merchant_id) WHERE connector = 'sandbox' DO NOTHING",
+    )
+    .bind(id)
+    .bind(merchant_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
+        .bind(merchant_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// At start-up: a sandbox account for every merchant made before accounts existed, and their charges (all
+/// the sandbox's then) pointed at it. Returns how many charges it filled in.
+pub async fn backfill(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let merchants: Vec<MerchantId> = sqlx::query_scalar(
+        "SELECT m.id FROM merchants m
+         WHERE NOT EXISTS (SELECT 1 FROM processor_accounts a WHERE a.merchant_id = m.id AND a.connector = 'sandbox')",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut conn = pool.acquire().await?;
+    for merchant in merchants {
+        ensure_sandbox(&mut conn, merchant).await?;
+    }
+    let filled = sqlx::query(
+        "UPDATE charges c SET processor_account_id = a.id FROM processor_accounts a
+         WHERE c.processor_account_id IS NULL AND a.merchant_id = c.merchant_id AND a.connector = 'sandbox'
+           AND c.mode = 'test'",
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE charge_attempts t SET processor_account_id = c.processor_account_id FROM charges c
+         WHERE t.processor_account_id IS NULL AND c.id = t.charge_id AND c.processor_account_id IS NOT NULL",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(filled)
+}
+
+pub async fn get(pool: &PgPool, scope: Scope, id: ProcessorAccountId) -> Result<AccountRecord, AccountError> {
+    crate::domain::scoped::find(pool, scope, "processor_accounts", COLUMNS, id).await?.ok_or(AccountError::NotFound)
+}
+
+/// Every account of the scope (a merchant has a handful), oldest first: routing reads them all.
+pub async fn all(conn: &mut PgConnection, scope: Scope) -> Result<Vec<AccountRecord>, sqlx::Error> {
+    let select = format!("SELECT {COLUMNS} FROM processor_accounts WHERE merchant_id = $1 AND mode = $2 ORDER BY id");
+    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode).fetch_all(conn).await
+}
+
+pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<AccountRecord>, bool), AccountError> {
+    let (cursor, tail) = page.sql("id", 3);
+    let select =
+        format!("SELECT {COLUMNS} FROM processor_accounts WHERE merchant_id = $1 AND mode = $2 {cursor} {tail}");
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode);
+    let rows = page.bind(query).fetch_all(pool).await?;
+    Ok(page.finish(rows))
+}
+
+/// A partial update; `None` leaves a field as it is. New credentials must be the same connector's and the
+/// mode's, and clear the account's recorded problem.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub display_name: Option<String>,
+    pub credentials: Option<Credentials>,
+    pub enabled: Option<bool>,
+}
+
+pub async fn update(
+    pool: &PgPool,
+    keys: &DataKeys,
+    scope: Scope,
+    id: ProcessorAccountId,
+    changes: Changes,
+) -> Result<AccountRecord, AccountError> {
+    let current = get(pool, scope, id).await?;
+    if let Some(name) = &changes.display_name {
+        check_name(name)?;
+    }
+    let sealed = match &changes.credentials {
+        Some(credentials) => {
+            if credentials.connector() != current.connector.0 {
+                return Err(AccountError::Invalid(
+                    "credentials",
+                    format!("credentials must be for the account's connector, {}", current.connector.0.as_str()),
+                ));
+            }
+            credentials.check(scope.mode).map_err(|(field, reason)| AccountError::Invalid(field, reason))?;
+            Some((seal(keys, credentials, id, scope)?, credentials.hint()))
+        }
+        None => None,
+    };
+    let (sealed, hint) = sealed.unzip();
+    sqlx::query(
+        "UPDATE processor_accounts SET
+             display_name = coalesce($4, display_name),
+             credentials_sealed = coalesce($5, credentials_sealed),
+             credentials_hint = coalesce($6, credentials_hint),
+             problem = CASE WHEN $5 IS NULL THEN problem END,
+             problem_at = CASE WHEN $5 IS NULL THEN problem_at END,
+             enabled = coalesce($7, enabled),
+             updated_at = now()
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(changes.display_name.as_deref().map(str::trim))
+    .bind(sealed)
+    .bind(hint)
+    .bind(changes.enabled)
+    .execute(pool)
+    .await?;
+    get(pool, scope, id).await
+}
+
+/// The processor said the account is not set up for what we asked; its owner sees why on the account.
+pub async fn record_problem(conn: &mut PgConnection, id: ProcessorAccountId, problem: &str) -> Result<(), sqlx::Error> {
+    let problem: String = problem.chars().take(500).collect();
+    sqlx::query("UPDATE processor_accounts SET problem = $2, problem_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(problem)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The connector of account `id` with its credentials opened, for a call to its processor. Reads across
+/// scopes only by id (the jobs' pool), and checks the account belongs to `scope`.
+pub async fn connector(
+    conn: &mut PgConnection,
+    keys: &DataKeys,
+    scope: Scope,
+    id: ProcessorAccountId,
+) -> Result<Connector, AccountError> {
+    let row: Option<(String, Option<Value>)> = sqlx::query_as(
+        "SELECT connector, credentials_sealed FROM processor_accounts WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .fetch_optional(conn)
+    .await?;
+    let (name, sealed) = row.ok_or(AccountError::NotFound)?;
+    let kind = ConnectorName::try_from(name).map_err(AccountError::Sealing)?.0;
+    let credentials = sealed.map(|s| open(keys, s, id, scope)).transpose()?;
+    Connector::new(kind, credentials).map_err(AccountError::Sealing)
+}

@@ -1,0 +1,294 @@
+//! `/v1/processor_accounts` (create with credentials that are never answered again, list, retrieve,
+//! update, disable) and `/v1/routing` (read and replace the routing table).
+
+use super::api::{Answer, Endpoint, PAGINATION};
+use super::pagination;
+use super::path_id::PathId;
+use super::schemas::{array, boolean, integer, request, string};
+use super::{ApiError, ApiJson, AppState, MerchantCaller};
+use crate::domain::processors::accounts::{self, AccountError, Changes, NewAccount};
+use crate::domain::processors::routing::{self, RoutingError};
+use crate::processors::{Credentials, Secret};
+use crate::wire::{List, ProcessorAccount, Routing};
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post, put};
+use paygate_core::ErrorCode;
+use paygate_core::id::ProcessorAccountKind;
+use paygate_core::processor::ConnectorKind;
+use paygate_core::routing::RoutingTable;
+use serde_json::{Map, Value, json};
+
+pub fn endpoints() -> Vec<Endpoint> {
+    let tag = "processors";
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/processor_accounts",
+            "createProcessorAccount",
+            "Add an account at a processor; its credentials are sealed and never answered again",
+            Answer::Object(201, "ProcessorAccount"),
+            post(create),
+        )
+        .body(create_schema)
+        .tag(tag),
+        Endpoint::new(
+            Method::GET,
+            "/processor_accounts",
+            "listProcessorAccounts",
+            "The caller's processor accounts in this mode (the sandbox's included in test mode)",
+            Answer::List("ProcessorAccount"),
+            get(list),
+        )
+        .query(&PAGINATION)
+        .tag(tag),
+        Endpoint::new(
+            Method::GET,
+            "/processor_accounts/{id}",
+            "getProcessorAccount",
+            "One processor account",
+            Answer::Object(200, "ProcessorAccount"),
+            get(retrieve),
+        )
+        .tag(tag),
+        Endpoint::new(
+            Method::PATCH,
+            "/processor_accounts/{id}",
+            "updateProcessorAccount",
+            "Rename, replace the credentials, or enable/disable",
+            Answer::Object(200, "ProcessorAccount"),
+            axum::routing::patch(update),
+        )
+        .body(update_schema)
+        .tag(tag),
+        Endpoint::new(
+            Method::POST,
+            "/processor_accounts/{id}/disable",
+            "disableProcessorAccount",
+            "Stop routing new payments to the account; its charges keep using it for capture, void and refund",
+            Answer::Object(200, "ProcessorAccount"),
+            post(disable),
+        )
+        .tag(tag),
+        Endpoint::new(
+            Method::GET,
+            "/routing",
+            "getRouting",
+            "The routing table: rules (first match wins) and the default account",
+            Answer::Object(200, "Routing"),
+            get(get_routing),
+        )
+        .tag(tag),
+        Endpoint::new(
+            Method::PUT,
+            "/routing",
+            "replaceRouting",
+            "Replace the routing table; every account it names must be an enabled account of this mode",
+            Answer::Object(200, "Routing"),
+            put(replace_routing),
+        )
+        .body(routing_schema)
+        .tag(tag),
+    ]
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
+            AccountError::Invalid(field, reason) => ApiError::invalid(field, reason),
+            AccountError::Sealing(e) => ApiError::Internal(format!("processor credentials: {e}")),
+            AccountError::Database(e) => ApiError::from(e),
+        }
+    }
+}
+
+impl From<RoutingError> for ApiError {
+    fn from(error: RoutingError) -> Self {
+        match error {
+            RoutingError::Invalid { field, reason } => ApiError::invalid(&field, format!("{field} {reason}")),
+            RoutingError::Database(e) => ApiError::from(e),
+        }
+    }
+}
+
+fn credentials_schema() -> Value {
+    json!({ "type": "object", "description": "The connector's credentials: for stripe, {secret_key}",
+            "properties": { "secret_key": { "type": "string" } }, "additionalProperties": false })
+}
+
+fn create_schema() -> Value {
+    request(
+        &[
+            ("connector", json!({ "type": "string", "enum": ["stripe"] })),
+            ("display_name", string()),
+            ("credentials", credentials_schema()),
+        ],
+        &["connector", "display_name", "credentials"],
+    )
+}
+
+fn update_schema() -> Value {
+    request(&[("display_name", string()), ("credentials", credentials_schema()), ("enabled", boolean())], &[])
+}
+
+fn routing_schema() -> Value {
+    let conditions = json!({ "type": "object", "additionalProperties": false, "properties": {
+        "payment_methods": array(json!({ "type": "string", "enum": ["card"] })),
+        "currencies": array(json!({ "type": "string", "pattern": "^[A-Z]{3}$" })),
+        "amount_min": integer(), "amount_max": integer() } });
+    let rule = json!({ "type": "object", "additionalProperties": false, "required": ["account"],
+        "properties": { "conditions": conditions, "account": string() } });
+    request(&[("rules", json!({ "type": "array", "items": rule, "maxItems": 50 })), ("default", string())], &["default"])
+}
+
+/// The credentials of `connector` from the request's `credentials` object, naming the bad field.
+fn credentials_of(connector: ConnectorKind, value: Value) -> Result<Credentials, ApiError> {
+    let Value::Object(fields) = value else {
+        return Err(ApiError::invalid("credentials", "credentials must be an object"));
+    };
+    match connector {
+        ConnectorKind::Stripe => {
+            if let Some(other) = fields.keys().find(|k| k.as_str() != "secret_key") {
+                return Err(ApiError::Param {
+                    code: ErrorCode::ParameterUnknown,
+                    param: format!("credentials.{other}"),
+                    detail: format!("stripe credentials take only secret_key, not {other}"),
+                });
+            }
+            match fields.get("secret_key") {
+                Some(Value::String(key)) => Ok(Credentials::Stripe { secret_key: Secret::new(key.clone()) }),
+                Some(_) => Err(ApiError::invalid("credentials.secret_key", "credentials.secret_key must be a string")),
+                None => Err(ApiError::Param {
+                    code: ErrorCode::ParameterMissing,
+                    param: "credentials.secret_key".into(),
+                    detail: "stripe credentials need secret_key".into(),
+                }),
+            }
+        }
+        ConnectorKind::Sandbox => Err(ApiError::invalid("connector", "the sandbox account exists already")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    connector: String,
+    display_name: String,
+    credentials: Value,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<ProcessorAccount>), ApiError> {
+    let connector = ConnectorKind::parse(&body.connector)
+        .filter(|c| c.merchant_created())
+        .ok_or_else(|| ApiError::invalid("connector", format!("connector must be one of: {}", creatable().join(", "))))?;
+    if !connector.allowed_in(caller.scope().mode) {
+        return Err(ApiError::invalid("connector", "this connector has no accounts in this mode"));
+    }
+    let credentials = credentials_of(connector, body.credentials)?;
+    let new = NewAccount { display_name: body.display_name, credentials };
+    let record = accounts::create(&state.pool, &state.processors.secrets_keys, caller.scope(), new).await?;
+    Ok((StatusCode::CREATED, Json(ProcessorAccount::from(&record))))
+}
+
+fn creatable() -> Vec<&'static str> {
+    ConnectorKind::ALL.iter().filter(|c| c.merchant_created()).map(|c| c.as_str()).collect()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<List<ProcessorAccount>>, ApiError> {
+    let is_cursor = |c: &str| paygate_core::id::ProcessorAccountId::parse(c).is_ok();
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
+    if let Some((name, _)) = filters.first() {
+        return Err(pagination::unknown(name));
+    }
+    let (rows, has_more) = accounts::list(&state.pool, caller.scope(), &page).await?;
+    Ok(Json(List::page((rows.iter().map(ProcessorAccount::from).collect(), has_more))))
+}
+
+async fn retrieve(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    PathId(id): PathId<ProcessorAccountKind>,
+) -> Result<Json<ProcessorAccount>, ApiError> {
+    Ok(Json(ProcessorAccount::from(&accounts::get(&state.pool, caller.scope(), id).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    PathId(id): PathId<ProcessorAccountKind>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<ProcessorAccount>, ApiError> {
+    // The body is checked before the account is read, so a malformed request is a 400 whatever the id.
+    let mut changes = Changes::default();
+    let mut credentials = None;
+    for (name, value) in body {
+        match (name.as_str(), value) {
+            ("display_name", Value::String(text)) => changes.display_name = Some(text),
+            ("enabled", Value::Bool(enabled)) => changes.enabled = Some(enabled),
+            ("credentials", value @ Value::Object(_)) => credentials = Some(value),
+            ("credentials", _) => return Err(ApiError::invalid("credentials", "credentials must be an object")),
+            ("display_name" | "enabled", _) => {
+                return Err(ApiError::invalid(&name, format!("{name} has the wrong type")));
+            }
+            _ => {
+                return Err(ApiError::Param {
+                    code: ErrorCode::ParameterUnknown,
+                    param: name.clone(),
+                    detail: format!("unknown parameter {name}"),
+                });
+            }
+        }
+    }
+    if let Some(value) = credentials {
+        let current = accounts::get(&state.pool, caller.scope(), id).await?;
+        changes.credentials = Some(credentials_of(current.connector.0, value)?);
+    }
+    let record = accounts::update(&state.pool, &state.processors.secrets_keys, caller.scope(), id, changes).await?;
+    Ok(Json(ProcessorAccount::from(&record)))
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    PathId(id): PathId<ProcessorAccountKind>,
+) -> Result<Json<ProcessorAccount>, ApiError> {
+    let changes = Changes { enabled: Some(false), ..Changes::default() };
+    let record = accounts::update(&state.pool, &state.processors.secrets_keys, caller.scope(), id, changes).await?;
+    Ok(Json(ProcessorAccount::from(&record)))
+}
+
+async fn get_routing(State(state): State<AppState>, caller: MerchantCaller) -> Result<Json<Routing>, ApiError> {
+    let scope = caller.scope();
+    let mut conn = state.pool.acquire().await.map_err(ApiError::from)?;
+    let table = routing::get(&mut conn, scope).await.map_err(ApiError::from)?;
+    let implicit = match table {
+        Some(_) => None,
+        None => accounts::all(&mut conn, scope)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .find(|a| a.enabled && a.connector.0 == ConnectorKind::Sandbox)
+            .map(|a| a.id.to_string()),
+    };
+    Ok(Json(Routing::new(scope.mode, table, implicit)))
+}
+
+async fn replace_routing(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    ApiJson(table): ApiJson<RoutingTable>,
+) -> Result<Json<Routing>, ApiError> {
+    let scope = caller.scope();
+    let table = routing::replace(&state.pool, scope, table).await?;
+    Ok(Json(Routing::new(scope.mode, Some(table), None)))
+}

@@ -1,0 +1,105 @@
+//! Processor credentials in memory: opened from their sealed form only to build a connector, never logged
+//! (`Debug` is redacted), never written anywhere but sealed.
+
+use paygate_core::processor::ConnectorKind;
+use paygate_core::Mode;
+use serde::{Deserialize, Serialize};
+
+/// Text that must not be shown: `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: String) -> Self {
+        Secret(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// One connector's credentials, as sealed (JSON inside the envelope) and as the API takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "connector", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Credentials {
+    Stripe { secret_key: Secret },
+}
+
+impl Credentials {
+    pub fn connector(&self) -> ConnectorKind {
+        match self {
+            Credentials::Stripe { .. } => ConnectorKind::Stripe,
+        }
+    }
+
+    /// Whether these credentials belong to `mode` (a test key for test mode, a live key for live), naming
+    /// the field at fault: test never reaches live money, live never a test account.
+    pub fn check(&self, mode: Mode) -> Result<(), (&'static str, String)> {
+        match self {
+            Credentials::Stripe { secret_key } => {
+                let key = secret_key.expose();
+                let prefixes: &[&str] = match mode {
+                    Mode::Test => &["sk_test_", "rk_test_"],
+                    Mode::Live => &["sk_live_", "rk_live_"],
+                };
+                let well_formed = prefixes.iter().any(|p| key.starts_with(p))
+                    && key.len() <= 255
+                    && key.len() > 12
+                    && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if well_formed {
+                    Ok(())
+                } else {
+                    Err((
+                        "credentials.secret_key",
+                        format!("must be a Stripe {} secret key ({}…)", mode.as_str(), prefixes[0]),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// What people may see to recognise them: the key's prefix and last four characters.
+    pub fn hint(&self) -> String {
+        match self {
+            Credentials::Stripe { secret_key } => {
+                let key = secret_key.expose();
+                let prefix = key.splitn(3, '_').take(2).collect::<Vec<_>>().join("_");
+                let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+                format!("{prefix}_…{tail}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stripe(key: &str) -> Credentials {
+        Credentials::Stripe { secret_key: Secret::new(key.into()) }
+    }
+
+    #[test]
+    fn keys_must_belong_to_their_mode() {
+        assert!(stripe("sk_test_51abcdefghijkl").check(Mode::Test).is_ok());
+        assert!(stripe("sk_live_51abcdefghijkl").check(Mode::Test).is_err());
+        assert!(stripe("sk_test_51abcdefghijkl").check(Mode::Live).is_err());
+        assert!(stripe("sk_test_51abc def").check(Mode::Test).is_err());
+        assert_eq!(stripe("sk_test_51abcdefghijkl").check(Mode::Live).unwrap_err().0, "credentials.secret_key");
+    }
+
+    #[test]
+    fn neither_debug_nor_the_hint_shows_the_key() {
+        let c = stripe("sk_test_51abcdefghijklmnop");
+        assert!(!format!("{c:?}").contains("abcdef"));
+        assert_eq!(c.hint(), "sk_test_…mnop");
+    }
+}

@@ -1,0 +1,32 @@
+//! Our side of every flow, the same for every connector: what we ask for.
+
+use paygate_core::{Amount, Currency};
+
+/// Authorize (or, with `capture`, sell) with the card of `token`.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest<'a> {
+    /// Our attempt id: the processor's idempotency key, and how recovery finds the answer.
+    pub attempt_id: &'a str,
+    /// Our charge id, planted in the processor's records (metadata, reference) for reconciliation.
+    pub charge_id: &'a str,
+    pub token: &'a str,
+    pub amount: Amount,
+    pub currency: Currency,
+    /// Capture in the same call (charge `capture: true`).
+    pub capture: bool,
+}
+
+/// An authorization the processor made, as later flows (capture, void, refund, lookups) address it.
+#[derive(Debug, Clone, Copy)]
+pub struct Authorization<'a> {
+    /// The processor's id for it (Stripe's PaymentIntent id, the sandbox's authorization id).
+    pub processor_reference: &'a str,
+}
+
+/// The operations on an authorization, for the connectors whose answers differ by flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Capture,
+    Void,
+    Refund,
+}

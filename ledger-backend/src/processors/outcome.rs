@@ -1,0 +1,67 @@
+//! What a processor call means for us, the same whichever connector made it.
+
+use super::vault_forward::CardSummary;
+use paygate_core::decline::DeclineCode;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    Approved {
+        processor_reference: String,
+        captured: bool,
+        card: Option<CardSummary>,
+    },
+    Declined {
+        code: DeclineCode,
+        /// The processor's own code (Stripe's `decline_code`, a response code, ...).
+        raw_code: String,
+        card: Option<CardSummary>,
+    },
+    /// The processor accepted the request but the outcome comes later: the charge stays pending and
+    /// recovery asks.
+    Pending {
+        processor_reference: Option<String>,
+    },
+    /// The processor account refused the request as set up (no raw card data access, a revoked key):
+    /// the charge fails and the account records `detail` for its owner.
+    Misconfigured {
+        detail: String,
+        card: Option<CardSummary>,
+    },
+    /// The vault refused the token (unknown, already used, expired, another merchant's).
+    TokenRejected {
+        detail: String,
+    },
+    /// The request certainly never reached the processor: safe to send to another account.
+    NotSent {
+        detail: String,
+    },
+    Unknown {
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperationOutcome {
+    Succeeded,
+    Failed { code: String },
+    Unknown { detail: String },
+}
+
+/// What the processor knows of an authorization, found by our attempt id or by its own reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationLookup {
+    Approved {
+        processor_reference: String,
+        amount_captured: i64,
+        voided: bool,
+    },
+    Declined {
+        code: DeclineCode,
+        raw_code: String,
+    },
+    /// The processor never received the request: it is safe to treat it as not made.
+    NotFound,
+    Unknown {
+        detail: String,
+    },
+}

@@ -1,0 +1,244 @@
+//! The Stripe connector: pure translation between our flows and Stripe's PaymentIntents API
+//! (docs.stripe.com/api; `docs/processors/stripe.md` has the sources). Bodies are form-encoded with
+//! bracketed keys; every call carries the pinned `Stripe-Version` and our attempt or refund id as its
+//! `Idempotency-Key`; our charge and attempt ids are planted in `metadata` for recovery and
+//! reconciliation.
+
+use super::call::{HttpAnswer, HttpCall, HttpMethod, form_body, form_value};
+use super::credentials::Secret;
+use super::flows::{AuthorizeRequest, Authorization, Flow};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
+use paygate_core::Amount;
+use paygate_core::decline::DeclineCode;
+use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
+use serde_json::Value;
+
+/// The API version every call pins, so Stripe's answers keep the shape this code reads.
+pub const STRIPE_VERSION: &str = "2024-06-20";
+const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+/// The metadata keys our ids travel under.
+pub const METADATA_CHARGE: &str = "paygate_charge_id";
+pub const METADATA_ATTEMPT: &str = "paygate_attempt_id";
+pub const METADATA_REFUND: &str = "paygate_refund_id";
+
+fn headers(secret_key: &Secret, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut headers =
+        vec![("authorization", format!("Bearer {}", secret_key.expose())), ("stripe-version", STRIPE_VERSION.into())];
+    if let Some(key) = idempotency_key {
+        headers.push(("idempotency-key", key.to_owned()));
+    }
+    headers
+}
+
+/// `POST /v1/payment_intents`, confirmed at once, with the raw card the vault fills in; manual capture
+/// unless it is a sale.
+pub fn authorize(secret_key: &Secret, request: &AuthorizeRequest<'_>) -> HttpCall {
+    let pairs = [
+        ("amount", request.amount.minor().to_string()),
+        ("currency", request.currency.code().to_ascii_lowercase()),
+        ("confirm", "true".into()),
+        ("capture_method", if request.capture { "automatic" } else { "manual" }.into()),
+        ("payment_method_types[0]", "card".into()),
+        ("payment_method_data[type]", "card".into()),
+        ("metadata[paygate_charge_id]", request.charge_id.to_owned()),
+        ("metadata[paygate_attempt_id]", request.attempt_id.to_owned()),
+    ];
+    let card = [
+        ("payment_method_data[card][number]", PLACEHOLDER_NUMBER),
+        ("payment_method_data[card][exp_month]", PLACEHOLDER_EXP_MONTH),
+        ("payment_method_data[card][exp_year]", PLACEHOLDER_EXP_YEAR),
+        ("payment_method_data[card][cvc]", PLACEHOLDER_CVC),
+    ];
+    HttpCall {
+        method: HttpMethod::Post,
+        path: "/v1/payment_intents".into(),
+        content_type: FORM,
+        headers: headers(secret_key, Some(request.attempt_id)),
+        body: form_body(&pairs, &card),
+    }
+}
+
+/// Stripe's error object, when the answer is one.
+fn error_of(body: &Value) -> Option<&Value> {
+    body.get("error").filter(|e| e.is_object())
+}
+
+/// The raw-card-data refusal (docs: support.stripe.com/questions/enabling-access-to-raw-card-data-apis):
+/// an `invalid_request_error` without a code, recognisable only by its message.
+fn is_raw_card_refusal(error: &Value) -> bool {
+    let message = error["message"].as_str().unwrap_or("");
+    error["type"] == "invalid_request_error"
+        && (message.contains("Sending credit card numbers directly") || message.contains("raw card data"))
+}
+
+/// A PaymentIntent's status as our outcome.
+fn read_intent(intent: &Value) -> AuthorizeOutcome {
+    let id = intent["id"].as_str().unwrap_or_default().to_owned();
+    match intent["status"].as_str() {
+        Some("requires_capture") if !id.is_empty() => {
+            AuthorizeOutcome::Approved { processor_reference: id, captured: false, card: None }
+        }
+        Some("succeeded") if !id.is_empty() => {
+            AuthorizeOutcome::Approved { processor_reference: id, captured: true, card: None }
+        }
+        // 3-D Secure does not exist here yet: an authentication the issuer asks for is a clear failure.
+        Some("requires_action") => AuthorizeOutcome::Declined {
+            code: DeclineCode::AuthenticationRequired,
+            raw_code: "requires_action".into(),
+            card: None,
+        },
+        Some("processing") => AuthorizeOutcome::Pending { processor_reference: Some(id) },
+        Some("requires_payment_method") => {
+            let raw = decline_code_of(&intent["last_payment_error"]);
+            AuthorizeOutcome::Declined { code: DeclineCode::from_stripe(&raw), raw_code: raw, card: None }
+        }
+        other => AuthorizeOutcome::Unknown { detail: format!("PaymentIntent in status {other:?}") },
+    }
+}
+
+/// The most specific code of a card error: `decline_code` for `card_declined`, else `code`.
+fn decline_code_of(error: &Value) -> String {
+    error["decline_code"].as_str().or(error["code"].as_str()).unwrap_or("card_declined").to_owned()
+}
+
+pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return AuthorizeOutcome::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+    };
+    match (answer.status, error_of(&body)) {
+        (200, None) => read_intent(&body),
+        (402, Some(error)) => {
+            let raw = decline_code_of(error);
+            AuthorizeOutcome::Declined { code: DeclineCode::from_stripe(&raw), raw_code: raw, card: None }
+        }
+        (400, Some(error)) if is_raw_card_refusal(error) => AuthorizeOutcome::Misconfigured {
+            detail: "Stripe refused raw card data: this account needs Stripe's raw card data APIs enabled".into(),
+            card: None,
+        },
+        (401 | 403, _) => AuthorizeOutcome::Misconfigured {
+            detail: format!("Stripe refused the account's secret key (HTTP {})", answer.status),
+            card: None,
+        },
+        // Stripe refuses before executing (validation: an amount under its minimum, a currency it does not
+        // take): nothing was authorized, and the charge fails with Stripe's code kept.
+        (400, Some(error)) if error["type"] == "invalid_request_error" => AuthorizeOutcome::Declined {
+            code: DeclineCode::ProcessingError,
+            raw_code: error["code"].as_str().unwrap_or("invalid_request_error").to_owned(),
+            card: None,
+        },
+        // Rate limited: documented as not processed. The vault has spent the token by now, so the charge
+        // fails cleanly (nothing was authorized) rather than failing over.
+        (429, _) => AuthorizeOutcome::NotSent { detail: "Stripe rate-limited the request (429)".into() },
+        // An idempotency conflict (the attempt id was used differently or is in flight), 5xx, or anything
+        // else: only asking later can tell what happened.
+        (status, _) => AuthorizeOutcome::Unknown { detail: format!("Stripe answered {status}") },
+    }
+}
+
+fn get(secret_key: &Secret, path: String) -> HttpCall {
+    HttpCall { method: HttpMethod::Get, path, content_type: None, headers: headers(secret_key, None), body: String::new() }
+}
+
+fn post(secret_key: &Secret, path: String, pairs: &[(&str, String)], idempotency_key: &str) -> HttpCall {
+    HttpCall {
+        method: HttpMethod::Post,
+        path,
+        content_type: FORM,
+        headers: headers(secret_key, Some(idempotency_key)),
+        body: form_body(pairs, &[]),
+    }
+}
+
+/// Recovery: the PaymentIntent our attempt created, found by the attempt id we planted in its metadata.
+pub fn find_authorization(secret_key: &Secret, attempt_id: &str) -> HttpCall {
+    let query = format!("metadata['{METADATA_ATTEMPT}']:'{attempt_id}'");
+    get(secret_key, format!("/v1/payment_intents/search?query={}", form_value(&query)))
+}
+
+pub fn authorization_state(secret_key: &Secret, authorization: &Authorization<'_>) -> HttpCall {
+    get(secret_key, format!("/v1/payment_intents/{}", authorization.processor_reference))
+}
+
+fn lookup_of(intent: &Value) -> AuthorizationLookup {
+    let id = intent["id"].as_str().unwrap_or_default().to_owned();
+    let received = intent["amount_received"].as_i64().unwrap_or(0);
+    match intent["status"].as_str() {
+        Some("requires_capture" | "succeeded") => {
+            AuthorizationLookup::Approved { processor_reference: id, amount_captured: received, voided: false }
+        }
+        Some("canceled") if intent["latest_charge"].is_string() && intent["last_payment_error"].is_null() => {
+            AuthorizationLookup::Approved { processor_reference: id, amount_captured: received, voided: true }
+        }
+        Some("requires_payment_method" | "canceled") => {
+            let raw = decline_code_of(&intent["last_payment_error"]);
+            AuthorizationLookup::Declined { code: DeclineCode::from_stripe(&raw), raw_code: raw }
+        }
+        Some("requires_action") => AuthorizationLookup::Declined {
+            code: DeclineCode::AuthenticationRequired,
+            raw_code: "requires_action".into(),
+        },
+        other => AuthorizationLookup::Unknown { detail: format!("PaymentIntent in status {other:?}") },
+    }
+}
+
+/// Reads a search (`data` holds at most the one intent) or a retrieve.
+pub fn read_lookup(answer: &HttpAnswer) -> AuthorizationLookup {
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return AuthorizationLookup::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+    };
+    match (answer.status, body["object"].as_str()) {
+        (200, Some("search_result")) => match body["data"].as_array().map(Vec::as_slice) {
+            Some([]) => AuthorizationLookup::NotFound,
+            Some([intent, ..]) => lookup_of(intent),
+            None => AuthorizationLookup::Unknown { detail: "Stripe search without data".into() },
+        },
+        (200, Some("payment_intent")) => lookup_of(&body),
+        (404, _) => AuthorizationLookup::NotFound,
+        (status, _) => AuthorizationLookup::Unknown { detail: format!("Stripe answered {status}") },
+    }
+}
+
+/// `amount_to_capture` of the authorization; Stripe releases the rest (`final_capture` defaults to true).
+pub fn capture(secret_key: &Secret, authorization: &Authorization<'_>, amount: Amount, attempt_id: &str) -> HttpCall {
+    let path = format!("/v1/payment_intents/{}/capture", authorization.processor_reference);
+    post(secret_key, path, &[("amount_to_capture", amount.minor().to_string())], attempt_id)
+}
+
+pub fn void(secret_key: &Secret, authorization: &Authorization<'_>, attempt_id: &str) -> HttpCall {
+    let path = format!("/v1/payment_intents/{}/cancel", authorization.processor_reference);
+    post(secret_key, path, &[], attempt_id)
+}
+
+/// Idempotent by `refund_id`: sending it again (recovery) replays Stripe's first answer.
+pub fn refund(secret_key: &Secret, authorization: &Authorization<'_>, amount: Amount, refund_id: &str) -> HttpCall {
+    let pairs = [
+        ("payment_intent", authorization.processor_reference.to_owned()),
+        ("amount", amount.minor().to_string()),
+        ("metadata[paygate_refund_id]", refund_id.to_owned()),
+    ];
+    post(secret_key, "/v1/refunds".into(), &pairs, refund_id)
+}
+
+pub fn read_operation(flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return OperationOutcome::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+    };
+    let done = match flow {
+        Flow::Capture => body["status"] == "succeeded",
+        Flow::Void => body["status"] == "canceled",
+        Flow::Refund => body["status"] == "succeeded",
+    };
+    match (answer.status, error_of(&body)) {
+        (200, None) if done => OperationOutcome::Succeeded,
+        // A refund still `pending` at Stripe is not done: recovery asks again.
+        (200, None) => OperationOutcome::Unknown { detail: format!("Stripe status {}", body["status"]) },
+        (400 | 402, Some(error)) if error["type"] == "invalid_request_error" || error["type"] == "card_error" => {
+            OperationOutcome::Failed { code: error["code"].as_str().unwrap_or("invalid_request_error").to_owned() }
+        }
+        (status, _) => OperationOutcome::Unknown { detail: format!("Stripe answered {status}") },
+    }
+}
+
+#[cfg(test)]
+#[path = "stripe_tests.rs"]
+mod tests;

@@ -1,0 +1,68 @@
+//! Processor accounts and the routing table as the API answers them. Credentials are never part of an
+//! answer: only their hint (`sk_test_…4242`).
+
+use super::{Timestamp, livemode};
+use crate::domain::processors::accounts::AccountRecord;
+use paygate_core::routing::RoutingTable;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Serialize)]
+pub struct ProcessorAccount {
+    pub id: String,
+    object: &'static str,
+    pub livemode: bool,
+    pub connector: &'static str,
+    pub display_name: String,
+    /// What identifies the credentials to people; the credentials themselves are never answered.
+    pub credentials_hint: Option<String>,
+    pub settings: Value,
+    pub enabled: bool,
+    /// The processor's last word that the account is not set up for what was asked; null when none.
+    pub problem: Option<String>,
+    pub problem_at: Option<Timestamp>,
+    pub created: Timestamp,
+}
+
+impl From<&AccountRecord> for ProcessorAccount {
+    fn from(account: &AccountRecord) -> Self {
+        ProcessorAccount {
+            id: account.id.to_string(),
+            object: "processor_account",
+            livemode: livemode(account.mode),
+            connector: account.connector.0.as_str(),
+            display_name: account.display_name.clone(),
+            credentials_hint: account.credentials_hint.clone(),
+            settings: account.settings.clone(),
+            enabled: account.enabled,
+            problem: account.problem.clone(),
+            problem_at: account.problem_at.map(Timestamp),
+            created: Timestamp(account.created),
+        }
+    }
+}
+
+/// The routing table; `configured: false` is the implicit one (test mode: the sandbox account).
+#[derive(Debug, Serialize)]
+pub struct Routing {
+    object: &'static str,
+    pub livemode: bool,
+    pub configured: bool,
+    pub rules: Vec<paygate_core::routing::Rule>,
+    pub default: Option<String>,
+}
+
+impl Routing {
+    pub fn new(mode: paygate_core::Mode, table: Option<RoutingTable>, implicit_default: Option<String>) -> Self {
+        match table {
+            Some(table) => Routing {
+                object: "routing",
+                livemode: livemode(mode),
+                configured: true,
+                rules: table.rules,
+                default: Some(table.default),
+            },
+            None => Routing { object: "routing", livemode: livemode(mode), configured: false, rules: vec![], default: implicit_default },
+        }
+    }
+}

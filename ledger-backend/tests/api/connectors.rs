@@ -1,0 +1,196 @@
+//! The connector contract: one suite of scenarios run against every connector (the sandbox acquirer, and
+//! Stripe on its fake), through the API, with the processor's own books checked where it matters. A new
+//! connector joins by adding a `Target`.
+
+use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
+use paygate_ledger::jobs::recovery;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Sandbox,
+    Stripe,
+}
+
+const TARGETS: [Target; 2] = [Target::Sandbox, Target::Stripe];
+const SUCCESS: &str = "4242424242424242";
+const INSUFFICIENT_FUNDS: &str = "4000000000009995";
+
+/// A test-mode merchant whose payments go to `target`; with the Stripe account's secret key.
+async fn merchant_on(app: &TestApp, target: Target) -> (String, Option<String>) {
+    let merchant = insert_merchant(&app.pool).await;
+    match target {
+        Target::Sandbox => (merchant, None),
+        Target::Stripe => {
+            let (_, key) = app.route_to_stripe(&merchant, "test").await;
+            (merchant, Some(key))
+        }
+    }
+}
+
+async fn pay(app: &TestApp, merchant: &str, number: &str, amount: i64, capture: bool) -> Value {
+    let token = app.vault.tokenize(number, merchant, "test");
+    let body = json!({ "amount": amount, "currency": "USD", "source": token, "capture": capture });
+    app.client(merchant, "test").expect(201, Method::POST, "/v1/charges", &body).await
+}
+
+async fn post(app: &TestApp, merchant: &str, path: &str, body: Value) -> (u16, Value) {
+    app.client(merchant, "test").call(Method::POST, path, &body).await
+}
+
+#[tokio::test]
+async fn authorize_capture_partially_and_release_the_rest() {
+    let app = spawn_app().await;
+    for target in TARGETS {
+        let (merchant, _) = merchant_on(&app, target).await;
+        let charge = pay(&app, &merchant, SUCCESS, 1_000, false).await;
+        assert_eq!(charge["status"], "authorized", "{target:?}: {charge}");
+        assert_eq!(charge["processor"]["connector"], if target == Target::Stripe { "stripe" } else { "sandbox" });
+        assert_eq!(charge["payment_method_details"]["card"]["last4"], "4242", "{target:?}");
+        let id = charge["id"].as_str().unwrap();
+        let (status, captured) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), json!({ "amount": 600 })).await;
+        assert_eq!((status, &captured["status"], &captured["amount_captured"]), (200, &json!("captured"), &json!(600)), "{target:?}: {captured}");
+        // Captured once: a second capture is refused by our state machine before any processor call.
+        let (status, again) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), Value::Null).await;
+        assert_eq!(status, 409, "{target:?}: {again}");
+    }
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_sale_captures_in_the_same_call_and_refunds_add_up_to_the_capture_only() {
+    let app = spawn_app().await;
+    for target in TARGETS {
+        let (merchant, _) = merchant_on(&app, target).await;
+        let charge = pay(&app, &merchant, SUCCESS, 1_000, true).await;
+        assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
+        let id = charge["id"].as_str().unwrap();
+        for amount in [300, 200] {
+            let (status, refund) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": amount })).await;
+            assert_eq!((status, &refund["status"]), (201, &json!("succeeded")), "{target:?}: {refund}");
+        }
+        let (status, over) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": 600 })).await;
+        assert_eq!((status, over["code"].as_str()), (400, Some("amount_too_large")), "{target:?}: {over}");
+        let (status, rest) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id })).await;
+        assert_eq!((status, &rest["amount"], &rest["status"]), (201, &json!(500), &json!("succeeded")), "{target:?}: {rest}");
+        let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        assert_eq!((&charge["status"], &charge["amount_refunded"]), (&json!("refunded"), &json!(1_000)));
+    }
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_void_releases_the_authorization() {
+    let app = spawn_app().await;
+    for target in TARGETS {
+        let (merchant, _) = merchant_on(&app, target).await;
+        let id = pay(&app, &merchant, SUCCESS, 700, false).await["id"].as_str().unwrap().to_owned();
+        let (status, voided) = post(&app, &merchant, &format!("/v1/charges/{id}/void"), Value::Null).await;
+        assert_eq!((status, &voided["status"]), (200, &json!("voided")), "{target:?}: {voided}");
+    }
+}
+
+#[tokio::test]
+async fn declines_carry_our_code_and_the_processors() {
+    let app = spawn_app().await;
+    for target in TARGETS {
+        let (merchant, _) = merchant_on(&app, target).await;
+        let charge = pay(&app, &merchant, INSUFFICIENT_FUNDS, 1_000, true).await;
+        assert_eq!(charge["status"], "failed", "{target:?}");
+        assert_eq!(charge["failure_code"], "insufficient_funds", "{target:?}: {charge}");
+        assert_eq!(charge["failure_processor_code"], "insufficient_funds", "{target:?}: {charge}");
+        assert_eq!(charge["payment_method_details"]["card"]["last4"], "9995", "the declined card is shown");
+    }
+}
+
+#[tokio::test]
+async fn a_lost_authorization_answer_is_found_by_recovery() {
+    let app = spawn_app().await;
+    for target in TARGETS {
+        let (merchant, key) = merchant_on(&app, target).await;
+        // The processor authorizes, but its answer never arrives (slower than our timeout on the sandbox's
+        // slow card; a connection broken after processing on Stripe).
+        let number = match target {
+            Target::Sandbox => "4000000000006975",
+            Target::Stripe => {
+                app.stripe_fault(key.as_deref().unwrap(), json!({ "fault": "reset_after" })).await;
+                SUCCESS
+            }
+        };
+        let charge = pay(&app, &merchant, number, 1_000, true).await;
+        assert_eq!(charge["status"], "pending", "{target:?}: {charge}");
+        tokio::time::sleep(Duration::from_millis(3_200)).await;
+        let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
+        assert_eq!(found.authorizations, 1, "{target:?}");
+        let id = charge["id"].as_str().unwrap();
+        let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
+    }
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_replayed_request_reaches_the_processor_once() {
+    let app = spawn_app().await;
+    for target in TARGETS {
+        let (merchant, key) = merchant_on(&app, target).await;
+        let token = app.vault.tokenize(SUCCESS, &merchant, "test");
+        let body = json!({ "amount": 900, "currency": "USD", "source": token }).to_string();
+        let client = app.client(&merchant, "test");
+        let (first_status, first) = client.send(Method::POST, "/v1/charges", &body, Some("same-key")).await;
+        let (again_status, again) = client.send(Method::POST, "/v1/charges", &body, Some("same-key")).await;
+        assert_eq!((first_status, again_status), (201, 200), "{target:?}");
+        assert_eq!(first["id"], again["id"]);
+        if let Some(key) = key {
+            let creates = app.stripe_requests(&key).await.iter().filter(|r| *r == "POST /v1/payment_intents").count();
+            assert_eq!(creates, 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn later_operations_go_to_the_account_that_authorized_even_after_routing_changes() {
+    let app = spawn_app().await;
+    let (merchant, key) = merchant_on(&app, Target::Stripe).await;
+    let key = key.unwrap();
+    let authorized = pay(&app, &merchant, SUCCESS, 1_000, false).await;
+    let sold = pay(&app, &merchant, SUCCESS, 1_000, true).await;
+    // Everything new now goes to the sandbox.
+    let accounts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
+    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &json!({ "default": sandbox })).await;
+    assert_eq!(pay(&app, &merchant, SUCCESS, 500, false).await["processor"]["connector"], "sandbox");
+
+    let (authorized_id, sold_id) = (authorized["id"].as_str().unwrap(), sold["id"].as_str().unwrap());
+    let (status, _) = post(&app, &merchant, &format!("/v1/charges/{authorized_id}/capture"), Value::Null).await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&app, &merchant, "/v1/refunds", json!({ "charge": sold_id, "amount": 100 })).await;
+    assert_eq!(status, 201);
+    let seen = app.stripe_requests(&key).await;
+    assert!(seen.iter().any(|r| r.starts_with("POST /v1/payment_intents/") && r.ends_with("/capture")), "{seen:?}");
+    assert!(seen.iter().any(|r| r == "POST /v1/refunds"), "{seen:?}");
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn the_expiry_job_voids_at_the_account_that_authorized() {
+    let app = spawn_app().await;
+    let (merchant, key) = merchant_on(&app, Target::Stripe).await;
+    let key = key.unwrap();
+    let id = pay(&app, &merchant, SUCCESS, 1_000, false).await["id"].as_str().unwrap().to_owned();
+    let accounts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
+    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &json!({ "default": sandbox })).await;
+    sqlx::query("UPDATE charges SET authorization_expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(paygate_ledger::jobs::expiry::run_once(&app.pool, &app.processors()).await.unwrap(), 1);
+    let seen = app.stripe_requests(&key).await;
+    assert!(seen.iter().any(|r| r.ends_with("/cancel")), "the void went to Stripe: {seen:?}");
+    let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!(charge["status"], "expired");
+}
