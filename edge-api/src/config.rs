@@ -62,18 +62,23 @@ pub fn vault_data_keys(env: &Env) -> Result<paygate_core::sealed::DataKeys, Conf
 }
 
 /// The base URL of processor `destination` for `mode`, if it is allow-listed there. Test mode reaches the
-/// sandbox acquirer only; live mode only the hosts of `PROCESSOR_LIVE_HOSTS` (`name=https://host,...`),
-/// and never the sandbox.
+/// sandbox acquirer (`SANDBOX_URL`) and the hosts of `PROCESSOR_TEST_HOSTS` (`name=url,...`: the processors'
+/// test hosts, or their local fakes); live mode only the https hosts of `PROCESSOR_LIVE_HOSTS`, never the
+/// sandbox and never a test host.
 pub fn processor_url(env: &Env, destination: &str, mode: &str) -> Option<String> {
+    let listed = |name: &'static str, https_only: bool| {
+        let hosts = text(env, name).ok()?;
+        hosts.split(',').filter_map(|entry| entry.trim().split_once('=')).find_map(|(host_name, url)| {
+            let url = url.trim();
+            (host_name.trim() == destination && (url.starts_with("https://") || (!https_only && url.starts_with("http://"))))
+                .then(|| url.trim_end_matches('/').to_owned())
+        })
+    };
     match mode {
         "test" if destination == "sandbox" => text(env, "SANDBOX_URL").ok().map(|u| u.trim_end_matches('/').to_owned()),
-        "live" => {
-            let hosts = text(env, "PROCESSOR_LIVE_HOSTS").ok()?;
-            hosts.split(',').filter_map(|entry| entry.trim().split_once('=')).find_map(|(name, url)| {
-                (name.trim() == destination && url.trim().starts_with("https://"))
-                    .then(|| url.trim().trim_end_matches('/').to_owned())
-            })
-        }
+        "test" => listed("PROCESSOR_TEST_HOSTS", false),
+        "live" if destination == "sandbox" => None,
+        "live" => listed("PROCESSOR_LIVE_HOSTS", true),
         _ => None,
     }
 }

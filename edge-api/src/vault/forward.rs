@@ -1,15 +1,17 @@
 //! `POST /internal/vault/forward`, the one thing the backend may ask of the vault (its shapes are core's
-//! `internal::VaultForwardRequest` and `VaultForwardAnswer`): "send this processor request, with the card fields of
-//! token T filled in". The edge checks the backend's signature, spends the token (only for its own
-//! merchant and mode), fills the placeholders, sends the request to the processor allow-listed for the
-//! mode, removes the card number from the answer and returns it with the card's safe summary.
+//! `internal::VaultForwardRequest` and `VaultForwardAnswer`): "send this processor call, with the card fields
+//! of token T filled in". The edge checks the backend's signature and every call (allow-listed processor for
+//! the mode, plain path, forwardable headers and content type), spends the token (only for its own merchant
+//! and mode), fills the placeholders, sends the first call, and the next only when the one before certainly
+//! never reached its processor (routing's failover); it removes the card number from each answer and
+//! returns how each call ended with the card's safe summary.
 
 use super::cipher;
 use super::store::{self, Taken};
 use crate::fetch::Sent;
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
-use paygate_core::internal::{self, VaultForwardAnswer, VaultForwardRequest};
+use paygate_core::internal::{self, CallResult, ProcessorCall, VaultForwardAnswer, VaultForwardRequest};
 use paygate_core::signature::edge::HEADER_REQUEST_ID;
 use serde_json::Value;
 use std::time::Duration;
@@ -23,24 +25,22 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
     let (merchant, mode, _) = crate::backend::verify_signed(req, env, PATH, body)?;
     let ask: VaultForwardRequest =
         serde_json::from_slice(body).map_err(|e| Refusal::new(ErrorCode::ParameterInvalid).detail(e.to_string()))?;
-    let base = crate::config::processor_url(env, &ask.destination, &mode).ok_or_else(|| {
-        Refusal::new(ErrorCode::PermissionDenied)
-            .param("destination")
-            .detail(format!("{} is not an allowed processor in {mode} mode", ask.destination))
-    })?;
-    // The path is appended to the allow-listed host: it may not name another host or climb out of it.
-    if !ask.path.starts_with('/') || ask.path.contains("..") || ask.path.contains("//") || ask.path.contains('@') {
-        return Err(Refusal::new(ErrorCode::ParameterInvalid)
-            .param("path")
-            .detail("path must be a plain absolute path"));
+    if ask.calls.is_empty() || ask.calls.len() > CALLS_MAX {
+        return Err(Refusal::new(ErrorCode::ParameterInvalid).param("calls").detail("calls holds 1 to 4 processor calls"));
     }
-    let method = match ask.method.as_str() {
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        _ => {
-            return Err(Refusal::new(ErrorCode::ParameterInvalid).param("method").detail("method must be POST or PUT"));
+    // Every call is checked before the token is spent or anything is sent.
+    let mut targets = Vec::with_capacity(ask.calls.len());
+    for (i, call) in ask.calls.iter().enumerate() {
+        let base = crate::config::processor_url(env, &call.destination, &mode).ok_or_else(|| {
+            Refusal::new(ErrorCode::PermissionDenied)
+                .param(&format!("calls[{i}].destination"))
+                .detail(format!("{} is not an allowed processor in {mode} mode", call.destination))
+        })?;
+        if let Some((field, reason)) = call.refusal() {
+            return Err(Refusal::new(ErrorCode::ParameterInvalid).param(&format!("calls[{i}].{field}")).detail(reason));
         }
-    };
+        targets.push(format!("{base}{}", call.path));
+    }
     let record = match store::take(env, &ask.token, &merchant, &mode).await {
         Ok(Taken::Card(record)) => record,
         Ok(Taken::Used) => return Err(Refusal::new(ErrorCode::TokenUsed).param("token")),
@@ -59,47 +59,86 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
         Some(sealed) => String::from_utf8(cipher::open(&keys, sealed, &context).map_err(opening)?).unwrap_or_default(),
         None => String::new(),
     };
-    // Digits only go in, so the placeholders are safe inside JSON strings and as JSON numbers.
-    let filled = ask
-        .body
-        .replace(internal::PLACEHOLDER_NUMBER, &number)
-        .replace(internal::PLACEHOLDER_EXP_MONTH, &card["exp_month"].to_string())
-        .replace(internal::PLACEHOLDER_EXP_YEAR, &card["exp_year"].to_string())
-        .replace(internal::PLACEHOLDER_CVC, &cvc);
-    let (status, text) = send(method, &format!("{base}{}", ask.path), &filled, request_id).await?;
-    let scrubbed = if number.is_empty() { text } else { text.replace(&number, "[scrubbed]") };
+    let mut tried = Vec::with_capacity(ask.calls.len());
+    for (call, url) in ask.calls.iter().zip(&targets) {
+        // Digits only go in, so the placeholders are safe inside JSON strings, as JSON numbers and in forms.
+        let filled = call
+            .body
+            .replace(internal::PLACEHOLDER_NUMBER, &number)
+            .replace(internal::PLACEHOLDER_EXP_MONTH, &card["exp_month"].to_string())
+            .replace(internal::PLACEHOLDER_EXP_YEAR, &card["exp_year"].to_string())
+            .replace(internal::PLACEHOLDER_CVC, &cvc);
+        let result = send(call, url, &filled, request_id).await?;
+        let result = match result {
+            CallResult::Answered { status, body } if !number.is_empty() => {
+                CallResult::Answered { status, body: body.replace(&number, "[scrubbed]") }
+            }
+            other => other,
+        };
+        // Failover: only a call that certainly never reached its processor lets the next one go.
+        let go_on = matches!(result, CallResult::NotSent { .. });
+        tried.push(result);
+        if !go_on {
+            break;
+        }
+    }
     // The stored summary holds the card's safe fields (and its co-badges, which the backend does not take).
     let card = serde_json::from_value(record.summary).ok();
-    Ok(VaultForwardAnswer { status, body: scrubbed, card })
+    Ok(VaultForwardAnswer { tried, card })
 }
+
+/// At most this many calls per forward: a primary and a few failovers.
+const CALLS_MAX: usize = 4;
 
 fn opening(error: cipher::CipherError) -> Refusal {
     worker::console_error!("vault opening failed: {error}");
     Refusal::new(ErrorCode::InternalError)
 }
 
-async fn send(method: Method, url: &str, body: &str, request_id: &str) -> Result<(u16, String), Refusal> {
+/// Whether a failed fetch certainly never reached the processor. workerd reports a refused connection, a
+/// name that does not resolve and a failed TLS handshake by these words; anything else (a reset, a lost
+/// connection) may have reached it.
+fn never_sent(error: &str) -> bool {
+    let error = error.to_ascii_lowercase();
+    ["connection refused", "econnrefused", "dns", "resolve", "getaddrinfo", "tls", "certificate", "ssl"]
+        .iter()
+        .any(|words| error.contains(words))
+}
+
+async fn send(call: &ProcessorCall, url: &str, body: &str, request_id: &str) -> Result<CallResult, Refusal> {
     let headers = Headers::new();
-    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set("content-type", &call.content_type);
     let _ = headers.set(HEADER_REQUEST_ID, request_id);
+    for (name, value) in &call.headers {
+        let _ = headers.set(name, value);
+    }
+    let method = if call.method == "PUT" { Method::Put } else { Method::Post };
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers).with_body(Some(body.into()));
     let request = Request::new_with_init(url, &init).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     let fetch = Fetch::Request(request);
-    match crate::fetch::within(fetch.send(), PROCESSOR_TIMEOUT).await {
+    Ok(match crate::fetch::within(fetch.send(), PROCESSOR_TIMEOUT).await {
         Sent::Answered(mut response) => {
             let status = response.status_code();
-            let text = response.text().await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
-            Ok((status, text))
+            match response.text().await {
+                Ok(text) => CallResult::Answered { status, body: text },
+                Err(_) => CallResult::Unknown { reason: "the processor's answer broke off".into() },
+            }
         }
-        // Never the URL's query or the body in the message: the body holds the card.
-        Sent::Unreachable(_) => {
-            worker::console_error!("{request_id} processor unreachable");
-            Err(Refusal::new(ErrorCode::UpstreamError).detail("the processor could not be reached"))
+        // Never the URL's query, the headers or the body in the log: they hold credentials and the card.
+        Sent::Unreachable(error) => {
+            let error = error.to_string();
+            if never_sent(&error) {
+                worker::console_error!("{request_id} processor {} not reached", call.destination);
+                CallResult::NotSent { reason: "the processor could not be reached".into() }
+            } else {
+                worker::console_error!("{request_id} processor {} connection lost", call.destination);
+                CallResult::Unknown { reason: "the connection to the processor was lost".into() }
+            }
         }
         Sent::TimedOut => {
-            worker::console_error!("{request_id} processor timed out");
-            Err(Refusal::new(ErrorCode::UpstreamError).detail("the processor did not answer in time"))
+            worker::console_error!("{request_id} processor {} timed out", call.destination);
+            CallResult::Unknown { reason: "the processor did not answer in time".into() }
         }
-    }
+    })
 }

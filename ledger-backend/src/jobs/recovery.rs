@@ -59,41 +59,55 @@ pub async fn run_once(pool: &PgPool, processors: &Processors, settle_after: Dura
     .await
 }
 
-/// Charges still `pending` at the processor.
+/// Charges still `pending` at the processor. A charge may have several open authorize attempts (routing's
+/// failover: the vault may have sent any of them), so each account is asked about its own attempt: an
+/// approval or a decline anywhere decides; "never received" decides only when every account says so.
 async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    let stuck: Vec<(String, ChargeId, MerchantId, Mode, Option<ProcessorAccountId>)> = sqlx::query_as(
-        "SELECT a.id, c.id, c.merchant_id, c.mode, a.processor_account_id FROM charge_attempts a
-         JOIN charges c ON c.id = a.charge_id
-         WHERE a.operation = 'authorize' AND a.outcome IN ('started', 'unknown') AND c.status = 'pending'
-           AND a.created_at < now() - make_interval(secs => $1)
-         ORDER BY a.id LIMIT $2",
+    type Row = (ChargeId, MerchantId, Mode, Vec<String>, Vec<Option<String>>);
+    let stuck: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.merchant_id, c.mode, array_agg(a.id ORDER BY a.id), array_agg(a.processor_account_id ORDER BY a.id)
+         FROM charges c JOIN charge_attempts a ON a.charge_id = c.id
+         WHERE c.status = 'pending' AND a.operation = 'authorize' AND a.outcome IN ('started', 'unknown')
+         GROUP BY c.id, c.merchant_id, c.mode
+         HAVING max(a.created_at) < now() - make_interval(secs => $1)
+         ORDER BY c.id LIMIT $2",
     )
     .bind(settle_after.as_secs_f64())
     .bind(BATCH_ROWS_MAX)
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (attempt_id, charge_id, merchant_id, mode, account) in stuck {
+    'charges: for (charge_id, merchant_id, mode, attempts, accounts) in stuck {
         let scope = Scope { merchant_id, mode };
-        let Some(connector) = connector_for(pool, processors, scope, account, &charge_id.to_string()).await? else {
-            continue;
-        };
-        let outcome = match processors.find_authorization(&connector, &attempt_id).await {
-            AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
-                AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None }
+        let mut decided = None;
+        for (attempt_id, account) in attempts.iter().zip(accounts) {
+            let account = account.and_then(|a| ProcessorAccountId::parse(&a).ok());
+            let Some(connector) = connector_for(pool, processors, scope, account, &charge_id.to_string()).await? else {
+                continue 'charges;
+            };
+            match processors.find_authorization(&connector, attempt_id).await {
+                AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
+                    let outcome = AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None };
+                    decided = Some((attempt_id.clone(), outcome));
+                    break;
+                }
+                AuthorizationLookup::Declined { code, raw_code } => {
+                    decided = Some((attempt_id.clone(), AuthorizeOutcome::Declined { code, raw_code, card: None }));
+                    break;
+                }
+                AuthorizationLookup::NotFound => {}
+                AuthorizationLookup::Unknown { detail } => {
+                    tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
+                    continue 'charges;
+                }
             }
-            AuthorizationLookup::Declined { code, raw_code } => AuthorizeOutcome::Declined { code, raw_code, card: None },
-            // The processor never saw it: nothing was authorized, so the charge fails.
-            AuthorizationLookup::NotFound => AuthorizeOutcome::Declined {
-                code: DeclineCode::ProcessingError,
-                raw_code: "not_found".into(),
-                card: None,
-            },
-            AuthorizationLookup::Unknown { detail } => {
-                tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
-                continue;
-            }
-        };
+        }
+        // No account ever received it: nothing was authorized, so the charge fails.
+        let (attempt_id, outcome) = decided.unwrap_or_else(|| {
+            let outcome =
+                AuthorizeOutcome::Declined { code: DeclineCode::ProcessingError, raw_code: "not_found".into(), card: None };
+            (attempts[0].clone(), outcome)
+        });
         match charges::apply_authorization(pool, scope, charge_id, &attempt_id, outcome).await {
             Ok(_) => resolved += 1,
             Err(ChargeError::Database(e)) => return Err(e),

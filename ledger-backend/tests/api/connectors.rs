@@ -194,3 +194,77 @@ async fn the_expiry_job_voids_at_the_account_that_authorized() {
     let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
     assert_eq!(charge["status"], "expired");
 }
+
+/// Routes `merchant`'s test payments to its Stripe account first and the sandbox after it.
+async fn stripe_then_sandbox(app: &TestApp, merchant: &str) -> (String, String) {
+    let (stripe, key) = app.route_to_stripe(merchant, "test").await;
+    let accounts = app.client(merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
+    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    let table = json!({ "rules": [{ "conditions": { "payment_methods": ["card"] }, "account": stripe }], "default": sandbox });
+    app.client(merchant, "test").expect(200, Method::PUT, "/v1/routing", &table).await;
+    (stripe, key)
+}
+
+async fn attempts(app: &TestApp, charge: &str) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as(
+        "SELECT processor, outcome, response_code FROM charge_attempts WHERE charge_id = $1 AND operation = 'authorize' ORDER BY id",
+    )
+    .bind(charge)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_connection_fails_over_to_the_next_account() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (_, key) = stripe_then_sandbox(&app, &merchant).await;
+    // Stripe's host refuses connections: the request certainly never reached it.
+    app.vault.set_destination("stripe", "http://127.0.0.1:9");
+    let charge = pay(&app, &merchant, SUCCESS, 1_000, false).await;
+    assert_eq!((&charge["status"], &charge["processor"]["connector"]), (&json!("authorized"), &json!("sandbox")), "{charge}");
+    assert_eq!(charge["processor"]["routing_rule"], Value::Null, "the default served it");
+    let id = charge["id"].as_str().unwrap();
+    assert_eq!(
+        attempts(&app, id).await,
+        vec![
+            ("stripe".into(), "failed".into(), Some("not_processed".into())),
+            ("sandbox".into(), "succeeded".into(), None),
+        ]
+    );
+    // The capture goes where the authorization is: the sandbox.
+    let (status, captured) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), Value::Null).await;
+    assert_eq!((status, &captured["status"]), (200, &json!("captured")));
+    assert!(app.stripe_requests(&key).await.is_empty(), "Stripe never heard of it");
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_never_sent_elsewhere_and_recovery_finds_it() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (_, key) = stripe_then_sandbox(&app, &merchant).await;
+    // Stripe receives the request and authorizes, but answers after every timeout.
+    app.stripe_fault(&key, json!({ "fault": "slow", "delay_ms": 3_000 })).await;
+    let charge = pay(&app, &merchant, SUCCESS, 1_000, false).await;
+    assert_eq!(charge["status"], "pending", "{charge}");
+    let id = charge["id"].as_str().unwrap();
+    let second: String = sqlx::query_scalar(
+        "SELECT id FROM charge_attempts WHERE charge_id = $1 AND processor = 'sandbox' AND operation = 'authorize'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let at_sandbox = app.client.get(format!("{}/authorizations?reference={second}", app.sandbox_url)).send().await.unwrap();
+    assert_eq!(at_sandbox.status(), 404, "the second account saw nothing");
+    let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
+    assert_eq!(found.authorizations, 1);
+    let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!((&charge["status"], &charge["processor"]["connector"]), (&json!("authorized"), &json!("stripe")), "{charge}");
+    let outcomes: Vec<String> = attempts(&app, id).await.into_iter().map(|(_, outcome, _)| outcome).collect();
+    assert_eq!(outcomes, ["succeeded", "failed"]);
+    audit_is_clean(&app).await;
+}

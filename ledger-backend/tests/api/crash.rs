@@ -33,6 +33,7 @@ fn start_backend(app: &TestApp, port: u16) -> Reaped {
         .env("PAYGATE_API_KEY_PEPPER", "ab".repeat(32))
         .env("PAYGATE_EDGE_URL", &app.vault.url)
         .env("PAYGATE_SANDBOX_URL", &app.sandbox_url)
+        .env("PAYGATE_STRIPE_URL", &app.stripe_url)
         .env("PAYGATE_DB_CONNECTIONS_MAX", "8")
         .stdout(log)
         .stderr(Stdio::null())
@@ -58,11 +59,16 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The burst's USD charges go to Stripe (on its fake), its EUR ones to the sandbox.
+fn currency(i: usize) -> &'static str {
+    if i.is_multiple_of(3) { "USD" } else { "EUR" }
+}
+
 /// One charge request of the burst: (Idempotency-Key, body).
 fn request(app: &TestApp, merchant: &str, i: usize) -> (String, String) {
     let token = app.vault.tokenize("4242424242424242", merchant, "test");
     let body =
-        json!({ "amount": 1_000 + i as i64, "currency": "EUR", "source": token, "capture": i.is_multiple_of(2) });
+        json!({ "amount": 1_000 + i as i64, "currency": currency(i), "source": token, "capture": i.is_multiple_of(2) });
     (format!("burst-{i}"), body.to_string())
 }
 
@@ -83,6 +89,14 @@ async fn send(app: &TestApp, base: &str, merchant: &str, key: &str, body: &str) 
 async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_nothing_stuck() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
+    let (stripe, stripe_key) = app.route_to_stripe(&merchant, "test").await;
+    let sandbox: String = sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let table = json!({ "rules": [{ "conditions": { "currencies": ["USD"] }, "account": stripe }], "default": sandbox });
+    app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &table).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut backend = start_backend(&app, port);
@@ -129,6 +143,8 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     wait_healthy(&app.client, &base).await;
     for (i, charge) in &answered {
         let id = charge["id"].as_str().unwrap();
+        let connector = if currency(*i) == "USD" { "stripe" } else { "sandbox" };
+        assert_eq!(charge["processor"]["connector"], connector, "request {i}");
         let stored: (String, i64) = sqlx::query_as("SELECT status, amount FROM charges WHERE id = $1")
             .bind(id)
             .fetch_one(&app.pool)
@@ -181,16 +197,22 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM charges").fetch_one(&app.pool).await.unwrap();
     assert_eq!(total as usize, BURST);
 
-    // The processor's books agree: captured there exactly when captured here.
-    let approved: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, processor_reference, amount_captured FROM charges WHERE processor_reference IS NOT NULL",
+    // Each processor's books agree: captured there exactly when captured here.
+    let approved: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, processor, processor_reference, amount_captured FROM charges WHERE processor_reference IS NOT NULL",
     )
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    for (id, reference, captured) in approved {
-        let at_processor = app.at_processor(&reference).await;
-        assert_eq!(at_processor["captured"], captured, "{id}: {at_processor}");
+    for (id, processor, reference, captured) in approved {
+        let at_processor = if processor == "stripe" {
+            let url = format!("{}/v1/payment_intents/{reference}", app.stripe_url);
+            let intent: Value = app.client.get(url).bearer_auth(&stripe_key).send().await.unwrap().json().await.unwrap();
+            intent["amount_received"].clone()
+        } else {
+            app.at_processor(&reference).await["captured"].clone()
+        };
+        assert_eq!(at_processor, captured, "{id} at {processor}");
     }
     audit_is_clean(&app).await;
     backend.kill();

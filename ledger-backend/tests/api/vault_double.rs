@@ -36,7 +36,7 @@ struct StoredCard {
 struct Shared {
     secret: Arc<EdgeSecret>,
     /// Processor base URLs by destination name, as the edge's allow-list has them.
-    destinations: Arc<HashMap<String, String>>,
+    destinations: Arc<Mutex<HashMap<String, String>>>,
     cards: Arc<Mutex<HashMap<String, StoredCard>>>,
     http: reqwest::Client,
 }
@@ -49,14 +49,19 @@ pub struct VaultDouble {
 
 impl VaultDouble {
     pub async fn spawn(secret: EdgeSecret, destinations: HashMap<String, String>) -> Self {
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
         let shared =
-            Shared { secret: Arc::new(secret), destinations: Arc::new(destinations), cards: Arc::default(), http };
+            Shared { secret: Arc::new(secret), destinations: Arc::new(Mutex::new(destinations)), cards: Arc::default(), http };
         let app = Router::new().route(internal::VAULT_FORWARD_PATH, post(forward)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(paygate_ledger::no_delay(listener), app).await });
         VaultDouble { url, shared }
+    }
+
+    /// Points processor `name` somewhere else (a closed port, to refuse connections).
+    pub fn set_destination(&self, name: &str, url: &str) {
+        self.shared.destinations.lock().unwrap().insert(name.to_owned(), url.to_owned());
     }
 
     /// Vaults a test card for a merchant and mode; returns its single-use token.
@@ -116,8 +121,9 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
     };
     // As the edge does: every call is checked before any is sent; then the first is sent, and the next
     // only when the one before certainly never reached its processor.
+    let destinations = shared.destinations.lock().unwrap().clone();
     for call in &request.calls {
-        if call.refusal().is_some() || !shared.destinations.contains_key(&call.destination) {
+        if call.refusal().is_some() || !destinations.contains_key(&call.destination) {
             return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
         }
     }
@@ -129,7 +135,7 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             .replace(internal::PLACEHOLDER_EXP_MONTH, &card.exp_month.to_string())
             .replace(internal::PLACEHOLDER_EXP_YEAR, &card.exp_year.to_string())
             .replace(internal::PLACEHOLDER_CVC, &card.cvc);
-        let url = format!("{}{}", shared.destinations[&call.destination], call.path);
+        let url = format!("{}{}", destinations[&call.destination], call.path);
         let mut outbound = shared.http.post(url).header("content-type", &call.content_type).body(filled);
         for (name, value) in &call.headers {
             outbound = outbound.header(name, value);

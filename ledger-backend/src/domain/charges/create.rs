@@ -59,11 +59,11 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     // Routing decides inside the transaction that records the charge, so the account is on the charge
     // (and its attempt) before any processor sees the request.
     let payment = Payment { method: PaymentMethod::Card, currency: new.currency, amount: new.amount.minor() };
-    let choice = routing::decide(&mut tx, ctx.scope, &payment).await?.into_iter().next().ok_or(ChargeError::NoProcessor)?;
-    let account_id = choice.account.id;
-    let connector_name = choice.account.connector.0.as_str();
-    let connector = accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account_id).await?;
-    let routing_rule = choice.rule.map(|r| r as i32);
+    let choices = routing::decide(&mut tx, ctx.scope, &payment).await?;
+    let choices = &choices[..choices.len().min(FAILOVER_ACCOUNTS_MAX)];
+    let first = choices.first().ok_or(ChargeError::NoProcessor)?;
+    let (account_id, connector_name, routing_rule) =
+        (first.account.id, first.account.connector.0.as_str(), first.rule.map(|r| r as i32));
     sqlx::query(
         "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
                               statement_descriptor, metadata, processor, idempotency_key, processor_account_id,
@@ -87,18 +87,26 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     .bind(payment.method.as_str())
     .execute(&mut *tx)
     .await?;
-    let attempt = AttemptStart {
-        id: &attempt_id,
-        charge_id,
-        scope: ctx.scope,
-        operation: "authorize",
-        amount: new.amount.minor(),
-        processor: connector_name,
-        processor_account_id: Some(account_id),
-        routing_rule,
-        refund_id: None,
-    };
-    start_attempt(&mut tx, &attempt).await?;
+    // One attempt per candidate account, all committed before the vault is asked: the vault may send any
+    // of them (failover), so recovery must be able to ask each account about its own attempt.
+    let mut planned = Vec::with_capacity(choices.len());
+    for (i, choice) in choices.iter().enumerate() {
+        let id = if i == 0 { attempt_id.clone() } else { new_id::<AttemptKind>().to_string() };
+        let connector = accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, choice.account.id).await?;
+        let attempt = AttemptStart {
+            id: &id,
+            charge_id,
+            scope: ctx.scope,
+            operation: "authorize",
+            amount: new.amount.minor(),
+            processor: choice.account.connector.0.as_str(),
+            processor_account_id: Some(choice.account.id),
+            routing_rule: choice.rule.map(|r| r as i32),
+            refund_id: None,
+        };
+        start_attempt(&mut tx, &attempt).await?;
+        planned.push((id, connector));
+    }
     let actor = crate::domain::actor::current();
     let audit = AuditEntry {
         actor: &actor,
@@ -112,24 +120,34 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     journal::audit(&mut tx, ctx.scope, audit).await?;
     tx.commit().await?;
 
-    let charge_text = charge_id.to_string();
-    let request = AuthorizeRequest {
-        attempt_id: &attempt_id,
-        charge_id: &charge_text,
-        token: &new.source.to_string(),
-        amount: new.amount,
-        currency: new.currency,
-        capture: new.capture,
-    };
-    let token = new.source.to_string();
-    let candidates = [Candidate { connector: &connector, request }];
+    let (charge_text, token) = (charge_id.to_string(), new.source.to_string());
+    let candidates: Vec<Candidate<'_>> = planned
+        .iter()
+        .map(|(attempt_id, connector)| Candidate {
+            connector,
+            request: AuthorizeRequest {
+                attempt_id,
+                charge_id: &charge_text,
+                token: &token,
+                amount: new.amount,
+                currency: new.currency,
+                capture: new.capture,
+            },
+        })
+        .collect();
     let outcomes = ctx
         .processors
         .authorize(&ctx.scope.merchant_id.to_string(), ctx.scope.mode.as_str(), ctx.request_id, &token, &candidates)
         .await;
+    // The last call tried decides; those before it certainly never reached their processor.
+    let decided = outcomes.len().max(1) - 1;
     let outcome = outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
-    apply_authorization(ctx.pool, ctx.scope, charge_id, &attempt_id, outcome).await.map(|charge| (charge, false))
+    let attempt_id = &planned[decided.min(planned.len() - 1)].0;
+    apply_authorization(ctx.pool, ctx.scope, charge_id, attempt_id, outcome).await.map(|charge| (charge, false))
 }
+
+/// At most this many accounts are offered for one charge (the first, and failovers).
+pub const FAILOVER_ACCOUNTS_MAX: usize = 4;
 
 /// The charge an earlier request with this key created, if the requests are the same.
 async fn replay(ctx: &CreateContext<'_>) -> Result<ChargeRecord, ChargeError> {
@@ -162,9 +180,28 @@ pub async fn apply_authorization(
         // Another worker (the recovery job, a retry) resolved it first; its answer stands.
         return Ok(charge);
     }
+    // The attempt that decides names the account that served the charge (failover may have moved it off the
+    // first choice); every later operation goes there.
+    let served = sqlx::query(
+        "UPDATE charges c SET processor_account_id = a.processor_account_id, processor = a.processor,
+                routing_rule = a.routing_rule
+         FROM charge_attempts a WHERE c.id = $1 AND a.id = $2 AND a.charge_id = c.id
+           AND a.processor_account_id IS DISTINCT FROM c.processor_account_id",
+    )
+    .bind(charge_id)
+    .bind(attempt_id)
+    .execute(&mut *tx)
+    .await?;
+    let charge: ChargeRecord = if served.rows_affected() > 0 {
+        let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
+    } else {
+        charge
+    };
     let amount = charge.amount()?;
     let currency = charge.currency()?;
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
+    let mut response_code: Option<String> = None;
     let (attempt_outcome, reference) = match &outcome {
         AuthorizeOutcome::Approved { processor_reference, captured, card } => {
             // Each step is written and announced on its own, so each event carries the charge as it was
@@ -192,6 +229,7 @@ pub async fn apply_authorization(
             // The card first, so the `charge.failed` event shows which card was declined.
             set_card(&mut tx, charge_id, card.as_ref()).await?;
             fail(&mut tx, scope, charge_id, *code, Some(raw_code)).await?;
+            response_code = Some(raw_code.clone());
             ("failed", None)
         }
         AuthorizeOutcome::Misconfigured { detail, card } => {
@@ -222,12 +260,28 @@ pub async fn apply_authorization(
             ("unknown", None)
         }
     };
-    sqlx::query("UPDATE charge_attempts SET outcome = $2, processor_reference = $3, finished_at = now() WHERE id = $1")
+    sqlx::query(
+        "UPDATE charge_attempts SET outcome = $2, processor_reference = $3, response_code = $4, finished_at = now()
+         WHERE id = $1",
+    )
+    .bind(attempt_id)
+    .bind(attempt_outcome)
+    .bind(reference)
+    .bind(response_code)
+    .execute(&mut *tx)
+    .await?;
+    if attempt_outcome != "unknown" {
+        // Decided: the charge's other authorize attempts were never processed (failed over from, or never
+        // tried). While it is unknown they stay open, and recovery asks each account.
+        sqlx::query(
+            "UPDATE charge_attempts SET outcome = 'failed', response_code = 'not_processed', finished_at = now()
+             WHERE charge_id = $1 AND operation = 'authorize' AND id <> $2 AND outcome IN ('started', 'unknown')",
+        )
+        .bind(charge_id)
         .bind(attempt_id)
-        .bind(attempt_outcome)
-        .bind(reference)
         .execute(&mut *tx)
         .await?;
+    }
     tx.commit().await?;
     super::get(pool, scope, charge_id).await
 }
