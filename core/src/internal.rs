@@ -113,7 +113,10 @@ pub struct VaultForwardAnswer {
 impl ProcessorCall {
     /// Why the edge may not send this call, naming the field at fault; `None` when it may.
     pub fn refusal(&self) -> Option<(&'static str, &'static str)> {
-        if !self.path.starts_with('/') || self.path.contains("..") || self.path.contains("//") || self.path.contains('@')
+        if !self.path.starts_with('/')
+            || self.path.contains("..")
+            || self.path.contains("//")
+            || self.path.contains('@')
         {
             return Some(("path", "path must be a plain absolute path"));
         }

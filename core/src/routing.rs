@@ -84,10 +84,10 @@ impl Conditions {
                 return invalid(format!("{at}.{name}"), "must be a non-negative amount in minor units");
             }
         }
-        if let (Some(min), Some(max)) = (self.amount_min, self.amount_max) {
-            if min > max {
-                return invalid(format!("{at}.amount_max"), "must not be below amount_min");
-            }
+        if let (Some(min), Some(max)) = (self.amount_min, self.amount_max)
+            && min > max
+        {
+            return invalid(format!("{at}.amount_max"), "must not be below amount_min");
         }
         Ok(())
     }
@@ -120,10 +120,16 @@ impl RoutingTable {
 
     /// Every account that may take `payment`, in order: the matching rules' accounts, then the default;
     /// each once, only where `enabled` says so; with the rule that chose it (`None`: the default).
-    pub fn candidates<'a>(&'a self, payment: &Payment, enabled: impl Fn(&str) -> bool) -> Vec<(Option<usize>, &'a str)> {
+    pub fn candidates<'a>(
+        &'a self,
+        payment: &Payment,
+        enabled: impl Fn(&str) -> bool,
+    ) -> Vec<(Option<usize>, &'a str)> {
         let matching = self.rules.iter().enumerate().filter(|(_, r)| r.conditions.matches(payment));
         let mut out: Vec<(Option<usize>, &str)> = Vec::new();
-        for (rule, account) in matching.map(|(i, r)| (Some(i), r.account.as_str())).chain([(None, self.default.as_str())]) {
+        for (rule, account) in
+            matching.map(|(i, r)| (Some(i), r.account.as_str())).chain([(None, self.default.as_str())])
+        {
             if enabled(account) && !out.iter().any(|(_, a)| *a == account) {
                 out.push((rule, account));
             }

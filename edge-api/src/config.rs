@@ -70,8 +70,9 @@ pub fn processor_url(env: &Env, destination: &str, mode: &str) -> Option<String>
         let hosts = text(env, name).ok()?;
         hosts.split(',').filter_map(|entry| entry.trim().split_once('=')).find_map(|(host_name, url)| {
             let url = url.trim();
-            (host_name.trim() == destination && (url.starts_with("https://") || (!https_only && url.starts_with("http://"))))
-                .then(|| url.trim_end_matches('/').to_owned())
+            (host_name.trim() == destination
+                && (url.starts_with("https://") || (!https_only && url.starts_with("http://"))))
+            .then(|| url.trim_end_matches('/').to_owned())
         })
     };
     match mode {

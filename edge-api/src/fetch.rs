@@ -24,3 +24,23 @@ where
         Either::Right(_) => Sent::TimedOut,
     }
 }
+
+/// Whether a TCP (and, for https, TLS) connection to `url`'s host opens within `timeout`. workerd reports a
+/// refused connection and one lost mid-request alike ("Network connection lost"), so a failed fetch can
+/// never prove a request was not sent; a failed probe, made before the request, can. Used only where that
+/// proof buys something: before a processor call that has a failover behind it.
+pub async fn reachable(url: &str, timeout: Duration) -> Result<(), String> {
+    let parsed = worker::Url::parse(url).map_err(|e| e.to_string())?;
+    let host = parsed.host_str().ok_or("no host")?.to_owned();
+    let port = parsed.port_or_known_default().ok_or("no port")?;
+    let transport = if parsed.scheme() == "https" { worker::SecureTransport::On } else { worker::SecureTransport::Off };
+    let mut socket =
+        worker::Socket::builder().secure_transport(transport).connect(host, port).map_err(|e| e.to_string())?;
+    let opened = match select(Box::pin(socket.opened()), Delay::from(timeout)).await {
+        Either::Left((Ok(_), _)) => Ok(()),
+        Either::Left((Err(error), _)) => Err(error.to_string()),
+        Either::Right(_) => Err("the connection did not open in time".to_owned()),
+    };
+    let _ = socket.close().await;
+    opened
+}

@@ -28,7 +28,7 @@ export function freshSecrets() {
 }
 
 /// The edge on workerd. `port: 0` also serves it over HTTP on loopback (for a backend to call back).
-export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl = 'http://127.0.0.1:9', secrets = freshSecrets(), vars = {}, port } = {}) {
+export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl = 'http://127.0.0.1:9', stripeUrl = 'http://127.0.0.1:9', secrets = freshSecrets(), vars = {}, port } = {}) {
   const logs = [];
   const collect = (stream) => stream.on('data', (chunk) => logs.push(chunk.toString()));
   const mf = new Miniflare({
@@ -49,7 +49,14 @@ export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl 
       // Files are served under their own names: no redirect from card.html to card.
       assetConfig: { html_handling: 'none' },
     },
-    bindings: { BACKEND_URL: backendUrl, SANDBOX_URL: sandboxUrl, PROCESSOR_LIVE_HOSTS: '', ...secrets, ...vars },
+    bindings: {
+      BACKEND_URL: backendUrl,
+      SANDBOX_URL: sandboxUrl,
+      PROCESSOR_TEST_HOSTS: `stripe=${stripeUrl}`,
+      PROCESSOR_LIVE_HOSTS: '',
+      ...secrets,
+      ...vars,
+    },
     durableObjects: {
       API_KEY_CACHE: { className: 'ApiKeyCache', useSQLite: true },
       IDEMPOTENCY: { className: 'IdempotencyRecord', useSQLite: true },
@@ -133,7 +140,7 @@ function startProcess(file, args, env) {
 /// The whole path: edge (Miniflare, on a loopback port) → backend (`paygate-ledger serve`) → PostgreSQL,
 /// with the sandbox acquirer behind the edge's vault. Resolves to the edge, the merchant's keys, a SQL
 /// helper and everything's logs.
-export async function startStack({ vars = {}, worker = false } = {}) {
+export async function startStack({ vars = {}, worker = false, stripeDown = false } = {}) {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('DATABASE_URL must point at a PostgreSQL server (make test sets it)');
   const dbName = `paygate_edge_${randomHex(6)}`;
@@ -161,19 +168,35 @@ export async function startStack({ vars = {}, worker = false } = {}) {
   const sandboxPort = await freePort();
   const sandbox = startProcess(binary('paygate-sandbox-acquirer'), [], { SANDBOX_LISTEN_ADDR: `127.0.0.1:${sandboxPort}` });
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  // The fake Stripe, with one test account allowed to send raw card data (what a Stripe merchant of ours
+  // needs); `stripeDown` points the stack at a port where nothing listens instead.
+  const stripeKey = `sk_test_${randomHex(12)}`;
+  const stripePort = await freePort();
+  const stripe = startProcess(binary('paygate-fake-stripe'), [], {
+    STRIPE_FAKE_LISTEN_ADDR: `127.0.0.1:${stripePort}`,
+    STRIPE_FAKE_ACCOUNTS: stripeKey,
+  });
+  const stripeUrl = stripeDown ? 'http://127.0.0.1:9' : `http://127.0.0.1:${stripePort}`;
   const backendPort = await freePort();
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const edgePort = await freePort();
-  const edge = await startEdge({ backendUrl, sandboxUrl, secrets, vars, port: edgePort });
+  const edge = await startEdge({ backendUrl, sandboxUrl, stripeUrl, secrets, vars, port: edgePort });
   const backend = startProcess(ledger, ['serve'], {
     ...common,
     PAYGATE_LISTEN_ADDR: `127.0.0.1:${backendPort}`,
     PAYGATE_EDGE_URL: edge.url,
     PAYGATE_SANDBOX_URL: sandboxUrl,
+    PAYGATE_STRIPE_URL: stripeUrl,
   });
-  await Promise.all([waitFor(`${sandboxUrl}/health`), waitFor(`${backendUrl}/ready`)]);
+  await Promise.all([
+    waitFor(`${sandboxUrl}/health`),
+    waitFor(`http://127.0.0.1:${stripePort}/health`),
+    waitFor(`${backendUrl}/ready`),
+  ]);
   // The background jobs, webhook delivery among them, when a test needs them.
-  const jobs = worker ? startProcess(ledger, ['work'], { ...common, PAYGATE_SANDBOX_URL: sandboxUrl }) : null;
+  const jobs = worker
+    ? startProcess(ledger, ['work'], { ...common, PAYGATE_SANDBOX_URL: sandboxUrl, PAYGATE_STRIPE_URL: stripeUrl })
+    : null;
 
   return {
     edge,
@@ -182,12 +205,19 @@ export async function startStack({ vars = {}, worker = false } = {}) {
     newMerchant,
     secrets,
     backendUrl,
+    stripe: { url: `http://127.0.0.1:${stripePort}`, key: stripeKey },
     sql: (query) => psql(dbUrl, query),
     dump: () => execFileSync('pg_dump', ['--data-only', dbUrl], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
-    logs: () => ({ backend: backend.output.join(''), sandbox: sandbox.output.join(''), edge: edge.logs.join(''), worker: jobs?.output.join('') ?? '' }),
+    logs: () => ({
+      backend: backend.output.join(''),
+      sandbox: sandbox.output.join(''),
+      stripe: stripe.output.join(''),
+      edge: edge.logs.join(''),
+      worker: jobs?.output.join('') ?? '',
+    }),
     stop: async () => {
       await edge.dispose();
-      for (const { child } of [backend, sandbox, jobs].filter(Boolean)) child.kill('SIGKILL');
+      for (const { child } of [backend, sandbox, stripe, jobs].filter(Boolean)) child.kill('SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 50));
       psql(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     },

@@ -281,21 +281,30 @@ test('vault-forward contract on the real edge: a token serves only its merchant 
   const token = await tokenize();
   const charge = (key, source) => call(stack.edge, key, 'POST', '/v1/charges',
     { amount: 300, currency: 'EUR', source }, { 'idempotency-key': uniqueKey() });
-  // Another merchant, or this merchant's live key, cannot spend it: their charge fails, the token survives.
-  for (const key of [other.keys.skTest, stack.keys.skLive]) {
-    const stolen = await charge(key, token.json.id);
-    t.assert.equal(stolen.status, 201, stolen.text);
-    t.assert.deepEqual([stolen.json.status, stolen.json.failure_code], ['failed', 'token_used']);
-    t.assert.equal(stolen.json.payment_method_details, null, 'nothing of the card is told');
-  }
+  // Another merchant cannot spend it: its charge fails, the token survives.
+  const stolen = await charge(other.keys.skTest, token.json.id);
+  t.assert.equal(stolen.status, 201, stolen.text);
+  t.assert.deepEqual([stolen.json.status, stolen.json.failure_code], ['failed', 'token_used']);
+  t.assert.equal(stolen.json.payment_method_details, null, 'nothing of the card is told');
+  // This merchant's live key has no live processor account: refused before the vault is asked.
+  const live = await charge(stack.keys.skLive, token.json.id);
+  t.assert.equal(live.status, 409, live.text);
+  t.assert.equal(live.json.code, 'processor_not_configured');
   const own = await charge(stack.keys.skTest, token.json.id);
   t.assert.equal(own.json.status, 'captured', own.text);
-  // Live mode may not reach the sandbox acquirer: a live token cannot be charged through it.
+  // Live mode may reach only the https hosts of PROCESSOR_LIVE_HOSTS (none here): a live Stripe account
+  // is refused by the edge before the token is spent, and the account says why.
+  const account = await call(stack.edge, stack.keys.skLive, 'POST', '/v1/processor_accounts',
+    { connector: 'stripe', display_name: 'Live', credentials: { secret_key: 'sk_live_51abcdefghijklmnop' } });
+  t.assert.equal(account.status, 201, account.text);
+  const routed = await call(stack.edge, stack.keys.skLive, 'PUT', '/v1/routing', { default: account.json.id });
+  t.assert.equal(routed.status, 200, routed.text);
   const liveToken = await tokenize(TEST_CARD, stack.keys.pkLive);
-  t.assert.equal(liveToken.status, 201);
   t.assert.equal(liveToken.json.livemode, true);
-  const live = await charge(stack.keys.skLive, liveToken.json.id);
-  t.assert.equal(live.json.status, 'failed', live.text);
+  const refused = await charge(stack.keys.skLive, liveToken.json.id);
+  t.assert.deepEqual([refused.json.status, refused.json.failure_code], ['failed', 'processor_misconfigured'], refused.text);
+  const explained = await call(stack.edge, stack.keys.skLive, 'GET', `/v1/processor_accounts/${account.json.id}`);
+  t.assert.match(explained.json.problem, /does not allow this processor/);
   t.assert.equal(stack.sql(`SELECT count(*) FROM charges WHERE mode = 'live' AND status <> 'failed'`), '0');
 });
 

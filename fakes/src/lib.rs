@@ -8,9 +8,7 @@
 pub mod stripe;
 
 /// Accepted connections get `TCP_NODELAY`, as the backend's own do (small answers, no Nagle delay).
-pub fn no_delay(
-    listener: tokio::net::TcpListener,
-) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
+pub fn no_delay(listener: tokio::net::TcpListener) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
     use axum::serve::ListenerExt;
     listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -26,7 +26,9 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
     let ask: VaultForwardRequest =
         serde_json::from_slice(body).map_err(|e| Refusal::new(ErrorCode::ParameterInvalid).detail(e.to_string()))?;
     if ask.calls.is_empty() || ask.calls.len() > CALLS_MAX {
-        return Err(Refusal::new(ErrorCode::ParameterInvalid).param("calls").detail("calls holds 1 to 4 processor calls"));
+        return Err(Refusal::new(ErrorCode::ParameterInvalid)
+            .param("calls")
+            .detail("calls holds 1 to 4 processor calls"));
     }
     // Every call is checked before the token is spent or anything is sent.
     let mut targets = Vec::with_capacity(ask.calls.len());
@@ -60,7 +62,17 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
         None => String::new(),
     };
     let mut tried = Vec::with_capacity(ask.calls.len());
-    for (call, url) in ask.calls.iter().zip(&targets) {
+    let last = ask.calls.len() - 1;
+    for (i, (call, url)) in ask.calls.iter().zip(&targets).enumerate() {
+        // With a failover behind this call, first prove the processor can be reached: if it cannot, the
+        // request is never sent, which is the one certainty that makes sending it elsewhere safe.
+        if i < last {
+            if let Err(error) = crate::fetch::reachable(url, PROBE_TIMEOUT).await {
+                worker::console_error!("{request_id} processor {} not reachable: {error}", call.destination);
+                tried.push(CallResult::NotSent { reason: "the processor could not be reached".into() });
+                continue;
+            }
+        }
         // Digits only go in, so the placeholders are safe inside JSON strings, as JSON numbers and in forms.
         let filled = call
             .body
@@ -87,22 +99,15 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
     Ok(VaultForwardAnswer { tried, card })
 }
 
+/// How long a reachability probe may take before the processor counts as unreachable.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// At most this many calls per forward: a primary and a few failovers.
 const CALLS_MAX: usize = 4;
 
 fn opening(error: cipher::CipherError) -> Refusal {
     worker::console_error!("vault opening failed: {error}");
     Refusal::new(ErrorCode::InternalError)
-}
-
-/// Whether a failed fetch certainly never reached the processor. workerd reports a refused connection, a
-/// name that does not resolve and a failed TLS handshake by these words; anything else (a reset, a lost
-/// connection) may have reached it.
-fn never_sent(error: &str) -> bool {
-    let error = error.to_ascii_lowercase();
-    ["connection refused", "econnrefused", "dns", "resolve", "getaddrinfo", "tls", "certificate", "ssl"]
-        .iter()
-        .any(|words| error.contains(words))
 }
 
 async fn send(call: &ProcessorCall, url: &str, body: &str, request_id: &str) -> Result<CallResult, Refusal> {
@@ -126,15 +131,10 @@ async fn send(call: &ProcessorCall, url: &str, body: &str, request_id: &str) -> 
             }
         }
         // Never the URL's query, the headers or the body in the log: they hold credentials and the card.
-        Sent::Unreachable(error) => {
-            let error = error.to_string();
-            if never_sent(&error) {
-                worker::console_error!("{request_id} processor {} not reached", call.destination);
-                CallResult::NotSent { reason: "the processor could not be reached".into() }
-            } else {
-                worker::console_error!("{request_id} processor {} connection lost", call.destination);
-                CallResult::Unknown { reason: "the connection to the processor was lost".into() }
-            }
+        // workerd words a refused connection and one lost mid-request alike: either may have been sent.
+        Sent::Unreachable(_) => {
+            worker::console_error!("{request_id} processor {} connection lost", call.destination);
+            CallResult::Unknown { reason: "the connection to the processor was lost".into() }
         }
         Sent::TimedOut => {
             worker::console_error!("{request_id} processor {} timed out", call.destination);

@@ -5,7 +5,10 @@
 pub enum CardOutcome {
     Succeeds,
     /// 402 `card_error` with this `code` and, for `card_declined`, this `decline_code`.
-    Declined { code: &'static str, decline_code: Option<&'static str> },
+    Declined {
+        code: &'static str,
+        decline_code: Option<&'static str>,
+    },
     /// The issuer wants 3-D Secure: the PaymentIntent stops in `requires_action`.
     RequiresAction,
 }
@@ -56,5 +59,5 @@ pub fn luhn_valid(number: &str) -> bool {
             if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }

@@ -257,15 +257,13 @@ pub fn capture(books: &mut Books, account: &str, id: &str, params: &Params) -> R
 pub fn cancel(books: &mut Books, account: &str, id: &str, params: &Params) -> Result<(u16, Value), StripeError> {
     params.only(&["cancellation_reason"], &[])?;
     let reason = params
-        .one_of(
-            "cancellation_reason",
-            &["duplicate", "fraudulent", "requested_by_customer", "abandoned", ""],
-            "",
-        )?
+        .one_of("cancellation_reason", &["duplicate", "fraudulent", "requested_by_customer", "abandoned", ""], "")?
         .to_owned();
     let intent = owned(books, account, id)?;
-    if !matches!(intent.status, "requires_payment_method" | "requires_capture" | "requires_confirmation" | "requires_action")
-    {
+    if !matches!(
+        intent.status,
+        "requires_payment_method" | "requires_capture" | "requires_confirmation" | "requires_action"
+    ) {
         let message = format!(
             "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of \
              the following statuses may be canceled: requires_payment_method, requires_capture, \

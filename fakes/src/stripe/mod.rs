@@ -89,7 +89,11 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     StatusCode::CREATED
 }
 
-async fn add_fault(State(shared): State<Shared>, Path(key): Path<String>, axum::Json(fault): axum::Json<state::Fault>) -> StatusCode {
+async fn add_fault(
+    State(shared): State<Shared>,
+    Path(key): Path<String>,
+    axum::Json(fault): axum::Json<state::Fault>,
+) -> StatusCode {
     match lock(&shared).accounts.get_mut(&key) {
         Some(account) => {
             account.faults.push_back(fault);
@@ -127,10 +131,10 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
         account.requests.push(format!("{method} {}", uri.path()));
         account.faults.pop_front()
     };
-    if let Some(version) = header("stripe-version") {
-        if !API_VERSIONS.contains(&version.as_str()) {
-            return StripeError::invalid_request_bare(&format!("Invalid Stripe API version: {version}")).into_response();
-        }
+    if let Some(version) = header("stripe-version")
+        && !API_VERSIONS.contains(&version.as_str())
+    {
+        return StripeError::invalid_request_bare(&format!("Invalid Stripe API version: {version}")).into_response();
     }
     match fault {
         Some(state::Fault::ServerError) => return StripeError::api_error().into_response(),
@@ -141,7 +145,8 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
     let params = if method == Method::GET {
         Params::parse(uri.query().unwrap_or("").as_bytes())
     } else {
-        if body.is_empty() || header("content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded")) {
+        if body.is_empty() || header("content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
+        {
             Params::parse(&body)
         } else {
             return StripeError::invalid_request_bare(
@@ -228,6 +233,7 @@ fn dispatch(
 /// An answer that breaks off: the status line goes out, then the connection fails mid-body, so the client
 /// sees a broken connection rather than an answer.
 fn broken() -> Response {
-    let failing = futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
+    let failing =
+        futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
     Response::builder().status(StatusCode::OK).body(Body::from_stream(failing)).unwrap()
 }

@@ -112,9 +112,10 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
     let charge = lock_charge(&mut tx, ctx.scope, new.charge_id).await?;
     // The account that authorized the charge refunds it.
     let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
-    let connector = crate::domain::processors::accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account)
-        .await
-        .map_err(ChargeError::from)?;
+    let connector =
+        crate::domain::processors::accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account)
+            .await
+            .map_err(ChargeError::from)?;
     let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
     let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
     let currency = charge.currency()?;

@@ -17,10 +17,10 @@ pub mod operator;
 mod pagination;
 mod path_id;
 mod problem_only;
+mod processors;
 mod refunds;
 pub(crate) mod request_id;
 pub mod schemas;
-mod processors;
 mod webhooks;
 
 pub use edge_auth::{Caller, MerchantCaller};
@@ -50,7 +50,6 @@ pub struct AppState {
     /// The keys webhook signing secrets are sealed under.
     pub secrets_keys: Arc<paygate_core::sealed::DataKeys>,
 }
-
 
 /// Everything under `/v1`, from every resource module.
 pub fn v1_endpoints() -> Vec<api::Endpoint> {

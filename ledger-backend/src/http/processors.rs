@@ -140,7 +140,10 @@ fn routing_schema() -> Value {
         "amount_min": integer(), "amount_max": integer() } });
     let rule = json!({ "type": "object", "additionalProperties": false, "required": ["account"],
         "properties": { "conditions": conditions, "account": string() } });
-    request(&[("rules", json!({ "type": "array", "items": rule, "maxItems": 50 })), ("default", string())], &["default"])
+    request(
+        &[("rules", json!({ "type": "array", "items": rule, "maxItems": 50 })), ("default", string())],
+        &["default"],
+    )
 }
 
 /// The credentials of `connector` from the request's `credentials` object, naming the bad field.
@@ -184,9 +187,9 @@ async fn create(
     caller: MerchantCaller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<ProcessorAccount>), ApiError> {
-    let connector = ConnectorKind::parse(&body.connector)
-        .filter(|c| c.merchant_created())
-        .ok_or_else(|| ApiError::invalid("connector", format!("connector must be one of: {}", creatable().join(", "))))?;
+    let connector = ConnectorKind::parse(&body.connector).filter(|c| c.merchant_created()).ok_or_else(|| {
+        ApiError::invalid("connector", format!("connector must be one of: {}", creatable().join(", ")))
+    })?;
     if !connector.allowed_in(caller.scope().mode) {
         return Err(ApiError::invalid("connector", "this connector has no accounts in this mode"));
     }

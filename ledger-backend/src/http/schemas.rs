@@ -129,7 +129,12 @@ fn charge() -> Value {
             nullable(object(&[
                 ("account", id("pa")),
                 ("connector", nullable(string())),
-                ("routing_rule", nullable(json!({ "type": "integer", "description": "The rule that chose the account (its position); null for the default" }))),
+                (
+                    "routing_rule",
+                    nullable(
+                        json!({ "type": "integer", "description": "The rule that chose the account (its position); null for the default" }),
+                    ),
+                ),
             ])),
         ),
         (
@@ -143,7 +148,10 @@ fn charge() -> Value {
         ("metadata", metadata()),
         ("failure_code", nullable(string())),
         ("failure_message", nullable(string())),
-        ("failure_processor_code", nullable(json!({ "type": "string", "description": "The processor's own code for the decline" }))),
+        (
+            "failure_processor_code",
+            nullable(json!({ "type": "string", "description": "The processor's own code for the decline" })),
+        ),
         ("created", timestamp()),
         ("authorization_expires_at", nullable(timestamp())),
     ])
@@ -272,7 +280,9 @@ fn processor_account() -> Value {
         ("display_name", string()),
         (
             "credentials_hint",
-            nullable(json!({ "type": "string", "description": "Recognises the credentials (sk_test_…4242); they are never answered" })),
+            nullable(
+                json!({ "type": "string", "description": "Recognises the credentials (sk_test_…4242); they are never answered" }),
+            ),
         ),
         ("settings", json!({ "type": "object" })),
         ("enabled", boolean()),

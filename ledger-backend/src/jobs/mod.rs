@@ -9,8 +9,8 @@ pub mod recovery;
 pub mod webhook_delivery;
 
 use crate::processors::Processors;
-use std::sync::Arc;
 use sqlx::PgPool;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often each job runs in `paygate-ledger work`.

@@ -20,10 +20,12 @@
 use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::refunds;
 use crate::domain::tenancy::Scope;
-use crate::processors::{Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationOutcome, Processors};
+use crate::processors::{
+    Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationOutcome, Processors,
+};
+use paygate_core::charge::ChargeAction;
 use paygate_core::decline::DeclineCode;
 use paygate_core::id::ProcessorAccountId;
-use paygate_core::charge::ChargeAction;
 use paygate_core::id::{ChargeId, MerchantId, RefundId};
 use paygate_core::{Amount, ErrorCode, Mode};
 use sqlx::PgPool;
@@ -48,7 +50,11 @@ impl Recovered {
 }
 
 /// Resolves what it can of each kind.
-pub async fn run_once(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<Recovered, sqlx::Error> {
+pub async fn run_once(
+    pool: &PgPool,
+    processors: &Processors,
+    settle_after: Duration,
+) -> Result<Recovered, sqlx::Error> {
     crate::domain::actor::scope("system:recovery".into(), async {
         Ok(Recovered {
             authorizations: authorizations(pool, processors, settle_after).await?,
@@ -87,7 +93,8 @@ async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Du
             };
             match processors.find_authorization(&connector, attempt_id).await {
                 AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
-                    let outcome = AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None };
+                    let outcome =
+                        AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None };
                     decided = Some((attempt_id.clone(), outcome));
                     break;
                 }
@@ -104,8 +111,11 @@ async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Du
         }
         // No account ever received it: nothing was authorized, so the charge fails.
         let (attempt_id, outcome) = decided.unwrap_or_else(|| {
-            let outcome =
-                AuthorizeOutcome::Declined { code: DeclineCode::ProcessingError, raw_code: "not_found".into(), card: None };
+            let outcome = AuthorizeOutcome::Declined {
+                code: DeclineCode::ProcessingError,
+                raw_code: "not_found".into(),
+                card: None,
+            };
             (attempts[0].clone(), outcome)
         });
         match charges::apply_authorization(pool, scope, charge_id, &attempt_id, outcome).await {
@@ -218,7 +228,8 @@ async fn pending_refunds(pool: &PgPool, processors: &Processors, settle_after: D
             continue;
         };
         let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
-        let outcome = processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
+        let outcome =
+            processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
         if let OperationOutcome::Unknown { detail } = &outcome {
             tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
             continue;

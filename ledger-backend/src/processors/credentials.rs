@@ -1,8 +1,8 @@
 //! Processor credentials in memory: opened from their sealed form only to build a connector, never logged
 //! (`Debug` is redacted), never written anywhere but sealed.
 
-use paygate_core::processor::ConnectorKind;
 use paygate_core::Mode;
+use paygate_core::processor::ConnectorKind;
 use serde::{Deserialize, Serialize};
 
 /// Text that must not be shown: `Debug` prints a placeholder.

@@ -23,9 +23,9 @@ pub use outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
 pub use vault_forward::{CardSummary, VaultForward};
 
 use call::{HttpAnswer, HttpCall, Sent};
+use paygate_core::Amount;
 use paygate_core::internal::{CallResult, ProcessorCall, VaultForwardRequest};
 use paygate_core::processor::ConnectorKind;
-use paygate_core::Amount;
 use std::time::Duration;
 use vault_forward::ForwardError;
 
@@ -177,6 +177,10 @@ impl Processors {
         let answer = match self.vault.forward(merchant_id, mode, request_id, &forward).await {
             Ok(answer) => answer,
             Err(ForwardError::TokenRejected(detail)) => return vec![AuthorizeOutcome::TokenRejected { detail }],
+            Err(ForwardError::CallRefused(detail)) => {
+                let detail = format!("the edge does not allow this processor in this mode: {detail}");
+                return vec![AuthorizeOutcome::Misconfigured { detail, card: None }];
+            }
             Err(ForwardError::Unavailable(detail)) => return vec![AuthorizeOutcome::Unknown { detail }],
         };
         let last = answer.tried.len().saturating_sub(1);
@@ -200,7 +204,11 @@ impl Processors {
 
     /// What the processor knows of `authorization` now (how much is captured, whether it is voided): how
     /// recovery learns whether a capture or void whose answer was lost took effect.
-    pub async fn authorization_state(&self, connector: &Connector, authorization: &Authorization<'_>) -> AuthorizationLookup {
+    pub async fn authorization_state(
+        &self,
+        connector: &Connector,
+        authorization: &Authorization<'_>,
+    ) -> AuthorizationLookup {
         let call = connector.state_call(authorization);
         self.lookup(connector, &call).await
     }
@@ -247,7 +255,9 @@ fn with_card(outcome: AuthorizeOutcome, summary: Option<CardSummary>) -> Authori
         AuthorizeOutcome::Approved { processor_reference, captured, .. } => {
             AuthorizeOutcome::Approved { processor_reference, captured, card: summary }
         }
-        AuthorizeOutcome::Declined { code, raw_code, .. } => AuthorizeOutcome::Declined { code, raw_code, card: summary },
+        AuthorizeOutcome::Declined { code, raw_code, .. } => {
+            AuthorizeOutcome::Declined { code, raw_code, card: summary }
+        }
         AuthorizeOutcome::Misconfigured { detail, .. } => AuthorizeOutcome::Misconfigured { detail, card: summary },
         other => other,
     }

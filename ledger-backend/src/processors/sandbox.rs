@@ -2,11 +2,11 @@
 //! flows and its JSON. It plays the card network in test mode and local development.
 
 use super::call::{HttpAnswer, HttpCall, HttpMethod};
-use super::flows::{AuthorizeRequest, Authorization};
+use super::flows::{Authorization, AuthorizeRequest};
 use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
+use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
 use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
-use paygate_core::Amount;
 use serde_json::{Value, json};
 
 const JSON: Option<&str> = Some("application/json");
@@ -102,7 +102,8 @@ pub fn void(authorization: &Authorization<'_>) -> HttpCall {
 
 /// Idempotent by `refund_id`: sending it again returns the first answer.
 pub fn refund(authorization: &Authorization<'_>, amount: Amount, refund_id: &str) -> HttpCall {
-    let body = json!({ "authorization": authorization.processor_reference, "amount": amount.minor(), "reference": refund_id });
+    let body =
+        json!({ "authorization": authorization.processor_reference, "amount": amount.minor(), "reference": refund_id });
     post("/refunds".into(), body)
 }
 
@@ -130,7 +131,10 @@ mod tests {
     fn authorization_answers_read_as_outcomes() {
         let approved = read_authorization(&answer(201, r#"{"id":"auth_1","status":"approved","captured":0}"#));
         assert!(matches!(approved, AuthorizeOutcome::Approved { captured: false, .. }));
-        let declined = read_authorization(&answer(201, r#"{"id":"auth_2","status":"declined","decline_code":"insufficient_funds"}"#));
+        let declined = read_authorization(&answer(
+            201,
+            r#"{"id":"auth_2","status":"declined","decline_code":"insufficient_funds"}"#,
+        ));
         assert!(matches!(declined, AuthorizeOutcome::Declined { code: DeclineCode::InsufficientFunds, .. }));
         assert!(matches!(read_authorization(&answer(500, "{}")), AuthorizeOutcome::Unknown { .. }));
         assert!(matches!(read_authorization(&answer(201, "<html>")), AuthorizeOutcome::Unknown { .. }));
@@ -155,7 +159,10 @@ mod tests {
     #[test]
     fn operations_are_refused_on_4xx_and_unknown_on_5xx() {
         assert_eq!(read_operation(&answer(200, "{}")), OperationOutcome::Succeeded);
-        assert_eq!(read_operation(&answer(409, r#"{"error":"not_capturable"}"#)), OperationOutcome::Failed { code: "not_capturable".into() });
+        assert_eq!(
+            read_operation(&answer(409, r#"{"error":"not_capturable"}"#)),
+            OperationOutcome::Failed { code: "not_capturable".into() }
+        );
         assert!(matches!(read_operation(&answer(502, "")), OperationOutcome::Unknown { .. }));
         assert_eq!(read_lookup(&answer(404, "")), AuthorizationLookup::NotFound);
     }

@@ -6,7 +6,7 @@
 
 use super::call::{HttpAnswer, HttpCall, HttpMethod, form_body, form_value};
 use super::credentials::Secret;
-use super::flows::{AuthorizeRequest, Authorization, Flow};
+use super::flows::{Authorization, AuthorizeRequest, Flow};
 use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
@@ -103,7 +103,9 @@ fn decline_code_of(error: &Value) -> String {
 
 pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
     let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-        return AuthorizeOutcome::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+        return AuthorizeOutcome::Unknown {
+            detail: format!("Stripe answered {} with something not JSON", answer.status),
+        };
     };
     match (answer.status, error_of(&body)) {
         (200, None) => read_intent(&body),
@@ -136,7 +138,13 @@ pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
 }
 
 fn get(secret_key: &Secret, path: String) -> HttpCall {
-    HttpCall { method: HttpMethod::Get, path, content_type: None, headers: headers(secret_key, None), body: String::new() }
+    HttpCall {
+        method: HttpMethod::Get,
+        path,
+        content_type: None,
+        headers: headers(secret_key, None),
+        body: String::new(),
+    }
 }
 
 fn post(secret_key: &Secret, path: String, pairs: &[(&str, String)], idempotency_key: &str) -> HttpCall {
@@ -184,7 +192,9 @@ fn lookup_of(intent: &Value) -> AuthorizationLookup {
 /// Reads a search (`data` holds at most the one intent) or a retrieve.
 pub fn read_lookup(answer: &HttpAnswer) -> AuthorizationLookup {
     let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-        return AuthorizationLookup::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+        return AuthorizationLookup::Unknown {
+            detail: format!("Stripe answered {} with something not JSON", answer.status),
+        };
     };
     match (answer.status, body["object"].as_str()) {
         (200, Some("search_result")) => match body["data"].as_array().map(Vec::as_slice) {
@@ -221,7 +231,9 @@ pub fn refund(secret_key: &Secret, authorization: &Authorization<'_>, amount: Am
 
 pub fn read_operation(flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
     let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-        return OperationOutcome::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+        return OperationOutcome::Unknown {
+            detail: format!("Stripe answered {} with something not JSON", answer.status),
+        };
     };
     let done = match flow {
         Flow::Capture => body["status"] == "succeeded",

@@ -48,15 +48,47 @@ fn authorization_answers_are_classified() {
     let cases: &[(u16, &str, &str)] = &[
         (200, r#"{"id":"pi_1","object":"payment_intent","status":"requires_capture"}"#, "approved"),
         (200, r#"{"id":"pi_1","object":"payment_intent","status":"succeeded"}"#, "captured"),
-        (200, r#"{"id":"pi_1","object":"payment_intent","status":"requires_action","next_action":{"type":"use_stripe_sdk"}}"#, "declined authentication_required requires_action"),
+        (
+            200,
+            r#"{"id":"pi_1","object":"payment_intent","status":"requires_action","next_action":{"type":"use_stripe_sdk"}}"#,
+            "declined authentication_required requires_action",
+        ),
         (200, r#"{"id":"pi_1","object":"payment_intent","status":"processing"}"#, "pending"),
-        (402, r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds.","payment_intent":{"id":"pi_1","status":"requires_payment_method"}}}"#, "declined insufficient_funds insufficient_funds"),
-        (402, r#"{"error":{"type":"card_error","code":"expired_card","message":"Your card has expired."}}"#, "declined expired_card expired_card"),
-        (402, r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"some_new_code"}}"#, "declined generic_decline some_new_code"),
-        (400, r#"{"error":{"type":"invalid_request_error","message":"Sending credit card numbers directly to the Stripe API is generally unsafe."}}"#, "misconfigured"),
-        (401, r#"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_****1234"}}"#, "misconfigured"),
-        (400, r#"{"error":{"type":"invalid_request_error","code":"amount_too_small","param":"amount"}}"#, "declined processing_error amount_too_small"),
-        (400, r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters"}}"#, "unknown"),
+        (
+            402,
+            r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds.","payment_intent":{"id":"pi_1","status":"requires_payment_method"}}}"#,
+            "declined insufficient_funds insufficient_funds",
+        ),
+        (
+            402,
+            r#"{"error":{"type":"card_error","code":"expired_card","message":"Your card has expired."}}"#,
+            "declined expired_card expired_card",
+        ),
+        (
+            402,
+            r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"some_new_code"}}"#,
+            "declined generic_decline some_new_code",
+        ),
+        (
+            400,
+            r#"{"error":{"type":"invalid_request_error","message":"Sending credit card numbers directly to the Stripe API is generally unsafe."}}"#,
+            "misconfigured",
+        ),
+        (
+            401,
+            r#"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_****1234"}}"#,
+            "misconfigured",
+        ),
+        (
+            400,
+            r#"{"error":{"type":"invalid_request_error","code":"amount_too_small","param":"amount"}}"#,
+            "declined processing_error amount_too_small",
+        ),
+        (
+            400,
+            r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters"}}"#,
+            "unknown",
+        ),
         (409, r#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#, "unknown"),
         (429, r#"{"error":{"type":"invalid_request_error","code":"rate_limit"}}"#, "not_sent"),
         (500, r#"{"error":{"type":"api_error"}}"#, "unknown"),
@@ -64,7 +96,11 @@ fn authorization_answers_are_classified() {
     ];
     for (status, body, expected) in cases {
         let got = match read_authorization(&answer(*status, body)) {
-            AuthorizeOutcome::Approved { captured: false, processor_reference, .. } if processor_reference == "pi_1" => "approved".to_owned(),
+            AuthorizeOutcome::Approved { captured: false, processor_reference, .. }
+                if processor_reference == "pi_1" =>
+            {
+                "approved".to_owned()
+            }
             AuthorizeOutcome::Approved { captured: true, .. } => "captured".to_owned(),
             AuthorizeOutcome::Declined { code, raw_code, .. } => format!("declined {} {raw_code}", code.as_str()),
             AuthorizeOutcome::Pending { .. } => "pending".to_owned(),
@@ -86,7 +122,10 @@ fn lookups_find_our_attempt_or_say_it_never_arrived() {
         AuthorizationLookup::Approved { processor_reference: "pi_9".into(), amount_captured: 700, voided: false }
     );
     assert_eq!(
-        read_lookup(&answer(200, r#"{"id":"pi_9","object":"payment_intent","status":"canceled","latest_charge":"ch_1","last_payment_error":null,"amount_received":0}"#)),
+        read_lookup(&answer(
+            200,
+            r#"{"id":"pi_9","object":"payment_intent","status":"canceled","latest_charge":"ch_1","last_payment_error":null,"amount_received":0}"#
+        )),
         AuthorizationLookup::Approved { processor_reference: "pi_9".into(), amount_captured: 0, voided: true }
     );
     let declined = read_lookup(&search(
@@ -100,7 +139,8 @@ fn lookups_find_our_attempt_or_say_it_never_arrived() {
 
 #[test]
 fn operations_read_their_own_end_state() {
-    let intent = |status: &str| answer(200, &format!(r#"{{"id":"pi_1","object":"payment_intent","status":"{status}"}}"#));
+    let intent =
+        |status: &str| answer(200, &format!(r#"{{"id":"pi_1","object":"payment_intent","status":"{status}"}}"#));
     assert_eq!(read_operation(Flow::Capture, &intent("succeeded")), OperationOutcome::Succeeded);
     assert_eq!(read_operation(Flow::Void, &intent("canceled")), OperationOutcome::Succeeded);
     assert!(matches!(read_operation(Flow::Capture, &intent("requires_capture")), OperationOutcome::Unknown { .. }));
@@ -108,10 +148,16 @@ fn operations_read_their_own_end_state() {
     assert_eq!(read_operation(Flow::Refund, &refund("succeeded")), OperationOutcome::Succeeded);
     assert!(matches!(read_operation(Flow::Refund, &refund("pending")), OperationOutcome::Unknown { .. }));
     let state = answer(400, r#"{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state"}}"#);
-    assert_eq!(read_operation(Flow::Capture, &state), OperationOutcome::Failed { code: "payment_intent_unexpected_state".into() });
+    assert_eq!(
+        read_operation(Flow::Capture, &state),
+        OperationOutcome::Failed { code: "payment_intent_unexpected_state".into() }
+    );
     let over = answer(400, r#"{"error":{"type":"invalid_request_error","code":"amount_too_large"}}"#);
     assert_eq!(read_operation(Flow::Refund, &over), OperationOutcome::Failed { code: "amount_too_large".into() });
-    assert!(matches!(read_operation(Flow::Refund, &answer(500, r#"{"error":{"type":"api_error"}}"#)), OperationOutcome::Unknown { .. }));
+    assert!(matches!(
+        read_operation(Flow::Refund, &answer(500, r#"{"error":{"type":"api_error"}}"#)),
+        OperationOutcome::Unknown { .. }
+    ));
 }
 
 #[test]

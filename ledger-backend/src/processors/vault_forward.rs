@@ -5,12 +5,13 @@
 //!
 //! `POST {edge}/internal/vault/forward`, signed with the edge↔backend signature for the charge's
 //! merchant and mode:
-//! request  `{token, destination, method, path, body}`; `body` may contain the placeholders
-//!          `{{card.number}}`, `{{card.exp_month}}`, `{{card.exp_year}}`, `{{card.cvc}}`, replaced textually
-//!          by digits only (so they are safe inside JSON strings and as JSON numbers);
-//! answer   200 `{status, body, card: {brand, last4, bin, exp_month, exp_year, fingerprint}}` where status and
-//!          body are the processor's; 4xx problem when the token is unknown, used, expired or not the
-//!          merchant's; 502/503 when the processor could not be reached.
+//! request  `{token, calls: [{destination, method, path, content_type, headers, body}]}`; a `body` may contain
+//!          the placeholders `{{card.number}}`, `{{card.exp_month}}`, `{{card.exp_year}}`, `{{card.cvc}}`,
+//!          replaced textually by digits only (safe inside JSON strings, as JSON numbers and in forms);
+//! answer   200 `{tried: [{result: answered, status, body} | {result: not_sent} | {result: unknown}], card}`:
+//!          the first call is sent, the next only when the one before never reached its processor; 4xx
+//!          problem when the token is unknown, used, expired or not the merchant's, or (param `calls[i]…`)
+//!          when a call may not be sent.
 
 use paygate_core::internal::{self, KEY_REVOKED_PATH, VAULT_FORWARD_PATH};
 use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
@@ -25,6 +26,10 @@ pub use paygate_core::internal::{
 pub enum ForwardError {
     #[error("the vault refused the token: {0}")]
     TokenRejected(String),
+    /// The edge will not send one of the calls (a processor not allowed in the mode): a configuration
+    /// problem, found before the token was spent.
+    #[error("the edge refused the processor call: {0}")]
+    CallRefused(String),
     #[error("the vault or processor could not be reached: {0}")]
     Unavailable(String),
 }
@@ -89,7 +94,15 @@ impl VaultForward {
                 .map_err(|e| ForwardError::Unavailable(format!("bad vault answer: {e}")));
         }
         if status.is_client_error() {
-            // The problem body names why (token_used, resource_not_found...); it holds no card data.
+            // The problem body names why (token_used, resource_not_found...); it holds no card data. A refused
+            // call names its field under `calls`.
+            let param = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|problem| problem["param"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if param.starts_with("calls") {
+                return Err(ForwardError::CallRefused(text));
+            }
             return Err(ForwardError::TokenRejected(text));
         }
         Err(ForwardError::Unavailable(format!("vault answered {status}")))

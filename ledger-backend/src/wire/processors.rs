@@ -62,7 +62,13 @@ impl Routing {
                 rules: table.rules,
                 default: Some(table.default),
             },
-            None => Routing { object: "routing", livemode: livemode(mode), configured: false, rules: vec![], default: implicit_default },
+            None => Routing {
+                object: "routing",
+                livemode: livemode(mode),
+                configured: false,
+                rules: vec![],
+                default: implicit_default,
+            },
         }
     }
 }

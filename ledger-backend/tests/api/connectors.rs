@@ -50,8 +50,13 @@ async fn authorize_capture_partially_and_release_the_rest() {
         assert_eq!(charge["processor"]["connector"], if target == Target::Stripe { "stripe" } else { "sandbox" });
         assert_eq!(charge["payment_method_details"]["card"]["last4"], "4242", "{target:?}");
         let id = charge["id"].as_str().unwrap();
-        let (status, captured) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), json!({ "amount": 600 })).await;
-        assert_eq!((status, &captured["status"], &captured["amount_captured"]), (200, &json!("captured"), &json!(600)), "{target:?}: {captured}");
+        let (status, captured) =
+            post(&app, &merchant, &format!("/v1/charges/{id}/capture"), json!({ "amount": 600 })).await;
+        assert_eq!(
+            (status, &captured["status"], &captured["amount_captured"]),
+            (200, &json!("captured"), &json!(600)),
+            "{target:?}: {captured}"
+        );
         // Captured once: a second capture is refused by our state machine before any processor call.
         let (status, again) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), Value::Null).await;
         assert_eq!(status, 409, "{target:?}: {again}");
@@ -68,14 +73,20 @@ async fn a_sale_captures_in_the_same_call_and_refunds_add_up_to_the_capture_only
         assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
         let id = charge["id"].as_str().unwrap();
         for amount in [300, 200] {
-            let (status, refund) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": amount })).await;
+            let (status, refund) =
+                post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": amount })).await;
             assert_eq!((status, &refund["status"]), (201, &json!("succeeded")), "{target:?}: {refund}");
         }
         let (status, over) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": 600 })).await;
         assert_eq!((status, over["code"].as_str()), (400, Some("amount_too_large")), "{target:?}: {over}");
         let (status, rest) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id })).await;
-        assert_eq!((status, &rest["amount"], &rest["status"]), (201, &json!(500), &json!("succeeded")), "{target:?}: {rest}");
-        let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        assert_eq!(
+            (status, &rest["amount"], &rest["status"]),
+            (201, &json!(500), &json!("succeeded")),
+            "{target:?}: {rest}"
+        );
+        let charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
         assert_eq!((&charge["status"], &charge["amount_refunded"]), (&json!("refunded"), &json!(1_000)));
     }
     audit_is_clean(&app).await;
@@ -125,7 +136,8 @@ async fn a_lost_authorization_answer_is_found_by_recovery() {
         let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
         assert_eq!(found.authorizations, 1, "{target:?}");
         let id = charge["id"].as_str().unwrap();
-        let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        let charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
         assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
     }
     audit_is_clean(&app).await;
@@ -159,7 +171,8 @@ async fn later_operations_go_to_the_account_that_authorized_even_after_routing_c
     let sold = pay(&app, &merchant, SUCCESS, 1_000, true).await;
     // Everything new now goes to the sandbox.
     let accounts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
-    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    let sandbox =
+        accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
     app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &json!({ "default": sandbox })).await;
     assert_eq!(pay(&app, &merchant, SUCCESS, 500, false).await["processor"]["connector"], "sandbox");
 
@@ -181,7 +194,8 @@ async fn the_expiry_job_voids_at_the_account_that_authorized() {
     let key = key.unwrap();
     let id = pay(&app, &merchant, SUCCESS, 1_000, false).await["id"].as_str().unwrap().to_owned();
     let accounts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
-    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    let sandbox =
+        accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
     app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &json!({ "default": sandbox })).await;
     sqlx::query("UPDATE charges SET authorization_expires_at = now() - interval '1 second' WHERE id = $1")
         .bind(&id)
@@ -191,7 +205,8 @@ async fn the_expiry_job_voids_at_the_account_that_authorized() {
     assert_eq!(paygate_ledger::jobs::expiry::run_once(&app.pool, &app.processors()).await.unwrap(), 1);
     let seen = app.stripe_requests(&key).await;
     assert!(seen.iter().any(|r| r.ends_with("/cancel")), "the void went to Stripe: {seen:?}");
-    let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
     assert_eq!(charge["status"], "expired");
 }
 
@@ -199,8 +214,10 @@ async fn the_expiry_job_voids_at_the_account_that_authorized() {
 async fn stripe_then_sandbox(app: &TestApp, merchant: &str) -> (String, String) {
     let (stripe, key) = app.route_to_stripe(merchant, "test").await;
     let accounts = app.client(merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
-    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
-    let table = json!({ "rules": [{ "conditions": { "payment_methods": ["card"] }, "account": stripe }], "default": sandbox });
+    let sandbox =
+        accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    let table =
+        json!({ "rules": [{ "conditions": { "payment_methods": ["card"] }, "account": stripe }], "default": sandbox });
     app.client(merchant, "test").expect(200, Method::PUT, "/v1/routing", &table).await;
     (stripe, key)
 }
@@ -223,7 +240,11 @@ async fn a_refused_connection_fails_over_to_the_next_account() {
     // Stripe's host refuses connections: the request certainly never reached it.
     app.vault.set_destination("stripe", "http://127.0.0.1:9");
     let charge = pay(&app, &merchant, SUCCESS, 1_000, false).await;
-    assert_eq!((&charge["status"], &charge["processor"]["connector"]), (&json!("authorized"), &json!("sandbox")), "{charge}");
+    assert_eq!(
+        (&charge["status"], &charge["processor"]["connector"]),
+        (&json!("authorized"), &json!("sandbox")),
+        "{charge}"
+    );
     assert_eq!(charge["processor"]["routing_rule"], Value::Null, "the default served it");
     let id = charge["id"].as_str().unwrap();
     assert_eq!(
@@ -258,12 +279,18 @@ async fn an_unknown_outcome_is_never_sent_elsewhere_and_recovery_finds_it() {
     .await
     .unwrap();
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    let at_sandbox = app.client.get(format!("{}/authorizations?reference={second}", app.sandbox_url)).send().await.unwrap();
+    let at_sandbox =
+        app.client.get(format!("{}/authorizations?reference={second}", app.sandbox_url)).send().await.unwrap();
     assert_eq!(at_sandbox.status(), 404, "the second account saw nothing");
     let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
     assert_eq!(found.authorizations, 1);
-    let charge = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
-    assert_eq!((&charge["status"], &charge["processor"]["connector"]), (&json!("authorized"), &json!("stripe")), "{charge}");
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!(
+        (&charge["status"], &charge["processor"]["connector"]),
+        (&json!("authorized"), &json!("stripe")),
+        "{charge}"
+    );
     let outcomes: Vec<String> = attempts(&app, id).await.into_iter().map(|(_, outcome, _)| outcome).collect();
     assert_eq!(outcomes, ["succeeded", "failed"]);
     audit_is_clean(&app).await;

@@ -90,12 +90,14 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (stripe, stripe_key) = app.route_to_stripe(&merchant, "test").await;
-    let sandbox: String = sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
-        .bind(&merchant)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let table = json!({ "rules": [{ "conditions": { "currencies": ["USD"] }, "account": stripe }], "default": sandbox });
+    let sandbox: String =
+        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
+            .bind(&merchant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let table =
+        json!({ "rules": [{ "conditions": { "currencies": ["USD"] }, "account": stripe }], "default": sandbox });
     app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &table).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -207,7 +209,8 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     for (id, processor, reference, captured) in approved {
         let at_processor = if processor == "stripe" {
             let url = format!("{}/v1/payment_intents/{reference}", app.stripe_url);
-            let intent: Value = app.client.get(url).bearer_auth(&stripe_key).send().await.unwrap().json().await.unwrap();
+            let intent: Value =
+                app.client.get(url).bearer_auth(&stripe_key).send().await.unwrap().json().await.unwrap();
             intent["amount_received"].clone()
         } else {
             app.at_processor(&reference).await["captured"].clone()

@@ -481,7 +481,8 @@ impl TestApp {
     pub async fn route_to_stripe(&self, merchant: &str, mode: &str) -> (String, String) {
         let key = self.register_stripe_account(mode, true).await;
         let body = serde_json::json!({ "connector": "stripe", "display_name": "Stripe", "credentials": { "secret_key": key } });
-        let account = self.client(merchant, mode).expect(201, reqwest::Method::POST, "/v1/processor_accounts", &body).await;
+        let account =
+            self.client(merchant, mode).expect(201, reqwest::Method::POST, "/v1/processor_accounts", &body).await;
         let id = account["id"].as_str().unwrap().to_owned();
         let routing = serde_json::json!({ "rules": [], "default": id });
         self.client(merchant, mode).expect(200, reqwest::Method::PUT, "/v1/routing", &routing).await;

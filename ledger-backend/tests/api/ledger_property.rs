@@ -471,10 +471,17 @@ async fn check_stripe(app: &TestApp, key: &str, charges: &[Charge], seed: u64) {
         let refunded: i64 = refunds["data"].as_array().unwrap().iter().map(|r| r["amount"].as_i64().unwrap()).sum();
         assert_eq!(intent["amount_received"], c.captured, "seed {seed}: {c:?} {intent}");
         assert_eq!(refunded, c.refunded, "seed {seed}: {c:?} {refunds}");
-        assert_eq!(intent["status"] == "canceled", c.status == "voided" || c.status == "expired", "seed {seed}: {c:?} {intent}");
+        assert_eq!(
+            intent["status"] == "canceled",
+            c.status == "voided" || c.status == "expired",
+            "seed {seed}: {c:?} {intent}"
+        );
         checked += 1;
     }
-    assert!(checked > 0 || charges.iter().all(|c| !c.stripe || c.status == "failed"), "seed {seed}: Stripe served nothing");
+    assert!(
+        checked > 0 || charges.iter().all(|c| !c.stripe || c.status == "failed"),
+        "seed {seed}: Stripe served nothing"
+    );
 }
 
 /// Each merchant's pending balance, per currency: captures less fees, less refunds.

@@ -15,7 +15,10 @@ async fn credentials_are_never_answered_logged_or_stored_in_plaintext() {
     assert_eq!(created["credentials_hint"], "sk_test_…0042");
     assert!(!created.to_string().contains("SecretKeyNobodySees"), "{created}");
     let id = created["id"].as_str().unwrap();
-    let read = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/processor_accounts/{id}"), &Value::Null).await;
+    let read = app
+        .client(&merchant, "test")
+        .expect(200, Method::GET, &format!("/v1/processor_accounts/{id}"), &Value::Null)
+        .await;
     let listed = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
     for answer in [&read, &listed] {
         assert!(!answer.to_string().contains("SecretKeyNobodySees"), "{answer}");
@@ -30,7 +33,12 @@ async fn credentials_are_never_answered_logged_or_stored_in_plaintext() {
     // Replacing the key seals the new one; the hint follows.
     let changed = app
         .client(&merchant, "test")
-        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{id}"), &json!({ "credentials": { "secret_key": "sk_test_51AnotherSecret9999" } }))
+        .expect(
+            200,
+            Method::PATCH,
+            &format!("/v1/processor_accounts/{id}"),
+            &json!({ "credentials": { "secret_key": "sk_test_51AnotherSecret9999" } }),
+        )
         .await;
     assert_eq!(changed["credentials_hint"], "sk_test_…9999");
 }
@@ -86,8 +94,15 @@ async fn an_account_without_raw_card_access_fails_the_charge_and_says_why_on_the
         .client(&merchant, "test")
         .expect(201, Method::POST, "/v1/charges", &json!({ "amount": 1_000, "currency": "USD", "source": token }))
         .await;
-    assert_eq!((&charge["status"], &charge["failure_code"]), (&json!("failed"), &json!("processor_misconfigured")), "{charge}");
-    let account = app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/processor_accounts/{id}"), &Value::Null).await;
+    assert_eq!(
+        (&charge["status"], &charge["failure_code"]),
+        (&json!("failed"), &json!("processor_misconfigured")),
+        "{charge}"
+    );
+    let account = app
+        .client(&merchant, "test")
+        .expect(200, Method::GET, &format!("/v1/processor_accounts/{id}"), &Value::Null)
+        .await;
     assert!(account["problem"].as_str().unwrap().contains("raw card data"), "{account}");
     assert!(account["problem_at"].is_string());
 }
@@ -102,7 +117,10 @@ async fn an_authentication_demand_is_a_clear_failure_until_3ds_exists() {
         .client(&merchant, "test")
         .expect(201, Method::POST, "/v1/charges", &json!({ "amount": 1_000, "currency": "USD", "source": token }))
         .await;
-    assert_eq!((&charge["failure_code"], &charge["failure_processor_code"]), (&json!("authentication_required"), &json!("requires_action")));
+    assert_eq!(
+        (&charge["failure_code"], &charge["failure_processor_code"]),
+        (&json!("authentication_required"), &json!("requires_action"))
+    );
 }
 
 #[tokio::test]
@@ -111,7 +129,10 @@ async fn routing_rules_pick_the_first_match_and_record_the_decision() {
     let merchant = insert_merchant(&app.pool).await;
     let (stripe, _) = app.route_to_stripe(&merchant, "test").await;
     let accounts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
-    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].as_str().unwrap().to_owned();
+    let sandbox = accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let table = json!({ "rules": [
         { "conditions": { "currencies": ["EUR"] }, "account": stripe },
         { "conditions": { "amount_min": 100000 }, "account": stripe },
@@ -133,14 +154,17 @@ async fn routing_rules_pick_the_first_match_and_record_the_decision() {
     assert_eq!((&big["processor"]["connector"], &big["processor"]["routing_rule"]), (&json!("stripe"), &json!(1)));
     let small = pay("USD", 1_000).await;
     assert_eq!((&small["processor"]["account"], &small["processor"]["routing_rule"]), (&json!(sandbox), &Value::Null));
-    let attempt_rule: Option<i32> = sqlx::query_scalar("SELECT routing_rule FROM charge_attempts WHERE charge_id = $1 AND operation = 'authorize'")
-        .bind(big["id"].as_str().unwrap())
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let attempt_rule: Option<i32> =
+        sqlx::query_scalar("SELECT routing_rule FROM charge_attempts WHERE charge_id = $1 AND operation = 'authorize'")
+            .bind(big["id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(attempt_rule, Some(1), "the decision is on the attempt too");
     // A disabled account is skipped: EUR now falls through to the default.
-    app.client(&merchant, "test").expect(200, Method::POST, &format!("/v1/processor_accounts/{stripe}/disable"), &Value::Null).await;
+    app.client(&merchant, "test")
+        .expect(200, Method::POST, &format!("/v1/processor_accounts/{stripe}/disable"), &Value::Null)
+        .await;
     assert_eq!(pay("EUR", 1_000).await["processor"]["connector"], "sandbox");
 }
 
@@ -151,25 +175,74 @@ async fn bad_input_on_accounts_and_routing_names_the_field() {
     let client = app.client(&merchant, "test");
     let stripe = |credentials: Value| json!({ "connector": "stripe", "display_name": "S", "credentials": credentials });
     let cases: Vec<(Method, &str, Value, u16, &str)> = vec![
-        (Method::POST, "/v1/processor_accounts", json!({ "connector": "adyen", "display_name": "A", "credentials": {} }), 400, "connector"),
+        (
+            Method::POST,
+            "/v1/processor_accounts",
+            json!({ "connector": "adyen", "display_name": "A", "credentials": {} }),
+            400,
+            "connector",
+        ),
         (Method::POST, "/v1/processor_accounts", stripe(json!({})), 400, "credentials.secret_key"),
         (Method::POST, "/v1/processor_accounts", stripe(json!({ "secret_key": 42 })), 400, "credentials.secret_key"),
-        (Method::POST, "/v1/processor_accounts", stripe(json!({ "secret_key": "sk_test_51abcdefgh", "extra": 1 })), 400, "credentials.extra"),
+        (
+            Method::POST,
+            "/v1/processor_accounts",
+            stripe(json!({ "secret_key": "sk_test_51abcdefgh", "extra": 1 })),
+            400,
+            "credentials.extra",
+        ),
         (Method::POST, "/v1/processor_accounts", stripe(json!("sk_test_51abcdefgh")), 400, "credentials"),
-        (Method::POST, "/v1/processor_accounts", json!({ "connector": "stripe", "display_name": "", "credentials": { "secret_key": "sk_test_51abcdefghijk" } }), 400, "display_name"),
-        (Method::POST, "/v1/processor_accounts", json!({ "connector": "stripe", "display_name": "a\u{0}b", "credentials": { "secret_key": "sk_test_51abcdefghijk" } }), 400, "display_name"),
-        (Method::POST, "/v1/processor_accounts", json!({ "connector": "stripe", "display_name": "x".repeat(101), "credentials": { "secret_key": "sk_test_51abcdefghijk" } }), 400, "display_name"),
+        (
+            Method::POST,
+            "/v1/processor_accounts",
+            json!({ "connector": "stripe", "display_name": "", "credentials": { "secret_key": "sk_test_51abcdefghijk" } }),
+            400,
+            "display_name",
+        ),
+        (
+            Method::POST,
+            "/v1/processor_accounts",
+            json!({ "connector": "stripe", "display_name": "a\u{0}b", "credentials": { "secret_key": "sk_test_51abcdefghijk" } }),
+            400,
+            "display_name",
+        ),
+        (
+            Method::POST,
+            "/v1/processor_accounts",
+            json!({ "connector": "stripe", "display_name": "x".repeat(101), "credentials": { "secret_key": "sk_test_51abcdefghijk" } }),
+            400,
+            "display_name",
+        ),
         (Method::PUT, "/v1/routing", json!({ "rules": [] }), 400, "default"),
         (Method::PUT, "/v1/routing", json!({ "default": "pa_nothing" }), 400, "default"),
         (Method::PUT, "/v1/routing", json!({ "default": 7 }), 400, "default"),
-        (Method::PUT, "/v1/routing", json!({ "default": "pa_x", "rules": [{ "account": "pa_x", "conditions": { "currencies": ["usd"] } }] }), 400, "rules[0].conditions.currencies[0]"),
-        (Method::PUT, "/v1/routing", json!({ "default": "pa_x", "rules": [{ "account": "pa_x", "conditions": { "colour": "red" } }] }), 400, "rules[0].conditions.colour"),
-        (Method::PUT, "/v1/routing", json!({ "default": "pa_x", "rules": [{ "account": "pa_x", "conditions": { "amount_min": -1 } }] }), 400, "rules[0].conditions.amount_min"),
+        (
+            Method::PUT,
+            "/v1/routing",
+            json!({ "default": "pa_x", "rules": [{ "account": "pa_x", "conditions": { "currencies": ["usd"] } }] }),
+            400,
+            "rules[0].conditions.currencies[0]",
+        ),
+        (
+            Method::PUT,
+            "/v1/routing",
+            json!({ "default": "pa_x", "rules": [{ "account": "pa_x", "conditions": { "colour": "red" } }] }),
+            400,
+            "rules[0].conditions.colour",
+        ),
+        (
+            Method::PUT,
+            "/v1/routing",
+            json!({ "default": "pa_x", "rules": [{ "account": "pa_x", "conditions": { "amount_min": -1 } }] }),
+            400,
+            "rules[0].conditions.amount_min",
+        ),
     ];
     for (method, path, body, status, param) in cases {
         let answer = client.expect(status, method.clone(), path, &body).await;
         assert_eq!(answer["param"], param, "{method} {path} {body}: {answer}");
     }
-    let missing = client.expect(404, Method::GET, "/v1/processor_accounts/pa_00000000000000000000000000", &Value::Null).await;
+    let missing =
+        client.expect(404, Method::GET, "/v1/processor_accounts/pa_00000000000000000000000000", &Value::Null).await;
     assert_eq!(missing["code"], "resource_not_found");
 }

@@ -63,7 +63,8 @@ async fn authorized(app: &TestApp, merchant: &str) -> String {
 }
 
 async fn lost_answer(app: &TestApp, merchant: &str, charge_id: &str, operation: Operation) {
-    let result = charges::operate(&app.pool, &app.unreachable_processors(), scope(merchant), id(charge_id), operation).await;
+    let result =
+        charges::operate(&app.pool, &app.unreachable_processors(), scope(merchant), id(charge_id), operation).await;
     assert!(matches!(result, Err(ChargeError::ProcessorUnknown(_))), "{result:?}");
     assert_eq!(state(app, charge_id).await.3.as_deref(), Some(operation.marker()), "the claim is kept");
 }

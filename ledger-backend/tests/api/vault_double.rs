@@ -50,8 +50,12 @@ pub struct VaultDouble {
 impl VaultDouble {
     pub async fn spawn(secret: EdgeSecret, destinations: HashMap<String, String>) -> Self {
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
-        let shared =
-            Shared { secret: Arc::new(secret), destinations: Arc::new(Mutex::new(destinations)), cards: Arc::default(), http };
+        let shared = Shared {
+            secret: Arc::new(secret),
+            destinations: Arc::new(Mutex::new(destinations)),
+            cards: Arc::default(),
+            http,
+        };
         let app = Router::new().route(internal::VAULT_FORWARD_PATH, post(forward)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

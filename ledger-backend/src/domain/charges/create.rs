@@ -8,16 +8,16 @@ use super::{AUTHORIZATION_TTL_DAYS, ChargeError};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::pricing;
+use crate::domain::processors::{accounts, routing};
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use crate::domain::processors::{accounts, routing};
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, Candidate, CardSummary, Processors};
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
 use paygate_core::decline::DeclineCode;
 use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, ProcessorAccountId, RefundId, TokenId};
+use paygate_core::ledger::LedgerEvent;
 use paygate_core::payment_method::PaymentMethod;
 use paygate_core::routing::Payment;
-use paygate_core::ledger::LedgerEvent;
 use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -92,7 +92,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let mut planned = Vec::with_capacity(choices.len());
     for (i, choice) in choices.iter().enumerate() {
         let id = if i == 0 { attempt_id.clone() } else { new_id::<AttemptKind>().to_string() };
-        let connector = accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, choice.account.id).await?;
+        let connector =
+            accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, choice.account.id).await?;
         let attempt = AttemptStart {
             id: &id,
             charge_id,
@@ -141,7 +142,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         .await;
     // The last call tried decides; those before it certainly never reached their processor.
     let decided = outcomes.len().max(1) - 1;
-    let outcome = outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
+    let outcome =
+        outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
     let attempt_id = &planned[decided.min(planned.len() - 1)].0;
     apply_authorization(ctx.pool, ctx.scope, charge_id, attempt_id, outcome).await.map(|charge| (charge, false))
 }

@@ -207,10 +207,15 @@ pub async fn apply(
 
 /// The connector of the account that authorized `charge`, credentials opened: capture, void, refund,
 /// expiry and recovery always go back to that account, whatever the routing says now.
-pub async fn connector_of(pool: &PgPool, processors: &Processors, charge: &ChargeRecord) -> Result<Connector, ChargeError> {
+pub async fn connector_of(
+    pool: &PgPool,
+    processors: &Processors,
+    charge: &ChargeRecord,
+) -> Result<Connector, ChargeError> {
     let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
     let mut conn = pool.acquire().await?;
-    Ok(crate::domain::processors::accounts::connector(&mut conn, &processors.secrets_keys, charge.scope(), account).await?)
+    Ok(crate::domain::processors::accounts::connector(&mut conn, &processors.secrets_keys, charge.scope(), account)
+        .await?)
 }
 
 impl ChargeRecord {

@@ -30,7 +30,8 @@ pub enum AccountError {
     Database(#[from] sqlx::Error),
 }
 
-pub const COLUMNS: &str = "id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
+pub const COLUMNS: &str =
+    "id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
     extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -65,15 +66,26 @@ fn context(id: ProcessorAccountId, scope: Scope) -> String {
     format!("processor_credentials:{id}:{}:{}", scope.merchant_id, scope.mode.as_str())
 }
 
-fn seal(keys: &DataKeys, credentials: &Credentials, id: ProcessorAccountId, scope: Scope) -> Result<Value, AccountError> {
+fn seal(
+    keys: &DataKeys,
+    credentials: &Credentials,
+    id: ProcessorAccountId,
+    scope: Scope,
+) -> Result<Value, AccountError> {
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|e| AccountError::Sealing(e.to_string()))?;
     let plain = serde_json::to_vec(credentials).expect("credentials always serialize");
-    let sealed = sealed::seal(keys, &plain, &context(id, scope), nonce).map_err(|e| AccountError::Sealing(e.to_string()))?;
+    let sealed =
+        sealed::seal(keys, &plain, &context(id, scope), nonce).map_err(|e| AccountError::Sealing(e.to_string()))?;
     Ok(serde_json::to_value(sealed).expect("a sealed value always serializes"))
 }
 
-fn open(keys: &DataKeys, sealed_value: Value, id: ProcessorAccountId, scope: Scope) -> Result<Credentials, AccountError> {
+fn open(
+    keys: &DataKeys,
+    sealed_value: Value,
+    id: ProcessorAccountId,
+    scope: Scope,
+) -> Result<Credentials, AccountError> {
     let sealed: Sealed = serde_json::from_value(sealed_value).map_err(|e| AccountError::Sealing(e.to_string()))?;
     let plain = sealed::open(keys, &sealed, &context(id, scope)).map_err(|e| AccountError::Sealing(e.to_string()))?;
     serde_json::from_slice(&plain).map_err(|e| AccountError::Sealing(e.to_string()))
@@ -97,7 +109,12 @@ pub struct NewAccount {
     pub credentials: Credentials,
 }
 
-pub async fn create(pool: &PgPool, keys: &DataKeys, scope: Scope, new: NewAccount) -> Result<AccountRecord, AccountError> {
+pub async fn create(
+    pool: &PgPool,
+    keys: &DataKeys,
+    scope: Scope,
+    new: NewAccount,
+) -> Result<AccountRecord, AccountError> {
     check_name(&new.display_name)?;
     new.credentials.check(scope.mode).map_err(|(field, reason)| AccountError::Invalid(field, reason))?;
     let id = new_id::<ProcessorAccountKind>();
@@ -119,7 +136,10 @@ pub async fn create(pool: &PgPool, keys: &DataKeys, scope: Scope, new: NewAccoun
 }
 
 /// Makes the merchant's sandbox account (test mode) if it has none; answers its id.
-pub async fn ensure_sandbox(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<ProcessorAccountId, sqlx::Error> {
+pub async fn ensure_sandbox(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> Result<ProcessorAccountId, sqlx::Error> {
     let id = new_id::<ProcessorAccountKind>();
     sqlx::query(
         "INSERT INTO processor_accounts (id, merchant_id, mode, connector, display_name)

@@ -1,0 +1,99 @@
+// Real processors through the real edge: a merchant routed to Stripe (its fake, a process of its own) takes a
+// card end to end, the card number reaching only the fake Stripe; and routing fails over, on workerd, when
+// the first processor refuses connections.
+import { test } from 'node:test';
+import { startStack, startHttpServer, call, eventually, TEST_CARD } from './helpers.mjs';
+
+let counter = 0;
+const uniqueKey = () => `proc-${Date.now()}-${counter++}`;
+
+/// Routes the stack's merchant's test payments: its Stripe account (the fake's key) by a rule, the sandbox
+/// by default.
+async function routeToStripe(t, stack) {
+  const account = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/processor_accounts',
+    { connector: 'stripe', display_name: 'Stripe', credentials: { secret_key: stack.stripe.key } });
+  t.assert.equal(account.status, 201, account.text);
+  t.assert.ok(!account.text.includes(stack.stripe.key), 'the secret key is never answered');
+  const accounts = await call(stack.edge, stack.keys.skTest, 'GET', '/v1/processor_accounts');
+  const sandbox = accounts.json.data.find((a) => a.connector === 'sandbox');
+  const routing = await call(stack.edge, stack.keys.skTest, 'PUT', '/v1/routing',
+    { rules: [{ conditions: { payment_methods: ['card'] }, account: account.json.id }], default: sandbox.id });
+  t.assert.equal(routing.status, 200, routing.text);
+  return account.json.id;
+}
+
+test('a merchant routed to Stripe takes a card from token to webhooks; the card reaches only Stripe', async (t) => {
+  const stack = await startStack({ worker: true });
+  const received = [];
+  const receiver = await startHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk)).on('end', () => {
+      received.push(JSON.parse(body));
+      res.writeHead(200).end();
+    });
+  });
+  t.after(async () => {
+    await receiver.close();
+    await stack.stop();
+  });
+  const hook = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/webhook_endpoints',
+    { url: `${receiver.url}/hooks`, enabled_events: ['*'] });
+  t.assert.equal(hook.status, 201, hook.text);
+  const accountId = await routeToStripe(t, stack);
+
+  // An Amex with a distinctive four-digit CVC, to search for afterwards.
+  const card = { number: '378282246310005', exp_month: 10, exp_year: 2032, cvc: '9173' };
+  const token = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', { card });
+  t.assert.equal(token.status, 201, token.text);
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 5_000, currency: 'usd', source: token.json.id, capture: false }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.status, 201, charge.text);
+  t.assert.equal(charge.json.status, 'authorized', charge.text);
+  t.assert.deepEqual(charge.json.processor, { account: accountId, connector: 'stripe', routing_rule: 0 });
+  t.assert.equal(charge.json.payment_method_details.card.last4, '0005');
+
+  const captured = await call(stack.edge, stack.keys.skTest, 'POST', `/v1/charges/${charge.json.id}/capture`, { amount: 4_000 });
+  t.assert.equal(captured.json.status, 'captured', captured.text);
+  const refund = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/refunds',
+    { charge: charge.json.id, amount: 1_500 }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(refund.json.status, 'succeeded', refund.text);
+
+  // Stripe's own books, read through its API with the account's key.
+  const reference = stack.sql(`SELECT processor_reference FROM charges WHERE id = '${charge.json.id}'`);
+  const intent = await (await fetch(`${stack.stripe.url}/v1/payment_intents/${reference}`,
+    { headers: { authorization: `Bearer ${stack.stripe.key}` } })).json();
+  t.assert.deepEqual([intent.status, intent.amount_received, intent.metadata.paygate_charge_id],
+    ['succeeded', 4_000, charge.json.id]);
+
+  const types = await eventually(() => {
+    const ours = (e) => e.data.object.id === charge.json.id || e.data.object.charge === charge.json.id;
+    const seen = received.filter(ours).map((e) => e.type);
+    return ['charge.authorized', 'charge.captured', 'refund.succeeded'].every((type) => seen.includes(type)) && seen;
+  }, 'the webhooks of the charge');
+  t.assert.ok(types.includes('charge.refunded'), types.join());
+
+  const dump = stack.dump();
+  const logs = stack.logs();
+  for (const [where, text] of [['database', dump], ['backend log', logs.backend], ['edge log', logs.edge],
+    ['worker log', logs.worker], ['sandbox log', logs.sandbox], ['fake Stripe log', logs.stripe]]) {
+    t.assert.ok(!text.includes(card.number), `card number in the ${where}`);
+    t.assert.ok(!/\b9173\b/.test(text), `CVC in the ${where}`);
+    t.assert.ok(!text.includes(stack.stripe.key), `Stripe secret key in the ${where}`);
+  }
+});
+
+test('on workerd, a processor refusing connections fails over to the next account; one that answers does not', async (t) => {
+  const stack = await startStack({ stripeDown: true });
+  t.after(() => stack.stop());
+  await routeToStripe(t, stack);
+  const token = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', { card: TEST_CARD });
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 2_500, currency: 'usd', source: token.json.id, capture: false }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.status, 201, charge.text);
+  t.assert.equal(charge.json.status, 'authorized', charge.text);
+  t.assert.equal(charge.json.processor.connector, 'sandbox');
+  t.assert.equal(stack.sql(`SELECT string_agg(processor || ':' || outcome, ',' ORDER BY id) FROM charge_attempts
+    WHERE charge_id = '${charge.json.id}' AND operation = 'authorize'`), 'stripe:failed,sandbox:succeeded');
+  const captured = await call(stack.edge, stack.keys.skTest, 'POST', `/v1/charges/${charge.json.id}/capture`);
+  t.assert.equal(captured.json.status, 'captured', captured.text);
+});
