@@ -66,12 +66,12 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
     for (i, (call, url)) in ask.calls.iter().zip(&targets).enumerate() {
         // With a failover behind this call, first prove the processor can be reached: if it cannot, the
         // request is never sent, which is the one certainty that makes sending it elsewhere safe.
-        if i < last {
-            if let Err(error) = crate::fetch::reachable(url, PROBE_TIMEOUT).await {
-                worker::console_error!("{request_id} processor {} not reachable: {error}", call.destination);
-                tried.push(CallResult::NotSent { reason: "the processor could not be reached".into() });
-                continue;
-            }
+        if i < last
+            && let Err(error) = crate::fetch::reachable(url, PROBE_TIMEOUT).await
+        {
+            worker::console_error!("{request_id} processor {} not reachable: {error}", call.destination);
+            tried.push(CallResult::NotSent { reason: "the processor could not be reached".into() });
+            continue;
         }
         // Digits only go in, so the placeholders are safe inside JSON strings, as JSON numbers and in forms.
         let filled = call
