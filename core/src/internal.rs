@@ -12,6 +12,17 @@ pub const KEY_LOOKUP_PATH: &str = "/v1/internal/api_keys/lookup";
 pub const KEY_REVOKED_PATH: &str = "/internal/api_keys/revoked";
 /// Edge: "send this processor request with the card fields of token T filled in" (asked by the backend).
 pub const VAULT_FORWARD_PATH: &str = "/internal/vault/forward";
+/// Edge: "what is known of the card of token T" (its `CardSummary`, without spending it; asked by the backend
+/// when routing looks at the card's brand or issuing country).
+pub const VAULT_DESCRIBE_PATH: &str = "/internal/vault/describe";
+
+/// Body of `VAULT_DESCRIBE_PATH`; the answer is a `CardSummary`, or a problem when the token is unknown, used
+/// or not the signed merchant's and mode's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRef {
+    pub token: String,
+}
 
 /// How long the edge waits for a processor behind the vault; the backend waits the same before it calls
 /// the outcome unknown.
@@ -99,6 +110,12 @@ pub struct CardSummary {
     pub exp_year: i16,
     /// Keyed: the same card gives the same fingerprint for one Paygate deployment, and nothing else.
     pub fingerprint: String,
+    /// Every brand the card carries, the primary first (a co-badged Mada card: `["mada", "visa"]`).
+    #[serde(default)]
+    pub brands: Vec<String>,
+    /// ISO 3166-1 alpha-2, where the number says it (`SA` for Mada); absent otherwise.
+    #[serde(default)]
+    pub issuing_country: Option<String>,
 }
 
 /// The answer to a vault-forward: how each call tried ended, in order (only the last can be other than

@@ -21,6 +21,13 @@ pub struct Conditions {
     pub amount_min: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_max: Option<i64>,
+    /// Card brands (`visa`, `mastercard`, `mada`, ...): matches when the card carries any of them, co-badges
+    /// included. Never matches a payment whose card is not known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brands: Vec<String>,
+    /// ISO 3166-1 alpha-2 codes of the issuing country: matches only where the country is known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issuing_countries: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,10 +50,13 @@ pub struct RoutingTable {
 
 /// The facts about a payment that rules look at.
 #[derive(Debug, Clone, Copy)]
-pub struct Payment {
+pub struct Payment<'a> {
     pub method: PaymentMethod,
     pub currency: Currency,
     pub amount: i64,
+    /// The card's brands, co-badges included; empty when not known.
+    pub brands: &'a [String],
+    pub issuing_country: Option<&'a str>,
 }
 
 /// At most this many rules per table: a table people can still read.
@@ -65,6 +75,14 @@ impl Conditions {
             && (self.currencies.is_empty() || self.currencies.iter().any(|c| c == payment.currency.code()))
             && self.amount_min.is_none_or(|min| payment.amount >= min)
             && self.amount_max.is_none_or(|max| payment.amount <= max)
+            && (self.brands.is_empty() || self.brands.iter().any(|b| payment.brands.contains(b)))
+            && (self.issuing_countries.is_empty()
+                || payment.issuing_country.is_some_and(|c| self.issuing_countries.iter().any(|i| i == c)))
+    }
+
+    /// Whether matching needs the card (its brands or issuing country), which only the vault knows.
+    pub fn needs_card(&self) -> bool {
+        !self.brands.is_empty() || !self.issuing_countries.is_empty()
     }
 
     fn check(&self, at: &str) -> Result<(), Invalid> {
@@ -77,6 +95,16 @@ impl Conditions {
         for (i, code) in self.currencies.iter().enumerate() {
             if Currency::parse(code).is_err() || !code.bytes().all(|b| b.is_ascii_uppercase()) {
                 return invalid(format!("{at}.currencies[{i}]"), "is not an ISO 4217 currency code");
+            }
+        }
+        for (i, brand) in self.brands.iter().enumerate() {
+            if crate::card::Brand::parse(brand).is_none() {
+                return invalid(format!("{at}.brands[{i}]"), "is not a card brand");
+            }
+        }
+        for (i, country) in self.issuing_countries.iter().enumerate() {
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return invalid(format!("{at}.issuing_countries[{i}]"), "is not an ISO 3166-1 alpha-2 country code");
             }
         }
         for (name, bound) in [("amount_min", self.amount_min), ("amount_max", self.amount_max)] {
@@ -94,6 +122,11 @@ impl Conditions {
 }
 
 impl RoutingTable {
+    /// Whether any rule looks at the card, so the vault must describe it before routing.
+    pub fn needs_card(&self) -> bool {
+        self.rules.iter().any(|r| r.conditions.needs_card())
+    }
+
     /// The table's own rules: the size, each condition and each account's shape. Whether each account
     /// exists, is enabled and is in the table's mode is the caller's check (it needs the database).
     pub fn check(&self, account_ok: impl Fn(&str) -> bool) -> Result<(), Invalid> {
@@ -142,8 +175,33 @@ impl RoutingTable {
 mod tests {
     use super::*;
 
-    fn usd(amount: i64) -> Payment {
-        Payment { method: PaymentMethod::Card, currency: Currency::parse("USD").unwrap(), amount }
+    fn usd(amount: i64) -> Payment<'static> {
+        Payment {
+            method: PaymentMethod::Card,
+            currency: Currency::parse("USD").unwrap(),
+            amount,
+            brands: &[],
+            issuing_country: None,
+        }
+    }
+
+    #[test]
+    fn brand_and_country_rules_match_only_a_known_card() {
+        let mada = Conditions { brands: vec!["mada".into()], ..Default::default() };
+        let saudi = Conditions { issuing_countries: vec!["SA".into()], ..Default::default() };
+        let co_badged = ["mada".to_owned(), "visa".to_owned()];
+        let card = Payment { brands: &co_badged, issuing_country: Some("SA"), ..usd(100) };
+        assert!(mada.matches(&card) && saudi.matches(&card));
+        let visa = ["visa".to_owned()];
+        let plain = Payment { brands: &visa, ..usd(100) };
+        assert!(!mada.matches(&plain) && !saudi.matches(&plain));
+        assert!(!mada.matches(&usd(100)), "an unknown card matches no brand rule");
+        assert!(mada.needs_card() && !Conditions::default().needs_card());
+        let mut bad = mada.clone();
+        bad.brands.push("Visa".into());
+        assert_eq!(bad.check("c").unwrap_err().field, "c.brands[1]");
+        let bad = Conditions { issuing_countries: vec!["SAU".into()], ..Default::default() };
+        assert_eq!(bad.check("c").unwrap_err().field, "c.issuing_countries[0]");
     }
 
     fn table() -> RoutingTable {

@@ -82,6 +82,11 @@ async fn route(
             let answer = vault::forward::handle(req, env, &body, request_id).await?;
             Response::from_json(&answer).map(|r| r.with_status(200)).map_err(internal)
         }
+        (Method::Post, vault::describe::PATH) => {
+            let body = body::read(req).await?;
+            let summary = vault::describe::handle(req, env, &body, request_id).await?;
+            Response::from_json(&summary).map(|r| r.with_status(200)).map_err(internal)
+        }
         (Method::Post, internal::KEY_REVOKED_PATH) => {
             let body = body::read(req).await?;
             backend::verify_signed(req, env, internal::KEY_REVOKED_PATH, &body)?;

@@ -8,6 +8,9 @@
 //! generator; PostgreSQL runs beside it. Run by `scripts/bench.sh ledger` (see BENCHMARKS.md), which
 //! starts a durable PostgreSQL cluster and points `DATABASE_URL` at it.
 //!
+//! The same operations also run for merchants routed to Stripe (the fake Stripe, in this process too), as
+//! production runs them (`paygate_api`), to show what the connector itself costs beside the sandbox's.
+//!
 //! Knobs: `BENCH_CHARGES` (per scenario, default 4,000), `BENCH_CONCURRENCY` (default 32).
 
 #[path = "../tests/api/vault_double.rs"]
@@ -29,6 +32,8 @@ use vault_double::VaultDouble;
 struct Scenario {
     name: &'static str,
     merchants: usize,
+    /// Routed to Stripe (on its fake) instead of the sandbox acquirer.
+    stripe: bool,
 }
 
 struct Target {
@@ -176,7 +181,32 @@ async fn main() {
     let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", sandbox_listener.local_addr().unwrap());
     tokio::spawn(paygate_ledger::sandbox::serve(sandbox_listener, std::future::pending()));
-    let destinations = [("sandbox".to_owned(), sandbox_url.clone())];
+    let stripe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe_url = format!("http://{}", stripe_listener.local_addr().unwrap());
+    let stripe_key = "sk_test_bench0000000000000000".to_owned();
+    tokio::spawn(paygate_fakes::stripe::serve(
+        stripe_listener,
+        vec![(stripe_key.clone(), true)],
+        std::future::pending(),
+    ));
+    let secrets_keys = paygate_core::sealed::DataKeys::from_keys(vec![(1, [5; 32])]);
+    // As many merchants again, each with a Stripe account that routing sends everything to.
+    let mut stripe_merchants = Vec::new();
+    for i in 0..1_000 {
+        let id = paygate_ledger::domain::merchants::create(&pool, &format!("Stripe shop {i}")).await.unwrap();
+        let scope = paygate_ledger::domain::tenancy::Scope { merchant_id: id, mode: paygate_core::Mode::Test };
+        let credentials = paygate_ledger::processors::Credentials::Stripe {
+            secret_key: paygate_ledger::processors::Secret::new(stripe_key.clone()),
+        };
+        let new =
+            paygate_ledger::domain::processors::accounts::NewAccount { display_name: "Stripe".into(), credentials };
+        let account =
+            paygate_ledger::domain::processors::accounts::create(&pool, &secrets_keys, scope, new).await.unwrap();
+        let table = paygate_core::routing::RoutingTable { rules: vec![], default: account.id.to_string() };
+        paygate_ledger::domain::processors::routing::replace(&pool, scope, table).await.unwrap();
+        stripe_merchants.push(id.to_string());
+    }
+    let destinations = [("sandbox".to_owned(), sandbox_url.clone()), ("stripe".to_owned(), stripe_url.clone())];
     let vault = VaultDouble::spawn(secret.clone(), destinations.into_iter().collect()).await;
     let timeout = Duration::from_millis(paygate_ledger::processors::PROCESSOR_TIMEOUT_MS);
     // The same backend twice, side by side: as production runs it (requests as `paygate_api`, confined by
@@ -192,10 +222,10 @@ async fn main() {
             pepper: Pepper::new(vec![7; 32]).unwrap(),
             edge_url: vault.url.clone(),
             sandbox_url: sandbox_url.clone(),
-            stripe_url: "http://127.0.0.1:9".into(),
+            stripe_url: stripe_url.clone(),
             processor_timeout: timeout,
             operator_token: None,
-            secrets_keys: paygate_core::sealed::DataKeys::from_keys(vec![(1, [5; 32])]),
+            secrets_keys: secrets_keys.clone(),
         };
         let served = db::connect(&url, config.db_connections_max, role).await.unwrap();
         let server = Server::bind(config.listen_addr, startup::app_state(served, &config)).await.unwrap();
@@ -213,10 +243,20 @@ async fn main() {
         "| scenario | database role | ops/s | create+capture p50 | p99 | create p50 | p99 | capture p50 | p99 | errors |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let scenarios =
-        [Scenario { name: "1,000 merchants", merchants: 1_000 }, Scenario { name: "one hot merchant", merchants: 1 }];
-    for (scenario, (label, target)) in scenarios.iter().flat_map(|s| targets.iter().map(move |t| (s, t))) {
-        let merchants = &merchants[..scenario.merchants];
+    let scenarios = [
+        Scenario { name: "1,000 merchants, sandbox", merchants: 1_000, stripe: false },
+        Scenario { name: "1,000 merchants, Stripe (fake)", merchants: 1_000, stripe: true },
+        Scenario { name: "one hot merchant, sandbox", merchants: 1, stripe: false },
+        Scenario { name: "one hot merchant, Stripe (fake)", merchants: 1, stripe: true },
+    ];
+    // The Stripe rows run as production does only (`paygate_api`): the role's cost is shown by the sandbox's.
+    let runs = scenarios
+        .iter()
+        .flat_map(|s| targets.iter().map(move |t| (s, t)))
+        .filter(|(s, (label, _))| !s.stripe || label.starts_with("paygate_api"));
+    for (scenario, (label, target)) in runs {
+        let pool = if scenario.stripe { &stripe_merchants } else { &merchants };
+        let merchants = &pool[..scenario.merchants];
         // Warm the pools, the caches and the accounts this scenario's merchants use.
         run(target, &vault, merchants, scenario.merchants.clamp(300, 1_000), concurrency).await;
         let (elapsed, latencies, errors) = run(target, &vault, merchants, operations, concurrency).await;

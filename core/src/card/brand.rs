@@ -37,6 +37,22 @@ impl Brand {
         }
     }
 
+    pub const ALL: &'static [Brand] = &[
+        Brand::Visa,
+        Brand::Mastercard,
+        Brand::Amex,
+        Brand::Discover,
+        Brand::Diners,
+        Brand::Jcb,
+        Brand::UnionPay,
+        Brand::Maestro,
+        Brand::Mada,
+    ];
+
+    pub fn parse(text: &str) -> Option<Brand> {
+        Brand::ALL.iter().copied().find(|b| b.as_str() == text)
+    }
+
     /// Allowed PAN lengths in digits.
     pub fn lengths(self) -> &'static [u8] {
         match self {

@@ -90,6 +90,12 @@ impl CardNumber {
         self.brands.primary().unwrap_or(Brand::Visa)
     }
 
+    /// The issuing country (ISO 3166-1 alpha-2) where the number alone says it: Mada cards are issued in
+    /// Saudi Arabia. `None` otherwise (a BIN table would be needed).
+    pub fn issuing_country(&self) -> Option<&'static str> {
+        self.brands.all().any(|b| b == Brand::Mada).then_some("SA")
+    }
+
     /// The first six digits: the classic BIN, safe to store and show (PCI DSS 3.4).
     pub fn bin6(&self) -> &str {
         &self.digits[..6]

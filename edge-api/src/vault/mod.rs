@@ -1,7 +1,8 @@
-//! The card vault: tokenization (`tokens`), sealed storage (`store`, `cipher`) and the one operation the
-//! backend may ask of it, vault-forward (`forward`).
+//! The card vault: tokenization (`tokens`), sealed storage (`store`, `cipher`) and the two operations the
+//! backend may ask of it: vault-forward (`forward`) and the card's safe summary for routing (`describe`).
 
 pub mod cipher;
+pub mod describe;
 pub mod forward;
 pub mod store;
 pub mod tokens;

@@ -42,9 +42,29 @@ pub async fn put(env: &Env, token: &str, record: &VaultRecord) -> Result<()> {
     call(env, token, "/put", serde_json::to_string(record)?).await.map(|_| ())
 }
 
+/// What a token's owner may know of its card without spending it: the safe summary.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Described {
+    Summary(serde_json::Value),
+    Used,
+    NotFound,
+}
+
+pub async fn describe(env: &Env, token: &str, merchant_id: &str, mode: &str) -> Result<Described> {
+    let body = serde_json::json!({ "merchant_id": merchant_id, "mode": mode }).to_string();
+    call(env, token, "/describe", body).await?.json().await
+}
+
 pub async fn take(env: &Env, token: &str, merchant_id: &str, mode: &str) -> Result<Taken> {
     let body = serde_json::json!({ "merchant_id": merchant_id, "mode": mode }).to_string();
     call(env, token, "/take", body).await?.json().await
+}
+
+/// Who asks: only the merchant and mode that created a token may use or describe it.
+#[derive(Deserialize)]
+struct Owner {
+    merchant_id: String,
+    mode: String,
 }
 
 #[durable_object]
@@ -67,12 +87,20 @@ impl DurableObject for CardVault {
                 storage.set_alarm(std::time::Duration::from_secs(record.ttl_seconds.max(1) as u64)).await?;
                 Response::ok("stored")
             }
+            "/describe" => {
+                let owner: Owner = req.json().await?;
+                let owns = |m: &str, mode: &str| m == owner.merchant_id && mode == owner.mode;
+                let described = match storage.get::<VaultRecord>("record").await? {
+                    Some(record) if owns(&record.merchant_id, &record.mode) => Described::Summary(record.summary),
+                    Some(_) => Described::NotFound,
+                    None => match storage.get::<(String, String)>("used").await? {
+                        Some((merchant, mode)) if owns(&merchant, &mode) => Described::Used,
+                        _ => Described::NotFound,
+                    },
+                };
+                Response::from_json(&described)
+            }
             "/take" => {
-                #[derive(Deserialize)]
-                struct Owner {
-                    merchant_id: String,
-                    mode: String,
-                }
                 let owner: Owner = req.json().await?;
                 let owns = |m: &str, mode: &str| m == owner.merchant_id && mode == owner.mode;
                 let taken = match storage.get::<VaultRecord>("record").await? {

@@ -141,6 +141,7 @@ where
         "exp_month": card.expiry.month(),
         "exp_year": card.expiry.year(),
         "fingerprint": fingerprint,
+        "issuing_country": card.number.issuing_country(),
     });
     let plain = json!({
         "number": card.number.expose_digits(),

@@ -137,7 +137,9 @@ fn routing_schema() -> Value {
     let conditions = json!({ "type": "object", "additionalProperties": false, "properties": {
         "payment_methods": array(json!({ "type": "string", "enum": ["card"] })),
         "currencies": array(json!({ "type": "string", "pattern": "^[A-Z]{3}$" })),
-        "amount_min": integer(), "amount_max": integer() } });
+        "amount_min": integer(), "amount_max": integer(),
+        "brands": array(json!({ "type": "string", "description": "visa, mastercard, amex, mada, ... (co-badges count)" })),
+        "issuing_countries": array(json!({ "type": "string", "pattern": "^[A-Z]{2}$" })) } });
     let rule = json!({ "type": "object", "additionalProperties": false, "required": ["account"],
         "properties": { "conditions": conditions, "account": string() } });
     request(

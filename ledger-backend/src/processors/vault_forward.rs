@@ -13,7 +13,7 @@
 //!          problem when the token is unknown, used, expired or not the merchant's, or (param `calls[i]…`)
 //!          when a call may not be sent.
 
-use paygate_core::internal::{self, KEY_REVOKED_PATH, VAULT_FORWARD_PATH};
+use paygate_core::internal::{self, KEY_REVOKED_PATH, VAULT_DESCRIBE_PATH, VAULT_FORWARD_PATH};
 use paygate_core::signature::edge::{EdgeSecret, SignedRequest};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +76,25 @@ impl VaultForward {
             request = request.header(name, value);
         }
         request.body(body).send().await.map_err(|e| ForwardError::Unavailable(e.to_string()))
+    }
+
+    /// The safe summary of `token`'s card (brands, issuing country) without spending it; `None` when the
+    /// vault will not say (unknown, used, another merchant's token) or cannot be reached: routing then
+    /// knows nothing of the card, and the authorization itself reports what is wrong with the token.
+    pub async fn describe(&self, merchant_id: &str, mode: &str, request_id: &str, token: &str) -> Option<CardSummary> {
+        let body = serde_json::to_vec(&internal::TokenRef { token: token.to_owned() }).ok()?;
+        let answer = match self.signed_post(VAULT_DESCRIBE_PATH, body, merchant_id, mode, request_id).await {
+            Ok(answer) if answer.status().is_success() => answer,
+            Ok(answer) => {
+                tracing::info!(status = answer.status().as_u16(), "the vault did not describe the token");
+                return None;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the vault could not be asked to describe the token");
+                return None;
+            }
+        };
+        answer.json().await.ok()
     }
 
     pub async fn forward(

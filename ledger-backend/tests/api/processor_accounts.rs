@@ -246,3 +246,44 @@ async fn bad_input_on_accounts_and_routing_names_the_field() {
         client.expect(404, Method::GET, "/v1/processor_accounts/pa_00000000000000000000000000", &Value::Null).await;
     assert_eq!(missing["code"], "resource_not_found");
 }
+
+#[tokio::test]
+async fn brand_and_issuing_country_rules_route_by_what_the_vault_says_of_the_card() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (stripe, _) = app.route_to_stripe(&merchant, "test").await;
+    let accounts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await;
+    let sandbox =
+        accounts["data"].as_array().unwrap().iter().find(|a| a["connector"] == "sandbox").unwrap()["id"].clone();
+    // Mada cards (a local scheme, co-badged with Visa here) and anything issued in Saudi Arabia to the
+    // sandbox; everything else to Stripe.
+    let table = json!({ "rules": [
+        { "conditions": { "brands": ["mada"] }, "account": sandbox },
+        { "conditions": { "issuing_countries": ["SA"] }, "account": sandbox },
+    ], "default": stripe });
+    app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &table).await;
+    let pay = |number: &'static str| {
+        let token = app.vault.tokenize(number, &merchant, "test");
+        let (app, merchant) = (&app, merchant.clone());
+        async move {
+            let body = json!({ "amount": 1_000, "currency": "SAR", "source": token, "capture": false });
+            app.client(&merchant, "test").expect(201, Method::POST, "/v1/charges", &body).await
+        }
+    };
+    let mada = pay("4464040000000007").await;
+    assert_eq!(
+        (&mada["processor"]["connector"], &mada["processor"]["routing_rule"]),
+        (&json!("sandbox"), &json!(0)),
+        "{mada}"
+    );
+    assert_eq!(mada["status"], "authorized", "the token was described, not spent: {mada}");
+    let visa = pay("4242424242424242").await;
+    assert_eq!(
+        (&visa["processor"]["connector"], &visa["processor"]["routing_rule"]),
+        (&json!("stripe"), &Value::Null),
+        "{visa}"
+    );
+    let bad = json!({ "rules": [{ "conditions": { "brands": ["MADA"] }, "account": sandbox }], "default": stripe });
+    let refused = app.client(&merchant, "test").expect(400, Method::PUT, "/v1/routing", &bad).await;
+    assert_eq!(refused["param"], "rules[0].conditions.brands[0]");
+}

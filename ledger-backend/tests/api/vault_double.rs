@@ -56,7 +56,10 @@ impl VaultDouble {
             cards: Arc::default(),
             http,
         };
-        let app = Router::new().route(internal::VAULT_FORWARD_PATH, post(forward)).with_state(shared.clone());
+        let app = Router::new()
+            .route(internal::VAULT_FORWARD_PATH, post(forward))
+            .route(internal::VAULT_DESCRIBE_PATH, post(describe))
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(paygate_ledger::no_delay(listener), app).await });
@@ -89,22 +92,62 @@ fn problem(status: StatusCode, code: &str) -> (StatusCode, Json<Value>) {
     (status, Json(json!({ "status": status.as_u16(), "code": code })))
 }
 
-async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
+/// The card's safe summary, as the edge's vault keeps it.
+fn summary_of(card: &StoredCard) -> CardSummary {
+    let parsed = CardNumber::parse(&card.number).unwrap();
+    CardSummary {
+        brand: parsed.brand().as_str().to_owned(),
+        last4: parsed.last4().to_owned(),
+        bin: parsed.bin6().to_owned(),
+        exp_month: card.exp_month as i16,
+        exp_year: card.exp_year as i16,
+        fingerprint: card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
+        brands: parsed.brands().all().map(|b| b.as_str().to_owned()).collect(),
+        issuing_country: parsed.issuing_country().map(str::to_owned),
+    }
+}
+
+/// Checks the edge signature over `path` for the headers' merchant and mode; answers them.
+fn verified(shared: &Shared, headers: &HeaderMap, path: &str, body: &[u8]) -> Option<(String, String)> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let (merchant, mode) = (header("paygate-merchant"), header("paygate-mode"));
     let signed = SignedRequest {
         timestamp: header("paygate-timestamp").parse().unwrap_or(0),
         method: "POST",
-        path: internal::VAULT_FORWARD_PATH,
-        body: &body,
+        path,
+        body,
         merchant_id: &merchant,
         mode: &mode,
         request_id: &header("request-id"),
         key_id: &header("paygate-key-id"),
     };
-    if signed.verify(&[&shared.secret], &header("paygate-signature"), unix_seconds_now()).is_err() {
+    signed.verify(&[&shared.secret], &header("paygate-signature"), unix_seconds_now()).ok()?;
+    Some((merchant, mode))
+}
+
+async fn describe(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
+    let Some((merchant, mode)) = verified(&shared, &headers, internal::VAULT_DESCRIBE_PATH, &body) else {
         return problem(StatusCode::UNAUTHORIZED, "signature_invalid");
+    };
+    let Ok(ask) = serde_json::from_slice::<internal::TokenRef>(&body) else {
+        return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
+    };
+    let cards = shared.cards.lock().unwrap();
+    match cards.get(&ask.token) {
+        Some(card) if card.merchant_id == merchant && card.mode == mode && !card.used => {
+            (StatusCode::OK, Json(serde_json::to_value(summary_of(card)).unwrap()))
+        }
+        Some(card) if card.used && card.merchant_id == merchant && card.mode == mode => {
+            problem(StatusCode::BAD_REQUEST, "token_used")
+        }
+        _ => problem(StatusCode::NOT_FOUND, "resource_not_found"),
     }
+}
+
+async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, Json<Value>) {
+    let Some((merchant, mode)) = verified(&shared, &headers, internal::VAULT_FORWARD_PATH, &body) else {
+        return problem(StatusCode::UNAUTHORIZED, "signature_invalid");
+    };
     let Ok(request) = serde_json::from_slice::<VaultForwardRequest>(&body) else {
         return problem(StatusCode::BAD_REQUEST, "parameter_invalid");
     };
@@ -161,15 +204,7 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             break;
         }
     }
-    let parsed = CardNumber::parse(&card.number).unwrap();
-    let summary = CardSummary {
-        brand: parsed.brand().as_str().to_owned(),
-        last4: parsed.last4().to_owned(),
-        bin: parsed.bin6().to_owned(),
-        exp_month: card.exp_month as i16,
-        exp_year: card.exp_year as i16,
-        fingerprint: card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
-    };
+    let summary = summary_of(&card);
     let answer = VaultForwardAnswer { tried, card: Some(summary) };
     (StatusCode::OK, Json(serde_json::to_value(answer).unwrap()))
 }

@@ -49,6 +49,17 @@ pub struct CreateContext<'a> {
 pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeRecord, bool), ChargeError> {
     let charge_id = new_id::<ChargeKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
+    // Routing reads its table first: only when a rule looks at the card is the vault asked to describe it,
+    // before any transaction is open.
+    let table = routing::get(&mut *ctx.pool.acquire().await?, ctx.scope).await?;
+    let card = match &table {
+        Some(table) if table.needs_card() => {
+            let (merchant, mode, token) =
+                (ctx.scope.merchant_id.to_string(), ctx.scope.mode.as_str(), new.source.to_string());
+            ctx.processors.vault.describe(&merchant, mode, ctx.request_id, &token).await
+        }
+        _ => None,
+    };
     let mut tx = ctx.pool.begin().await?;
     // Concurrent requests with one key queue on this insert; all but the first find the record.
     let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id.to_string()).await?;
@@ -58,8 +69,14 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     }
     // Routing decides inside the transaction that records the charge, so the account is on the charge
     // (and its attempt) before any processor sees the request.
-    let payment = Payment { method: PaymentMethod::Card, currency: new.currency, amount: new.amount.minor() };
-    let choices = routing::decide(&mut tx, ctx.scope, &payment).await?;
+    let payment = Payment {
+        method: PaymentMethod::Card,
+        currency: new.currency,
+        amount: new.amount.minor(),
+        brands: card.as_ref().map_or(&[], |c| c.brands.as_slice()),
+        issuing_country: card.as_ref().and_then(|c| c.issuing_country.as_deref()),
+    };
+    let choices = routing::decide(&mut tx, ctx.scope, table, &payment).await?;
     let choices = &choices[..choices.len().min(FAILOVER_ACCOUNTS_MAX)];
     let first = choices.first().ok_or(ChargeError::NoProcessor)?;
     let (account_id, connector_name, routing_rule) =

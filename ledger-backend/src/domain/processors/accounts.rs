@@ -119,6 +119,7 @@ pub async fn create(
     new.credentials.check(scope.mode).map_err(|(field, reason)| AccountError::Invalid(field, reason))?;
     let id = new_id::<ProcessorAccountKind>();
     let sealed = seal(keys, &new.credentials, id, scope)?;
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO processor_accounts (id, merchant_id, mode, connector, display_name, credentials_sealed, credentials_hint)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -130,9 +131,31 @@ pub async fn create(
     .bind(new.display_name.trim())
     .bind(sealed)
     .bind(new.credentials.hint())
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    let data = serde_json::json!({ "connector": new.credentials.connector().as_str(), "credentials_hint": new.credentials.hint() });
+    audit(&mut tx, scope, "processor_account.create", id, data).await?;
+    tx.commit().await?;
     get(pool, scope, id).await
+}
+
+/// The audit row of a change to an account: what changed, never the credentials (their hint at most).
+async fn audit(
+    conn: &mut PgConnection,
+    scope: Scope,
+    action: &str,
+    id: ProcessorAccountId,
+    data: Value,
+) -> Result<(), sqlx::Error> {
+    let entry = crate::domain::journal::AuditEntry {
+        actor: &crate::domain::actor::current(),
+        action,
+        object_type: "processor_account",
+        object_id: &id.to_string(),
+        request_id: None,
+        data,
+    };
+    crate::domain::journal::audit(conn, scope, entry).await
 }
 
 /// Makes the merchant's sandbox account (test mode) if it has none; answers its id.
@@ -238,6 +261,7 @@ pub async fn update(
         None => None,
     };
     let (sealed, hint) = sealed.unzip();
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE processor_accounts SET
              display_name = coalesce($4, display_name),
@@ -254,10 +278,15 @@ pub async fn update(
     .bind(scope.mode)
     .bind(changes.display_name.as_deref().map(str::trim))
     .bind(sealed)
-    .bind(hint)
+    .bind(&hint)
     .bind(changes.enabled)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    let data = serde_json::json!({
+        "display_name": changes.display_name, "enabled": changes.enabled, "credentials_hint": hint,
+    });
+    audit(&mut tx, scope, "processor_account.update", id, data).await?;
+    tx.commit().await?;
     get(pool, scope, id).await
 }
 

@@ -68,12 +68,17 @@ pub struct Choice {
     pub rule: Option<usize>,
 }
 
-/// The accounts that may take `payment`, in order of preference (the first is the decision, the rest
-/// failover). Empty when nothing is configured or enabled.
-pub async fn decide(conn: &mut PgConnection, scope: Scope, payment: &Payment) -> Result<Vec<Choice>, sqlx::Error> {
+/// The accounts that may take `payment` under `table` (the scope's, read by `get`), in order of preference
+/// (the first is the decision, the rest failover). Empty when nothing is configured or enabled.
+pub async fn decide(
+    conn: &mut PgConnection,
+    scope: Scope,
+    table: Option<RoutingTable>,
+    payment: &Payment<'_>,
+) -> Result<Vec<Choice>, sqlx::Error> {
     let accounts = accounts::all(&mut *conn, scope).await?;
     let find = |id: &str| accounts.iter().find(|a| a.id.to_string() == id && a.enabled);
-    match get(&mut *conn, scope).await? {
+    match table {
         Some(table) => Ok(table
             .candidates(payment, |id| find(id).is_some())
             .into_iter()
