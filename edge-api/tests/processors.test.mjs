@@ -72,6 +72,21 @@ test('a merchant routed to Stripe takes a card from token to webhooks; the card 
   }, 'the webhooks of the charge');
   t.assert.ok(types.includes('charge.refunded'), types.join());
 
+  // Routing on the card: Mada (a local scheme, here co-badged with Visa) to the sandbox, the rest to Stripe.
+  // The edge's vault describes the token without spending it.
+  const accounts = await call(stack.edge, stack.keys.skTest, 'GET', '/v1/processor_accounts');
+  const sandbox = accounts.json.data.find((a) => a.connector === 'sandbox').id;
+  const byBrand = await call(stack.edge, stack.keys.skTest, 'PUT', '/v1/routing',
+    { rules: [{ conditions: { brands: ['mada'] }, account: sandbox }], default: accountId });
+  t.assert.equal(byBrand.status, 200, byBrand.text);
+  for (const [number, connector] of [['4464040000000007', 'sandbox'], ['4242424242424242', 'stripe']]) {
+    const cardToken = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens',
+      { card: { number, exp_month: 12, exp_year: 2034, cvc: '123' } });
+    const routed = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+      { amount: 1_000, currency: 'sar', source: cardToken.json.id }, { 'idempotency-key': uniqueKey() });
+    t.assert.deepEqual([routed.json.status, routed.json.processor.connector], ['captured', connector], routed.text);
+  }
+
   const dump = stack.dump();
   const logs = stack.logs();
   for (const [where, text] of [['database', dump], ['backend log', logs.backend], ['edge log', logs.edge],
