@@ -189,11 +189,17 @@ pub async fn settle(
         return get(pool, scope, refund_id).await;
     };
     match outcome {
-        OperationOutcome::Succeeded => {
-            sqlx::query("UPDATE refunds SET status = 'succeeded', updated_at = now() WHERE id = $1")
-                .bind(refund_id)
-                .execute(&mut *tx)
-                .await?;
+        OperationOutcome::Succeeded { reference } => {
+            // The processor's id for the refund is what its reports name it by (reconciliation).
+            sqlx::query(
+                "UPDATE refunds SET status = 'succeeded', processor_reference = coalesce($2, processor_reference),
+                        updated_at = now()
+                 WHERE id = $1",
+            )
+            .bind(refund_id)
+            .bind(reference)
+            .execute(&mut *tx)
+            .await?;
             attempt("succeeded").execute(&mut *tx).await?;
             record(&mut tx, scope, "refund.succeeded", refund_id, None).await?;
         }

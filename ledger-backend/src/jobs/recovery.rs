@@ -5,8 +5,8 @@
 //! - a `pending` charge (authorize): asks the processor what it knows under the attempt id;
 //! - a charge still claimed by a capture, void or expiry (`pending_operation`): asks the processor for
 //!   the authorization's state and sees whether the operation took effect;
-//! - a `pending` refund: sends the refund again under the same reference, which the processor answers
-//!   idempotently (the first answer, or the refund made now if the first never arrived).
+//! - a `pending` refund: looks it up by our refund id (planted in the processor's records); one the
+//!   processor never received is sent again under the same idempotency key, so it is made at most once.
 //!
 //! Each answer is applied through the same code path as a live one, conditionally on the claim or
 //! status still being there, so two workers recovering the same object apply it once.
@@ -21,7 +21,7 @@ use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::refunds;
 use crate::domain::tenancy::Scope;
 use crate::processors::{
-    Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationOutcome, Processors,
+    Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationOutcome, Processors, RefundLookup,
 };
 use paygate_core::charge::ChargeAction;
 use paygate_core::decline::DeclineCode;
@@ -167,12 +167,12 @@ async fn operations(pool: &PgPool, processors: &Processors, settle_after: Durati
             (AuthorizationLookup::Approved { amount_captured, .. }, ChargeAction::Capture { amount })
                 if amount_captured == amount.minor() =>
             {
-                OperationOutcome::Succeeded
+                OperationOutcome::Succeeded { reference: None }
             }
             (
                 AuthorizationLookup::Approved { amount_captured: 0, voided: true, .. },
                 ChargeAction::Void | ChargeAction::Expire,
-            ) => OperationOutcome::Succeeded,
+            ) => OperationOutcome::Succeeded { reference: None },
             // The processor holds the authorization untouched: our call never took effect, so the
             // claim is released and the charge is as it was (capturable, voidable, or expirable again).
             (AuthorizationLookup::Approved { amount_captured: 0, voided: false, .. }, _) => {
@@ -228,8 +228,19 @@ async fn pending_refunds(pool: &PgPool, processors: &Processors, settle_after: D
             continue;
         };
         let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
-        let outcome =
-            processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
+        let outcome = match processors.find_refund(&connector, &authorization, &refund_id.to_string()).await {
+            RefundLookup::Succeeded { reference } => OperationOutcome::Succeeded { reference: Some(reference) },
+            RefundLookup::Failed { code } => OperationOutcome::Failed { code },
+            // Never received: send it now (the same idempotency key, so it cannot be made twice).
+            RefundLookup::NotFound => {
+                processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await
+            }
+            RefundLookup::Pending => {
+                tracing::info!(%refund_id, "refund still pending at the processor; asking again next run");
+                continue;
+            }
+            RefundLookup::Unknown { detail } => OperationOutcome::Unknown { detail },
+        };
         if let OperationOutcome::Unknown { detail } = &outcome {
             tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
             continue;

@@ -19,7 +19,7 @@ pub mod vault_forward;
 
 pub use credentials::{Credentials, Secret};
 pub use flows::{Authorization, AuthorizeRequest, Flow};
-pub use outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
+pub use outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome, RefundLookup};
 pub use vault_forward::{CardSummary, VaultForward};
 
 use call::{HttpAnswer, HttpCall, Sent};
@@ -94,6 +94,20 @@ impl Connector {
         match self {
             Connector::Sandbox => sandbox::read_lookup(answer),
             Connector::Stripe { .. } => stripe::read_lookup(answer),
+        }
+    }
+
+    fn find_refund_call(&self, authorization: &Authorization<'_>, refund_id: &str) -> HttpCall {
+        match self {
+            Connector::Sandbox => sandbox::find_refund(refund_id),
+            Connector::Stripe { secret_key } => stripe::find_refund(secret_key, authorization),
+        }
+    }
+
+    fn read_refund(&self, answer: &HttpAnswer, refund_id: &str) -> RefundLookup {
+        match self {
+            Connector::Sandbox => sandbox::read_refund(answer),
+            Connector::Stripe { .. } => stripe::read_refund(answer, refund_id),
         }
     }
 
@@ -217,6 +231,20 @@ impl Processors {
         match self.executor.send(connector.kind().as_str(), self.base_url(connector), call).await {
             Sent::Answered(answer) => connector.read_lookup(&answer),
             Sent::NotSent(detail) | Sent::Unknown(detail) => AuthorizationLookup::Unknown { detail },
+        }
+    }
+
+    /// What the processor knows of our refund `refund_id` of `authorization` (recovery).
+    pub async fn find_refund(
+        &self,
+        connector: &Connector,
+        authorization: &Authorization<'_>,
+        refund_id: &str,
+    ) -> RefundLookup {
+        let call = connector.find_refund_call(authorization, refund_id);
+        match self.executor.send(connector.kind().as_str(), self.base_url(connector), &call).await {
+            Sent::Answered(answer) => connector.read_refund(&answer, refund_id),
+            Sent::NotSent(detail) | Sent::Unknown(detail) => RefundLookup::Unknown { detail },
         }
     }
 

@@ -42,9 +42,34 @@ pub enum AuthorizeOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperationOutcome {
-    Succeeded,
-    Failed { code: String },
-    Unknown { detail: String },
+    /// Done; with the processor's id for what it made, where it makes one (a refund's id).
+    Succeeded {
+        reference: Option<String>,
+    },
+    Failed {
+        code: String,
+    },
+    Unknown {
+        detail: String,
+    },
+}
+
+/// What the processor knows of a refund we asked for, found by our refund id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundLookup {
+    Succeeded {
+        reference: String,
+    },
+    Failed {
+        code: String,
+    },
+    /// Asked for, not finished yet (or its state could not be read): ask again later.
+    Pending,
+    /// The processor never received it: safe to send again.
+    NotFound,
+    Unknown {
+        detail: String,
+    },
 }
 
 /// What the processor knows of an authorization, found by our attempt id or by its own reference.

@@ -3,7 +3,7 @@
 
 use super::call::{HttpAnswer, HttpCall, HttpMethod};
 use super::flows::{Authorization, AuthorizeRequest};
-use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome, RefundLookup};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
 use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
@@ -92,6 +92,25 @@ pub fn read_lookup(answer: &HttpAnswer) -> AuthorizationLookup {
     }
 }
 
+/// The refund made under our `refund_id`, if any.
+pub fn find_refund(refund_id: &str) -> HttpCall {
+    get(format!("/refunds?reference={}", super::call::form_value(refund_id)))
+}
+
+pub fn read_refund(answer: &HttpAnswer) -> RefundLookup {
+    if answer.status == 404 {
+        return RefundLookup::NotFound;
+    }
+    let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+    match (answer.status, body["status"].as_str(), body["id"].as_str()) {
+        (200, Some("succeeded"), Some(id)) => RefundLookup::Succeeded { reference: id.to_owned() },
+        (200, Some("failed"), _) => {
+            RefundLookup::Failed { code: body["error"].as_str().unwrap_or("refund_declined").to_owned() }
+        }
+        (status, _, _) => RefundLookup::Unknown { detail: format!("sandbox refund lookup answered {status}") },
+    }
+}
+
 pub fn capture(authorization: &Authorization<'_>, amount: Amount) -> HttpCall {
     post(format!("/authorizations/{}/capture", authorization.processor_reference), json!({ "amount": amount.minor() }))
 }
@@ -110,7 +129,12 @@ pub fn refund(authorization: &Authorization<'_>, amount: Amount, refund_id: &str
 /// 2xx succeeded; 4xx is the acquirer's definite refusal; anything else is unknown.
 pub fn read_operation(answer: &HttpAnswer) -> OperationOutcome {
     match answer.status {
-        200..=299 => OperationOutcome::Succeeded,
+        200..=299 => {
+            let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+            // A refund answers its own id; a capture or void answers the authorization.
+            let reference = body["id"].as_str().filter(|id| id.starts_with("rf_")).map(str::to_owned);
+            OperationOutcome::Succeeded { reference }
+        }
         400..=499 => {
             let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
             OperationOutcome::Failed { code: body["error"].as_str().unwrap_or("refused").to_owned() }
@@ -158,7 +182,14 @@ mod tests {
 
     #[test]
     fn operations_are_refused_on_4xx_and_unknown_on_5xx() {
-        assert_eq!(read_operation(&answer(200, "{}")), OperationOutcome::Succeeded);
+        assert_eq!(read_operation(&answer(200, "{}")), OperationOutcome::Succeeded { reference: None });
+        let refunded = read_operation(&answer(200, r#"{"id":"rf_re_1","status":"succeeded"}"#));
+        assert_eq!(refunded, OperationOutcome::Succeeded { reference: Some("rf_re_1".into()) });
+        assert_eq!(read_refund(&answer(404, "{}")), RefundLookup::NotFound);
+        assert_eq!(
+            read_refund(&answer(200, r#"{"status":"failed","error":"refund_declined"}"#)),
+            RefundLookup::Failed { code: "refund_declined".into() }
+        );
         assert_eq!(
             read_operation(&answer(409, r#"{"error":"not_capturable"}"#)),
             OperationOutcome::Failed { code: "not_capturable".into() }

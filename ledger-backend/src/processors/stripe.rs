@@ -7,7 +7,7 @@
 use super::call::{HttpAnswer, HttpCall, HttpMethod, form_body, form_value};
 use super::credentials::Secret;
 use super::flows::{Authorization, AuthorizeRequest, Flow};
-use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome, RefundLookup};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
 use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
@@ -229,6 +229,32 @@ pub fn refund(secret_key: &Secret, authorization: &Authorization<'_>, amount: Am
     post(secret_key, "/v1/refunds".into(), &pairs, refund_id)
 }
 
+/// Recovery: the refunds of the PaymentIntent, among which ours carries our refund id in its metadata.
+pub fn find_refund(secret_key: &Secret, authorization: &Authorization<'_>) -> HttpCall {
+    get(secret_key, format!("/v1/refunds?payment_intent={}", form_value(authorization.processor_reference)))
+}
+
+pub fn read_refund(answer: &HttpAnswer, refund_id: &str) -> RefundLookup {
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return RefundLookup::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+    };
+    if answer.status != 200 || body["object"] != "list" {
+        return RefundLookup::Unknown { detail: format!("Stripe answered {}", answer.status) };
+    }
+    let ours =
+        body["data"].as_array().into_iter().flatten().find(|refund| refund["metadata"][METADATA_REFUND] == refund_id);
+    match ours {
+        None => RefundLookup::NotFound,
+        Some(refund) => match (refund["status"].as_str(), refund["id"].as_str()) {
+            (Some("succeeded"), Some(id)) => RefundLookup::Succeeded { reference: id.to_owned() },
+            (Some("failed" | "canceled"), _) => {
+                RefundLookup::Failed { code: refund["failure_reason"].as_str().unwrap_or("refund_failed").to_owned() }
+            }
+            _ => RefundLookup::Pending,
+        },
+    }
+}
+
 pub fn read_operation(flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
     let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
         return OperationOutcome::Unknown {
@@ -240,8 +266,10 @@ pub fn read_operation(flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
         Flow::Void => body["status"] == "canceled",
         Flow::Refund => body["status"] == "succeeded",
     };
+    // A refund's id is what Stripe's reports name it by; a capture or void answers the PaymentIntent.
+    let reference = (flow == Flow::Refund).then(|| body["id"].as_str().map(str::to_owned)).flatten();
     match (answer.status, error_of(&body)) {
-        (200, None) if done => OperationOutcome::Succeeded,
+        (200, None) if done => OperationOutcome::Succeeded { reference },
         // A refund still `pending` at Stripe is not done: recovery asks again.
         (200, None) => OperationOutcome::Unknown { detail: format!("Stripe status {}", body["status"]) },
         (400 | 402, Some(error)) if error["type"] == "invalid_request_error" || error["type"] == "card_error" => {

@@ -141,11 +141,14 @@ fn lookups_find_our_attempt_or_say_it_never_arrived() {
 fn operations_read_their_own_end_state() {
     let intent =
         |status: &str| answer(200, &format!(r#"{{"id":"pi_1","object":"payment_intent","status":"{status}"}}"#));
-    assert_eq!(read_operation(Flow::Capture, &intent("succeeded")), OperationOutcome::Succeeded);
-    assert_eq!(read_operation(Flow::Void, &intent("canceled")), OperationOutcome::Succeeded);
+    assert_eq!(read_operation(Flow::Capture, &intent("succeeded")), OperationOutcome::Succeeded { reference: None });
+    assert_eq!(read_operation(Flow::Void, &intent("canceled")), OperationOutcome::Succeeded { reference: None });
     assert!(matches!(read_operation(Flow::Capture, &intent("requires_capture")), OperationOutcome::Unknown { .. }));
     let refund = |status: &str| answer(200, &format!(r#"{{"id":"re_1","object":"refund","status":"{status}"}}"#));
-    assert_eq!(read_operation(Flow::Refund, &refund("succeeded")), OperationOutcome::Succeeded);
+    assert_eq!(
+        read_operation(Flow::Refund, &refund("succeeded")),
+        OperationOutcome::Succeeded { reference: Some("re_1".into()) }
+    );
     assert!(matches!(read_operation(Flow::Refund, &refund("pending")), OperationOutcome::Unknown { .. }));
     let state = answer(400, r#"{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state"}}"#);
     assert_eq!(
@@ -158,6 +161,25 @@ fn operations_read_their_own_end_state() {
         read_operation(Flow::Refund, &answer(500, r#"{"error":{"type":"api_error"}}"#)),
         OperationOutcome::Unknown { .. }
     ));
+}
+
+#[test]
+fn a_refund_is_found_among_the_payment_intents_by_our_id() {
+    let list = |data: &str| answer(200, &format!(r#"{{"object":"list","data":[{data}],"has_more":false}}"#));
+    let ours = r#"{"id":"re_9","status":"succeeded","metadata":{"paygate_refund_id":"re_ours"}}"#;
+    let other = r#"{"id":"re_8","status":"succeeded","metadata":{"paygate_refund_id":"re_other"}}"#;
+    assert_eq!(
+        read_refund(&list(&format!("{other},{ours}")), "re_ours"),
+        RefundLookup::Succeeded { reference: "re_9".into() }
+    );
+    assert_eq!(read_refund(&list(other), "re_ours"), RefundLookup::NotFound);
+    let failed = r#"{"id":"re_9","status":"failed","failure_reason":"expired_or_canceled_card","metadata":{"paygate_refund_id":"re_ours"}}"#;
+    assert_eq!(read_refund(&list(failed), "re_ours"), RefundLookup::Failed { code: "expired_or_canceled_card".into() });
+    let pending = r#"{"id":"re_9","status":"pending","metadata":{"paygate_refund_id":"re_ours"}}"#;
+    assert_eq!(read_refund(&list(pending), "re_ours"), RefundLookup::Pending);
+    assert!(matches!(read_refund(&answer(500, "{}"), "re_ours"), RefundLookup::Unknown { .. }));
+    let call = find_refund(&key(), &Authorization { processor_reference: "pi_5" });
+    assert_eq!(call.path, "/v1/refunds?payment_intent=pi_5");
 }
 
 #[test]

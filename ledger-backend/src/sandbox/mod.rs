@@ -11,6 +11,7 @@
 //! - `POST /authorizations/{id}/capture {amount}`, `POST /authorizations/{id}/void`,
 //!   `POST /refunds {authorization, amount, reference}` → 200 with the updated object, 409 when the
 //!   state or amount does not allow it.
+//! - `GET /refunds?reference=…` → the refund made for that reference (`status: succeeded|failed`), or 404.
 
 mod cards;
 mod server;

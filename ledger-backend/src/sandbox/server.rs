@@ -47,7 +47,7 @@ pub fn router() -> Router {
         .route("/authorizations/{id}", get(find_by_id))
         .route("/authorizations/{id}/capture", post(capture))
         .route("/authorizations/{id}/void", post(void))
-        .route("/refunds", post(refund))
+        .route("/refunds", post(refund).get(find_refund))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .with_state(Shared::default())
 }
@@ -175,6 +175,16 @@ async fn void(State(books): State<Shared>, Path(id): Path<String>) -> Answer {
     }
     auth.voided = true;
     answer(StatusCode::OK, json!(auth))
+}
+
+/// A refund by our reference, as its first answer had it (404 when none was made).
+async fn find_refund(State(books): State<Shared>, Query(query): Query<ReferenceQuery>) -> Answer {
+    let books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match books.refunds_by_reference.get(&query.reference) {
+        Some((status, answer)) if status.is_success() => (StatusCode::OK, Json(answer.clone())),
+        Some((_, answer)) => (StatusCode::OK, Json(json!({ "status": "failed", "error": answer["error"] }))),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "error": "not_found" }))),
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -77,6 +77,16 @@ async fn a_sale_captures_in_the_same_call_and_refunds_add_up_to_the_capture_only
                 post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": amount })).await;
             assert_eq!((status, &refund["status"]), (201, &json!("succeeded")), "{target:?}: {refund}");
         }
+        let references: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT processor_reference FROM refunds WHERE charge_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&app.pool)
+                .await
+                .unwrap();
+        assert!(
+            references.iter().all(|r| r.is_some()),
+            "{target:?}: the processor's refund ids are kept: {references:?}"
+        );
         let (status, over) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": 600 })).await;
         assert_eq!((status, over["code"].as_str()), (400, Some("amount_too_large")), "{target:?}: {over}");
         let (status, rest) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id })).await;
@@ -293,5 +303,32 @@ async fn an_unknown_outcome_is_never_sent_elsewhere_and_recovery_finds_it() {
     );
     let outcomes: Vec<String> = attempts(&app, id).await.into_iter().map(|(_, outcome, _)| outcome).collect();
     assert_eq!(outcomes, ["succeeded", "failed"]);
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_refund_whose_answer_was_lost_is_found_by_our_id() {
+    let app = spawn_app().await;
+    let (merchant, key) = merchant_on(&app, Target::Stripe).await;
+    let key = key.unwrap();
+    let id = pay(&app, &merchant, SUCCESS, 1_000, true).await["id"].as_str().unwrap().to_owned();
+    // Stripe makes the refund, but the connection breaks before its answer arrives.
+    app.stripe_fault(&key, json!({ "fault": "reset_after" })).await;
+    let (status, refund) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": 400 })).await;
+    assert_eq!((status, &refund["status"]), (201, &json!("pending")), "{refund}");
+    let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
+    assert_eq!(found.refunds, 1);
+    let refund_id = refund["id"].as_str().unwrap();
+    let (status, reference): (String, Option<String>) =
+        sqlx::query_as("SELECT status, processor_reference FROM refunds WHERE id = $1")
+            .bind(refund_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "succeeded");
+    assert!(reference.is_some_and(|r| r.starts_with("re_")), "Stripe's refund id is kept");
+    // Found, not sent again: Stripe holds one refund.
+    let refunds = app.stripe_requests(&key).await.iter().filter(|r| *r == "POST /v1/refunds").count();
+    assert_eq!(refunds, 1);
     audit_is_clean(&app).await;
 }

@@ -161,7 +161,7 @@ pub async fn apply(
     };
     let release = "UPDATE charges SET pending_operation = NULL, updated_at = now() WHERE id = $1";
     match outcome {
-        OperationOutcome::Succeeded => {
+        OperationOutcome::Succeeded { .. } => {
             let (status, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
             let currency = charge.currency()?;
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
