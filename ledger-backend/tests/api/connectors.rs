@@ -332,3 +332,27 @@ async fn a_refund_whose_answer_was_lost_is_found_by_our_id() {
     assert_eq!(refunds, 1);
     audit_is_clean(&app).await;
 }
+
+#[tokio::test]
+async fn a_5xx_or_a_broken_connection_before_processing_ends_failed_once_recovery_finds_nothing() {
+    let app = spawn_app().await;
+    let (merchant, key) = merchant_on(&app, Target::Stripe).await;
+    let key = key.unwrap();
+    for fault in [json!({ "fault": "server_error" }), json!({ "fault": "reset_before" })] {
+        app.stripe_fault(&key, fault.clone()).await;
+        let charge = pay(&app, &merchant, SUCCESS, 1_000, true).await;
+        // Neither a yes nor a no: the charge waits; Stripe never made it, so recovery finds nothing.
+        assert_eq!(charge["status"], "pending", "{fault}: {charge}");
+        let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
+        assert_eq!(found.authorizations, 1, "{fault}");
+        let id = charge["id"].as_str().unwrap();
+        let charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        assert_eq!(
+            (&charge["status"], &charge["failure_code"]),
+            (&json!("failed"), &json!("processing_error")),
+            "{fault}"
+        );
+    }
+    audit_is_clean(&app).await;
+}
