@@ -5,6 +5,8 @@
 //! connector that calls it: a misunderstanding of the wire format must show up as a failing test, not
 //! be copied into both sides.
 
+pub mod checkout;
+pub mod faults;
 pub mod stripe;
 
 /// Accepted connections get `TCP_NODELAY`, as the backend's own do (small answers, no Nagle delay).

@@ -24,10 +24,11 @@ mod refunds;
 mod state;
 
 pub use cards::TEST_CARDS;
-pub use state::Fault;
+pub use crate::faults::Fault;
+use crate::faults::broken;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -92,7 +93,7 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
 async fn add_fault(
     State(shared): State<Shared>,
     Path(key): Path<String>,
-    axum::Json(fault): axum::Json<state::Fault>,
+    axum::Json(fault): axum::Json<Fault>,
 ) -> StatusCode {
     match lock(&shared).accounts.get_mut(&key) {
         Some(account) => {
@@ -137,9 +138,9 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
         return StripeError::invalid_request_bare(&format!("Invalid Stripe API version: {version}")).into_response();
     }
     match fault {
-        Some(state::Fault::ServerError) => return StripeError::api_error().into_response(),
-        Some(state::Fault::ResetBefore) => return broken(),
-        Some(state::Fault::Slow { delay_ms }) => tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await,
+        Some(Fault::ServerError) => return StripeError::api_error().into_response(),
+        Some(Fault::ResetBefore) => return broken(),
+        Some(Fault::Slow { delay_ms }) => tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await,
         _ => {}
     }
     let params = if method == Method::GET {
@@ -199,7 +200,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             books.idempotency.remove(&slot);
         }
     }
-    if fault == Some(state::Fault::ResetAfter) {
+    if fault == Some(Fault::ResetAfter) {
         return broken();
     }
     (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
@@ -228,12 +229,4 @@ fn dispatch(
         ))
         .with_status(StatusCode::NOT_FOUND)),
     }
-}
-
-/// An answer that breaks off: the status line goes out, then the connection fails mid-body, so the client
-/// sees a broken connection rather than an answer.
-fn broken() -> Response {
-    let failing =
-        futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
-    Response::builder().status(StatusCode::OK).body(Body::from_stream(failing)).unwrap()
 }

@@ -2,22 +2,9 @@
 //! idempotent results, injected faults and the requests each account received.
 
 use serde_json::Value;
+use crate::faults::Fault;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-
-/// A misbehaviour the next request to an account suffers, taken in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(tag = "fault", rename_all = "snake_case")]
-pub enum Fault {
-    /// Processed, but the answer comes only after `delay_ms`.
-    Slow { delay_ms: u64 },
-    /// 500 `api_error` without processing.
-    ServerError,
-    /// The connection breaks before the request is processed.
-    ResetBefore,
-    /// Processed, then the connection breaks before the answer is complete.
-    ResetAfter,
-}
 
 #[derive(Debug, Clone)]
 pub struct Account {

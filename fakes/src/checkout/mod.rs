@@ -1,0 +1,198 @@
+//! A faithful, stateful fake of Checkout.com's Unified Payments API for the calls Paygate makes
+//! (`docs/processors/checkout.md` lists the sources and what is unverified):
+//!
+//! - `Authorization: Bearer sk_sbox_…` (sandbox) or `sk_…` of a registered account, else 401 with no body;
+//! - JSON bodies; `Cko-Idempotency-Key` replays the first answer (another body under the key: 409);
+//! - `POST /payments` → 201, approved or declined (`approved: false`, a 20xxx `response_code`); 422
+//!   `request_invalid` with `error_codes` for bad requests; a Mada card is always captured (no separate
+//!   authorization on Mada);
+//! - `POST /payments/{id}/captures|voids|refunds` → 202 `{action_id}`: processed after the account's
+//!   `action_delay_ms`; until then balances and `GET /payments/{id}/actions` do not show them; 403 for an
+//!   action the payment's state does not allow (a void on Mada, a second capture), 422
+//!   `capture_value_greater_than_authorized` / `refund_amount_exceeds_balance`;
+//! - `GET /payments/{id}`, `GET /payments/{id}/actions`, `GET /payments?reference=…`.
+//!
+//! Control API (not Checkout.com's): `POST /_fake/accounts {secret_key, action_delay_ms}`,
+//! `POST /_fake/accounts/{key}/faults`, `GET /_fake/accounts/{key}/requests`. Room is left for signed
+//! webhooks (`Cko-Signature`) and reports.
+
+mod payments;
+mod state;
+
+pub use payments::{CAPTURE_DECLINED_CARD, TEST_CARDS};
+
+use crate::faults::{Fault, broken};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use payments::Refused;
+use serde_json::{Value, json};
+use state::{Account, ActionKind, Saved, Shared, lock};
+
+pub fn router() -> Router {
+    router_with(Shared::default())
+}
+
+/// Serves the fake on `listener` until `shutdown` completes, with these secret keys registered.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    secret_keys: Vec<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let shared = Shared::default();
+    for key in secret_keys {
+        lock(&shared).accounts.insert(key, Account::default());
+    }
+    axum::serve(crate::no_delay(listener), router_with(shared)).with_graceful_shutdown(shutdown).await
+}
+
+fn router_with(shared: Shared) -> Router {
+    Router::new()
+        .route("/_fake/accounts", post(add_account))
+        .route("/_fake/accounts/{key}/faults", post(add_fault))
+        .route("/_fake/accounts/{key}/requests", get(requests_of))
+        .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
+        .fallback(api)
+        .with_state(shared)
+}
+
+#[derive(serde::Deserialize)]
+struct NewAccount {
+    secret_key: String,
+    #[serde(default)]
+    action_delay_ms: u64,
+}
+
+async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<NewAccount>) -> StatusCode {
+    if !new.secret_key.starts_with("sk_") {
+        return StatusCode::BAD_REQUEST;
+    }
+    let account = Account { action_delay_ms: new.action_delay_ms, ..Account::default() };
+    lock(&shared).accounts.insert(new.secret_key, account);
+    StatusCode::CREATED
+}
+
+async fn add_fault(
+    State(shared): State<Shared>,
+    Path(key): Path<String>,
+    axum::Json(fault): axum::Json<Fault>,
+) -> StatusCode {
+    match lock(&shared).accounts.get_mut(&key) {
+        Some(account) => {
+            account.faults.push_back(fault);
+            StatusCode::CREATED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn requests_of(State(shared): State<Shared>, Path(key): Path<String>) -> Response {
+    match lock(&shared).accounts.get(&key) {
+        Some(account) => axum::Json(json!({ "requests": account.requests })).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Like the real service, a request that has arrived is processed to the end even if the caller hangs up.
+async fn api(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    match tokio::spawn(handle(shared, method, uri, headers, body)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn answer(status: u16, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if body.is_null() { status.into_response() } else { (status, axum::Json(body)).into_response() }
+}
+
+async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let key = header("authorization").and_then(|a| a.strip_prefix("Bearer ").map(str::to_owned)).unwrap_or_default();
+    let fault = {
+        let mut books = lock(&shared);
+        let Some(account) = books.accounts.get_mut(&key) else {
+            // Checkout.com answers an unknown key with a bare 401.
+            return StatusCode::UNAUTHORIZED.into_response();
+        };
+        account.requests.push(format!("{method} {}", uri.path()));
+        account.faults.pop_front()
+    };
+    match fault {
+        Some(Fault::ServerError) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Some(Fault::ResetBefore) => return broken(),
+        Some(Fault::Slow { delay_ms }) => tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await,
+        _ => {}
+    }
+    let json: Value = if method == Method::POST {
+        match serde_json::from_slice(&body) {
+            Ok(value @ Value::Object(_)) => value,
+            _ if body.is_empty() => json!({}),
+            _ => return answer(422, payments::invalid(&["request_body_malformed"]).body),
+        }
+    } else {
+        Value::Null
+    };
+    let idempotency_key = (method == Method::POST).then(|| header("cko-idempotency-key")).flatten();
+    let canonical = format!("{method} {} {json}", uri.path());
+    if let Some(idem) = &idempotency_key {
+        let mut books = lock(&shared);
+        let slot = (key.clone(), idem.clone());
+        match books.idempotency.get(&slot).cloned() {
+            None => {
+                books.idempotency.insert(slot, Saved::InFlight { canonical: canonical.clone() });
+            }
+            Some(Saved::Done { canonical: first, status, body }) if first == canonical => return answer(status, body),
+            Some(Saved::InFlight { canonical: first }) if first == canonical => {
+                return answer(409, json!({ "error_type": "request_in_progress" }));
+            }
+            // **[unverified]** the status Checkout.com gives a reused key with another body.
+            Some(_) => return answer(409, json!({ "error_type": "idempotency_key_reused" })),
+        }
+    }
+    let result = {
+        let mut books = lock(&shared);
+        dispatch(&mut books, &key, &method, &uri, &json)
+    };
+    let (status, body) = match result {
+        Ok(done) => done,
+        Err(Refused { status, body }) => (status, body),
+    };
+    if let Some(idem) = idempotency_key {
+        let mut books = lock(&shared);
+        let slot = (key.clone(), idem);
+        // Validation refusals are not kept: the same key may carry a corrected request.
+        if status == 422 {
+            books.idempotency.remove(&slot);
+        } else {
+            books.idempotency.insert(slot, Saved::Done { canonical, status, body: body.clone() });
+        }
+    }
+    if fault == Some(Fault::ResetAfter) {
+        return broken();
+    }
+    answer(status, body)
+}
+
+fn dispatch(books: &mut state::Books, key: &str, method: &Method, uri: &Uri, body: &Value) -> Result<(u16, Value), Refused> {
+    let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("POST", ["payments"]) => payments::create(books, key, body),
+        ("GET", ["payments"]) => {
+            let reference = uri
+                .query()
+                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "reference").map(|(_, v)| v.into_owned()))
+                .ok_or_else(|| payments::invalid(&["reference_required"]))?;
+            payments::by_reference(books, key, &reference)
+        }
+        ("GET", ["payments", id]) => payments::retrieve(books, key, id),
+        ("GET", ["payments", id, "actions"]) => payments::actions(books, key, id),
+        ("POST", ["payments", id, "captures"]) => payments::act(books, key, id, ActionKind::Capture, body),
+        ("POST", ["payments", id, "voids"]) => payments::act(books, key, id, ActionKind::Void, body),
+        ("POST", ["payments", id, "refunds"]) => payments::act(books, key, id, ActionKind::Refund, body),
+        _ => Err(Refused { status: 404, body: Value::Null }),
+    }
+}

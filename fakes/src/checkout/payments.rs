@@ -1,0 +1,325 @@
+//! Payments (checkout.com/docs/payments; Hyperswitch's `checkout/transformers.rs` for field names): a
+//! request answers 201 when processed (`approved: false` is a decline, not an error) and captures, voids
+//! and refunds answer 202 with only an action id: they are processed later (`action_delay_ms`), and until
+//! then a payment's balances and actions do not show them.
+
+use super::state::{Action, ActionKind, Books, Payment, now_ms};
+use serde_json::{Value, json};
+
+/// A 4xx of Checkout.com's shape: `{request_id, error_type, error_codes}` (422 `request_invalid` for
+/// validation; 403 `action_not_allowed` for an action the payment's state does not allow **[the 403 body
+/// unverified]**; 404 without a body).
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub body: Value,
+}
+
+pub fn invalid(codes: &[&str]) -> Refused {
+    Refused { status: 422, body: json!({ "request_id": "req_fake", "error_type": "request_invalid", "error_codes": codes }) }
+}
+
+fn not_allowed(code: &str) -> Refused {
+    Refused { status: 403, body: json!({ "request_id": "req_fake", "error_type": "action_not_allowed", "error_codes": [code] }) }
+}
+
+fn not_found() -> Refused {
+    Refused { status: 404, body: Value::Null }
+}
+
+/// The fake's test cards (Checkout.com's own sandbox decides declines by card and amount; these mirror its
+/// response codes, checkout.com/docs/resources/codes/api-response-codes): (number, response code, summary).
+pub const TEST_CARDS: &[(&str, &str, &str)] = &[
+    ("4276038578596818", "20005", "Declined - Do Not Honour"),
+    ("4000000000009995", "20051", "Insufficient Funds"),
+    ("4000000000000069", "20054", "Expired Card"),
+    ("4000000000000002", "20005", "Declined - Do Not Honour"),
+];
+/// Approved, but every capture of it is declined (`payment_capture_declined`).
+pub const CAPTURE_DECLINED_CARD: &str = "4000000000000259";
+
+fn luhn_valid(number: &str) -> bool {
+    paygate_core::card::CardNumber::parse(number).is_ok()
+}
+
+/// The card's scheme and local scheme as Checkout.com reports them (`scheme_local: "mada"` for Mada cards).
+fn schemes(number: &str) -> (&'static str, Option<&'static str>) {
+    use paygate_core::card::Brand;
+    let Ok(card) = paygate_core::card::CardNumber::parse(number) else { return ("Unknown", None) };
+    let brands = card.brands();
+    let mada = brands.all().any(|b| b == Brand::Mada);
+    let scheme = match brands.all().find(|b| *b != Brand::Mada) {
+        Some(Brand::Visa) => "Visa",
+        Some(Brand::Mastercard) => "Mastercard",
+        Some(Brand::Amex) => "Amex",
+        Some(_) => "Other",
+        None if mada => "Mada",
+        None => "Unknown",
+    };
+    (scheme, mada.then_some("mada"))
+}
+
+/// Processed actions only: what the payment shows now.
+fn processed(payment: &Payment, kind: ActionKind, now: u64) -> i64 {
+    payment.actions.iter().filter(|a| a.kind == kind && a.approved && a.processed_at_ms <= now).map(|a| a.amount).sum()
+}
+
+fn requested(payment: &Payment, kind: ActionKind) -> bool {
+    payment.actions.iter().any(|a| a.kind == kind && (a.approved || a.processed_at_ms > now_ms()))
+}
+
+fn pending_refunds(payment: &Payment, now: u64) -> i64 {
+    payment.actions.iter().filter(|a| a.kind == ActionKind::Refund && a.approved && a.processed_at_ms > now).map(|a| a.amount).sum()
+}
+
+pub fn status(payment: &Payment, now: u64) -> &'static str {
+    let (captured, refunded, voided) = (
+        processed(payment, ActionKind::Capture, now),
+        processed(payment, ActionKind::Refund, now),
+        processed(payment, ActionKind::Void, now),
+    );
+    match () {
+        _ if !payment.approved => "Declined",
+        _ if voided > 0 => "Voided",
+        _ if refunded > 0 && refunded >= captured => "Refunded",
+        _ if refunded > 0 => "Partially Refunded",
+        _ if captured > 0 && captured < payment.amount => "Partially Captured",
+        _ if captured > 0 => "Captured",
+        _ => "Authorized",
+    }
+}
+
+pub fn to_json(payment: &Payment) -> Value {
+    let now = now_ms();
+    let (captured, refunded, voided) = (
+        processed(payment, ActionKind::Capture, now),
+        processed(payment, ActionKind::Refund, now),
+        processed(payment, ActionKind::Void, now),
+    );
+    let capturable = if payment.approved && !requested(payment, ActionKind::Capture) && !requested(payment, ActionKind::Void) {
+        payment.amount
+    } else {
+        0
+    };
+    let mut source = json!({
+        "type": "card", "id": format!("src_{}", &payment.id[4..]), "scheme": payment.scheme,
+        "last4": payment.last4, "bin": payment.bin, "card_type": "DEBIT",
+    });
+    if let Some(local) = payment.scheme_local {
+        source["scheme_local"] = json!(local);
+        source["issuer_country"] = json!("SA");
+    }
+    json!({
+        "id": payment.id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "approved": payment.approved,
+        "status": status(payment, now),
+        "response_code": payment.response_code,
+        "reference": payment.reference,
+        "metadata": payment.metadata,
+        "source": source,
+        "balances": {
+            "total_authorized": if payment.approved { payment.amount } else { 0 },
+            "total_captured": captured,
+            "total_refunded": refunded,
+            "total_voided": voided,
+            "available_to_capture": capturable,
+            "available_to_refund": captured - refunded - pending_refunds(payment, now),
+            "available_to_void": capturable,
+        },
+        "_links": { "self": { "href": format!("/payments/{}", payment.id) },
+                    "actions": { "href": format!("/payments/{}/actions", payment.id) } },
+    })
+}
+
+/// `POST /payments` with a card source.
+pub fn create(books: &mut Books, account: &str, body: &Value) -> Result<(u16, Value), Refused> {
+    let source = &body["source"];
+    let mut errors = Vec::new();
+    if source["type"] != "card" {
+        errors.push("payment_source_required");
+    }
+    let number = source["number"].as_str().unwrap_or("");
+    if !luhn_valid(number) {
+        errors.push("card_number_invalid");
+    }
+    if !source["expiry_month"].as_i64().is_some_and(|m| (1..=12).contains(&m)) {
+        errors.push("card_expiry_month_invalid");
+    }
+    if !source["expiry_year"].as_i64().is_some_and(|y| y >= 2000) {
+        errors.push("card_expiry_year_invalid");
+    }
+    if source["cvv"].as_str().is_some_and(|c| !(3..=4).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_digit())) {
+        errors.push("cvv_invalid");
+    }
+    let amount = body["amount"].as_i64().filter(|a| *a >= 0);
+    if amount.is_none() {
+        errors.push("amount_invalid");
+    }
+    let currency = body["currency"].as_str().filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()));
+    if currency.is_none() {
+        errors.push("currency_invalid");
+    }
+    if !body["processing_channel_id"].as_str().is_some_and(|p| p.starts_with("pc_")) {
+        errors.push("processing_channel_id_required");
+    }
+    if body["reference"].as_str().is_some_and(|r| r.len() > 80) {
+        errors.push("reference_invalid");
+    }
+    if !errors.is_empty() {
+        return Err(invalid(&errors));
+    }
+    let (amount, currency) = (amount.unwrap_or(0), currency.unwrap_or("").to_owned());
+    let (scheme, scheme_local) = schemes(number);
+    let decline = TEST_CARDS.iter().find(|(n, _, _)| *n == number);
+    let (approved, response_code) = match decline {
+        Some((_, code, _)) => (false, *code),
+        None => (true, "10000"),
+    };
+    // Mada takes no separate authorization: "an auth ... is captured anyway" (checkout.com Mada docs), so
+    // `capture: false` with a Mada card is a sale all the same.
+    let capture = body["capture"].as_bool().unwrap_or(true) || scheme_local == Some("mada");
+    let now = now_ms();
+    let delay = books.accounts.get(account).map(|a| a.action_delay_ms).unwrap_or(0);
+    let (id, action_id) = (books.id("pay"), books.id("act"));
+    let mut payment = Payment {
+        id: id.clone(),
+        account: account.to_owned(),
+        amount,
+        currency,
+        reference: body["reference"].as_str().map(str::to_owned),
+        metadata: body["metadata"].clone(),
+        approved,
+        response_code,
+        scheme,
+        scheme_local,
+        last4: number[number.len() - 4..].to_owned(),
+        bin: number[..6].to_owned(),
+        captures_declined: number == CAPTURE_DECLINED_CARD,
+        actions: vec![Action {
+            id: action_id.clone(),
+            kind: ActionKind::Authorization,
+            amount,
+            reference: body["reference"].as_str().map(str::to_owned),
+            processed_at_ms: now,
+            approved,
+            response_code,
+        }],
+        created_ms: now,
+    };
+    if approved && capture {
+        let capture_id = books.id("act");
+        payment.actions.push(Action {
+            id: capture_id,
+            kind: ActionKind::Capture,
+            amount,
+            reference: None,
+            processed_at_ms: now + delay,
+            approved: !payment.captures_declined,
+            response_code: if payment.captures_declined { "20005" } else { "10000" },
+        });
+    }
+    let mut answer = to_json(&payment);
+    answer["action_id"] = json!(action_id);
+    answer["response_summary"] = json!(decline.map_or("Approved", |(_, _, summary)| summary));
+    answer["processed_on"] = json!(payment.created_ms);
+    if approved {
+        answer["auth_code"] = json!("770687");
+    }
+    books.payments.insert(id, payment);
+    Ok((201, answer))
+}
+
+fn owned<'a>(books: &'a mut Books, account: &str, id: &str) -> Result<&'a mut Payment, Refused> {
+    match books.payments.get_mut(id) {
+        Some(payment) if payment.account == account => Ok(payment),
+        _ => Err(not_found()),
+    }
+}
+
+pub fn retrieve(books: &mut Books, account: &str, id: &str) -> Result<(u16, Value), Refused> {
+    owned(books, account, id).map(|payment| (200, to_json(payment)))
+}
+
+/// `GET /payments?reference=…`: the payments made with our reference.
+pub fn by_reference(books: &Books, account: &str, reference: &str) -> Result<(u16, Value), Refused> {
+    let mut found: Vec<&Payment> =
+        books.payments.values().filter(|p| p.account == account && p.reference.as_deref() == Some(reference)).collect();
+    found.sort_by(|a, b| b.id.cmp(&a.id));
+    let data: Vec<Value> = found.into_iter().map(to_json).collect();
+    Ok((200, json!({ "limit": 10, "skip": 0, "total_count": data.len(), "data": data })))
+}
+
+/// `GET /payments/{id}/actions`: the processed actions, newest first.
+pub fn actions(books: &mut Books, account: &str, id: &str) -> Result<(u16, Value), Refused> {
+    let payment = owned(books, account, id)?;
+    let now = now_ms();
+    let list: Vec<Value> = payment
+        .actions
+        .iter()
+        .rev()
+        .filter(|a| a.processed_at_ms <= now)
+        .map(|a| {
+            json!({ "id": a.id, "type": a.kind.as_str(), "processed_on": a.processed_at_ms, "amount": a.amount,
+                    "approved": a.approved, "response_code": a.response_code,
+                    "response_summary": if a.approved { "Approved" } else { "Declined" }, "reference": a.reference })
+        })
+        .collect();
+    Ok((200, Value::Array(list)))
+}
+
+/// A capture, void or refund: 202 with the action id, processed after the account's delay.
+pub fn act(books: &mut Books, account: &str, id: &str, kind: ActionKind, body: &Value) -> Result<(u16, Value), Refused> {
+    let delay = books.accounts.get(account).map(|a| a.action_delay_ms).unwrap_or(0);
+    let action_id = books.id("act");
+    let payment = owned(books, account, id)?;
+    let now = now_ms();
+    let json = to_json(payment);
+    let balances = &json["balances"];
+    let amount = body["amount"].as_i64();
+    let (amount, approved) = match kind {
+        ActionKind::Capture => {
+            let available = balances["available_to_capture"].as_i64().unwrap_or(0);
+            if available == 0 {
+                return Err(not_allowed("payment_not_capturable"));
+            }
+            let amount = amount.unwrap_or(available);
+            if amount <= 0 || amount > available {
+                return Err(invalid(&["capture_value_greater_than_authorized"]));
+            }
+            (amount, !payment.captures_declined)
+        }
+        ActionKind::Void => {
+            // Mada has no voids; and nothing captured can be voided.
+            if balances["available_to_void"].as_i64().unwrap_or(0) == 0 || payment.scheme_local == Some("mada") {
+                return Err(not_allowed("payment_not_voidable"));
+            }
+            (payment.amount, true)
+        }
+        ActionKind::Refund => {
+            let available = balances["available_to_refund"].as_i64().unwrap_or(0);
+            if processed(payment, ActionKind::Capture, now) == 0 {
+                return Err(not_allowed("payment_not_refundable"));
+            }
+            let amount = amount.unwrap_or(available);
+            if amount <= 0 || amount > available {
+                return Err(invalid(&["refund_amount_exceeds_balance"]));
+            }
+            (amount, true)
+        }
+        ActionKind::Authorization => return Err(invalid(&["action_invalid"])),
+    };
+    let reference = body["reference"].as_str().map(str::to_owned);
+    payment.actions.push(Action {
+        id: action_id.clone(),
+        kind,
+        amount,
+        reference: reference.clone(),
+        processed_at_ms: now + delay,
+        approved,
+        response_code: if approved { "10000" } else { "20005" },
+    });
+    Ok((202, json!({ "action_id": action_id, "reference": reference,
+                     "_links": { "payment": { "href": format!("/payments/{id}") } } })))
+}

@@ -1,0 +1,101 @@
+//! What the fake Checkout.com remembers: accounts (secret keys and their switches), payments with their
+//! actions, idempotent answers, injected faults and the requests each account received.
+
+use crate::faults::Fault;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    /// How long requested captures, voids and refunds stay pending before they are processed.
+    pub action_delay_ms: u64,
+    pub faults: VecDeque<Fault>,
+    /// Every request received, as `METHOD /path` (never a body: it may hold a card number).
+    pub requests: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Authorization,
+    Capture,
+    Void,
+    Refund,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Authorization => "Authorization",
+            ActionKind::Capture => "Capture",
+            ActionKind::Void => "Void",
+            ActionKind::Refund => "Refund",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub id: String,
+    pub kind: ActionKind,
+    pub amount: i64,
+    pub reference: Option<String>,
+    /// Unix milliseconds from which it counts as processed (pending until then).
+    pub processed_at_ms: u64,
+    /// Decided when requested, revealed when processed.
+    pub approved: bool,
+    pub response_code: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub id: String,
+    pub account: String,
+    pub amount: i64,
+    pub currency: String,
+    pub reference: Option<String>,
+    pub metadata: Value,
+    pub approved: bool,
+    pub response_code: &'static str,
+    pub scheme: &'static str,
+    pub scheme_local: Option<&'static str>,
+    pub last4: String,
+    pub bin: String,
+    /// This card's captures are declined (a fake test card).
+    pub captures_declined: bool,
+    pub actions: Vec<Action>,
+    pub created_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Saved {
+    InFlight { canonical: String },
+    Done { canonical: String, status: u16, body: Value },
+}
+
+#[derive(Default)]
+pub struct Books {
+    pub accounts: HashMap<String, Account>,
+    pub payments: HashMap<String, Payment>,
+    /// By (secret key, Cko-Idempotency-Key).
+    pub idempotency: HashMap<(String, String), Saved>,
+    pub next: u64,
+}
+
+impl Books {
+    /// A fresh id with Checkout.com's prefix (`pay_`, `act_`, `src_`), 26 lower-case characters after it.
+    pub fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}_fake{:022}", self.next)
+    }
+}
+
+pub type Shared = Arc<Mutex<Books>>;
+
+pub fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Books> {
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
