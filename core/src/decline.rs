@@ -95,6 +95,31 @@ impl DeclineCode {
             other => DeclineCode::parse(other).unwrap_or(DeclineCode::GenericDecline),
         }
     }
+
+    /// Checkout.com's `response_code` (checkout.com/docs/resources/codes/api-response-codes: 20xxx soft
+    /// declines, 30xxx hard declines, 40xxx risk, 50xxx Checkout.com's own) as ours. Codes without a closer
+    /// match are generic declines; the raw code is kept by the caller.
+    pub fn from_checkout(code: &str) -> DeclineCode {
+        match code {
+            "20005" | "20001" | "20002" => DeclineCode::DoNotHonor,
+            "20012" | "20057" | "20058" => DeclineCode::TransactionNotAllowed,
+            "20014" | "30014" => DeclineCode::IncorrectNumber,
+            "20051" => DeclineCode::InsufficientFunds,
+            "20054" | "30033" | "30054" => DeclineCode::ExpiredCard,
+            "20059" | "30034" => DeclineCode::Fraudulent,
+            "20061" | "20065" => DeclineCode::CardVelocityExceeded,
+            "20062" | "30036" => DeclineCode::RestrictedCard,
+            "20082" | "20087" => DeclineCode::IncorrectCvc,
+            "20091" | "20096" => DeclineCode::TryAgainLater,
+            "30004" | "30007" => DeclineCode::PickupCard,
+            "30041" => DeclineCode::LostCard,
+            "30043" => DeclineCode::StolenCard,
+            "20150" | "20154" => DeclineCode::AuthenticationRequired,
+            code if code.starts_with('4') => DeclineCode::Fraudulent,
+            code if code.starts_with('5') => DeclineCode::ProcessingError,
+            _ => DeclineCode::GenericDecline,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +133,21 @@ mod tests {
             assert!(!code.message().is_empty());
         }
         assert_eq!(DeclineCode::parse("approved"), None);
+    }
+
+    #[test]
+    fn checkout_codes_map_to_ours() {
+        for (checkout, ours) in [
+            ("20051", DeclineCode::InsufficientFunds),
+            ("20005", DeclineCode::DoNotHonor),
+            ("20054", DeclineCode::ExpiredCard),
+            ("30041", DeclineCode::LostCard),
+            ("40101", DeclineCode::Fraudulent),
+            ("50001", DeclineCode::ProcessingError),
+            ("20999", DeclineCode::GenericDecline),
+        ] {
+            assert_eq!(DeclineCode::from_checkout(checkout), ours, "{checkout}");
+        }
     }
 
     #[test]

@@ -10,16 +10,19 @@ pub enum ConnectorKind {
     Sandbox,
     /// Stripe's PaymentIntents API.
     Stripe,
+    /// Checkout.com's Unified Payments API.
+    Checkout,
 }
 
 impl ConnectorKind {
-    pub const ALL: &'static [ConnectorKind] = &[ConnectorKind::Sandbox, ConnectorKind::Stripe];
+    pub const ALL: &'static [ConnectorKind] = &[ConnectorKind::Sandbox, ConnectorKind::Stripe, ConnectorKind::Checkout];
 
     /// Its one spelling: the API's `connector`, the database's, and the vault-forward `destination`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectorKind::Sandbox => "sandbox",
             ConnectorKind::Stripe => "stripe",
+            ConnectorKind::Checkout => "checkout",
         }
     }
 
@@ -31,7 +34,7 @@ impl ConnectorKind {
     pub fn allowed_in(self, mode: Mode) -> bool {
         match self {
             ConnectorKind::Sandbox => mode == Mode::Test,
-            ConnectorKind::Stripe => true,
+            ConnectorKind::Stripe | ConnectorKind::Checkout => true,
         }
     }
 

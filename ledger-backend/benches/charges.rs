@@ -223,6 +223,8 @@ async fn main() {
             edge_url: vault.url.clone(),
             sandbox_url: sandbox_url.clone(),
             stripe_url: stripe_url.clone(),
+            checkout_test_url: "http://127.0.0.1:9".into(),
+            checkout_live_url: "http://127.0.0.1:9".into(),
             processor_timeout: timeout,
             operator_token: None,
             secrets_keys: secrets_keys.clone(),

@@ -6,7 +6,7 @@ CREATE TABLE processor_accounts (
     id                  text COLLATE "C" NOT NULL CHECK (id ~ '^pa_[0-9a-z]{26}$'),
     merchant_id         text NOT NULL REFERENCES merchants (id),
     mode                text NOT NULL CHECK (mode IN ('test', 'live')),
-    connector           text NOT NULL CHECK (connector IN ('sandbox', 'stripe')),
+    connector           text NOT NULL CHECK (connector IN ('sandbox', 'stripe', 'checkout')),
     display_name        text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 100),
     credentials_sealed  jsonb,
     -- What people may see to recognise the credentials: the key's kind and last four characters.
@@ -39,6 +39,12 @@ ALTER TABLE charges ADD COLUMN payment_method text NOT NULL DEFAULT 'card' CHECK
 -- The processor's own code for a decline (its `decline_code`, response code...), beside our normalized one.
 ALTER TABLE charges ADD COLUMN failure_processor_code text CHECK (length(failure_processor_code) <= 100);
 ALTER TABLE charge_attempts ADD COLUMN processor_account_id text COLLATE "C";
+-- `pending`: the processor accepted the request and will say later how it ended (Checkout.com's 202 for
+-- captures, voids and refunds); `processor_reference` then holds its action id.
+ALTER TABLE charge_attempts DROP CONSTRAINT charge_attempts_outcome_check;
+ALTER TABLE charge_attempts ADD CONSTRAINT charge_attempts_outcome_check
+    CHECK (outcome IN ('started', 'succeeded', 'failed', 'unknown', 'pending'));
+CREATE INDEX charge_attempts_pending ON charge_attempts (id) WHERE outcome = 'pending';
 -- The routing rule (its position; NULL for the default) that chose the account, on the charge for its API
 -- object and on each authorize attempt.
 ALTER TABLE charges ADD COLUMN routing_rule integer CHECK (routing_rule >= 0);

@@ -26,6 +26,10 @@ pub struct Config {
     pub sandbox_url: String,
     /// `PAYGATE_STRIPE_URL`: Stripe's API (`https://api.stripe.com`; the local fake in development and tests).
     pub stripe_url: String,
+    /// `PAYGATE_CHECKOUT_TEST_URL` and `PAYGATE_CHECKOUT_LIVE_URL`: Checkout.com's sandbox
+    /// (`https://api.sandbox.checkout.com`) and live (`https://api.checkout.com`) hosts.
+    pub checkout_test_url: String,
+    pub checkout_live_url: String,
     /// `PAYGATE_PROCESSOR_TIMEOUT_MS`: every processor and vault call gives up after this.
     pub processor_timeout: std::time::Duration,
     /// `PAYGATE_OPERATOR_TOKEN`: enables the operator API (pricing); absent, that API does not exist.
@@ -64,10 +68,12 @@ impl Config {
         let pepper = pepper_from_env()?;
         let edge_url = std::env::var("PAYGATE_EDGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".to_owned());
         let sandbox_url = std::env::var("PAYGATE_SANDBOX_URL").unwrap_or_else(|_| "http://127.0.0.1:8082".to_owned());
-        let stripe_url = std::env::var("PAYGATE_STRIPE_URL")
-            .unwrap_or_else(|_| "https://api.stripe.com".to_owned())
-            .trim_end_matches('/')
-            .to_owned();
+        let url = |name: &str, default: &str| {
+            std::env::var(name).unwrap_or_else(|_| default.to_owned()).trim_end_matches('/').to_owned()
+        };
+        let stripe_url = url("PAYGATE_STRIPE_URL", "https://api.stripe.com");
+        let checkout_test_url = url("PAYGATE_CHECKOUT_TEST_URL", "https://api.sandbox.checkout.com");
+        let checkout_live_url = url("PAYGATE_CHECKOUT_LIVE_URL", "https://api.checkout.com");
         let timeout_ms = match std::env::var("PAYGATE_PROCESSOR_TIMEOUT_MS") {
             Ok(v) => v.parse().map_err(|_| ConfigError::Invalid {
                 name: "PAYGATE_PROCESSOR_TIMEOUT_MS",
@@ -93,6 +99,8 @@ impl Config {
             edge_url,
             sandbox_url,
             stripe_url,
+            checkout_test_url,
+            checkout_live_url,
             processor_timeout,
             operator_token,
             secrets_keys,

@@ -23,7 +23,12 @@ pub fn app_state(pool: PgPool, config: &Config) -> AppState {
 /// The processors (vault client, executor, connector URLs, credential keys), as the API and the jobs use them.
 pub fn processors(config: &Config) -> Arc<Processors> {
     let signing_secret = config.edge_secrets.first().cloned().expect("Config always holds the current edge secret");
-    let urls = ConnectorUrls { sandbox: config.sandbox_url.clone(), stripe: config.stripe_url.clone() };
+    let urls = ConnectorUrls {
+        sandbox: config.sandbox_url.clone(),
+        stripe: config.stripe_url.clone(),
+        checkout_test: config.checkout_test_url.clone(),
+        checkout_live: config.checkout_live_url.clone(),
+    };
     Arc::new(Processors::new(
         VaultForward::new(&config.edge_url, signing_secret, config.processor_timeout),
         urls,

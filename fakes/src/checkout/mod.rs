@@ -177,14 +177,22 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
     answer(status, body)
 }
 
-fn dispatch(books: &mut state::Books, key: &str, method: &Method, uri: &Uri, body: &Value) -> Result<(u16, Value), Refused> {
+fn dispatch(
+    books: &mut state::Books,
+    key: &str,
+    method: &Method,
+    uri: &Uri,
+    body: &Value,
+) -> Result<(u16, Value), Refused> {
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         ("POST", ["payments"]) => payments::create(books, key, body),
         ("GET", ["payments"]) => {
             let reference = uri
                 .query()
-                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "reference").map(|(_, v)| v.into_owned()))
+                .and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "reference").map(|(_, v)| v.into_owned())
+                })
                 .ok_or_else(|| payments::invalid(&["reference_required"]))?;
             payments::by_reference(books, key, &reference)
         }

@@ -16,11 +16,17 @@ pub struct Refused {
 }
 
 pub fn invalid(codes: &[&str]) -> Refused {
-    Refused { status: 422, body: json!({ "request_id": "req_fake", "error_type": "request_invalid", "error_codes": codes }) }
+    Refused {
+        status: 422,
+        body: json!({ "request_id": "req_fake", "error_type": "request_invalid", "error_codes": codes }),
+    }
 }
 
 fn not_allowed(code: &str) -> Refused {
-    Refused { status: 403, body: json!({ "request_id": "req_fake", "error_type": "action_not_allowed", "error_codes": [code] }) }
+    Refused {
+        status: 403,
+        body: json!({ "request_id": "req_fake", "error_type": "action_not_allowed", "error_codes": [code] }),
+    }
 }
 
 fn not_found() -> Refused {
@@ -69,7 +75,12 @@ fn requested(payment: &Payment, kind: ActionKind) -> bool {
 }
 
 fn pending_refunds(payment: &Payment, now: u64) -> i64 {
-    payment.actions.iter().filter(|a| a.kind == ActionKind::Refund && a.approved && a.processed_at_ms > now).map(|a| a.amount).sum()
+    payment
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Refund && a.approved && a.processed_at_ms > now)
+        .map(|a| a.amount)
+        .sum()
 }
 
 pub fn status(payment: &Payment, now: u64) -> &'static str {
@@ -96,11 +107,12 @@ pub fn to_json(payment: &Payment) -> Value {
         processed(payment, ActionKind::Refund, now),
         processed(payment, ActionKind::Void, now),
     );
-    let capturable = if payment.approved && !requested(payment, ActionKind::Capture) && !requested(payment, ActionKind::Void) {
-        payment.amount
-    } else {
-        0
-    };
+    let capturable =
+        if payment.approved && !requested(payment, ActionKind::Capture) && !requested(payment, ActionKind::Void) {
+            payment.amount
+        } else {
+            0
+        };
     let mut source = json!({
         "type": "card", "id": format!("src_{}", &payment.id[4..]), "scheme": payment.scheme,
         "last4": payment.last4, "bin": payment.bin, "card_type": "DEBIT",
@@ -144,10 +156,10 @@ pub fn create(books: &mut Books, account: &str, body: &Value) -> Result<(u16, Va
     if !luhn_valid(number) {
         errors.push("card_number_invalid");
     }
-    if !source["expiry_month"].as_i64().is_some_and(|m| (1..=12).contains(&m)) {
+    if source["expiry_month"].as_i64().is_none_or(|m| !(1..=12).contains(&m)) {
         errors.push("card_expiry_month_invalid");
     }
-    if !source["expiry_year"].as_i64().is_some_and(|y| y >= 2000) {
+    if source["expiry_year"].as_i64().is_none_or(|y| y < 2000) {
         errors.push("card_expiry_year_invalid");
     }
     if source["cvv"].as_str().is_some_and(|c| !(3..=4).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_digit())) {
@@ -270,7 +282,13 @@ pub fn actions(books: &mut Books, account: &str, id: &str) -> Result<(u16, Value
 }
 
 /// A capture, void or refund: 202 with the action id, processed after the account's delay.
-pub fn act(books: &mut Books, account: &str, id: &str, kind: ActionKind, body: &Value) -> Result<(u16, Value), Refused> {
+pub fn act(
+    books: &mut Books,
+    account: &str,
+    id: &str,
+    kind: ActionKind,
+    body: &Value,
+) -> Result<(u16, Value), Refused> {
     let delay = books.accounts.get(account).map(|a| a.action_delay_ms).unwrap_or(0);
     let action_id = books.id("act");
     let payment = owned(books, account, id)?;
@@ -320,6 +338,9 @@ pub fn act(books: &mut Books, account: &str, id: &str, kind: ActionKind, body: &
         approved,
         response_code: if approved { "10000" } else { "20005" },
     });
-    Ok((202, json!({ "action_id": action_id, "reference": reference,
-                     "_links": { "payment": { "href": format!("/payments/{id}") } } })))
+    Ok((
+        202,
+        json!({ "action_id": action_id, "reference": reference,
+                     "_links": { "payment": { "href": format!("/payments/{id}") } } }),
+    ))
 }

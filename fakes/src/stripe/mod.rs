@@ -23,9 +23,9 @@ mod intents;
 mod refunds;
 mod state;
 
-pub use cards::TEST_CARDS;
 pub use crate::faults::Fault;
 use crate::faults::broken;
+pub use cards::TEST_CARDS;
 
 use axum::Router;
 use axum::body::Bytes;

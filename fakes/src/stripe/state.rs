@@ -1,8 +1,8 @@
 //! What the fake Stripe remembers: the accounts (API keys and their switches), PaymentIntents, refunds,
 //! idempotent results, injected faults and the requests each account received.
 
-use serde_json::Value;
 use crate::faults::Fault;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 

@@ -227,6 +227,19 @@ pub async fn settle(
             record(&mut tx, scope, "refund.failed", refund_id, None).await?;
             charges::record_event(&mut tx, scope, charge_id, "charge.refund_reverted").await?;
         }
+        OperationOutcome::Pending { reference } => {
+            // Accepted by the processor, to be confirmed: the refund stays pending, its amount reserved.
+            sqlx::query("UPDATE charge_attempts SET outcome = 'pending', processor_reference = $2 WHERE id = $1")
+                .bind(attempt_id)
+                .bind(&reference)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE refunds SET processor_reference = coalesce($2, processor_reference) WHERE id = $1")
+                .bind(refund_id)
+                .bind(reference)
+                .execute(&mut *tx)
+                .await?;
+        }
         OperationOutcome::Unknown { detail } => {
             attempt("unknown").execute(&mut *tx).await?;
             tracing::warn!(%refund_id, attempt_id, %detail, "refund outcome unknown; left for recovery");

@@ -12,6 +12,9 @@ use serde_json::Value;
 pub enum Answer {
     /// One object of this component.
     Object(u16, &'static str),
+    /// One object of this component: 200 when done, 202 when the processor accepted the operation and will
+    /// confirm it later (the object says what is pending).
+    ObjectOrAccepted(&'static str),
     /// The list envelope of this component.
     List(&'static str),
     /// A small fixed object described inline (health checks).

@@ -72,7 +72,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/charges/{id}/capture",
             "captureCharge",
             "Capture an authorized charge, wholly or in part (the rest is released)",
-            Answer::Object(200, "Charge"),
+            Answer::ObjectOrAccepted("Charge"),
             post(capture_charge),
         )
         .optional_body(capture_schema)
@@ -82,7 +82,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/charges/{id}/void",
             "voidCharge",
             "Release an authorization without capturing",
-            Answer::Object(200, "Charge"),
+            Answer::ObjectOrAccepted("Charge"),
             post(void_charge),
         )
         .tag("charges"),
@@ -246,7 +246,7 @@ async fn capture_charge(
     PathId(id): PathId<paygate_core::id::ChargeKind>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Charge>, ApiError> {
+) -> Result<(StatusCode, Json<Charge>), ApiError> {
     // The body is optional: no body captures the whole authorization.
     let body: CaptureBody = super::json::optional(&headers, &body)?;
     let amount = body
@@ -255,17 +255,24 @@ async fn capture_charge(
         .transpose()?;
     let scope = caller.scope();
     let charge = charges::operate(&state.pool, &state.processors, scope, id, Operation::Capture { amount }).await?;
-    Ok(Json(Charge::from(&charge)))
+    Ok(accepted_or_done(&charge))
+}
+
+/// 202 while the processor has accepted the operation but not confirmed it (`pending_operation` says which),
+/// 200 once it is done.
+fn accepted_or_done(charge: &charges::ChargeRecord) -> (StatusCode, Json<Charge>) {
+    let status = if charge.pending_operation.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK };
+    (status, Json(Charge::from(charge)))
 }
 
 async fn void_charge(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::ChargeKind>,
-) -> Result<Json<Charge>, ApiError> {
+) -> Result<(StatusCode, Json<Charge>), ApiError> {
     let scope = caller.scope();
     let charge = charges::operate(&state.pool, &state.processors, scope, id, Operation::Void).await?;
-    Ok(Json(Charge::from(&charge)))
+    Ok(accepted_or_done(&charge))
 }
 
 async fn get_charge(

@@ -63,7 +63,7 @@ fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
     }
     let status = match endpoint.answer {
         Answer::Object(status, _) | Answer::Inline(status, _) => status,
-        Answer::List(_) => 200,
+        Answer::List(_) | Answer::ObjectOrAccepted(_) => 200,
     };
     let success = success_schema(endpoint);
     let problem = json!({ "content": { "application/problem+json": { "schema": schemas::reference("Problem") } } });
@@ -72,6 +72,9 @@ fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
         "4XX": { "description": "The request is at fault; `param` names the parameter", "content": problem["content"] },
         "5XX": { "description": "We or a processor are at fault; retry with the same Idempotency-Key", "content": problem["content"] },
     });
+    if matches!(endpoint.answer, Answer::ObjectOrAccepted(_)) {
+        responses["202"] = json!({ "description": "Accepted by the processor, not yet confirmed: `pending_operation` names it, and an event follows when it ends", "content": { "application/json": { "schema": success.clone() } } });
+    }
     if endpoint.idempotency_key {
         responses["200"] = json!({ "description": "Replay: the object the first request with this key created", "content": { "application/json": { "schema": success } } });
     }
@@ -94,7 +97,7 @@ fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
 
 fn success_schema(endpoint: &Endpoint) -> Value {
     match endpoint.answer {
-        Answer::Object(_, component) => schemas::reference(component),
+        Answer::Object(_, component) | Answer::ObjectOrAccepted(component) => schemas::reference(component),
         Answer::List(component) => schemas::list_of(component),
         Answer::Inline(_, schema) => schema(),
     }

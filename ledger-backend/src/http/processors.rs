@@ -114,14 +114,16 @@ impl From<RoutingError> for ApiError {
 }
 
 fn credentials_schema() -> Value {
-    json!({ "type": "object", "description": "The connector's credentials: for stripe, {secret_key}",
-            "properties": { "secret_key": { "type": "string" } }, "additionalProperties": false })
+    json!({ "type": "object",
+            "description": "The connector's credentials: for stripe {secret_key}; for checkout {secret_key, processing_channel_id}",
+            "properties": { "secret_key": { "type": "string" }, "processing_channel_id": { "type": "string" } },
+            "additionalProperties": false })
 }
 
 fn create_schema() -> Value {
     request(
         &[
-            ("connector", json!({ "type": "string", "enum": ["stripe"] })),
+            ("connector", json!({ "type": "string", "enum": ["stripe", "checkout"] })),
             ("display_name", string()),
             ("credentials", credentials_schema()),
         ],
@@ -171,6 +173,31 @@ fn credentials_of(connector: ConnectorKind, value: Value) -> Result<Credentials,
                     detail: "stripe credentials need secret_key".into(),
                 }),
             }
+        }
+        ConnectorKind::Checkout => {
+            if let Some(other) = fields.keys().find(|k| !matches!(k.as_str(), "secret_key" | "processing_channel_id")) {
+                return Err(ApiError::Param {
+                    code: ErrorCode::ParameterUnknown,
+                    param: format!("credentials.{other}"),
+                    detail: format!("checkout credentials take secret_key and processing_channel_id, not {other}"),
+                });
+            }
+            let text = |name: &str| match fields.get(name) {
+                Some(Value::String(value)) => Ok(value.clone()),
+                Some(_) => Err(ApiError::invalid(
+                    &format!("credentials.{name}"),
+                    format!("credentials.{name} must be a string"),
+                )),
+                None => Err(ApiError::Param {
+                    code: ErrorCode::ParameterMissing,
+                    param: format!("credentials.{name}"),
+                    detail: format!("checkout credentials need {name}"),
+                }),
+            };
+            Ok(Credentials::Checkout {
+                secret_key: Secret::new(text("secret_key")?),
+                processing_channel_id: text("processing_channel_id")?,
+            })
         }
         ConnectorKind::Sandbox => Err(ApiError::invalid("connector", "the sandbox account exists already")),
     }

@@ -152,6 +152,11 @@ fn charge() -> Value {
             "failure_processor_code",
             nullable(json!({ "type": "string", "description": "The processor's own code for the decline" })),
         ),
+        (
+            "pending_operation",
+            nullable(json!({ "type": "string", "enum": ["capture", "void", "expire"],
+                             "description": "An operation the processor accepted and has not confirmed yet; an event follows when it ends" })),
+        ),
         ("created", timestamp()),
         ("authorization_expires_at", nullable(timestamp())),
     ])
@@ -276,7 +281,7 @@ fn processor_account() -> Value {
         ("id", id("pa")),
         ("object", constant("processor_account")),
         ("livemode", boolean()),
-        ("connector", one_of_strings(&["sandbox", "stripe"])),
+        ("connector", one_of_strings(&["sandbox", "stripe", "checkout"])),
         ("display_name", string()),
         (
             "credentials_hint",

@@ -21,7 +21,8 @@ use crate::domain::charges::{self, ChargeError, Operation};
 use crate::domain::refunds;
 use crate::domain::tenancy::Scope;
 use crate::processors::{
-    Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationOutcome, Processors, RefundLookup,
+    Authorization, AuthorizationLookup, AuthorizeOutcome, Connector, Flow, OperationLookup, OperationOutcome,
+    Processors,
 };
 use paygate_core::charge::ChargeAction;
 use paygate_core::decline::DeclineCode;
@@ -91,10 +92,14 @@ async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Du
             let Some(connector) = connector_for(pool, processors, scope, account, &charge_id.to_string()).await? else {
                 continue 'charges;
             };
-            match processors.find_authorization(&connector, attempt_id).await {
+            match processors.find_authorization(&connector, attempt_id, &charge_id.to_string()).await {
                 AuthorizationLookup::Approved { processor_reference, amount_captured, .. } => {
-                    let outcome =
-                        AuthorizeOutcome::Approved { processor_reference, captured: amount_captured > 0, card: None };
+                    let outcome = AuthorizeOutcome::Approved {
+                        processor_reference,
+                        captured: amount_captured > 0,
+                        capture_pending: false,
+                        card: None,
+                    };
                     decided = Some((attempt_id.clone(), outcome));
                     break;
                 }
@@ -129,14 +134,15 @@ async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Du
 
 /// Charges claimed by a capture, void or expiry whose answer was lost.
 async fn operations(pool: &PgPool, processors: &Processors, settle_after: Duration) -> Result<usize, sqlx::Error> {
-    type Row = (ChargeId, MerchantId, Mode, String, Option<String>, String, i64, Option<ProcessorAccountId>);
+    type Row = (ChargeId, MerchantId, Mode, String, Option<String>, String, i64, Option<ProcessorAccountId>, String);
     let stuck: Vec<Row> = sqlx::query_as(
         "SELECT c.id, c.merchant_id, c.mode, c.pending_operation, c.processor_reference, a.id, a.amount,
-                c.processor_account_id
+                c.processor_account_id, a.outcome
          FROM charges c
          JOIN LATERAL (
-             SELECT id, amount, created_at FROM charge_attempts
-             WHERE charge_id = c.id AND operation IN ('capture', 'void') AND outcome IN ('started', 'unknown')
+             SELECT id, amount, created_at, outcome FROM charge_attempts
+             WHERE charge_id = c.id AND operation IN ('capture', 'void')
+               AND outcome IN ('started', 'unknown', 'pending')
              ORDER BY id DESC LIMIT 1
          ) a ON true
          WHERE c.pending_operation IS NOT NULL AND a.created_at < now() - make_interval(secs => $1)
@@ -147,7 +153,7 @@ async fn operations(pool: &PgPool, processors: &Processors, settle_after: Durati
     .fetch_all(pool)
     .await?;
     let mut resolved = 0;
-    for (charge_id, merchant_id, mode, marker, reference, attempt_id, amount, account) in stuck {
+    for (charge_id, merchant_id, mode, marker, reference, attempt_id, amount, account, attempt_outcome) in stuck {
         let scope = Scope { merchant_id, mode };
         let (operation, action) = match (marker.as_str(), Amount::positive(amount)) {
             ("capture", Ok(amount)) => (Operation::Capture { amount: Some(amount) }, ChargeAction::Capture { amount }),
@@ -162,6 +168,32 @@ async fn operations(pool: &PgPool, processors: &Processors, settle_after: Durati
             continue;
         };
         let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
+        let flow = if matches!(action, ChargeAction::Capture { .. }) { Flow::Capture } else { Flow::Void };
+        // Where the processor keeps actions (Checkout.com), ours is looked up by our attempt id.
+        if let Some(found) = processors.find_operation(&connector, flow, &authorization, &attempt_id).await {
+            let outcome = match found {
+                OperationLookup::Succeeded { reference } => OperationOutcome::Succeeded { reference: Some(reference) },
+                OperationLookup::Failed { code } => OperationOutcome::Failed { code },
+                // Accepted and not processed yet: ask again next run.
+                OperationLookup::NotFound | OperationLookup::Pending if attempt_outcome == "pending" => continue,
+                // Never received (older than the settle time and not among the actions): the claim goes.
+                OperationLookup::NotFound => {
+                    OperationOutcome::Failed { code: ErrorCode::ProcessingError.as_str().into() }
+                }
+                OperationLookup::Pending => continue,
+                OperationLookup::Unknown { detail } => {
+                    tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
+                    continue;
+                }
+            };
+            match charges::apply_operation(pool, scope, charge_id, operation, action, &attempt_id, outcome).await {
+                Ok(_) | Err(ChargeError::ProcessorRefused(_)) => resolved += 1,
+                Err(ChargeError::OperationInFlight) => {}
+                Err(ChargeError::Database(e)) => return Err(e),
+                Err(error) => tracing::warn!(%charge_id, %error, "recovery left for the next run"),
+            }
+            continue;
+        }
         let state = processors.authorization_state(&connector, &authorization).await;
         let outcome = match (state, action) {
             (AuthorizationLookup::Approved { amount_captured, .. }, ChargeAction::Capture { amount })
@@ -209,7 +241,7 @@ async fn pending_refunds(pool: &PgPool, processors: &Processors, settle_after: D
         "SELECT r.id, r.merchant_id, r.mode, r.amount, c.processor_reference, a.id, c.processor_account_id
          FROM refunds r
          JOIN charges c ON c.id = r.charge_id
-         JOIN charge_attempts a ON a.refund_id = r.id AND a.outcome IN ('started', 'unknown')
+         JOIN charge_attempts a ON a.refund_id = r.id AND a.outcome IN ('started', 'unknown', 'pending')
          WHERE r.status = 'pending' AND a.created_at < now() - make_interval(secs => $1)
          ORDER BY r.id LIMIT $2",
     )
@@ -228,22 +260,28 @@ async fn pending_refunds(pool: &PgPool, processors: &Processors, settle_after: D
             continue;
         };
         let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
-        let outcome = match processors.find_refund(&connector, &authorization, &refund_id.to_string()).await {
-            RefundLookup::Succeeded { reference } => OperationOutcome::Succeeded { reference: Some(reference) },
-            RefundLookup::Failed { code } => OperationOutcome::Failed { code },
+        let found = processors.find_operation(&connector, Flow::Refund, &authorization, &refund_id.to_string()).await;
+        let outcome = match found.unwrap_or(OperationLookup::NotFound) {
+            OperationLookup::Succeeded { reference } => OperationOutcome::Succeeded { reference: Some(reference) },
+            OperationLookup::Failed { code } => OperationOutcome::Failed { code },
             // Never received: send it now (the same idempotency key, so it cannot be made twice).
-            RefundLookup::NotFound => {
+            OperationLookup::NotFound => {
                 processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await
             }
-            RefundLookup::Pending => {
+            OperationLookup::Pending => {
                 tracing::info!(%refund_id, "refund still pending at the processor; asking again next run");
                 continue;
             }
-            RefundLookup::Unknown { detail } => OperationOutcome::Unknown { detail },
+            OperationLookup::Unknown { detail } => OperationOutcome::Unknown { detail },
         };
-        if let OperationOutcome::Unknown { detail } = &outcome {
-            tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
-            continue;
+        match &outcome {
+            OperationOutcome::Unknown { detail } => {
+                tracing::warn!(%refund_id, %detail, "processor still unreachable; retrying next run");
+                continue;
+            }
+            // Sent again and accepted again: still to be processed.
+            OperationOutcome::Pending { .. } => continue,
+            _ => {}
         }
         match refunds::settle(pool, scope, refund_id, &attempt_id, outcome).await {
             Ok(_) => resolved += 1,

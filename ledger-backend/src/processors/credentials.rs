@@ -30,13 +30,21 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "connector", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Credentials {
-    Stripe { secret_key: Secret },
+    Stripe {
+        secret_key: Secret,
+    },
+    /// Checkout.com: the secret key and the processing channel payments are made on (`pc_…`).
+    Checkout {
+        secret_key: Secret,
+        processing_channel_id: String,
+    },
 }
 
 impl Credentials {
     pub fn connector(&self) -> ConnectorKind {
         match self {
             Credentials::Stripe { .. } => ConnectorKind::Stripe,
+            Credentials::Checkout { .. } => ConnectorKind::Checkout,
         }
     }
 
@@ -63,17 +71,45 @@ impl Credentials {
                     ))
                 }
             }
+            Credentials::Checkout { secret_key, processing_channel_id } => {
+                // Sandbox keys are `sk_sbox_…`; live keys `sk_…` without it.
+                let key = secret_key.expose();
+                let sandbox = key.starts_with("sk_sbox_");
+                let well_formed = key.starts_with("sk_")
+                    && (12..=255).contains(&key.len())
+                    && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !well_formed || sandbox != (mode == Mode::Test) {
+                    let kind = if mode == Mode::Test {
+                        "sandbox secret key (sk_sbox_…)"
+                    } else {
+                        "live secret key (sk_…)"
+                    };
+                    return Err(("credentials.secret_key", format!("must be a Checkout.com {kind}")));
+                }
+                let channel_ok = processing_channel_id.strip_prefix("pc_").is_some_and(|rest| {
+                    (20..=40).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+                });
+                if !channel_ok {
+                    return Err(("credentials.processing_channel_id", "must be a processing channel id (pc_…)".into()));
+                }
+                Ok(())
+            }
         }
     }
 
     /// What people may see to recognise them: the key's prefix and last four characters.
     pub fn hint(&self) -> String {
+        let tail =
+            |text: &str| -> String { text.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect() };
         match self {
+            Credentials::Checkout { secret_key, .. } => {
+                let prefix = if secret_key.expose().starts_with("sk_sbox_") { "sk_sbox" } else { "sk" };
+                format!("{prefix}_…{}", tail(secret_key.expose()))
+            }
             Credentials::Stripe { secret_key } => {
                 let key = secret_key.expose();
                 let prefix = key.splitn(3, '_').take(2).collect::<Vec<_>>().join("_");
-                let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-                format!("{prefix}_…{tail}")
+                format!("{prefix}_…{}", tail(key))
             }
         }
     }
@@ -94,6 +130,22 @@ mod tests {
         assert!(stripe("sk_test_51abcdefghijkl").check(Mode::Live).is_err());
         assert!(stripe("sk_test_51abc def").check(Mode::Test).is_err());
         assert_eq!(stripe("sk_test_51abcdefghijkl").check(Mode::Live).unwrap_err().0, "credentials.secret_key");
+    }
+
+    #[test]
+    fn checkout_sandbox_keys_belong_to_test_mode_with_a_processing_channel() {
+        let checkout = |key: &str, channel: &str| Credentials::Checkout {
+            secret_key: Secret::new(key.into()),
+            processing_channel_id: channel.into(),
+        };
+        let channel = "pc_abcdefghijklmnopqrstuvwxyz";
+        assert!(checkout("sk_sbox_abcdefghijkl", channel).check(Mode::Test).is_ok());
+        assert!(checkout("sk_sbox_abcdefghijkl", channel).check(Mode::Live).is_err());
+        assert!(checkout("sk_abcdefghijklmnop", channel).check(Mode::Live).is_ok());
+        assert!(checkout("sk_abcdefghijklmnop", channel).check(Mode::Test).is_err());
+        let no_channel = checkout("sk_sbox_abcdefghijkl", "channel").check(Mode::Test).unwrap_err();
+        assert_eq!(no_channel.0, "credentials.processing_channel_id");
+        assert_eq!(checkout("sk_sbox_abcdefghijkl", channel).hint(), "sk_sbox_…ijkl");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! the keys processor credentials are sealed under. A `Connector` is built per processor account.
 
 pub mod call;
+pub mod checkout;
 pub mod credentials;
 mod executor;
 pub mod flows;
@@ -19,24 +20,27 @@ pub mod vault_forward;
 
 pub use credentials::{Credentials, Secret};
 pub use flows::{Authorization, AuthorizeRequest, Flow};
-pub use outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome, RefundLookup};
+pub use outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 pub use vault_forward::{CardSummary, VaultForward};
 
 use call::{HttpAnswer, HttpCall, Sent};
-use paygate_core::Amount;
 use paygate_core::internal::{CallResult, ProcessorCall, VaultForwardRequest};
 use paygate_core::processor::ConnectorKind;
+use paygate_core::{Amount, Mode};
 use std::time::Duration;
 use vault_forward::ForwardError;
 
 /// Every outbound processor call gives up after this long (the request's caller is waiting).
 pub const PROCESSOR_TIMEOUT_MS: u64 = 10_000;
 
-/// Where each connector's API lives (the same host serves both modes; the credentials pick the mode).
+/// Where each connector's API lives. Stripe serves both modes from one host (the key picks the mode);
+/// Checkout.com has a sandbox host for test mode and another for live.
 #[derive(Debug, Clone)]
 pub struct ConnectorUrls {
     pub sandbox: String,
     pub stripe: String,
+    pub checkout_test: String,
+    pub checkout_live: String,
 }
 
 /// One processor account's connector, credentials opened.
@@ -44,13 +48,17 @@ pub struct ConnectorUrls {
 pub enum Connector {
     Sandbox,
     Stripe { secret_key: Secret },
+    Checkout { secret_key: Secret, processing_channel_id: String, live: bool },
 }
 
 impl Connector {
-    pub fn new(kind: ConnectorKind, credentials: Option<Credentials>) -> Result<Connector, String> {
+    pub fn new(kind: ConnectorKind, credentials: Option<Credentials>, mode: Mode) -> Result<Connector, String> {
         match (kind, credentials) {
             (ConnectorKind::Sandbox, None) => Ok(Connector::Sandbox),
             (ConnectorKind::Stripe, Some(Credentials::Stripe { secret_key })) => Ok(Connector::Stripe { secret_key }),
+            (ConnectorKind::Checkout, Some(Credentials::Checkout { secret_key, processing_channel_id })) => {
+                Ok(Connector::Checkout { secret_key, processing_channel_id, live: mode == Mode::Live })
+            }
             (kind, _) => Err(format!("credentials do not fit the {} connector", kind.as_str())),
         }
     }
@@ -59,66 +67,89 @@ impl Connector {
         match self {
             Connector::Sandbox => ConnectorKind::Sandbox,
             Connector::Stripe { .. } => ConnectorKind::Stripe,
+            Connector::Checkout { .. } => ConnectorKind::Checkout,
+        }
+    }
+
+    fn checkout(&self) -> Option<checkout::Account<'_>> {
+        match self {
+            Connector::Checkout { secret_key, processing_channel_id, .. } => {
+                Some(checkout::Account { secret_key, processing_channel_id })
+            }
+            _ => None,
         }
     }
 
     fn authorize_call(&self, request: &AuthorizeRequest<'_>) -> HttpCall {
-        match self {
-            Connector::Sandbox => sandbox::authorize(request),
-            Connector::Stripe { secret_key } => stripe::authorize(secret_key, request),
+        match (self, self.checkout()) {
+            (_, Some(account)) => checkout::authorize(&account, request),
+            (Connector::Stripe { secret_key }, _) => stripe::authorize(secret_key, request),
+            _ => sandbox::authorize(request),
         }
     }
 
-    fn read_authorization(&self, answer: &HttpAnswer) -> AuthorizeOutcome {
+    fn read_authorization(&self, answer: &HttpAnswer, capture_requested: bool) -> AuthorizeOutcome {
         match self {
             Connector::Sandbox => sandbox::read_authorization(answer),
             Connector::Stripe { .. } => stripe::read_authorization(answer),
+            Connector::Checkout { .. } => checkout::read_authorization(answer, capture_requested),
         }
     }
 
-    fn find_call(&self, attempt_id: &str) -> HttpCall {
-        match self {
-            Connector::Sandbox => sandbox::find_authorization(attempt_id),
-            Connector::Stripe { secret_key } => stripe::find_authorization(secret_key, attempt_id),
+    fn find_call(&self, attempt_id: &str, charge_id: &str) -> HttpCall {
+        match (self, self.checkout()) {
+            (_, Some(account)) => checkout::find_authorization(&account, charge_id),
+            (Connector::Stripe { secret_key }, _) => stripe::find_authorization(secret_key, attempt_id),
+            _ => sandbox::find_authorization(attempt_id),
         }
     }
 
     fn state_call(&self, authorization: &Authorization<'_>) -> HttpCall {
-        match self {
-            Connector::Sandbox => sandbox::authorization_state(authorization),
-            Connector::Stripe { secret_key } => stripe::authorization_state(secret_key, authorization),
+        match (self, self.checkout()) {
+            (_, Some(account)) => checkout::authorization_state(&account, authorization),
+            (Connector::Stripe { secret_key }, _) => stripe::authorization_state(secret_key, authorization),
+            _ => sandbox::authorization_state(authorization),
         }
     }
 
-    fn read_lookup(&self, answer: &HttpAnswer) -> AuthorizationLookup {
+    fn read_lookup(&self, answer: &HttpAnswer, attempt_id: &str) -> AuthorizationLookup {
         match self {
             Connector::Sandbox => sandbox::read_lookup(answer),
             Connector::Stripe { .. } => stripe::read_lookup(answer),
+            Connector::Checkout { .. } => checkout::read_lookup(answer, attempt_id),
         }
     }
 
-    fn find_refund_call(&self, authorization: &Authorization<'_>, refund_id: &str) -> HttpCall {
-        match self {
-            Connector::Sandbox => sandbox::find_refund(refund_id),
-            Connector::Stripe { secret_key } => stripe::find_refund(secret_key, authorization),
+    /// How to find an operation we asked for: a refund on every connector; a capture or void only where the
+    /// processor keeps actions (elsewhere recovery reads the authorization's state instead).
+    fn find_operation_call(&self, flow: Flow, authorization: &Authorization<'_>, id: &str) -> Option<HttpCall> {
+        match (self, self.checkout(), flow) {
+            (_, Some(account), _) => Some(checkout::find_operation(&account, authorization)),
+            (Connector::Stripe { secret_key }, _, Flow::Refund) => Some(stripe::find_refund(secret_key, authorization)),
+            (Connector::Sandbox, _, Flow::Refund) => Some(sandbox::find_refund(id)),
+            _ => None,
         }
     }
 
-    fn read_refund(&self, answer: &HttpAnswer, refund_id: &str) -> RefundLookup {
+    fn read_operation_lookup(&self, flow: Flow, answer: &HttpAnswer, id: &str) -> OperationLookup {
         match self {
             Connector::Sandbox => sandbox::read_refund(answer),
-            Connector::Stripe { .. } => stripe::read_refund(answer, refund_id),
+            Connector::Stripe { .. } => stripe::read_refund(answer, id),
+            Connector::Checkout { .. } => checkout::read_operation_lookup(answer, flow, id),
         }
     }
 
     fn operation_call(&self, flow: Flow, authorization: &Authorization<'_>, amount: Amount, id: &str) -> HttpCall {
+        if let Some(account) = self.checkout() {
+            return checkout::operation(&account, flow, authorization, amount, id);
+        }
         match (self, flow) {
-            (Connector::Sandbox, Flow::Capture) => sandbox::capture(authorization, amount),
-            (Connector::Sandbox, Flow::Void) => sandbox::void(authorization),
-            (Connector::Sandbox, Flow::Refund) => sandbox::refund(authorization, amount, id),
             (Connector::Stripe { secret_key }, Flow::Capture) => stripe::capture(secret_key, authorization, amount, id),
             (Connector::Stripe { secret_key }, Flow::Void) => stripe::void(secret_key, authorization, id),
             (Connector::Stripe { secret_key }, Flow::Refund) => stripe::refund(secret_key, authorization, amount, id),
+            (_, Flow::Capture) => sandbox::capture(authorization, amount),
+            (_, Flow::Void) => sandbox::void(authorization),
+            (_, Flow::Refund) => sandbox::refund(authorization, amount, id),
         }
     }
 
@@ -126,6 +157,7 @@ impl Connector {
         match self {
             Connector::Sandbox => sandbox::read_operation(answer),
             Connector::Stripe { .. } => stripe::read_operation(flow, answer),
+            Connector::Checkout { .. } => checkout::read_operation(answer),
         }
     }
 }
@@ -159,6 +191,8 @@ impl Processors {
         match connector {
             Connector::Sandbox => &self.urls.sandbox,
             Connector::Stripe { .. } => &self.urls.stripe,
+            Connector::Checkout { live: true, .. } => &self.urls.checkout_live,
+            Connector::Checkout { live: false, .. } => &self.urls.checkout_test,
         }
     }
 
@@ -205,15 +239,20 @@ impl Processors {
             .enumerate()
             .map(|(i, (tried, candidate))| {
                 let card = if i == last { answer.card.clone() } else { None };
-                with_card(read_call_result(candidate.connector, tried), card)
+                with_card(read_call_result(candidate.connector, tried, candidate.request.capture), card)
             })
             .collect()
     }
 
     /// What the processor knows of the authorization our attempt `attempt_id` asked for (recovery).
-    pub async fn find_authorization(&self, connector: &Connector, attempt_id: &str) -> AuthorizationLookup {
-        let call = connector.find_call(attempt_id);
-        self.lookup(connector, &call).await
+    pub async fn find_authorization(
+        &self,
+        connector: &Connector,
+        attempt_id: &str,
+        charge_id: &str,
+    ) -> AuthorizationLookup {
+        let call = connector.find_call(attempt_id, charge_id);
+        self.lookup(connector, &call, attempt_id).await
     }
 
     /// What the processor knows of `authorization` now (how much is captured, whether it is voided): how
@@ -224,28 +263,31 @@ impl Processors {
         authorization: &Authorization<'_>,
     ) -> AuthorizationLookup {
         let call = connector.state_call(authorization);
-        self.lookup(connector, &call).await
+        self.lookup(connector, &call, "").await
     }
 
-    async fn lookup(&self, connector: &Connector, call: &HttpCall) -> AuthorizationLookup {
+    async fn lookup(&self, connector: &Connector, call: &HttpCall, attempt_id: &str) -> AuthorizationLookup {
         match self.executor.send(connector.kind().as_str(), self.base_url(connector), call).await {
-            Sent::Answered(answer) => connector.read_lookup(&answer),
+            Sent::Answered(answer) => connector.read_lookup(&answer, attempt_id),
             Sent::NotSent(detail) | Sent::Unknown(detail) => AuthorizationLookup::Unknown { detail },
         }
     }
 
-    /// What the processor knows of our refund `refund_id` of `authorization` (recovery).
-    pub async fn find_refund(
+    /// What the processor knows of the operation we asked for under `id` (our refund id, or the capture's or
+    /// void's attempt id); `None` where the processor cannot be asked about it (then recovery reads the
+    /// authorization's state).
+    pub async fn find_operation(
         &self,
         connector: &Connector,
+        flow: Flow,
         authorization: &Authorization<'_>,
-        refund_id: &str,
-    ) -> RefundLookup {
-        let call = connector.find_refund_call(authorization, refund_id);
-        match self.executor.send(connector.kind().as_str(), self.base_url(connector), &call).await {
-            Sent::Answered(answer) => connector.read_refund(&answer, refund_id),
-            Sent::NotSent(detail) | Sent::Unknown(detail) => RefundLookup::Unknown { detail },
-        }
+        id: &str,
+    ) -> Option<OperationLookup> {
+        let call = connector.find_operation_call(flow, authorization, id)?;
+        Some(match self.executor.send(connector.kind().as_str(), self.base_url(connector), &call).await {
+            Sent::Answered(answer) => connector.read_operation_lookup(flow, &answer, id),
+            Sent::NotSent(detail) | Sent::Unknown(detail) => OperationLookup::Unknown { detail },
+        })
     }
 
     /// Capture, void or refund. `id` is the operation's idempotency handle: the attempt id (capture, void)
@@ -268,10 +310,10 @@ impl Processors {
     }
 }
 
-fn read_call_result(connector: &Connector, tried: &CallResult) -> AuthorizeOutcome {
+fn read_call_result(connector: &Connector, tried: &CallResult, capture_requested: bool) -> AuthorizeOutcome {
     match tried {
         CallResult::Answered { status, body } => {
-            connector.read_authorization(&HttpAnswer { status: *status, body: body.clone() })
+            connector.read_authorization(&HttpAnswer { status: *status, body: body.clone() }, capture_requested)
         }
         CallResult::NotSent { reason } => AuthorizeOutcome::NotSent { detail: reason.clone() },
         CallResult::Unknown { reason } => AuthorizeOutcome::Unknown { detail: reason.clone() },
@@ -280,8 +322,8 @@ fn read_call_result(connector: &Connector, tried: &CallResult) -> AuthorizeOutco
 
 fn with_card(outcome: AuthorizeOutcome, summary: Option<CardSummary>) -> AuthorizeOutcome {
     match outcome {
-        AuthorizeOutcome::Approved { processor_reference, captured, .. } => {
-            AuthorizeOutcome::Approved { processor_reference, captured, card: summary }
+        AuthorizeOutcome::Approved { processor_reference, captured, capture_pending, .. } => {
+            AuthorizeOutcome::Approved { processor_reference, captured, capture_pending, card: summary }
         }
         AuthorizeOutcome::Declined { code, raw_code, .. } => {
             AuthorizeOutcome::Declined { code, raw_code, card: summary }

@@ -8,6 +8,8 @@ pub enum AuthorizeOutcome {
     Approved {
         processor_reference: String,
         captured: bool,
+        /// A sale the processor authorized and will capture shortly (Checkout.com): the capture is pending.
+        capture_pending: bool,
         card: Option<CardSummary>,
     },
     Declined {
@@ -49,14 +51,19 @@ pub enum OperationOutcome {
     Failed {
         code: String,
     },
+    /// Accepted; the processor says later how it ended (Checkout.com's 202 with an action id).
+    Pending {
+        reference: Option<String>,
+    },
     Unknown {
         detail: String,
     },
 }
 
-/// What the processor knows of a refund we asked for, found by our refund id.
+/// What the processor knows of an operation we asked for (a refund by our refund id; a capture or void by our
+/// attempt id where the processor keeps actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefundLookup {
+pub enum OperationLookup {
     Succeeded {
         reference: String,
     },

@@ -3,7 +3,7 @@
 
 use super::call::{HttpAnswer, HttpCall, HttpMethod};
 use super::flows::{Authorization, AuthorizeRequest};
-use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome, RefundLookup};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
 use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
@@ -38,6 +38,7 @@ pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
         (Some("approved"), Some(id)) => AuthorizeOutcome::Approved {
             processor_reference: id.to_owned(),
             captured: body["captured"].as_i64().unwrap_or(0) > 0,
+            capture_pending: false,
             card: None,
         },
         (Some("declined"), _) => {
@@ -97,17 +98,17 @@ pub fn find_refund(refund_id: &str) -> HttpCall {
     get(format!("/refunds?reference={}", super::call::form_value(refund_id)))
 }
 
-pub fn read_refund(answer: &HttpAnswer) -> RefundLookup {
+pub fn read_refund(answer: &HttpAnswer) -> OperationLookup {
     if answer.status == 404 {
-        return RefundLookup::NotFound;
+        return OperationLookup::NotFound;
     }
     let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
     match (answer.status, body["status"].as_str(), body["id"].as_str()) {
-        (200, Some("succeeded"), Some(id)) => RefundLookup::Succeeded { reference: id.to_owned() },
+        (200, Some("succeeded"), Some(id)) => OperationLookup::Succeeded { reference: id.to_owned() },
         (200, Some("failed"), _) => {
-            RefundLookup::Failed { code: body["error"].as_str().unwrap_or("refund_declined").to_owned() }
+            OperationLookup::Failed { code: body["error"].as_str().unwrap_or("refund_declined").to_owned() }
         }
-        (status, _, _) => RefundLookup::Unknown { detail: format!("sandbox refund lookup answered {status}") },
+        (status, _, _) => OperationLookup::Unknown { detail: format!("sandbox refund lookup answered {status}") },
     }
 }
 
@@ -185,10 +186,10 @@ mod tests {
         assert_eq!(read_operation(&answer(200, "{}")), OperationOutcome::Succeeded { reference: None });
         let refunded = read_operation(&answer(200, r#"{"id":"rf_re_1","status":"succeeded"}"#));
         assert_eq!(refunded, OperationOutcome::Succeeded { reference: Some("rf_re_1".into()) });
-        assert_eq!(read_refund(&answer(404, "{}")), RefundLookup::NotFound);
+        assert_eq!(read_refund(&answer(404, "{}")), OperationLookup::NotFound);
         assert_eq!(
             read_refund(&answer(200, r#"{"status":"failed","error":"refund_declined"}"#)),
-            RefundLookup::Failed { code: "refund_declined".into() }
+            OperationLookup::Failed { code: "refund_declined".into() }
         );
         assert_eq!(
             read_operation(&answer(409, r#"{"error":"not_capturable"}"#)),

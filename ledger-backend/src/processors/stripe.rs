@@ -7,7 +7,7 @@
 use super::call::{HttpAnswer, HttpCall, HttpMethod, form_body, form_value};
 use super::credentials::Secret;
 use super::flows::{Authorization, AuthorizeRequest, Flow};
-use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationOutcome, RefundLookup};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
 use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
@@ -76,10 +76,10 @@ fn read_intent(intent: &Value) -> AuthorizeOutcome {
     let id = intent["id"].as_str().unwrap_or_default().to_owned();
     match intent["status"].as_str() {
         Some("requires_capture") if !id.is_empty() => {
-            AuthorizeOutcome::Approved { processor_reference: id, captured: false, card: None }
+            AuthorizeOutcome::Approved { processor_reference: id, captured: false, capture_pending: false, card: None }
         }
         Some("succeeded") if !id.is_empty() => {
-            AuthorizeOutcome::Approved { processor_reference: id, captured: true, card: None }
+            AuthorizeOutcome::Approved { processor_reference: id, captured: true, capture_pending: false, card: None }
         }
         // 3-D Secure does not exist here yet: an authentication the issuer asks for is a clear failure.
         Some("requires_action") => AuthorizeOutcome::Declined {
@@ -234,23 +234,25 @@ pub fn find_refund(secret_key: &Secret, authorization: &Authorization<'_>) -> Ht
     get(secret_key, format!("/v1/refunds?payment_intent={}", form_value(authorization.processor_reference)))
 }
 
-pub fn read_refund(answer: &HttpAnswer, refund_id: &str) -> RefundLookup {
+pub fn read_refund(answer: &HttpAnswer, refund_id: &str) -> OperationLookup {
     let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-        return RefundLookup::Unknown { detail: format!("Stripe answered {} with something not JSON", answer.status) };
+        return OperationLookup::Unknown {
+            detail: format!("Stripe answered {} with something not JSON", answer.status),
+        };
     };
     if answer.status != 200 || body["object"] != "list" {
-        return RefundLookup::Unknown { detail: format!("Stripe answered {}", answer.status) };
+        return OperationLookup::Unknown { detail: format!("Stripe answered {}", answer.status) };
     }
     let ours =
         body["data"].as_array().into_iter().flatten().find(|refund| refund["metadata"][METADATA_REFUND] == refund_id);
     match ours {
-        None => RefundLookup::NotFound,
+        None => OperationLookup::NotFound,
         Some(refund) => match (refund["status"].as_str(), refund["id"].as_str()) {
-            (Some("succeeded"), Some(id)) => RefundLookup::Succeeded { reference: id.to_owned() },
-            (Some("failed" | "canceled"), _) => {
-                RefundLookup::Failed { code: refund["failure_reason"].as_str().unwrap_or("refund_failed").to_owned() }
-            }
-            _ => RefundLookup::Pending,
+            (Some("succeeded"), Some(id)) => OperationLookup::Succeeded { reference: id.to_owned() },
+            (Some("failed" | "canceled"), _) => OperationLookup::Failed {
+                code: refund["failure_reason"].as_str().unwrap_or("refund_failed").to_owned(),
+            },
+            _ => OperationLookup::Pending,
         },
     }
 }

@@ -170,14 +170,17 @@ fn a_refund_is_found_among_the_payment_intents_by_our_id() {
     let other = r#"{"id":"re_8","status":"succeeded","metadata":{"paygate_refund_id":"re_other"}}"#;
     assert_eq!(
         read_refund(&list(&format!("{other},{ours}")), "re_ours"),
-        RefundLookup::Succeeded { reference: "re_9".into() }
+        OperationLookup::Succeeded { reference: "re_9".into() }
     );
-    assert_eq!(read_refund(&list(other), "re_ours"), RefundLookup::NotFound);
+    assert_eq!(read_refund(&list(other), "re_ours"), OperationLookup::NotFound);
     let failed = r#"{"id":"re_9","status":"failed","failure_reason":"expired_or_canceled_card","metadata":{"paygate_refund_id":"re_ours"}}"#;
-    assert_eq!(read_refund(&list(failed), "re_ours"), RefundLookup::Failed { code: "expired_or_canceled_card".into() });
+    assert_eq!(
+        read_refund(&list(failed), "re_ours"),
+        OperationLookup::Failed { code: "expired_or_canceled_card".into() }
+    );
     let pending = r#"{"id":"re_9","status":"pending","metadata":{"paygate_refund_id":"re_ours"}}"#;
-    assert_eq!(read_refund(&list(pending), "re_ours"), RefundLookup::Pending);
-    assert!(matches!(read_refund(&answer(500, "{}"), "re_ours"), RefundLookup::Unknown { .. }));
+    assert_eq!(read_refund(&list(pending), "re_ours"), OperationLookup::Pending);
+    assert!(matches!(read_refund(&answer(500, "{}"), "re_ours"), OperationLookup::Unknown { .. }));
     let call = find_refund(&key(), &Authorization { processor_reference: "pi_5" });
     assert_eq!(call.path, "/v1/refunds?payment_intent=pi_5");
 }

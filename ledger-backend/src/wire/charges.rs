@@ -31,6 +31,9 @@ pub struct Charge {
     pub failure_message: Option<String>,
     /// The processor's own code for a decline, beside our normalized `failure_code`.
     pub failure_processor_code: Option<String>,
+    /// An operation the processor accepted and has not confirmed yet (`capture`, `void`, or `expire`, the
+    /// expiry's void); null when none. An event follows when it ends.
+    pub pending_operation: Option<String>,
     pub created: Timestamp,
     pub authorization_expires_at: Option<Timestamp>,
 }
@@ -94,6 +97,7 @@ impl From<&ChargeRecord> for Charge {
             failure_code: charge.failure_code.clone(),
             failure_message: charge.failure_message.clone(),
             failure_processor_code: charge.failure_processor_code.clone(),
+            pending_operation: charge.pending_operation.clone(),
             created: Timestamp(charge.created),
             authorization_expires_at: charge.authorization_expires.map(Timestamp),
         }

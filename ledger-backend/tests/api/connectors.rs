@@ -12,13 +12,38 @@ use std::time::Duration;
 enum Target {
     Sandbox,
     Stripe,
+    Checkout,
 }
 
-const TARGETS: [Target; 2] = [Target::Sandbox, Target::Stripe];
+const TARGETS: [Target; 3] = [Target::Sandbox, Target::Stripe, Target::Checkout];
 const SUCCESS: &str = "4242424242424242";
 const INSUFFICIENT_FUNDS: &str = "4000000000009995";
 
-/// A test-mode merchant whose payments go to `target`; with the Stripe account's secret key.
+impl Target {
+    fn connector(self) -> &'static str {
+        match self {
+            Target::Sandbox => "sandbox",
+            Target::Stripe => "stripe",
+            Target::Checkout => "checkout",
+        }
+    }
+
+    /// Whether captures, voids and refunds are accepted first and confirmed later (Checkout.com's 202).
+    fn confirms_later(self) -> bool {
+        self == Target::Checkout
+    }
+
+    /// The fake's log of the requests an account received.
+    fn fake_url(self, app: &TestApp) -> Option<&str> {
+        match self {
+            Target::Sandbox => None,
+            Target::Stripe => Some(&app.stripe_url),
+            Target::Checkout => Some(&app.checkout_url),
+        }
+    }
+}
+
+/// A test-mode merchant whose payments go to `target`; with the processor account's secret key.
 async fn merchant_on(app: &TestApp, target: Target) -> (String, Option<String>) {
     let merchant = insert_merchant(&app.pool).await;
     match target {
@@ -27,7 +52,17 @@ async fn merchant_on(app: &TestApp, target: Target) -> (String, Option<String>) 
             let (_, key) = app.route_to_stripe(&merchant, "test").await;
             (merchant, Some(key))
         }
+        Target::Checkout => {
+            // Actions processed a millisecond after they are asked for: every answer shows them pending.
+            let (_, key) = app.route_to_checkout(&merchant, "test", 1).await;
+            (merchant, Some(key))
+        }
     }
+}
+
+/// Lets the processors confirm what they accepted: recovery asks them now (their webhooks will do it sooner).
+async fn settle(app: &TestApp) {
+    recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
 }
 
 async fn pay(app: &TestApp, merchant: &str, number: &str, amount: i64, capture: bool) -> Value {
@@ -40,21 +75,47 @@ async fn post(app: &TestApp, merchant: &str, path: &str, body: Value) -> (u16, V
     app.client(merchant, "test").call(Method::POST, path, &body).await
 }
 
+async fn charge(app: &TestApp, merchant: &str, id: &str) -> Value {
+    app.client(merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await
+}
+
+/// The requests the account with `key` made to `target`'s fake, `METHOD /path`.
+async fn fake_requests(app: &TestApp, target: Target, key: &str) -> Vec<String> {
+    let Some(base) = target.fake_url(app) else { return vec![] };
+    let body: Value =
+        app.client.get(format!("{base}/_fake/accounts/{key}/requests")).send().await.unwrap().json().await.unwrap();
+    body["requests"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+}
+
 #[tokio::test]
 async fn authorize_capture_partially_and_release_the_rest() {
     let app = spawn_app().await;
     for target in TARGETS {
         let (merchant, _) = merchant_on(&app, target).await;
-        let charge = pay(&app, &merchant, SUCCESS, 1_000, false).await;
-        assert_eq!(charge["status"], "authorized", "{target:?}: {charge}");
-        assert_eq!(charge["processor"]["connector"], if target == Target::Stripe { "stripe" } else { "sandbox" });
-        assert_eq!(charge["payment_method_details"]["card"]["last4"], "4242", "{target:?}");
-        let id = charge["id"].as_str().unwrap();
-        let (status, captured) =
+        let authorized = pay(&app, &merchant, SUCCESS, 1_000, false).await;
+        assert_eq!(authorized["status"], "authorized", "{target:?}: {authorized}");
+        assert_eq!(authorized["processor"]["connector"], target.connector());
+        assert_eq!(authorized["payment_method_details"]["card"]["last4"], "4242", "{target:?}");
+        let id = authorized["id"].as_str().unwrap();
+        let (status, answered) =
             post(&app, &merchant, &format!("/v1/charges/{id}/capture"), json!({ "amount": 600 })).await;
+        if target.confirms_later() {
+            // Accepted, not confirmed: still authorized, with the capture pending, until the processor says.
+            assert_eq!(
+                (status, &answered["status"], &answered["pending_operation"]),
+                (202, &json!("authorized"), &json!("capture")),
+                "{answered}"
+            );
+            let (status, meanwhile) = post(&app, &merchant, &format!("/v1/charges/{id}/void"), Value::Null).await;
+            assert_eq!(status, 409, "nothing else moves a charge with a pending capture: {meanwhile}");
+            settle(&app).await;
+        } else {
+            assert_eq!(status, 200, "{target:?}: {answered}");
+        }
+        let captured = charge(&app, &merchant, id).await;
         assert_eq!(
-            (status, &captured["status"], &captured["amount_captured"]),
-            (200, &json!("captured"), &json!(600)),
+            (&captured["status"], &captured["amount_captured"], &captured["pending_operation"]),
+            (&json!("captured"), &json!(600), &Value::Null),
             "{target:?}: {captured}"
         );
         // Captured once: a second capture is refused by our state machine before any processor call.
@@ -69,35 +130,46 @@ async fn a_sale_captures_in_the_same_call_and_refunds_add_up_to_the_capture_only
     let app = spawn_app().await;
     for target in TARGETS {
         let (merchant, _) = merchant_on(&app, target).await;
-        let charge = pay(&app, &merchant, SUCCESS, 1_000, true).await;
-        assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
-        let id = charge["id"].as_str().unwrap();
+        let sold = pay(&app, &merchant, SUCCESS, 1_000, true).await;
+        let id = sold["id"].as_str().unwrap();
+        if target.confirms_later() {
+            assert_eq!(
+                (&sold["status"], &sold["pending_operation"]),
+                (&json!("authorized"), &json!("capture")),
+                "{sold}"
+            );
+            settle(&app).await;
+        }
+        let sold = charge(&app, &merchant, id).await;
+        assert_eq!((&sold["status"], &sold["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
+        let expected = if target.confirms_later() { "pending" } else { "succeeded" };
         for amount in [300, 200] {
             let (status, refund) =
                 post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": amount })).await;
-            assert_eq!((status, &refund["status"]), (201, &json!("succeeded")), "{target:?}: {refund}");
+            assert_eq!((status, &refund["status"]), (201, &json!(expected)), "{target:?}: {refund}");
         }
-        let references: Vec<Option<String>> =
-            sqlx::query_scalar("SELECT processor_reference FROM refunds WHERE charge_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&app.pool)
-                .await
-                .unwrap();
-        assert!(
-            references.iter().all(|r| r.is_some()),
-            "{target:?}: the processor's refund ids are kept: {references:?}"
-        );
+        // A pending refund's amount stays reserved: more than what is left is refused even before it settles.
         let (status, over) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": 600 })).await;
         assert_eq!((status, over["code"].as_str()), (400, Some("amount_too_large")), "{target:?}: {over}");
         let (status, rest) = post(&app, &merchant, "/v1/refunds", json!({ "charge": id })).await;
         assert_eq!(
             (status, &rest["amount"], &rest["status"]),
-            (201, &json!(500), &json!("succeeded")),
+            (201, &json!(500), &json!(expected)),
             "{target:?}: {rest}"
         );
-        let charge =
-            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
-        assert_eq!((&charge["status"], &charge["amount_refunded"]), (&json!("refunded"), &json!(1_000)));
+        settle(&app).await;
+        let refunds: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, processor_reference FROM refunds WHERE charge_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&app.pool)
+                .await
+                .unwrap();
+        assert!(
+            refunds.iter().all(|(status, reference)| status == "succeeded" && reference.is_some()),
+            "{target:?}: every refund confirmed, with the processor's id kept: {refunds:?}"
+        );
+        let refunded = charge(&app, &merchant, id).await;
+        assert_eq!((&refunded["status"], &refunded["amount_refunded"]), (&json!("refunded"), &json!(1_000)));
     }
     audit_is_clean(&app).await;
 }
@@ -108,9 +180,12 @@ async fn a_void_releases_the_authorization() {
     for target in TARGETS {
         let (merchant, _) = merchant_on(&app, target).await;
         let id = pay(&app, &merchant, SUCCESS, 700, false).await["id"].as_str().unwrap().to_owned();
-        let (status, voided) = post(&app, &merchant, &format!("/v1/charges/{id}/void"), Value::Null).await;
-        assert_eq!((status, &voided["status"]), (200, &json!("voided")), "{target:?}: {voided}");
+        let (status, answered) = post(&app, &merchant, &format!("/v1/charges/{id}/void"), Value::Null).await;
+        assert_eq!(status, if target.confirms_later() { 202 } else { 200 }, "{target:?}: {answered}");
+        settle(&app).await;
+        assert_eq!(charge(&app, &merchant, &id).await["status"], "voided", "{target:?}");
     }
+    audit_is_clean(&app).await;
 }
 
 #[tokio::test]
@@ -118,11 +193,12 @@ async fn declines_carry_our_code_and_the_processors() {
     let app = spawn_app().await;
     for target in TARGETS {
         let (merchant, _) = merchant_on(&app, target).await;
-        let charge = pay(&app, &merchant, INSUFFICIENT_FUNDS, 1_000, true).await;
-        assert_eq!(charge["status"], "failed", "{target:?}");
-        assert_eq!(charge["failure_code"], "insufficient_funds", "{target:?}: {charge}");
-        assert_eq!(charge["failure_processor_code"], "insufficient_funds", "{target:?}: {charge}");
-        assert_eq!(charge["payment_method_details"]["card"]["last4"], "9995", "the declined card is shown");
+        let declined = pay(&app, &merchant, INSUFFICIENT_FUNDS, 1_000, true).await;
+        assert_eq!(declined["status"], "failed", "{target:?}");
+        assert_eq!(declined["failure_code"], "insufficient_funds", "{target:?}: {declined}");
+        let raw = if target == Target::Checkout { "20051" } else { "insufficient_funds" };
+        assert_eq!(declined["failure_processor_code"], raw, "{target:?}: {declined}");
+        assert_eq!(declined["payment_method_details"]["card"]["last4"], "9995", "the declined card is shown");
     }
 }
 
@@ -132,23 +208,30 @@ async fn a_lost_authorization_answer_is_found_by_recovery() {
     for target in TARGETS {
         let (merchant, key) = merchant_on(&app, target).await;
         // The processor authorizes, but its answer never arrives (slower than our timeout on the sandbox's
-        // slow card; a connection broken after processing on Stripe).
-        let number = match target {
-            Target::Sandbox => "4000000000006975",
-            Target::Stripe => {
-                app.stripe_fault(key.as_deref().unwrap(), json!({ "fault": "reset_after" })).await;
+        // slow card; a connection broken after processing on the others).
+        let number = match (target, target.fake_url(&app)) {
+            (Target::Sandbox, _) | (_, None) => "4000000000006975",
+            (_, Some(base)) => {
+                let url = format!("{base}/_fake/accounts/{}/faults", key.as_deref().unwrap());
+                let answer = app.client.post(url).json(&json!({ "fault": "reset_after" })).send().await.unwrap();
+                assert_eq!(answer.status().as_u16(), 201);
                 SUCCESS
             }
         };
-        let charge = pay(&app, &merchant, number, 1_000, true).await;
-        assert_eq!(charge["status"], "pending", "{target:?}: {charge}");
-        tokio::time::sleep(Duration::from_millis(3_200)).await;
+        let lost = pay(&app, &merchant, number, 1_000, true).await;
+        assert_eq!(lost["status"], "pending", "{target:?}: {lost}");
+        if target == Target::Sandbox {
+            tokio::time::sleep(Duration::from_millis(3_200)).await;
+        }
         let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
         assert_eq!(found.authorizations, 1, "{target:?}");
-        let id = charge["id"].as_str().unwrap();
-        let charge =
-            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
-        assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(1_000)), "{target:?}");
+        let id = lost["id"].as_str().unwrap();
+        let recovered = charge(&app, &merchant, id).await;
+        assert_eq!(
+            (&recovered["status"], &recovered["amount_captured"]),
+            (&json!("captured"), &json!(1_000)),
+            "{target:?}: {recovered}"
+        );
     }
     audit_is_clean(&app).await;
 }
@@ -166,8 +249,9 @@ async fn a_replayed_request_reaches_the_processor_once() {
         assert_eq!((first_status, again_status), (201, 200), "{target:?}");
         assert_eq!(first["id"], again["id"]);
         if let Some(key) = key {
-            let creates = app.stripe_requests(&key).await.iter().filter(|r| *r == "POST /v1/payment_intents").count();
-            assert_eq!(creates, 1);
+            let creates = fake_requests(&app, target, &key).await;
+            let creates = creates.iter().filter(|r| *r == "POST /v1/payment_intents" || *r == "POST /payments").count();
+            assert_eq!(creates, 1, "{target:?}");
         }
     }
 }
@@ -354,5 +438,30 @@ async fn a_5xx_or_a_broken_connection_before_processing_ends_failed_once_recover
             "{fault}"
         );
     }
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_capture_the_processor_accepts_and_then_declines_leaves_the_charge_authorized_and_says_so() {
+    let app = spawn_app().await;
+    let (merchant, _) = merchant_on(&app, Target::Checkout).await;
+    let card = paygate_fakes::checkout::CAPTURE_DECLINED_CARD;
+    let id = pay(&app, &merchant, card, 1_000, false).await["id"].as_str().unwrap().to_owned();
+    let (status, accepted) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), Value::Null).await;
+    assert_eq!((status, &accepted["pending_operation"]), (202, &json!("capture")), "{accepted}");
+    settle(&app).await;
+    let after = charge(&app, &merchant, &id).await;
+    assert_eq!(
+        (&after["status"], &after["amount_captured"], &after["pending_operation"]),
+        (&json!("authorized"), &json!(0), &Value::Null),
+        "{after}"
+    );
+    let events = crate::helpers::event_types(&app, &id).await;
+    assert_eq!(events.last().map(String::as_str), Some("charge.capture_failed"), "{events:?}");
+    // Nothing was booked as captured: the ledger holds the authorization only, and a void now works.
+    let (status, _) = post(&app, &merchant, &format!("/v1/charges/{id}/void"), Value::Null).await;
+    assert_eq!(status, 202);
+    settle(&app).await;
+    assert_eq!(charge(&app, &merchant, &id).await["status"], "voided");
     audit_is_clean(&app).await;
 }

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub sandbox_url: String,
     /// The in-process fake of Stripe (accounts are registered per test, `register_stripe_account`).
     pub stripe_url: String,
+    /// The in-process fake of Checkout.com (accounts registered per test, `route_to_checkout`).
+    pub checkout_url: String,
     /// The app's configuration, for building what the jobs use (`processors`).
     pub config: Config,
     /// The keys webhook secrets are sealed under, and the same as `PAYGATE_SECRETS_KEYS` takes them.
@@ -78,7 +80,12 @@ pub async fn spawn_app() -> TestApp {
     let pepper = Pepper::new(random_bytes().to_vec()).unwrap();
     let sandbox_url = spawn_sandbox().await;
     let stripe_url = spawn_fake_stripe().await;
-    let destinations = [("sandbox".to_owned(), sandbox_url.clone()), ("stripe".to_owned(), stripe_url.clone())];
+    let checkout_url = spawn_fake_checkout().await;
+    let destinations = [
+        ("sandbox".to_owned(), sandbox_url.clone()),
+        ("stripe".to_owned(), stripe_url.clone()),
+        ("checkout".to_owned(), checkout_url.clone()),
+    ];
     let vault = VaultDouble::spawn(edge_secret.clone(), destinations.into_iter().collect()).await;
     let secrets_keys_text = format!("1:{}", paygate_core::hex::encode(&random_bytes()));
     let secrets_keys = paygate_core::sealed::DataKeys::parse(&secrets_keys_text).unwrap();
@@ -92,6 +99,8 @@ pub async fn spawn_app() -> TestApp {
         edge_url: vault.url.clone(),
         sandbox_url: sandbox_url.clone(),
         stripe_url: stripe_url.clone(),
+        checkout_test_url: checkout_url.clone(),
+        checkout_live_url: checkout_url.clone(),
         processor_timeout: PROCESSOR_TIMEOUT_IN_TESTS,
         operator_token: paygate_ledger::http::operator::OperatorToken::new(OPERATOR_TOKEN),
         secrets_keys: secrets_keys.clone(),
@@ -111,6 +120,7 @@ pub async fn spawn_app() -> TestApp {
         vault,
         sandbox_url,
         stripe_url,
+        checkout_url,
         config: config.clone(),
         secrets_keys,
         secrets_keys_text,
@@ -176,6 +186,14 @@ pub async fn spawn_fake_stripe() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(paygate_fakes::stripe::serve(listener, vec![], std::future::pending()));
+    url
+}
+
+/// Serves the fake Checkout.com on a free port (no accounts yet); returns its base URL.
+pub async fn spawn_fake_checkout() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(paygate_fakes::checkout::serve(listener, vec![], std::future::pending()));
     url
 }
 
@@ -481,6 +499,26 @@ impl TestApp {
     pub async fn route_to_stripe(&self, merchant: &str, mode: &str) -> (String, String) {
         let key = self.register_stripe_account(mode, true).await;
         let body = serde_json::json!({ "connector": "stripe", "display_name": "Stripe", "credentials": { "secret_key": key } });
+        let account =
+            self.client(merchant, mode).expect(201, reqwest::Method::POST, "/v1/processor_accounts", &body).await;
+        let id = account["id"].as_str().unwrap().to_owned();
+        let routing = serde_json::json!({ "rules": [], "default": id });
+        self.client(merchant, mode).expect(200, reqwest::Method::PUT, "/v1/routing", &routing).await;
+        (id, key)
+    }
+
+    /// Gives `merchant` a Checkout.com account in `mode` (registered with the fake, whose actions are processed
+    /// `action_delay_ms` after they are asked for) and routes everything there; returns its id and secret key.
+    pub async fn route_to_checkout(&self, merchant: &str, mode: &str, action_delay_ms: u64) -> (String, String) {
+        let prefix = if mode == "test" { "sk_sbox_" } else { "sk_" };
+        let key = format!("{prefix}{}", paygate_core::hex::encode(&random_bytes()[..12]));
+        let url = format!("{}/_fake/accounts", self.checkout_url);
+        let body = serde_json::json!({ "secret_key": key, "action_delay_ms": action_delay_ms });
+        assert_eq!(self.client.post(url).json(&body).send().await.unwrap().status().as_u16(), 201);
+        let credentials =
+            serde_json::json!({ "secret_key": key, "processing_channel_id": "pc_abcdefghijklmnopqrstuvwxyz" });
+        let body =
+            serde_json::json!({ "connector": "checkout", "display_name": "Checkout.com", "credentials": credentials });
         let account =
             self.client(merchant, mode).expect(201, reqwest::Method::POST, "/v1/processor_accounts", &body).await;
         let id = account["id"].as_str().unwrap().to_owned();

@@ -222,7 +222,7 @@ pub async fn apply_authorization(
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
     let mut response_code: Option<String> = None;
     let (attempt_outcome, reference) = match &outcome {
-        AuthorizeOutcome::Approved { processor_reference, captured, card } => {
+        AuthorizeOutcome::Approved { processor_reference, captured, capture_pending, card } => {
             // Each step is written and announced on its own, so each event carries the charge as it was
             // right after that step (`charge.authorized` says authorized even when capture follows).
             let (status, amounts) =
@@ -241,6 +241,31 @@ pub async fn apply_authorization(
                 let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
                 set_status(&mut tx, &step, processor_reference).await?;
                 record_event(&mut tx, scope, charge_id, "charge.captured").await?;
+            } else if *capture_pending {
+                // A sale the processor authorized and captures on its own: claimed as a capture in flight,
+                // exactly as if we had asked for it, so recovery (or the processor's webhook) settles it.
+                let capture_attempt = new_id::<AttemptKind>().to_string();
+                sqlx::query("UPDATE charges SET pending_operation = 'capture', updated_at = now() WHERE id = $1")
+                    .bind(charge_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let processor = charge.processor.clone().unwrap_or_default();
+                let attempt = AttemptStart {
+                    id: &capture_attempt,
+                    charge_id,
+                    scope,
+                    operation: "capture",
+                    amount: amount.minor(),
+                    processor: &processor,
+                    processor_account_id: charge.processor_account_id,
+                    routing_rule: None,
+                    refund_id: None,
+                };
+                start_attempt(&mut tx, &attempt).await?;
+                sqlx::query("UPDATE charge_attempts SET outcome = 'pending' WHERE id = $1")
+                    .bind(&capture_attempt)
+                    .execute(&mut *tx)
+                    .await?;
             }
             ("succeeded", Some(processor_reference.clone()))
         }

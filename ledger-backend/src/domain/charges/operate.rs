@@ -190,10 +190,30 @@ pub async fn apply(
             super::get(pool, scope, charge_id).await
         }
         OperationOutcome::Failed { code } => {
+            // A capture the processor had accepted (pending) and then declined is news to the merchant, who
+            // was told "accepted": the charge stays authorized and says so in an event.
+            let was_pending: bool = sqlx::query_scalar("SELECT outcome = 'pending' FROM charge_attempts WHERE id = $1")
+                .bind(attempt_id)
+                .fetch_one(&mut *tx)
+                .await?;
             sqlx::query(release).bind(charge_id).execute(&mut *tx).await?;
             attempt("failed").execute(&mut *tx).await?;
+            if was_pending && matches!(operation, Operation::Capture { .. }) {
+                record_event(&mut tx, scope, charge_id, "charge.capture_failed").await?;
+            }
             tx.commit().await?;
             Err(ChargeError::ProcessorRefused(code))
+        }
+        OperationOutcome::Pending { reference } => {
+            // Accepted, not done: the claim stays (the charge shows the operation pending) until the processor
+            // says how it ended (recovery asks; its webhook tells).
+            sqlx::query("UPDATE charge_attempts SET outcome = 'pending', processor_reference = $2 WHERE id = $1")
+                .bind(attempt_id)
+                .bind(reference)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            super::get(pool, scope, charge_id).await
         }
         OperationOutcome::Unknown { detail } => {
             // Keep the claim: the processor may have acted, and only asking it can tell.

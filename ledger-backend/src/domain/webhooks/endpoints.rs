@@ -21,6 +21,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "charge.failed",
     "charge.voided",
     "charge.expired",
+    "charge.capture_failed",
     "charge.refunded",
     "charge.refund_reverted",
     "refund.created",

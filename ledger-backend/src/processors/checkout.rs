@@ -1,0 +1,237 @@
+//! The Checkout.com connector: pure translation between our flows and the Unified Payments API
+//! (`docs/processors/checkout.md` has the sources). JSON bodies; `Cko-Idempotency-Key` carries our attempt or
+//! refund id; `reference` is our charge id on the payment and our attempt or refund id on each action, so the
+//! actions list and the reports name them. A payment answers 201 when processed (`approved: false` is a
+//! decline); captures, voids and refunds answer 202 with only an action id and are **pending** until the
+//! actions list (or a webhook) says how they ended.
+
+use super::call::{HttpAnswer, HttpCall, HttpMethod, form_value};
+use super::credentials::Secret;
+use super::flows::{Authorization, AuthorizeRequest, Flow};
+use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
+use paygate_core::Amount;
+use paygate_core::decline::DeclineCode;
+use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
+use serde_json::{Value, json};
+
+const JSON: Option<&str> = Some("application/json");
+/// The metadata key our attempt id travels under (recovery finds a lost payment by it).
+pub const METADATA_ATTEMPT: &str = "paygate_attempt_id";
+
+/// An account's credentials as the calls need them.
+#[derive(Debug, Clone)]
+pub struct Account<'a> {
+    pub secret_key: &'a Secret,
+    pub processing_channel_id: &'a str,
+}
+
+fn headers(account: &Account<'_>, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut headers = vec![("authorization", format!("Bearer {}", account.secret_key.expose()))];
+    if let Some(key) = idempotency_key {
+        headers.push(("cko-idempotency-key", key.to_owned()));
+    }
+    headers
+}
+
+/// `POST /payments` with the card the vault fills in (`capture: true` is a sale).
+pub fn authorize(account: &Account<'_>, request: &AuthorizeRequest<'_>) -> HttpCall {
+    // Checkout.com takes the expiry as JSON numbers: those placeholders stand unquoted (written as marker
+    // strings, unquoted after serialisation).
+    let body = json!({
+        "source": { "type": "card", "number": PLACEHOLDER_NUMBER, "expiry_month": "EXP_MONTH",
+                    "expiry_year": "EXP_YEAR", "cvv": PLACEHOLDER_CVC },
+        "amount": request.amount.minor(),
+        "currency": request.currency.code(),
+        "capture": request.capture,
+        "reference": request.charge_id,
+        "processing_channel_id": account.processing_channel_id,
+        "metadata": { METADATA_ATTEMPT: request.attempt_id },
+    })
+    .to_string()
+    .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
+    .replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
+    HttpCall {
+        method: HttpMethod::Post,
+        path: "/payments".into(),
+        content_type: JSON,
+        headers: headers(account, Some(request.attempt_id)),
+        body,
+    }
+}
+
+/// A processed payment (201, or a lookup) as our outcome.
+fn read_payment(payment: &Value, capture_requested: bool) -> AuthorizeOutcome {
+    let id = payment["id"].as_str().unwrap_or_default().to_owned();
+    let code = payment["response_code"].as_str().unwrap_or("");
+    match (payment["approved"].as_bool(), payment["status"].as_str()) {
+        (Some(false), _) | (_, Some("Declined")) => {
+            AuthorizeOutcome::Declined { code: DeclineCode::from_checkout(code), raw_code: code.to_owned(), card: None }
+        }
+        (Some(true), Some("Captured")) if !id.is_empty() => {
+            AuthorizeOutcome::Approved { processor_reference: id, captured: true, capture_pending: false, card: None }
+        }
+        // A sale at Checkout.com is authorized at once and captured just after: the capture is pending
+        // until the actions list (or the `payment_captured` webhook) confirms it.
+        (Some(true), Some("Authorized")) if !id.is_empty() => AuthorizeOutcome::Approved {
+            processor_reference: id,
+            captured: false,
+            capture_pending: capture_requested,
+            card: None,
+        },
+        (_, status) => AuthorizeOutcome::Unknown { detail: format!("Checkout.com payment in status {status:?}") },
+    }
+}
+
+pub fn read_authorization(answer: &HttpAnswer, capture_requested: bool) -> AuthorizeOutcome {
+    let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+    match answer.status {
+        201 => read_payment(&body, capture_requested),
+        // Accepted but not processed (a 3-D Secure redirect, an asynchronous method): the outcome comes later.
+        202 => AuthorizeOutcome::Pending { processor_reference: body["id"].as_str().map(str::to_owned) },
+        401 | 403 => AuthorizeOutcome::Misconfigured {
+            detail: format!("Checkout.com refused the account's secret key (HTTP {})", answer.status),
+            card: None,
+        },
+        // Refused before processing: our request (or the card's details) did not validate.
+        422 => {
+            let codes: Vec<&str> =
+                body["error_codes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let code = match codes.first().copied() {
+                Some("card_number_invalid") => DeclineCode::IncorrectNumber,
+                Some("card_expired" | "card_expiry_month_invalid" | "card_expiry_year_invalid") => {
+                    DeclineCode::ExpiredCard
+                }
+                Some("cvv_invalid") => DeclineCode::IncorrectCvc,
+                Some("processing_channel_id_required" | "processing_channel_id_invalid") => {
+                    return AuthorizeOutcome::Misconfigured {
+                        detail: "Checkout.com refused the processing channel".into(),
+                        card: None,
+                    };
+                }
+                _ => DeclineCode::ProcessingError,
+            };
+            AuthorizeOutcome::Declined { code, raw_code: codes.join(","), card: None }
+        }
+        status => AuthorizeOutcome::Unknown { detail: format!("Checkout.com answered {status}") },
+    }
+}
+
+fn get(account: &Account<'_>, path: String) -> HttpCall {
+    HttpCall { method: HttpMethod::Get, path, content_type: None, headers: headers(account, None), body: String::new() }
+}
+
+/// Recovery: the payments made with our charge id as reference; ours carries our attempt id in metadata.
+pub fn find_authorization(account: &Account<'_>, charge_id: &str) -> HttpCall {
+    get(account, format!("/payments?reference={}", form_value(charge_id)))
+}
+
+pub fn authorization_state(account: &Account<'_>, authorization: &Authorization<'_>) -> HttpCall {
+    get(account, format!("/payments/{}", authorization.processor_reference))
+}
+
+fn lookup_of(payment: &Value) -> AuthorizationLookup {
+    let id = payment["id"].as_str().unwrap_or_default().to_owned();
+    let balances = &payment["balances"];
+    match read_payment(payment, false) {
+        AuthorizeOutcome::Declined { code, raw_code, .. } => AuthorizationLookup::Declined { code, raw_code },
+        AuthorizeOutcome::Approved { .. } | AuthorizeOutcome::Unknown { .. } if payment["approved"] == true => {
+            AuthorizationLookup::Approved {
+                processor_reference: id,
+                amount_captured: balances["total_captured"].as_i64().unwrap_or(0),
+                voided: balances["total_voided"].as_i64().unwrap_or(0) > 0,
+            }
+        }
+        _ => AuthorizationLookup::Unknown { detail: format!("Checkout.com payment {payment}") },
+    }
+}
+
+/// Reads a list by reference (our attempt's payment, by metadata) or one payment.
+pub fn read_lookup(answer: &HttpAnswer, attempt_id: &str) -> AuthorizationLookup {
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return AuthorizationLookup::Unknown { detail: format!("Checkout.com answered {}", answer.status) };
+    };
+    match (answer.status, body["data"].as_array()) {
+        (200, Some(payments)) => match payments.iter().find(|p| p["metadata"][METADATA_ATTEMPT] == attempt_id) {
+            Some(payment) => lookup_of(payment),
+            None => AuthorizationLookup::NotFound,
+        },
+        (200, None) => lookup_of(&body),
+        (404, _) => AuthorizationLookup::NotFound,
+        (status, _) => AuthorizationLookup::Unknown { detail: format!("Checkout.com answered {status}") },
+    }
+}
+
+/// Capture (`amount`; the rest is released), void or refund, each with our id as its `reference`.
+pub fn operation(
+    account: &Account<'_>,
+    flow: Flow,
+    authorization: &Authorization<'_>,
+    amount: Amount,
+    id: &str,
+) -> HttpCall {
+    let (action, body) = match flow {
+        Flow::Capture => ("captures", json!({ "amount": amount.minor(), "reference": id })),
+        Flow::Void => ("voids", json!({ "reference": id })),
+        Flow::Refund => ("refunds", json!({ "amount": amount.minor(), "reference": id })),
+    };
+    HttpCall {
+        method: HttpMethod::Post,
+        path: format!("/payments/{}/{action}", authorization.processor_reference),
+        content_type: JSON,
+        headers: headers(account, Some(id)),
+        body: body.to_string(),
+    }
+}
+
+/// 202 is accepted, not done: pending with its action id. 403/422 are refusals; anything else unknown.
+pub fn read_operation(answer: &HttpAnswer) -> OperationOutcome {
+    let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+    match answer.status {
+        202 => OperationOutcome::Pending { reference: body["action_id"].as_str().map(str::to_owned) },
+        403 | 422 => {
+            let codes: Vec<&str> =
+                body["error_codes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let code = codes.first().copied().or(body["error_type"].as_str()).unwrap_or("action_not_allowed");
+            OperationOutcome::Failed { code: code.to_owned() }
+        }
+        status => OperationOutcome::Unknown { detail: format!("Checkout.com answered {status}") },
+    }
+}
+
+/// The payment's processed actions, where ours is found.
+pub fn find_operation(account: &Account<'_>, authorization: &Authorization<'_>) -> HttpCall {
+    get(account, format!("/payments/{}/actions", authorization.processor_reference))
+}
+
+/// Our action among the processed ones: by its reference (our id), or for a capture a capture without one
+/// (the one a sale requested in the payment itself).
+pub fn read_operation_lookup(answer: &HttpAnswer, flow: Flow, id: &str) -> OperationLookup {
+    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+        return OperationLookup::Unknown { detail: format!("Checkout.com answered {}", answer.status) };
+    };
+    let Some(actions) = body.as_array().filter(|_| answer.status == 200) else {
+        return OperationLookup::Unknown { detail: format!("Checkout.com answered {}", answer.status) };
+    };
+    let kind = match flow {
+        Flow::Capture => "Capture",
+        Flow::Void => "Void",
+        Flow::Refund => "Refund",
+    };
+    let ours = actions
+        .iter()
+        .filter(|a| a["type"] == kind)
+        .find(|a| a["reference"] == id || (flow == Flow::Capture && a["reference"].is_null()));
+    match ours {
+        None => OperationLookup::NotFound,
+        Some(action) if action["approved"] == true => {
+            OperationLookup::Succeeded { reference: action["id"].as_str().unwrap_or_default().to_owned() }
+        }
+        Some(action) => {
+            OperationLookup::Failed { code: action["response_code"].as_str().unwrap_or("declined").to_owned() }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "checkout_tests.rs"]
+mod tests;
