@@ -88,17 +88,22 @@ set +a
 
 SANDBOX_ADDR=${PAYGATE_SANDBOX_ADDR:-127.0.0.1:8082}
 STRIPE_ADDR=${PAYGATE_STRIPE_FAKE_ADDR:-127.0.0.1:8083}
+CHECKOUT_ADDR=${PAYGATE_CHECKOUT_FAKE_ADDR:-127.0.0.1:8084}
 # The fake Stripe's one account (a test key of the fake's, not a Stripe secret): give a merchant a Stripe
 # processor account with it to route payments through the Stripe connector locally.
 grep -qs "^STRIPE_FAKE_KEY=" "$SECRETS" || (umask 077 && printf 'STRIPE_FAKE_KEY=sk_test_local%s\n' "$(random_hex | cut -c1-24)" >> "$SECRETS")
 STRIPE_FAKE_KEY=$(grep '^STRIPE_FAKE_KEY=' "$SECRETS" | cut -d= -f2)
+grep -qs "^CHECKOUT_FAKE_KEY=" "$SECRETS" || (umask 077 && printf 'CHECKOUT_FAKE_KEY=sk_sbox_local%s\n' "$(random_hex | cut -c1-24)" >> "$SECRETS")
+CHECKOUT_FAKE_KEY=$(grep '^CHECKOUT_FAKE_KEY=' "$SECRETS" | cut -d= -f2)
 
-step "ledger backend, sandbox acquirer and fake Stripe"
+step "ledger backend, sandbox acquirer, fake Stripe and fake Checkout.com"
 cargo build -q -p paygate-ledger -p paygate-fakes
 SANDBOX_LISTEN_ADDR=$SANDBOX_ADDR start_service sandbox "http://$SANDBOX_ADDR/health" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-sandbox-acquirer"
 STRIPE_FAKE_LISTEN_ADDR=$STRIPE_ADDR STRIPE_FAKE_ACCOUNTS=$STRIPE_FAKE_KEY start_service stripe-fake \
   "http://$STRIPE_ADDR/health" 30 "$ROOT" "$CARGO_TARGET_DIR/debug/paygate-fake-stripe"
+CHECKOUT_FAKE_LISTEN_ADDR=$CHECKOUT_ADDR CHECKOUT_FAKE_ACCOUNTS=$CHECKOUT_FAKE_KEY start_service checkout-fake \
+  "http://$CHECKOUT_ADDR/health" 30 "$ROOT" "$CARGO_TARGET_DIR/debug/paygate-fake-checkout"
 "$CARGO_TARGET_DIR/debug/paygate-ledger" migrate
 # A demo merchant with test keys, made once and kept in .local/dev-keys.env (a key is shown only once).
 KEYS=$ROOT/.local/dev-keys.env
@@ -120,12 +125,14 @@ if ! grep -qs '^PAYGATE_SK_TEST=' "$KEYS"; then
 fi
 . "$KEYS"
 PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR PAYGATE_STRIPE_URL=http://$STRIPE_ADDR \
+  PAYGATE_CHECKOUT_TEST_URL=http://$CHECKOUT_ADDR \
   PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-ledger" serve
 
 # The background jobs: audit sealing, authorization expiry, recovery, maintenance. It has no port;
 # its health is the process staying up (wait -n below notices if it dies).
-(cd "$ROOT" && PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR PAYGATE_STRIPE_URL=http://$STRIPE_ADDR exec setsid "$CARGO_TARGET_DIR/debug/paygate-ledger" work) \
+(cd "$ROOT" && PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR PAYGATE_STRIPE_URL=http://$STRIPE_ADDR \
+  PAYGATE_CHECKOUT_TEST_URL=http://$CHECKOUT_ADDR exec setsid "$CARGO_TARGET_DIR/debug/paygate-ledger" work) \
   >"$LOG_DIR/worker.log" 2>&1 &
 groups+=("$!")
 echo "worker started (log: $LOG_DIR/worker.log)"
@@ -137,7 +144,7 @@ step "edge (wrangler dev on workerd)"
 # wrangler runs the [build] command of wrangler.toml (worker-build) before serving.
 start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
   wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --var "BACKEND_URL:http://$BACKEND_ADDR" \
-  --var "SANDBOX_URL:http://$SANDBOX_ADDR" --var "PROCESSOR_TEST_HOSTS:stripe=http://$STRIPE_ADDR" \
+  --var "SANDBOX_URL:http://$SANDBOX_ADDR" --var "PROCESSOR_TEST_HOSTS:stripe=http://$STRIPE_ADDR,checkout=http://$CHECKOUT_ADDR" \
   --show-interactive-dev-session=false
 
 step "demo shop (checkout page and webhook receiver)"
@@ -163,6 +170,7 @@ cat <<TXT
   sandbox         http://$SANDBOX_ADDR     (the test-mode card network)
   fake Stripe     http://$STRIPE_ADDR     (account key $STRIPE_FAKE_KEY: route to it with
                   POST /v1/processor_accounts and PUT /v1/routing, see README "Processors and routing")
+  fake Checkout   http://$CHECKOUT_ADDR     (account key $CHECKOUT_FAKE_KEY, any pc_… processing channel)
   worker          paygate-ledger work        (audit sealing, expiry, recovery, maintenance)
   PostgreSQL      $DATABASE_URL
   logs            $LOG_DIR/

@@ -28,7 +28,15 @@ export function freshSecrets() {
 }
 
 /// The edge on workerd. `port: 0` also serves it over HTTP on loopback (for a backend to call back).
-export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl = 'http://127.0.0.1:9', stripeUrl = 'http://127.0.0.1:9', secrets = freshSecrets(), vars = {}, port } = {}) {
+export async function startEdge({
+  backendUrl = 'http://127.0.0.1:9',
+  sandboxUrl = 'http://127.0.0.1:9',
+  stripeUrl = 'http://127.0.0.1:9',
+  checkoutUrl = 'http://127.0.0.1:9',
+  secrets = freshSecrets(),
+  vars = {},
+  port,
+} = {}) {
   const logs = [];
   const collect = (stream) => stream.on('data', (chunk) => logs.push(chunk.toString()));
   const mf = new Miniflare({
@@ -52,7 +60,7 @@ export async function startEdge({ backendUrl = 'http://127.0.0.1:9', sandboxUrl 
     bindings: {
       BACKEND_URL: backendUrl,
       SANDBOX_URL: sandboxUrl,
-      PROCESSOR_TEST_HOSTS: `stripe=${stripeUrl}`,
+      PROCESSOR_TEST_HOSTS: `stripe=${stripeUrl},checkout=${checkoutUrl}`,
       PROCESSOR_LIVE_HOSTS: '',
       ...secrets,
       ...vars,
@@ -177,25 +185,40 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
     STRIPE_FAKE_ACCOUNTS: stripeKey,
   });
   const stripeUrl = stripeDown ? 'http://127.0.0.1:9' : `http://127.0.0.1:${stripePort}`;
+  // The fake Checkout.com, with one sandbox account.
+  const checkoutKey = `sk_sbox_${randomHex(12)}`;
+  const checkoutPort = await freePort();
+  const checkout = startProcess(binary('paygate-fake-checkout'), [], {
+    CHECKOUT_FAKE_LISTEN_ADDR: `127.0.0.1:${checkoutPort}`,
+    CHECKOUT_FAKE_ACCOUNTS: checkoutKey,
+  });
+  const checkoutUrl = `http://127.0.0.1:${checkoutPort}`;
   const backendPort = await freePort();
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const edgePort = await freePort();
-  const edge = await startEdge({ backendUrl, sandboxUrl, stripeUrl, secrets, vars, port: edgePort });
+  const edge = await startEdge({ backendUrl, sandboxUrl, stripeUrl, checkoutUrl, secrets, vars, port: edgePort });
   const backend = startProcess(ledger, ['serve'], {
     ...common,
     PAYGATE_LISTEN_ADDR: `127.0.0.1:${backendPort}`,
     PAYGATE_EDGE_URL: edge.url,
     PAYGATE_SANDBOX_URL: sandboxUrl,
     PAYGATE_STRIPE_URL: stripeUrl,
+    PAYGATE_CHECKOUT_TEST_URL: checkoutUrl,
   });
   await Promise.all([
     waitFor(`${sandboxUrl}/health`),
     waitFor(`http://127.0.0.1:${stripePort}/health`),
+    waitFor(`${checkoutUrl}/health`),
     waitFor(`${backendUrl}/ready`),
   ]);
   // The background jobs, webhook delivery among them, when a test needs them.
   const jobs = worker
-    ? startProcess(ledger, ['work'], { ...common, PAYGATE_SANDBOX_URL: sandboxUrl, PAYGATE_STRIPE_URL: stripeUrl })
+    ? startProcess(ledger, ['work'], {
+      ...common,
+      PAYGATE_SANDBOX_URL: sandboxUrl,
+      PAYGATE_STRIPE_URL: stripeUrl,
+      PAYGATE_CHECKOUT_TEST_URL: checkoutUrl,
+    })
     : null;
 
   return {
@@ -206,18 +229,20 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
     secrets,
     backendUrl,
     stripe: { url: `http://127.0.0.1:${stripePort}`, key: stripeKey },
+    checkout: { url: checkoutUrl, key: checkoutKey },
     sql: (query) => psql(dbUrl, query),
     dump: () => execFileSync('pg_dump', ['--data-only', dbUrl], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
     logs: () => ({
       backend: backend.output.join(''),
       sandbox: sandbox.output.join(''),
       stripe: stripe.output.join(''),
+      checkout: checkout.output.join(''),
       edge: edge.logs.join(''),
       worker: jobs?.output.join('') ?? '',
     }),
     stop: async () => {
       await edge.dispose();
-      for (const { child } of [backend, sandbox, stripe, jobs].filter(Boolean)) child.kill('SIGKILL');
+      for (const { child } of [backend, sandbox, stripe, checkout, jobs].filter(Boolean)) child.kill('SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 50));
       psql(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     },

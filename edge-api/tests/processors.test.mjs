@@ -22,7 +22,7 @@ async function routeToStripe(t, stack) {
   return account.json.id;
 }
 
-test('a merchant routed to Stripe takes a card from token to webhooks; the card reaches only Stripe', async (t) => {
+test('a merchant routed to Stripe takes a card from token to webhooks, then Checkout.com a sale; the card reaches only the processors', async (t) => {
   const stack = await startStack({ worker: true });
   const received = [];
   const receiver = await startHttpServer((req, res) => {
@@ -87,10 +87,23 @@ test('a merchant routed to Stripe takes a card from token to webhooks; the card 
     t.assert.deepEqual([routed.json.status, routed.json.processor.connector], ['captured', connector], routed.text);
   }
 
+  // Checkout.com: JSON with the expiry as numbers, filled in by the same vault.
+  const checkout = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/processor_accounts', {
+    connector: 'checkout', display_name: 'Checkout.com',
+    credentials: { secret_key: stack.checkout.key, processing_channel_id: 'pc_abcdefghijklmnopqrstuvwxyz' },
+  });
+  t.assert.equal(checkout.status, 201, checkout.text);
+  await call(stack.edge, stack.keys.skTest, 'PUT', '/v1/routing', { default: checkout.json.id });
+  const checkoutToken = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', { card });
+  const sale = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 2_000, currency: 'eur', source: checkoutToken.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.deepEqual([sale.json.status, sale.json.processor.connector], ['captured', 'checkout'], sale.text);
+
   const dump = stack.dump();
   const logs = stack.logs();
   for (const [where, text] of [['database', dump], ['backend log', logs.backend], ['edge log', logs.edge],
-    ['worker log', logs.worker], ['sandbox log', logs.sandbox], ['fake Stripe log', logs.stripe]]) {
+    ['worker log', logs.worker], ['sandbox log', logs.sandbox], ['fake Stripe log', logs.stripe],
+    ['fake Checkout.com log', logs.checkout]]) {
     t.assert.ok(!text.includes(card.number), `card number in the ${where}`);
     t.assert.ok(!/\b9173\b/.test(text), `CVC in the ${where}`);
     t.assert.ok(!text.includes(stack.stripe.key), `Stripe secret key in the ${where}`);
