@@ -59,6 +59,14 @@ pub struct Payment<'a> {
     pub issuing_country: Option<&'a str>,
 }
 
+/// Whether a payment is a domestic Mada transaction: a card carrying the Mada brand (co-badged Visa or
+/// Mastercard–Mada included) at a merchant in Saudi Arabia. Such a payment goes over Mada whatever the
+/// front-of-card brand (SAMA circular 391000075005), as a sale: Mada has no separate authorization, no partial
+/// capture and no void. Outside Saudi Arabia the same card is an ordinary Visa or Mastercard.
+pub fn is_domestic_mada(merchant_country: Option<&str>, card_brands: &[String]) -> bool {
+    merchant_country == Some("SA") && card_brands.iter().any(|b| b == "mada")
+}
+
 /// At most this many rules per table: a table people can still read.
 pub const RULES_MAX: usize = 50;
 
@@ -183,6 +191,15 @@ mod tests {
             brands: &[],
             issuing_country: None,
         }
+    }
+
+    #[test]
+    fn a_mada_card_is_a_mada_transaction_only_at_a_saudi_merchant() {
+        let co_badged = ["mada".to_owned(), "visa".to_owned()];
+        assert!(is_domestic_mada(Some("SA"), &co_badged));
+        assert!(!is_domestic_mada(Some("DE"), &co_badged));
+        assert!(!is_domestic_mada(None, &co_badged));
+        assert!(!is_domestic_mada(Some("SA"), &["visa".to_owned()]));
     }
 
     #[test]

@@ -198,8 +198,11 @@ async fn main() {
         let credentials = paygate_ledger::processors::Credentials::Stripe {
             secret_key: paygate_ledger::processors::Secret::new(stripe_key.clone()),
         };
-        let new =
-            paygate_ledger::domain::processors::accounts::NewAccount { display_name: "Stripe".into(), credentials };
+        let new = paygate_ledger::domain::processors::accounts::NewAccount {
+            display_name: "Stripe".into(),
+            credentials,
+            settings: None,
+        };
         let account =
             paygate_ledger::domain::processors::accounts::create(&pool, &secrets_keys, scope, new).await.unwrap();
         let table = paygate_core::routing::RoutingTable { rules: vec![], default: account.id.to_string() };

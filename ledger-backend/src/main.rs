@@ -16,7 +16,8 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
   work                                    run the background jobs (audit sealing, authorization expiry,
                                           recovery of unknown outcomes, maintenance); any number may run
   migrate                                 apply pending migrations, create partitions ahead, exit
-  create-merchant --name NAME             print the new merchant's id
+  create-merchant --name NAME [--country CC]
+                                          print the new merchant's id; CC is where it trades (SA: Mada rules)
   create-key --merchant ID --mode test|live --kind publishable|secret
                                           print a new API key (shown once; only its hash is stored)
   revoke-key --merchant ID --mode test|live --key KEY_ID
@@ -110,7 +111,7 @@ async fn migrate() -> Result<(), AnyError> {
 
 async fn create_merchant(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     let pool = pool_from_env(1).await?;
-    let id = merchants::create(&pool, flag(flags, "name")?).await?;
+    let id = merchants::create_in(&pool, flag(flags, "name")?, flags.get("country").map(String::as_str)).await?;
     println!("{id}");
     Ok(())
 }

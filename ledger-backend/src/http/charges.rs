@@ -5,7 +5,7 @@ use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
 use super::path_id::PathId;
 use super::schemas::{boolean, id, metadata, minor_amount, request};
 use super::{ApiError, AppState, MerchantCaller, pagination};
-use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, NewCharge, Operation};
+use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, MadaRule, NewCharge, Operation};
 use crate::domain::page::Page;
 use crate::wire::{Charge, List};
 use axum::Json;
@@ -101,6 +101,15 @@ impl From<ChargeError> for ApiError {
             }
             ChargeError::ProcessorUnknown(_) => ApiError::Code(ErrorCode::UpstreamError),
             ChargeError::NoProcessor => ApiError::Code(ErrorCode::ProcessorNotConfigured),
+            ChargeError::VaultUnavailable(_) => ApiError::Code(ErrorCode::ServiceUnavailable),
+            ChargeError::Mada(rule) => {
+                let code = match rule {
+                    MadaRule::CaptureRequired => ErrorCode::ParameterInvalid,
+                    MadaRule::NoAccount => ErrorCode::ProcessorNotConfigured,
+                    MadaRule::NoVoid | MadaRule::NoLaterCapture => ErrorCode::InvalidState,
+                };
+                ApiError::Param { code, param: rule.param().to_owned(), detail: rule.to_string() }
+            }
             ChargeError::Account(crate::domain::processors::accounts::AccountError::Database(e)) => ApiError::from(e),
             // An account the charge names cannot be opened (its credentials' key is gone): ours to fix.
             ChargeError::Account(e) => ApiError::Internal(format!("processor account unusable: {e}")),

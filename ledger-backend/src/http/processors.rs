@@ -120,19 +120,34 @@ fn credentials_schema() -> Value {
             "additionalProperties": false })
 }
 
+fn settings_schema() -> Value {
+    json!({ "type": "object", "additionalProperties": false,
+            "description": "checkout: {mada: true} for an account on a Saudi acquirer's Mada setup; others: none",
+            "properties": { "mada": { "type": "boolean" } } })
+}
+
 fn create_schema() -> Value {
     request(
         &[
             ("connector", json!({ "type": "string", "enum": ["stripe", "checkout"] })),
             ("display_name", string()),
             ("credentials", credentials_schema()),
+            ("settings", settings_schema()),
         ],
         &["connector", "display_name", "credentials"],
     )
 }
 
 fn update_schema() -> Value {
-    request(&[("display_name", string()), ("credentials", credentials_schema()), ("enabled", boolean())], &[])
+    request(
+        &[
+            ("display_name", string()),
+            ("credentials", credentials_schema()),
+            ("enabled", boolean()),
+            ("settings", settings_schema()),
+        ],
+        &[],
+    )
 }
 
 fn routing_schema() -> Value {
@@ -209,6 +224,7 @@ struct CreateBody {
     connector: String,
     display_name: String,
     credentials: Value,
+    settings: Option<Value>,
 }
 
 async fn create(
@@ -223,7 +239,7 @@ async fn create(
         return Err(ApiError::invalid("connector", "this connector has no accounts in this mode"));
     }
     let credentials = credentials_of(connector, body.credentials)?;
-    let new = NewAccount { display_name: body.display_name, credentials };
+    let new = NewAccount { display_name: body.display_name, credentials, settings: body.settings };
     let record = accounts::create(&state.pool, &state.processors.secrets_keys, caller.scope(), new).await?;
     Ok((StatusCode::CREATED, Json(ProcessorAccount::from(&record))))
 }
@@ -267,6 +283,7 @@ async fn update(
         match (name.as_str(), value) {
             ("display_name", Value::String(text)) => changes.display_name = Some(text),
             ("enabled", Value::Bool(enabled)) => changes.enabled = Some(enabled),
+            ("settings", value) => changes.settings = Some(value),
             ("credentials", value @ Value::Object(_)) => credentials = Some(value),
             ("credentials", _) => return Err(ApiError::invalid("credentials", "credentials must be an object")),
             ("display_name" | "enabled", _) => {

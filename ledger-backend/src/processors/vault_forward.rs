@@ -78,23 +78,28 @@ impl VaultForward {
         request.body(body).send().await.map_err(|e| ForwardError::Unavailable(e.to_string()))
     }
 
-    /// The safe summary of `token`'s card (brands, issuing country) without spending it; `None` when the
-    /// vault will not say (unknown, used, another merchant's token) or cannot be reached: routing then
-    /// knows nothing of the card, and the authorization itself reports what is wrong with the token.
-    pub async fn describe(&self, merchant_id: &str, mode: &str, request_id: &str, token: &str) -> Option<CardSummary> {
-        let body = serde_json::to_vec(&internal::TokenRef { token: token.to_owned() }).ok()?;
-        let answer = match self.signed_post(VAULT_DESCRIBE_PATH, body, merchant_id, mode, request_id).await {
-            Ok(answer) if answer.status().is_success() => answer,
-            Ok(answer) => {
-                tracing::info!(status = answer.status().as_u16(), "the vault did not describe the token");
-                return None;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "the vault could not be asked to describe the token");
-                return None;
-            }
-        };
-        answer.json().await.ok()
+    /// The safe summary of `token`'s card (brands, issuing country) without spending it; `Ok(None)` when the
+    /// vault will not say (unknown, used, another merchant's token): routing then knows nothing of the card,
+    /// and the authorization itself reports what is wrong with the token. An error when it cannot be asked.
+    pub async fn describe(
+        &self,
+        merchant_id: &str,
+        mode: &str,
+        request_id: &str,
+        token: &str,
+    ) -> Result<Option<CardSummary>, ForwardError> {
+        let body = serde_json::to_vec(&internal::TokenRef { token: token.to_owned() })
+            .map_err(|e| ForwardError::Unavailable(e.to_string()))?;
+        let answer = self.signed_post(VAULT_DESCRIBE_PATH, body, merchant_id, mode, request_id).await?;
+        let status = answer.status();
+        if status.is_client_error() {
+            tracing::info!(status = status.as_u16(), "the vault did not describe the token");
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(ForwardError::Unavailable(format!("vault answered {status}")));
+        }
+        answer.json().await.map(Some).map_err(|e| ForwardError::Unavailable(format!("bad vault answer: {e}")))
     }
 
     pub async fn forward(

@@ -16,6 +16,7 @@ mod jobs;
 mod ledger_property;
 mod lists;
 mod logs;
+mod mada;
 mod openapi;
 mod pricing;
 mod processor_accounts;

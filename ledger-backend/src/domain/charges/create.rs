@@ -4,9 +4,10 @@
 //! An unknown outcome leaves the charge pending for the recovery job.
 
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
-use super::{AUTHORIZATION_TTL_DAYS, ChargeError};
+use super::{AUTHORIZATION_TTL_DAYS, ChargeError, MadaRule};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Subject};
+use crate::domain::merchants;
 use crate::domain::pricing;
 use crate::domain::processors::{accounts, routing};
 use crate::domain::tenancy::Scope;
@@ -17,7 +18,7 @@ use paygate_core::decline::DeclineCode;
 use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, ProcessorAccountId, RefundId, TokenId};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::payment_method::PaymentMethod;
-use paygate_core::routing::Payment;
+use paygate_core::routing::{Payment, is_domestic_mada};
 use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -49,17 +50,34 @@ pub struct CreateContext<'a> {
 pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeRecord, bool), ChargeError> {
     let charge_id = new_id::<ChargeKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
-    // Routing reads its table first: only when a rule looks at the card is the vault asked to describe it,
-    // before any transaction is open.
-    let table = routing::get(&mut *ctx.pool.acquire().await?, ctx.scope).await?;
-    let card = match &table {
-        Some(table) if table.needs_card() => {
-            let (merchant, mode, token) =
-                (ctx.scope.merchant_id.to_string(), ctx.scope.mode.as_str(), new.source.to_string());
-            ctx.processors.vault.describe(&merchant, mode, ctx.request_id, &token).await
-        }
-        _ => None,
+    // Routing reads its table and the merchant's country first: only when a rule looks at the card, or the
+    // merchant is Saudi (Mada), is the vault asked to describe it, before any transaction is open.
+    let (table, country) = {
+        let mut conn = ctx.pool.acquire().await?;
+        (routing::get(&mut conn, ctx.scope).await?, merchants::country(&mut conn, ctx.scope.merchant_id).await?)
     };
+    let saudi = country.as_deref() == Some("SA");
+    let card = if table.as_ref().is_some_and(|t| t.needs_card()) || saudi {
+        let (merchant, mode, token) =
+            (ctx.scope.merchant_id.to_string(), ctx.scope.mode.as_str(), new.source.to_string());
+        match ctx.processors.vault.describe(&merchant, mode, ctx.request_id, &token).await {
+            Ok(card) => card,
+            // A Saudi merchant's card must be known before it is routed (a Mada card may only go over Mada):
+            // better no charge now than a Mada payment sent elsewhere.
+            Err(error) if saudi => return Err(ChargeError::VaultUnavailable(error.to_string())),
+            Err(error) => {
+                tracing::warn!(%error, "the vault could not describe the token; routing without the card");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mada = is_domestic_mada(country.as_deref(), card.as_ref().map_or(&[], |c| c.brands.as_slice()));
+    if mada && !new.capture {
+        // Refused before anything is recorded or the token spent.
+        return Err(ChargeError::Mada(MadaRule::CaptureRequired));
+    }
     let mut tx = ctx.pool.begin().await?;
     // Concurrent requests with one key queue on this insert; all but the first find the record.
     let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id.to_string()).await?;
@@ -76,16 +94,21 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         brands: card.as_ref().map_or(&[], |c| c.brands.as_slice()),
         issuing_country: card.as_ref().and_then(|c| c.issuing_country.as_deref()),
     };
-    let choices = routing::decide(&mut tx, ctx.scope, table, &payment).await?;
+    let choices = if mada {
+        routing::mada_accounts(&mut tx, ctx.scope).await?
+    } else {
+        routing::decide(&mut tx, ctx.scope, table, &payment).await?
+    };
     let choices = &choices[..choices.len().min(FAILOVER_ACCOUNTS_MAX)];
-    let first = choices.first().ok_or(ChargeError::NoProcessor)?;
+    let no_route = if mada { ChargeError::Mada(MadaRule::NoAccount) } else { ChargeError::NoProcessor };
+    let first = choices.first().ok_or(no_route)?;
     let (account_id, connector_name, routing_rule) =
         (first.account.id, first.account.connector.0.as_str(), first.rule.map(|r| r as i32));
     sqlx::query(
         "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
                               statement_descriptor, metadata, processor, idempotency_key, processor_account_id,
-                              routing_rule, payment_method)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                              routing_rule, payment_method, mada)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(charge_id)
     .bind(ctx.scope.merchant_id)
@@ -102,6 +125,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     .bind(account_id)
     .bind(routing_rule)
     .bind(payment.method.as_str())
+    .bind(mada)
     .execute(&mut *tx)
     .await?;
     // One attempt per candidate account, all committed before the vault is asked: the vault may send any

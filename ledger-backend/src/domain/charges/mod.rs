@@ -15,6 +15,45 @@ pub use record::{CHARGE_COLUMNS, ChargeRecord};
 
 use paygate_core::charge::TransitionError;
 
+/// What Mada does not do (Checkout.com's Mada docs; SAMA): each refusal names the parameter and explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MadaRule {
+    /// A Mada payment is a sale: no separate authorization.
+    CaptureRequired,
+    /// No Checkout.com account configured for Mada.
+    NoAccount,
+    /// Mada has no void: refund instead.
+    NoVoid,
+    /// Mada is captured in full, in the sale itself.
+    NoLaterCapture,
+}
+
+impl MadaRule {
+    pub fn param(self) -> &'static str {
+        match self {
+            MadaRule::CaptureRequired => "capture",
+            MadaRule::NoLaterCapture => "amount",
+            MadaRule::NoAccount | MadaRule::NoVoid => "",
+        }
+    }
+}
+
+impl std::fmt::Display for MadaRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MadaRule::CaptureRequired => {
+                "a Mada card at a Saudi merchant is a sale: capture must be true (Mada has no separate authorization)"
+            }
+            MadaRule::NoAccount => {
+                "Mada cards at a Saudi merchant go to a Checkout.com account configured for Mada \
+                                    (settings.mada), and this merchant has none enabled"
+            }
+            MadaRule::NoVoid => "Mada has no void: refund the charge instead",
+            MadaRule::NoLaterCapture => "a Mada sale is captured in full when it is made; there is nothing to capture",
+        })
+    }
+}
+
 /// How long an authorization may stay uncaptured before the expiry job voids it (docs/design.md §3).
 pub const AUTHORIZATION_TTL_DAYS: i64 = 7;
 
@@ -34,6 +73,12 @@ pub enum ChargeError {
     ProcessorUnknown(String),
     #[error("no enabled processor account can take this payment")]
     NoProcessor,
+    /// The vault could not be asked about the card where routing must know it.
+    #[error("the vault could not describe the card: {0}")]
+    VaultUnavailable(String),
+    /// Mada's own rules, at a Saudi merchant: what was asked is not how Mada works.
+    #[error("{0}")]
+    Mada(MadaRule),
     #[error("the processor account could not be used: {0}")]
     Account(#[from] crate::domain::processors::accounts::AccountError),
     #[error(transparent)]

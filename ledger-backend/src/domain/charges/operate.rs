@@ -66,6 +66,14 @@ pub async fn operate(
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
     let charge = super::get(pool, scope, charge_id).await?;
+    if charge.mada {
+        match operation {
+            Operation::Void => return Err(ChargeError::Mada(super::MadaRule::NoVoid)),
+            Operation::Capture { .. } => return Err(ChargeError::Mada(super::MadaRule::NoLaterCapture)),
+            // A Mada sale is never left authorized for expiry to void.
+            Operation::Expire => {}
+        }
+    }
     let action = operation.action(&charge)?;
     // Refuse what the state machine refuses before anything is claimed or sent.
     transition(charge.status()?, charge.amounts()?, action)?;

@@ -13,7 +13,7 @@ use serde_json::json;
 pub const CHARGE_COLUMNS: &str = "id, merchant_id, mode, status, currency, amount, amount_authorized, amount_captured,
     amount_refunded, capture, source, card_brand, card_bin, card_last4, card_exp_month, card_exp_year,
     card_fingerprint, description, statement_descriptor, metadata, failure_code, failure_message, processor,
-    processor_reference, pending_operation, processor_account_id, routing_rule, payment_method, failure_processor_code, extract(epoch FROM created_at)::bigint AS created,
+    processor_reference, pending_operation, processor_account_id, routing_rule, payment_method, failure_processor_code, mada, extract(epoch FROM created_at)::bigint AS created,
     extract(epoch FROM authorization_expires_at)::bigint AS authorization_expires";
 
 /// A stored payment method, decoded loudly: one this build does not know is a decode error.
@@ -60,6 +60,8 @@ pub struct ChargeRecord {
     #[sqlx(try_from = "String")]
     pub payment_method: StoredPaymentMethod,
     pub failure_processor_code: Option<String>,
+    /// Made on Mada rails (a Mada card at a Saudi merchant): a sale, never voided.
+    pub mada: bool,
     pub created: i64,
     pub authorization_expires: Option<i64>,
 }
@@ -136,6 +138,7 @@ mod tests {
             routing_rule: None,
             payment_method: StoredPaymentMethod(PaymentMethod::Card),
             failure_processor_code: None,
+            mada: false,
             created: 0,
             authorization_expires: None,
         }

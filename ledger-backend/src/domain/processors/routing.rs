@@ -61,6 +61,18 @@ pub async fn replace(pool: &PgPool, scope: Scope, table: RoutingTable) -> Result
     Ok(table)
 }
 
+/// The accounts a domestic Mada payment may go to: the enabled Checkout.com accounts configured for Mada
+/// (`settings.mada`), oldest first. The routing table does not apply: Saudi rules decide.
+pub async fn mada_accounts(conn: &mut PgConnection, scope: Scope) -> Result<Vec<Choice>, sqlx::Error> {
+    let accounts = accounts::all(&mut *conn, scope).await?;
+    Ok(accounts
+        .into_iter()
+        .filter(|a| a.enabled && a.connector.0 == paygate_core::processor::ConnectorKind::Checkout)
+        .filter(|a| a.settings["mada"] == true)
+        .map(|account| Choice { account, rule: None })
+        .collect())
+}
+
 /// One routing decision: the account and the rule that chose it (`None`: the default).
 #[derive(Debug, Clone)]
 pub struct Choice {
