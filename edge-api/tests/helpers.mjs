@@ -166,8 +166,10 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
   };
   const cli = (...args) => execFileSync(ledger, args, { env: { ...process.env, ...common }, encoding: 'utf8' }).trim();
   cli('migrate');
-  const newMerchant = () => {
-    const merchant = cli('create-merchant', '--name', 'Edge test shop').split(/\s+/).find((w) => w.startsWith('acct_'));
+  /// A merchant with its keys; `country` (ISO 3166-1 alpha-2) where it trades, if given.
+  const newMerchant = (country) => {
+    const where = country ? ['--country', country] : [];
+    const merchant = cli('create-merchant', '--name', 'Edge test shop', ...where).split(/\s+/).find((w) => w.startsWith('acct_'));
     const key = (mode, kind) => cli('create-key', '--merchant', merchant, '--mode', mode, '--kind', kind).split(/\s+/).find((w) => /^(pk|sk)_/.test(w));
     return { merchant, keys: { pkTest: key('test', 'publishable'), skTest: key('test', 'secret'), skLive: key('live', 'secret'), pkLive: key('live', 'publishable') } };
   };

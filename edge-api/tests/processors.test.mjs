@@ -125,3 +125,36 @@ test('on workerd, a processor refusing connections fails over to the next accoun
   const captured = await call(stack.edge, stack.keys.skTest, 'POST', `/v1/charges/${charge.json.id}/capture`);
   t.assert.equal(captured.json.status, 'captured', captured.text);
 });
+
+test('Mada through the edge: at a Saudi merchant a co-badged Visa-Mada card is a sale at Checkout.com; in Germany an ordinary card', async (t) => {
+  const stack = await startStack();
+  t.after(() => stack.stop());
+  const mada = { number: '4464040000000007', exp_month: 12, exp_year: 2034, cvc: '123' };
+  for (const [country, connector] of [['SA', 'checkout'], ['DE', 'stripe']]) {
+    const shop = stack.newMerchant(country);
+    const checkout = await call(stack.edge, shop.keys.skTest, 'POST', '/v1/processor_accounts', {
+      connector: 'checkout', display_name: 'Checkout.com KSA', settings: { mada: true },
+      credentials: { secret_key: stack.checkout.key, processing_channel_id: 'pc_abcdefghijklmnopqrstuvwxyz' },
+    });
+    t.assert.equal(checkout.status, 201, checkout.text);
+    const stripe = await call(stack.edge, shop.keys.skTest, 'POST', '/v1/processor_accounts',
+      { connector: 'stripe', display_name: 'Stripe', credentials: { secret_key: stack.stripe.key } });
+    await call(stack.edge, shop.keys.skTest, 'PUT', '/v1/routing', { default: stripe.json.id });
+    const token = await call(stack.edge, shop.keys.pkTest, 'POST', '/v1/tokens', { card: mada });
+    t.assert.deepEqual(token.json.card.brands, ['mada', 'visa'], token.text);
+    const authorize = await call(stack.edge, shop.keys.skTest, 'POST', '/v1/charges',
+      { amount: 7_500, currency: 'sar', source: token.json.id, capture: false }, { 'idempotency-key': uniqueKey() });
+    if (country === 'SA') {
+      t.assert.deepEqual([authorize.status, authorize.json.param], [400, 'capture'], authorize.text);
+      const sale = await call(stack.edge, shop.keys.skTest, 'POST', '/v1/charges',
+        { amount: 7_500, currency: 'sar', source: token.json.id, capture: true }, { 'idempotency-key': uniqueKey() });
+      t.assert.deepEqual([sale.status, sale.json.processor.connector], [201, connector], sale.text);
+      t.assert.ok(['captured', 'authorized'].includes(sale.json.status), sale.text);
+      const void_ = await call(stack.edge, shop.keys.skTest, 'POST', `/v1/charges/${sale.json.id}/void`);
+      t.assert.deepEqual([void_.status, void_.json.code], [409, 'invalid_state'], void_.text);
+    } else {
+      t.assert.deepEqual([authorize.status, authorize.json.status, authorize.json.processor.connector],
+        [201, 'authorized', connector], authorize.text);
+    }
+  }
+});
