@@ -34,6 +34,7 @@ fn start_backend(app: &TestApp, port: u16) -> Reaped {
         .env("PAYGATE_EDGE_URL", &app.vault.url)
         .env("PAYGATE_SANDBOX_URL", &app.sandbox_url)
         .env("PAYGATE_STRIPE_URL", &app.stripe_url)
+        .env("PAYGATE_CHECKOUT_TEST_URL", &app.checkout_url)
         .env("PAYGATE_DB_CONNECTIONS_MAX", "8")
         .stdout(log)
         .stderr(Stdio::null())
@@ -59,9 +60,19 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The burst's USD charges go to Stripe (on its fake), its EUR ones to the sandbox.
+/// The burst's currencies in turn: USD, GBP, EUR.
 fn currency(i: usize) -> &'static str {
-    if i.is_multiple_of(3) { "USD" } else { "EUR" }
+    ["USD", "GBP", "EUR"][i % 3]
+}
+
+/// The burst's USD charges go to Stripe, its GBP ones to Checkout.com (each on its fake), its EUR ones to the
+/// sandbox.
+fn connector(currency: &str) -> &'static str {
+    match currency {
+        "USD" => "stripe",
+        "GBP" => "checkout",
+        _ => "sandbox",
+    }
 }
 
 /// One charge request of the burst: (Idempotency-Key, body).
@@ -89,6 +100,7 @@ async fn send(app: &TestApp, base: &str, merchant: &str, key: &str, body: &str) 
 async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_nothing_stuck() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
+    let (checkout, checkout_key) = app.route_to_checkout(&merchant, "test", 0).await;
     let (stripe, stripe_key) = app.route_to_stripe(&merchant, "test").await;
     let sandbox: String =
         sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
@@ -96,8 +108,10 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    let table =
-        json!({ "rules": [{ "conditions": { "currencies": ["USD"] }, "account": stripe }], "default": sandbox });
+    let table = json!({ "rules": [
+        { "conditions": { "currencies": ["USD"] }, "account": stripe },
+        { "conditions": { "currencies": ["GBP"] }, "account": checkout },
+    ], "default": sandbox });
     app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &table).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -145,8 +159,7 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     wait_healthy(&app.client, &base).await;
     for (i, charge) in &answered {
         let id = charge["id"].as_str().unwrap();
-        let connector = if currency(*i) == "USD" { "stripe" } else { "sandbox" };
-        assert_eq!(charge["processor"]["connector"], connector, "request {i}");
+        assert_eq!(charge["processor"]["connector"], connector(currency(*i)), "request {i}");
         let stored: (String, i64) = sqlx::query_as("SELECT status, amount FROM charges WHERE id = $1")
             .bind(id)
             .fetch_one(&app.pool)
@@ -207,13 +220,20 @@ async fn a_backend_killed_mid_burst_loses_no_acknowledged_charge_and_leaves_noth
     .await
     .unwrap();
     for (id, processor, reference, captured) in approved {
-        let at_processor = if processor == "stripe" {
-            let url = format!("{}/v1/payment_intents/{reference}", app.stripe_url);
-            let intent: Value =
-                app.client.get(url).bearer_auth(&stripe_key).send().await.unwrap().json().await.unwrap();
-            intent["amount_received"].clone()
-        } else {
-            app.at_processor(&reference).await["captured"].clone()
+        let at_processor = match processor.as_str() {
+            "stripe" => {
+                let url = format!("{}/v1/payment_intents/{reference}", app.stripe_url);
+                let intent: Value =
+                    app.client.get(url).bearer_auth(&stripe_key).send().await.unwrap().json().await.unwrap();
+                intent["amount_received"].clone()
+            }
+            "checkout" => {
+                let url = format!("{}/payments/{reference}", app.checkout_url);
+                let payment: Value =
+                    app.client.get(url).bearer_auth(&checkout_key).send().await.unwrap().json().await.unwrap();
+                payment["balances"]["total_captured"].clone()
+            }
+            _ => app.at_processor(&reference).await["captured"].clone(),
         };
         assert_eq!(at_processor, captured, "{id} at {processor}");
     }

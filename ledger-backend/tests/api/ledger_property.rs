@@ -70,6 +70,9 @@ struct Charge {
     card: Card,
     /// Served by Stripe (on its fake) rather than the sandbox acquirer.
     stripe: bool,
+    /// Served by Checkout.com (on its fake): captures, voids and refunds are accepted first (202, `pending`)
+    /// and confirmed when the processor is asked, which the run does between rounds.
+    checkout: bool,
     status: &'static str,
     amount: i64,
     captured: i64,
@@ -120,7 +123,7 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
             } else {
                 c.status = "captured";
                 c.captured = amount;
-                (200, c)
+                (if c.checkout { 202 } else { 200 }, c)
             }
         }
         Op::Void { charge } | Op::Expire { charge } => {
@@ -129,7 +132,7 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
                 (409, c)
             } else {
                 c.status = if matches!(op, Op::Void { .. }) { "voided" } else { "expired" };
-                (200, c)
+                (if c.checkout { 202 } else { 200 }, c)
             }
         }
         Op::Refund { charge, amount } => {
@@ -144,7 +147,7 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
                 c.refund_requests += 1;
                 // The sandbox refuses every refund of the refund-failing card: it is reverted. (On Stripe the
                 // same number is an ordinary card.)
-                if c.card != Card::RefundsFail || c.stripe {
+                if c.card != Card::RefundsFail || c.stripe || c.checkout {
                     c.refunded += amount;
                     c.status = if c.refunded == c.captured { "refunded" } else { "partially_refunded" };
                 }
@@ -202,9 +205,12 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
             let (status, answer) =
                 app.client(&merchants[merchant], "test").send(Method::POST, "/v1/charges", &body, Some(&key)).await;
             assert_eq!(status, 201, "{context} {answer}");
-            let stripe = is_stripe(merchant);
+            let (stripe, checkout) = (is_stripe(merchant), is_checkout(merchant));
             let expected = match card {
                 _ if stripe && stripe_refuses(currency, amount) => "failed",
+                // Checkout.com's fake does not know this number: an ordinary card there.
+                Card::ProcessingError if checkout && capture => "captured",
+                Card::ProcessingError if checkout => "authorized",
                 Card::Decline => "failed",
                 // The sandbox answers this card with a 500 (unknown: recovery decides); Stripe with a 402.
                 Card::ProcessingError if stripe => "failed",
@@ -212,7 +218,14 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 Card::Approve | Card::RefundsFail if capture => "captured",
                 Card::Approve | Card::RefundsFail => "authorized",
             };
-            assert_eq!(answer["processor"]["connector"], if stripe { "stripe" } else { "sandbox" }, "{context}");
+            let connector = if stripe {
+                "stripe"
+            } else if checkout {
+                "checkout"
+            } else {
+                "sandbox"
+            };
+            assert_eq!(answer["processor"]["connector"], connector, "{context}");
             assert_eq!(answer["status"], expected, "{context} {answer}");
             return Some(Charge {
                 id: answer["id"].as_str().unwrap().to_owned(),
@@ -220,6 +233,7 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 currency,
                 card,
                 stripe,
+                checkout,
                 status: expected,
                 amount,
                 captured: if expected == "captured" { amount } else { 0 },
@@ -266,6 +280,10 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 .await
                 .unwrap();
             expiry::run_once(&app.pool, &sandbox(app)).await.unwrap();
+            if c.checkout {
+                // Accepted by Checkout.com: confirmed when the processor is asked, between rounds.
+                return None;
+            }
             // Another expiry op's job of this round may have selected or claimed this charge (so ours skipped
             // it) and still be at the processor with it: give that job a moment to finish.
             let (_, expected) = predicted.as_ref().unwrap();
@@ -296,9 +314,21 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
         assert_eq!(answer["status"], expected.status, "{context} {answer}");
         assert_eq!(answer["amount_captured"], expected.captured, "{context} {answer}");
     }
+    if status == 202 {
+        // Accepted, to be confirmed: the charge is as it was, with the operation pending.
+        assert_eq!(answer["status"], "authorized", "{context} {answer}");
+        assert!(answer["pending_operation"].is_string(), "{context} {answer}");
+    }
     if status == 201 {
-        let refused = expected.card == Card::RefundsFail && !expected.stripe;
-        assert_eq!(answer["status"], if refused { "failed" } else { "succeeded" }, "{context} {answer}");
+        let refused = expected.card == Card::RefundsFail && !expected.stripe && !expected.checkout;
+        let expected = if refused {
+            "failed"
+        } else if expected.checkout {
+            "pending"
+        } else {
+            "succeeded"
+        };
+        assert_eq!(answer["status"], expected, "{context} {answer}");
     }
     None
 }
@@ -311,9 +341,12 @@ fn apply(charges: &mut [Charge], op: &Op) {
     }
 }
 
-/// The last merchant's payments go to Stripe (on its fake); the others' to the sandbox.
-const MERCHANTS: usize = 3;
+/// One merchant's payments go to Stripe, one's to Checkout.com (each on its fake), the others' to the sandbox.
+const MERCHANTS: usize = 4;
 fn is_stripe(merchant: usize) -> bool {
+    merchant == MERCHANTS - 2
+}
+fn is_checkout(merchant: usize) -> bool {
     merchant == MERCHANTS - 1
 }
 
@@ -351,10 +384,15 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
     let mut merchants = Vec::new();
     let mut pricing = Vec::new();
     let mut stripe_keys = Vec::new();
+    let mut checkout_key = String::new();
     for index in 0..MERCHANTS {
         let merchant = insert_merchant(&app.pool).await;
         if is_stripe(index) {
             stripe_keys.push(app.route_to_stripe(&merchant, "test").await.1);
+        }
+        if is_checkout(index) {
+            // Actions processed as soon as they are asked for; still answered 202 and confirmed when asked.
+            checkout_key = app.route_to_checkout(&merchant, "test", 0).await.1;
         }
         let price = Pricing { basis_points: rng.range(0, 400), fixed: rng.range(0, 60) };
         sqlx::query(
@@ -386,6 +424,9 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
             }
             round.push(op);
         }
+        // An operation on a Checkout.com charge is confirmed only when the processor is asked: this round ends
+        // with recovery, so the next round finds it done.
+        let asks_checkout = round.iter().any(|op| target(op).is_some_and(|c| charges[c].checkout));
         let snapshot = charges.clone();
         let futures = round.iter().enumerate().map(|(i, op)| run(&app, &merchants, &snapshot, *op, done + i, seed));
         let created = futures::future::join_all(futures).await;
@@ -396,7 +437,7 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
         done += round.len();
         // Between rounds, never during one: recovery of the processing-error charges (a zero settle
         // delay is only safe when nothing is in flight).
-        if rng.chance(10) {
+        if asks_checkout || rng.chance(10) {
             recovery::run_once(&app.pool, &sandbox(&app), Duration::ZERO).await.unwrap();
             for charge in charges.iter_mut().filter(|c| c.status == "pending") {
                 charge.status = "failed";
@@ -411,6 +452,7 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
     check_charges(&app, &charges, seed).await;
     check_processor(&app, &charges, seed).await;
     check_stripe(&app, &stripe_keys[0], &charges, seed).await;
+    check_checkout(&app, &checkout_key, &charges, seed).await;
     check_balances(&app, &merchants, &pricing, &charges, seed).await;
     check_events(&app, &charges, seed).await;
     audit_is_clean(&app).await;
@@ -440,7 +482,9 @@ async fn check_charges(app: &TestApp, charges: &[Charge], seed: u64) {
 
 /// The sandbox acquirer's books agree with ours, authorization by authorization.
 async fn check_processor(app: &TestApp, charges: &[Charge], seed: u64) {
-    for c in charges.iter().filter(|c| (c.card == Card::Approve || c.card == Card::RefundsFail) && !c.stripe) {
+    for c in
+        charges.iter().filter(|c| (c.card == Card::Approve || c.card == Card::RefundsFail) && !c.stripe && !c.checkout)
+    {
         let reference: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
             .bind(&c.id)
             .fetch_one(&app.pool)
@@ -482,6 +526,30 @@ async fn check_stripe(app: &TestApp, key: &str, charges: &[Charge], seed: u64) {
         checked > 0 || charges.iter().all(|c| !c.stripe || c.status == "failed"),
         "seed {seed}: Stripe served nothing"
     );
+}
+
+/// Checkout.com's books (its fake's payments, read through its API) agree with ours.
+async fn check_checkout(app: &TestApp, key: &str, charges: &[Charge], seed: u64) {
+    let mut checked = 0;
+    for c in charges.iter().filter(|c| c.checkout && c.status != "failed") {
+        let reference: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+            .bind(&c.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        let request = app.client.get(format!("{}/payments/{reference}", app.checkout_url)).bearer_auth(key);
+        let payment: Value = request.send().await.unwrap().json().await.unwrap();
+        let balances = &payment["balances"];
+        assert_eq!(balances["total_captured"], c.captured, "seed {seed}: {c:?} {payment}");
+        assert_eq!(balances["total_refunded"], c.refunded, "seed {seed}: {c:?} {payment}");
+        assert_eq!(
+            payment["status"] == "Voided",
+            c.status == "voided" || c.status == "expired",
+            "seed {seed}: {c:?} {payment}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "seed {seed}: Checkout.com served nothing");
 }
 
 /// Each merchant's pending balance, per currency: captures less fees, less refunds.
