@@ -16,6 +16,24 @@ pub const VAULT_FORWARD_PATH: &str = "/internal/vault/forward";
 /// when routing looks at the card's brand or issuing country).
 pub const VAULT_DESCRIBE_PATH: &str = "/internal/vault/describe";
 
+/// Backend: "a processor sent this webhook for this processor account" (forwarded by the edge, which takes
+/// it at `PROCESSOR_EVENTS_PUBLIC_PREFIX/{connector}/{account}` without an API key).
+pub const PROCESSOR_EVENTS_PATH: &str = "/v1/internal/processor_events";
+/// Where processors deliver their webhooks at the edge: `…/{connector}/{processor account id}`.
+pub const PROCESSOR_EVENTS_PUBLIC_PREFIX: &str = "/v1/processor_events";
+
+/// Body of `PROCESSOR_EVENTS_PATH`: the processor's request as it arrived, untouched: the backend verifies its
+/// signature (with the account's secret, which only the backend holds) before it parses a byte of `body`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessorEventForward {
+    pub connector: String,
+    pub account: String,
+    /// The processor's signature header (`Stripe-Signature`, `Cko-Signature`); empty when absent.
+    pub signature: String,
+    pub body: String,
+}
+
 /// Body of `VAULT_DESCRIBE_PATH`; the answer is a `CardSummary`, or a problem when the token is unknown, used
 /// or not the signed merchant's and mode's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ mod fetch;
 mod idempotency;
 mod keys;
 mod problem;
+mod processor_events;
 mod rate_limit;
 mod request_id;
 mod vault;
@@ -120,6 +121,13 @@ async fn route(
         (_, "/v1/apple_pay/sessions") => Err(ErrorCode::MethodNotAllowed.into()),
         (Method::Get, "/v1/public/config") => public_config(req, env, request_id).await,
         (_, "/v1/public/config") => Err(ErrorCode::MethodNotAllowed.into()),
+        (_, p) if processor_events::route(p).is_some() => {
+            let (connector, account) = processor_events::route(p).unwrap_or_default();
+            let (connector, account) = (connector.to_owned(), account.to_owned());
+            let (status, content_type, body) =
+                processor_events::handle(req, env, request_id, &connector, &account).await?;
+            relay(status, &content_type, body, false)
+        }
         (_, p) if p == "/v1" || p.starts_with("/v1/") => proxy(req, env, ctx, request_id).await,
         _ => Err(ErrorCode::RouteNotFound.into()),
     }

@@ -197,6 +197,7 @@ async fn main() {
         let scope = paygate_ledger::domain::tenancy::Scope { merchant_id: id, mode: paygate_core::Mode::Test };
         let credentials = paygate_ledger::processors::Credentials::Stripe {
             secret_key: paygate_ledger::processors::Secret::new(stripe_key.clone()),
+            webhook_secret: None,
         };
         let new = paygate_ledger::domain::processors::accounts::NewAccount {
             display_name: "Stripe".into(),

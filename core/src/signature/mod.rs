@@ -4,6 +4,7 @@
 
 pub mod edge;
 pub mod keyed_hash;
+pub mod processor;
 pub mod webhook;
 
 use hmac::{Hmac, Mac};

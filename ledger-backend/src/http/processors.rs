@@ -7,6 +7,7 @@ use super::path_id::PathId;
 use super::schemas::{array, boolean, integer, request, string};
 use super::{ApiError, ApiJson, AppState, MerchantCaller};
 use crate::domain::processors::accounts::{self, AccountError, Changes, NewAccount};
+use crate::domain::processors::events::{self, EventError};
 use crate::domain::processors::routing::{self, RoutingError};
 use crate::processors::{Credentials, Secret};
 use crate::wire::{List, ProcessorAccount, Routing};
@@ -72,6 +73,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         )
         .tag(tag),
         Endpoint::new(
+            Method::POST,
+            paygate_core::internal::PROCESSOR_EVENTS_PATH.trim_start_matches("/v1"),
+            "receiveProcessorEvent",
+            "A processor's webhook, as the edge took it (edge-signed, no merchant): verified, stored once, applied",
+            Answer::Inline(200, received_schema),
+            post(receive_event),
+        )
+        .body(event_schema)
+        .tag("internal"),
+        Endpoint::new(
             Method::GET,
             "/routing",
             "getRouting",
@@ -115,9 +126,54 @@ impl From<RoutingError> for ApiError {
 
 fn credentials_schema() -> Value {
     json!({ "type": "object",
-            "description": "The connector's credentials: for stripe {secret_key}; for checkout {secret_key, processing_channel_id}",
-            "properties": { "secret_key": { "type": "string" }, "processing_channel_id": { "type": "string" } },
+            "description": "The connector's credentials: for stripe {secret_key}; for checkout {secret_key, processing_channel_id}; for either, the webhook_secret the processor signs its webhooks with",
+            "properties": { "secret_key": { "type": "string" }, "processing_channel_id": { "type": "string" },
+                            "webhook_secret": { "type": "string" } },
             "additionalProperties": false })
+}
+
+fn received_schema() -> Value {
+    json!({ "type": "object", "required": ["received"], "additionalProperties": false, "properties": {
+        "received": { "type": "string", "enum": ["applied", "duplicate", "ignored", "unmatched", "deferred"] } } })
+}
+
+fn event_schema() -> Value {
+    request(
+        &[("connector", string()), ("account", string()), ("signature", string()), ("body", string())],
+        &["connector", "account", "signature", "body"],
+    )
+}
+
+/// The edge's forward of a processor webhook. The processor's own body is verified with the account's secret
+/// before it is parsed; a bad or missing signature is a 400 and nothing is stored.
+async fn receive_event(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<super::edge_auth::Caller>,
+    ApiJson(forward): ApiJson<paygate_core::internal::ProcessorEventForward>,
+) -> Result<Json<Value>, ApiError> {
+    if caller != super::edge_auth::Caller::Edge {
+        return Err(ApiError::Code(ErrorCode::PermissionDenied));
+    }
+    let not_found = || ApiError::Code(ErrorCode::ResourceNotFound);
+    let connector = ConnectorKind::parse(&forward.connector).filter(|c| c.merchant_created()).ok_or_else(not_found)?;
+    let account = paygate_core::id::ProcessorAccountId::parse(&forward.account).map_err(|_| not_found())?;
+    let incoming = events::Incoming {
+        connector,
+        account,
+        signature: &forward.signature,
+        body: forward.body.as_bytes(),
+        now: crate::ids::unix_seconds_now(),
+    };
+    let received = events::receive(&state.pool, &state.processors, incoming).await.map_err(|error| match error {
+        EventError::NotFound => not_found(),
+        EventError::NoSecret | EventError::Signature(_) => ApiError::invalid("signature", error.to_string()),
+        EventError::Malformed(detail) => {
+            ApiError::Param { code: ErrorCode::BodyMalformed, param: "body".into(), detail }
+        }
+        EventError::Account(e) => ApiError::from(e),
+        EventError::Database(e) => ApiError::from(e),
+    })?;
+    Ok(Json(json!({ "received": received.as_str() })))
 }
 
 fn settings_schema() -> Value {
@@ -170,52 +226,45 @@ fn credentials_of(connector: ConnectorKind, value: Value) -> Result<Credentials,
     let Value::Object(fields) = value else {
         return Err(ApiError::invalid("credentials", "credentials must be an object"));
     };
-    match connector {
-        ConnectorKind::Stripe => {
-            if let Some(other) = fields.keys().find(|k| k.as_str() != "secret_key") {
-                return Err(ApiError::Param {
-                    code: ErrorCode::ParameterUnknown,
-                    param: format!("credentials.{other}"),
-                    detail: format!("stripe credentials take only secret_key, not {other}"),
-                });
-            }
-            match fields.get("secret_key") {
-                Some(Value::String(key)) => Ok(Credentials::Stripe { secret_key: Secret::new(key.clone()) }),
-                Some(_) => Err(ApiError::invalid("credentials.secret_key", "credentials.secret_key must be a string")),
-                None => Err(ApiError::Param {
-                    code: ErrorCode::ParameterMissing,
-                    param: "credentials.secret_key".into(),
-                    detail: "stripe credentials need secret_key".into(),
-                }),
-            }
-        }
-        ConnectorKind::Checkout => {
-            if let Some(other) = fields.keys().find(|k| !matches!(k.as_str(), "secret_key" | "processing_channel_id")) {
-                return Err(ApiError::Param {
-                    code: ErrorCode::ParameterUnknown,
-                    param: format!("credentials.{other}"),
-                    detail: format!("checkout credentials take secret_key and processing_channel_id, not {other}"),
-                });
-            }
-            let text = |name: &str| match fields.get(name) {
-                Some(Value::String(value)) => Ok(value.clone()),
-                Some(_) => Err(ApiError::invalid(
-                    &format!("credentials.{name}"),
-                    format!("credentials.{name} must be a string"),
-                )),
-                None => Err(ApiError::Param {
-                    code: ErrorCode::ParameterMissing,
-                    param: format!("credentials.{name}"),
-                    detail: format!("checkout credentials need {name}"),
-                }),
-            };
-            Ok(Credentials::Checkout {
-                secret_key: Secret::new(text("secret_key")?),
-                processing_channel_id: text("processing_channel_id")?,
-            })
-        }
-        ConnectorKind::Sandbox => Err(ApiError::invalid("connector", "the sandbox account exists already")),
+    let required: &[&str] = match connector {
+        ConnectorKind::Stripe => &["secret_key"],
+        ConnectorKind::Checkout => &["secret_key", "processing_channel_id"],
+        ConnectorKind::Sandbox => return Err(ApiError::invalid("connector", "the sandbox account exists already")),
+    };
+    // Every connector may also carry the secret its webhooks are signed with.
+    if let Some(other) = fields.keys().find(|k| !required.contains(&k.as_str()) && k.as_str() != "webhook_secret") {
+        return Err(ApiError::Param {
+            code: ErrorCode::ParameterUnknown,
+            param: format!("credentials.{other}"),
+            detail: format!(
+                "{} credentials take {} and webhook_secret, not {other}",
+                connector.as_str(),
+                required.join(", ")
+            ),
+        });
     }
+    let text = |name: &str| match fields.get(name) {
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => {
+            Err(ApiError::invalid(&format!("credentials.{name}"), format!("credentials.{name} must be a string")))
+        }
+        None if required.contains(&name) => Err(ApiError::Param {
+            code: ErrorCode::ParameterMissing,
+            param: format!("credentials.{name}"),
+            detail: format!("{} credentials need {name}", connector.as_str()),
+        }),
+        None => Ok(None),
+    };
+    let secret_key = Secret::new(text("secret_key")?.unwrap_or_default());
+    let webhook_secret = text("webhook_secret")?.map(Secret::new);
+    Ok(match connector {
+        ConnectorKind::Checkout => Credentials::Checkout {
+            secret_key,
+            processing_channel_id: text("processing_channel_id")?.unwrap_or_default(),
+            webhook_secret,
+        },
+        _ => Credentials::Stripe { secret_key, webhook_secret },
+    })
 }
 
 #[derive(serde::Deserialize)]

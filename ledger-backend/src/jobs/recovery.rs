@@ -155,14 +155,9 @@ async fn operations(pool: &PgPool, processors: &Processors, settle_after: Durati
     let mut resolved = 0;
     for (charge_id, merchant_id, mode, marker, reference, attempt_id, amount, account, attempt_outcome) in stuck {
         let scope = Scope { merchant_id, mode };
-        let (operation, action) = match (marker.as_str(), Amount::positive(amount)) {
-            ("capture", Ok(amount)) => (Operation::Capture { amount: Some(amount) }, ChargeAction::Capture { amount }),
-            ("void", _) => (Operation::Void, ChargeAction::Void),
-            ("expire", _) => (Operation::Expire, ChargeAction::Expire),
-            _ => {
-                tracing::error!(%charge_id, %marker, amount, "claimed charge with an unexpected attempt; left alone");
-                continue;
-            }
+        let Some((operation, action)) = Operation::claimed(&marker, amount) else {
+            tracing::error!(%charge_id, %marker, amount, "claimed charge with an unexpected attempt; left alone");
+            continue;
         };
         let Some(connector) = connector_for(pool, processors, scope, account, &charge_id.to_string()).await? else {
             continue;

@@ -7,6 +7,7 @@
 
 use super::call::{HttpAnswer, HttpCall, HttpMethod, form_value};
 use super::credentials::Secret;
+use super::events::{EventEffect, ProcessorEvent};
 use super::flows::{Authorization, AuthorizeRequest, Flow};
 use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 use paygate_core::Amount;
@@ -230,6 +231,33 @@ pub fn read_operation_lookup(answer: &HttpAnswer, flow: Flow, id: &str) -> Opera
             OperationLookup::Failed { code: action["response_code"].as_str().unwrap_or("declined").to_owned() }
         }
     }
+}
+
+/// A Checkout.com webhook (`{id, type, data: {id: pay_…, action_id, reference, response_code, …}}`, types as in
+/// Hyperswitch's `CheckoutWebhookEventType`) as our event.
+pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
+    let event: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let id = event["id"].as_str().filter(|i| !i.is_empty()).ok_or("the event has no id")?.to_owned();
+    let event_type = event["type"].as_str().filter(|t| !t.is_empty()).ok_or("the event has no type")?.to_owned();
+    let data = &event["data"];
+    let text = |name: &str| data[name].as_str().map(str::to_owned);
+    let code = || text("response_code").unwrap_or_else(|| "declined".into());
+    let effect = match event_type.as_str() {
+        "payment_captured" => EventEffect::Captured { action: text("action_id") },
+        "payment_capture_declined" => EventEffect::CaptureDeclined { code: code() },
+        "payment_voided" => EventEffect::Voided,
+        "payment_void_declined" => EventEffect::VoidDeclined { code: code() },
+        "payment_refunded" => EventEffect::Refunded { reference: text("reference"), action: text("action_id") },
+        "payment_refund_declined" => {
+            EventEffect::RefundDeclined { reference: text("reference"), action: text("action_id"), code: code() }
+        }
+        kind if kind.starts_with("dispute_received") || kind == "dispute_evidence_required" => {
+            EventEffect::DisputeOpened
+        }
+        _ => EventEffect::Nothing,
+    };
+    let payment = text("payment_id").or_else(|| text("id").filter(|i| i.starts_with("pay_")));
+    Ok(ProcessorEvent { id, event_type, payment, effect })
 }
 
 #[cfg(test)]

@@ -32,11 +32,17 @@ impl std::fmt::Debug for Secret {
 pub enum Credentials {
     Stripe {
         secret_key: Secret,
+        /// The endpoint secret (`whsec_…`) Stripe signs its webhooks to us with.
+        #[serde(default)]
+        webhook_secret: Option<Secret>,
     },
     /// Checkout.com: the secret key and the processing channel payments are made on (`pc_…`).
     Checkout {
         secret_key: Secret,
         processing_channel_id: String,
+        /// The secret Checkout.com signs its webhooks to us with (`Cko-Signature`).
+        #[serde(default)]
+        webhook_secret: Option<Secret>,
     },
 }
 
@@ -52,7 +58,11 @@ impl Credentials {
     /// the field at fault: test never reaches live money, live never a test account.
     pub fn check(&self, mode: Mode) -> Result<(), (&'static str, String)> {
         match self {
-            Credentials::Stripe { secret_key } => {
+            Credentials::Stripe { secret_key, webhook_secret } => {
+                if webhook_secret.as_ref().is_some_and(|s| !s.expose().starts_with("whsec_") || s.expose().len() > 255)
+                {
+                    return Err(("credentials.webhook_secret", "must be a Stripe endpoint secret (whsec_…)".into()));
+                }
                 let key = secret_key.expose();
                 let prefixes: &[&str] = match mode {
                     Mode::Test => &["sk_test_", "rk_test_"],
@@ -71,7 +81,10 @@ impl Credentials {
                     ))
                 }
             }
-            Credentials::Checkout { secret_key, processing_channel_id } => {
+            Credentials::Checkout { secret_key, processing_channel_id, webhook_secret } => {
+                if webhook_secret.as_ref().is_some_and(|s| !(16..=255).contains(&s.expose().len())) {
+                    return Err(("credentials.webhook_secret", "must be 16 to 255 characters".into()));
+                }
                 // Sandbox keys are `sk_sbox_…`; live keys `sk_…` without it.
                 let key = secret_key.expose();
                 let sandbox = key.starts_with("sk_sbox_");
@@ -97,6 +110,15 @@ impl Credentials {
         }
     }
 
+    /// The secret the processor signs its webhooks with, if it was given.
+    pub fn webhook_secret(&self) -> Option<&Secret> {
+        match self {
+            Credentials::Stripe { webhook_secret, .. } | Credentials::Checkout { webhook_secret, .. } => {
+                webhook_secret.as_ref()
+            }
+        }
+    }
+
     /// What people may see to recognise them: the key's prefix and last four characters.
     pub fn hint(&self) -> String {
         let tail =
@@ -106,7 +128,7 @@ impl Credentials {
                 let prefix = if secret_key.expose().starts_with("sk_sbox_") { "sk_sbox" } else { "sk" };
                 format!("{prefix}_…{}", tail(secret_key.expose()))
             }
-            Credentials::Stripe { secret_key } => {
+            Credentials::Stripe { secret_key, .. } => {
                 let key = secret_key.expose();
                 let prefix = key.splitn(3, '_').take(2).collect::<Vec<_>>().join("_");
                 format!("{prefix}_…{}", tail(key))
@@ -120,7 +142,7 @@ mod tests {
     use super::*;
 
     fn stripe(key: &str) -> Credentials {
-        Credentials::Stripe { secret_key: Secret::new(key.into()) }
+        Credentials::Stripe { secret_key: Secret::new(key.into()), webhook_secret: None }
     }
 
     #[test]
@@ -137,6 +159,7 @@ mod tests {
         let checkout = |key: &str, channel: &str| Credentials::Checkout {
             secret_key: Secret::new(key.into()),
             processing_channel_id: channel.into(),
+            webhook_secret: None,
         };
         let channel = "pc_abcdefghijklmnopqrstuvwxyz";
         assert!(checkout("sk_sbox_abcdefghijkl", channel).check(Mode::Test).is_ok());

@@ -11,6 +11,7 @@
 pub mod call;
 pub mod checkout;
 pub mod credentials;
+pub mod events;
 mod executor;
 pub mod flows;
 pub mod outcome;
@@ -55,8 +56,10 @@ impl Connector {
     pub fn new(kind: ConnectorKind, credentials: Option<Credentials>, mode: Mode) -> Result<Connector, String> {
         match (kind, credentials) {
             (ConnectorKind::Sandbox, None) => Ok(Connector::Sandbox),
-            (ConnectorKind::Stripe, Some(Credentials::Stripe { secret_key })) => Ok(Connector::Stripe { secret_key }),
-            (ConnectorKind::Checkout, Some(Credentials::Checkout { secret_key, processing_channel_id })) => {
+            (ConnectorKind::Stripe, Some(Credentials::Stripe { secret_key, .. })) => {
+                Ok(Connector::Stripe { secret_key })
+            }
+            (ConnectorKind::Checkout, Some(Credentials::Checkout { secret_key, processing_channel_id, .. })) => {
                 Ok(Connector::Checkout { secret_key, processing_channel_id, live: mode == Mode::Live })
             }
             (kind, _) => Err(format!("credentials do not fit the {} connector", kind.as_str())),

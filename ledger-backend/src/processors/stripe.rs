@@ -6,6 +6,7 @@
 
 use super::call::{HttpAnswer, HttpCall, HttpMethod, form_body, form_value};
 use super::credentials::Secret;
+use super::events::{EventEffect, ProcessorEvent};
 use super::flows::{Authorization, AuthorizeRequest, Flow};
 use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 use paygate_core::Amount;
@@ -279,6 +280,25 @@ pub fn read_operation(flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
         }
         (status, _) => OperationOutcome::Unknown { detail: format!("Stripe answered {status}") },
     }
+}
+
+/// A Stripe event (`{id: evt_…, type, data: {object}}`) as ours. Our Stripe calls are answered at once, so most
+/// events confirm what we know; disputes are stored and told. Refunds made in Stripe's dashboard come with
+/// part 2's reconciliation of `charge.refunded` amounts.
+pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
+    let event: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let id = event["id"].as_str().filter(|i| !i.is_empty()).ok_or("the event has no id")?.to_owned();
+    let event_type = event["type"].as_str().filter(|t| !t.is_empty()).ok_or("the event has no type")?.to_owned();
+    let object = &event["data"]["object"];
+    let payment = object["payment_intent"]
+        .as_str()
+        .or_else(|| object["id"].as_str().filter(|i| i.starts_with("pi_")))
+        .map(str::to_owned);
+    let effect = match event_type.as_str() {
+        "charge.dispute.created" => EventEffect::DisputeOpened,
+        _ => EventEffect::Nothing,
+    };
+    Ok(ProcessorEvent { id, event_type, payment, effect })
 }
 
 #[cfg(test)]

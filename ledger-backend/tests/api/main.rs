@@ -20,6 +20,7 @@ mod mada;
 mod openapi;
 mod pricing;
 mod processor_accounts;
+mod processor_events;
 mod recovery;
 mod refunds;
 mod row_security;

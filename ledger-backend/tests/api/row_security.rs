@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 17] = [
+const TENANT_TABLES: [&str; 18] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -28,6 +28,7 @@ const TENANT_TABLES: [&str; 17] = [
     "webhook_attempts",
     "processor_accounts",
     "routing_tables",
+    "processor_events",
 ];
 
 /// A merchant with something in every table, in test mode.
@@ -57,6 +58,16 @@ async fn busy_merchant(app: &TestApp) -> String {
     let charge = app.charge_card(&merchant, "4242424242424242", 1_000, "eur", true).await;
     let refund = json!({ "charge": charge["id"], "amount": 100 });
     assert_eq!(app.post_with_key(&merchant, "/v1/refunds", &refund, "refund-1").await.0, 201);
+    // A processor event, as a webhook stores it.
+    sqlx::query(
+        "INSERT INTO processor_events (processor_account_id, merchant_id, mode, connector, event_id, event_type, outcome)
+         SELECT id, merchant_id, mode, connector, 'evt_' || id, 'payment_captured', 'ignored'
+         FROM processor_accounts WHERE merchant_id = $1",
+    )
+    .bind(&merchant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     // A delivery attempt, as the worker records it.
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)

@@ -255,6 +255,13 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 assert_eq!(status, 201, "{text}");
                 assert_no_leak(victim, &text, "POST /v1/processor_accounts");
             }
+            ("POST", "/internal/processor_events") => {
+                // Processor webhooks come only through the edge; a merchant cannot post them.
+                let event = json!({ "connector": "checkout", "account": victim.processor_account, "signature": "", "body": "{}" });
+                let (status, text) =
+                    send(app, merchant, mode, Method::POST, "/v1/internal/processor_events", &event).await;
+                assert_eq!(status, 403, "{text}");
+            }
             ("POST", "/internal/api_keys/lookup") => {
                 // The edge-only key lookup is not a merchant's to call.
                 let lookup = json!({ "key_hash": "0".repeat(64) });

@@ -38,6 +38,19 @@ impl Operation {
         }
     }
 
+    /// The operation a claim marker and its attempt's amount stand for, with its state-machine action (how
+    /// recovery and processor events finish a claimed operation); `None` for a marker we never write.
+    pub fn claimed(marker: &str, amount: i64) -> Option<(Operation, ChargeAction)> {
+        match (marker, Amount::positive(amount)) {
+            ("capture", Ok(amount)) => {
+                Some((Operation::Capture { amount: Some(amount) }, ChargeAction::Capture { amount }))
+            }
+            ("void", _) => Some((Operation::Void, ChargeAction::Void)),
+            ("expire", _) => Some((Operation::Expire, ChargeAction::Expire)),
+            _ => None,
+        }
+    }
+
     /// The processor call it makes (an expiry is a void there).
     fn processor_call(self) -> &'static str {
         match self {

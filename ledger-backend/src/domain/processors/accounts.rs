@@ -336,6 +336,24 @@ pub async fn record_problem(conn: &mut PgConnection, id: ProcessorAccountId, pro
     Ok(())
 }
 
+/// The credentials of account `id` (in `scope`), opened; `None` for the sandbox, which has none.
+pub async fn credentials(
+    conn: &mut PgConnection,
+    keys: &DataKeys,
+    scope: Scope,
+    id: ProcessorAccountId,
+) -> Result<Option<Credentials>, AccountError> {
+    let sealed: Option<Option<Value>> = sqlx::query_scalar(
+        "SELECT credentials_sealed FROM processor_accounts WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .fetch_optional(conn)
+    .await?;
+    sealed.ok_or(AccountError::NotFound)?.map(|s| open(keys, s, id, scope)).transpose()
+}
+
 /// The connector of account `id` with its credentials opened, for a call to its processor. Reads across
 /// scopes only by id (the jobs' pool), and checks the account belongs to `scope`.
 pub async fn connector(

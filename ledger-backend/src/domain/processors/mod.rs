@@ -2,4 +2,5 @@
 //! (`routing`).
 
 pub mod accounts;
+pub mod events;
 pub mod routing;

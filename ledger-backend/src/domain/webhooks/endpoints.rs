@@ -22,6 +22,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "charge.voided",
     "charge.expired",
     "charge.capture_failed",
+    "charge.dispute_opened",
     "charge.refunded",
     "charge.refund_reverted",
     "refund.created",

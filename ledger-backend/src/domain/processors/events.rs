@@ -1,0 +1,284 @@
+//! Processor webhooks in: verified with the account's webhook secret before a byte of the body is parsed,
+//! stored once by the processor's event id, and applied through the same code as our own calls' answers
+//! (`charges::apply_operation`, `refunds::settle`), so an event and recovery can race and the first wins.
+//! What an event cannot be applied to yet (its payment unknown, or not in the state it speaks of) is
+//! recorded as such; recovery, which asks the processor, converges on the same truth.
+
+use super::accounts;
+use crate::domain::charges::{self, ChargeError, Operation};
+use crate::domain::refunds;
+use crate::domain::tenancy::{self, Scope};
+use crate::processors::events::{EventEffect, ProcessorEvent};
+use crate::processors::{OperationOutcome, Processors, checkout, stripe};
+use paygate_core::Mode;
+use paygate_core::id::{ChargeId, MerchantId, ProcessorAccountId, RefundId};
+use paygate_core::processor::ConnectorKind;
+use paygate_core::signature::processor::{ProcessorSignatureError, verify_checkout, verify_stripe};
+use sqlx::PgPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// No such processor account (or not of that connector): the same answer either way.
+    #[error("no such processor account")]
+    NotFound,
+    #[error("the processor account has no webhook secret to verify its events with")]
+    NoSecret,
+    #[error("the signature does not verify: {0}")]
+    Signature(ProcessorSignatureError),
+    #[error("the event cannot be read: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Account(#[from] accounts::AccountError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What receiving an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    Applied,
+    /// Stored before under the same event id: acknowledged, nothing done.
+    Duplicate,
+    Ignored,
+    Unmatched,
+    Deferred,
+}
+
+impl Received {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Received::Applied => "applied",
+            Received::Duplicate => "duplicate",
+            Received::Ignored => "ignored",
+            Received::Unmatched => "unmatched",
+            Received::Deferred => "deferred",
+        }
+    }
+}
+
+/// A webhook as the edge forwarded it.
+pub struct Incoming<'a> {
+    pub connector: ConnectorKind,
+    pub account: ProcessorAccountId,
+    pub signature: &'a str,
+    pub body: &'a [u8],
+    /// Unix seconds, for signature timestamps.
+    pub now: i64,
+}
+
+pub async fn receive(pool: &PgPool, processors: &Processors, incoming: Incoming<'_>) -> Result<Received, EventError> {
+    // The account names its owner; everything after runs in that scope (row-level security applies).
+    let owner: Option<(MerchantId, Mode, String)> =
+        sqlx::query_as("SELECT merchant_id, mode, connector FROM processor_account_scope($1)")
+            .bind(incoming.account)
+            .fetch_optional(pool)
+            .await?;
+    let (merchant_id, mode, connector) = owner.ok_or(EventError::NotFound)?;
+    if connector != incoming.connector.as_str() {
+        return Err(EventError::NotFound);
+    }
+    let scope = Scope { merchant_id, mode };
+    tenancy::scope(
+        scope,
+        crate::domain::actor::scope(format!("processor:{connector}"), receive_in(pool, processors, scope, incoming)),
+    )
+    .await
+}
+
+async fn receive_in(
+    pool: &PgPool,
+    processors: &Processors,
+    scope: Scope,
+    incoming: Incoming<'_>,
+) -> Result<Received, EventError> {
+    let credentials = {
+        let mut conn = pool.acquire().await?;
+        accounts::credentials(&mut conn, &processors.secrets_keys, scope, incoming.account).await?
+    };
+    let secret = credentials.as_ref().and_then(|c| c.webhook_secret()).ok_or(EventError::NoSecret)?;
+    let verified = match incoming.connector {
+        ConnectorKind::Stripe => verify_stripe(secret.expose(), incoming.signature, incoming.body, incoming.now),
+        ConnectorKind::Checkout => verify_checkout(secret.expose(), incoming.signature, incoming.body),
+        ConnectorKind::Sandbox => return Err(EventError::NotFound),
+    };
+    verified.map_err(EventError::Signature)?;
+    let event = match incoming.connector {
+        ConnectorKind::Stripe => stripe::read_event(incoming.body),
+        _ => checkout::read_event(incoming.body),
+    }
+    .map_err(EventError::Malformed)?;
+    // The event is claimed by storing it first: a delivery that finds it stored is a duplicate, acknowledged
+    // and ignored, so concurrent deliveries apply it once. Applying then records what it did; if applying
+    // fails, the claim is withdrawn so the processor's next delivery tries again.
+    let claimed = sqlx::query(
+        "INSERT INTO processor_events (processor_account_id, merchant_id, mode, connector, event_id, event_type,
+                                       payment_reference, object_reference, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'deferred') ON CONFLICT (processor_account_id, event_id) DO NOTHING",
+    )
+    .bind(incoming.account)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(incoming.connector.as_str())
+    .bind(&event.id)
+    .bind(event.event_type.chars().take(100).collect::<String>())
+    .bind(event.payment.as_ref().map(|p| p.chars().take(255).collect::<String>()))
+    .bind(object_of(&event.effect))
+    .execute(pool)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(Received::Duplicate);
+    }
+    match apply(pool, scope, &event).await {
+        Ok((received, detail)) => {
+            sqlx::query(
+                "UPDATE processor_events SET outcome = $3, detail = $4 WHERE processor_account_id = $1 AND event_id = $2",
+            )
+            .bind(incoming.account)
+            .bind(&event.id)
+            .bind(received.as_str())
+            .bind(detail.map(|d| d.chars().take(500).collect::<String>()))
+            .execute(pool)
+            .await?;
+            Ok(received)
+        }
+        Err(error) => {
+            sqlx::query("DELETE FROM processor_events WHERE processor_account_id = $1 AND event_id = $2")
+                .bind(incoming.account)
+                .bind(&event.id)
+                .execute(pool)
+                .await?;
+            Err(error)
+        }
+    }
+}
+
+fn object_of(effect: &EventEffect) -> Option<String> {
+    match effect {
+        EventEffect::Captured { action } => action.clone(),
+        EventEffect::Refunded { reference, action } | EventEffect::RefundDeclined { reference, action, .. } => {
+            reference.clone().or_else(|| action.clone())
+        }
+        _ => None,
+    }
+    .map(|o| o.chars().take(255).collect())
+}
+
+/// The charge whose processor payment is `payment`, in the scope: (id, claim marker, its open attempt).
+async fn charge_of(
+    pool: &PgPool,
+    scope: Scope,
+    payment: &str,
+) -> Result<Option<(ChargeId, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, pending_operation FROM charges WHERE merchant_id = $1 AND mode = $2 AND processor_reference = $3",
+    )
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(payment)
+    .fetch_optional(pool)
+    .await
+}
+
+async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(Received, Option<String>), EventError> {
+    let Some(payment) = event.payment.as_deref() else {
+        return Ok((Received::Ignored, Some("the event names no payment".into())));
+    };
+    let Some((charge_id, marker)) = charge_of(pool, scope, payment).await? else {
+        tracing::warn!(event = %event.id, payment, "processor event for a payment we do not know");
+        return Ok((Received::Unmatched, Some(format!("no charge for payment {payment}"))));
+    };
+    let finish = |outcome: OperationOutcome, wants: &'static [&'static str]| {
+        let marker = marker.clone();
+        async move {
+            let Some(marker) = marker.filter(|m| wants.contains(&m.as_str())) else {
+                // Not (or no longer) claimed for this: already applied, or it came before our claim.
+                return Ok::<_, EventError>((Received::Ignored, Some("no operation of that kind is pending".into())));
+            };
+            let attempt: Option<(String, i64)> = sqlx::query_as(
+                "SELECT id, amount FROM charge_attempts WHERE charge_id = $1 AND operation IN ('capture', 'void')
+                   AND outcome IN ('started', 'unknown', 'pending') ORDER BY id DESC LIMIT 1",
+            )
+            .bind(charge_id)
+            .fetch_optional(pool)
+            .await?;
+            let Some((attempt_id, amount)) = attempt else {
+                return Ok((Received::Deferred, Some("the claim has no open attempt".into())));
+            };
+            let Some((operation, action)) = Operation::claimed(&marker, amount) else {
+                return Ok((Received::Ignored, Some(format!("unexpected claim {marker}"))));
+            };
+            match charges::apply_operation(pool, scope, charge_id, operation, action, &attempt_id, outcome).await {
+                Ok(_) | Err(ChargeError::ProcessorRefused(_)) => Ok((Received::Applied, None)),
+                Err(ChargeError::OperationInFlight) => Ok((Received::Ignored, Some("already applied".into()))),
+                Err(ChargeError::Database(e)) => Err(EventError::Database(e)),
+                Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
+            }
+        }
+    };
+    match &event.effect {
+        EventEffect::Captured { action } => {
+            finish(OperationOutcome::Succeeded { reference: action.clone() }, &["capture"]).await
+        }
+        EventEffect::CaptureDeclined { code } => {
+            finish(OperationOutcome::Failed { code: code.clone() }, &["capture"]).await
+        }
+        EventEffect::Voided => finish(OperationOutcome::Succeeded { reference: None }, &["void", "expire"]).await,
+        EventEffect::VoidDeclined { code } => {
+            finish(OperationOutcome::Failed { code: code.clone() }, &["void", "expire"]).await
+        }
+        EventEffect::Refunded { reference, action } => {
+            settle_refund(
+                pool,
+                scope,
+                charge_id,
+                reference,
+                action,
+                OperationOutcome::Succeeded { reference: action.clone() },
+            )
+            .await
+        }
+        EventEffect::RefundDeclined { reference, action, code } => {
+            settle_refund(pool, scope, charge_id, reference, action, OperationOutcome::Failed { code: code.clone() })
+                .await
+        }
+        EventEffect::DisputeOpened => {
+            let mut tx = pool.begin().await?;
+            charges::record_event(&mut tx, scope, charge_id, "charge.dispute_opened").await.map_err(|e| match e {
+                ChargeError::Database(e) => EventError::Database(e),
+                other => EventError::Malformed(other.to_string()),
+            })?;
+            tx.commit().await?;
+            Ok((Received::Applied, None))
+        }
+        EventEffect::Nothing => Ok((Received::Ignored, None)),
+    }
+}
+
+/// A pending refund of `charge_id`, found by our refund id or the processor's action id, settled.
+async fn settle_refund(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: ChargeId,
+    reference: &Option<String>,
+    action: &Option<String>,
+    outcome: OperationOutcome,
+) -> Result<(Received, Option<String>), EventError> {
+    let pending: Option<(RefundId, String)> = sqlx::query_as(
+        "SELECT r.id, a.id FROM refunds r JOIN charge_attempts a ON a.refund_id = r.id
+         WHERE r.charge_id = $1 AND r.status = 'pending' AND (r.id = $2 OR r.processor_reference = $3)
+         ORDER BY a.id DESC LIMIT 1",
+    )
+    .bind(charge_id)
+    .bind(reference.as_deref().unwrap_or(""))
+    .bind(action.as_deref().unwrap_or(""))
+    .fetch_optional(pool)
+    .await?;
+    let Some((refund_id, attempt_id)) = pending else {
+        return Ok((Received::Ignored, Some("no such refund is pending".into())));
+    };
+    match refunds::settle(pool, scope, refund_id, &attempt_id, outcome).await {
+        Ok(_) => Ok((Received::Applied, None)),
+        Err(refunds::RefundError::Database(e)) => Err(EventError::Database(e)),
+        Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
+    }
+}

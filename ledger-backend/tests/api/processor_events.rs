@@ -1,0 +1,206 @@
+//! Processor webhooks as the edge forwards them: verified with the account's secret before anything is parsed,
+//! stored once by event id, applied through the same code as our own calls' answers.
+
+use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
+use paygate_core::signature::processor::sign_stripe;
+use paygate_ledger::ids::unix_seconds_now;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const CKO_SECRET: &str = "cko-webhook-secret-for-tests-0001";
+
+/// A merchant on Checkout.com with the account's webhook secret set; returns (merchant, account, secret key).
+/// Nothing here asks the processor (no recovery runs), so what Checkout.com accepted stays pending until an
+/// event says how it ended.
+async fn checkout_merchant(app: &TestApp) -> (String, String, String) {
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_checkout(&merchant, "test", 0).await;
+    let credentials = json!({ "credentials": { "secret_key": key, "processing_channel_id": "pc_abcdefghijklmnopqrstuvwxyz",
+                                                "webhook_secret": CKO_SECRET } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
+        .await;
+    (merchant, account, key)
+}
+
+fn cko_signature(body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(CKO_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    paygate_core::hex::encode(&mac.finalize().into_bytes())
+}
+
+/// Posts `body` as the edge forwards a processor's webhook; the status and the answer.
+async fn deliver(app: &TestApp, connector: &str, account: &str, signature: &str, body: &str) -> (u16, Value) {
+    let forward =
+        json!({ "connector": connector, "account": account, "signature": signature, "body": body }).to_string();
+    let answer = app.signed_as_edge(Method::POST, "/v1/internal/processor_events", &forward).send().await.unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap_or(Value::Null))
+}
+
+async fn processor_reference(app: &TestApp, charge: &str) -> String {
+    sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+        .bind(charge)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn stored_events(app: &TestApp, account: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM processor_events WHERE processor_account_id = $1")
+        .bind(account)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn pay(app: &TestApp, merchant: &str, capture: bool) -> Value {
+    let token = app.vault.tokenize("4242424242424242", merchant, "test");
+    let body = json!({ "amount": 2_000, "currency": "EUR", "source": token, "capture": capture });
+    app.client(merchant, "test").expect(201, Method::POST, "/v1/charges", &body).await
+}
+
+#[tokio::test]
+async fn a_capture_event_delivered_five_times_at_once_is_applied_once() {
+    let app = spawn_app().await;
+    let (merchant, account, _) = checkout_merchant(&app).await;
+    let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
+    let pending = app
+        .client(&merchant, "test")
+        .expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null)
+        .await;
+    assert_eq!(pending["pending_operation"], "capture");
+    let payment = processor_reference(&app, &id).await;
+    let body = json!({ "id": "evt_capture_1", "type": "payment_captured",
+                       "data": { "id": payment, "action_id": "act_1", "amount": 2_000 } })
+    .to_string();
+    let signature = cko_signature(&body);
+    let deliveries = (0..5).map(|_| deliver(&app, "checkout", &account, &signature, &body));
+    let answers = futures::future::join_all(deliveries).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200), "{answers:?}");
+    let applied = answers.iter().filter(|(_, answer)| answer["received"] == "applied").count();
+    assert_eq!(applied, 1, "{answers:?}");
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!((&charge["status"], &charge["pending_operation"]), (&json!("captured"), &Value::Null));
+    let captured = event_types(&app, &id).await.iter().filter(|t| *t == "charge.captured").count();
+    assert_eq!(captured, 1, "one charge.captured");
+    assert_eq!(stored_events(&app, &account).await, 1);
+    // Delivered again later: acknowledged, nothing done.
+    assert_eq!(deliver(&app, "checkout", &account, &signature, &body).await.1["received"], "duplicate");
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_bad_missing_or_foreign_signature_changes_nothing_and_stores_nothing() {
+    let app = spawn_app().await;
+    let (merchant, account, _) = checkout_merchant(&app).await;
+    let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
+    app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
+    let payment = processor_reference(&app, &id).await;
+    let body = json!({ "id": "evt_forged", "type": "payment_captured", "data": { "id": payment } }).to_string();
+    for signature in ["", "0".repeat(64).as_str(), "not hex", cko_signature("{}").as_str()] {
+        let (status, answer) = deliver(&app, "checkout", &account, signature, &body).await;
+        assert_eq!((status, answer["param"].as_str()), (400, Some("signature")), "{signature:?}: {answer}");
+    }
+    // A body that is not JSON is refused too, but only after its signature verified.
+    let (status, answer) = deliver(&app, "checkout", &account, &cko_signature("not json"), "not json").await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("body_malformed")), "{answer}");
+    assert_eq!(stored_events(&app, &account).await, 0);
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!(charge["pending_operation"], "capture", "still pending");
+    // An unknown account, or the wrong connector for it: not found, the same answer.
+    let (status, _) = deliver(&app, "checkout", "pa_00000000000000000000000000", &cko_signature(&body), &body).await;
+    assert_eq!(status, 404);
+    let (status, _) = deliver(&app, "stripe", &account, "t=1,v1=00", &body).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_recorded() {
+    let app = spawn_app().await;
+    let (merchant, account, _) = checkout_merchant(&app).await;
+    // A capture Checkout.com confirms by event, then a refund it confirms by event.
+    let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
+    app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
+    let payment = processor_reference(&app, &id).await;
+    let captured = json!({ "id": "evt_c", "type": "payment_captured", "data": { "id": payment } }).to_string();
+    assert_eq!(
+        deliver(&app, "checkout", &account, &cko_signature(&captured), &captured).await.1["received"],
+        "applied"
+    );
+    let refund = app
+        .client(&merchant, "test")
+        .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": 500 }))
+        .await;
+    assert_eq!(refund["status"], "pending");
+    let refunded = json!({ "id": "evt_r", "type": "payment_refunded",
+                           "data": { "id": payment, "reference": refund["id"], "amount": 500 } })
+    .to_string();
+    assert_eq!(
+        deliver(&app, "checkout", &account, &cko_signature(&refunded), &refunded).await.1["received"],
+        "applied"
+    );
+    let refund_id = refund["id"].as_str().unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM refunds WHERE id = $1")
+        .bind(refund_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "succeeded");
+    // Another charge: its capture declined by event, so it stays authorized and says so.
+    let other = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
+    app.client(&merchant, "test")
+        .expect(202, Method::POST, &format!("/v1/charges/{other}/capture"), &Value::Null)
+        .await;
+    let other_payment = processor_reference(&app, &other).await;
+    let declined = json!({ "id": "evt_d", "type": "payment_capture_declined",
+                           "data": { "id": other_payment, "response_code": "20005" } })
+    .to_string();
+    assert_eq!(
+        deliver(&app, "checkout", &account, &cko_signature(&declined), &declined).await.1["received"],
+        "applied"
+    );
+    let after =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{other}"), &Value::Null).await;
+    assert_eq!((&after["status"], &after["pending_operation"]), (&json!("authorized"), &Value::Null));
+    assert_eq!(event_types(&app, &other).await.last().map(String::as_str), Some("charge.capture_failed"));
+    // A dispute is told to the merchant; an event about a payment we do not know is recorded, never a 5xx.
+    let dispute = json!({ "id": "evt_x", "type": "dispute_received", "data": { "payment_id": payment } }).to_string();
+    assert_eq!(deliver(&app, "checkout", &account, &cko_signature(&dispute), &dispute).await.1["received"], "applied");
+    assert_eq!(event_types(&app, &id).await.last().map(String::as_str), Some("charge.dispute_opened"));
+    let stray = json!({ "id": "evt_s", "type": "payment_captured", "data": { "id": "pay_unknown" } }).to_string();
+    assert_eq!(
+        deliver(&app, "checkout", &account, &cko_signature(&stray), &stray).await,
+        (200, json!({ "received": "unmatched" }))
+    );
+    assert_eq!(stored_events(&app, &account).await, 5);
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn stripe_events_are_verified_with_the_stripe_scheme_and_a_stale_one_is_refused() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    let secret = "whsec_test_secret_for_paygate";
+    let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
+        .await;
+    let body = json!({ "id": "evt_1", "object": "event", "type": "payment_intent.succeeded",
+                       "data": { "object": { "id": "pi_unknown", "object": "payment_intent" } } })
+    .to_string();
+    let now = unix_seconds_now();
+    let (status, answer) = deliver(&app, "stripe", &account, &sign_stripe(secret, now, body.as_bytes()), &body).await;
+    assert_eq!((status, &answer["received"]), (200, &json!("unmatched")), "{answer}");
+    let stale = sign_stripe(secret, now - 600, body.replace("evt_1", "evt_2").as_bytes());
+    let (status, answer) = deliver(&app, "stripe", &account, &stale, &body.replace("evt_1", "evt_2")).await;
+    assert_eq!((status, answer["param"].as_str()), (400, Some("signature")), "{answer}");
+    // Without a webhook secret on the account, nothing can be verified, so nothing is taken.
+    let other = insert_merchant(&app.pool).await;
+    let (bare, _) = app.route_to_stripe(&other, "test").await;
+    let (status, _) = deliver(&app, "stripe", &bare, &sign_stripe(secret, now, body.as_bytes()), &body).await;
+    assert_eq!(status, 400);
+}
