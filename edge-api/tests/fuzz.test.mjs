@@ -44,17 +44,24 @@ async function realObjects() {
   const endpoint = await secret('POST', '/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/fuzz', enabled_events: ['*'] });
   const key = await secret('POST', '/v1/api_keys', { kind: 'secret' });
   const events = await secret('GET', '/v1/events?limit=1');
-  for (const made of [token, charge, refund, endpoint, key, events]) {
+  const account = await secret('POST', '/v1/processor_accounts', { connector: 'stripe', display_name: 'Fuzz',
+    credentials: { secret_key: stack.stripe.key, webhook_secret: 'whsec_fuzz_secret' } });
+  for (const made of [token, charge, refund, endpoint, key, events, account]) {
     if (made.status >= 300) throw new Error(`fuzz setup: ${made.status} ${made.text}`);
   }
   return {
-    ids: { charges: charge.json.id, refunds: refund.json.id, webhook_endpoints: endpoint.json.id, api_keys: key.json.id, events: events.json.data[0].id },
+    ids: {
+      charges: charge.json.id, refunds: refund.json.id, webhook_endpoints: endpoint.json.id, api_keys: key.json.id,
+      events: events.json.data[0].id, processor_accounts: account.json.id,
+    },
+    account: account.json.id,
     // Plausible values by field name, so each mutation is the one thing wrong with a request.
     fields: {
       amount: 100, currency: 'EUR', source: 'tok_01jd3x0000000000000000000a', charge: charge.json.id, capture: true,
       description: 'fuzz', statement_descriptor: 'FUZZ', metadata: { order: '1' }, reason: 'requested_by_customer',
       url: 'http://127.0.0.1:9/fuzz', enabled_events: ['*'], enabled: true, kind: 'secret', overlap_seconds: 60,
       endpoint: endpoint.json.id, key_hash: '0'.repeat(64),
+      display_name: 'Fuzz', credentials: { secret_key: stack.stripe.key }, settings: {}, default: account.json.id, rules: [],
     },
   };
 }
@@ -135,6 +142,8 @@ function routes(doc) {
   const validation = `${apple.url}/paymentservices/startSession`;
   list.push({ method: 'POST', path: '/v1/apple_pay/sessions', body: { validation_url: validation, domain: 'shop.example', display_name: 'Shop' }, query: [], key: 'publishable' });
   list.push({ method: 'GET', path: '/v1/public/config', body: null, query: ['key'], key: 'publishable' });
+  // Processor webhooks: no key; a body that will not verify must still get a 4xx problem, never a 5xx.
+  list.push({ method: 'POST', path: `/v1/processor_events/stripe/${real.account}`, body: { id: 'evt_fuzz', type: 'charge.refunded' }, query: [], key: 'secret' });
   return list;
 }
 

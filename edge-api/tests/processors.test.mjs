@@ -2,6 +2,7 @@
 // card end to end, the card number reaching only the fake Stripe; and routing fails over, on workerd, when
 // the first processor refuses connections.
 import { test } from 'node:test';
+import crypto from 'node:crypto';
 import { startStack, startHttpServer, call, eventually, TEST_CARD } from './helpers.mjs';
 
 let counter = 0;
@@ -157,4 +158,40 @@ test('Mada through the edge: at a Saudi merchant a co-badged Visa-Mada card is a
         [201, 'authorized', connector], authorize.text);
     }
   }
+});
+
+test('a Checkout.com webhook through the edge settles a pending capture once; a forged one changes nothing', async (t) => {
+  const stack = await startStack();
+  t.after(() => stack.stop());
+  const webhookSecret = 'cko-webhook-secret-0123456789';
+  const account = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/processor_accounts', {
+    connector: 'checkout', display_name: 'Checkout.com',
+    credentials: { secret_key: stack.checkout.key, processing_channel_id: 'pc_abcdefghijklmnopqrstuvwxyz', webhook_secret: webhookSecret },
+  });
+  t.assert.equal(account.status, 201, account.text);
+  t.assert.ok(!account.text.includes(webhookSecret), 'the webhook secret is never answered');
+  await call(stack.edge, stack.keys.skTest, 'PUT', '/v1/routing', { default: account.json.id });
+  const token = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', { card: TEST_CARD });
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 3_000, currency: 'eur', source: token.json.id, capture: false }, { 'idempotency-key': uniqueKey() });
+  const capture = await call(stack.edge, stack.keys.skTest, 'POST', `/v1/charges/${charge.json.id}/capture`);
+  t.assert.deepEqual([capture.status, capture.json.pending_operation], [202, 'capture'], capture.text);
+  const payment = stack.sql(`SELECT processor_reference FROM charges WHERE id = '${charge.json.id}'`);
+  const body = JSON.stringify({ id: 'evt_edge_1', type: 'payment_captured', data: { id: payment, action_id: 'act_1' } });
+  const send = (signature) => stack.edge.fetch(`/v1/processor_events/checkout/${account.json.id}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'cko-signature': signature }, body,
+  });
+  const forged = await send(crypto.createHmac('sha256', 'not-the-secret').update(body).digest('hex'));
+  t.assert.equal(forged.status, 400, await forged.text());
+  t.assert.equal(stack.sql(`SELECT count(*) FROM processor_events`), '0');
+  const signature = crypto.createHmac('sha256', webhookSecret).update(body).digest('hex');
+  const answers = await Promise.all([1, 2, 3].map(() => send(signature).then(async (r) => [r.status, (await r.json()).received])));
+  t.assert.ok(answers.every(([status]) => status === 200), JSON.stringify(answers));
+  t.assert.equal(answers.filter(([, received]) => received === 'applied').length, 1, JSON.stringify(answers));
+  const after = await call(stack.edge, stack.keys.skTest, 'GET', `/v1/charges/${charge.json.id}`);
+  t.assert.deepEqual([after.json.status, after.json.pending_operation], ['captured', null], after.text);
+  const unknown = await stack.edge.fetch('/v1/processor_events/checkout/pa_00000000000000000000000000', {
+    method: 'POST', headers: { 'content-type': 'application/json', 'cko-signature': signature }, body,
+  });
+  t.assert.equal(unknown.status, 404);
 });
