@@ -263,6 +263,60 @@ async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: ChargeId)
         .ok_or(ChargeError::NotFound)
 }
 
+/// A refund made at the processor itself (its dashboard), learned from its events: the processor says it has
+/// refunded `processor_total` of the charge in all. What exceeds what we know of (our refunds, pending ones
+/// included) is booked as one refund, done, through the same state machine and ledger as ours; nothing when
+/// the processor's total is not ahead of ours (our own refunds report that too). Returns the refund it made.
+pub async fn record_processor_refunds(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: ChargeId,
+    processor_total: i64,
+    processor_reference: Option<&str>,
+) -> Result<Option<RefundId>, RefundError> {
+    let mut tx = pool.begin().await?;
+    let charge = lock_charge(&mut tx, scope, charge_id).await?;
+    let known = charge.amounts()?.refunded.minor();
+    let Some(delta) = processor_total.checked_sub(known).filter(|d| *d > 0) else {
+        return Ok(None);
+    };
+    let amount = Amount::new(delta).map_err(|_| {
+        RefundError::Database(sqlx::Error::Decode(format!("processor refund total {processor_total}").into()))
+    })?;
+    // A total beyond what was captured is refused by the state machine: the books disagree, and
+    // reconciliation is where that is resolved, never a silent over-refund.
+    let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
+    let currency = charge.currency()?;
+    let refund_id = new_id::<RefundKind>();
+    sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
+        .bind(charge.id)
+        .bind(status.as_str())
+        .bind(amounts.refunded.minor())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, metadata, processor_reference)
+         VALUES ($1, $2, $3, $4, 'succeeded', $5, $6, $7, $8)",
+    )
+    .bind(refund_id)
+    .bind(charge.id)
+    .bind(charge.merchant_id)
+    .bind(charge.mode)
+    .bind(currency.code())
+    .bind(amount.minor())
+    .bind(json!({ "made_at": "processor" }))
+    .bind(processor_reference)
+    .execute(&mut *tx)
+    .await?;
+    let subject = Subject { charge_id: Some(charge.id), refund_id: Some(refund_id) };
+    journal::post(&mut tx, scope, currency, LedgerEvent::Refunded { amount }, subject).await?;
+    record(&mut tx, scope, "refund.created", refund_id, None).await?;
+    record(&mut tx, scope, "refund.succeeded", refund_id, None).await?;
+    charges::record_event(&mut tx, scope, charge.id, "charge.refunded").await?;
+    tx.commit().await?;
+    Ok(Some(refund_id))
+}
+
 /// The audit row and outbox event of a refund's change, carrying the refund as it now is.
 async fn record(
     conn: &mut PgConnection,

@@ -132,3 +132,23 @@ fn a_lost_payment_is_found_by_our_attempt_among_the_charges_payments() {
     let key = key();
     assert_eq!(find_authorization(&account(&key), "ch_1").path, "/payments?reference=ch_1");
 }
+
+#[test]
+fn checkout_events_say_which_action_ended_how() {
+    use crate::processors::events::EventEffect;
+    let captured = br#"{"id":"evt_1","type":"payment_captured","data":{"id":"pay_1","action_id":"act_1"}}"#;
+    let event = read_event(captured).unwrap();
+    assert_eq!(
+        (event.payment.as_deref(), event.effect),
+        (Some("pay_1"), EventEffect::Captured { action: Some("act_1".into()) })
+    );
+    let declined = br#"{"id":"evt_2","type":"payment_refund_declined","data":{"id":"pay_1","reference":"re_1","response_code":"20005"}}"#;
+    assert_eq!(
+        read_event(declined).unwrap().effect,
+        EventEffect::RefundDeclined { reference: Some("re_1".into()), action: None, code: "20005".into() }
+    );
+    let dispute = br#"{"id":"evt_3","type":"dispute_received","data":{"payment_id":"pay_1"}}"#;
+    let event = read_event(dispute).unwrap();
+    assert_eq!((event.payment.as_deref(), event.effect), (Some("pay_1"), EventEffect::DisputeOpened));
+    assert!(read_event(br#"{"type":"payment_captured"}"#).is_err(), "an event without an id");
+}

@@ -25,6 +25,12 @@ pub enum EventEffect {
         action: Option<String>,
         code: String,
     },
+    /// The processor has refunded this much of the payment in all (Stripe's `charge.refunded`, which also fires
+    /// on partial refunds): more than we know of means refunds made at the processor itself.
+    RefundedInAll {
+        total: i64,
+        refund: Option<String>,
+    },
     /// A dispute (or an inquiry) was opened on the payment: stored and told to the merchant.
     DisputeOpened,
     /// Nothing for us to do (an event that confirms what we already know, or a type we do not act on).

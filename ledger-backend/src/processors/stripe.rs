@@ -296,6 +296,14 @@ pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
         .map(str::to_owned);
     let effect = match event_type.as_str() {
         "charge.dispute.created" => EventEffect::DisputeOpened,
+        // The amounts, never the `refunded` flag: a partial refund must not read as a full one.
+        "charge.refunded" => match object["amount_refunded"].as_i64() {
+            Some(total) => EventEffect::RefundedInAll {
+                total,
+                refund: object["refunds"]["data"][0]["id"].as_str().map(str::to_owned),
+            },
+            None => return Err("charge.refunded without amount_refunded".into()),
+        },
         _ => EventEffect::Nothing,
     };
     Ok(ProcessorEvent { id, event_type, payment, effect })

@@ -197,3 +197,19 @@ fn follow_up_calls_carry_their_idempotency_key_and_amount() {
     assert!(refund.body.contains("payment_intent=pi_5") && refund.body.contains("amount=100"));
     assert_eq!(void(&key(), &auth, "att_v").path, "/v1/payment_intents/pi_5/cancel");
 }
+
+#[test]
+fn events_read_by_amounts_never_by_the_refunded_flag() {
+    use crate::processors::events::EventEffect;
+    let partial = br#"{"id":"evt_1","type":"charge.refunded","data":{"object":{"id":"ch_1","payment_intent":"pi_1","amount":1000,"amount_refunded":300,"refunded":false}}}"#;
+    let event = read_event(partial).unwrap();
+    assert_eq!((event.id.as_str(), event.payment.as_deref()), ("evt_1", Some("pi_1")));
+    assert_eq!(event.effect, EventEffect::RefundedInAll { total: 300, refund: None });
+    let dispute =
+        br#"{"id":"evt_2","type":"charge.dispute.created","data":{"object":{"id":"dp_1","payment_intent":"pi_1"}}}"#;
+    assert_eq!(read_event(dispute).unwrap().effect, EventEffect::DisputeOpened);
+    let other = br#"{"id":"evt_3","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#;
+    assert_eq!(read_event(other).unwrap().effect, EventEffect::Nothing);
+    assert!(read_event(br#"{"id":"evt_4","type":"charge.refunded","data":{"object":{}}}"#).is_err());
+    assert!(read_event(b"[]").is_err());
+}

@@ -204,3 +204,79 @@ async fn stripe_events_are_verified_with_the_stripe_scheme_and_a_stale_one_is_re
     let (status, _) = deliver(&app, "stripe", &bare, &sign_stripe(secret, now, body.as_bytes()), &body).await;
     assert_eq!(status, 400);
 }
+
+/// A refund made in Stripe's own dashboard (through the fake's API, with the account's key).
+async fn refund_at_stripe(app: &TestApp, key: &str, payment_intent: &str, amount: i64) -> String {
+    let body = format!("payment_intent={payment_intent}&amount={amount}");
+    let answer: Value = app
+        .client
+        .post(format!("{}/v1/refunds", app.stripe_url))
+        .bearer_auth(key)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn refunds_made_at_stripe_arrive_by_amounts_partial_stays_partial_and_old_news_changes_nothing() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    let secret = "whsec_dashboard_refunds_secret";
+    let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
+        .await;
+    let id = pay(&app, &merchant, true).await["id"].as_str().unwrap().to_owned();
+    let intent = processor_reference(&app, &id).await;
+    let charge_refunded = |event: &str, total: i64, refund: &str| {
+        json!({ "id": event, "object": "event", "type": "charge.refunded",
+                "data": { "object": { "id": "ch_x", "object": "charge", "payment_intent": intent, "amount": 2_000,
+                                      "amount_refunded": total, "refunded": total == 2_000,
+                                      "refunds": { "data": [{ "id": refund }] } } } })
+        .to_string()
+    };
+    let send = |body: String| {
+        let app = &app;
+        let account = account.clone();
+        async move {
+            let signature = sign_stripe(secret, unix_seconds_now(), body.as_bytes());
+            deliver(app, "stripe", &account, &signature, &body).await
+        }
+    };
+    // 600 refunded in Stripe's dashboard: a refund of 600 appears, the charge partially refunded.
+    let dashboard = refund_at_stripe(&app, &key, &intent, 600).await;
+    assert_eq!(send(charge_refunded("evt_r1", 600, &dashboard)).await.1["received"], "applied");
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!(
+        (&charge["status"], &charge["amount_refunded"]),
+        (&json!("partially_refunded"), &json!(600)),
+        "{charge}"
+    );
+    let refunds =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/refunds?charge={id}"), &Value::Null).await;
+    assert_eq!(refunds["data"][0]["amount"], 600);
+    assert_eq!(refunds["data"][0]["metadata"]["made_at"], "processor");
+    // Our own refund of 400: Stripe's next total (1,000) is no news.
+    app.client(&merchant, "test")
+        .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": 400 }))
+        .await;
+    assert_eq!(send(charge_refunded("evt_r2", 1_000, "re_ours")).await.1["received"], "ignored");
+    // The rest in the dashboard: refunded in full. An older event arriving late changes nothing.
+    let rest = refund_at_stripe(&app, &key, &intent, 1_000).await;
+    assert_eq!(send(charge_refunded("evt_r3", 2_000, &rest)).await.1["received"], "applied");
+    assert_eq!(send(charge_refunded("evt_r0", 300, &dashboard)).await.1["received"], "ignored");
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!((&charge["status"], &charge["amount_refunded"]), (&json!("refunded"), &json!(2_000)));
+    let refunded_events = event_types(&app, &id).await.iter().filter(|t| *t == "charge.refunded").count();
+    assert_eq!(refunded_events, 3, "one per refund: two from the dashboard, ours");
+    audit_is_clean(&app).await;
+}

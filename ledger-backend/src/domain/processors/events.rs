@@ -241,6 +241,15 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
             settle_refund(pool, scope, charge_id, reference, action, OperationOutcome::Failed { code: code.clone() })
                 .await
         }
+        EventEffect::RefundedInAll { total, refund } => {
+            match refunds::record_processor_refunds(pool, scope, charge_id, *total, refund.as_deref()).await {
+                Ok(Some(made)) => Ok((Received::Applied, Some(format!("refund {made} made at the processor")))),
+                Ok(None) => Ok((Received::Ignored, Some("no refund beyond those we know".into()))),
+                Err(refunds::RefundError::Database(e)) => Err(EventError::Database(e)),
+                // More than captured, or the charge not refundable here: the books disagree; reconciliation.
+                Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
+            }
+        }
         EventEffect::DisputeOpened => {
             let mut tx = pool.begin().await?;
             charges::record_event(&mut tx, scope, charge_id, "charge.dispute_opened").await.map_err(|e| match e {
