@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use payments::Refused;
 use serde_json::{Value, json};
-use state::{Account, ActionKind, Saved, Shared, lock};
+use state::{Account, ActionKind, Outgoing, Saved, Shared, lock};
 
 pub fn router() -> Router {
     router_with(Shared::default())
@@ -64,13 +64,29 @@ struct NewAccount {
     secret_key: String,
     #[serde(default)]
     action_delay_ms: u64,
+    /// Where to send this account's webhooks, and how: signed with `webhook_secret`, each sent
+    /// `webhook_copies` times (default once), `webhook_delay_ms` after its action is processed.
+    webhook_url: Option<String>,
+    #[serde(default)]
+    webhook_secret: String,
+    #[serde(default)]
+    webhook_copies: Option<u32>,
+    #[serde(default)]
+    webhook_delay_ms: u64,
 }
 
 async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<NewAccount>) -> StatusCode {
     if !new.secret_key.starts_with("sk_") {
         return StatusCode::BAD_REQUEST;
     }
-    let account = Account { action_delay_ms: new.action_delay_ms, ..Account::default() };
+    let account = Account {
+        action_delay_ms: new.action_delay_ms,
+        webhook_url: new.webhook_url,
+        webhook_secret: new.webhook_secret,
+        webhook_copies: new.webhook_copies.unwrap_or(1),
+        webhook_delay_ms: new.webhook_delay_ms,
+        ..Account::default()
+    };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
 }
@@ -153,10 +169,15 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             Some(_) => return answer(409, json!({ "error_type": "idempotency_key_reused" })),
         }
     }
-    let result = {
+    let (result, outgoing) = {
         let mut books = lock(&shared);
-        dispatch(&mut books, &key, &method, &uri, &json)
+        let result = dispatch(&mut books, &key, &method, &uri, &json);
+        let outgoing: Vec<Outgoing> = std::mem::take(&mut books.outbox).into_iter().map(|(_, event)| event).collect();
+        (result, books.accounts.get(&key).cloned().map(|account| (account, outgoing)))
     };
+    if let Some((account, outgoing)) = outgoing {
+        send_webhooks(&account, outgoing);
+    }
     let (status, body) = match result {
         Ok(done) => done,
         Err(Refused { status, body }) => (status, body),
@@ -175,6 +196,41 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
         return broken();
     }
     answer(status, body)
+}
+
+/// Sends each webhook when its action is processed (plus the account's delay), as often as the account says,
+/// signed (`Cko-Signature`: hex HMAC-SHA256 of the body with the account's webhook secret). Delivery failures
+/// are not retried: a test that wants redeliveries asks for copies.
+fn send_webhooks(account: &Account, outgoing: Vec<Outgoing>) {
+    let Some(url) = account.webhook_url.clone() else { return };
+    for event in outgoing {
+        let body = event.body.to_string();
+        let signature = {
+            use hmac::{Hmac, Mac};
+            let mut mac =
+                Hmac::<sha2::Sha256>::new_from_slice(account.webhook_secret.as_bytes()).expect("any key length");
+            mac.update(body.as_bytes());
+            mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let (url, copies, delay) = (url.clone(), account.webhook_copies.max(1), account.webhook_delay_ms);
+        tokio::spawn(async move {
+            let wait = event.at_ms.saturating_sub(state::now_ms()) + delay;
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            let client = reqwest::Client::new();
+            for copy in 0..copies {
+                if copy > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay.max(5))).await;
+                }
+                let _ = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("cko-signature", &signature)
+                    .body(body.clone())
+                    .send()
+                    .await;
+            }
+        });
+    }
 }
 
 fn dispatch(

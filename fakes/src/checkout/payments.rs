@@ -3,7 +3,7 @@
 //! and refunds answer 202 with only an action id: they are processed later (`action_delay_ms`), and until
 //! then a payment's balances and actions do not show them.
 
-use super::state::{Action, ActionKind, Books, Payment, now_ms};
+use super::state::{Action, ActionKind, Books, Outgoing, Payment, now_ms};
 use serde_json::{Value, json};
 
 /// A 4xx of Checkout.com's shape: `{request_id, error_type, error_codes}` (422 `request_invalid` for
@@ -232,6 +232,9 @@ pub fn create(books: &mut Books, account: &str, body: &Value) -> Result<(u16, Va
             response_code: if payment.captures_declined { "20005" } else { "10000" },
         });
     }
+    if let Some(event) = payment.actions.last().and_then(|action| event_of(&payment, action)) {
+        books.outbox.push((account.to_owned(), event));
+    }
     let mut answer = to_json(&payment);
     answer["action_id"] = json!(action_id);
     answer["response_summary"] = json!(decline.map_or("Approved", |(_, _, summary)| summary));
@@ -279,6 +282,28 @@ pub fn actions(books: &mut Books, account: &str, id: &str) -> Result<(u16, Value
         })
         .collect();
     Ok((200, Value::Array(list)))
+}
+
+/// The webhook Checkout.com sends when `action` of `payment` is processed (Hyperswitch's
+/// `CheckoutWebhookEventType`: `payment_captured`, `payment_capture_declined`, ...).
+pub fn event_of(payment: &Payment, action: &Action) -> Option<Outgoing> {
+    let kind = match (action.kind, action.approved) {
+        (ActionKind::Capture, true) => "payment_captured",
+        (ActionKind::Capture, false) => "payment_capture_declined",
+        (ActionKind::Void, true) => "payment_voided",
+        (ActionKind::Void, false) => "payment_void_declined",
+        (ActionKind::Refund, true) => "payment_refunded",
+        (ActionKind::Refund, false) => "payment_refund_declined",
+        (ActionKind::Authorization, _) => return None,
+    };
+    let body = json!({
+        "id": format!("evt_{}", &action.id[4..]),
+        "type": kind,
+        "created_on": action.processed_at_ms,
+        "data": { "id": payment.id, "action_id": action.id, "reference": action.reference, "amount": action.amount,
+                  "currency": payment.currency, "response_code": action.response_code },
+    });
+    Some(Outgoing { at_ms: action.processed_at_ms, body })
 }
 
 /// A capture, void or refund: 202 with the action id, processed after the account's delay.
@@ -329,7 +354,7 @@ pub fn act(
         ActionKind::Authorization => return Err(invalid(&["action_invalid"])),
     };
     let reference = body["reference"].as_str().map(str::to_owned);
-    payment.actions.push(Action {
+    let action = Action {
         id: action_id.clone(),
         kind,
         amount,
@@ -337,7 +362,12 @@ pub fn act(
         processed_at_ms: now + delay,
         approved,
         response_code: if approved { "10000" } else { "20005" },
-    });
+    };
+    let event = event_of(payment, &action);
+    payment.actions.push(action);
+    if let Some(event) = event {
+        books.outbox.push((account.to_owned(), event));
+    }
     Ok((
         202,
         json!({ "action_id": action_id, "reference": reference,

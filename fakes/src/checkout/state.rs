@@ -10,6 +10,13 @@ use std::sync::{Arc, Mutex};
 pub struct Account {
     /// How long requested captures, voids and refunds stay pending before they are processed.
     pub action_delay_ms: u64,
+    /// Where this account's webhooks go (none: no webhooks), signed with `webhook_secret` (`Cko-Signature`).
+    pub webhook_url: Option<String>,
+    pub webhook_secret: String,
+    /// Each webhook is sent this many times (redeliveries happen), the copies after the first one spaced by
+    /// `webhook_delay_ms`, which also delays the first.
+    pub webhook_copies: u32,
+    pub webhook_delay_ms: u64,
     pub faults: VecDeque<Fault>,
     /// Every request received, as `METHOD /path` (never a body: it may hold a card number).
     pub requests: Vec<String>,
@@ -79,6 +86,8 @@ pub struct Books {
     pub payments: HashMap<String, Payment>,
     /// By (secret key, Cko-Idempotency-Key).
     pub idempotency: HashMap<(String, String), Saved>,
+    /// Webhooks to send, by account, once their actions are processed.
+    pub outbox: Vec<(String, Outgoing)>,
     pub next: u64,
 }
 
@@ -88,6 +97,13 @@ impl Books {
         self.next += 1;
         format!("{prefix}_fake{:022}", self.next)
     }
+}
+
+/// A webhook to send once its action is processed.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub at_ms: u64,
+    pub body: Value,
 }
 
 pub type Shared = Arc<Mutex<Books>>;

@@ -465,3 +465,80 @@ async fn a_capture_the_processor_accepts_and_then_declines_leaves_the_charge_aut
     assert_eq!(charge(&app, &merchant, &id).await["status"], "voided");
     audit_is_clean(&app).await;
 }
+
+/// A Checkout.com merchant whose fake account sends its webhooks (signed, each `copies` times) to the edge's
+/// route for our account, after processing each action a moment after it is asked for.
+async fn checkout_with_webhooks(app: &TestApp, copies: u32) -> String {
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_checkout(&merchant, "test", 20).await;
+    let secret = "cko-webhooks-in-the-contract-suite";
+    let credentials = json!({ "credentials": { "secret_key": key, "processing_channel_id": "pc_abcdefghijklmnopqrstuvwxyz",
+                                               "webhook_secret": secret } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
+        .await;
+    let fake = json!({ "secret_key": key, "action_delay_ms": 20, "webhook_url": app.vault.processor_events_url("checkout", &account),
+                       "webhook_secret": secret, "webhook_copies": copies, "webhook_delay_ms": 10 });
+    let registered = app.client.post(format!("{}/_fake/accounts", app.checkout_url)).json(&fake).send().await.unwrap();
+    assert_eq!(registered.status().as_u16(), 201);
+    merchant
+}
+
+/// Waits (bounded) until the charge's status is `status` with nothing pending.
+async fn becomes(app: &TestApp, merchant: &str, id: &str, status: &str) -> Value {
+    for _ in 0..200 {
+        let now = charge(app, merchant, id).await;
+        if now["status"] == status && now["pending_operation"].is_null() {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{id} never became {status}: {}", charge(app, merchant, id).await);
+}
+
+#[tokio::test]
+async fn checkouts_webhooks_settle_what_it_accepted_each_applied_once_without_recovery() {
+    let app = spawn_app().await;
+    let merchant = checkout_with_webhooks(&app, 3).await;
+    // A partial capture, confirmed by Checkout.com's own webhook (sent three times).
+    let id = pay(&app, &merchant, SUCCESS, 1_000, false).await["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), json!({ "amount": 700 })).await;
+    assert_eq!(status, 202);
+    let captured = becomes(&app, &merchant, &id, "captured").await;
+    assert_eq!(captured["amount_captured"], 700);
+    // A sale, then two refunds, each confirmed by webhook.
+    let sold = pay(&app, &merchant, SUCCESS, 1_000, true).await["id"].as_str().unwrap().to_owned();
+    becomes(&app, &merchant, &sold, "captured").await;
+    for amount in [300, 700] {
+        let (status, refund) = post(&app, &merchant, "/v1/refunds", json!({ "charge": sold, "amount": amount })).await;
+        assert_eq!((status, &refund["status"]), (201, &json!("pending")));
+    }
+    becomes(&app, &merchant, &sold, "refunded").await;
+    // A void.
+    let voided = pay(&app, &merchant, SUCCESS, 500, false).await["id"].as_str().unwrap().to_owned();
+    post(&app, &merchant, &format!("/v1/charges/{voided}/void"), Value::Null).await;
+    becomes(&app, &merchant, &voided, "voided").await;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM refunds WHERE status <> 'succeeded' AND charge_id = $1")
+            .bind(&sold)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(pending, 0);
+    // Every event applied once: one captured event per charge though each webhook came three times.
+    for charge_id in [&id, &sold] {
+        let captured =
+            crate::helpers::event_types(&app, charge_id).await.iter().filter(|t| *t == "charge.captured").count();
+        assert_eq!(captured, 1, "{charge_id}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (stored, applied): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE outcome = 'applied') FROM processor_events WHERE merchant_id = $1",
+    )
+    .bind(&merchant)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((stored, applied), (5, 5), "two captures, two refunds and a void, each stored and applied once");
+    audit_is_clean(&app).await;
+}

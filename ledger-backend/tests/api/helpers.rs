@@ -108,6 +108,7 @@ pub async fn spawn_app() -> TestApp {
     let state = startup::app_state(api_pool.clone(), &config);
     let server = Server::bind(config.listen_addr, state).await.expect("bind");
     let addr = server.local_addr().unwrap();
+    vault.set_backend(&format!("http://{addr}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;

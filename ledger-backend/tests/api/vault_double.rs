@@ -35,6 +35,8 @@ struct StoredCard {
 #[derive(Clone)]
 struct Shared {
     secret: Arc<EdgeSecret>,
+    /// The backend the edge's processor-event route forwards to (set once the app listens).
+    backend: Arc<Mutex<Option<String>>>,
     /// Processor base URLs by destination name, as the edge's allow-list has them.
     destinations: Arc<Mutex<HashMap<String, String>>>,
     cards: Arc<Mutex<HashMap<String, StoredCard>>>,
@@ -52,6 +54,7 @@ impl VaultDouble {
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
         let shared = Shared {
             secret: Arc::new(secret),
+            backend: Arc::default(),
             destinations: Arc::new(Mutex::new(destinations)),
             cards: Arc::default(),
             http,
@@ -59,11 +62,22 @@ impl VaultDouble {
         let app = Router::new()
             .route(internal::VAULT_FORWARD_PATH, post(forward))
             .route(internal::VAULT_DESCRIBE_PATH, post(describe))
+            .route("/v1/processor_events/{connector}/{account}", post(processor_event))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(paygate_ledger::no_delay(listener), app).await });
         VaultDouble { url, shared }
+    }
+
+    /// Where the edge's processor-event route forwards to.
+    pub fn set_backend(&self, url: &str) {
+        *self.shared.backend.lock().unwrap() = Some(url.to_owned());
+    }
+
+    /// The URL a processor delivers its webhooks for `account` to (the edge's route, on this double).
+    pub fn processor_events_url(&self, connector: &str, account: &str) -> String {
+        format!("{}/v1/processor_events/{connector}/{account}", self.url)
     }
 
     /// Points processor `name` somewhere else (a closed port, to refuse connections).
@@ -90,6 +104,51 @@ impl VaultDouble {
 
 fn problem(status: StatusCode, code: &str) -> (StatusCode, Json<Value>) {
     (status, Json(json!({ "status": status.as_u16(), "code": code })))
+}
+
+/// The edge's processor-event route: the body and signature header forwarded untouched, signed as the edge.
+async fn processor_event(
+    State(shared): State<Shared>,
+    axum::extract::Path((connector, account)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    let header = if connector == "stripe" { "stripe-signature" } else { "cko-signature" };
+    let signature = headers.get(header).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let forward = internal::ProcessorEventForward {
+        connector,
+        account,
+        signature,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let payload = serde_json::to_vec(&forward).unwrap();
+    let Some(backend) = shared.backend.lock().unwrap().clone() else {
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    };
+    let request_id = new_id::<paygate_core::id::RequestKind>().to_string();
+    let signed = SignedRequest {
+        timestamp: unix_seconds_now(),
+        method: "POST",
+        path: internal::PROCESSOR_EVENTS_PATH,
+        body: &payload,
+        merchant_id: "",
+        mode: "",
+        request_id: &request_id,
+        key_id: "",
+    };
+    let signature = signed.sign(&[&shared.secret]).unwrap();
+    let url = format!("{backend}{}", internal::PROCESSOR_EVENTS_PATH);
+    let mut request = shared.http.post(url).header("content-type", "application/json");
+    for (name, value) in signed.headers(signature) {
+        request = request.header(name, value);
+    }
+    match request.body(payload).send().await {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+            (status, Json(answer.json().await.unwrap_or(Value::Null)))
+        }
+        Err(_) => problem(StatusCode::BAD_GATEWAY, "upstream_error"),
+    }
 }
 
 /// The card's safe summary, as the edge's vault keeps it.
