@@ -8,6 +8,7 @@
 pub mod checkout;
 pub mod faults;
 pub mod stripe;
+mod webhooks;
 
 /// Accepted connections get `TCP_NODELAY`, as the backend's own do (small answers, no Nagle delay).
 pub fn no_delay(listener: tokio::net::TcpListener) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {

@@ -79,14 +79,13 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     if !new.secret_key.starts_with("sk_") {
         return StatusCode::BAD_REQUEST;
     }
-    let account = Account {
-        action_delay_ms: new.action_delay_ms,
-        webhook_url: new.webhook_url,
-        webhook_secret: new.webhook_secret,
-        webhook_copies: new.webhook_copies.unwrap_or(1),
-        webhook_delay_ms: new.webhook_delay_ms,
-        ..Account::default()
+    let webhooks = crate::webhooks::Delivery {
+        url: new.webhook_url,
+        secret: new.webhook_secret,
+        copies: new.webhook_copies.unwrap_or(1),
+        delay_ms: new.webhook_delay_ms,
     };
+    let account = Account { action_delay_ms: new.action_delay_ms, webhooks, ..Account::default() };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
 }
@@ -198,37 +197,13 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
     answer(status, body)
 }
 
-/// Sends each webhook when its action is processed (plus the account's delay), as often as the account says,
-/// signed (`Cko-Signature`: hex HMAC-SHA256 of the body with the account's webhook secret). Delivery failures
-/// are not retried: a test that wants redeliveries asks for copies.
+/// Sends each webhook once its action is processed, signed with `Cko-Signature` (hex HMAC-SHA256 of the body).
 fn send_webhooks(account: &Account, outgoing: Vec<Outgoing>) {
-    let Some(url) = account.webhook_url.clone() else { return };
     for event in outgoing {
-        let body = event.body.to_string();
-        let signature = {
-            use hmac::{Hmac, Mac};
-            let mut mac =
-                Hmac::<sha2::Sha256>::new_from_slice(account.webhook_secret.as_bytes()).expect("any key length");
-            mac.update(body.as_bytes());
-            mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
-        let (url, copies, delay) = (url.clone(), account.webhook_copies.max(1), account.webhook_delay_ms);
-        tokio::spawn(async move {
-            let wait = event.at_ms.saturating_sub(state::now_ms()) + delay;
-            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-            let client = reqwest::Client::new();
-            for copy in 0..copies {
-                if copy > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(delay.max(5))).await;
-                }
-                let _ = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("cko-signature", &signature)
-                    .body(body.clone())
-                    .send()
-                    .await;
-            }
+        let secret = account.webhooks.secret.clone();
+        let wait = event.at_ms.saturating_sub(state::now_ms());
+        crate::webhooks::send(&account.webhooks, wait, event.body.to_string(), "cko-signature", move |body| {
+            crate::webhooks::hmac_hex(&secret, &[body.as_bytes()])
         });
     }
 }

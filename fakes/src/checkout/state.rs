@@ -10,13 +10,8 @@ use std::sync::{Arc, Mutex};
 pub struct Account {
     /// How long requested captures, voids and refunds stay pending before they are processed.
     pub action_delay_ms: u64,
-    /// Where this account's webhooks go (none: no webhooks), signed with `webhook_secret` (`Cko-Signature`).
-    pub webhook_url: Option<String>,
-    pub webhook_secret: String,
-    /// Each webhook is sent this many times (redeliveries happen), the copies after the first one spaced by
-    /// `webhook_delay_ms`, which also delays the first.
-    pub webhook_copies: u32,
-    pub webhook_delay_ms: u64,
+    /// Where this account's webhooks go and how (none: no webhooks).
+    pub webhooks: crate::webhooks::Delivery,
     pub faults: VecDeque<Fault>,
     /// Every request received, as `METHOD /path` (never a body: it may hold a card number).
     pub requests: Vec<String>,

@@ -163,9 +163,11 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
             if capture_method == "manual" {
                 intent.status = "requires_capture";
                 intent.amount_capturable = amount;
+                books.outbox.push(("payment_intent.amount_capturable_updated", to_json(&intent)));
             } else {
                 intent.status = "succeeded";
                 intent.amount_received = amount;
+                books.outbox.push(("payment_intent.succeeded", to_json(&intent)));
             }
             Ok((200, to_json(&intent)))
         }
@@ -250,7 +252,9 @@ pub fn capture(books: &mut Books, account: &str, id: &str, params: &Params) -> R
     intent.amount_received = amount;
     intent.amount_capturable = 0;
     intent.status = "succeeded";
-    Ok((200, to_json(intent)))
+    let answer = to_json(intent);
+    books.outbox.push(("payment_intent.succeeded", answer.clone()));
+    Ok((200, answer))
 }
 
 /// `POST /v1/payment_intents/{id}/cancel`.
@@ -276,5 +280,7 @@ pub fn cancel(books: &mut Books, account: &str, id: &str, params: &Params) -> Re
     intent.amount_capturable = 0;
     intent.canceled_at = Some(now());
     intent.cancellation_reason = (!reason.is_empty()).then_some(reason);
-    Ok((200, to_json(intent)))
+    let answer = to_json(intent);
+    books.outbox.push(("payment_intent.canceled", answer.clone()));
+    Ok((200, answer))
 }

@@ -54,7 +54,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let shared = Shared::default();
     for (key, raw_card_data) in accounts {
-        lock(&shared).accounts.insert(key, Account { raw_card_data, faults: Default::default(), requests: vec![] });
+        let account =
+            Account { raw_card_data, faults: Default::default(), requests: vec![], webhooks: Default::default() };
+        lock(&shared).accounts.insert(key, account);
     }
     let app = router_with(shared);
     axum::serve(crate::no_delay(listener), app).with_graceful_shutdown(shutdown).await
@@ -75,6 +77,14 @@ struct NewAccount {
     secret_key: String,
     #[serde(default = "yes")]
     raw_card_data: bool,
+    /// Where to send this account's webhooks, and how: signed with `webhook_secret` (`Stripe-Signature`),
+    /// each sent `webhook_copies` times (default once), `webhook_delay_ms` after the request that made it.
+    webhook_url: Option<String>,
+    #[serde(default)]
+    webhook_secret: String,
+    webhook_copies: Option<u32>,
+    #[serde(default)]
+    webhook_delay_ms: u64,
 }
 
 fn yes() -> bool {
@@ -85,7 +95,13 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     if !(new.secret_key.starts_with("sk_test_") || new.secret_key.starts_with("sk_live_")) {
         return StatusCode::BAD_REQUEST;
     }
-    let account = Account { raw_card_data: new.raw_card_data, faults: Default::default(), requests: vec![] };
+    let webhooks = crate::webhooks::Delivery {
+        url: new.webhook_url,
+        secret: new.webhook_secret,
+        copies: new.webhook_copies.unwrap_or(1),
+        delay_ms: new.webhook_delay_ms,
+    };
+    let account = Account { raw_card_data: new.raw_card_data, faults: Default::default(), requests: vec![], webhooks };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
 }
@@ -176,10 +192,25 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             Some(_) => return StripeError::idempotency_mismatch(idem).into_response(),
         }
     }
-    let result = {
+    let (result, outbox, delivery) = {
         let mut books = lock(&shared);
-        dispatch(&mut books, &key, &method, uri.path(), &params)
+        let result = dispatch(&mut books, &key, &method, uri.path(), &params);
+        let outbox = std::mem::take(&mut books.outbox);
+        let delivery = books.accounts.get(&key).map(|a| a.webhooks.clone()).unwrap_or_default();
+        let numbered: Vec<(String, &'static str, Value)> =
+            outbox.into_iter().map(|(kind, object)| (books.id("evt"), kind, object)).collect();
+        (result, numbered, delivery)
     };
+    for (id, kind, object) in outbox {
+        let event = json!({ "id": id, "object": "event", "api_version": API_VERSIONS[0], "created": state::now(),
+                            "livemode": key.starts_with("sk_live_"), "type": kind, "data": { "object": object },
+                            "pending_webhooks": 1, "request": { "id": null, "idempotency_key": idempotency_key } });
+        let secret = delivery.secret.clone();
+        crate::webhooks::send(&delivery, 0, event.to_string(), "stripe-signature", move |body| {
+            let t = state::now().to_string();
+            format!("t={t},v1={}", crate::webhooks::hmac_hex(&secret, &[t.as_bytes(), b".", body.as_bytes()]))
+        });
+    }
     let (status, body, saved) = match result {
         Ok((status, body)) => (status, body, true),
         Err(error) => {

@@ -59,6 +59,13 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
         ));
     }
     intent.amount_refunded += amount;
+    let charge_id = intent.latest_charge.clone().unwrap_or_default();
+    // Stripe's charge as `charge.refunded` carries it: the total refunded so far, not this refund's amount.
+    let charge = json!({
+        "id": charge_id, "object": "charge", "amount": intent.amount, "amount_captured": intent.amount_received,
+        "amount_refunded": intent.amount_refunded, "refunded": intent.amount_refunded == intent.amount_received,
+        "payment_intent": intent.id, "currency": intent.currency,
+    });
     let refund = Refund {
         id,
         account: account.to_owned(),
@@ -71,6 +78,9 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
         created: now(),
     };
     let body = to_json(&refund);
+    let mut charge = charge;
+    charge["refunds"] = json!({ "object": "list", "data": [body.clone()] });
+    books.outbox.push(("charge.refunded", charge));
     books.refunds.insert(refund.id.clone(), refund);
     Ok((200, body))
 }

@@ -13,6 +13,8 @@ pub struct Account {
     pub faults: VecDeque<Fault>,
     /// Every request received, as `METHOD /path` (never the body: it may hold a card number).
     pub requests: Vec<String>,
+    /// Where this account's webhooks go and how (none: no webhooks).
+    pub webhooks: crate::webhooks::Delivery,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,8 @@ pub struct Books {
     pub refunds: HashMap<String, Refund>,
     /// By (API key, Idempotency-Key).
     pub idempotency: HashMap<(String, String), Saved>,
+    /// Events the last request made, to be sent as webhooks (`type`, `data.object`).
+    pub outbox: Vec<(&'static str, Value)>,
     pub next: u64,
 }
 

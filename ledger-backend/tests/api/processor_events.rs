@@ -280,3 +280,58 @@ async fn refunds_made_at_stripe_arrive_by_amounts_partial_stays_partial_and_old_
     assert_eq!(refunded_events, 3, "one per refund: two from the dashboard, ours");
     audit_is_clean(&app).await;
 }
+
+#[tokio::test]
+async fn a_refund_made_in_stripes_dashboard_arrives_by_stripes_own_webhook_and_ours_are_no_news() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    let secret = "whsec_fake_stripe_sends_these";
+    let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
+        .await;
+    // The fake's account now sends its webhooks (twice each) to the edge's route for our account.
+    let fake = json!({ "secret_key": key, "webhook_url": app.vault.processor_events_url("stripe", &account),
+                       "webhook_secret": secret, "webhook_copies": 2, "webhook_delay_ms": 5 });
+    assert_eq!(
+        app.client.post(format!("{}/_fake/accounts", app.stripe_url)).json(&fake).send().await.unwrap().status(),
+        201
+    );
+    let id = pay(&app, &merchant, true).await["id"].as_str().unwrap().to_owned();
+    app.client(&merchant, "test")
+        .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": 500 }))
+        .await;
+    let intent = processor_reference(&app, &id).await;
+    refund_at_stripe(&app, &key, &intent, 700).await;
+    let mut charge = Value::Null;
+    for _ in 0..200 {
+        charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        if charge["amount_refunded"] == 1_200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        (&charge["status"], &charge["amount_refunded"]),
+        (&json!("partially_refunded"), &json!(1_200)),
+        "{charge}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refunds: Vec<i64> = sqlx::query_scalar("SELECT amount FROM refunds WHERE charge_id = $1 ORDER BY id")
+        .bind(&id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunds, [500, 700], "ours, then the dashboard's, each once though every webhook came twice");
+    let applied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM processor_events WHERE processor_account_id = $1 AND outcome = 'applied'",
+    )
+    .bind(&account)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(applied, 1, "only the dashboard's refund changed anything");
+    audit_is_clean(&app).await;
+}
