@@ -99,12 +99,35 @@ impl Pricing {
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    Create { merchant: usize, currency: &'static str, amount: i64, card: Card, capture: bool },
-    Capture { charge: usize, amount: Option<i64> },
-    Void { charge: usize },
-    Refund { charge: usize, amount: Option<i64> },
-    Expire { charge: usize },
-    Replay { charge: usize },
+    Create {
+        merchant: usize,
+        currency: &'static str,
+        amount: i64,
+        card: Card,
+        capture: bool,
+    },
+    Capture {
+        charge: usize,
+        amount: Option<i64>,
+    },
+    Void {
+        charge: usize,
+    },
+    Refund {
+        charge: usize,
+        amount: Option<i64>,
+    },
+    Expire {
+        charge: usize,
+    },
+    Replay {
+        charge: usize,
+    },
+    /// A refund made in Stripe's own dashboard, which reaches us only by Stripe's webhook.
+    DashboardRefund {
+        charge: usize,
+        amount: i64,
+    },
 }
 
 /// The model's answer to `op`: (HTTP status, the charge afterwards).
@@ -113,6 +136,13 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
     Some(match *op {
         Op::Create { .. } => return None,
         Op::Replay { charge } => (200, next(charge)),
+        Op::DashboardRefund { charge, amount } => {
+            let mut c = next(charge);
+            c.refund_requests += 1;
+            c.refunded += amount;
+            c.status = if c.refunded == c.captured { "refunded" } else { "partially_refunded" };
+            (200, c)
+        }
         Op::Capture { charge, amount } => {
             let mut c = next(charge);
             let amount = amount.unwrap_or(c.amount);
@@ -182,6 +212,10 @@ fn choose(rng: &mut Rng, charges: &[Charge], merchants: usize) -> Op {
     match roll {
         30..=49 => Op::Capture { charge, amount: near(rng, c.amount) },
         50..=57 => Op::Void { charge },
+        // On Stripe, some refunds are made in its dashboard instead (a processor-initiated change).
+        58..=87 if c.stripe && c.captured > c.refunded && c.status != "pending" && rng.chance(30) => {
+            Op::DashboardRefund { charge, amount: rng.range(1, c.captured - c.refunded) }
+        }
         58..=87 => Op::Refund { charge, amount: near(rng, c.captured - c.refunded) },
         88..=92 => Op::Expire { charge },
         _ => Op::Replay { charge },
@@ -193,7 +227,20 @@ fn sandbox(app: &TestApp) -> std::sync::Arc<Processors> {
 }
 
 /// Runs `op`; returns the new charge for a create, and checks any other answer against the model.
-async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, seq: usize, seed: u64) -> Option<Charge> {
+/// The Stripe merchant's secret key at the fake (for refunds made in Stripe's dashboard).
+struct Stripe<'a> {
+    key: &'a str,
+}
+
+async fn run(
+    app: &TestApp,
+    merchants: &[String],
+    stripe: &Stripe<'_>,
+    charges: &[Charge],
+    op: Op,
+    seq: usize,
+    seed: u64,
+) -> Option<Charge> {
     let context = format!("(seed {seed}, op {seq})");
     let predicted = predict(charges, &op);
     let (status, answer) = match op {
@@ -241,6 +288,48 @@ async fn run(app: &TestApp, merchants: &[String], charges: &[Charge], op: Op, se
                 refund_requests: 0,
                 create: (key, body),
             });
+        }
+        Op::DashboardRefund { charge, amount } => {
+            let c = &charges[charge];
+            let reference: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+                .bind(&c.id)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+            let key = stripe.key;
+            let answer = app
+                .client
+                .post(format!("{}/v1/refunds", app.stripe_url))
+                .bearer_auth(&key)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("payment_intent={reference}&amount={amount}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status().as_u16(), 200, "{context} dashboard refund");
+            // Stripe tells us by webhook (sent twice): wait, bounded, for our books to show it.
+            let (_, expected) = predicted.as_ref().unwrap();
+            for _ in 0..400 {
+                let refunded: i64 = sqlx::query_scalar("SELECT amount_refunded FROM charges WHERE id = $1")
+                    .bind(&c.id)
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+                if refunded == expected.refunded {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let (_, answer) = app
+                .client(&merchants[c.merchant], "test")
+                .send(Method::GET, &format!("/v1/charges/{}", c.id), "", None)
+                .await;
+            assert_eq!(
+                (&answer["status"], &answer["amount_refunded"]),
+                (&json!(expected.status), &json!(expected.refunded)),
+                "{context} {answer}"
+            );
+            return None;
         }
         Op::Replay { charge } => {
             let c = &charges[charge];
@@ -367,7 +456,8 @@ fn target(op: &Op) -> Option<usize> {
         | Op::Void { charge }
         | Op::Refund { charge, .. }
         | Op::Expire { charge }
-        | Op::Replay { charge } => Some(charge),
+        | Op::Replay { charge }
+        | Op::DashboardRefund { charge, .. } => Some(charge),
     }
 }
 
@@ -388,7 +478,18 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
     for index in 0..MERCHANTS {
         let merchant = insert_merchant(&app.pool).await;
         if is_stripe(index) {
-            stripe_keys.push(app.route_to_stripe(&merchant, "test").await.1);
+            let (account, key) = app.route_to_stripe(&merchant, "test").await;
+            // Stripe's webhooks reach us (twice each), so refunds made in its dashboard do too.
+            let secret = "whsec_property_run";
+            let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
+            let path = format!("/v1/processor_accounts/{account}");
+            app.client(&merchant, "test").expect(200, Method::PATCH, &path, &credentials).await;
+            let fake = json!({ "secret_key": key, "webhook_url": app.vault.processor_events_url("stripe", &account),
+                               "webhook_secret": secret, "webhook_copies": 2, "webhook_delay_ms": 1 });
+            let registered =
+                app.client.post(format!("{}/_fake/accounts", app.stripe_url)).json(&fake).send().await.unwrap();
+            assert_eq!(registered.status().as_u16(), 201);
+            stripe_keys.push(key);
         }
         if is_checkout(index) {
             // Actions processed as soon as they are asked for; still answered 202 and confirmed when asked.
@@ -428,7 +529,9 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
         // with recovery, so the next round finds it done.
         let asks_checkout = round.iter().any(|op| target(op).is_some_and(|c| charges[c].checkout));
         let snapshot = charges.clone();
-        let futures = round.iter().enumerate().map(|(i, op)| run(&app, &merchants, &snapshot, *op, done + i, seed));
+        let stripe = Stripe { key: &stripe_keys[0] };
+        let futures =
+            round.iter().enumerate().map(|(i, op)| run(&app, &merchants, &stripe, &snapshot, *op, done + i, seed));
         let created = futures::future::join_all(futures).await;
         for op in &round {
             apply(&mut charges, op);
@@ -460,7 +563,14 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
         *m.entry(c.status).or_default() += 1;
         m
     });
-    eprintln!("ledger property run: {} charges, {done} operations, {statuses:?}", charges.len());
+    let dashboard: i64 = sqlx::query_scalar("SELECT count(*) FROM refunds WHERE metadata->>'made_at' = 'processor'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    eprintln!(
+        "ledger property run: {} charges, {done} operations, {statuses:?}, {dashboard} refunds made at Stripe",
+        charges.len()
+    );
 }
 
 async fn check_charges(app: &TestApp, charges: &[Charge], seed: u64) {
