@@ -300,7 +300,7 @@ async fn run(
             let answer = app
                 .client
                 .post(format!("{}/v1/refunds", app.stripe_url))
-                .bearer_auth(&key)
+                .bearer_auth(key)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(format!("payment_intent={reference}&amount={amount}"))
                 .send()
