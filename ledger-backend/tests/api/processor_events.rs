@@ -335,3 +335,49 @@ async fn a_refund_made_in_stripes_dashboard_arrives_by_stripes_own_webhook_and_o
     assert_eq!(applied, 1, "only the dashboard's refund changed anything");
     audit_is_clean(&app).await;
 }
+
+#[tokio::test]
+async fn events_delivered_out_of_order_and_again_converge_on_the_same_books() {
+    let app = spawn_app().await;
+    let (merchant, account, _) = checkout_merchant(&app).await;
+    let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
+    app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
+    let payment = processor_reference(&app, &id).await;
+    let event = |event: &str, kind: &str, reference: Option<&str>| {
+        json!({ "id": event, "type": kind, "data": { "id": payment, "reference": reference } }).to_string()
+    };
+    let captured = event("evt_1", "payment_captured", None);
+    deliver(&app, "checkout", &account, &cko_signature(&captured), &captured).await;
+    let mut refunds = Vec::new();
+    for amount in [300, 200] {
+        let refund = app
+            .client(&merchant, "test")
+            .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": amount }))
+            .await;
+        refunds.push(refund["id"].as_str().unwrap().to_owned());
+    }
+    // The second refund's event first, then the first's, then the capture's again and the second's again.
+    let second = event("evt_3", "payment_refunded", Some(&refunds[1]));
+    let first = event("evt_2", "payment_refunded", Some(&refunds[0]));
+    for body in [&second, &first, &captured, &second] {
+        let (status, _) = deliver(&app, "checkout", &account, &cko_signature(body), body).await;
+        assert_eq!(status, 200);
+    }
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM refunds WHERE charge_id = $1 ORDER BY id")
+        .bind(&id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(statuses, ["succeeded", "succeeded"]);
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!((&charge["status"], &charge["amount_refunded"]), (&json!("partially_refunded"), &json!(500)));
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT outcome FROM processor_events WHERE processor_account_id = $1 ORDER BY id")
+            .bind(&account)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(outcomes, ["applied", "applied", "applied"], "three events, each stored once and applied once");
+    audit_is_clean(&app).await;
+}
