@@ -243,6 +243,11 @@ pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
     let text = |name: &str| data[name].as_str().map(str::to_owned);
     let code = || text("response_code").unwrap_or_else(|| "declined".into());
     let effect = match event_type.as_str() {
+        "payment_approved" => EventEffect::Authorized { captured: false },
+        "payment_declined" => {
+            let raw = code();
+            EventEffect::AuthorizationDeclined { code: DeclineCode::from_checkout(&raw), raw_code: raw }
+        }
         "payment_captured" => EventEffect::Captured { action: text("action_id") },
         "payment_capture_declined" => EventEffect::CaptureDeclined { code: code() },
         "payment_voided" => EventEffect::Voided,
@@ -257,7 +262,10 @@ pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
         _ => EventEffect::Nothing,
     };
     let payment = text("payment_id").or_else(|| text("id").filter(|i| i.starts_with("pay_")));
-    Ok(ProcessorEvent { id, event_type, payment, effect })
+    // The payment's reference is our charge id; its metadata carries our attempt id.
+    let charge = text("reference").filter(|r| r.starts_with("ch_"));
+    let attempt = data["metadata"][METADATA_ATTEMPT].as_str().map(str::to_owned);
+    Ok(ProcessorEvent { id, event_type, payment, charge, attempt, effect })
 }
 
 #[cfg(test)]

@@ -4,6 +4,15 @@
 /// The change a processor event reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventEffect {
+    /// The payment was authorized (`captured`: and captured): settles an authorization whose answer we lost.
+    Authorized {
+        captured: bool,
+    },
+    /// The payment was declined: settles an authorization whose answer we lost.
+    AuthorizationDeclined {
+        code: paygate_core::decline::DeclineCode,
+        raw_code: String,
+    },
     /// A capture the processor accepted is done (`action`: its id).
     Captured {
         action: Option<String>,
@@ -44,5 +53,9 @@ pub struct ProcessorEvent {
     pub event_type: String,
     /// The processor's payment (Checkout.com `pay_…`, Stripe `pi_…`) the event is about.
     pub payment: Option<String>,
+    /// Our charge and attempt, as we planted them in the payment (reference, metadata), when the event
+    /// carries them: how an event finds a charge whose authorization answer never reached us.
+    pub charge: Option<String>,
+    pub attempt: Option<String>,
     pub effect: EventEffect,
 }

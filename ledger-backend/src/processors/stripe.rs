@@ -295,6 +295,12 @@ pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
         .or_else(|| object["id"].as_str().filter(|i| i.starts_with("pi_")))
         .map(str::to_owned);
     let effect = match event_type.as_str() {
+        "payment_intent.amount_capturable_updated" => EventEffect::Authorized { captured: false },
+        "payment_intent.succeeded" => EventEffect::Authorized { captured: true },
+        "payment_intent.payment_failed" => {
+            let raw = decline_code_of(&object["last_payment_error"]);
+            EventEffect::AuthorizationDeclined { code: DeclineCode::from_stripe(&raw), raw_code: raw }
+        }
         "charge.dispute.created" => EventEffect::DisputeOpened,
         // The amounts, never the `refunded` flag: a partial refund must not read as a full one.
         "charge.refunded" => match object["amount_refunded"].as_i64() {
@@ -306,7 +312,10 @@ pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
         },
         _ => EventEffect::Nothing,
     };
-    Ok(ProcessorEvent { id, event_type, payment, effect })
+    let metadata = &object["metadata"];
+    let charge = metadata[METADATA_CHARGE].as_str().map(str::to_owned);
+    let attempt = metadata[METADATA_ATTEMPT].as_str().map(str::to_owned);
+    Ok(ProcessorEvent { id, event_type, payment, charge, attempt, effect })
 }
 
 #[cfg(test)]

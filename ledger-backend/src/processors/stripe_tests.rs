@@ -208,7 +208,19 @@ fn events_read_by_amounts_never_by_the_refunded_flag() {
     let dispute =
         br#"{"id":"evt_2","type":"charge.dispute.created","data":{"object":{"id":"dp_1","payment_intent":"pi_1"}}}"#;
     assert_eq!(read_event(dispute).unwrap().effect, EventEffect::DisputeOpened);
-    let other = br#"{"id":"evt_3","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#;
+    let succeeded = br#"{"id":"evt_3","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","metadata":{"paygate_charge_id":"ch_1","paygate_attempt_id":"att_1"}}}}"#;
+    let event = read_event(succeeded).unwrap();
+    assert_eq!(event.effect, EventEffect::Authorized { captured: true });
+    assert_eq!((event.charge.as_deref(), event.attempt.as_deref()), (Some("ch_1"), Some("att_1")));
+    let failed = br#"{"id":"evt_5","type":"payment_intent.payment_failed","data":{"object":{"id":"pi_1","last_payment_error":{"code":"card_declined","decline_code":"insufficient_funds"}}}}"#;
+    assert_eq!(
+        read_event(failed).unwrap().effect,
+        EventEffect::AuthorizationDeclined {
+            code: DeclineCode::InsufficientFunds,
+            raw_code: "insufficient_funds".into()
+        }
+    );
+    let other = br#"{"id":"evt_6","type":"customer.created","data":{"object":{"id":"cus_1"}}}"#;
     assert_eq!(read_event(other).unwrap().effect, EventEffect::Nothing);
     assert!(read_event(br#"{"id":"evt_4","type":"charge.refunded","data":{"object":{}}}"#).is_err());
     assert!(read_event(b"[]").is_err());

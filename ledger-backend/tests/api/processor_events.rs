@@ -325,8 +325,11 @@ async fn a_refund_made_in_stripes_dashboard_arrives_by_stripes_own_webhook_and_o
         .await
         .unwrap();
     assert_eq!(refunds, [500, 700], "ours, then the dashboard's, each once though every webhook came twice");
+    // (The sale's own payment_intent.succeeded may race our answer and be the one that applies it: either way
+    // once.) Of the refund totals Stripe sent, only the dashboard's changed anything.
     let applied: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM processor_events WHERE processor_account_id = $1 AND outcome = 'applied'",
+        "SELECT count(*) FROM processor_events
+         WHERE processor_account_id = $1 AND outcome = 'applied' AND event_type = 'charge.refunded'",
     )
     .bind(&account)
     .fetch_one(&app.pool)
@@ -379,5 +382,40 @@ async fn events_delivered_out_of_order_and_again_converge_on_the_same_books() {
             .await
             .unwrap();
     assert_eq!(outcomes, ["applied", "applied", "applied"], "three events, each stored once and applied once");
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn an_authorization_whose_answer_was_lost_is_settled_by_stripes_webhook_without_recovery() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    let secret = "whsec_lost_answers";
+    let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
+        .await;
+    let fake = json!({ "secret_key": key, "webhook_url": app.vault.processor_events_url("stripe", &account),
+                       "webhook_secret": secret, "webhook_delay_ms": 50 });
+    assert_eq!(
+        app.client.post(format!("{}/_fake/accounts", app.stripe_url)).json(&fake).send().await.unwrap().status(),
+        201
+    );
+    // Stripe makes the payment, but the connection breaks before its answer reaches us.
+    app.stripe_fault(&key, json!({ "fault": "reset_after" })).await;
+    let lost = pay(&app, &merchant, true).await;
+    assert_eq!(lost["status"], "pending", "{lost}");
+    let id = lost["id"].as_str().unwrap();
+    let mut charge = Value::Null;
+    for _ in 0..200 {
+        charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        if charge["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(2_000)), "{charge}");
+    assert!(processor_reference(&app, id).await.starts_with("pi_"));
     audit_is_clean(&app).await;
 }

@@ -220,7 +220,19 @@ pub async fn apply_authorization(
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 FOR UPDATE");
     let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?;
     if charge.status()? != ChargeStatus::Pending {
-        // Another worker (the recovery job, a retry) resolved it first; its answer stands.
+        // Another worker (the recovery job, a retry, the processor's webhook) resolved it first; its answer
+        // stands. Only the vault knows the card, so what it told us is kept if nobody had it.
+        let card = match &outcome {
+            AuthorizeOutcome::Approved { card, .. }
+            | AuthorizeOutcome::Declined { card, .. }
+            | AuthorizeOutcome::Misconfigured { card, .. } => card.as_ref(),
+            _ => None,
+        };
+        if charge.card_last4.is_none() && card.is_some() {
+            set_card(&mut tx, charge_id, card).await?;
+            tx.commit().await?;
+            return super::get(pool, scope, charge_id).await;
+        }
         return Ok(charge);
     }
     // The attempt that decides names the account that served the charge (failover may have moved it off the

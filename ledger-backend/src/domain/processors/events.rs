@@ -180,6 +180,11 @@ async fn charge_of(
 }
 
 async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(Received, Option<String>), EventError> {
+    let about_authorization =
+        matches!(event.effect, EventEffect::Authorized { .. } | EventEffect::AuthorizationDeclined { .. });
+    if about_authorization && event.charge.is_some() {
+        return authorization(pool, scope, event).await;
+    }
     let Some(payment) = event.payment.as_deref() else {
         return Ok((Received::Ignored, Some("the event names no payment".into())));
     };
@@ -259,7 +264,59 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
             tx.commit().await?;
             Ok((Received::Applied, None))
         }
-        EventEffect::Nothing => Ok((Received::Ignored, None)),
+        // With our charge id, handled before a payment is looked up (a lost authorization has no processor
+        // reference of ours yet); without it there is nothing to settle.
+        EventEffect::Authorized { .. } | EventEffect::AuthorizationDeclined { .. } | EventEffect::Nothing => {
+            Ok((Received::Ignored, None))
+        }
+    }
+}
+
+/// An authorization's outcome, for a charge still `pending` (its answer was lost, or has not been applied
+/// yet): found by our charge id planted in the payment, applied to the attempt that asked this processor.
+async fn authorization(
+    pool: &PgPool,
+    scope: Scope,
+    event: &ProcessorEvent,
+) -> Result<(Received, Option<String>), EventError> {
+    let Some(charge_id) = event.charge.as_deref().and_then(|c| ChargeId::parse(c).ok()) else {
+        return Ok((Received::Ignored, Some("the event names none of our charges".into())));
+    };
+    let open: Option<(String, bool)> = sqlx::query_as(
+        "SELECT a.id, c.capture FROM charges c JOIN charge_attempts a ON a.charge_id = c.id
+         WHERE c.id = $1 AND c.merchant_id = $2 AND c.mode = $3 AND c.status = 'pending'
+           AND a.operation = 'authorize' AND a.outcome IN ('started', 'unknown') AND ($4::text IS NULL OR a.id = $4)
+         ORDER BY a.id LIMIT 1",
+    )
+    .bind(charge_id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(event.attempt.as_deref())
+    .fetch_optional(pool)
+    .await?;
+    let Some((attempt_id, capture)) = open else {
+        // Already decided (the answer arrived, or recovery asked): the event confirms what we know.
+        return Ok((Received::Ignored, Some("the charge is not waiting for its authorization".into())));
+    };
+    let Some(reference) = event.payment.clone() else {
+        return Ok((Received::Ignored, Some("the event names no payment".into())));
+    };
+    let outcome = match &event.effect {
+        EventEffect::Authorized { captured } => crate::processors::AuthorizeOutcome::Approved {
+            processor_reference: reference,
+            captured: *captured,
+            capture_pending: capture && !captured,
+            card: None,
+        },
+        EventEffect::AuthorizationDeclined { code, raw_code } => {
+            crate::processors::AuthorizeOutcome::Declined { code: *code, raw_code: raw_code.clone(), card: None }
+        }
+        _ => return Ok((Received::Ignored, None)),
+    };
+    match charges::apply_authorization(pool, scope, charge_id, &attempt_id, outcome).await {
+        Ok(_) => Ok((Received::Applied, None)),
+        Err(ChargeError::Database(e)) => Err(EventError::Database(e)),
+        Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
     }
 }
 
