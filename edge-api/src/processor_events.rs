@@ -8,7 +8,11 @@ use crate::backend::{self, OnBehalf};
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
 use paygate_core::internal::{PROCESSOR_EVENTS_PATH, PROCESSOR_EVENTS_PUBLIC_PREFIX, ProcessorEventForward};
+use crate::rate_limit::Limit;
 use worker::{Env, Method, Request};
+
+/// Webhooks per processor account and second, unless `RATE_LIMIT_PROCESSOR_EVENTS` says otherwise.
+const PER_ACCOUNT_DEFAULT: Limit = Limit { capacity: 100, per_seconds: 1 };
 
 /// `Some((connector, account))` when `path` is a processor-events path.
 pub fn route(path: &str) -> Option<(&str, &str)> {
@@ -34,6 +38,10 @@ pub async fn handle(
     if req.method() != Method::Post {
         return Err(ErrorCode::MethodNotAllowed.into());
     }
+    // Anyone can call this route: a bucket per account keeps a flood from reaching the backend, generous
+    // enough for a processor's own bursts (429 with Retry-After, which processors honour by redelivering).
+    let limit = Limit::from_env(env, "RATE_LIMIT_PROCESSOR_EVENTS", PER_ACCOUNT_DEFAULT);
+    crate::rate_limit::enforce(env, format!("processor-events:{account}"), limit).await?;
     let body = crate::body::read(req).await?;
     let body = String::from_utf8(body)
         .map_err(|_| Refusal::new(ErrorCode::BodyMalformed).detail("a processor event is UTF-8 JSON"))?;

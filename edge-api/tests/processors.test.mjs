@@ -160,8 +160,8 @@ test('Mada through the edge: at a Saudi merchant a co-badged Visa-Mada card is a
   }
 });
 
-test('a Checkout.com webhook through the edge settles a pending capture once; a forged one changes nothing', async (t) => {
-  const stack = await startStack();
+test('a Checkout.com webhook through the edge settles a pending capture once; a forged one changes nothing; a flood meets 429', async (t) => {
+  const stack = await startStack({ vars: { RATE_LIMIT_PROCESSOR_EVENTS: '8/60' } });
   t.after(() => stack.stop());
   const webhookSecret = 'cko-webhook-secret-0123456789';
   const account = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/processor_accounts', {
@@ -194,4 +194,12 @@ test('a Checkout.com webhook through the edge settles a pending capture once; a 
     method: 'POST', headers: { 'content-type': 'application/json', 'cko-signature': signature }, body,
   });
   t.assert.equal(unknown.status, 404);
+  // Anyone can reach this route: past the account's bucket, a 429 problem with Retry-After.
+  const statuses = [];
+  for (let i = 0; i < 8; i++) statuses.push((await send(signature)).status);
+  t.assert.ok(statuses.includes(429), statuses.join());
+  const limited = await send(signature);
+  t.assert.equal(limited.status, 429);
+  t.assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  t.assert.equal((await limited.json()).code, 'rate_limited');
 });
