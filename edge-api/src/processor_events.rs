@@ -6,9 +6,9 @@
 
 use crate::backend::{self, OnBehalf};
 use crate::problem::Refusal;
+use crate::rate_limit::Limit;
 use paygate_core::ErrorCode;
 use paygate_core::internal::{PROCESSOR_EVENTS_PATH, PROCESSOR_EVENTS_PUBLIC_PREFIX, ProcessorEventForward};
-use crate::rate_limit::Limit;
 use worker::{Env, Method, Request};
 
 /// Webhooks per processor account and second, unless `RATE_LIMIT_PROCESSOR_EVENTS` says otherwise.

@@ -101,7 +101,12 @@ pub fn status(payment: &Payment, now: u64) -> &'static str {
 }
 
 pub fn to_json(payment: &Payment) -> Value {
-    let now = now_ms();
+    to_json_at(payment, now_ms())
+}
+
+/// The payment as it stands at `now` (a payment's own answer is as of its request, so a sale's capture that
+/// is processed a moment later is still pending in it).
+fn to_json_at(payment: &Payment, now: u64) -> Value {
     let (captured, refunded, voided) = (
         processed(payment, ActionKind::Capture, now),
         processed(payment, ActionKind::Refund, now),
@@ -235,7 +240,7 @@ pub fn create(books: &mut Books, account: &str, body: &Value) -> Result<(u16, Va
     if let Some(event) = payment.actions.last().and_then(|action| event_of(&payment, action)) {
         books.outbox.push((account.to_owned(), event));
     }
-    let mut answer = to_json(&payment);
+    let mut answer = to_json_at(&payment, now);
     answer["action_id"] = json!(action_id);
     answer["response_summary"] = json!(decline.map_or("Approved", |(_, _, summary)| summary));
     answer["processed_on"] = json!(payment.created_ms);

@@ -62,6 +62,8 @@ async fn merchant_on(app: &TestApp, target: Target) -> (String, Option<String>) 
 
 /// Lets the processors confirm what they accepted: recovery asks them now (their webhooks will do it sooner).
 async fn settle(app: &TestApp) {
+    // The fake processes an action a millisecond after it is asked for: let that millisecond pass.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
 }
 

@@ -31,6 +31,8 @@ async fn charge(app: &TestApp, merchant: &str, number: &str, capture: bool) -> (
 }
 
 async fn settle(app: &TestApp) {
+    // The fake processes an action a millisecond after it is asked for: let that millisecond pass.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
 }
 
