@@ -287,3 +287,44 @@ async fn brand_and_issuing_country_rules_route_by_what_the_vault_says_of_the_car
     let refused = app.client(&merchant, "test").expect(400, Method::PUT, "/v1/routing", &bad).await;
     assert_eq!(refused["param"], "rules[0].conditions.brands[0]");
 }
+
+#[tokio::test]
+async fn start_up_gives_older_merchants_their_sandbox_account_and_points_their_charges_at_it_once() {
+    let app = spawn_app().await;
+    // A merchant and a test charge from before processor accounts existed.
+    let merchant = paygate_ledger::ids::new_id::<paygate_core::id::MerchantKind>().to_string();
+    sqlx::query("INSERT INTO merchants (id, name) VALUES ($1, 'Old shop')")
+        .bind(&merchant)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let charge = paygate_ledger::ids::new_id::<paygate_core::id::ChargeKind>().to_string();
+    sqlx::query(
+        "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, processor)
+         VALUES ($1, $2, 'test', 'failed', 'EUR', 100, true, 'tok_01jd3x0000000000000000000a', 'sandbox')",
+    )
+    .bind(&charge)
+    .bind(&merchant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let accounts = paygate_ledger::domain::processors::accounts::backfill;
+    assert_eq!(accounts(&app.pool).await.unwrap(), 1);
+    let pointed: (Option<String>, String) = sqlx::query_as(
+        "SELECT c.processor_account_id, a.connector FROM charges c JOIN processor_accounts a ON a.merchant_id = c.merchant_id
+         WHERE c.id = $1",
+    )
+    .bind(&charge)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(pointed.0.is_some() && pointed.1 == "sandbox", "{pointed:?}");
+    // Every merchant has its account now: nothing more to do.
+    assert_eq!(accounts(&app.pool).await.unwrap(), 0);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM processor_accounts WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}

@@ -207,7 +207,8 @@ pub async fn ensure_sandbox(
 }
 
 /// At start-up: a sandbox account for every merchant made before accounts existed, and their charges (all
-/// the sandbox's then) pointed at it. Returns how many charges it filled in.
+/// the sandbox's then) pointed at it. Only those merchants' charges are touched: once every merchant has its
+/// account (from the first start on), this is one cheap query. Returns how many charges it filled in.
 pub async fn backfill(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let merchants: Vec<MerchantId> = sqlx::query_scalar(
         "SELECT m.id FROM merchants m
@@ -215,24 +216,32 @@ pub async fn backfill(pool: &PgPool) -> Result<u64, sqlx::Error> {
     )
     .fetch_all(pool)
     .await?;
-    let mut conn = pool.acquire().await?;
-    for merchant in merchants {
-        ensure_sandbox(&mut conn, merchant).await?;
+    if merchants.is_empty() {
+        return Ok(0);
     }
+    let mut tx = pool.begin().await?;
+    for merchant in &merchants {
+        ensure_sandbox(&mut tx, *merchant).await?;
+    }
+    let ids: Vec<String> = merchants.iter().map(ToString::to_string).collect();
     let filled = sqlx::query(
         "UPDATE charges c SET processor_account_id = a.id FROM processor_accounts a
-         WHERE c.processor_account_id IS NULL AND a.merchant_id = c.merchant_id AND a.connector = 'sandbox'
-           AND c.mode = 'test'",
+         WHERE c.merchant_id = ANY($1) AND c.mode = 'test' AND c.processor_account_id IS NULL
+           AND a.merchant_id = c.merchant_id AND a.connector = 'sandbox'",
     )
-    .execute(&mut *conn)
+    .bind(&ids)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     sqlx::query(
         "UPDATE charge_attempts t SET processor_account_id = c.processor_account_id FROM charges c
-         WHERE t.processor_account_id IS NULL AND c.id = t.charge_id AND c.processor_account_id IS NOT NULL",
+         WHERE c.merchant_id = ANY($1) AND c.id = t.charge_id AND t.processor_account_id IS NULL
+           AND c.processor_account_id IS NOT NULL",
     )
-    .execute(&mut *conn)
+    .bind(&ids)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(filled)
 }
 
