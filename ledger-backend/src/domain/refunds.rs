@@ -117,14 +117,7 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
             .await
             .map_err(ChargeError::from)?;
     let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
-    let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
-    let currency = charge.currency()?;
-    sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
-        .bind(charge.id)
-        .bind(status.as_str())
-        .bind(amounts.refunded.minor())
-        .execute(&mut *tx)
-        .await?;
+    let currency = reserve(&mut tx, &charge, amount).await?;
     sqlx::query(
         "INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, reason, metadata, idempotency_key)
          VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
@@ -285,15 +278,8 @@ pub async fn record_processor_refunds(
     })?;
     // A total beyond what was captured is refused by the state machine: the books disagree, and
     // reconciliation is where that is resolved, never a silent over-refund.
-    let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
-    let currency = charge.currency()?;
+    let currency = reserve(&mut tx, &charge, amount).await?;
     let refund_id = new_id::<RefundKind>();
-    sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
-        .bind(charge.id)
-        .bind(status.as_str())
-        .bind(amounts.refunded.minor())
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, metadata, processor_reference)
          VALUES ($1, $2, $3, $4, 'succeeded', $5, $6, $7, $8)",
@@ -315,6 +301,23 @@ pub async fn record_processor_refunds(
     charges::record_event(&mut tx, scope, charge.id, "charge.refunded").await?;
     tx.commit().await?;
     Ok(Some(refund_id))
+}
+
+/// Moves `amount` of the locked `charge` into refunded through the state machine (which refuses more than is
+/// left); answers the charge's currency, which the refund is in.
+async fn reserve(
+    conn: &mut PgConnection,
+    charge: &ChargeRecord,
+    amount: Amount,
+) -> Result<paygate_core::Currency, RefundError> {
+    let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
+    sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
+        .bind(charge.id)
+        .bind(status.as_str())
+        .bind(amounts.refunded.minor())
+        .execute(conn)
+        .await?;
+    Ok(charge.currency()?)
 }
 
 /// The audit row and outbox event of a refund's change, carrying the refund as it now is.

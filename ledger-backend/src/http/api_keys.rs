@@ -92,10 +92,7 @@ async fn list_api_keys(
     RawQuery(query): RawQuery,
 ) -> Result<Json<List<ApiKey>>, ApiError> {
     let is_cursor = |c: &str| paygate_core::id::ApiKeyId::parse(c).is_ok();
-    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
-    if let Some((name, _)) = filters.first() {
-        return Err(pagination::unknown(name));
-    }
+    let page = pagination::page_only(query.as_deref(), is_cursor)?;
     Ok(Json(List::page(api_keys::list(&state.pool, caller.merchant_id, caller.mode, &page).await?)))
 }
 

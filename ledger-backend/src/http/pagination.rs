@@ -52,6 +52,15 @@ pub fn parse(query: &str, is_cursor: impl Fn(&str) -> bool) -> Result<(Page, Vec
 }
 
 /// The answer to a filter this endpoint does not take.
+/// The page of a list that takes no filters: any parameter besides the paging ones is refused, named.
+pub fn page_only(query: Option<&str>, is_cursor: impl Fn(&str) -> bool) -> Result<Page, ApiError> {
+    let (page, filters) = parse(query.unwrap_or(""), is_cursor)?;
+    match filters.first() {
+        Some((name, _)) => Err(unknown(name)),
+        None => Ok(page),
+    }
+}
+
 pub fn unknown(name: &str) -> ApiError {
     ApiError::Param {
         code: ErrorCode::ParameterUnknown,

@@ -191,10 +191,7 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<List<WebhookEndpoint>>, ApiError> {
     let is_cursor = |c: &str| paygate_core::id::WebhookEndpointId::parse(c).is_ok();
-    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), is_cursor)?;
-    if let Some((name, _)) = filters.first() {
-        return Err(pagination::unknown(name));
-    }
+    let page = pagination::page_only(query.as_deref(), is_cursor)?;
     let (rows, has_more) = endpoints::list(&state.pool, caller.scope(), &page).await?;
     Ok(Json(List::page((rows.iter().map(WebhookEndpoint::from).collect(), has_more))))
 }

@@ -164,9 +164,10 @@ async fn operations(pool: &PgPool, processors: &Processors, settle_after: Durati
         };
         let authorization = Authorization { processor_reference: reference.as_deref().unwrap_or_default() };
         let flow = if matches!(action, ChargeAction::Capture { .. }) { Flow::Capture } else { Flow::Void };
-        // Where the processor keeps actions (Checkout.com), ours is looked up by our attempt id.
-        if let Some(found) = processors.find_operation(&connector, flow, &authorization, &attempt_id).await {
-            let outcome = match found {
+        // Where the processor keeps actions (Checkout.com), ours is looked up by our attempt id; elsewhere the
+        // authorization's state says whether the operation took effect.
+        let outcome = match processors.find_operation(&connector, flow, &authorization, &attempt_id).await {
+            Some(found) => match found {
                 OperationLookup::Succeeded { reference } => OperationOutcome::Succeeded { reference: Some(reference) },
                 OperationLookup::Failed { code } => OperationOutcome::Failed { code },
                 // Accepted and not processed yet: ask again next run.
@@ -180,42 +181,34 @@ async fn operations(pool: &PgPool, processors: &Processors, settle_after: Durati
                     tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
                     continue;
                 }
-            };
-            match charges::apply_operation(pool, scope, charge_id, operation, action, &attempt_id, outcome).await {
-                Ok(_) | Err(ChargeError::ProcessorRefused(_)) => resolved += 1,
-                Err(ChargeError::OperationInFlight) => {}
-                Err(ChargeError::Database(e)) => return Err(e),
-                Err(error) => tracing::warn!(%charge_id, %error, "recovery left for the next run"),
-            }
-            continue;
-        }
-        let state = processors.authorization_state(&connector, &authorization).await;
-        let outcome = match (state, action) {
-            (AuthorizationLookup::Approved { amount_captured, .. }, ChargeAction::Capture { amount })
-                if amount_captured == amount.minor() =>
-            {
-                OperationOutcome::Succeeded { reference: None }
-            }
-            (
-                AuthorizationLookup::Approved { amount_captured: 0, voided: true, .. },
-                ChargeAction::Void | ChargeAction::Expire,
-            ) => OperationOutcome::Succeeded { reference: None },
-            // The processor holds the authorization untouched: our call never took effect, so the
-            // claim is released and the charge is as it was (capturable, voidable, or expirable again).
-            (AuthorizationLookup::Approved { amount_captured: 0, voided: false, .. }, _) => {
-                OperationOutcome::Failed { code: ErrorCode::ProcessingError.as_str().into() }
-            }
-            (AuthorizationLookup::Unknown { detail }, _) => {
-                tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
-                continue;
-            }
-            (other, _) => {
-                // The processor's books disagree with ours (another amount captured, voided when we
-                // captured, or no such authorization): no automatic answer is safe. Reconciliation and
-                // an operator decide; the claim stays so nothing else moves the charge meanwhile.
-                tracing::error!(%charge_id, ?other, "processor state contradicts the claimed operation; left for an operator");
-                continue;
-            }
+            },
+            None => match (processors.authorization_state(&connector, &authorization).await, action) {
+                (AuthorizationLookup::Approved { amount_captured, .. }, ChargeAction::Capture { amount })
+                    if amount_captured == amount.minor() =>
+                {
+                    OperationOutcome::Succeeded { reference: None }
+                }
+                (
+                    AuthorizationLookup::Approved { amount_captured: 0, voided: true, .. },
+                    ChargeAction::Void | ChargeAction::Expire,
+                ) => OperationOutcome::Succeeded { reference: None },
+                // The processor holds the authorization untouched: our call never took effect, so the
+                // claim is released and the charge is as it was (capturable, voidable, or expirable again).
+                (AuthorizationLookup::Approved { amount_captured: 0, voided: false, .. }, _) => {
+                    OperationOutcome::Failed { code: ErrorCode::ProcessingError.as_str().into() }
+                }
+                (AuthorizationLookup::Unknown { detail }, _) => {
+                    tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");
+                    continue;
+                }
+                (other, _) => {
+                    // The processor's books disagree with ours (another amount captured, voided when we
+                    // captured, or no such authorization): no automatic answer is safe. Reconciliation and
+                    // an operator decide; the claim stays so nothing else moves the charge meanwhile.
+                    tracing::error!(%charge_id, ?other, "processor state contradicts the claimed operation; left for an operator");
+                    continue;
+                }
+            },
         };
         match charges::apply_operation(pool, scope, charge_id, operation, action, &attempt_id, outcome).await {
             // A released claim comes back as the processor's refusal: resolved all the same.
