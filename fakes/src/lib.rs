@@ -6,6 +6,7 @@
 //! be copied into both sides.
 
 pub mod checkout;
+pub mod control;
 pub mod faults;
 pub mod stripe;
 mod webhooks;

@@ -21,16 +21,17 @@ mod state;
 
 pub use payments::{CAPTURE_DECLINED_CARD, TEST_CARDS};
 
+use crate::control::{self, Saved};
 use crate::faults::{Fault, broken};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use payments::Refused;
 use serde_json::{Value, json};
-use state::{Account, ActionKind, Outgoing, Saved, Shared, lock};
+use state::{Account, ActionKind, Outgoing, Shared, lock};
 
 pub fn router() -> Router {
     router_with(Shared::default())
@@ -52,8 +53,8 @@ pub async fn serve(
 fn router_with(shared: Shared) -> Router {
     Router::new()
         .route("/_fake/accounts", post(add_account))
-        .route("/_fake/accounts/{key}/faults", post(add_fault))
-        .route("/_fake/accounts/{key}/requests", get(requests_of))
+        .route("/_fake/accounts/{key}/faults", post(control::add_fault::<state::Books>))
+        .route("/_fake/accounts/{key}/requests", get(control::requests_of::<state::Books>))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .fallback(api)
         .with_state(shared)
@@ -64,51 +65,18 @@ struct NewAccount {
     secret_key: String,
     #[serde(default)]
     action_delay_ms: u64,
-    /// Where to send this account's webhooks, and how: signed with `webhook_secret`, each sent
-    /// `webhook_copies` times (default once), `webhook_delay_ms` after its action is processed.
-    webhook_url: Option<String>,
-    #[serde(default)]
-    webhook_secret: String,
-    #[serde(default)]
-    webhook_copies: Option<u32>,
-    #[serde(default)]
-    webhook_delay_ms: u64,
+    /// Where to send this account's webhooks, and how (signed with `Cko-Signature`).
+    #[serde(flatten)]
+    webhooks: control::WebhookSettings,
 }
 
 async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<NewAccount>) -> StatusCode {
     if !new.secret_key.starts_with("sk_") {
         return StatusCode::BAD_REQUEST;
     }
-    let webhooks = crate::webhooks::Delivery {
-        url: new.webhook_url,
-        secret: new.webhook_secret,
-        copies: new.webhook_copies.unwrap_or(1),
-        delay_ms: new.webhook_delay_ms,
-    };
-    let account = Account { action_delay_ms: new.action_delay_ms, webhooks, ..Account::default() };
+    let account = Account { action_delay_ms: new.action_delay_ms, control: new.webhooks.into_control() };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
-}
-
-async fn add_fault(
-    State(shared): State<Shared>,
-    Path(key): Path<String>,
-    axum::Json(fault): axum::Json<Fault>,
-) -> StatusCode {
-    match lock(&shared).accounts.get_mut(&key) {
-        Some(account) => {
-            account.faults.push_back(fault);
-            StatusCode::CREATED
-        }
-        None => StatusCode::NOT_FOUND,
-    }
-}
-
-async fn requests_of(State(shared): State<Shared>, Path(key): Path<String>) -> Response {
-    match lock(&shared).accounts.get(&key) {
-        Some(account) => axum::Json(json!({ "requests": account.requests })).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
 }
 
 /// Like the real service, a request that has arrived is processed to the end even if the caller hangs up.
@@ -133,8 +101,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             // Checkout.com answers an unknown key with a bare 401.
             return StatusCode::UNAUTHORIZED.into_response();
         };
-        account.requests.push(format!("{method} {}", uri.path()));
-        account.faults.pop_front()
+        account.control.arrive(method.as_str(), uri.path())
     };
     match fault {
         Some(Fault::ServerError) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -200,9 +167,9 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
 /// Sends each webhook once its action is processed, signed with `Cko-Signature` (hex HMAC-SHA256 of the body).
 fn send_webhooks(account: &Account, outgoing: Vec<Outgoing>) {
     for event in outgoing {
-        let secret = account.webhooks.secret.clone();
+        let secret = account.control.webhooks.secret.clone();
         let wait = event.at_ms.saturating_sub(state::now_ms());
-        crate::webhooks::send(&account.webhooks, wait, event.body.to_string(), "cko-signature", move |body| {
+        crate::webhooks::send(&account.control.webhooks, wait, event.body.to_string(), "cko-signature", move |body| {
             crate::webhooks::hmac_hex(&secret, &[body.as_bytes()])
         });
     }

@@ -1,20 +1,16 @@
 //! What the fake Checkout.com remembers: accounts (secret keys and their switches), payments with their
 //! actions, idempotent answers, injected faults and the requests each account received.
 
-use crate::faults::Fault;
+use crate::control::{Accounts, Control, Saved};
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Default)]
 pub struct Account {
     /// How long requested captures, voids and refunds stay pending before they are processed.
     pub action_delay_ms: u64,
-    /// Where this account's webhooks go and how (none: no webhooks).
-    pub webhooks: crate::webhooks::Delivery,
-    pub faults: VecDeque<Fault>,
-    /// Every request received, as `METHOD /path` (never a body: it may hold a card number).
-    pub requests: Vec<String>,
+    pub control: Control,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,12 +65,6 @@ pub struct Payment {
     pub created_ms: u64,
 }
 
-#[derive(Debug, Clone)]
-pub enum Saved {
-    InFlight { canonical: String },
-    Done { canonical: String, status: u16, body: Value },
-}
-
 #[derive(Default)]
 pub struct Books {
     pub accounts: HashMap<String, Account>,
@@ -99,6 +89,12 @@ impl Books {
 pub struct Outgoing {
     pub at_ms: u64,
     pub body: Value,
+}
+
+impl Accounts for Books {
+    fn control(&mut self, key: &str) -> Option<&mut Control> {
+        self.accounts.get_mut(key).map(|a| &mut a.control)
+    }
 }
 
 pub type Shared = Arc<Mutex<Books>>;

@@ -27,16 +27,17 @@ pub use crate::faults::Fault;
 use crate::faults::broken;
 pub use cards::TEST_CARDS;
 
+use crate::control::{self, Saved};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use errors::StripeError;
 use form::Params;
 use serde_json::{Value, json};
-use state::{Account, Saved, Shared, lock};
+use state::{Account, Shared, lock};
 
 /// The API versions this fake answers as (the one Paygate pins, and Stripe's account default, which is what
 /// a request without the header gets).
@@ -54,8 +55,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let shared = Shared::default();
     for (key, raw_card_data) in accounts {
-        let account =
-            Account { raw_card_data, faults: Default::default(), requests: vec![], webhooks: Default::default() };
+        let account = Account { raw_card_data, control: Default::default() };
         lock(&shared).accounts.insert(key, account);
     }
     let app = router_with(shared);
@@ -65,8 +65,8 @@ pub async fn serve(
 fn router_with(shared: Shared) -> Router {
     Router::new()
         .route("/_fake/accounts", post(add_account))
-        .route("/_fake/accounts/{key}/faults", post(add_fault))
-        .route("/_fake/accounts/{key}/requests", get(requests_of))
+        .route("/_fake/accounts/{key}/faults", post(control::add_fault::<state::Books>))
+        .route("/_fake/accounts/{key}/requests", get(control::requests_of::<state::Books>))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .fallback(api)
         .with_state(shared)
@@ -77,14 +77,9 @@ struct NewAccount {
     secret_key: String,
     #[serde(default = "yes")]
     raw_card_data: bool,
-    /// Where to send this account's webhooks, and how: signed with `webhook_secret` (`Stripe-Signature`),
-    /// each sent `webhook_copies` times (default once), `webhook_delay_ms` after the request that made it.
-    webhook_url: Option<String>,
-    #[serde(default)]
-    webhook_secret: String,
-    webhook_copies: Option<u32>,
-    #[serde(default)]
-    webhook_delay_ms: u64,
+    /// Where to send this account's webhooks, and how (signed with `Stripe-Signature`).
+    #[serde(flatten)]
+    webhooks: control::WebhookSettings,
 }
 
 fn yes() -> bool {
@@ -95,36 +90,9 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     if !(new.secret_key.starts_with("sk_test_") || new.secret_key.starts_with("sk_live_")) {
         return StatusCode::BAD_REQUEST;
     }
-    let webhooks = crate::webhooks::Delivery {
-        url: new.webhook_url,
-        secret: new.webhook_secret,
-        copies: new.webhook_copies.unwrap_or(1),
-        delay_ms: new.webhook_delay_ms,
-    };
-    let account = Account { raw_card_data: new.raw_card_data, faults: Default::default(), requests: vec![], webhooks };
+    let account = Account { raw_card_data: new.raw_card_data, control: new.webhooks.into_control() };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
-}
-
-async fn add_fault(
-    State(shared): State<Shared>,
-    Path(key): Path<String>,
-    axum::Json(fault): axum::Json<Fault>,
-) -> StatusCode {
-    match lock(&shared).accounts.get_mut(&key) {
-        Some(account) => {
-            account.faults.push_back(fault);
-            StatusCode::CREATED
-        }
-        None => StatusCode::NOT_FOUND,
-    }
-}
-
-async fn requests_of(State(shared): State<Shared>, Path(key): Path<String>) -> Response {
-    match lock(&shared).accounts.get(&key) {
-        Some(account) => axum::Json(json!({ "requests": account.requests })).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
 }
 
 /// Every Stripe API request: authenticate, check the version, suffer the next fault, then run under the
@@ -145,8 +113,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
         let Some(account) = books.accounts.get_mut(&key) else {
             return StripeError::unauthorized(&key).into_response();
         };
-        account.requests.push(format!("{method} {}", uri.path()));
-        account.faults.pop_front()
+        account.control.arrive(method.as_str(), uri.path())
     };
     if let Some(version) = header("stripe-version")
         && !API_VERSIONS.contains(&version.as_str())
@@ -196,7 +163,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
         let mut books = lock(&shared);
         let result = dispatch(&mut books, &key, &method, uri.path(), &params);
         let outbox = std::mem::take(&mut books.outbox);
-        let delivery = books.accounts.get(&key).map(|a| a.webhooks.clone()).unwrap_or_default();
+        let delivery = books.accounts.get(&key).map(|a| a.control.webhooks.clone()).unwrap_or_default();
         let numbered: Vec<(String, &'static str, Value)> =
             outbox.into_iter().map(|(kind, object)| (books.id("evt"), kind, object)).collect();
         (result, numbered, delivery)

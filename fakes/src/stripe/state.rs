@@ -1,20 +1,16 @@
 //! What the fake Stripe remembers: the accounts (API keys and their switches), PaymentIntents, refunds,
 //! idempotent results, injected faults and the requests each account received.
 
-use crate::faults::Fault;
+use crate::control::{Accounts, Control, Saved};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct Account {
     /// Whether the account may send raw card numbers (Stripe's "raw card data APIs" access).
     pub raw_card_data: bool,
-    pub faults: VecDeque<Fault>,
-    /// Every request received, as `METHOD /path` (never the body: it may hold a card number).
-    pub requests: Vec<String>,
-    /// Where this account's webhooks go and how (none: no webhooks).
-    pub webhooks: crate::webhooks::Delivery,
+    pub control: Control,
 }
 
 #[derive(Debug, Clone)]
@@ -52,13 +48,6 @@ pub struct Refund {
     pub created: u64,
 }
 
-/// An idempotent request's record: in flight, or its saved answer.
-#[derive(Debug, Clone)]
-pub enum Saved {
-    InFlight { canonical: String },
-    Done { canonical: String, status: u16, body: Value },
-}
-
 #[derive(Default)]
 pub struct Books {
     pub accounts: HashMap<String, Account>,
@@ -76,6 +65,12 @@ impl Books {
     pub fn id(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}_fake{:014}", self.next)
+    }
+}
+
+impl Accounts for Books {
+    fn control(&mut self, key: &str) -> Option<&mut Control> {
+        self.accounts.get_mut(key).map(|a| &mut a.control)
     }
 }
 
