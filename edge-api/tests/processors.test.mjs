@@ -203,3 +203,75 @@ test('a Checkout.com webhook through the edge settles a pending capture once; a 
   t.assert.ok(Number(limited.headers.get('retry-after')) > 0);
   t.assert.equal((await limited.json()).code, 'rate_limited');
 });
+
+test("Stripe's own library (stripe-node) signs a dashboard refund: the edge takes it and the books show it; what stripe-node refuses we refuse; the fake Stripe signs as Stripe does", async (t) => {
+  const { default: Stripe } = await import('stripe');
+  const stripeLib = new Stripe('sk_test_for_webhook_helpers_only');
+  const stack = await startStack();
+  const fromFake = [];
+  const receiver = await startHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk)).on('end', () => {
+      fromFake.push({ body, header: req.headers['stripe-signature'] });
+      res.writeHead(200).end();
+    });
+  });
+  t.after(async () => {
+    await receiver.close();
+    await stack.stop();
+  });
+  const webhookSecret = 'whsec_stripe_node_interop_0123456789';
+  // The fake Stripe sends this account's webhooks to a receiver here, to be checked with stripe-node.
+  const registered = await fetch(`${stack.stripe.url}/_fake/accounts`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ secret_key: stack.stripe.key, webhook_url: `${receiver.url}/stripe`, webhook_secret: webhookSecret }),
+  });
+  t.assert.equal(registered.status, 201);
+  const accountId = await routeToStripe(t, stack);
+  const patched = await call(stack.edge, stack.keys.skTest, 'PATCH', `/v1/processor_accounts/${accountId}`,
+    { credentials: { secret_key: stack.stripe.key, webhook_secret: webhookSecret } });
+  t.assert.equal(patched.status, 200, patched.text);
+  const token = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', { card: TEST_CARD });
+  const charge = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges',
+    { amount: 2_500, currency: 'usd', source: token.json.id }, { 'idempotency-key': uniqueKey() });
+  t.assert.equal(charge.json.status, 'captured', charge.text);
+  const fakeEvent = await eventually(() => fromFake.find((m) => JSON.parse(m.body).type === 'payment_intent.succeeded'),
+    "the fake Stripe's webhook");
+  t.assert.equal(stripeLib.webhooks.constructEvent(fakeEvent.body, fakeEvent.header, webhookSecret).type,
+    'payment_intent.succeeded', 'stripe-node verifies what the fake Stripe signed');
+
+  // A partial refund made in Stripe's dashboard, as Stripe reports it: `charge.refunded` with the running total.
+  const intent = stack.sql(`SELECT processor_reference FROM charges WHERE id = '${charge.json.id}'`);
+  const payload = JSON.stringify({
+    id: 'evt_dashboard_refund_1', object: 'event', type: 'charge.refunded',
+    data: { object: { id: 'ch_stripe_1', object: 'charge', payment_intent: intent, amount: 2_500, amount_refunded: 700,
+      refunded: false, refunds: { object: 'list', data: [{ id: 're_dashboard_1', amount: 700 }] } } },
+  });
+  const deliver = (header, body = payload) => stack.edge.fetch(`/v1/processor_events/stripe/${accountId}`,
+    { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': header }, body });
+  const now = Math.floor(Date.now() / 1000);
+  const refusedByStripe = [
+    ['stale', stripeLib.webhooks.generateTestHeaderString({ payload, secret: webhookSecret, timestamp: now - 301 })],
+    ['another secret', stripeLib.webhooks.generateTestHeaderString({ payload, secret: 'whsec_not_this_one' })],
+    ['no v1', `t=${now}`],
+  ];
+  for (const [why, header] of refusedByStripe) {
+    t.assert.throws(() => stripeLib.webhooks.constructEvent(payload, header, webhookSecret), `stripe-node refuses: ${why}`);
+    const answer = await deliver(header);
+    t.assert.equal(answer.status, 400, `${why}: ${await answer.text()}`);
+  }
+  t.assert.equal(stack.sql(`SELECT count(*) FROM processor_events WHERE event_id = 'evt_dashboard_refund_1'`), '0');
+  // During a secret rotation Stripe signs with both secrets: a header with the old one's v1 first still verifies.
+  const fresh = stripeLib.webhooks.generateTestHeaderString({ payload, secret: webhookSecret });
+  const old = stripeLib.webhooks.generateTestHeaderString({ payload, secret: 'whsec_old_secret', timestamp: Number(fresh.split(',')[0].slice(2)) });
+  const rotating = `${fresh.split(',')[0]},${old.split(',')[1]},${fresh.split(',')[1]}`;
+  t.assert.equal(stripeLib.webhooks.constructEvent(payload, rotating, webhookSecret).id, 'evt_dashboard_refund_1');
+  const applied = await deliver(rotating);
+  t.assert.deepEqual([applied.status, (await applied.json()).received], [200, 'applied']);
+  const after = await call(stack.edge, stack.keys.skTest, 'GET', `/v1/charges/${charge.json.id}`);
+  t.assert.deepEqual([after.json.status, after.json.amount_refunded], ['partially_refunded', 700], after.text);
+  const refunds = await call(stack.edge, stack.keys.skTest, 'GET', `/v1/refunds?charge=${charge.json.id}`);
+  t.assert.deepEqual(refunds.json.data.map((r) => [r.amount, r.status]), [[700, 'succeeded']], refunds.text);
+  const listed = await call(stack.edge, stack.keys.skTest, 'GET', `/v1/processor_accounts/${accountId}/events`);
+  t.assert.ok(listed.json.data.some((e) => e.processor_event_id === 'evt_dashboard_refund_1' && e.outcome === 'applied'), listed.text);
+});

@@ -27,7 +27,8 @@ impl Control {
 }
 
 /// The webhook fields of an account's registration (`POST /_fake/accounts`): where to send, signed with what,
-/// how many copies (default one), how long after the action.
+/// how many copies (default one), how long after the action, and whether out of order
+/// (`webhook_reorder_hold_ms`: each webhook is held until the next is due and sent after it).
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct WebhookSettings {
     webhook_url: Option<String>,
@@ -36,6 +37,7 @@ pub struct WebhookSettings {
     webhook_copies: Option<u32>,
     #[serde(default)]
     webhook_delay_ms: u64,
+    webhook_reorder_hold_ms: Option<u64>,
 }
 
 impl WebhookSettings {
@@ -45,6 +47,7 @@ impl WebhookSettings {
             secret: self.webhook_secret,
             copies: self.webhook_copies.unwrap_or(1),
             delay_ms: self.webhook_delay_ms,
+            reorder: self.webhook_reorder_hold_ms.map(crate::webhooks::Reorder::new),
         };
         Control { webhooks, ..Control::default() }
     }

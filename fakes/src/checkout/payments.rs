@@ -237,7 +237,9 @@ pub fn create(books: &mut Books, account: &str, body: &Value) -> Result<(u16, Va
             response_code: if payment.captures_declined { "20005" } else { "10000" },
         });
     }
-    if let Some(event) = payment.actions.last().and_then(|action| event_of(&payment, action)) {
+    // Checkout.com reports every action: `payment_approved` (or `payment_declined`) now, and a sale's
+    // `payment_captured` once its capture is processed.
+    for event in payment.actions.iter().map(|action| event_of(&payment, action)) {
         books.outbox.push((account.to_owned(), event));
     }
     let mut answer = to_json_at(&payment, now);
@@ -290,8 +292,8 @@ pub fn actions(books: &mut Books, account: &str, id: &str) -> Result<(u16, Value
 }
 
 /// The webhook Checkout.com sends when `action` of `payment` is processed (Hyperswitch's
-/// `CheckoutWebhookEventType`: `payment_captured`, `payment_capture_declined`, ...).
-pub fn event_of(payment: &Payment, action: &Action) -> Option<Outgoing> {
+/// `CheckoutWebhookEventType`: `payment_approved`, `payment_captured`, `payment_capture_declined`, ...).
+pub fn event_of(payment: &Payment, action: &Action) -> Outgoing {
     let kind = match (action.kind, action.approved) {
         (ActionKind::Capture, true) => "payment_captured",
         (ActionKind::Capture, false) => "payment_capture_declined",
@@ -299,16 +301,17 @@ pub fn event_of(payment: &Payment, action: &Action) -> Option<Outgoing> {
         (ActionKind::Void, false) => "payment_void_declined",
         (ActionKind::Refund, true) => "payment_refunded",
         (ActionKind::Refund, false) => "payment_refund_declined",
-        (ActionKind::Authorization, _) => return None,
+        (ActionKind::Authorization, true) => "payment_approved",
+        (ActionKind::Authorization, false) => "payment_declined",
     };
     let body = json!({
         "id": format!("evt_{}", &action.id[4..]),
         "type": kind,
         "created_on": action.processed_at_ms,
         "data": { "id": payment.id, "action_id": action.id, "reference": action.reference, "amount": action.amount,
-                  "currency": payment.currency, "response_code": action.response_code },
+                  "currency": payment.currency, "response_code": action.response_code, "metadata": payment.metadata },
     });
-    Some(Outgoing { at_ms: action.processed_at_ms, body })
+    Outgoing { at_ms: action.processed_at_ms, body }
 }
 
 /// A capture, void or refund: 202 with the action id, processed after the account's delay.
@@ -370,9 +373,7 @@ pub fn act(
     };
     let event = event_of(payment, &action);
     payment.actions.push(action);
-    if let Some(event) = event {
-        books.outbox.push((account.to_owned(), event));
-    }
+    books.outbox.push((account.to_owned(), event));
     Ok((
         202,
         json!({ "action_id": action_id, "reference": reference,

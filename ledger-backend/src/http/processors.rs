@@ -1,7 +1,7 @@
 //! `/v1/processor_accounts` (create with credentials that are never answered again, list, retrieve,
 //! update, disable) and `/v1/routing` (read and replace the routing table).
 
-use super::api::{Answer, Endpoint, PAGINATION};
+use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
 use super::pagination;
 use super::path_id::PathId;
 use super::schemas::{array, boolean, integer, request, string};
@@ -10,7 +10,7 @@ use crate::domain::processors::accounts::{self, AccountError, Changes, NewAccoun
 use crate::domain::processors::events::{self, EventError};
 use crate::domain::processors::routing::{self, RoutingError};
 use crate::processors::{Credentials, Secret};
-use crate::wire::{List, ProcessorAccount, Routing};
+use crate::wire::{List, ProcessorAccount, ReceivedProcessorEvent, Routing};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
@@ -20,6 +20,13 @@ use paygate_core::id::ProcessorAccountKind;
 use paygate_core::processor::ConnectorKind;
 use paygate_core::routing::RoutingTable;
 use serde_json::{Map, Value, json};
+
+const EVENTS_QUERY: [QueryParam; 4] = [
+    PAGINATION[0],
+    PAGINATION[1],
+    PAGINATION[2],
+    ("outcome", "Only events with this outcome: applied, ignored, unmatched or deferred"),
+];
 
 pub fn endpoints() -> Vec<Endpoint> {
     let tag = "processors";
@@ -73,6 +80,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         )
         .tag(tag),
         Endpoint::new(
+            Method::GET,
+            "/processor_accounts/{id}/events",
+            "listProcessorEvents",
+            "The webhooks the account's processor sent, newest first, and what each did (outcome=unmatched: about payments Paygate does not know)",
+            Answer::List("ProcessorEvent"),
+            get(list_events),
+        )
+        .query(&EVENTS_QUERY)
+        .tag(tag),
+        Endpoint::new(
             Method::POST,
             paygate_core::internal::PROCESSOR_EVENTS_PATH.trim_start_matches("/v1"),
             "receiveProcessorEvent",
@@ -111,6 +128,20 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(field, reason) => ApiError::invalid(field, reason),
             AccountError::Sealing(e) => ApiError::Internal(format!("processor credentials: {e}")),
             AccountError::Database(e) => ApiError::from(e),
+        }
+    }
+}
+
+impl From<EventError> for ApiError {
+    fn from(error: EventError) -> Self {
+        match error {
+            EventError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
+            EventError::NoSecret | EventError::Signature(_) => ApiError::invalid("signature", error.to_string()),
+            EventError::Malformed(detail) => {
+                ApiError::Param { code: ErrorCode::BodyMalformed, param: "body".into(), detail }
+            }
+            EventError::Account(e) => ApiError::from(e),
+            EventError::Database(e) => ApiError::from(e),
         }
     }
 }
@@ -164,15 +195,7 @@ async fn receive_event(
         body: forward.body.as_bytes(),
         now: crate::ids::unix_seconds_now(),
     };
-    let received = events::receive(&state.pool, &state.processors, incoming).await.map_err(|error| match error {
-        EventError::NotFound => not_found(),
-        EventError::NoSecret | EventError::Signature(_) => ApiError::invalid("signature", error.to_string()),
-        EventError::Malformed(detail) => {
-            ApiError::Param { code: ErrorCode::BodyMalformed, param: "body".into(), detail }
-        }
-        EventError::Account(e) => ApiError::from(e),
-        EventError::Database(e) => ApiError::from(e),
-    })?;
+    let received = events::receive(&state.pool, &state.processors, incoming).await?;
     Ok(Json(json!({ "received": received.as_str() })))
 }
 
@@ -306,6 +329,30 @@ async fn list(
     let page = pagination::page_only(query.as_deref(), is_cursor)?;
     let (rows, has_more) = accounts::list(&state.pool, caller.scope(), &page).await?;
     Ok(Json(List::page((rows.iter().map(ProcessorAccount::from).collect(), has_more))))
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    caller: MerchantCaller,
+    PathId(id): PathId<ProcessorAccountKind>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<List<ReceivedProcessorEvent>>, ApiError> {
+    let (page, filters) = pagination::parse(query.as_deref().unwrap_or(""), events::is_cursor)?;
+    let mut outcome = None;
+    for (name, value) in filters {
+        match name.as_str() {
+            "outcome" if events::OUTCOMES.contains(&value.as_str()) => outcome = Some(value),
+            "outcome" => {
+                return Err(ApiError::invalid(
+                    "outcome",
+                    format!("outcome must be one of: {}", events::OUTCOMES.join(", ")),
+                ));
+            }
+            _ => return Err(pagination::unknown(&name)),
+        }
+    }
+    let (rows, has_more) = events::list(&state.pool, caller.scope(), id, outcome.as_deref(), &page).await?;
+    Ok(Json(List::page((rows.iter().map(ReceivedProcessorEvent::from).collect(), has_more))))
 }
 
 async fn retrieve(

@@ -93,6 +93,7 @@ pub fn components() -> Vec<(&'static str, Value)> {
         ("WebhookEndpointCreated", webhook_endpoint(true)),
         ("WebhookDelivery", webhook_delivery()),
         ("ProcessorAccount", processor_account()),
+        ("ProcessorEvent", processor_event()),
         ("Routing", routing()),
         ("Problem", problem()),
     ]
@@ -294,6 +295,24 @@ fn processor_account() -> Value {
         ("problem", nullable(string())),
         ("problem_at", nullable(timestamp())),
         ("created", timestamp()),
+    ])
+}
+
+fn processor_event() -> Value {
+    let outcome = "applied: it changed a charge or refund; ignored: it confirms what we knew, or a type we do not act on; \
+        unmatched: about a payment we do not know; deferred: it came before what it follows, and is applied once that comes";
+    let mut outcomes = one_of_strings(crate::domain::processors::events::OUTCOMES);
+    outcomes["description"] = json!(outcome);
+    object(&[
+        ("id", json!({ "type": "string", "pattern": "^pev_[0-9]{19}$" })),
+        ("object", constant("processor_event")),
+        ("processor_event_id", string()),
+        ("event_type", string()),
+        ("payment", nullable(string())),
+        ("object_reference", nullable(string())),
+        ("outcome", outcomes),
+        ("detail", nullable(string())),
+        ("received", timestamp()),
     ])
 }
 

@@ -1,8 +1,13 @@
 //! What a processor's webhook means for us, the same for every connector: each connector reads its own
-//! event format into a `ProcessorEvent` (pure; the signature was verified before).
+//! event format into a `ProcessorEvent` (pure; the signature was verified before). The reading is stored
+//! with the event (serialized here, never the processor's raw body), so an event that came too early can be
+//! applied again later.
+
+use serde::{Deserialize, Serialize};
 
 /// The change a processor event reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
 pub enum EventEffect {
     /// The payment was authorized (`captured`: and captured): settles an authorization whose answer we lost.
     Authorized {
@@ -10,6 +15,7 @@ pub enum EventEffect {
     },
     /// The payment was declined: settles an authorization whose answer we lost.
     AuthorizationDeclined {
+        #[serde(with = "decline_code_text")]
         code: paygate_core::decline::DeclineCode,
         raw_code: String,
     },
@@ -46,7 +52,7 @@ pub enum EventEffect {
     Nothing,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessorEvent {
     /// The processor's event id: an event is stored once by it.
     pub id: String,
@@ -58,4 +64,49 @@ pub struct ProcessorEvent {
     pub charge: Option<String>,
     pub attempt: Option<String>,
     pub effect: EventEffect,
+}
+
+/// A decline code as its text (a code this build does not know reads back as a generic decline).
+mod decline_code_text {
+    use paygate_core::decline::DeclineCode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(code: &DeclineCode, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(code.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DeclineCode, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(DeclineCode::parse(&text).unwrap_or(DeclineCode::GenericDecline))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paygate_core::decline::DeclineCode;
+
+    #[test]
+    fn a_reading_is_stored_and_read_back_unchanged() {
+        let effects = [
+            EventEffect::Authorized { captured: true },
+            EventEffect::AuthorizationDeclined { code: DeclineCode::InsufficientFunds, raw_code: "20051".into() },
+            EventEffect::Captured { action: Some("act_1".into()) },
+            EventEffect::RefundDeclined { reference: None, action: Some("act_2".into()), code: "20005".into() },
+            EventEffect::RefundedInAll { total: 250, refund: Some("re_1".into()) },
+            EventEffect::Voided,
+        ];
+        for effect in effects {
+            let event = ProcessorEvent {
+                id: "evt_1".into(),
+                event_type: "payment_approved".into(),
+                payment: Some("pay_1".into()),
+                charge: Some("ch_1".into()),
+                attempt: None,
+                effect,
+            };
+            let stored = serde_json::to_value(&event).unwrap();
+            assert_eq!(serde_json::from_value::<ProcessorEvent>(stored).unwrap(), event);
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub use charges::{Card, Charge, PaymentMethodDetails};
 pub use events::Event;
 pub use ledger::{LedgerEntry, LedgerTransaction};
 pub use pricing::Price;
-pub use processors::{ProcessorAccount, Routing};
+pub use processors::{ProcessorAccount, ReceivedProcessorEvent, Routing};
 pub use refunds::Refund;
 pub use webhooks::{Deleted, DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WithSecret};
 

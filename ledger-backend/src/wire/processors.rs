@@ -3,6 +3,7 @@
 
 use super::{Timestamp, livemode};
 use crate::domain::processors::accounts::AccountRecord;
+use crate::domain::processors::events::StoredEvent;
 use paygate_core::routing::RoutingTable;
 use serde::Serialize;
 use serde_json::Value;
@@ -69,6 +70,40 @@ impl Routing {
                 rules: vec![],
                 default: implicit_default,
             },
+        }
+    }
+}
+
+/// A webhook a processor sent for one of the merchant's accounts, and what it did: `unmatched` ones are about
+/// payments Paygate does not know (made outside Paygate, or under another account) and want a look.
+#[derive(Debug, Serialize)]
+pub struct ReceivedProcessorEvent {
+    pub id: String,
+    object: &'static str,
+    /// The processor's own event id (`evt_…`).
+    pub processor_event_id: String,
+    pub event_type: String,
+    /// The processor's payment the event is about (`pi_…`, `pay_…`).
+    pub payment: Option<String>,
+    /// The action or refund it is about, when it names one.
+    pub object_reference: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub received: Timestamp,
+}
+
+impl From<&StoredEvent> for ReceivedProcessorEvent {
+    fn from(event: &StoredEvent) -> Self {
+        ReceivedProcessorEvent {
+            id: event.cursor.clone(),
+            object: "processor_event",
+            processor_event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            payment: event.payment_reference.clone(),
+            object_reference: event.object_reference.clone(),
+            outcome: event.outcome.clone(),
+            detail: event.detail.clone(),
+            received: Timestamp(event.received),
         }
     }
 }

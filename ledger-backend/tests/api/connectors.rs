@@ -534,13 +534,18 @@ async fn checkouts_webhooks_settle_what_it_accepted_each_applied_once_without_re
         assert_eq!(captured, 1, "{charge_id}");
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (stored, applied): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(*) FILTER (WHERE outcome = 'applied') FROM processor_events WHERE merchant_id = $1",
+    let (stored, applied, approvals): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE event_type <> 'payment_approved'),
+                count(*) FILTER (WHERE event_type <> 'payment_approved' AND outcome = 'applied'),
+                count(*) FILTER (WHERE event_type = 'payment_approved' AND outcome IN ('applied', 'ignored'))
+         FROM processor_events WHERE merchant_id = $1",
     )
     .bind(&merchant)
     .fetch_one(&app.pool)
     .await
     .unwrap();
     assert_eq!((stored, applied), (5, 5), "two captures, two refunds and a void, each stored and applied once");
+    // Each payment's approval too (news once our own answer was applied, unless it came first).
+    assert_eq!(approvals, 3);
     audit_is_clean(&app).await;
 }

@@ -176,6 +176,50 @@ async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_re
         (200, json!({ "received": "unmatched" }))
     );
     assert_eq!(stored_events(&app, &account).await, 5);
+    // The merchant sees it: the account's events, newest first, filtered to those about unknown payments.
+    let events = format!("/v1/processor_accounts/{account}/events");
+    let all = app.client(&merchant, "test").expect(200, Method::GET, &events, &Value::Null).await;
+    let listed: Vec<(&str, &str)> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["processor_event_id"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("evt_s", "unmatched"),
+            ("evt_x", "applied"),
+            ("evt_d", "applied"),
+            ("evt_r", "applied"),
+            ("evt_c", "applied")
+        ]
+    );
+    let unmatched = app
+        .client(&merchant, "test")
+        .expect(200, Method::GET, &format!("{events}?outcome=unmatched"), &Value::Null)
+        .await;
+    assert_eq!(unmatched["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&unmatched["data"][0]["payment"], &unmatched["data"][0]["event_type"]),
+        (&json!("pay_unknown"), &json!("payment_captured"))
+    );
+    // Paged by its cursor; a bad filter or cursor is named; another merchant's account is not found.
+    let newest = all["data"][0]["id"].as_str().unwrap();
+    let older = app
+        .client(&merchant, "test")
+        .expect(200, Method::GET, &format!("{events}?limit=2&starting_after={newest}"), &Value::Null)
+        .await;
+    assert_eq!((older["data"][0]["processor_event_id"].as_str(), &older["has_more"]), (Some("evt_x"), &json!(true)));
+    for (query, param) in [("outcome=lost", "outcome"), ("starting_after=evt_s", "starting_after"), ("kind=x", "kind")]
+    {
+        let refused =
+            app.client(&merchant, "test").expect(400, Method::GET, &format!("{events}?{query}"), &Value::Null).await;
+        assert_eq!(refused["param"], param, "{refused}");
+    }
+    let stranger = insert_merchant(&app.pool).await;
+    app.client(&stranger, "test").expect(404, Method::GET, &events, &Value::Null).await;
+    app.client(&merchant, "live").expect(404, Method::GET, &events, &Value::Null).await;
     audit_is_clean(&app).await;
 }
 
@@ -417,5 +461,51 @@ async fn an_authorization_whose_answer_was_lost_is_settled_by_stripes_webhook_wi
     }
     assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(2_000)), "{charge}");
     assert!(processor_reference(&app, id).await.starts_with("pi_"));
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_lost_sale_converges_by_checkouts_own_webhooks_even_when_captured_arrives_before_approved() {
+    let app = spawn_app().await;
+    let (merchant, account, key) = checkout_merchant(&app).await;
+    // The fake sends its webhooks out of order: each is held until the next is due and sent after it.
+    let fake = json!({ "secret_key": key, "action_delay_ms": 30, "webhook_url": app.vault.processor_events_url("checkout", &account),
+                       "webhook_secret": CKO_SECRET, "webhook_reorder_hold_ms": 2_000 });
+    assert_eq!(
+        app.client.post(format!("{}/_fake/accounts", app.checkout_url)).json(&fake).send().await.unwrap().status(),
+        201
+    );
+    // Checkout.com makes the sale, but the connection breaks before its answer reaches us.
+    let fault = json!({ "fault": "reset_after" });
+    let url = format!("{}/_fake/accounts/{key}/faults", app.checkout_url);
+    assert_eq!(app.client.post(url).json(&fault).send().await.unwrap().status(), 201);
+    let lost = pay(&app, &merchant, true).await;
+    assert_eq!(lost["status"], "pending", "{lost}");
+    let id = lost["id"].as_str().unwrap();
+    let mut charge = Value::Null;
+    for _ in 0..200 {
+        charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        if charge["status"] == "captured" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(2_000)), "{charge}");
+    assert_eq!(charge["pending_operation"], Value::Null);
+    // `payment_captured` came first and waited (its payment not yet known); `payment_approved` settled the
+    // authorization and brought it back.
+    let received: Vec<(String, String)> =
+        sqlx::query_as("SELECT event_type, outcome FROM processor_events WHERE processor_account_id = $1 ORDER BY id")
+            .bind(&account)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        received,
+        [("payment_captured".to_owned(), "applied".to_owned()), ("payment_approved".to_owned(), "applied".to_owned())]
+    );
+    let types = event_types(&app, id).await;
+    assert_eq!(types.iter().filter(|t| *t == "charge.captured").count(), 1, "{types:?}");
     audit_is_clean(&app).await;
 }

@@ -112,8 +112,9 @@ async fn receive_in(
     // fails, the claim is withdrawn so the processor's next delivery tries again.
     let claimed = sqlx::query(
         "INSERT INTO processor_events (processor_account_id, merchant_id, mode, connector, event_id, event_type,
-                                       payment_reference, object_reference, outcome)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'deferred') ON CONFLICT (processor_account_id, event_id) DO NOTHING",
+                                       payment_reference, object_reference, outcome, reading)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'deferred', $9::jsonb)
+         ON CONFLICT (processor_account_id, event_id) DO NOTHING",
     )
     .bind(incoming.account)
     .bind(scope.merchant_id)
@@ -123,6 +124,7 @@ async fn receive_in(
     .bind(event.event_type.chars().take(100).collect::<String>())
     .bind(event.payment.as_ref().map(|p| p.chars().take(255).collect::<String>()))
     .bind(object_of(&event.effect))
+    .bind(serde_json::to_string(&event).map_err(|e| EventError::Malformed(e.to_string()))?)
     .execute(pool)
     .await?;
     if claimed.rows_affected() == 0 {
@@ -130,15 +132,12 @@ async fn receive_in(
     }
     match apply(pool, scope, &event).await {
         Ok((received, detail)) => {
-            sqlx::query(
-                "UPDATE processor_events SET outcome = $3, detail = $4 WHERE processor_account_id = $1 AND event_id = $2",
-            )
-            .bind(incoming.account)
-            .bind(&event.id)
-            .bind(received.as_str())
-            .bind(detail.map(|d| d.chars().take(500).collect::<String>()))
-            .execute(pool)
-            .await?;
+            record_outcome(pool, incoming.account, &event.id, received, detail).await?;
+            if received == Received::Applied
+                && let Some(payment) = &event.payment
+            {
+                apply_waiting(pool, scope, incoming.account, payment).await?;
+            }
             Ok(received)
         }
         Err(error) => {
@@ -150,6 +149,76 @@ async fn receive_in(
             Err(error)
         }
     }
+}
+
+async fn record_outcome(
+    pool: &PgPool,
+    account: ProcessorAccountId,
+    event_id: &str,
+    received: Received,
+    detail: Option<String>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE processor_events SET outcome = $3, detail = $4 WHERE processor_account_id = $1 AND event_id = $2",
+    )
+    .bind(account)
+    .bind(event_id)
+    .bind(received.as_str())
+    .bind(detail.map(|d| d.chars().take(500).collect::<String>()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// How many waiting events one applied event brings back (a payment has a handful of events in all).
+const WAITING_MAX: i64 = 20;
+
+/// The events about `payment` that came too early (unmatched: the payment was not ours to know yet;
+/// deferred: the state they speak of was not reached), applied again in the order they came now that an
+/// event about it was applied: a `captured` that came before its `authorized` is applied right after it.
+/// Each is claimed again by its outcome, so two deliveries racing here apply it once.
+async fn apply_waiting(
+    pool: &PgPool,
+    scope: Scope,
+    account: ProcessorAccountId,
+    payment: &str,
+) -> Result<(), EventError> {
+    let waiting: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT event_id, outcome, reading::text FROM processor_events
+         WHERE processor_account_id = $1 AND payment_reference = $2 AND outcome IN ('unmatched', 'deferred')
+           AND reading IS NOT NULL
+         ORDER BY id LIMIT $3",
+    )
+    .bind(account)
+    .bind(payment)
+    .bind(WAITING_MAX)
+    .fetch_all(pool)
+    .await?;
+    for (event_id, was, reading) in waiting {
+        let Ok(event) = serde_json::from_str::<ProcessorEvent>(&reading) else {
+            tracing::warn!(event = %event_id, "a stored event's reading does not read back");
+            continue;
+        };
+        // The claim: only the caller that moves it out of its waiting outcome applies it.
+        let claimed = sqlx::query(
+            "UPDATE processor_events SET outcome = 'deferred', detail = 'applying again'
+             WHERE processor_account_id = $1 AND event_id = $2 AND outcome = $3 AND (detail IS DISTINCT FROM 'applying again')",
+        )
+        .bind(account)
+        .bind(&event_id)
+        .bind(&was)
+        .execute(pool)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            continue;
+        }
+        let (received, detail) = match apply(pool, scope, &event).await {
+            Ok(done) => done,
+            Err(error) => (Received::Deferred, Some(error.to_string())),
+        };
+        record_outcome(pool, account, &event_id, received, detail).await?;
+    }
+    Ok(())
 }
 
 fn object_of(effect: &EventEffect) -> Option<String> {
@@ -347,4 +416,55 @@ async fn settle_refund(
         Err(refunds::RefundError::Database(e)) => Err(EventError::Database(e)),
         Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
     }
+}
+
+/// A stored processor event as the merchant's list shows it: what came, and what it did.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredEvent {
+    /// Our cursor for it: `pev_` and the row's number, zero-padded so the text sorts as the number does.
+    pub cursor: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub payment_reference: Option<String>,
+    pub object_reference: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub received: i64,
+}
+
+/// The cursor of a stored event (`pev_` and 19 digits).
+pub fn is_cursor(text: &str) -> bool {
+    text.strip_prefix("pev_").is_some_and(|digits| digits.len() == 19 && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The outcomes a list may be filtered by.
+pub const OUTCOMES: &[&str] = &["applied", "ignored", "unmatched", "deferred"];
+
+/// An account's events, newest first, optionally only those with `outcome` (`unmatched`: events about
+/// payments we do not know, which the merchant should look at).
+pub async fn list(
+    pool: &PgPool,
+    scope: Scope,
+    account: ProcessorAccountId,
+    outcome: Option<&str>,
+    page: &crate::domain::page::Page,
+) -> Result<(Vec<StoredEvent>, bool), EventError> {
+    // The account must be the caller's: another merchant's account is not found, not an empty list.
+    accounts::get(pool, scope, account).await?;
+    let cursor_of = "('pev_' || lpad(id::text, 19, '0'))";
+    let (cursor, tail) = page.sql(cursor_of, 5);
+    let select = format!(
+        "SELECT {cursor_of} AS cursor, event_id, event_type, payment_reference, object_reference, outcome, detail,
+                extract(epoch FROM received_at)::bigint AS received
+         FROM processor_events
+         WHERE merchant_id = $1 AND mode = $2 AND processor_account_id = $3 AND ($4::text IS NULL OR outcome = $4)
+         {cursor} {tail}"
+    );
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(account)
+        .bind(outcome);
+    let rows = page.bind(query).fetch_all(pool).await?;
+    Ok(page.finish(rows))
 }
