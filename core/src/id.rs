@@ -203,6 +203,8 @@ id_kinds! {
     DeliveryId, DeliveryKind, "dlv";
     /// A merchant's account at a processor (connector, sealed credentials, settings).
     ProcessorAccountId, ProcessorAccountKind, "pa";
+    /// A processor's settlement report, imported.
+    SettlementReportId, SettlementReportKind, "srpt";
     /// A ledger journal transaction.
     LedgerTransactionId, LedgerTransactionKind, "ltx";
     /// A row of the hash-chained audit log.

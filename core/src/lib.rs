@@ -19,6 +19,8 @@ pub mod problem;
 pub mod processor;
 pub mod routing;
 pub mod sealed;
+#[cfg(feature = "reports")]
+pub mod settlement;
 pub mod signature;
 pub mod text;
 pub mod time;

@@ -27,6 +27,11 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
   pricing --merchant ID                   print the merchant's prices, each with when it took effect
   audit                                   seal pending audit rows, then verify the audit chain, the ledger
                                           and every charge against its ledger; exits 1 on any finding
+  reconcile --account PA_ID --file PATH [--format FORMAT] [--period TEXT]
+                                          import a processor's settlement report for the account (the same
+                                          file again is a no-op); FORMAT defaults to the connector's:
+                                          stripe_itemized_3, checkout_financial_actions, sandbox_daily, or
+                                          adyen_settlement_details; prints what was read and every refused line
 
 environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
 shared with the edge) and PAYGATE_SECRETS_KEYS (1:<64 hex>, sealing webhook secrets at rest) for serve
@@ -62,6 +67,7 @@ async fn main() -> ExitCode {
         "set-pricing" => set_pricing(&flags).await,
         "pricing" => print_pricing(&flags).await,
         "audit" => audit().await,
+        "reconcile" => reconcile(&flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -160,6 +166,39 @@ async fn print_pricing(flags: &HashMap<String, String>) -> Result<(), AnyError> 
     }
     for row in pricing::history(&pool, merchant).await? {
         println!("{}", serde_json::to_string(&row)?);
+    }
+    Ok(())
+}
+
+async fn reconcile(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    use paygate_core::settlement::ReportFormat;
+    use paygate_ledger::domain::settlement::import::{self, Request, Source};
+    let account = paygate_core::id::ProcessorAccountId::parse(flag(flags, "account")?)?;
+    let path = std::path::PathBuf::from(flag(flags, "file")?);
+    let pool = pool_from_env(2).await?;
+    let (scope, connector) = paygate_ledger::domain::processors::accounts::owner(&pool, account)
+        .await?
+        .ok_or_else(|| format!("no processor account {account}"))?;
+    let format = match flags.get("format") {
+        Some(name) => ReportFormat::parse(name).ok_or_else(|| format!("unknown --format {name}"))?,
+        None => ReportFormat::of_connector(connector),
+    };
+    let request = Request { account, format, source: Source::File, period: flags.get("period").cloned() };
+    let imported =
+        import::import(&pool, scope, request, || std::fs::File::open(&path).map(std::io::BufReader::new)).await?;
+    if !imported.new {
+        println!(
+            "{}: imported before ({} rows, {} refused); nothing done",
+            imported.report, imported.rows_read, imported.rows_refused
+        );
+        return Ok(());
+    }
+    println!("{}: {} rows read, {} refused", imported.report, imported.rows_read, imported.rows_refused);
+    for refusal in &imported.refusals {
+        println!("  refused {refusal}");
+    }
+    if imported.rows_refused > imported.refusals.len() as u64 {
+        println!("  … and {} more (settlement_row_errors)", imported.rows_refused - imported.refusals.len() as u64);
     }
     Ok(())
 }

@@ -17,5 +17,6 @@ pub mod pricing;
 pub mod processors;
 pub mod refunds;
 pub mod scoped;
+pub mod settlement;
 pub mod tenancy;
 pub mod webhooks;

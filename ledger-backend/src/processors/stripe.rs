@@ -17,10 +17,8 @@ use serde_json::Value;
 /// The API version every call pins, so Stripe's answers keep the shape this code reads.
 pub const STRIPE_VERSION: &str = "2024-06-20";
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
-/// The metadata keys our ids travel under.
-pub const METADATA_CHARGE: &str = "paygate_charge_id";
-pub const METADATA_ATTEMPT: &str = "paygate_attempt_id";
-pub const METADATA_REFUND: &str = "paygate_refund_id";
+/// The metadata keys our ids travel under (settlement reports read them back: one definition, in core).
+pub use paygate_core::settlement::stripe::{METADATA_ATTEMPT, METADATA_CHARGE, METADATA_REFUND};
 
 fn headers(secret_key: &Secret, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
     let mut headers =

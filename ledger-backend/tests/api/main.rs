@@ -25,6 +25,7 @@ mod recovery;
 mod refunds;
 mod row_security;
 mod schema;
+mod settlement;
 mod tenancy;
 mod vault_double;
 mod webhooks;

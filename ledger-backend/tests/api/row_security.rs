@@ -5,12 +5,14 @@
 use crate::helpers::{TestApp, insert_merchant, spawn_app};
 use paygate_core::Mode;
 use paygate_core::id::MerchantId;
+use paygate_core::settlement::ReportFormat;
+use paygate_ledger::domain::settlement::import;
 use paygate_ledger::domain::tenancy::{self, Scope};
 use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 18] = [
+const TENANT_TABLES: [&str; 21] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -29,6 +31,9 @@ const TENANT_TABLES: [&str; 18] = [
     "processor_accounts",
     "routing_tables",
     "processor_events",
+    "settlement_reports",
+    "settlement_rows",
+    "settlement_row_errors",
 ];
 
 /// A merchant with something in every table, in test mode.
@@ -68,6 +73,22 @@ async fn busy_merchant(app: &TestApp) -> String {
     .execute(&app.pool)
     .await
     .unwrap();
+    // A settlement report with a row and a refused line, as `reconcile` imports it.
+    let sandbox = paygate_core::id::ProcessorAccountId::parse(&sandbox).unwrap();
+    let report = format!(
+        "{}\nsr_1,2026-11-02 10:00:00,capture,{},,sbx_1,EUR,1000,30,970,\nsr_2,2026-11-02,capture,,,,EUR,x,0,0,\n",
+        paygate_core::settlement::sandbox::COLUMNS.join(","),
+        charge["id"].as_str().unwrap()
+    );
+    let request = import::Request {
+        account: sandbox,
+        format: ReportFormat::SandboxDaily,
+        source: import::Source::File,
+        period: None,
+    };
+    let scope = Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test };
+    let imported = import::import(&app.pool, scope, request, || Ok(report.as_bytes())).await.unwrap();
+    assert_eq!((imported.rows_read, imported.rows_refused), (1, 1));
     // A delivery attempt, as the worker records it.
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)

@@ -245,6 +245,19 @@ pub async fn backfill(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(filled)
 }
 
+/// Whose account `id` is, and of which connector: the one question asked before any scope is known (a
+/// processor's webhook, an operator's report), answered by `processor_account_scope` alone.
+pub async fn owner(pool: &PgPool, id: ProcessorAccountId) -> Result<Option<(Scope, ConnectorKind)>, sqlx::Error> {
+    let row: Option<(MerchantId, Mode, String)> =
+        sqlx::query_as("SELECT merchant_id, mode, connector FROM processor_account_scope($1)")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.and_then(|(merchant_id, mode, connector)| {
+        ConnectorKind::parse(&connector).map(|kind| (Scope { merchant_id, mode }, kind))
+    }))
+}
+
 pub async fn get(pool: &PgPool, scope: Scope, id: ProcessorAccountId) -> Result<AccountRecord, AccountError> {
     crate::domain::scoped::find(pool, scope, "processor_accounts", COLUMNS, id).await?.ok_or(AccountError::NotFound)
 }

@@ -10,8 +10,7 @@ use crate::domain::refunds;
 use crate::domain::tenancy::{self, Scope};
 use crate::processors::events::{EventEffect, ProcessorEvent};
 use crate::processors::{OperationOutcome, Processors, checkout, stripe};
-use paygate_core::Mode;
-use paygate_core::id::{ChargeId, MerchantId, ProcessorAccountId, RefundId};
+use paygate_core::id::{ChargeId, ProcessorAccountId, RefundId};
 use paygate_core::processor::ConnectorKind;
 use paygate_core::signature::processor::{ProcessorSignatureError, verify_checkout, verify_stripe};
 use sqlx::PgPool;
@@ -68,21 +67,12 @@ pub struct Incoming<'a> {
 
 pub async fn receive(pool: &PgPool, processors: &Processors, incoming: Incoming<'_>) -> Result<Received, EventError> {
     // The account names its owner; everything after runs in that scope (row-level security applies).
-    let owner: Option<(MerchantId, Mode, String)> =
-        sqlx::query_as("SELECT merchant_id, mode, connector FROM processor_account_scope($1)")
-            .bind(incoming.account)
-            .fetch_optional(pool)
-            .await?;
-    let (merchant_id, mode, connector) = owner.ok_or(EventError::NotFound)?;
-    if connector != incoming.connector.as_str() {
+    let (scope, connector) = accounts::owner(pool, incoming.account).await?.ok_or(EventError::NotFound)?;
+    if connector != incoming.connector {
         return Err(EventError::NotFound);
     }
-    let scope = Scope { merchant_id, mode };
-    tenancy::scope(
-        scope,
-        crate::domain::actor::scope(format!("processor:{connector}"), receive_in(pool, processors, scope, incoming)),
-    )
-    .await
+    let actor = format!("processor:{}", connector.as_str());
+    tenancy::scope(scope, crate::domain::actor::scope(actor, receive_in(pool, processors, scope, incoming))).await
 }
 
 async fn receive_in(
