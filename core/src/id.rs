@@ -205,6 +205,10 @@ id_kinds! {
     ProcessorAccountId, ProcessorAccountKind, "pa";
     /// A processor's settlement report, imported.
     SettlementReportId, SettlementReportKind, "srpt";
+    /// One reconciliation of a processor account's report rows against the ledger.
+    ReconciliationRunId, ReconciliationRunKind, "rrun";
+    /// A discrepancy reconciliation found, worked by an operator.
+    ReconciliationExceptionId, ReconciliationExceptionKind, "rexc";
     /// A ledger journal transaction.
     LedgerTransactionId, LedgerTransactionKind, "ltx";
     /// A row of the hash-chained audit log.

@@ -8,6 +8,7 @@
 pub mod checkout;
 pub mod control;
 pub mod faults;
+pub mod reports;
 pub mod stripe;
 mod webhooks;
 

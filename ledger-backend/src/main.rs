@@ -31,7 +31,8 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
                                           import a processor's settlement report for the account (the same
                                           file again is a no-op); FORMAT defaults to the connector's:
                                           stripe_itemized_3, checkout_financial_actions, sandbox_daily, or
-                                          adyen_settlement_details; prints what was read and every refused line
+                                          adyen_settlement_details; then match its rows against the ledger
+                                          and print what was read, refused, matched and found
 
 environment: DATABASE_URL (always); PAYGATE_EDGE_SECRET and PAYGATE_API_KEY_PEPPER (hex, ≥ 32 bytes,
 shared with the edge) and PAYGATE_SECRETS_KEYS (1:<64 hex>, sealing webhook secrets at rest) for serve
@@ -173,6 +174,7 @@ async fn print_pricing(flags: &HashMap<String, String>) -> Result<(), AnyError> 
 async fn reconcile(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     use paygate_core::settlement::ReportFormat;
     use paygate_ledger::domain::settlement::import::{self, Request, Source};
+    use paygate_ledger::domain::settlement::matching;
     let account = paygate_core::id::ProcessorAccountId::parse(flag(flags, "account")?)?;
     let path = std::path::PathBuf::from(flag(flags, "file")?);
     let pool = pool_from_env(2).await?;
@@ -186,19 +188,26 @@ async fn reconcile(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     let request = Request { account, format, source: Source::File, period: flags.get("period").cloned() };
     let imported =
         import::import(&pool, scope, request, || std::fs::File::open(&path).map(std::io::BufReader::new)).await?;
-    if !imported.new {
-        println!(
-            "{}: imported before ({} rows, {} refused); nothing done",
-            imported.report, imported.rows_read, imported.rows_refused
-        );
-        return Ok(());
+    if imported.new {
+        println!("{}: {} rows read, {} refused", imported.report, imported.rows_read, imported.rows_refused);
+    } else {
+        println!("{}: imported before ({} rows); matching again", imported.report, imported.rows_read);
     }
-    println!("{}: {} rows read, {} refused", imported.report, imported.rows_read, imported.rows_refused);
     for refusal in &imported.refusals {
         println!("  refused {refusal}");
     }
     if imported.rows_refused > imported.refusals.len() as u64 {
         println!("  … and {} more (settlement_row_errors)", imported.rows_refused - imported.refusals.len() as u64);
+    }
+    let now = paygate_ledger::ids::unix_seconds_now();
+    let summary = matching::run(&pool, scope, account, Some(&imported.report), now).await?;
+    let (run, opened, cleared) = (&summary.run, summary.opened, summary.cleared);
+    println!(
+        "{run}: {} of {} rows matched; {opened} exceptions opened, {cleared} cleared",
+        summary.matched, summary.rows
+    );
+    for (category, count) in &summary.exceptions {
+        println!("  {category}: {count}");
     }
     Ok(())
 }

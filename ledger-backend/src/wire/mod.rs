@@ -10,6 +10,7 @@ mod events;
 mod ledger;
 mod pricing;
 mod processors;
+mod reconciliation;
 mod refunds;
 mod webhooks;
 
@@ -19,6 +20,7 @@ pub use events::Event;
 pub use ledger::{LedgerEntry, LedgerTransaction};
 pub use pricing::Price;
 pub use processors::{ProcessorAccount, ReceivedProcessorEvent, Routing};
+pub use reconciliation::{ReconciliationException, ReconciliationRun};
 pub use refunds::Refund;
 pub use webhooks::{Deleted, DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WithSecret};
 

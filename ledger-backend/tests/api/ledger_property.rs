@@ -8,6 +8,7 @@
 //!
 //! `PROPERTY_SEED` replays a run (the seed is printed); `PROPERTY_OPS` sets its length (default 2,000).
 
+use crate::helpers::Rng;
 use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
 use paygate_ledger::jobs::{expiry, recovery};
 use paygate_ledger::processors::Processors;
@@ -15,32 +16,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
-
-/// splitmix64: tiny, seedable, and good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `low..=high`.
-    fn range(&mut self, low: i64, high: i64) -> i64 {
-        low + (self.next() % (high - low + 1) as u64) as i64
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Card {

@@ -21,6 +21,7 @@ mod openapi;
 mod pricing;
 mod processor_accounts;
 mod processor_events;
+mod reconciliation;
 mod recovery;
 mod refunds;
 mod row_security;

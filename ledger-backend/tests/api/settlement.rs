@@ -138,3 +138,42 @@ async fn a_bad_line_is_kept_with_its_reason_and_the_rest_imported_and_a_wrong_he
         Err(ImportError::Account(_))
     ));
 }
+
+#[tokio::test]
+async fn the_reconcile_command_imports_a_file_matches_it_and_a_second_time_only_matches() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let charge = app.charge_card(&merchant, "4242424242424242", 2_500, "eur", true).await;
+    let (id, reference) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
+    let payment: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let report = format!(
+        "row_id,created_utc,type,charge_id,refund_id,payment_reference,currency,amount,fee,net,payout_id\n\
+         sr_1,2026-11-01 00:00:00,capture,{id},,{payment},EUR,2500,75,2425,po_1\n\
+         sr_2,2026-11-01 00:00:00,climate_order,,,,EUR,-10,0,-10,po_1\n\
+         sr_3,2026-11-01 00:00:00,capture,,,,EUR,x,0,0,po_1\n"
+    );
+    let path = std::env::temp_dir().join(format!("paygate-sandbox-report-{id}.csv"));
+    std::fs::write(&path, report).unwrap();
+    let reconcile = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
+            .args(["reconcile", "--account", reference, "--file", path.to_str().unwrap()])
+            .env("DATABASE_URL", app.database_url())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = reconcile();
+    assert!(first.contains("2 rows read, 1 refused"), "{first}");
+    assert!(first.contains("line 4, amount"), "{first}");
+    assert!(first.contains("1 of 2 rows matched; 1 exceptions opened"), "{first}");
+    assert!(first.contains("unknown_row_type: 1"), "{first}");
+    let second = reconcile();
+    assert!(second.contains("imported before (2 rows); matching again"), "{second}");
+    assert!(second.contains("0 exceptions opened"), "{second}");
+    std::fs::remove_file(path).unwrap();
+}

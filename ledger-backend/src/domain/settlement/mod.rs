@@ -1,3 +1,6 @@
-//! Settlement and reconciliation: processors' reports imported (`import`), then matched against our ledger.
+//! Settlement and reconciliation: processors' reports imported (`import`), matched against our ledger
+//! (`matching`), and what does not match kept as exceptions an operator works (`exceptions`).
 
+pub mod exceptions;
 pub mod import;
+pub mod matching;

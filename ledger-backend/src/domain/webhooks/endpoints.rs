@@ -28,6 +28,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.created",
     "refund.succeeded",
     "refund.failed",
+    "reconciliation.exception_opened",
     "webhook_endpoint.disabled",
 ];
 /// How long the previous secret keeps signing after a rotation, unless asked otherwise.

@@ -1,0 +1,203 @@
+//! Reconciliation exceptions as data an operator works: listed with filters, read, acknowledged (seen, being
+//! looked at) or resolved with a note. Every change is audited with the actor that made it. Runs are listed here
+//! too. A resolved exception stays resolved until a run finds its inputs changed (`matching`).
+
+use crate::domain::journal::{self, AuditEntry};
+use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
+use paygate_core::id::{ReconciliationExceptionId, ReconciliationRunId};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+
+pub const STATES: [&str; 3] = ["open", "acknowledged", "resolved"];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExceptionRecord {
+    pub id: String,
+    pub mode: paygate_core::Mode,
+    pub processor_account_id: String,
+    pub category: String,
+    pub subject: String,
+    pub charge_id: Option<String>,
+    pub refund_id: Option<String>,
+    pub report_id: Option<String>,
+    pub line: Option<i64>,
+    pub currency: Option<String>,
+    pub expected_amount: Option<i64>,
+    pub actual_amount: Option<i64>,
+    pub detail: String,
+    pub state: String,
+    pub note: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub first_run_id: String,
+    pub last_run_id: String,
+    pub opened_at: i64,
+    pub last_seen_at: i64,
+}
+
+const COLUMNS: &str = "id, mode, processor_account_id, category, subject, charge_id, refund_id, report_id, line,
+    currency, expected_amount, actual_amount, detail, state, note, resolved_by,
+    extract(epoch FROM resolved_at)::bigint AS resolved_at, first_run_id, last_run_id,
+    extract(epoch FROM opened_at)::bigint AS opened_at, extract(epoch FROM last_seen_at)::bigint AS last_seen_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunRecord {
+    pub id: String,
+    pub mode: paygate_core::Mode,
+    pub processor_account_id: String,
+    pub report_id: Option<String>,
+    pub as_of: i64,
+    pub rows_matched: i32,
+    pub exceptions: Value,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const RUN_COLUMNS: &str = "id, mode, processor_account_id, report_id, extract(epoch FROM as_of)::bigint AS as_of,
+    rows_matched, exceptions, extract(epoch FROM started_at)::bigint AS started_at,
+    extract(epoch FROM finished_at)::bigint AS finished_at";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExceptionError {
+    #[error("no such exception")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(&'static str, String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a list asks for.
+#[derive(Debug, Default, Clone)]
+pub struct Filters {
+    pub category: Option<String>,
+    pub state: Option<String>,
+    pub account: Option<String>,
+    pub charge: Option<String>,
+}
+
+pub async fn get_in(conn: &mut PgConnection, scope: Scope, id: &str) -> Result<ExceptionRecord, sqlx::Error> {
+    let select =
+        format!("SELECT {COLUMNS} FROM reconciliation_exceptions WHERE id = $1 AND merchant_id = $2 AND mode = $3");
+    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(id).bind(scope.merchant_id).bind(scope.mode).fetch_one(conn).await
+}
+
+pub async fn get(
+    pool: &PgPool,
+    scope: Scope,
+    id: ReconciliationExceptionId,
+) -> Result<ExceptionRecord, ExceptionError> {
+    crate::domain::scoped::find(pool, scope, "reconciliation_exceptions", COLUMNS, id)
+        .await?
+        .ok_or(ExceptionError::NotFound)
+}
+
+pub async fn list(
+    pool: &PgPool,
+    scope: Scope,
+    filters: &Filters,
+    page: &Page,
+) -> Result<(Vec<ExceptionRecord>, bool), ExceptionError> {
+    let (cursor, tail) = page.sql("id", 7);
+    let select = format!(
+        "SELECT {COLUMNS} FROM reconciliation_exceptions
+         WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR state = $4)
+           AND ($5::text IS NULL OR processor_account_id = $5) AND ($6::text IS NULL OR charge_id = $6)
+         {cursor} {tail}"
+    );
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(&filters.category)
+        .bind(&filters.state)
+        .bind(&filters.account)
+        .bind(&filters.charge);
+    let rows = page.bind(query).fetch_all(pool).await?;
+    Ok(page.finish(rows))
+}
+
+/// Every exception matching `filters`, oldest first, for an export (bounded: an export is for a person).
+pub async fn export(pool: &PgPool, scope: Scope, filters: &Filters) -> Result<Vec<ExceptionRecord>, ExceptionError> {
+    const EXPORT_MAX: i64 = 100_000;
+    let select = format!(
+        "SELECT {COLUMNS} FROM reconciliation_exceptions
+         WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR state = $4)
+           AND ($5::text IS NULL OR processor_account_id = $5) AND ($6::text IS NULL OR charge_id = $6)
+         ORDER BY id LIMIT $7"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(&filters.category)
+        .bind(&filters.state)
+        .bind(&filters.account)
+        .bind(&filters.charge)
+        .bind(EXPORT_MAX)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// Moves an exception to `state` (`acknowledged` or `resolved`) with the operator's note, audited.
+pub async fn work(
+    pool: &PgPool,
+    scope: Scope,
+    id: ReconciliationExceptionId,
+    state: &'static str,
+    note: Option<String>,
+) -> Result<ExceptionRecord, ExceptionError> {
+    if let Some(note) = &note {
+        paygate_core::text::storable(note, 1_000).map_err(|e| ExceptionError::Invalid("note", format!("note {e}")))?;
+    }
+    if state == "resolved" && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(ExceptionError::Invalid("note", "resolving an exception needs a note saying why".into()));
+    }
+    let actor = crate::domain::actor::current();
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE reconciliation_exceptions SET state = $4, note = coalesce($5, note),
+             resolved_by = CASE WHEN $4 = 'resolved' THEN $6 ELSE resolved_by END,
+             resolved_at = CASE WHEN $4 = 'resolved' THEN now() ELSE resolved_at END
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(state)
+    .bind(&note)
+    .bind(&actor)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ExceptionError::NotFound);
+    }
+    let entry = AuditEntry {
+        actor: &actor,
+        action: if state == "resolved" {
+            "reconciliation.exception_resolved"
+        } else {
+            "reconciliation.exception_acknowledged"
+        },
+        object_type: "reconciliation_exception",
+        object_id: &id.to_string(),
+        request_id: None,
+        data: json!({ "state": state, "note": note }),
+    };
+    journal::audit(&mut tx, scope, entry).await?;
+    let record = get_in(&mut tx, scope, &id.to_string()).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+pub async fn list_runs(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<RunRecord>, bool), sqlx::Error> {
+    let (cursor, tail) = page.sql("id", 3);
+    let select =
+        format!("SELECT {RUN_COLUMNS} FROM reconciliation_runs WHERE merchant_id = $1 AND mode = $2 {cursor} {tail}");
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode);
+    let rows = page.bind(query).fetch_all(pool).await?;
+    Ok(page.finish(rows))
+}
+
+pub async fn get_run(pool: &PgPool, scope: Scope, id: ReconciliationRunId) -> Result<Option<RunRecord>, sqlx::Error> {
+    crate::domain::scoped::find(pool, scope, "reconciliation_runs", RUN_COLUMNS, id).await
+}

@@ -1,0 +1,403 @@
+//! Reconciliation against generated days: charges, partial captures, voids and refunds made through the API
+//! at the sandbox, Stripe's fake and Checkout.com's fake; each processor's report written from what it was
+//! asked to do (`paygate_fakes::reports`); faults of every category injected at random. A clean day matches
+//! with no exception; a faulty one finds every fault, in the right category, and nothing else.
+//! `RECON_SEED` replays a run (the seed is printed).
+
+use crate::helpers::{Rng, TestApp, audit_is_clean, insert_merchant, spawn_app};
+use futures::StreamExt;
+use paygate_core::Mode;
+use paygate_core::id::{ChargeId, MerchantId, ProcessorAccountId};
+use paygate_core::processor::ConnectorKind;
+use paygate_core::settlement::ReportFormat;
+use paygate_fakes::reports::{self, Format, Kind, Movement};
+use paygate_ledger::domain::settlement::import::{self, Request, Source};
+use paygate_ledger::domain::settlement::matching::{self, RunSummary};
+use paygate_ledger::domain::tenancy::Scope;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// One processor account of the day's merchant.
+struct Account {
+    connector: ConnectorKind,
+    id: ProcessorAccountId,
+}
+
+impl Account {
+    fn format(&self) -> Format {
+        match self.connector {
+            ConnectorKind::Sandbox => Format::SandboxDaily,
+            ConnectorKind::Stripe => Format::StripeItemized3,
+            ConnectorKind::Checkout => Format::CheckoutFinancialActions,
+        }
+    }
+}
+
+struct Day {
+    scope: Scope,
+    accounts: Vec<Account>,
+    /// When the day's reports say their rows happened (before any of the day's captures).
+    start: i64,
+}
+
+fn seed() -> u64 {
+    std::env::var("RECON_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| u64::from_le_bytes(crate::helpers::random_bytes()[..8].try_into().unwrap()))
+}
+
+async fn post(app: &TestApp, merchant: &str, path: &str, body: Value) -> (u16, Value) {
+    let key = format!("recon-{}", paygate_core::hex::encode(&crate::helpers::random_bytes()[..8]));
+    app.post_with_key(merchant, path, &body, &key).await
+}
+
+/// A merchant with an account at each processor, and `per_account` charges at each: sales, partial captures,
+/// voids, authorizations left open, and refunds of some of what was captured. Checkout.com's asynchronous
+/// operations are settled by recovery before the day ends.
+async fn make_day(app: &TestApp, rng: &mut Rng, per_account: usize) -> Day {
+    let start = paygate_ledger::ids::unix_seconds_now() - 3_600;
+    let merchant = insert_merchant(&app.pool).await;
+    let scope = Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test };
+    let sandbox: String = sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut accounts = Vec::new();
+    for connector in [ConnectorKind::Sandbox, ConnectorKind::Stripe, ConnectorKind::Checkout] {
+        let id = match connector {
+            ConnectorKind::Sandbox => {
+                let routing = json!({ "default": sandbox });
+                app.client(&merchant, "test").expect(200, Method::PUT, "/v1/routing", &routing).await;
+                sandbox.clone()
+            }
+            ConnectorKind::Stripe => app.route_to_stripe(&merchant, "test").await.0,
+            ConnectorKind::Checkout => app.route_to_checkout(&merchant, "test", 0).await.0,
+        };
+        // Each charge's plan, drawn before the concurrent calls so a seed replays the same day.
+        let plans: Vec<(i64, &str, u64, i64)> = (0..per_account)
+            .map(|_| (rng.range(100, 50_000), rng.pick(&["EUR", "JPY"]), rng.next() % 100, rng.range(1, 99)))
+            .collect();
+        let refunds: Vec<(String, i64)> = futures::stream::iter(plans)
+            .map(|(amount, currency, roll, share)| {
+                let merchant = merchant.clone();
+                async move {
+                    let sale = roll < 55;
+                    let charge = app.charge_card(&merchant, "4242424242424242", amount, currency, sale).await;
+                    let id = charge["id"].as_str().unwrap().to_owned();
+                    let captured = match roll {
+                        0..=54 => amount,
+                        55..=79 => {
+                            let part = (amount * share / 100).max(1);
+                            post(app, &merchant, &format!("/v1/charges/{id}/capture"), json!({ "amount": part })).await;
+                            part
+                        }
+                        80..=91 => {
+                            post(app, &merchant, &format!("/v1/charges/{id}/void"), Value::Null).await;
+                            0
+                        }
+                        _ => 0,
+                    };
+                    (captured > 0 && share % 3 == 0).then(|| (id, (captured * share / 150).clamp(1, captured)))
+                }
+            })
+            .buffer_unordered(6)
+            .filter_map(|refund| async move { refund })
+            .collect()
+            .await;
+        // Checkout.com confirms captures and refunds later: recovery asks it (the fake processes them at once).
+        settle(app).await;
+        futures::stream::iter(refunds)
+            .for_each_concurrent(6, |(id, amount)| {
+                let merchant = merchant.clone();
+                async move {
+                    post(app, &merchant, "/v1/refunds", json!({ "charge": id, "amount": amount })).await;
+                }
+            })
+            .await;
+        settle(app).await;
+        accounts.push(Account { connector, id: ProcessorAccountId::parse(&id).unwrap() });
+    }
+    Day { scope, accounts, start }
+}
+
+async fn settle(app: &TestApp) {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    paygate_ledger::jobs::recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
+}
+
+/// A succeeded refund: id, charge, currency, amount, the processor's refund and payment.
+type RefundRow = (String, String, String, i64, Option<String>, Option<String>);
+
+/// What the account's processor would report for the day: every capture and succeeded refund, with its fee,
+/// in one payout batch closed by its payout (where the format has one).
+async fn movements(app: &TestApp, day: &Day, account: &Account) -> Vec<Movement> {
+    let charges: Vec<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, currency, amount_authorized, amount_captured, processor_reference FROM charges
+         WHERE processor_account_id = $1 AND amount_captured > 0 ORDER BY id",
+    )
+    .bind(account.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let refunds: Vec<RefundRow> = sqlx::query_as(
+        "SELECT f.id, f.charge_id, f.currency, f.amount, f.processor_reference, c.processor_reference
+         FROM refunds f JOIN charges c ON c.id = f.charge_id
+         WHERE c.processor_account_id = $1 AND f.status = 'succeeded' ORDER BY f.id",
+    )
+    .bind(account.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    // One payout batch per currency, as processors pay out.
+    let payout =
+        |currency: &str| Some(format!("po_{}_{}", &account.id.to_string()[3..], currency.to_ascii_lowercase()));
+    let stripe = account.connector == ConnectorKind::Stripe;
+    let exponent = |currency: &str| paygate_core::money::Currency::parse(currency).unwrap().exponent();
+    let mut list: Vec<Movement> = charges
+        .into_iter()
+        .map(|(id, currency, authorized, captured, payment)| Movement {
+            key: format!("mv_c_{}", &id[3..]),
+            // Stripe reports the authorization and gives back what was not captured; the others the capture.
+            kind: Kind::Capture { authorized: if stripe { authorized } else { captured } },
+            charge: Some(id),
+            refund: None,
+            payment,
+            object: None,
+            exponent: exponent(&currency),
+            payout: payout(&currency),
+            currency,
+            amount: captured,
+            fee: captured * 3 / 100,
+            at: day.start,
+        })
+        .collect();
+    list.extend(refunds.into_iter().map(|(id, charge, currency, amount, object, payment)| Movement {
+        key: format!("mv_r_{}", &id[3..]),
+        kind: Kind::Refund,
+        charge: Some(charge),
+        refund: Some(id),
+        payment,
+        object,
+        exponent: exponent(&currency),
+        payout: payout(&currency),
+        currency,
+        amount: -amount,
+        fee: 0,
+        at: day.start,
+    }));
+    list
+}
+
+/// Closes each batch with its payout, for the formats that report one; the first batch's payout differs from
+/// its rows by `payout_amount_change` (a fault when not zero). The first batch's id.
+fn close_batches(format: Format, list: &mut Vec<Movement>, payout_amount_change: i64) -> Option<String> {
+    if format == Format::StripeItemized3 {
+        return None;
+    }
+    let batches: BTreeSet<String> = list.iter().filter_map(|m| m.payout.clone()).collect();
+    for (n, batch) in batches.iter().enumerate() {
+        let mut payout = reports::payout_of(list, batch, list[0].at + 60)?;
+        if n == 0 {
+            payout.amount -= payout_amount_change;
+        }
+        list.push(payout);
+    }
+    batches.into_iter().next()
+}
+
+/// Injects `count` faults of each category into the account's movements (distinct movements for each);
+/// returns the (category, subject) each must be found as.
+async fn inject(
+    app: &TestApp,
+    rng: &mut Rng,
+    account: &Account,
+    list: &mut Vec<Movement>,
+    count: usize,
+) -> (BTreeSet<(String, String)>, i64) {
+    let format = account.format();
+    let mut expected = BTreeSet::new();
+    let subject = |key: &String| format!("row:{key}");
+    // Full captures without refunds are the targets of capture faults, each used once.
+    let refunded: BTreeSet<String> =
+        list.iter().filter(|m| m.kind == Kind::Refund).filter_map(|m| m.charge.clone()).collect();
+    let mut targets: Vec<usize> = (0..list.len())
+        .filter(|&i| {
+            matches!(list[i].kind, Kind::Capture { authorized } if authorized == list[i].amount)
+                && !refunded.contains(list[i].charge.as_ref().unwrap())
+        })
+        .collect();
+    let mut take = |rng: &mut Rng| -> usize { targets.swap_remove(rng.range(0, targets.len() as i64 - 1) as usize) };
+    let template = list[0].clone();
+    let ghost = |key: String, kind: Kind, amount: i64| Movement {
+        key,
+        kind,
+        charge: None,
+        refund: None,
+        payment: None,
+        object: None,
+        fee: 0,
+        amount,
+        ..template.clone()
+    };
+    let mut removed = Vec::new();
+    for n in 0..count {
+        // amount_mismatch: the processor captured a different amount.
+        let i = take(rng);
+        list[i].amount += rng.range(1, 500);
+        list[i].kind = Kind::Capture { authorized: list[i].amount };
+        expected.insert(("amount_mismatch".into(), format!("charge:{}", list[i].charge.as_ref().unwrap())));
+        // currency_mismatch: settled in another currency.
+        let i = take(rng);
+        list[i].currency = if list[i].currency == "EUR" { "USD".into() } else { "EUR".into() };
+        list[i].exponent = 2;
+        expected.insert(("currency_mismatch".into(), subject(&reports::row_keys(format, &list[i])[0])));
+        // missing_in_processor: a capture the processor never reports.
+        let i = take(rng);
+        removed.push(i);
+        expected.insert(("missing_in_processor".into(), format!("charge:{}", list[i].charge.as_ref().unwrap())));
+        // missing_in_ledger: a payment Paygate never made.
+        let ghost_charge = ChargeId::new(1_700_000_000_000 + n as u64, [n as u8; 10]).to_string();
+        let mut stray = ghost(format!("mv_ghost_{n}"), Kind::Capture { authorized: 1_000 }, 1_000);
+        stray.charge = Some(ghost_charge);
+        stray.payment = Some(format!("pay_ghost_{n}"));
+        expected.insert(("missing_in_ledger".into(), subject(&reports::row_keys(format, &stray)[0])));
+        list.push(stray);
+        // status_mismatch: a refund made at the processor whose webhook never came (a charge we know).
+        let i = take(rng);
+        let mut lost = ghost(format!("mv_lost_{n}"), Kind::Refund, -1);
+        lost.charge = list[i].charge.clone();
+        lost.payment = list[i].payment.clone();
+        lost.object = Some(format!("re_lost_{n}"));
+        expected.insert(("status_mismatch".into(), subject(&reports::row_keys(format, &lost)[0])));
+        list.push(lost);
+        // unknown_row_type.
+        let unknown = ghost(format!("mv_unknown_{n}"), Kind::Unknown("reserve_hold".into()), -5);
+        expected.insert(("unknown_row_type".into(), subject(&reports::row_keys(format, &unknown)[0])));
+        list.push(unknown);
+        // duplicate: a row reported twice.
+        let i = take(rng);
+        let copy = list[i].clone();
+        for key in reports::row_keys(format, &copy) {
+            expected.insert(("duplicate".into(), subject(&key)));
+        }
+        list.push(copy);
+    }
+    // status_mismatch: settled at the processor, voided in Paygate.
+    let voided: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, amount, processor_reference FROM charges WHERE processor_account_id = $1 AND status = 'voided'
+         ORDER BY id LIMIT $2",
+    )
+    .bind(account.id)
+    .bind(count as i64)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (id, amount, payment) in voided {
+        let mut settled = ghost(format!("mv_void_{}", &id[3..]), Kind::Capture { authorized: amount }, amount);
+        settled.charge = Some(id.clone());
+        settled.payment = payment;
+        settled.currency = sqlx::query_scalar("SELECT currency FROM charges WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        settled.exponent = paygate_core::money::Currency::parse(&settled.currency).unwrap().exponent();
+        expected.insert(("status_mismatch".into(), subject(&reports::row_keys(format, &settled)[0])));
+        list.push(settled);
+    }
+    removed.sort_unstable();
+    for i in removed.into_iter().rev() {
+        list.remove(i);
+    }
+    // payout_mismatch: the batch paid out a different amount than its rows add up to.
+    let change = if format == Format::StripeItemized3 { 0 } else { rng.range(1, 900) };
+    (expected, change)
+}
+
+async fn reconcile(app: &TestApp, day: &Day, account: &Account, csv: &str) -> RunSummary {
+    let format = ReportFormat::of_connector(account.connector);
+    let request = Request { account: account.id, format, source: Source::File, period: None };
+    let imported = import::import(&app.pool, day.scope, request, || Ok(csv.as_bytes())).await.unwrap();
+    assert_eq!(imported.rows_refused, 0, "{:?}", imported.refusals);
+    let as_of = paygate_ledger::ids::unix_seconds_now() + matching::settlement_window_seconds(account.connector) + 60;
+    matching::run(&app.pool, day.scope, account.id, Some(&imported.report), as_of).await.unwrap()
+}
+
+async fn open_exceptions(app: &TestApp, account: &Account) -> BTreeSet<(String, String)> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT category, subject FROM reconciliation_exceptions WHERE processor_account_id = $1 AND state = 'open'",
+    )
+    .bind(account.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    rows.into_iter().collect()
+}
+
+#[tokio::test]
+async fn a_clean_day_across_three_processors_matches_every_row_with_no_exception() {
+    let seed = seed();
+    eprintln!("reconciliation clean day: RECON_SEED={seed}");
+    let mut rng = Rng(seed);
+    let app = spawn_app().await;
+    let per_account: usize = std::env::var("RECON_CHARGES").ok().and_then(|s| s.parse().ok()).unwrap_or(700);
+    let day = make_day(&app, &mut rng, per_account).await;
+    for account in &day.accounts {
+        let mut list = movements(&app, &day, account).await;
+        assert!(list.len() > per_account / 2, "{:?}: {} movements", account.connector, list.len());
+        close_batches(account.format(), &mut list, 0);
+        let csv = reports::render(account.format(), &list);
+        let summary = reconcile(&app, &day, account, &csv).await;
+        assert_eq!(summary.exceptions, vec![], "{:?} (seed {seed})", account.connector);
+        assert_eq!(summary.matched, summary.rows, "{:?}", account.connector);
+        assert_eq!(open_exceptions(&app, account).await, BTreeSet::new());
+        // The same day run again finds the same: nothing.
+        let again = reconcile(&app, &day, account, &csv).await;
+        assert_eq!((again.exceptions.len(), again.opened), (0, 0));
+    }
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn faults_of_every_category_are_each_found_in_their_category_and_nothing_else_is() {
+    let seed = seed();
+    eprintln!("reconciliation faults: RECON_SEED={seed}");
+    let app = spawn_app().await;
+    // Several seeds in one run: each a fresh merchant and day.
+    for round in 0..2u64 {
+        let mut rng = Rng(seed.wrapping_add(round));
+        let day = make_day(&app, &mut rng, 60).await;
+        for account in &day.accounts {
+            let mut list = movements(&app, &day, account).await;
+            let faults = rng.range(1, 3) as usize;
+            let (mut expected, change) = inject(&app, &mut rng, account, &mut list, faults).await;
+            if let Some(batch) = close_batches(account.format(), &mut list, change) {
+                expected.insert(("payout_mismatch".into(), format!("payout:{batch}")));
+            }
+            let csv = reports::render(account.format(), &list);
+            let summary = reconcile(&app, &day, account, &csv).await;
+            let found = open_exceptions(&app, account).await;
+            let context = format!("{:?} (seed {seed}, round {round})", account.connector);
+            let missed: Vec<_> = expected.difference(&found).collect();
+            let extra: Vec<_> = found.difference(&expected).collect();
+            assert!(missed.is_empty() && extra.is_empty(), "{context}: missed {missed:?}, extra {extra:?}");
+            assert_eq!(summary.opened as usize, expected.len(), "{context}");
+            // Run again: the same exceptions, none opened twice.
+            let again = matching::run(
+                &app.pool,
+                day.scope,
+                account.id,
+                None,
+                paygate_ledger::ids::unix_seconds_now() + matching::settlement_window_seconds(account.connector) + 60,
+            )
+            .await
+            .unwrap();
+            assert_eq!(again.opened, 0, "{context}");
+            assert_eq!(open_exceptions(&app, account).await, expected, "{context}");
+        }
+    }
+}
