@@ -13,6 +13,7 @@ mod id_sqlx;
 pub mod idempotency;
 pub mod internal;
 pub mod ledger;
+pub mod limits;
 pub mod money;
 pub mod payment_method;
 pub mod problem;

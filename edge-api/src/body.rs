@@ -5,19 +5,24 @@ use paygate_core::ErrorCode;
 use serde_json::{Map, Value};
 use worker::Request;
 
-/// The largest body the edge accepts; the backend has the same limit.
-pub const BODY_BYTES_MAX: usize = 64 * 1024;
+/// The largest body the edge accepts on most routes; the backend has the same limits (`core::limits`).
+pub const BODY_BYTES_MAX: usize = paygate_core::limits::BODY_BYTES_MAX;
 
 /// The raw body, refused when larger than `BODY_BYTES_MAX` or, if not empty, not JSON.
 pub async fn read(req: &mut Request) -> Result<Vec<u8>, Refusal> {
+    read_at_most(req, BODY_BYTES_MAX).await
+}
+
+/// The raw body, refused when larger than `limit` or, if not empty, not JSON.
+pub async fn read_at_most(req: &mut Request, limit: usize) -> Result<Vec<u8>, Refusal> {
     let declared: Option<usize> = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok());
-    if declared.is_some_and(|length| length > BODY_BYTES_MAX) {
-        return Err(too_large());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large(limit));
     }
     let bytes =
         req.bytes().await.map_err(|_| Refusal::new(ErrorCode::BodyMalformed).detail("the body could not be read"))?;
-    if bytes.len() > BODY_BYTES_MAX {
-        return Err(too_large());
+    if bytes.len() > limit {
+        return Err(too_large(limit));
     }
     if !bytes.is_empty() {
         let content_type = req.headers().get("content-type").ok().flatten().unwrap_or_default();
@@ -30,8 +35,8 @@ pub async fn read(req: &mut Request) -> Result<Vec<u8>, Refusal> {
     Ok(bytes)
 }
 
-fn too_large() -> Refusal {
-    Refusal::new(ErrorCode::PayloadTooLarge).detail(format!("the body is larger than {BODY_BYTES_MAX} bytes"))
+fn too_large(limit: usize) -> Refusal {
+    Refusal::new(ErrorCode::PayloadTooLarge).detail(format!("the body is larger than {limit} bytes"))
 }
 
 /// The body as a JSON object.

@@ -201,7 +201,7 @@ async fn proxy(
     };
     let body = match method {
         Method::Get | Method::Head => Vec::new(),
-        _ => body::read(req).await?,
+        _ => body::read_at_most(req, paygate_core::limits::body_bytes_max(method.as_ref(), &path)).await?,
     };
     let key = idempotency::key_of(req)?;
     if paygate_core::idempotency::requires_key(method.as_ref(), &path) && key.is_none() {

@@ -19,6 +19,8 @@ pub enum Answer {
     List(&'static str),
     /// A small fixed object described inline (health checks).
     Inline(u16, fn() -> Value),
+    /// A CSV file (`text/csv`), 200.
+    Csv,
 }
 
 /// A query parameter: (name, description).

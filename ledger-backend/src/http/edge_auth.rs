@@ -3,7 +3,7 @@
 //! reach no handler. The signed `paygate-merchant` and `paygate-mode` headers say on whose behalf the
 //! edge calls, after it authenticated the API key; handlers receive them as a `Caller`.
 
-use super::{ApiError, AppState, BODY_BYTES_MAX};
+use super::{ApiError, AppState};
 use crate::domain::tenancy::Scope;
 use crate::ids::unix_seconds_now;
 use axum::extract::{FromRequestParts, OriginalUri, Request, State};
@@ -40,10 +40,10 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
         return Err(invalid());
     }
     let timestamp: i64 = header(HEADER_TIMESTAMP).parse().map_err(|_| invalid())?;
-    let body =
-        axum::body::to_bytes(body, BODY_BYTES_MAX).await.map_err(|_| ApiError::Code(ErrorCode::PayloadTooLarge))?;
     // The path as the edge sent and signed it: `nest("/v1", ..)` strips the prefix from `parts.uri`.
     let original = parts.extensions.get::<OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri);
+    let limit = paygate_core::limits::body_bytes_max(parts.method.as_str(), original.path());
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::Code(ErrorCode::PayloadTooLarge))?;
     let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let signed = SignedRequest {
         timestamp,

@@ -18,6 +18,7 @@ mod pagination;
 mod path_id;
 mod problem_only;
 mod processors;
+mod reconciliation;
 mod refunds;
 pub(crate) mod request_id;
 pub mod schemas;
@@ -35,7 +36,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 
 /// The largest request body any endpoint takes. Payment objects are small; anything bigger is abuse.
-pub const BODY_BYTES_MAX: usize = 64 * 1024;
+pub const BODY_BYTES_MAX: usize = paygate_core::limits::BODY_BYTES_MAX;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -61,6 +62,7 @@ pub fn v1_endpoints() -> Vec<api::Endpoint> {
         events::endpoints(),
         webhooks::endpoints(),
         processors::endpoints(),
+        reconciliation::endpoints(),
     ]
     .into_iter()
     .flatten()

@@ -63,7 +63,7 @@ fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
     }
     let status = match endpoint.answer {
         Answer::Object(status, _) | Answer::Inline(status, _) => status,
-        Answer::List(_) | Answer::ObjectOrAccepted(_) => 200,
+        Answer::List(_) | Answer::ObjectOrAccepted(_) | Answer::Csv => 200,
     };
     let success = success_schema(endpoint);
     let problem = json!({ "content": { "application/problem+json": { "schema": schemas::reference("Problem") } } });
@@ -72,6 +72,9 @@ fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
         "4XX": { "description": "The request is at fault; `param` names the parameter", "content": problem["content"] },
         "5XX": { "description": "We or a processor are at fault; retry with the same Idempotency-Key", "content": problem["content"] },
     });
+    if matches!(endpoint.answer, Answer::Csv) {
+        responses["200"] = json!({ "description": "Success", "content": { "text/csv": { "schema": success } } });
+    }
     if matches!(endpoint.answer, Answer::ObjectOrAccepted(_)) {
         responses["202"] = json!({ "description": "Accepted by the processor, not yet confirmed: `pending_operation` names it, and an event follows when it ends", "content": { "application/json": { "schema": success.clone() } } });
     }
@@ -100,6 +103,7 @@ fn success_schema(endpoint: &Endpoint) -> Value {
         Answer::Object(_, component) | Answer::ObjectOrAccepted(component) => schemas::reference(component),
         Answer::List(component) => schemas::list_of(component),
         Answer::Inline(_, schema) => schema(),
+        Answer::Csv => json!({ "type": "string", "description": "CSV with a header line" }),
     }
 }
 

@@ -48,6 +48,11 @@ pub fn minor_amount(description: &str) -> Value {
     json!({ "type": "integer", "format": "int64", "minimum": 0, "maximum": paygate_core::money::AMOUNT_MINOR_MAX, "description": description })
 }
 
+/// Signed minor units: money moving either way (a report's refunds and payouts are negative).
+pub fn signed_minor(description: &str) -> Value {
+    json!({ "type": "integer", "format": "int64", "description": description })
+}
+
 pub fn metadata() -> Value {
     json!({ "type": "object", "additionalProperties": { "type": "string" }, "description": "Up to 50 string values of the merchant's own" })
 }
@@ -95,6 +100,8 @@ pub fn components() -> Vec<(&'static str, Value)> {
         ("ProcessorAccount", processor_account()),
         ("ProcessorEvent", processor_event()),
         ("Routing", routing()),
+        ("ReconciliationRun", reconciliation_run()),
+        ("ReconciliationException", reconciliation_exception()),
         ("Problem", problem()),
     ]
 }
@@ -313,6 +320,55 @@ fn processor_event() -> Value {
         ("outcome", outcomes),
         ("detail", nullable(string())),
         ("received", timestamp()),
+    ])
+}
+
+fn reconciliation_run() -> Value {
+    object(&[
+        ("id", id("rrun")),
+        ("object", constant("reconciliation_run")),
+        ("livemode", boolean()),
+        ("processor_account", id("pa")),
+        ("settlement_report", nullable(id("srpt"))),
+        ("as_of", timestamp()),
+        ("rows_matched", integer()),
+        (
+            "exceptions",
+            json!({ "type": "object", "additionalProperties": { "type": "integer" },
+                               "description": "Exceptions this run found, per category" }),
+        ),
+        ("started", timestamp()),
+        ("finished", nullable(timestamp())),
+    ])
+}
+
+fn reconciliation_exception() -> Value {
+    object(&[
+        ("id", id("rexc")),
+        ("object", constant("reconciliation_exception")),
+        ("livemode", boolean()),
+        ("processor_account", id("pa")),
+        ("category", one_of_strings(&crate::domain::settlement::matching::CATEGORIES)),
+        (
+            "subject",
+            json!({ "type": "string", "description": "row:<processor row>, charge:ch_…, refund:re_… or payout:<id>: the same in every run" }),
+        ),
+        ("charge", nullable(id("ch"))),
+        ("refund", nullable(id("re"))),
+        ("settlement_report", nullable(id("srpt"))),
+        ("line", nullable(integer())),
+        ("currency", nullable(currency())),
+        ("expected_amount", nullable(signed_minor("What Paygate's ledger says, minor units (refunds negative)"))),
+        ("actual_amount", nullable(signed_minor("What the processor reported, minor units, signed as its report"))),
+        ("detail", string()),
+        ("state", one_of_strings(&crate::domain::settlement::exceptions::STATES)),
+        ("note", nullable(string())),
+        ("resolved_by", nullable(string())),
+        ("resolved_at", nullable(timestamp())),
+        ("first_run", id("rrun")),
+        ("last_run", id("rrun")),
+        ("opened", timestamp()),
+        ("last_seen", timestamp()),
     ])
 }
 

@@ -241,6 +241,8 @@ fn well_formed_id(path: &str) -> String {
         ("/v1/webhook_endpoints", "we"),
         ("/v1/api_keys", "key"),
         ("/v1/processor_accounts", "pa"),
+        ("/v1/reconciliation/runs", "rrun"),
+        ("/v1/reconciliation/exceptions", "rexc"),
     ]
     .iter()
     .find(|(start, _)| path.starts_with(start))

@@ -119,6 +119,9 @@ async fn make_day(app: &TestApp, rng: &mut Rng, per_account: usize) -> Day {
             })
             .await;
         settle(app).await;
+        // The processor's pricing as the merchant's contract says (the reports below charge 3 %, rounded down).
+        let fees = json!({ "settings": { "fees": { "basis_points": 300, "tolerance": 1 } } });
+        app.client(&merchant, "test").expect(200, Method::PATCH, &format!("/v1/processor_accounts/{id}"), &fees).await;
         accounts.push(Account { connector, id: ProcessorAccountId::parse(&id).unwrap() });
     }
     Day { scope, accounts, start }
@@ -250,6 +253,10 @@ async fn inject(
         list[i].amount += rng.range(1, 500);
         list[i].kind = Kind::Capture { authorized: list[i].amount };
         expected.insert(("amount_mismatch".into(), format!("charge:{}", list[i].charge.as_ref().unwrap())));
+        // fee_variance: the processor charged more than its pricing says.
+        let i = take(rng);
+        list[i].fee += rng.range(50, 500);
+        expected.insert(("fee_variance".into(), format!("charge:{}", list[i].charge.as_ref().unwrap())));
         // currency_mismatch: settled in another currency.
         let i = take(rng);
         list[i].currency = if list[i].currency == "EUR" { "USD".into() } else { "EUR".into() };
@@ -400,4 +407,135 @@ async fn faults_of_every_category_are_each_found_in_their_category_and_nothing_e
             assert_eq!(open_exceptions(&app, account).await, expected, "{context}");
         }
     }
+}
+
+/// A sandbox report of `rows` (`row_id,type,charge_id,payment_reference,amount,fee`), in EUR, one batch.
+fn sandbox_report(rows: &[(&str, &str, &str, &str, i64, i64)]) -> String {
+    let mut csv = String::from(
+        "row_id,created_utc,type,charge_id,refund_id,payment_reference,currency,amount,fee,net,payout_id\n",
+    );
+    for (key, kind, charge, payment, amount, fee) in rows {
+        csv.push_str(&format!(
+            "{key},2026-11-01 00:00:00,{kind},{charge},,{payment},EUR,{amount},{fee},{},\n",
+            amount - fee
+        ));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn exceptions_are_listed_worked_exported_and_reopened_only_when_their_inputs_change() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let charge = app.charge_card(&merchant, "4242424242424242", 2_500, "eur", true).await;
+    let (id, account) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
+    let payment: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let client = app.client(&merchant, "test");
+    // The processor captured 2,400 of our 2,500, and reports a payment we never made.
+    let content =
+        sandbox_report(&[("sr_1", "capture", id, &payment, 2_400, 72), ("sr_2", "capture", "", "sbx_ghost", 900, 27)]);
+    let upload = json!({ "account": account, "content": content });
+    let uploaded = client.expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
+    assert_eq!((&uploaded["new"], &uploaded["rows_read"]), (&json!(true), &json!(2)));
+    assert_eq!(uploaded["run"]["exceptions"], json!({ "amount_mismatch": 1, "missing_in_ledger": 1 }));
+    let again = client.expect(200, Method::POST, "/v1/settlement_reports", &upload).await;
+    assert_eq!((&again["new"], &again["id"]), (&json!(false), &uploaded["id"]));
+    let runs = client.expect(200, Method::GET, "/v1/reconciliation/runs", &Value::Null).await;
+    assert_eq!(runs["data"].as_array().unwrap().len(), 2);
+    // Listed by filter; each announced once to the merchant.
+    let listed =
+        client.expect(200, Method::GET, "/v1/reconciliation/exceptions?category=amount_mismatch", &Value::Null).await;
+    let exception = &listed["data"][0];
+    assert_eq!((listed["data"].as_array().unwrap().len(), &exception["subject"]), (1, &json!(format!("charge:{id}"))));
+    assert_eq!((&exception["expected_amount"], &exception["actual_amount"]), (&json!(2_500), &json!(2_400)));
+    let events = client.expect(200, Method::GET, "/v1/events?type=reconciliation.exception_opened", &Value::Null).await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 2);
+    for (query, param) in [("category=late", "category"), ("state=lost", "state"), ("color=red", "color")] {
+        let refused =
+            client.expect(400, Method::GET, &format!("/v1/reconciliation/exceptions?{query}"), &Value::Null).await;
+        assert_eq!(refused["param"], param);
+    }
+    // Worked: acknowledged, then resolved with a note (a note is required), audited with who did it.
+    let path = format!("/v1/reconciliation/exceptions/{}", exception["id"].as_str().unwrap());
+    let seen = client.expect(200, Method::POST, &format!("{path}/acknowledge"), &Value::Null).await;
+    assert_eq!(seen["state"], "acknowledged");
+    let refused = client.expect(400, Method::POST, &format!("{path}/resolve"), &json!({})).await;
+    assert_eq!(refused["param"], "note");
+    let note = "the processor's partial capture; agreed with the shop";
+    let resolved = client.expect(200, Method::POST, &format!("{path}/resolve"), &json!({ "note": note })).await;
+    assert_eq!((&resolved["state"], &resolved["note"]), (&json!("resolved"), &json!(note)));
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT actor FROM audit_log WHERE action = 'reconciliation.exception_resolved' AND object_id = $1",
+    )
+    .bind(exception["id"].as_str().unwrap())
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, [resolved["resolved_by"].as_str().unwrap()], "one audit row, naming who resolved it");
+    // The same day again: it stays resolved. A report that changes what decided it reopens it.
+    let scope = Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test };
+    let account_id = ProcessorAccountId::parse(account).unwrap();
+    let rerun = matching::run(&app.pool, scope, account_id, Some(uploaded["id"].as_str().unwrap()), 0).await.unwrap();
+    assert_eq!(rerun.opened, 0);
+    assert_eq!(client.expect(200, Method::GET, &path, &Value::Null).await["state"], "resolved");
+    let changed = sandbox_report(&[("sr_3", "capture", id, &payment, 2_300, 69)]);
+    let corrected = client
+        .expect(201, Method::POST, "/v1/settlement_reports", &json!({ "account": account, "content": changed }))
+        .await;
+    assert_eq!(corrected["run"]["exceptions"], json!({ "amount_mismatch": 1 }));
+    let reopened = client.expect(200, Method::GET, &path, &Value::Null).await;
+    assert_eq!((&reopened["state"], &reopened["actual_amount"]), (&json!("open"), &json!(2_300)));
+    // Exported as CSV: a header and one line per exception.
+    let export = app
+        .signed(Method::GET, "/v1/reconciliation/exceptions.csv?state=open", "", &merchant, "test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status().as_u16(), 200);
+    assert!(export.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = export.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("id,processor_account,category,subject"), "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
+    // Another merchant sees none of it.
+    let stranger = insert_merchant(&app.pool).await;
+    app.client(&stranger, "test").expect(404, Method::GET, &path, &Value::Null).await;
+    let theirs =
+        app.client(&stranger, "test").expect(200, Method::GET, "/v1/reconciliation/exceptions", &Value::Null).await;
+    assert_eq!(theirs["data"], json!([]));
+    let foreign = json!({ "account": account, "content": "row_id\n" });
+    let refused = app.client(&stranger, "test").expect(400, Method::POST, "/v1/settlement_reports", &foreign).await;
+    assert_eq!(refused["param"], "account");
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_report_upload_may_be_megabytes_where_other_bodies_stop_at_64_kib() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let account: String = sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let fees: Vec<(String, &str, &str, &str, i64, i64)> =
+        (0..2_500).map(|n| (format!("sr_fee_{n:06}"), "fee", "", "", -1, 0)).collect();
+    let rows: Vec<(&str, &str, &str, &str, i64, i64)> =
+        fees.iter().map(|(k, t, c, p, a, f)| (k.as_str(), *t, *c, *p, *a, *f)).collect();
+    let content = sandbox_report(&rows);
+    assert!(content.len() > paygate_core::limits::BODY_BYTES_MAX);
+    let upload = json!({ "account": account, "content": content });
+    let uploaded = app.client(&merchant, "test").expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
+    assert_eq!((&uploaded["rows_read"], &uploaded["run"]["rows_matched"]), (&json!(2_500), &json!(2_500)));
+    let huge = json!({ "account": account, "content": "x".repeat(paygate_core::limits::REPORT_UPLOAD_BYTES_MAX) });
+    let refused = app.client(&merchant, "test").expect(413, Method::POST, "/v1/settlement_reports", &huge).await;
+    assert_eq!(refused["code"], "payload_too_large");
+    // Any other route keeps the usual limit.
+    let big_metadata = json!({ "metadata": { "note": "x".repeat(paygate_core::limits::BODY_BYTES_MAX) } });
+    let refused = app.client(&merchant, "test").expect(413, Method::POST, "/v1/webhook_endpoints", &big_metadata).await;
+    assert_eq!(refused["code"], "payload_too_large");
 }

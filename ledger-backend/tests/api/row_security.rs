@@ -6,13 +6,13 @@ use crate::helpers::{TestApp, insert_merchant, spawn_app};
 use paygate_core::Mode;
 use paygate_core::id::MerchantId;
 use paygate_core::settlement::ReportFormat;
-use paygate_ledger::domain::settlement::import;
+use paygate_ledger::domain::settlement::{import, matching};
 use paygate_ledger::domain::tenancy::{self, Scope};
 use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 21] = [
+const TENANT_TABLES: [&str; 23] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -34,6 +34,8 @@ const TENANT_TABLES: [&str; 21] = [
     "settlement_reports",
     "settlement_rows",
     "settlement_row_errors",
+    "reconciliation_runs",
+    "reconciliation_exceptions",
 ];
 
 /// A merchant with something in every table, in test mode.
@@ -76,7 +78,8 @@ async fn busy_merchant(app: &TestApp) -> String {
     // A settlement report with a row and a refused line, as `reconcile` imports it.
     let sandbox = paygate_core::id::ProcessorAccountId::parse(&sandbox).unwrap();
     let report = format!(
-        "{}\nsr_1,2026-11-02 10:00:00,capture,{},,sbx_1,EUR,1000,30,970,\nsr_2,2026-11-02,capture,,,,EUR,x,0,0,\n",
+        "{}\nsr_1,2026-11-02 10:00:00,capture,{},,sbx_1,EUR,1000,30,970,\nsr_2,2026-11-02,capture,,,,EUR,x,0,0,\n\
+         sr_3,2026-11-02 10:00:00,climate_order,,,,EUR,-1,0,-1,\n",
         paygate_core::settlement::sandbox::COLUMNS.join(","),
         charge["id"].as_str().unwrap()
     );
@@ -88,7 +91,10 @@ async fn busy_merchant(app: &TestApp) -> String {
     };
     let scope = Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test };
     let imported = import::import(&app.pool, scope, request, || Ok(report.as_bytes())).await.unwrap();
-    assert_eq!((imported.rows_read, imported.rows_refused), (1, 1));
+    assert_eq!((imported.rows_read, imported.rows_refused), (2, 1));
+    // Reconciled: a run, and an exception for the row type nobody knows.
+    let run = matching::run(&app.pool, scope, sandbox, Some(&imported.report), 0).await.unwrap();
+    assert_eq!(run.opened, 1);
     // A delivery attempt, as the worker records it.
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)

@@ -19,14 +19,18 @@ struct Victim {
     api_key: String,
     webhook_endpoint: String,
     processor_account: String,
+    reconciliation_run: String,
+    reconciliation_exception: String,
     /// A vaulted card not yet used: another merchant must not be able to spend it.
     token: String,
 }
 
 impl Victim {
-    fn ids(&self) -> [&str; 9] {
+    fn ids(&self) -> [&str; 11] {
         [
             &self.processor_account,
+            &self.reconciliation_run,
+            &self.reconciliation_exception,
             &self.captured,
             &self.authorized,
             &self.refund,
@@ -41,8 +45,14 @@ impl Victim {
     /// The victim's object for a route with an id, by the route's resource. A new resource must be added
     /// here, or the matrix fails: no route escapes it by being new.
     fn object_for(&self, route: &str) -> &str {
-        let resource = route.trim_start_matches('/').split('/').next().unwrap_or("");
+        let mut segments = route.trim_start_matches('/').split('/');
+        let resource = match segments.next().unwrap_or("") {
+            "reconciliation" => segments.next().unwrap_or(""),
+            first => first,
+        };
         match resource {
+            "runs" => &self.reconciliation_run,
+            "exceptions" => &self.reconciliation_exception,
             "charges" => &self.authorized,
             "refunds" => &self.refund,
             "events" => &self.event,
@@ -100,6 +110,15 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
     let (status, text) =
         send(app, merchant, mode, Method::POST, "/v1/refunds", &json!({ "charge": captured, "amount": 100 })).await;
     assert_eq!(status, 201, "{text}");
+    // A settlement report of its processor account, reconciled: a run, and an exception (a row type nobody knows).
+    let report = "balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category\n\
+                  txn_victim,2026-11-01 00:00:00,eur,-1.00,0.00,-1.00,climate_order\n";
+    let upload = json!({ "account": processor_account, "content": report });
+    let (status, text) = send(app, merchant, mode, Method::POST, "/v1/settlement_reports", &upload).await;
+    assert_eq!(status, 201, "{text}");
+    let reconciliation_run = serde_json::from_str::<Value>(&text).unwrap()["run"]["id"].as_str().unwrap().to_owned();
+    let reconciliation_exception =
+        scalar("SELECT id FROM reconciliation_exceptions WHERE merchant_id = $1 AND mode = $2").await.unwrap();
     let token = app.vault.tokenize("5555555555554444", merchant, mode);
     Victim {
         merchant: merchant.to_owned(),
@@ -112,6 +131,8 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
         api_key,
         webhook_endpoint,
         processor_account,
+        reconciliation_run,
+        reconciliation_exception,
         token,
     }
 }
@@ -133,7 +154,11 @@ async fn snapshot(app: &TestApp, victim: &Victim) -> String {
                FROM webhook_deliveries WHERE merchant_id = $1 AND mode = $2),
             (SELECT string_agg(concat_ws(',', id, display_name, enabled, credentials_sealed::text), ';' ORDER BY id)
                FROM processor_accounts WHERE merchant_id = $1 AND mode = $2),
-            (SELECT body::text FROM routing_tables WHERE merchant_id = $1 AND mode = $2))",
+            (SELECT body::text FROM routing_tables WHERE merchant_id = $1 AND mode = $2),
+            (SELECT string_agg(concat_ws(',', id, state, note, last_run_id), ';' ORDER BY id)
+               FROM reconciliation_exceptions WHERE merchant_id = $1 AND mode = $2),
+            (SELECT count(*) FROM reconciliation_runs WHERE merchant_id = $1 AND mode = $2),
+            (SELECT count(*) FROM settlement_reports WHERE merchant_id = $1 AND mode = $2))",
     )
     .bind(&victim.merchant)
     .bind(victim.mode)
@@ -158,6 +183,7 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 "/charges/{id}/capture" => vec![null.clone(), json!({ "amount": 100 })],
                 "/webhook_endpoints/{id}" if method == Method::PATCH => vec![json!({ "description": "mine now" })],
                 "/processor_accounts/{id}" if method == Method::PATCH => vec![json!({ "display_name": "mine now" })],
+                "/reconciliation/exceptions/{id}/resolve" => vec![json!({ "note": "mine now" })],
                 _ => vec![null.clone()],
             };
             for body in bodies {
@@ -168,6 +194,15 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
             continue;
         }
         match (method.as_str(), route) {
+            ("GET", "/reconciliation/exceptions.csv") => {
+                // The export: the intruder's own exceptions (none), nothing of the victim's.
+                let path = format!("/v1{route}");
+                let answer = app.signed(Method::GET, &path, "", merchant, mode).send().await.unwrap();
+                assert_eq!(answer.status().as_u16(), 200, "GET {path}");
+                let text = answer.text().await.unwrap();
+                assert_no_leak(victim, &text, &path);
+                assert_eq!(text.lines().count(), 1, "only the header: {text}");
+            }
             ("GET", _) => {
                 let path = format!("/v1{route}");
                 let paths = match route {
@@ -240,6 +275,14 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 let (status, text) = send(app, merchant, mode, Method::POST, &path, &body).await;
                 assert_eq!(status, 201, "POST {path}: {text}");
                 assert_no_leak(victim, &text, &path);
+            }
+            ("POST", "/settlement_reports") => {
+                // A report for the victim's processor account: not the intruder's account, so refused.
+                let report = "balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category\n";
+                let body = json!({ "account": victim.processor_account, "content": report });
+                let (status, text) = send(app, merchant, mode, Method::POST, "/v1/settlement_reports", &body).await;
+                assert_eq!(status, 400, "{text}");
+                assert!(text.contains("\"param\":\"account\""), "{text}");
             }
             ("PUT", "/routing") => {
                 // Routing one's payments to the victim's account: it is not the intruder's, so it is refused.

@@ -112,6 +112,50 @@ pub struct NewAccount {
 
 /// Checks a connector's settings, naming the field at fault: Checkout.com takes `mada` (the account is on a
 /// Saudi acquirer's Mada setup, so domestic Mada payments go to it); the others take none.
+/// What the processor charges under the merchant's contract (`settings.fees`: `basis_points` of each capture
+/// plus `fixed` minor units, as our own pricing computes it), and how far a reported fee may stray from it
+/// (`tolerance`, minor units) before reconciliation calls it a `fee_variance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedFees {
+    pub pricing: paygate_core::ledger::Pricing,
+    pub tolerance: i64,
+}
+
+impl ExpectedFees {
+    /// The account's expected fees, if its settings name them.
+    pub fn from_settings(settings: &Value) -> Result<Option<ExpectedFees>, AccountError> {
+        let Some(fees) = settings.get("fees") else { return Ok(None) };
+        let Value::Object(fields) = fees else {
+            return Err(AccountError::Invalid("settings.fees", "settings.fees must be an object".into()));
+        };
+        let mut numbers = [0i64; 3];
+        for (name, value) in fields {
+            let (slot, max) = match name.as_str() {
+                "basis_points" => (0, i64::from(paygate_core::ledger::BASIS_POINTS_MAX)),
+                "fixed" => (1, paygate_core::money::AMOUNT_MINOR_MAX),
+                "tolerance" => (2, paygate_core::money::AMOUNT_MINOR_MAX),
+                _ => {
+                    return Err(AccountError::Invalid(
+                        "settings.fees",
+                        format!("settings.fees takes basis_points, fixed and tolerance, not {name}"),
+                    ));
+                }
+            };
+            numbers[slot] = value.as_i64().filter(|n| (0..=max).contains(n)).ok_or_else(|| {
+                AccountError::Invalid(
+                    "settings.fees",
+                    format!("settings.fees.{name} must be an integer from 0 to {max}"),
+                )
+            })?;
+        }
+        let fixed = paygate_core::money::Amount::new(numbers[1])
+            .map_err(|e| AccountError::Invalid("settings.fees", format!("settings.fees.fixed: {e}")))?;
+        let pricing = paygate_core::ledger::Pricing::new(numbers[0] as u16, fixed)
+            .map_err(|e| AccountError::Invalid("settings.fees", format!("settings.fees.basis_points: {e}")))?;
+        Ok(Some(ExpectedFees { pricing, tolerance: numbers[2] }))
+    }
+}
+
 pub fn check_settings(connector: ConnectorKind, settings: &Value) -> Result<(), AccountError> {
     let Value::Object(fields) = settings else {
         return Err(AccountError::Invalid("settings", "settings must be an object".into()));
@@ -121,6 +165,9 @@ pub fn check_settings(connector: ConnectorKind, settings: &Value) -> Result<(), 
             (ConnectorKind::Checkout, "mada") if value.is_boolean() => {}
             (ConnectorKind::Checkout, "mada") => {
                 return Err(AccountError::Invalid("settings.mada", "settings.mada must be true or false".into()));
+            }
+            (_, "fees") => {
+                ExpectedFees::from_settings(settings)?;
             }
             _ => {
                 return Err(AccountError::Invalid(

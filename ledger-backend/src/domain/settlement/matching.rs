@@ -11,6 +11,7 @@
 //! Runs of one account are serialized (a transaction-scoped advisory lock): several workers may ask at once.
 
 use crate::domain::journal;
+use crate::domain::processors::accounts::ExpectedFees;
 use crate::domain::tenancy::{self, Scope};
 use crate::ids::new_id;
 use paygate_core::id::{ProcessorAccountId, ReconciliationExceptionKind, ReconciliationRunKind};
@@ -82,15 +83,18 @@ pub async fn run(
 ) -> Result<RunSummary, MatchError> {
     tenancy::scope(scope, async {
         let mut tx = pool.begin().await?;
-        let connector: Option<String> = sqlx::query_scalar(
-            "SELECT connector FROM processor_accounts WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+        let found: Option<(String, Value)> = sqlx::query_as(
+            "SELECT connector, settings FROM processor_accounts WHERE id = $1 AND merchant_id = $2 AND mode = $3",
         )
         .bind(account)
         .bind(scope.merchant_id)
         .bind(scope.mode)
         .fetch_optional(&mut *tx)
         .await?;
-        let connector = connector.and_then(|c| ConnectorKind::parse(&c)).ok_or(MatchError::NotFound)?;
+        let (connector, settings) = found.ok_or(MatchError::NotFound)?;
+        let connector = ConnectorKind::parse(&connector).ok_or(MatchError::NotFound)?;
+        // Checked when the settings were written; a setting this build cannot read checks nothing.
+        let fees = ExpectedFees::from_settings(&settings).ok().flatten();
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('reconcile:' || $1, 0))")
             .bind(account)
             .execute(&mut *tx)
@@ -132,7 +136,7 @@ pub async fn run(
         let context = Context { scope, account, reports: &reports, run: &run_id };
         let rows = stage(&mut tx, &context).await?;
         resolve(&mut tx, &context).await?;
-        classify(&mut tx, &context).await?;
+        classify(&mut tx, &context, fees).await?;
         find_missing(&mut tx, &context, as_of - settlement_window_seconds(connector)).await?;
         let matched = record_rows(&mut tx).await?;
         let (opened, cleared) = upsert_exceptions(&mut tx, &context).await?;
@@ -178,7 +182,7 @@ async fn stage(conn: &mut PgConnection, context: &Context<'_>) -> Result<u64, sq
          SELECT report_id, line, row_key, kind, presentment_amount, presentment_currency, settlement_currency,
                 gross, fee, net, our_charge, our_refund, processor_payment, processor_object, payout,
                 NULL::text COLLATE \"C\" AS charge_id, NULL::text COLLATE \"C\" AS refund_id,
-                NULL::text AS category, NULL::text AS detail
+                NULL::text AS category, NULL::text AS detail, NULL::bigint AS expected, NULL::bigint AS actual
          FROM settlement_rows WHERE processor_account_id = $1 AND report_id = ANY($2)",
     )
     .bind(context.account)
@@ -229,8 +233,12 @@ async fn resolve(conn: &mut PgConnection, context: &Context<'_>) -> Result<(), s
     Ok(())
 }
 
-/// The row rules, first match wins; then the per-charge amount rule and the per-payout sum.
-async fn classify(conn: &mut PgConnection, context: &Context<'_>) -> Result<(), sqlx::Error> {
+/// The row rules, first match wins; then the per-charge amount and fee rules and the per-payout sum.
+async fn classify(
+    conn: &mut PgConnection,
+    context: &Context<'_>,
+    fees: Option<ExpectedFees>,
+) -> Result<(), sqlx::Error> {
     let rules = [
         // A processor row seen before (earlier in this report, or in an earlier one).
         "UPDATE recon x SET category = 'duplicate', detail = 'the processor reported row ' || x.row_key || ' more than once'
@@ -287,18 +295,45 @@ async fn classify(conn: &mut PgConnection, context: &Context<'_>) -> Result<(), 
     )
     .execute(&mut *conn)
     .await?;
+    if let Some(fees) = fees {
+        // The processor's fees on a charge (its capture rows' fees, and fee lines tied to them) against its
+        // pricing: `Pricing::fee` written in SQL (basis points rounded half up, plus the fixed part, at most the
+        // amount). Rows settled in another currency than the payment's are left out: their fee is converted.
+        sqlx::query(
+            "WITH fees AS (
+                 SELECT x.charge_id, sum(x.fee) AS charged FROM recon x
+                 WHERE x.category IS NULL AND x.kind IN ('capture', 'capture_reversal')
+                 GROUP BY x.charge_id
+                 HAVING bool_and(x.presentment_currency IS NULL OR x.presentment_currency = x.settlement_currency)),
+              expected AS (
+                 SELECT f.charge_id, f.charged,
+                        least(c.amount_captured, (c.amount_captured * $1 + 5000) / 10000 + $2) AS fee
+                 FROM fees f JOIN charges c ON c.id = f.charge_id)
+             UPDATE recon x SET category = 'fee_variance', expected = e.fee, actual = e.charged,
+                 detail = 'the processor charged a fee of ' || e.charged || ' where its pricing says ' || e.fee
+             FROM expected e
+             WHERE x.category IS NULL AND x.charge_id = e.charge_id AND x.kind IN ('capture', 'capture_reversal')
+               AND abs(e.charged - e.fee) > $3",
+        )
+        .bind(i64::from(fees.pricing.basis_points()))
+        .bind(fees.pricing.fixed().minor())
+        .bind(fees.tolerance)
+        .execute(&mut *conn)
+        .await?;
+    }
     // Row exceptions, one per subject.
     sqlx::query(
         "INSERT INTO recon_found (category, subject, charge_id, refund_id, report_id, line, currency,
                                   expected_amount, actual_amount, detail, inputs)
          SELECT DISTINCT ON (x.category, subject) x.category, subject, x.charge_id, x.refund_id, x.report_id, x.line,
-                coalesce(x.presentment_currency, x.settlement_currency), expected, x.presentment_amount, x.detail,
+                coalesce(x.presentment_currency, x.settlement_currency), coalesce(x.expected, s.expected),
+                coalesce(x.actual, x.presentment_amount), x.detail,
                 md5(concat_ws('|', x.category, x.row_key, x.kind, x.presentment_amount, x.presentment_currency, x.gross,
                               x.fee, x.charge_id, x.refund_id, x.detail))
          FROM recon x
          LEFT JOIN charges c ON c.id = x.charge_id
          LEFT JOIN refunds f ON f.id = x.refund_id
-         CROSS JOIN LATERAL (SELECT CASE WHEN x.category = 'amount_mismatch' AND x.refund_id IS NULL
+         CROSS JOIN LATERAL (SELECT CASE WHEN x.category IN ('amount_mismatch', 'fee_variance') AND x.refund_id IS NULL
                                          THEN 'charge:' || x.charge_id ELSE 'row:' || x.row_key END AS subject,
                                     CASE WHEN x.refund_id IS NOT NULL THEN -f.amount ELSE c.amount_captured END AS expected) s
          WHERE x.category IS NOT NULL
