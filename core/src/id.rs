@@ -209,6 +209,8 @@ id_kinds! {
     ReconciliationRunId, ReconciliationRunKind, "rrun";
     /// A discrepancy reconciliation found, worked by an operator.
     ReconciliationExceptionId, ReconciliationExceptionKind, "rexc";
+    /// Money paid out to a merchant's bank by a processor.
+    PayoutId, PayoutKind, "po";
     /// A ledger journal transaction.
     LedgerTransactionId, LedgerTransactionKind, "ltx";
     /// A row of the hash-chained audit log.

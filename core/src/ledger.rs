@@ -15,6 +15,9 @@
 //! - refund reverted (processor failed it): the opposite of the refund
 //! - settle (reconciliation): `cash` +net, `processor_receivable` −gross, `processor_fees` +proc_fee;
 //!   `merchant_pending` +payout, `merchant_available` −payout
+//! - a refund settled: `processor_receivable` +R, `cash` −R; `merchant_available` +R, `merchant_pending` −R
+//! - a processor fee not tied to a payment: `processor_fees` +F, `cash` −F
+//! - paid out to the merchant's bank: `merchant_available` +P, `cash` −P
 
 use crate::money::Amount;
 
@@ -95,6 +98,18 @@ pub enum LedgerEvent {
         processor_fee: Amount,
         payout: Amount,
     },
+    /// The processor took a refund out of what it pays: it leaves the merchant's available balance.
+    RefundSettled {
+        amount: Amount,
+    },
+    /// A processor fee not tied to one payment (a monthly fee, Radar): ours to pay.
+    ProcessorFee {
+        amount: Amount,
+    },
+    /// Money sent to the merchant's bank.
+    PaidOut {
+        amount: Amount,
+    },
 }
 
 impl LedgerEvent {
@@ -107,6 +122,9 @@ impl LedgerEvent {
             LedgerEvent::Refunded { .. } => "refund",
             LedgerEvent::RefundReverted { .. } => "refund_reversal",
             LedgerEvent::Settled { .. } => "settlement",
+            LedgerEvent::RefundSettled { .. } => "refund_settlement",
+            LedgerEvent::ProcessorFee { .. } => "processor_fee",
+            LedgerEvent::PaidOut { .. } => "payout",
         }
     }
 }
@@ -164,6 +182,14 @@ pub fn postings(event: LedgerEvent) -> Result<Vec<Posting>, PostingError> {
                 p(K::MerchantAvailable, -payout.minor()),
             ]
         }
+        LedgerEvent::RefundSettled { amount } => vec![
+            p(K::ProcessorReceivable, amount.minor()),
+            p(K::Cash, -amount.minor()),
+            p(K::MerchantAvailable, amount.minor()),
+            p(K::MerchantPending, -amount.minor()),
+        ],
+        LedgerEvent::ProcessorFee { amount } => vec![p(K::ProcessorFees, amount.minor()), p(K::Cash, -amount.minor())],
+        LedgerEvent::PaidOut { amount } => vec![p(K::MerchantAvailable, amount.minor()), p(K::Cash, -amount.minor())],
     };
     let lines: Vec<Posting> = lines.into_iter().filter(|l| l.amount_minor != 0).collect();
     // Every rule above balances by construction; this guards the rules themselves.
@@ -258,6 +284,30 @@ mod tests {
         journal.extend(postings(LedgerEvent::Refunded { amount: amt(300) }).unwrap());
         assert_eq!(balance(&journal, K::MerchantPending), -447);
         assert_eq!(balance(&journal, K::ProcessorReceivable), 500);
+        assert!(is_balanced(&journal));
+    }
+
+    #[test]
+    fn settlement_moves_the_merchants_money_from_pending_to_available_and_a_payout_empties_it() {
+        use AccountKind as K;
+        let mut journal = postings(LedgerEvent::Authorized { amount: amt(1_000) }).unwrap();
+        journal.extend(
+            postings(LedgerEvent::Captured { authorized: amt(1_000), captured: amt(1_000), fee: amt(50) }).unwrap(),
+        );
+        journal.extend(postings(LedgerEvent::Refunded { amount: amt(200) }).unwrap());
+        // The processor reports the capture (its fee 29) and the refund; then a monthly fee of 7; then pays out.
+        let settled = LedgerEvent::Settled { gross: amt(1_000), processor_fee: amt(29), payout: amt(950) };
+        journal.extend(postings(settled).unwrap());
+        journal.extend(postings(LedgerEvent::RefundSettled { amount: amt(200) }).unwrap());
+        journal.extend(postings(LedgerEvent::ProcessorFee { amount: amt(7) }).unwrap());
+        assert_eq!(balance(&journal, K::MerchantPending), 0, "nothing left pending");
+        assert_eq!(balance(&journal, K::MerchantAvailable), -750, "950 settled less the 200 refunded");
+        assert_eq!(balance(&journal, K::ProcessorReceivable), 0, "the processor owes nothing more");
+        journal.extend(postings(LedgerEvent::PaidOut { amount: amt(750) }).unwrap());
+        assert_eq!(balance(&journal, K::MerchantAvailable), 0);
+        // What is left in cash is our margin: our fee 50, less the processor's 29 and 7.
+        assert_eq!(balance(&journal, K::Cash), 14);
+        assert_eq!(balance(&journal, K::FeeRevenue) + balance(&journal, K::ProcessorFees), -14);
         assert!(is_balanced(&journal));
     }
 

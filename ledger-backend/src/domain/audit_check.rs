@@ -5,6 +5,8 @@
 //! 3. Every charge against its ledger: the balance of `processor_receivable` booked for the charge equals
 //!    captured − refunded, and the open authorization hold equals the authorized amount while the charge
 //!    is authorized (zero otherwise). Balances are always sums of entries, so this recomputes them.
+//! 4. Settlement: every settlement, refund settlement, processor fee and payout transaction is backed by the
+//!    report rows it booked (`settlement_postings`), and every such posting by its report row and its transaction.
 
 use crate::jobs::audit_seal::{AUDIT_ROW_COLUMNS, AuditRow, chain_hash};
 use sqlx::PgPool;
@@ -24,6 +26,7 @@ pub async fn run(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
     let mut findings = check_chain(pool).await?;
     findings.extend(check_ledger(pool).await?);
     findings.extend(check_charges(pool).await?);
+    findings.extend(check_settlement(pool).await?);
     Ok(findings)
 }
 
@@ -116,6 +119,36 @@ async fn check_ledger(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
         object: id,
         detail: "no entries".into(),
     }));
+    Ok(findings)
+}
+
+async fn check_settlement(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
+    let unbacked: Vec<String> = sqlx::query_scalar(
+        "SELECT t.id FROM ledger_transactions t
+         WHERE t.kind IN ('settlement', 'refund_settlement', 'processor_fee', 'payout')
+           AND NOT EXISTS (SELECT 1 FROM settlement_postings p WHERE p.transaction_id = t.id)
+           AND NOT EXISTS (SELECT 1 FROM settlement_postings p WHERE p.payout_transaction_id = t.id)",
+    )
+    .fetch_all(pool)
+    .await?;
+    let orphaned: Vec<(String, String)> = sqlx::query_as(
+        "SELECT p.processor_account_id || ':' || p.row_key,
+                CASE WHEN s.row_key IS NULL THEN 'its report row is missing'
+                     ELSE 'it names a journal transaction that does not exist' END
+         FROM settlement_postings p
+         LEFT JOIN settlement_rows s ON s.report_id = p.report_id AND s.line = p.line AND s.row_key = p.row_key
+         WHERE s.row_key IS NULL
+            OR NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = p.transaction_id)
+            OR (p.payout_transaction_id IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = p.payout_transaction_id))",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut findings: Vec<Finding> = unbacked
+        .into_iter()
+        .map(|id| Finding { check: "settlement", object: id, detail: "no report row backs this posting".into() })
+        .collect();
+    findings.extend(orphaned.into_iter().map(|(object, detail)| Finding { check: "settlement", object, detail }));
     Ok(findings)
 }
 

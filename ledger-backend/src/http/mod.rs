@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod operator;
 mod pagination;
 mod path_id;
+mod payouts;
 mod problem_only;
 mod processors;
 mod reconciliation;
@@ -63,6 +64,7 @@ pub fn v1_endpoints() -> Vec<api::Endpoint> {
         webhooks::endpoints(),
         processors::endpoints(),
         reconciliation::endpoints(),
+        payouts::endpoints(),
     ]
     .into_iter()
     .flatten()

@@ -147,6 +147,7 @@ impl From<MatchError> for ApiError {
         match error {
             MatchError::NotFound | MatchError::NoSuchReport => ApiError::Code(ErrorCode::ResourceNotFound),
             MatchError::Journal(e) => ApiError::Internal(e.to_string()),
+            MatchError::Booking(e) => ApiError::Internal(e),
             MatchError::Database(e) => ApiError::from(e),
         }
     }

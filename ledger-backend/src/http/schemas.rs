@@ -101,6 +101,7 @@ pub fn components() -> Vec<(&'static str, Value)> {
         ("ProcessorEvent", processor_event()),
         ("Routing", routing()),
         ("ReconciliationRun", reconciliation_run()),
+        ("Payout", payout()),
         ("ReconciliationException", reconciliation_exception()),
         ("Problem", problem()),
     ]
@@ -320,6 +321,24 @@ fn processor_event() -> Value {
         ("outcome", outcomes),
         ("detail", nullable(string())),
         ("received", timestamp()),
+    ])
+}
+
+fn payout() -> Value {
+    object(&[
+        ("id", id("po")),
+        ("object", constant("payout")),
+        ("livemode", boolean()),
+        ("processor_account", id("pa")),
+        (
+            "processor_payout",
+            json!({ "type": "string", "description": "The processor's id of it (Stripe po_…, a batch number)" }),
+        ),
+        ("currency", currency()),
+        ("amount", minor_amount("Paid to the merchant's bank")),
+        ("status", one_of_strings(&["paid", "failed"])),
+        ("created", timestamp()),
+        ("updated", timestamp()),
     ])
 }
 

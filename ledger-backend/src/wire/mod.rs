@@ -20,7 +20,7 @@ pub use events::Event;
 pub use ledger::{LedgerEntry, LedgerTransaction};
 pub use pricing::Price;
 pub use processors::{ProcessorAccount, ReceivedProcessorEvent, Routing};
-pub use reconciliation::{ReconciliationException, ReconciliationRun};
+pub use reconciliation::{Payout, ReconciliationException, ReconciliationRun};
 pub use refunds::Refund;
 pub use webhooks::{Deleted, DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WithSecret};
 

@@ -2,6 +2,7 @@
 
 use super::{Timestamp, livemode};
 use crate::domain::settlement::exceptions::{ExceptionRecord, RunRecord};
+use crate::domain::settlement::payouts::PayoutRecord;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -92,6 +93,39 @@ impl From<&RunRecord> for ReconciliationRun {
             exceptions: r.exceptions.clone(),
             started: Timestamp(r.started_at),
             finished: r.finished_at.map(Timestamp),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Payout {
+    pub id: String,
+    object: &'static str,
+    pub livemode: bool,
+    pub processor_account: String,
+    /// The processor's id of the payout (Stripe `po_…`, a batch number).
+    pub processor_payout: String,
+    pub currency: String,
+    /// Minor units paid to the merchant's bank.
+    pub amount: i64,
+    pub status: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+impl From<&PayoutRecord> for Payout {
+    fn from(p: &PayoutRecord) -> Self {
+        Payout {
+            id: p.id.clone(),
+            object: "payout",
+            livemode: livemode(p.mode),
+            processor_account: p.processor_account_id.clone(),
+            processor_payout: p.processor_payout.clone(),
+            currency: p.currency.clone(),
+            amount: p.amount,
+            status: p.status.clone(),
+            created: Timestamp(p.created),
+            updated: Timestamp(p.updated),
         }
     }
 }

@@ -155,9 +155,12 @@ async fn movements(app: &TestApp, day: &Day, account: &Account) -> Vec<Movement>
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    // One payout batch per currency, as processors pay out.
-    let payout =
-        |currency: &str| Some(format!("po_{}_{}", &account.id.to_string()[3..], currency.to_ascii_lowercase()));
+    // One payout batch per currency, as processors pay out; Stripe has not paid out the yen yet.
+    let stripe_unpaid = |currency: &str| account.connector == ConnectorKind::Stripe && currency == "JPY";
+    let payout = |currency: &str| {
+        (!stripe_unpaid(currency))
+            .then(|| format!("po_{}_{}", &account.id.to_string()[3..], currency.to_ascii_lowercase()))
+    };
     let stripe = account.connector == ConnectorKind::Stripe;
     let exponent = |currency: &str| paygate_core::money::Currency::parse(currency).unwrap().exponent();
     let mut list: Vec<Movement> = charges
@@ -362,9 +365,45 @@ async fn a_clean_day_across_three_processors_matches_every_row_with_no_exception
         assert_eq!(summary.exceptions, vec![], "{:?} (seed {seed})", account.connector);
         assert_eq!(summary.matched, summary.rows, "{:?}", account.connector);
         assert_eq!(open_exceptions(&app, account).await, BTreeSet::new());
-        // The same day run again finds the same: nothing.
+        let payout_rows: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM settlement_rows WHERE processor_account_id = $1 AND kind = 'payout'",
+        )
+        .bind(account.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(summary.booked.rows + payout_rows as u64, summary.rows, "{:?}: every row booked", account.connector);
+        // The same day run again finds the same: nothing, and books nothing twice.
         let again = reconcile(&app, &day, account, &csv).await;
-        assert_eq!((again.exceptions.len(), again.opened), (0, 0));
+        assert_eq!((again.exceptions.len(), again.opened, again.booked.rows), (0, 0, 0));
+    }
+    // Everything captured was settled: nothing pending; what the merchant is owed is available or paid out.
+    let merchant = day.scope.merchant_id.to_string();
+    let balance = app.client(&merchant, "test").expect(200, Method::GET, "/v1/balance", &Value::Null).await;
+    for line in balance["pending"].as_array().unwrap() {
+        assert_eq!(line["amount"], 0, "{balance}");
+    }
+    let owed: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a.currency, -sum(e.amount)::bigint FROM ledger_entries e
+         JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'merchant_pending'
+         JOIN ledger_transactions t ON t.id = e.transaction_id AND t.kind IN ('capture', 'refund', 'refund_reversal')
+         WHERE a.merchant_id = $1 GROUP BY a.currency ORDER BY a.currency",
+    )
+    .bind(&merchant)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let payouts = app.client(&merchant, "test").expect(200, Method::GET, "/v1/payouts?limit=100", &Value::Null).await;
+    let payouts = payouts["data"].as_array().unwrap();
+    assert_eq!(payouts.len(), 5, "one per currency and processor, but Stripe's yen: {payouts:?}");
+    for (currency, owed) in owed {
+        let available = balance["available"].as_array().unwrap().iter().find(|l| l["currency"] == currency.as_str());
+        let available = available.map_or(0, |l| l["amount"].as_i64().unwrap());
+        let paid: i64 =
+            payouts.iter().filter(|p| p["currency"] == currency.as_str()).map(|p| p["amount"].as_i64().unwrap()).sum();
+        assert_eq!(available + paid, owed, "{currency}: available {available} + paid out {paid}");
+        // Settled, not yet paid out: Stripe's yen.
+        assert_eq!(available > 0, currency == "JPY", "{currency}: available {available}");
     }
     audit_is_clean(&app).await;
 }

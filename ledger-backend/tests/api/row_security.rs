@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 23] = [
+const TENANT_TABLES: [&str; 25] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -36,6 +36,8 @@ const TENANT_TABLES: [&str; 23] = [
     "settlement_row_errors",
     "reconciliation_runs",
     "reconciliation_exceptions",
+    "settlement_postings",
+    "payouts",
 ];
 
 /// A merchant with something in every table, in test mode.
@@ -78,7 +80,7 @@ async fn busy_merchant(app: &TestApp) -> String {
     // A settlement report with a row and a refused line, as `reconcile` imports it.
     let sandbox = paygate_core::id::ProcessorAccountId::parse(&sandbox).unwrap();
     let report = format!(
-        "{}\nsr_1,2026-11-02 10:00:00,capture,{},,sbx_1,EUR,1000,30,970,\nsr_2,2026-11-02,capture,,,,EUR,x,0,0,\n\
+        "{}\nsr_1,2026-11-02 10:00:00,capture,{},,sbx_1,EUR,1000,30,970,po_1\nsr_2,2026-11-02,capture,,,,EUR,x,0,0,\n\
          sr_3,2026-11-02 10:00:00,climate_order,,,,EUR,-1,0,-1,\n",
         paygate_core::settlement::sandbox::COLUMNS.join(","),
         charge["id"].as_str().unwrap()
@@ -94,7 +96,7 @@ async fn busy_merchant(app: &TestApp) -> String {
     assert_eq!((imported.rows_read, imported.rows_refused), (2, 1));
     // Reconciled: a run, and an exception for the row type nobody knows.
     let run = matching::run(&app.pool, scope, sandbox, Some(&imported.report), 0).await.unwrap();
-    assert_eq!(run.opened, 1);
+    assert_eq!((run.opened, run.booked.rows, run.booked.payouts), (1, 1, 1));
     // A delivery attempt, as the worker records it.
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)

@@ -21,13 +21,15 @@ struct Victim {
     processor_account: String,
     reconciliation_run: String,
     reconciliation_exception: String,
+    payout: String,
     /// A vaulted card not yet used: another merchant must not be able to spend it.
     token: String,
 }
 
 impl Victim {
-    fn ids(&self) -> [&str; 11] {
+    fn ids(&self) -> [&str; 12] {
         [
+            &self.payout,
             &self.processor_account,
             &self.reconciliation_run,
             &self.reconciliation_exception,
@@ -52,6 +54,7 @@ impl Victim {
         };
         match resource {
             "runs" => &self.reconciliation_run,
+            "payouts" => &self.payout,
             "exceptions" => &self.reconciliation_exception,
             "charges" => &self.authorized,
             "refunds" => &self.refund,
@@ -111,14 +114,20 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
         send(app, merchant, mode, Method::POST, "/v1/refunds", &json!({ "charge": captured, "amount": 100 })).await;
     assert_eq!(status, 201, "{text}");
     // A settlement report of its processor account, reconciled: a run, and an exception (a row type nobody knows).
-    let report = "balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category\n\
-                  txn_victim,2026-11-01 00:00:00,eur,-1.00,0.00,-1.00,climate_order\n";
+    // Its capture settled and paid out too: a payout.
+    let report = format!(
+        "balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,automatic_payout_id,\
+         payment_metadata[paygate_charge_id]\n\
+         txn_victim,2026-11-01 00:00:00,eur,-1.00,0.00,-1.00,climate_order,,\n\
+         txn_victim_capture,2026-11-01 00:00:00,eur,20.00,0.58,19.42,charge,po_victim,{captured}\n"
+    );
     let upload = json!({ "account": processor_account, "content": report });
     let (status, text) = send(app, merchant, mode, Method::POST, "/v1/settlement_reports", &upload).await;
     assert_eq!(status, 201, "{text}");
     let reconciliation_run = serde_json::from_str::<Value>(&text).unwrap()["run"]["id"].as_str().unwrap().to_owned();
     let reconciliation_exception =
         scalar("SELECT id FROM reconciliation_exceptions WHERE merchant_id = $1 AND mode = $2").await.unwrap();
+    let payout = scalar("SELECT id FROM payouts WHERE merchant_id = $1 AND mode = $2").await.unwrap();
     let token = app.vault.tokenize("5555555555554444", merchant, mode);
     Victim {
         merchant: merchant.to_owned(),
@@ -133,6 +142,7 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
         processor_account,
         reconciliation_run,
         reconciliation_exception,
+        payout,
         token,
     }
 }
@@ -158,7 +168,9 @@ async fn snapshot(app: &TestApp, victim: &Victim) -> String {
             (SELECT string_agg(concat_ws(',', id, state, note, last_run_id), ';' ORDER BY id)
                FROM reconciliation_exceptions WHERE merchant_id = $1 AND mode = $2),
             (SELECT count(*) FROM reconciliation_runs WHERE merchant_id = $1 AND mode = $2),
-            (SELECT count(*) FROM settlement_reports WHERE merchant_id = $1 AND mode = $2))",
+            (SELECT count(*) FROM settlement_reports WHERE merchant_id = $1 AND mode = $2),
+            (SELECT string_agg(concat_ws(',', id, amount, status), ';' ORDER BY id) FROM payouts
+               WHERE merchant_id = $1 AND mode = $2))",
     )
     .bind(&victim.merchant)
     .bind(victim.mode)

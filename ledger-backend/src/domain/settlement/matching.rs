@@ -54,6 +54,8 @@ pub enum MatchError {
     NoSuchReport,
     #[error(transparent)]
     Journal(#[from] journal::JournalError),
+    #[error("settlement cannot be booked: {0}")]
+    Booking(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -70,6 +72,8 @@ pub struct RunSummary {
     pub opened: u64,
     /// Open exceptions this run no longer found, resolved by it.
     pub cleared: u64,
+    /// What it booked in the ledger.
+    pub booked: super::booking::Booked,
 }
 
 /// Reconciles `account`: the rows of `report` (or of every report with rows no run has looked at yet), and our
@@ -139,6 +143,7 @@ pub async fn run(
         classify(&mut tx, &context, fees).await?;
         find_missing(&mut tx, &context, as_of - settlement_window_seconds(connector)).await?;
         let matched = record_rows(&mut tx).await?;
+        let booked = super::booking::book(&mut tx, scope, account, &run_id).await?;
         let (opened, cleared) = upsert_exceptions(&mut tx, &context).await?;
         let counts: Vec<(String, i64)> = sqlx::query_as(
             "SELECT category, count(*) FROM recon_found GROUP BY category ORDER BY category",
@@ -163,6 +168,7 @@ pub async fn run(
             exceptions: counts.into_iter().map(|(c, n)| (c, n as u64)).collect(),
             opened,
             cleared,
+            booked,
         })
     })
     .await

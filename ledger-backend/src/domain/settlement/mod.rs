@@ -1,6 +1,8 @@
 //! Settlement and reconciliation: processors' reports imported (`import`), matched against our ledger
 //! (`matching`), and what does not match kept as exceptions an operator works (`exceptions`).
 
+pub mod booking;
 pub mod exceptions;
 pub mod import;
 pub mod matching;
+pub mod payouts;

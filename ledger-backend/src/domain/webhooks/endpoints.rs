@@ -29,6 +29,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.succeeded",
     "refund.failed",
     "reconciliation.exception_opened",
+    "payout.paid",
     "webhook_endpoint.disabled",
 ];
 /// How long the previous secret keeps signing after a rotation, unless asked otherwise.
