@@ -6,6 +6,7 @@
 #   scripts/bench.sh edge     the latency the edge adds in front of the backend, and replays it serves alone
 #   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
 #   scripts/bench.sh sdk      bytes of the loader and the card iframe (raw, gzip, brotli), mount() → ready
+#   scripts/bench.sh reconciliation  a 1,000,000-row settlement report imported and matched: rows/s, peak memory
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
 # production), never the test cluster with fsync off.
@@ -46,6 +47,12 @@ case "$what" in
     step "webhooks: deliveries/s and commit-to-delivery latency to a local receiver"
     DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench webhooks
     ;;
+  reconciliation)
+    url=$(pg_ensure pg-bench 54331 "-c shared_buffers=512MB")
+    machine
+    step "reconciliation: a Stripe report of ${BENCH_ROWS:-1000000} rows imported and matched"
+    DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench reconciliation
+    ;;
   sdk)
     echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr); $(/usr/bin/chromium --version 2>/dev/null)"
     step "browser SDK: bytes on the critical path and mount() → ready (headless Chromium, workerd)"
@@ -54,7 +61,7 @@ case "$what" in
     node sdk/bench/sdk_bench.mjs
     ;;
   *)
-    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk" >&2
+    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk|reconciliation" >&2
     exit 2
     ;;
 esac

@@ -64,6 +64,14 @@ fn stripes_sample_reads_to_its_totals_by_category_and_payout() {
         (refund.presentment.unwrap().minor, refund.processor_object.as_deref()),
         (-2_000, Some("re_3SynthTest0000000000000001"))
     );
+    // The partial capture: 80.00 authorized, 30.00 given back (its row has no customer-facing amount: the gross
+    // is what the customer got back), so what the customer paid adds up to the 50.00 captured.
+    let partial: i64 = rows
+        .iter()
+        .filter(|r| r.processor_object.as_deref() == Some("ch_3SynthTest0000000000000004"))
+        .map(|r| r.presentment.unwrap().minor)
+        .sum();
+    assert_eq!(partial, 5_000);
     assert_eq!(rows.iter().filter(|r| r.kind == RowKind::CaptureReversal).count(), 1);
 }
 

@@ -1,13 +1,9 @@
 -- Reconciliation: each imported row matched to the charge or refund it belongs to (or found to be an exception),
 -- runs with their counts, exceptions as data an operator works, settlement booked once per report row, payouts.
 
--- What matching decided for a row (NULL until a run looks at it).
-ALTER TABLE settlement_rows
-    ADD COLUMN charge_id  text COLLATE "C",
-    ADD COLUMN refund_id  text COLLATE "C",
-    ADD COLUMN outcome    text CHECK (outcome IN ('matched', 'exception'));
-GRANT UPDATE (charge_id, refund_id, outcome) ON settlement_rows TO paygate_api, paygate_jobs;
-CREATE INDEX settlement_rows_unmatched ON settlement_rows (report_id) WHERE outcome IS NULL;
+-- The last run that reconciled a report (NULL: none yet). What it decided for each row is not written back to
+-- the row (a million updates); its exceptions say what did not match, its postings what was booked.
+ALTER TABLE settlement_reports ADD COLUMN last_run_id text COLLATE "C";
 
 -- A processor's payment id finds its charge (processor webhooks and report rows both ask).
 CREATE INDEX charges_processor_reference ON charges (processor_account_id, processor_reference)

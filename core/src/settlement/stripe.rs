@@ -48,15 +48,18 @@ fn convert(fields: &Fields<'_>) -> Result<ReportRow, FieldError> {
         return Err(FieldError::new("net", "net is not gross − fee"));
     }
     let raw_type = fields.need("reporting_category")?.to_owned();
-    // What the customer saw: its sign is the row's (Stripe's sample prints it unsigned on refunds).
+    // What the customer saw: its sign is the row's (Stripe's sample prints it unsigned on refunds). Where the
+    // report leaves it out (a partial capture's reversal, a run without the column), nothing was converted: the
+    // gross is what the customer paid or got back.
     let presentment = match (fields.get("customer_facing_amount"), fields.get("customer_facing_currency")) {
         (Some(text), Some(code)) => {
             let currency = currency(code, "customer_facing_currency")?;
             let minor = amount(text, "customer_facing_amount", currency)?.abs();
-            Some(Signed { minor: if gross < 0 { -minor } else { minor }, currency })
+            Signed { minor: if gross < 0 { -minor } else { minor }, currency }
         }
-        _ => None,
+        _ => Signed { minor: gross, currency: settlement },
     };
+    let presentment = Some(presentment);
     let source = fields.owned("source_id");
     let ours = |column: &str, valid: fn(&str) -> bool| fields.get(column).filter(|v| valid(v)).map(str::to_owned);
     let kind = kind(&raw_type);

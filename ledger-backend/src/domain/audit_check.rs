@@ -123,11 +123,11 @@ async fn check_ledger(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
 }
 
 async fn check_settlement(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
+    // Set operations, not a lookup per row: settlement_postings has a row per report row and no index on these.
     let unbacked: Vec<String> = sqlx::query_scalar(
-        "SELECT t.id FROM ledger_transactions t
-         WHERE t.kind IN ('settlement', 'refund_settlement', 'processor_fee', 'payout')
-           AND NOT EXISTS (SELECT 1 FROM settlement_postings p WHERE p.transaction_id = t.id)
-           AND NOT EXISTS (SELECT 1 FROM settlement_postings p WHERE p.payout_transaction_id = t.id)",
+        "SELECT id FROM ledger_transactions WHERE kind IN ('settlement', 'refund_settlement', 'processor_fee', 'payout')
+         EXCEPT SELECT transaction_id FROM settlement_postings
+         EXCEPT SELECT payout_transaction_id FROM settlement_postings WHERE payout_transaction_id IS NOT NULL",
     )
     .fetch_all(pool)
     .await?;
@@ -137,10 +137,9 @@ async fn check_settlement(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
                      ELSE 'it names a journal transaction that does not exist' END
          FROM settlement_postings p
          LEFT JOIN settlement_rows s ON s.report_id = p.report_id AND s.line = p.line AND s.row_key = p.row_key
-         WHERE s.row_key IS NULL
-            OR NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = p.transaction_id)
-            OR (p.payout_transaction_id IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.id = p.payout_transaction_id))",
+         LEFT JOIN ledger_transactions t ON t.id = p.transaction_id
+         LEFT JOIN ledger_transactions o ON o.id = p.payout_transaction_id
+         WHERE s.row_key IS NULL OR t.id IS NULL OR (p.payout_transaction_id IS NOT NULL AND o.id IS NULL)",
     )
     .fetch_all(pool)
     .await?;

@@ -27,7 +27,8 @@ pub struct Booked {
     pub payouts: u64,
 }
 
-/// Books the rows of the run's `recon` table that matched and no run has booked before.
+/// Books the rows of the run's `recon` table that matched and no run has booked before. Runs of one account
+/// are serialized (`matching::run` holds its lock), so the rows found unbooked here stay so until the claim.
 pub async fn book(
     conn: &mut PgConnection,
     scope: Scope,
@@ -36,23 +37,16 @@ pub async fn book(
 ) -> Result<Booked, MatchError> {
     sqlx::query(
         "CREATE TEMPORARY TABLE recon_booked ON COMMIT DROP AS
-         WITH candidates AS (
-             SELECT x.report_id, x.line, x.row_key, x.kind, x.charge_id, x.presentment_amount,
-                    x.settlement_currency AS currency, x.fee, x.net, x.payout
-             FROM recon x
-             WHERE x.category IS NULL AND x.kind IN ('capture', 'capture_reversal', 'refund', 'fee')
-               AND (x.presentment_currency IS NULL OR x.presentment_currency = x.settlement_currency)),
-         claimed AS (
-             INSERT INTO settlement_postings (processor_account_id, row_key, merchant_id, mode, report_id, line, run_id,
-                                              transaction_id)
-             SELECT $1, row_key, $2, $3, report_id, line, $4, '' FROM candidates
-             ON CONFLICT (processor_account_id, row_key) DO NOTHING RETURNING row_key)
-         SELECT c.* FROM candidates c JOIN claimed USING (row_key)",
+         SELECT x.report_id, x.line, x.row_key, x.kind, x.charge_id, x.presentment_amount,
+                x.settlement_currency AS currency, x.fee, x.net, x.payout,
+                CASE WHEN x.kind IN ('capture', 'capture_reversal') THEN 'capture' ELSE x.kind END AS book_as
+         FROM recon x
+         WHERE x.category IS NULL AND x.kind IN ('capture', 'capture_reversal', 'refund', 'fee')
+           AND (x.presentment_currency IS NULL OR x.presentment_currency = x.settlement_currency)
+           AND NOT EXISTS (SELECT 1 FROM settlement_postings p
+                           WHERE p.processor_account_id = $1 AND p.row_key = x.row_key)",
     )
     .bind(account)
-    .bind(scope.merchant_id)
-    .bind(scope.mode)
-    .bind(run)
     .execute(&mut *conn)
     .await?;
     let unbooked: i64 = sqlx::query_scalar(
@@ -70,14 +64,24 @@ pub async fn book(
                  JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'merchant_pending'
                  WHERE t.charge_id = b.charge_id AND t.kind = 'capture')::bigint AS share
          FROM (SELECT DISTINCT ON (charge_id) charge_id, currency, payout FROM recon_booked
-               WHERE kind = 'capture' ORDER BY charge_id, presentment_amount IS NULL) b",
+               WHERE book_as = 'capture' ORDER BY charge_id, presentment_amount IS NULL) b",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "CREATE TEMPORARY TABLE recon_transactions (currency text, book_as text, transaction_id text) ON COMMIT DROP",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "CREATE TEMPORARY TABLE recon_payouts (payout text, currency text, transaction_id text) ON COMMIT DROP",
     )
     .execute(&mut *conn)
     .await?;
     let sums: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT b.currency,
-                coalesce(sum(b.presentment_amount) FILTER (WHERE b.kind IN ('capture', 'capture_reversal')), 0)::bigint,
-                coalesce(sum(b.fee) FILTER (WHERE b.kind IN ('capture', 'capture_reversal')), 0)::bigint,
+                coalesce(sum(b.presentment_amount) FILTER (WHERE b.book_as = 'capture'), 0)::bigint,
+                coalesce(sum(b.fee) FILTER (WHERE b.book_as = 'capture'), 0)::bigint,
                 coalesce((SELECT sum(s.share) FROM recon_shares s WHERE s.currency = b.currency), 0)::bigint,
                 coalesce(-sum(b.presentment_amount) FILTER (WHERE b.kind = 'refund'), 0)::bigint,
                 coalesce(-sum(b.net) FILTER (WHERE b.kind = 'fee'), 0)::bigint
@@ -86,45 +90,62 @@ pub async fn book(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let claimed: i64 = sqlx::query_scalar("SELECT count(*) FROM recon_booked").fetch_one(&mut *conn).await?;
     for (code, gross, processor_fee, share, refunded, fees) in sums {
         let currency = Currency::parse(&code).map_err(|e| MatchError::Booking(format!("{code}: {e}")))?;
-        // Each event with the row kinds it settles.
-        let mut events: Vec<(LedgerEvent, &[&str])> = Vec::new();
+        // Each event with the rows it settles; a group with nothing to book stays unbooked.
+        let mut events: Vec<(LedgerEvent, &str)> = Vec::new();
         if gross > 0 {
             let settled = LedgerEvent::Settled {
                 gross: amount(gross)?,
                 processor_fee: amount(processor_fee.max(0))?,
                 payout: amount(share)?,
             };
-            events.push((settled, &["capture", "capture_reversal"]));
+            events.push((settled, "capture"));
         }
         if refunded > 0 {
-            events.push((LedgerEvent::RefundSettled { amount: amount(refunded)? }, &["refund"]));
+            events.push((LedgerEvent::RefundSettled { amount: amount(refunded)? }, "refund"));
         }
         if fees > 0 {
-            events.push((LedgerEvent::ProcessorFee { amount: amount(fees)? }, &["fee"]));
+            events.push((LedgerEvent::ProcessorFee { amount: amount(fees)? }, "fee"));
         }
-        for (event, kinds) in events {
+        for (event, book_as) in events {
             let transaction = journal::post(conn, scope, currency, event, Subject::default()).await?;
-            let kinds: Vec<&str> = kinds.to_vec();
-            sqlx::query(
-                "UPDATE settlement_postings p SET transaction_id = $1
-                 FROM recon_booked b
-                 WHERE p.processor_account_id = $2 AND p.row_key = b.row_key AND b.currency = $3
-                   AND b.kind = ANY($4) AND p.run_id = $5",
-            )
-            .bind(&transaction)
-            .bind(account)
-            .bind(&code)
-            .bind(&kinds)
-            .bind(run)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("INSERT INTO recon_transactions VALUES ($1, $2, $3)")
+                .bind(&code)
+                .bind(book_as)
+                .bind(&transaction)
+                .execute(&mut *conn)
+                .await?;
         }
     }
-    let payouts = pay_out(conn, scope, account, run).await?;
-    Ok(Booked { rows: claimed as u64, unbooked: unbooked as u64, payouts })
+    let payouts = pay_out(conn, scope, account).await?;
+    // The claim: one posting row per processor row, naming what booked it. The lock makes a conflict impossible;
+    // were one to happen anyway, the counts disagree and the run is rolled back rather than book twice.
+    let expected: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM recon_booked b JOIN recon_transactions t ON t.currency = b.currency AND t.book_as = b.book_as",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let claimed = sqlx::query(
+        "INSERT INTO settlement_postings (processor_account_id, row_key, merchant_id, mode, report_id, line, run_id,
+                                          transaction_id, payout_transaction_id)
+         SELECT $1, b.row_key, $2, $3, b.report_id, b.line, $4, t.transaction_id, p.transaction_id
+         FROM recon_booked b
+         JOIN recon_transactions t ON t.currency = b.currency AND t.book_as = b.book_as
+         LEFT JOIN recon_payouts p ON p.payout = b.payout AND p.currency = b.currency AND b.kind <> 'fee'
+         ON CONFLICT (processor_account_id, row_key) DO NOTHING",
+    )
+    .bind(account)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(run)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if claimed as i64 != expected {
+        return Err(MatchError::Booking(format!("{claimed} rows claimed of {expected}: another run booked some")));
+    }
+    Ok(Booked { rows: claimed, unbooked: unbooked as u64, payouts })
 }
 
 fn amount(minor: i64) -> Result<Amount, MatchError> {
@@ -132,17 +153,15 @@ fn amount(minor: i64) -> Result<Amount, MatchError> {
 }
 
 /// The payouts the booked rows belong to: each pays out the merchant's share of its captures less its refunds.
-async fn pay_out(
-    conn: &mut PgConnection,
-    scope: Scope,
-    account: ProcessorAccountId,
-    run: &str,
-) -> Result<u64, MatchError> {
+async fn pay_out(conn: &mut PgConnection, scope: Scope, account: ProcessorAccountId) -> Result<u64, MatchError> {
     let batches: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT b.payout, b.currency,
                 (coalesce((SELECT sum(s.share) FROM recon_shares s WHERE s.payout = b.payout AND s.currency = b.currency), 0)
                  + coalesce(sum(b.presentment_amount) FILTER (WHERE b.kind = 'refund'), 0))::bigint
-         FROM recon_booked b WHERE b.payout IS NOT NULL GROUP BY b.payout, b.currency ORDER BY b.payout, b.currency",
+         FROM recon_booked b
+         JOIN recon_transactions t ON t.currency = b.currency AND t.book_as = b.book_as
+         WHERE b.payout IS NOT NULL AND b.kind <> 'fee'
+         GROUP BY b.payout, b.currency ORDER BY b.payout, b.currency",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -156,19 +175,12 @@ async fn pay_out(
         let transaction =
             journal::post(conn, scope, currency, LedgerEvent::PaidOut { amount: amount(paid)? }, Subject::default())
                 .await?;
-        sqlx::query(
-            "UPDATE settlement_postings p SET payout_transaction_id = $1
-             FROM recon_booked b
-             WHERE p.processor_account_id = $2 AND p.row_key = b.row_key AND b.payout = $3 AND b.currency = $4
-               AND p.run_id = $5",
-        )
-        .bind(&transaction)
-        .bind(account)
-        .bind(&payout)
-        .bind(&code)
-        .bind(run)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("INSERT INTO recon_payouts VALUES ($1, $2, $3)")
+            .bind(&payout)
+            .bind(&code)
+            .bind(&transaction)
+            .execute(&mut *conn)
+            .await?;
         let id = new_id::<PayoutKind>().to_string();
         let (payout_id, created): (String, bool) = sqlx::query_as(
             "INSERT INTO payouts AS p (id, merchant_id, mode, processor_account_id, processor_payout, currency, amount,

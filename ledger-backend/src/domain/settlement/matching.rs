@@ -116,8 +116,7 @@ pub async fn run(
             }
             None => {
                 sqlx::query_scalar(
-                    "SELECT DISTINCT report_id FROM settlement_rows
-                     WHERE processor_account_id = $1 AND outcome IS NULL ORDER BY report_id",
+                    "SELECT id FROM settlement_reports WHERE processor_account_id = $1 AND last_run_id IS NULL ORDER BY id",
                 )
                 .bind(account)
                 .fetch_all(&mut *tx)
@@ -138,11 +137,9 @@ pub async fn run(
         .execute(&mut *tx)
         .await?;
         let context = Context { scope, account, reports: &reports, run: &run_id };
-        let rows = stage(&mut tx, &context).await?;
-        resolve(&mut tx, &context).await?;
-        classify(&mut tx, &context, fees).await?;
+        let rows = super::classify::classify(&mut tx, scope, account, &reports, fees).await?;
         find_missing(&mut tx, &context, as_of - settlement_window_seconds(connector)).await?;
-        let matched = record_rows(&mut tx).await?;
+        let matched = record_reports(&mut tx, &context).await?;
         let booked = super::booking::book(&mut tx, scope, account, &run_id).await?;
         let (opened, cleared) = upsert_exceptions(&mut tx, &context).await?;
         let counts: Vec<(String, i64)> = sqlx::query_as(
@@ -179,189 +176,6 @@ struct Context<'a> {
     account: ProcessorAccountId,
     reports: &'a [String],
     run: &'a str,
-}
-
-/// The rows under reconciliation, with room for what matching decides; and the exceptions found.
-async fn stage(conn: &mut PgConnection, context: &Context<'_>) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "CREATE TEMPORARY TABLE recon ON COMMIT DROP AS
-         SELECT report_id, line, row_key, kind, presentment_amount, presentment_currency, settlement_currency,
-                gross, fee, net, our_charge, our_refund, processor_payment, processor_object, payout,
-                NULL::text COLLATE \"C\" AS charge_id, NULL::text COLLATE \"C\" AS refund_id,
-                NULL::text AS category, NULL::text AS detail, NULL::bigint AS expected, NULL::bigint AS actual
-         FROM settlement_rows WHERE processor_account_id = $1 AND report_id = ANY($2)",
-    )
-    .bind(context.account)
-    .bind(context.reports)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("CREATE INDEX ON recon (row_key)").execute(&mut *conn).await?;
-    sqlx::query("ANALYZE recon").execute(&mut *conn).await?;
-    sqlx::query(
-        "CREATE TEMPORARY TABLE recon_found (
-             category text NOT NULL, subject text NOT NULL, charge_id text, refund_id text, report_id text,
-             line bigint, currency text, expected_amount bigint, actual_amount bigint, detail text NOT NULL,
-             inputs text NOT NULL
-         ) ON COMMIT DROP",
-    )
-    .execute(&mut *conn)
-    .await?;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM recon").fetch_one(&mut *conn).await?;
-    Ok(count as u64)
-}
-
-/// Each row to its charge (captures, reversals, disputes) or refund: by our ids, then by the processor's.
-/// An object of another account, merchant or mode is never found.
-async fn resolve(conn: &mut PgConnection, context: &Context<'_>) -> Result<(), sqlx::Error> {
-    let statements = [
-        "UPDATE recon x SET charge_id = c.id FROM charges c
-         WHERE x.our_charge IS NOT NULL AND c.id = x.our_charge
-           AND c.merchant_id = $1 AND c.mode = $2 AND c.processor_account_id = $3",
-        "UPDATE recon x SET charge_id = c.id FROM charges c
-         WHERE x.charge_id IS NULL AND x.processor_payment IS NOT NULL AND c.processor_reference = x.processor_payment
-           AND c.merchant_id = $1 AND c.mode = $2 AND c.processor_account_id = $3",
-        "UPDATE recon x SET refund_id = f.id, charge_id = f.charge_id FROM refunds f JOIN charges c ON c.id = f.charge_id
-         WHERE x.kind IN ('refund', 'refund_failure') AND x.our_refund IS NOT NULL AND f.id = x.our_refund
-           AND f.merchant_id = $1 AND f.mode = $2 AND c.processor_account_id = $3",
-        "UPDATE recon x SET refund_id = f.id, charge_id = f.charge_id FROM refunds f JOIN charges c ON c.id = f.charge_id
-         WHERE x.refund_id IS NULL AND x.kind IN ('refund', 'refund_failure') AND x.processor_object IS NOT NULL
-           AND f.processor_reference = x.processor_object
-           AND f.merchant_id = $1 AND f.mode = $2 AND c.processor_account_id = $3",
-    ];
-    for statement in statements {
-        sqlx::query(statement)
-            .bind(context.scope.merchant_id)
-            .bind(context.scope.mode)
-            .bind(context.account)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// The row rules, first match wins; then the per-charge amount and fee rules and the per-payout sum.
-async fn classify(
-    conn: &mut PgConnection,
-    context: &Context<'_>,
-    fees: Option<ExpectedFees>,
-) -> Result<(), sqlx::Error> {
-    let rules = [
-        // A processor row seen before (earlier in this report, or in an earlier one).
-        "UPDATE recon x SET category = 'duplicate', detail = 'the processor reported row ' || x.row_key || ' more than once'
-         WHERE EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $1 AND s.row_key = x.row_key
-                       AND (s.report_id, s.line) < (x.report_id, x.line))",
-        "UPDATE recon x SET category = 'unknown_row_type', detail = 'a row type Paygate does not know'
-         WHERE x.category IS NULL AND x.kind = 'unknown'",
-        "UPDATE recon x SET category = 'missing_in_ledger', detail = CASE
-             WHEN x.kind = 'adjustment' THEN 'a processor adjustment with no Paygate object'
-             ELSE 'no Paygate ' || CASE WHEN x.kind LIKE 'refund%' THEN 'refund' ELSE 'charge' END
-                  || ' for this ' || replace(x.kind, '_', ' ') END
-         WHERE x.category IS NULL AND (x.kind = 'adjustment'
-             OR (x.kind IN ('capture', 'capture_reversal', 'dispute', 'dispute_reversal') AND x.charge_id IS NULL)
-             OR (x.kind IN ('refund', 'refund_failure') AND x.refund_id IS NULL AND x.charge_id IS NULL))",
-        // The processor says something of a charge we know that our ledger does not.
-        "UPDATE recon x SET category = 'status_mismatch', detail = CASE
-             WHEN x.kind IN ('refund', 'refund_failure') THEN 'a refund at the processor that Paygate never recorded'
-             ELSE 'a chargeback at the processor that Paygate never recorded' END
-         WHERE x.category IS NULL AND x.charge_id IS NOT NULL AND x.refund_id IS NULL
-           AND x.kind IN ('refund', 'refund_failure', 'dispute', 'dispute_reversal')",
-        "UPDATE recon x SET category = 'status_mismatch', detail = 'settled at the processor but ' || c.status || ' in Paygate'
-         FROM charges c
-         WHERE x.category IS NULL AND c.id = x.charge_id AND x.kind IN ('capture', 'capture_reversal')
-           AND c.status NOT IN ('captured', 'partially_refunded', 'refunded')",
-        "UPDATE recon x SET category = 'status_mismatch', detail = 'refund ' || f.status || ' in Paygate but '
-             || CASE WHEN x.kind = 'refund' THEN 'done' ELSE 'failed' END || ' at the processor'
-         FROM refunds f
-         WHERE x.category IS NULL AND f.id = x.refund_id
-           AND f.status <> CASE WHEN x.kind = 'refund' THEN 'succeeded' ELSE 'failed' END",
-        "UPDATE recon x SET category = 'currency_mismatch', detail = 'the processor settled ' || x.presentment_currency
-             || ', the charge is in ' || c.currency
-         FROM charges c
-         WHERE x.category IS NULL AND c.id = x.charge_id AND x.presentment_currency IS NOT NULL
-           AND x.presentment_currency <> c.currency",
-        "UPDATE recon x SET category = 'amount_mismatch', detail = 'the processor refunded '
-             || (-x.presentment_amount) || ', Paygate ' || f.amount
-         FROM refunds f
-         WHERE x.category IS NULL AND f.id = x.refund_id AND x.kind = 'refund' AND -x.presentment_amount <> f.amount",
-    ];
-    for rule in rules {
-        sqlx::query(rule).bind(context.account).execute(&mut *conn).await?;
-    }
-    // A charge's capture rows (Stripe: the authorized amount, then the uncaptured part given back) add up to
-    // what we captured; if not, every one of them is the exception, reported once for the charge.
-    sqlx::query(
-        "WITH sums AS (
-             SELECT x.charge_id, sum(x.presentment_amount) AS reported FROM recon x
-             WHERE x.category IS NULL AND x.kind IN ('capture', 'capture_reversal') GROUP BY x.charge_id)
-         UPDATE recon x SET category = 'amount_mismatch',
-             detail = 'the processor captured ' || s.reported || ', Paygate ' || c.amount_captured
-         FROM sums s JOIN charges c ON c.id = s.charge_id
-         WHERE x.category IS NULL AND x.charge_id = s.charge_id AND x.kind IN ('capture', 'capture_reversal')
-           AND s.reported <> c.amount_captured",
-    )
-    .execute(&mut *conn)
-    .await?;
-    if let Some(fees) = fees {
-        // The processor's fees on a charge (its capture rows' fees, and fee lines tied to them) against its
-        // pricing: `Pricing::fee` written in SQL (basis points rounded half up, plus the fixed part, at most the
-        // amount). Rows settled in another currency than the payment's are left out: their fee is converted.
-        sqlx::query(
-            "WITH fees AS (
-                 SELECT x.charge_id, sum(x.fee) AS charged FROM recon x
-                 WHERE x.category IS NULL AND x.kind IN ('capture', 'capture_reversal')
-                 GROUP BY x.charge_id
-                 HAVING bool_and(x.presentment_currency IS NULL OR x.presentment_currency = x.settlement_currency)),
-              expected AS (
-                 SELECT f.charge_id, f.charged,
-                        least(c.amount_captured, (c.amount_captured * $1 + 5000) / 10000 + $2) AS fee
-                 FROM fees f JOIN charges c ON c.id = f.charge_id)
-             UPDATE recon x SET category = 'fee_variance', expected = e.fee, actual = e.charged,
-                 detail = 'the processor charged a fee of ' || e.charged || ' where its pricing says ' || e.fee
-             FROM expected e
-             WHERE x.category IS NULL AND x.charge_id = e.charge_id AND x.kind IN ('capture', 'capture_reversal')
-               AND abs(e.charged - e.fee) > $3",
-        )
-        .bind(i64::from(fees.pricing.basis_points()))
-        .bind(fees.pricing.fixed().minor())
-        .bind(fees.tolerance)
-        .execute(&mut *conn)
-        .await?;
-    }
-    // Row exceptions, one per subject.
-    sqlx::query(
-        "INSERT INTO recon_found (category, subject, charge_id, refund_id, report_id, line, currency,
-                                  expected_amount, actual_amount, detail, inputs)
-         SELECT DISTINCT ON (x.category, subject) x.category, subject, x.charge_id, x.refund_id, x.report_id, x.line,
-                coalesce(x.presentment_currency, x.settlement_currency), coalesce(x.expected, s.expected),
-                coalesce(x.actual, x.presentment_amount), x.detail,
-                md5(concat_ws('|', x.category, x.row_key, x.kind, x.presentment_amount, x.presentment_currency, x.gross,
-                              x.fee, x.charge_id, x.refund_id, x.detail))
-         FROM recon x
-         LEFT JOIN charges c ON c.id = x.charge_id
-         LEFT JOIN refunds f ON f.id = x.refund_id
-         CROSS JOIN LATERAL (SELECT CASE WHEN x.category IN ('amount_mismatch', 'fee_variance') AND x.refund_id IS NULL
-                                         THEN 'charge:' || x.charge_id ELSE 'row:' || x.row_key END AS subject,
-                                    CASE WHEN x.refund_id IS NOT NULL THEN -f.amount ELSE c.amount_captured END AS expected) s
-         WHERE x.category IS NOT NULL
-         ORDER BY x.category, subject, x.report_id, x.line",
-    )
-    .execute(&mut *conn)
-    .await?;
-    // A payout's rows add up to the payout (Adyen's MerchantPayout, Checkout.com's and the sandbox's payout
-    // lines): settlement level, beside the rows' own matching.
-    sqlx::query(
-        "INSERT INTO recon_found (category, subject, report_id, line, currency, expected_amount, actual_amount, detail, inputs)
-         SELECT 'payout_mismatch', 'payout:' || p.payout, p.report_id, p.line, p.settlement_currency, -p.net, rows.net,
-                'payout ' || p.payout || ' is ' || (-p.net) || ' but its rows add up to ' || rows.net,
-                md5(concat_ws('|', p.payout, p.net, rows.net))
-         FROM recon p
-         CROSS JOIN LATERAL (SELECT coalesce(sum(r.net), 0) AS net FROM recon r
-                             WHERE r.payout = p.payout AND r.kind <> 'payout' AND r.category IS DISTINCT FROM 'duplicate') rows
-         WHERE p.kind = 'payout' AND p.category IS NULL AND rows.net <> -p.net",
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Our captures and refunds due in a report by `due` (Unix seconds) that no row of any report shows. Nothing
@@ -408,15 +222,13 @@ async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) 
     Ok(())
 }
 
-/// Writes back what each row was found to be; the count matched.
-async fn record_rows(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE settlement_rows s SET charge_id = x.charge_id, refund_id = x.refund_id,
-             outcome = CASE WHEN x.category IS NULL THEN 'matched' ELSE 'exception' END
-         FROM recon x WHERE s.report_id = x.report_id AND s.line = x.line",
-    )
-    .execute(&mut *conn)
-    .await?;
+/// Marks the reports as reconciled by this run; the count of rows matched.
+async fn record_reports(conn: &mut PgConnection, context: &Context<'_>) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE settlement_reports SET last_run_id = $1 WHERE id = ANY($2)")
+        .bind(context.run)
+        .bind(context.reports)
+        .execute(&mut *conn)
+        .await?;
     let matched: i64 =
         sqlx::query_scalar("SELECT count(*) FROM recon WHERE category IS NULL").fetch_one(&mut *conn).await?;
     Ok(matched as u64)

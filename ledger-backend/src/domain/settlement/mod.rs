@@ -2,6 +2,7 @@
 //! (`matching`), and what does not match kept as exceptions an operator works (`exceptions`).
 
 pub mod booking;
+mod classify;
 pub mod exceptions;
 pub mod import;
 pub mod matching;
