@@ -250,7 +250,7 @@ async fn stripe_events_are_verified_with_the_stripe_scheme_and_a_stale_one_is_re
 }
 
 /// A refund made in Stripe's own dashboard (through the fake's API, with the account's key).
-async fn refund_at_stripe(app: &TestApp, key: &str, payment_intent: &str, amount: i64) -> String {
+pub async fn refund_at_stripe(app: &TestApp, key: &str, payment_intent: &str, amount: i64) -> String {
     let body = format!("payment_intent={payment_intent}&amount={amount}");
     let answer: Value = app
         .client

@@ -578,3 +578,45 @@ async fn a_report_upload_may_be_megabytes_where_other_bodies_stop_at_64_kib() {
     let refused = app.client(&merchant, "test").expect(413, Method::POST, "/v1/webhook_endpoints", &big_metadata).await;
     assert_eq!(refused["code"], "payload_too_large");
 }
+
+#[tokio::test]
+async fn a_refund_made_at_stripe_whose_webhook_never_came_is_found_by_reconciliation() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    let charge = app.charge_card(&merchant, "4242424242424242", 3_000, "eur", true).await;
+    let id = charge["id"].as_str().unwrap();
+    let intent: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // Refunded in Stripe's dashboard; the account has no webhook endpoint, so Paygate never hears of it.
+    let refund = crate::processor_events::refund_at_stripe(&app, &key, &intent, 1_200).await;
+    assert_eq!(
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await["amount_refunded"],
+        0
+    );
+    // Stripe's report of the day has both: the charge and the refund.
+    let day = Day {
+        scope: Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test },
+        accounts: vec![],
+        start: paygate_ledger::ids::unix_seconds_now() - 3_600,
+    };
+    let account = Account { connector: ConnectorKind::Stripe, id: ProcessorAccountId::parse(&account).unwrap() };
+    let mut list = movements(&app, &day, &account).await;
+    let mut refunded = list[0].clone();
+    (refunded.key, refunded.kind, refunded.amount, refunded.fee) =
+        ("txn_dashboard_refund".into(), Kind::Refund, -1_200, 0);
+    refunded.object = Some(refund.clone());
+    list.push(refunded);
+    let summary = reconcile(&app, &day, &account, &reports::render(Format::StripeItemized3, &list)).await;
+    assert_eq!(summary.exceptions, vec![("status_mismatch".to_owned(), 1)]);
+    let found = app
+        .client(&merchant, "test")
+        .expect(200, Method::GET, "/v1/reconciliation/exceptions?category=status_mismatch", &Value::Null)
+        .await;
+    let exception = &found["data"][0];
+    assert_eq!((&exception["charge"], &exception["actual_amount"]), (&json!(id), &json!(-1_200)));
+    assert_eq!(exception["detail"], "a refund at the processor that Paygate never recorded");
+}
