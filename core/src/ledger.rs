@@ -18,6 +18,7 @@
 //! - a refund settled: `processor_receivable` +R, `cash` −R; `merchant_available` +R, `merchant_pending` −R
 //! - a processor fee not tied to a payment: `processor_fees` +F, `cash` −F
 //! - paid out to the merchant's bank: `merchant_available` +P, `cash` −P
+//! - an operator's correction (resolving a reconciliation exception): one account debited, another credited
 
 use crate::money::Amount;
 
@@ -110,9 +111,30 @@ pub enum LedgerEvent {
     PaidOut {
         amount: Amount,
     },
+    /// An operator's correction: `amount` from `credit` to `debit`. Never an authorization hold (those belong
+    /// to the charge lifecycle alone).
+    Adjustment {
+        debit: AccountKind,
+        credit: AccountKind,
+        amount: Amount,
+    },
 }
 
 impl LedgerEvent {
+    /// Every kind of journal transaction, as stored (`kind` of each event).
+    pub const KINDS: [&'static str; 10] = [
+        "authorization",
+        "capture",
+        "release",
+        "refund",
+        "refund_reversal",
+        "settlement",
+        "refund_settlement",
+        "processor_fee",
+        "payout",
+        "adjustment",
+    ];
+
     /// The journal transaction's kind, as stored.
     pub fn kind(self) -> &'static str {
         match self {
@@ -125,6 +147,7 @@ impl LedgerEvent {
             LedgerEvent::RefundSettled { .. } => "refund_settlement",
             LedgerEvent::ProcessorFee { .. } => "processor_fee",
             LedgerEvent::PaidOut { .. } => "payout",
+            LedgerEvent::Adjustment { .. } => "adjustment",
         }
     }
 }
@@ -137,6 +160,8 @@ pub enum PostingError {
     CaptureExceedsAuthorization,
     #[error("the settlement's parts do not add up")]
     SettlementMismatch,
+    #[error("a correction moves money between two different accounts, neither an authorization hold")]
+    InvalidAdjustment,
 }
 
 /// The postings of `event`, balanced by construction (and checked again before returning).
@@ -190,6 +215,13 @@ pub fn postings(event: LedgerEvent) -> Result<Vec<Posting>, PostingError> {
         ],
         LedgerEvent::ProcessorFee { amount } => vec![p(K::ProcessorFees, amount.minor()), p(K::Cash, -amount.minor())],
         LedgerEvent::PaidOut { amount } => vec![p(K::MerchantAvailable, amount.minor()), p(K::Cash, -amount.minor())],
+        LedgerEvent::Adjustment { debit, credit, amount } => {
+            let hold = |k: AccountKind| matches!(k, K::AuthorizationReceivable | K::AuthorizationPayable);
+            if debit == credit || hold(debit) || hold(credit) || amount.is_zero() {
+                return Err(PostingError::InvalidAdjustment);
+            }
+            vec![p(debit, amount.minor()), p(credit, -amount.minor())]
+        }
     };
     let lines: Vec<Posting> = lines.into_iter().filter(|l| l.amount_minor != 0).collect();
     // Every rule above balances by construction; this guards the rules themselves.
@@ -319,6 +351,46 @@ mod tests {
         assert_eq!(postings(fee), Err(PostingError::FeeExceedsCapture));
         let settle = LedgerEvent::Settled { gross: amt(10), processor_fee: amt(11), payout: amt(5) };
         assert_eq!(postings(settle), Err(PostingError::SettlementMismatch));
+        use AccountKind as K;
+        for (debit, credit, amount) in [
+            (K::Cash, K::Cash, amt(5)),
+            (K::AuthorizationPayable, K::Cash, amt(5)),
+            (K::Cash, K::AuthorizationReceivable, amt(5)),
+            (K::Cash, K::ProcessorFees, Amount::ZERO),
+        ] {
+            assert_eq!(
+                postings(LedgerEvent::Adjustment { debit, credit, amount }),
+                Err(PostingError::InvalidAdjustment)
+            );
+        }
+        let fix =
+            postings(LedgerEvent::Adjustment { debit: K::ProcessorFees, credit: K::Cash, amount: amt(7) }).unwrap();
+        assert_eq!(
+            fix,
+            vec![
+                Posting { account: K::ProcessorFees, amount_minor: 7 },
+                Posting { account: K::Cash, amount_minor: -7 }
+            ]
+        );
+    }
+
+    #[test]
+    fn every_event_kind_is_listed() {
+        use AccountKind as K;
+        let events = [
+            LedgerEvent::Authorized { amount: amt(1) },
+            LedgerEvent::Captured { authorized: amt(1), captured: amt(1), fee: Amount::ZERO },
+            LedgerEvent::Released { authorized: amt(1) },
+            LedgerEvent::Refunded { amount: amt(1) },
+            LedgerEvent::RefundReverted { amount: amt(1) },
+            LedgerEvent::Settled { gross: amt(1), processor_fee: Amount::ZERO, payout: amt(1) },
+            LedgerEvent::RefundSettled { amount: amt(1) },
+            LedgerEvent::ProcessorFee { amount: amt(1) },
+            LedgerEvent::PaidOut { amount: amt(1) },
+            LedgerEvent::Adjustment { debit: K::Cash, credit: K::ProcessorFees, amount: amt(1) },
+        ];
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
+        assert_eq!(kinds, LedgerEvent::KINDS);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 ALTER TABLE ledger_transactions DROP CONSTRAINT ledger_transactions_kind_check;
 ALTER TABLE ledger_transactions ADD CONSTRAINT ledger_transactions_kind_check CHECK (kind IN ('authorization',
-    'capture', 'release', 'refund', 'refund_reversal', 'settlement', 'refund_settlement', 'processor_fee', 'payout'));
+    'capture', 'release', 'refund', 'refund_reversal', 'settlement', 'refund_settlement', 'processor_fee', 'payout',
+    -- An operator's correction, made when resolving a reconciliation exception (its exception names it).
+    'adjustment'));
 
 CREATE TABLE settlement_postings (
     processor_account_id  text COLLATE "C" NOT NULL,

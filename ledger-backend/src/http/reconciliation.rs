@@ -114,7 +114,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             Answer::Object(200, "ReconciliationException"),
             post(resolve),
         )
-        .body(note_schema)
+        .body(resolve_schema)
         .tag(tag),
     ]
 }
@@ -185,6 +185,16 @@ fn uploaded_schema() -> Value {
 
 fn note_schema() -> Value {
     request(&[("note", json!({ "type": "string", "maxLength": 1000 }))], &[])
+}
+
+fn resolve_schema() -> Value {
+    let accounts: Vec<&str> = paygate_core::ledger::AccountKind::ALL.iter().map(|k| k.as_str()).collect();
+    let correction = json!({ "type": "object", "additionalProperties": false,
+        "required": ["debit", "credit", "amount", "currency"],
+        "description": "A correcting journal entry in your ledger: amount moved from credit to debit (never an authorization hold)",
+        "properties": { "debit": { "type": "string", "enum": accounts }, "credit": { "type": "string", "enum": accounts },
+                        "amount": super::schemas::minor_amount("Minor units"), "currency": super::schemas::currency() } });
+    request(&[("note", json!({ "type": "string", "maxLength": 1000 })), ("correction", correction)], &["note"])
 }
 
 #[derive(serde::Deserialize)]
@@ -362,6 +372,40 @@ struct NoteBody {
     note: Option<String>,
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    note: Option<String>,
+    correction: Option<CorrectionBody>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorrectionBody {
+    debit: String,
+    credit: String,
+    amount: i64,
+    currency: String,
+}
+
+impl CorrectionBody {
+    fn parse(self) -> Result<exceptions::Correction, ApiError> {
+        let account = |name: &str, text: &str| {
+            paygate_core::ledger::AccountKind::parse(text).ok_or_else(|| {
+                ApiError::invalid(&format!("correction.{name}"), format!("correction.{name} is not a ledger account"))
+            })
+        };
+        Ok(exceptions::Correction {
+            debit: account("debit", &self.debit)?,
+            credit: account("credit", &self.credit)?,
+            amount: paygate_core::money::Amount::positive(self.amount)
+                .map_err(|e| ApiError::invalid("correction.amount", format!("correction.amount: {e}")))?,
+            currency: paygate_core::Currency::parse(&self.currency)
+                .map_err(|e| ApiError::invalid("correction.currency", format!("correction.currency: {e}")))?,
+        })
+    }
+}
+
 async fn acknowledge(
     State(state): State<AppState>,
     caller: MerchantCaller,
@@ -371,7 +415,7 @@ async fn acknowledge(
 ) -> Result<Json<ReconciliationException>, ApiError> {
     // The body is optional: acknowledging needs no note.
     let body: NoteBody = super::json::optional(&headers, &body)?;
-    let record = exceptions::work(&state.pool, caller.scope(), id, "acknowledged", body.note).await?;
+    let record = exceptions::work(&state.pool, caller.scope(), id, "acknowledged", body.note, None).await?;
     Ok(Json(ReconciliationException::from(&record)))
 }
 
@@ -379,8 +423,9 @@ async fn resolve(
     State(state): State<AppState>,
     caller: MerchantCaller,
     PathId(id): PathId<ReconciliationExceptionKind>,
-    ApiJson(body): ApiJson<NoteBody>,
+    ApiJson(body): ApiJson<ResolveBody>,
 ) -> Result<Json<ReconciliationException>, ApiError> {
-    let record = exceptions::work(&state.pool, caller.scope(), id, "resolved", body.note).await?;
+    let correction = body.correction.map(CorrectionBody::parse).transpose()?;
+    let record = exceptions::work(&state.pool, caller.scope(), id, "resolved", body.note, correction).await?;
     Ok(Json(ReconciliationException::from(&record)))
 }

@@ -30,6 +30,8 @@ pub struct ReconciliationException {
     pub note: Option<String>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<Timestamp>,
+    /// The correcting journal entry made when it was resolved, if any.
+    pub ledger_transaction: Option<String>,
     pub first_run: String,
     pub last_run: String,
     pub opened: Timestamp,
@@ -57,6 +59,7 @@ impl From<&ExceptionRecord> for ReconciliationException {
             note: e.note.clone(),
             resolved_by: e.resolved_by.clone(),
             resolved_at: e.resolved_at.map(Timestamp),
+            ledger_transaction: e.ledger_transaction_id.clone(),
             first_run: e.first_run_id.clone(),
             last_run: e.last_run_id.clone(),
             opened: Timestamp(e.opened_at),

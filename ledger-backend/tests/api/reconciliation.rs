@@ -513,8 +513,38 @@ async fn exceptions_are_listed_worked_exported_and_reopened_only_when_their_inpu
     let refused = client.expect(400, Method::POST, &format!("{path}/resolve"), &json!({})).await;
     assert_eq!(refused["param"], "note");
     let note = "the processor's partial capture; agreed with the shop";
-    let resolved = client.expect(200, Method::POST, &format!("{path}/resolve"), &json!({ "note": note })).await;
+    for (correction, param) in [
+        (json!({ "debit": "cash", "credit": "cash", "amount": 100, "currency": "EUR" }), "correction"),
+        (json!({ "debit": "petty_cash", "credit": "cash", "amount": 100, "currency": "EUR" }), "correction.debit"),
+        (json!({ "debit": "processor_fees", "credit": "cash", "amount": 0, "currency": "EUR" }), "correction.amount"),
+        (json!({ "debit": "authorization_payable", "credit": "cash", "amount": 5, "currency": "EUR" }), "correction"),
+    ] {
+        let body = json!({ "note": note, "correction": correction });
+        let refused = client.expect(400, Method::POST, &format!("{path}/resolve"), &body).await;
+        assert_eq!(refused["param"], param, "{refused}");
+    }
+    assert_eq!(client.expect(200, Method::GET, &path, &Value::Null).await["state"], "acknowledged", "nothing changed");
+    // Resolved with a correcting entry: the 100 the processor kept is booked as its fee.
+    let correction =
+        json!({ "debit": "processor_fees", "credit": "processor_receivable", "amount": 100, "currency": "EUR" });
+    let body = json!({ "note": note, "correction": correction });
+    let resolved = client.expect(200, Method::POST, &format!("{path}/resolve"), &body).await;
     assert_eq!((&resolved["state"], &resolved["note"]), (&json!("resolved"), &json!(note)));
+    let entries: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT t.kind, a.kind, e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+         JOIN ledger_accounts a ON a.id = e.account_id WHERE t.id = $1 ORDER BY e.line",
+    )
+    .bind(resolved["ledger_transaction"].as_str().unwrap())
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        entries,
+        [
+            ("adjustment".to_owned(), "processor_fees".to_owned(), 100),
+            ("adjustment".to_owned(), "processor_receivable".to_owned(), -100)
+        ]
+    );
     let audited: Vec<String> = sqlx::query_scalar(
         "SELECT actor FROM audit_log WHERE action = 'reconciliation.exception_resolved' AND object_id = $1",
     )

@@ -30,6 +30,7 @@ pub struct ExceptionRecord {
     pub note: Option<String>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<i64>,
+    pub ledger_transaction_id: Option<String>,
     pub first_run_id: String,
     pub last_run_id: String,
     pub opened_at: i64,
@@ -38,7 +39,7 @@ pub struct ExceptionRecord {
 
 const COLUMNS: &str = "id, mode, processor_account_id, category, subject, charge_id, refund_id, report_id, line,
     currency, expected_amount, actual_amount, detail, state, note, resolved_by,
-    extract(epoch FROM resolved_at)::bigint AS resolved_at, first_run_id, last_run_id,
+    extract(epoch FROM resolved_at)::bigint AS resolved_at, ledger_transaction_id, first_run_id, last_run_id,
     extract(epoch FROM opened_at)::bigint AS opened_at, extract(epoch FROM last_seen_at)::bigint AS last_seen_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,6 +67,16 @@ pub enum ExceptionError {
     Invalid(&'static str, String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// A correcting journal entry made when an exception is resolved: `amount` of `currency` from `credit` to
+/// `debit` in the merchant's ledger (core's `LedgerEvent::Adjustment` decides which pairs are allowed).
+#[derive(Debug, Clone, Copy)]
+pub struct Correction {
+    pub debit: paygate_core::ledger::AccountKind,
+    pub credit: paygate_core::ledger::AccountKind,
+    pub amount: paygate_core::money::Amount,
+    pub currency: paygate_core::Currency,
 }
 
 /// What a list asks for.
@@ -138,13 +149,15 @@ pub async fn export(pool: &PgPool, scope: Scope, filters: &Filters) -> Result<Ve
         .await?)
 }
 
-/// Moves an exception to `state` (`acknowledged` or `resolved`) with the operator's note, audited.
+/// Moves an exception to `state` (`acknowledged` or `resolved`) with the operator's note and, when resolving, an
+/// optional correcting journal entry; all of it audited with the actor.
 pub async fn work(
     pool: &PgPool,
     scope: Scope,
     id: ReconciliationExceptionId,
     state: &'static str,
     note: Option<String>,
+    correction: Option<Correction>,
 ) -> Result<ExceptionRecord, ExceptionError> {
     if let Some(note) = &note {
         paygate_core::text::storable(note, 1_000).map_err(|e| ExceptionError::Invalid("note", format!("note {e}")))?;
@@ -171,6 +184,28 @@ pub async fn work(
     if updated.rows_affected() == 0 {
         return Err(ExceptionError::NotFound);
     }
+    let transaction = match correction {
+        Some(c) => {
+            let event =
+                paygate_core::ledger::LedgerEvent::Adjustment { debit: c.debit, credit: c.credit, amount: c.amount };
+            let posted = journal::post(&mut tx, scope, c.currency, event, journal::Subject::default()).await;
+            let transaction = posted.map_err(|e| match e {
+                journal::JournalError::Posting(e) => ExceptionError::Invalid("correction", format!("correction: {e}")),
+                journal::JournalError::Database(e) => ExceptionError::Database(e),
+            })?;
+            sqlx::query("UPDATE reconciliation_exceptions SET ledger_transaction_id = $2 WHERE id = $1")
+                .bind(id)
+                .bind(&transaction)
+                .execute(&mut *tx)
+                .await?;
+            Some(transaction)
+        }
+        None => None,
+    };
+    let correction = correction.map(|c| {
+        json!({ "debit": c.debit.as_str(), "credit": c.credit.as_str(), "amount": c.amount.minor(),
+                "currency": c.currency.code(), "ledger_transaction": transaction })
+    });
     let entry = AuditEntry {
         actor: &actor,
         action: if state == "resolved" {
@@ -181,7 +216,7 @@ pub async fn work(
         object_type: "reconciliation_exception",
         object_id: &id.to_string(),
         request_id: None,
-        data: json!({ "state": state, "note": note }),
+        data: json!({ "state": state, "note": note, "correction": correction }),
     };
     journal::audit(&mut tx, scope, entry).await?;
     let record = get_in(&mut tx, scope, &id.to_string()).await?;
