@@ -43,6 +43,12 @@ async fn stored(app: &TestApp, report: &str) -> (i64, i64, i64, i64) {
     .unwrap()
 }
 
+/// How many rows of `table` the account has.
+async fn count(app: &TestApp, table: &str, account: ProcessorAccountId) -> i64 {
+    let select = format!("SELECT count(*) FROM {table} WHERE processor_account_id = $1");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(select)).bind(account).fetch_one(&app.pool).await.unwrap()
+}
+
 #[tokio::test]
 async fn the_shared_samples_are_stored_to_their_totals_and_the_same_file_again_is_a_no_op() {
     let app = spawn_app().await;
@@ -53,11 +59,7 @@ async fn the_shared_samples_are_stored_to_their_totals_and_the_same_file_again_i
     assert_eq!(stored(&app, &first.report).await, (10, 46_156, 3_101, 43_055));
     let again = import_text(&app, scope, account, ReportFormat::StripeItemized3, STRIPE).await.unwrap();
     assert_eq!((again.new, again.report.as_str(), again.rows_read), (false, first.report.as_str(), 10));
-    let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM settlement_reports WHERE processor_account_id = $1")
-        .bind(account)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let reports = count(&app, "settlement_reports", account).await;
     assert_eq!(reports, 1);
     assert_eq!(stored(&app, &first.report).await.0, 10, "nothing read twice");
     // Adyen's batch, named explicitly: the payout row is the rest of the batch (516.24 EUR).
@@ -93,11 +95,7 @@ async fn two_workers_importing_one_file_at_once_store_it_once() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.report, b.report);
     assert_eq!([a.new, b.new].iter().filter(|n| **n).count(), 1, "one of them imported, the other found it");
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM settlement_rows WHERE processor_account_id = $1")
-        .bind(account)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let rows = count(&app, "settlement_rows", account).await;
     assert_eq!(rows, 10);
 }
 
@@ -124,11 +122,7 @@ async fn a_bad_line_is_kept_with_its_reason_and_the_rest_imported_and_a_wrong_he
         matches!(wrong, ImportError::Header(HeaderError::Missing(ref m)) if m.contains(&"gross".to_owned())),
         "{wrong}"
     );
-    let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM settlement_reports WHERE processor_account_id = $1")
-        .bind(account)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let reports = count(&app, "settlement_reports", account).await;
     assert_eq!(reports, 1);
     // Another merchant's account is not found, whatever the file.
     let stranger =

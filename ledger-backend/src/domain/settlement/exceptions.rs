@@ -79,6 +79,11 @@ pub struct Correction {
     pub currency: paygate_core::Currency,
 }
 
+/// The filters of a list or export, over its parameters $1 to $6 (merchant, mode, then `Filters` in order).
+const FILTERED: &str = "merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR category = $3)
+    AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR processor_account_id = $5)
+    AND ($6::text IS NULL OR charge_id = $6)";
+
 /// What a list asks for.
 #[derive(Debug, Default, Clone)]
 pub struct Filters {
@@ -111,12 +116,7 @@ pub async fn list(
     page: &Page,
 ) -> Result<(Vec<ExceptionRecord>, bool), ExceptionError> {
     let (cursor, tail) = page.sql("id", 7);
-    let select = format!(
-        "SELECT {COLUMNS} FROM reconciliation_exceptions
-         WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR state = $4)
-           AND ($5::text IS NULL OR processor_account_id = $5) AND ($6::text IS NULL OR charge_id = $6)
-         {cursor} {tail}"
-    );
+    let select = format!("SELECT {COLUMNS} FROM reconciliation_exceptions WHERE {FILTERED} {cursor} {tail}");
     let query = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id)
         .bind(scope.mode)
@@ -131,12 +131,7 @@ pub async fn list(
 /// Every exception matching `filters`, oldest first, for an export (bounded: an export is for a person).
 pub async fn export(pool: &PgPool, scope: Scope, filters: &Filters) -> Result<Vec<ExceptionRecord>, ExceptionError> {
     const EXPORT_MAX: i64 = 100_000;
-    let select = format!(
-        "SELECT {COLUMNS} FROM reconciliation_exceptions
-         WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR state = $4)
-           AND ($5::text IS NULL OR processor_account_id = $5) AND ($6::text IS NULL OR charge_id = $6)
-         ORDER BY id LIMIT $7"
-    );
+    let select = format!("SELECT {COLUMNS} FROM reconciliation_exceptions WHERE {FILTERED} ORDER BY id LIMIT $7");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id)
         .bind(scope.mode)
