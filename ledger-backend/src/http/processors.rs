@@ -25,7 +25,7 @@ const EVENTS_QUERY: [QueryParam; 4] = [
     PAGINATION[0],
     PAGINATION[1],
     PAGINATION[2],
-    ("outcome", "Only events with this outcome: applied, ignored, unmatched or deferred"),
+    ("outcome", "Only events with this outcome: applying, applied, ignored, unmatched or deferred"),
 ];
 
 pub fn endpoints() -> Vec<Endpoint> {

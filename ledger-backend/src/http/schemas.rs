@@ -307,7 +307,7 @@ fn processor_account() -> Value {
 }
 
 fn processor_event() -> Value {
-    let outcome = "applied: it changed a charge or refund; ignored: it confirms what we knew, or a type we do not act on; \
+    let outcome = "applying: being applied now; applied: it changed a charge or refund; ignored: it confirms what we knew, or a type we do not act on; \
         unmatched: about a payment we do not know; deferred: it came before what it follows, and is applied once that comes";
     let mut outcomes = one_of_strings(crate::domain::processors::events::OUTCOMES);
     outcomes["description"] = json!(outcome);

@@ -103,7 +103,7 @@ async fn receive_in(
     let claimed = sqlx::query(
         "INSERT INTO processor_events (processor_account_id, merchant_id, mode, connector, event_id, event_type,
                                        payment_reference, object_reference, outcome, reading)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'deferred', $9::jsonb)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'applying', $9::jsonb)
          ON CONFLICT (processor_account_id, event_id) DO NOTHING",
     )
     .bind(incoming.account)
@@ -166,7 +166,8 @@ const WAITING_MAX: i64 = 20;
 /// The events about `payment` that came too early (unmatched: the payment was not ours to know yet;
 /// deferred: the state they speak of was not reached), applied again in the order they came now that an
 /// event about it was applied: a `captured` that came before its `authorized` is applied right after it.
-/// Each is claimed again by its outcome, so two deliveries racing here apply it once.
+/// Each is claimed again by moving it to `applying`, so two events racing here apply it once, and one still
+/// being applied by its own delivery is never taken.
 async fn apply_waiting(
     pool: &PgPool,
     scope: Scope,
@@ -191,8 +192,7 @@ async fn apply_waiting(
         };
         // The claim: only the caller that moves it out of its waiting outcome applies it.
         let claimed = sqlx::query(
-            "UPDATE processor_events SET outcome = 'deferred', detail = 'applying again'
-             WHERE processor_account_id = $1 AND event_id = $2 AND outcome = $3 AND (detail IS DISTINCT FROM 'applying again')",
+            "UPDATE processor_events SET outcome = 'applying' WHERE processor_account_id = $1 AND event_id = $2 AND outcome = $3",
         )
         .bind(account)
         .bind(&event_id)
@@ -428,7 +428,7 @@ pub fn is_cursor(text: &str) -> bool {
 }
 
 /// The outcomes a list may be filtered by.
-pub const OUTCOMES: &[&str] = &["applied", "ignored", "unmatched", "deferred"];
+pub const OUTCOMES: &[&str] = &["applying", "applied", "ignored", "unmatched", "deferred"];
 
 /// An account's events, newest first, optionally only those with `outcome` (`unmatched`: events about
 /// payments we do not know, which the merchant should look at).
