@@ -123,7 +123,10 @@ async fn receive_in(
     match apply(pool, scope, &event).await {
         Ok((received, detail)) => {
             record_outcome(pool, incoming.account, &event.id, received, detail).await?;
-            if received == Received::Applied
+            // Applied: the events about its payment that were waiting for it come back. Left waiting itself:
+            // the event it waits for may have been applied while this one was still being applied (and so was
+            // not brought back then), so it looks once more.
+            if matches!(received, Received::Applied | Received::Unmatched | Received::Deferred)
                 && let Some(payment) = &event.payment
             {
                 apply_waiting(pool, scope, incoming.account, payment).await?;
