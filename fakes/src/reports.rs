@@ -224,13 +224,20 @@ fn sandbox(movements: &[Movement]) -> String {
     out
 }
 
-/// The payout closing a batch: what its movements net to, paid out (a movement listed twice is paid once).
+/// The payout closing a batch: what its movements in the batch's currency (the one most of them are in) net to,
+/// paid out; a movement listed twice is paid once.
 pub fn payout_of(movements: &[Movement], payout: &str, at: i64) -> Option<Movement> {
     let mut seen = std::collections::HashSet::new();
     let batch: Vec<&Movement> = movements
         .iter()
         .filter(|m| m.payout.as_deref() == Some(payout) && m.kind != Kind::Payout && seen.insert(m.key.as_str()))
         .collect();
+    let mut counts = std::collections::BTreeMap::new();
+    for m in &batch {
+        *counts.entry(m.currency.as_str()).or_insert(0) += 1;
+    }
+    let currency = counts.iter().max_by_key(|(_, n)| **n).map(|(c, _)| *c)?;
+    let batch: Vec<&Movement> = batch.into_iter().filter(|m| m.currency == currency).collect();
     let first = batch.first()?;
     let net: i64 = batch.iter().map(|m| m.amount - m.fee).sum();
     Some(Movement {

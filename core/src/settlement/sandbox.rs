@@ -35,7 +35,13 @@ fn kind(row_type: &str) -> RowKind {
 }
 
 fn minor(fields: &Fields<'_>, column: &'static str) -> Result<i64, FieldError> {
-    fields.need(column)?.parse().map_err(|_| FieldError::new(column, "is not an integer of minor units"))
+    let bound = crate::money::AMOUNT_MINOR_MAX;
+    fields
+        .need(column)?
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (-bound..=bound).contains(n))
+        .ok_or_else(|| FieldError::new(column, format!("is not an integer of minor units within ±{bound}")))
 }
 
 fn convert(fields: &Fields<'_>) -> Result<ReportRow, FieldError> {

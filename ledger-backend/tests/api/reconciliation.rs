@@ -207,20 +207,22 @@ async fn movements(app: &TestApp, day: &Day, account: &Account) -> Vec<Movement>
 }
 
 /// Closes each batch with its payout, for the formats that report one; the first batch's payout differs from
-/// its rows by `payout_amount_change` (a fault when not zero). The first batch's id.
-fn close_batches(format: Format, list: &mut Vec<Movement>, payout_amount_change: i64) -> Option<String> {
+/// its rows by `payout_amount_change` (a fault when not zero). The first batch's id and currency.
+fn close_batches(format: Format, list: &mut Vec<Movement>, payout_amount_change: i64) -> Option<(String, String)> {
     if format == Format::StripeItemized3 {
         return None;
     }
     let batches: BTreeSet<String> = list.iter().filter_map(|m| m.payout.clone()).collect();
+    let mut first = None;
     for (n, batch) in batches.iter().enumerate() {
         let mut payout = reports::payout_of(list, batch, list[0].at + 60)?;
         if n == 0 {
             payout.amount -= payout_amount_change;
+            first = Some((batch.clone(), payout.currency.clone()));
         }
         list.push(payout);
     }
-    batches.into_iter().next()
+    first
 }
 
 /// Injects `count` faults of each category into the account's movements (distinct movements for each);
@@ -429,8 +431,9 @@ async fn faults_of_every_category_are_each_found_in_their_category_and_nothing_e
             let mut list = movements(&app, &day, account).await;
             let faults = rng.range(1, 3) as usize;
             let (mut expected, change) = inject(&app, &mut rng, account, &mut list, faults).await;
-            if let Some(batch) = close_batches(account.format(), &mut list, change) {
-                expected.insert(("payout_mismatch".into(), format!("payout:{batch}")));
+            if let Some((batch, currency)) = close_batches(account.format(), &mut list, change) {
+                // A payout is one per currency: its subject names both.
+                expected.insert(("payout_mismatch".into(), format!("payout:{batch}:{currency}")));
             }
             let csv = reports::render(account.format(), &list);
             let summary = reconcile(&app, &day, account, &csv).await;
@@ -545,6 +548,18 @@ async fn exceptions_are_listed_worked_exported_and_reopened_only_when_their_inpu
             ("adjustment".to_owned(), "processor_receivable".to_owned(), -100)
         ]
     );
+    // Resolved is done: a retried resolve books nothing twice, and acknowledging does not reopen it.
+    for (action, body) in [("resolve", body.clone()), ("acknowledge", json!({ "note": "again" }))] {
+        let refused = client.expect(400, Method::POST, &format!("{path}/{action}"), &body).await;
+        assert_eq!(refused["param"], "state", "{action}: {refused}");
+    }
+    let adjustments: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ledger_transactions WHERE merchant_id = $1 AND kind = 'adjustment'")
+            .bind(&merchant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(adjustments, 1);
     let audited: Vec<String> = sqlx::query_scalar(
         "SELECT actor FROM audit_log WHERE action = 'reconciliation.exception_resolved' AND object_id = $1",
     )
@@ -611,6 +626,23 @@ async fn a_report_upload_may_be_megabytes_where_other_bodies_stop_at_64_kib() {
     let huge = json!({ "account": account, "content": "x".repeat(paygate_core::limits::REPORT_UPLOAD_BYTES_MAX) });
     let refused = app.client(&merchant, "test").expect(413, Method::POST, "/v1/settlement_reports", &huge).await;
     assert_eq!(refused["code"], "payload_too_large");
+    // A report whose fees exceed what it captured is matched but left unbooked, never a 500; an empty period is
+    // refused naming it.
+    let charge = app.charge_card(&merchant, "4242424242424242", 500, "eur", true).await;
+    let odd = sandbox_report(&[("sr_odd", "capture", charge["id"].as_str().unwrap(), "", 500, 900)]);
+    let answer = app
+        .client(&merchant, "test")
+        .expect(201, Method::POST, "/v1/settlement_reports", &json!({ "account": account, "content": odd }))
+        .await;
+    assert_eq!((&answer["run"]["rows_matched"], &answer["run"]["exceptions"]), (&json!(1), &json!({})));
+    let booked: i64 = sqlx::query_scalar("SELECT count(*) FROM settlement_postings WHERE row_key = 'sr_odd'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(booked, 0);
+    let empty = json!({ "account": account, "content": odd, "period": " " });
+    let refused = app.client(&merchant, "test").expect(400, Method::POST, "/v1/settlement_reports", &empty).await;
+    assert_eq!(refused["param"], "period");
     // Any other route keeps the usual limit.
     let big_metadata = json!({ "metadata": { "note": "x".repeat(paygate_core::limits::BODY_BYTES_MAX) } });
     let refused = app.client(&merchant, "test").expect(413, Method::POST, "/v1/webhook_endpoints", &big_metadata).await;

@@ -36,6 +36,13 @@ pub async fn book(
     run: &str,
 ) -> Result<Booked, MatchError> {
     sqlx::query(
+        "CREATE TEMPORARY TABLE recon_converted ON COMMIT DROP AS
+         SELECT DISTINCT charge_id FROM recon
+         WHERE category IS NULL AND charge_id IS NOT NULL AND presentment_currency <> settlement_currency",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
         "CREATE TEMPORARY TABLE recon_booked ON COMMIT DROP AS
          SELECT x.report_id, x.line, x.row_key, x.kind, x.charge_id, x.presentment_amount,
                 x.settlement_currency AS currency, x.fee, x.net, x.payout,
@@ -43,6 +50,8 @@ pub async fn book(
          FROM recon x
          WHERE x.category IS NULL AND x.kind IN ('capture', 'capture_reversal', 'refund', 'fee')
            AND (x.presentment_currency IS NULL OR x.presentment_currency = x.settlement_currency)
+           -- Every row of a payment settled in another currency stays unbooked, its fee lines included.
+           AND NOT EXISTS (SELECT 1 FROM recon_converted v WHERE v.charge_id = x.charge_id)
            AND NOT EXISTS (SELECT 1 FROM settlement_postings p
                            WHERE p.processor_account_id = $1 AND p.row_key = x.row_key)",
     )
@@ -50,7 +59,8 @@ pub async fn book(
     .execute(&mut *conn)
     .await?;
     let unbooked: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM recon WHERE category IS NULL AND presentment_currency <> settlement_currency",
+        "SELECT count(*) FROM recon x
+         WHERE x.category IS NULL AND EXISTS (SELECT 1 FROM recon_converted v WHERE v.charge_id = x.charge_id)",
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -85,7 +95,6 @@ pub async fn book(
                 coalesce((SELECT sum(s.share) FROM recon_shares s WHERE s.currency = b.currency), 0)::bigint,
                 coalesce(-sum(b.presentment_amount) FILTER (WHERE b.kind = 'refund'), 0)::bigint,
                 coalesce(-sum(b.net) FILTER (WHERE b.kind = 'fee'), 0)::bigint
-                    + coalesce(sum(b.fee) FILTER (WHERE b.kind = 'refund'), 0)::bigint
          FROM recon_booked b GROUP BY b.currency ORDER BY b.currency",
     )
     .fetch_all(&mut *conn)
@@ -94,10 +103,12 @@ pub async fn book(
         let currency = Currency::parse(&code).map_err(|e| MatchError::Booking(format!("{code}: {e}")))?;
         // Each event with the rows it settles; a group with nothing to book stays unbooked.
         let mut events: Vec<(LedgerEvent, &str)> = Vec::new();
-        if gross > 0 {
+        // Captures whose fees exceed them (a report no processor would send) are left unbooked for an operator,
+        // rather than refusing the whole run.
+        if gross > 0 && (0..=gross).contains(&processor_fee) {
             let settled = LedgerEvent::Settled {
                 gross: amount(gross)?,
-                processor_fee: amount(processor_fee.max(0))?,
+                processor_fee: amount(processor_fee)?,
                 payout: amount(share)?,
             };
             events.push((settled, "capture"));
@@ -126,6 +137,9 @@ pub async fn book(
     )
     .fetch_one(&mut *conn)
     .await?;
+    let unbooked = unbooked
+        + sqlx::query_scalar::<_, i64>("SELECT count(*) FROM recon_booked").fetch_one(&mut *conn).await?
+        - expected;
     let claimed = sqlx::query(
         "INSERT INTO settlement_postings (processor_account_id, row_key, merchant_id, mode, report_id, line, run_id,
                                           transaction_id, payout_transaction_id)

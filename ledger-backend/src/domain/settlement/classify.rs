@@ -173,15 +173,19 @@ pub async fn classify(
     // lines): settlement level, beside the rows' own matching.
     sqlx::query(
         "INSERT INTO recon_found (category, subject, report_id, line, currency, expected_amount, actual_amount, detail, inputs)
-         SELECT 'payout_mismatch', 'payout:' || p.payout, p.report_id, p.line, p.settlement_currency, -p.net, rows.net,
-                'payout ' || p.payout || ' is ' || (-p.net) || ' but its rows add up to ' || rows.net,
-                md5(concat_ws('|', p.payout, p.net, rows.net))
+         SELECT DISTINCT ON (p.payout, p.settlement_currency)
+                'payout_mismatch', 'payout:' || p.payout || ':' || p.settlement_currency, p.report_id, p.line,
+                p.settlement_currency, -p.net, rows.net,
+                'payout ' || p.payout || ' is ' || (-p.net) || ' ' || p.settlement_currency || ' but its rows add up to '
+                    || rows.net, md5(concat_ws('|', p.payout, p.settlement_currency, p.net, rows.net))
          FROM recon p
-         LEFT JOIN (SELECT r.payout, sum(r.net) AS net FROM recon r
+         LEFT JOIN (SELECT r.payout, r.settlement_currency, sum(r.net) AS net FROM recon r
                     WHERE r.payout IS NOT NULL AND r.kind <> 'payout' AND r.category IS DISTINCT FROM 'duplicate'
-                    GROUP BY r.payout) batch ON batch.payout = p.payout
+                    GROUP BY r.payout, r.settlement_currency) batch
+                ON batch.payout = p.payout AND batch.settlement_currency = p.settlement_currency
          CROSS JOIN LATERAL (SELECT coalesce(batch.net, 0) AS net) rows
-         WHERE p.kind = 'payout' AND p.category IS NULL AND rows.net <> -p.net",
+         WHERE p.kind = 'payout' AND p.category IS NULL AND rows.net <> -p.net
+         ORDER BY p.payout, p.settlement_currency, p.report_id, p.line",
     )
     .execute(&mut *conn)
     .await?;

@@ -162,6 +162,23 @@ pub async fn work(
     }
     let actor = crate::domain::actor::current();
     let mut tx = pool.begin().await?;
+    // A resolved exception is done: resolving it again (a retried request) must not book its correction twice,
+    // and acknowledging it must not reopen it; a run reopens it when its inputs change.
+    let current: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM reconciliation_exceptions WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match current.as_deref() {
+        None => return Err(ExceptionError::NotFound),
+        Some("resolved") => {
+            return Err(ExceptionError::Invalid("state", "the exception is resolved already".into()));
+        }
+        Some(_) => {}
+    }
     let updated = sqlx::query(
         "UPDATE reconciliation_exceptions SET state = $4, note = coalesce($5, note),
              resolved_by = CASE WHEN $4 = 'resolved' THEN $6 ELSE resolved_by END,

@@ -75,6 +75,9 @@ where
 {
     if let Some(period) = &request.period {
         paygate_core::text::storable(period, 100).map_err(|e| ImportError::Period(e.to_string()))?;
+        if period.trim().is_empty() {
+            return Err(ImportError::Period("is empty".into()));
+        }
     }
     let sha256 = {
         let mut hasher = Sha256::new();

@@ -194,7 +194,9 @@ async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) 
                 'captured in Paygate, in no report of the processor', md5(concat_ws('|', k.id, k.amount_captured))
          FROM captured k
          WHERE NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'capture'
-                           AND (s.our_charge = k.id OR s.processor_payment = k.processor_reference))",
+                           AND s.our_charge = k.id)
+           AND NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'capture'
+                           AND s.processor_payment = k.processor_reference)",
     )
     .bind(context.scope.merchant_id)
     .bind(context.scope.mode)
@@ -211,7 +213,9 @@ async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) 
          WHERE f.merchant_id = $1 AND f.mode = $2 AND c.processor_account_id = $3 AND f.status = 'succeeded'
            AND f.updated_at >= start.at AND f.updated_at < to_timestamp($4)
            AND NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'refund'
-                           AND (s.our_refund = f.id OR s.processor_object = f.processor_reference))",
+                           AND s.our_refund = f.id)
+           AND NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'refund'
+                           AND s.processor_object = f.processor_reference)",
     )
     .bind(context.scope.merchant_id)
     .bind(context.scope.mode)
@@ -259,7 +263,8 @@ async fn upsert_exceptions(conn: &mut PgConnection, context: &Context<'_>) -> Re
                      expected_amount = EXCLUDED.expected_amount, actual_amount = EXCLUDED.actual_amount,
                      report_id = EXCLUDED.report_id, line = EXCLUDED.line, inputs = EXCLUDED.inputs,
                      state = CASE WHEN e.inputs <> EXCLUDED.inputs THEN 'open' ELSE e.state END,
-                     resolved_at = CASE WHEN e.inputs <> EXCLUDED.inputs THEN NULL ELSE e.resolved_at END
+                     resolved_at = CASE WHEN e.inputs <> EXCLUDED.inputs THEN NULL ELSE e.resolved_at END,
+                     resolved_by = CASE WHEN e.inputs <> EXCLUDED.inputs THEN NULL ELSE e.resolved_by END
                  RETURNING e.id, e.category, e.subject, e.first_run_id, e.inputs)
          SELECT u.id FROM upserted u LEFT JOIN old o USING (category, subject)
          WHERE u.first_run_id = $4 OR (o.state <> 'open' AND o.inputs <> u.inputs)
