@@ -47,7 +47,13 @@ pub fn timestamp(text: &str, column: &'static str, offset_seconds: i64) -> Resul
     let bad = || FieldError::new(column, format!("{text} is not a YYYY-MM-DD HH:MM:SS time"));
     let text = text.trim().trim_end_matches('Z');
     let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
-    let number = |s: &str| s.parse::<i64>().map_err(|_| bad());
+    // Digits only: a sign or a space is not part of a date or a time.
+    let number = |s: &str| {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<i64>().map_err(|_| bad())
+    };
     let mut date_parts = date.splitn(3, '-');
     let (year, month, day) = match (date_parts.next(), date_parts.next(), date_parts.next()) {
         (Some(y), Some(m), Some(d)) if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
@@ -61,7 +67,14 @@ pub fn timestamp(text: &str, column: &'static str, offset_seconds: i64) -> Resul
         (Some(h), Some(m), Some(s)) => (number(h)?, number(m)?, number(s)?),
         _ => return Err(bad()),
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hours > 23 || minutes > 59 || seconds > 60 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&month) || !(1..=days_in_month).contains(&day) || hours > 23 || minutes > 59 || seconds > 60 {
         return Err(bad());
     }
     let midnight = crate::time::unix_seconds_of(year as i32, month as u8, day as u8);
@@ -97,6 +110,9 @@ mod tests {
         assert_eq!(timestamp("1970-01-02 00:00:01", "t", 0), Ok(86_401));
         assert_eq!(timestamp("2026-11-01T09:15:02Z", "t", 0), timestamp("2026-11-01 12:15:02", "t", 3 * 3_600));
         assert!(timestamp("2026-13-01 00:00:00", "t", 0).is_err());
+        assert!(timestamp("2026-02-31 00:00:00", "t", 0).is_err(), "no 31st of February");
+        assert!(timestamp("2028-02-29 00:00:00", "t", 0).is_ok(), "a leap day");
+        assert!(timestamp("2026-11-01 -1:00:00", "t", 0).is_err(), "no negative hours");
         assert!(timestamp("01/11/2026", "t", 0).is_err());
     }
 }

@@ -509,3 +509,43 @@ async fn a_lost_sale_converges_by_checkouts_own_webhooks_even_when_captured_arri
     assert_eq!(types.iter().filter(|t| *t == "charge.captured").count(), 1, "{types:?}");
     audit_is_clean(&app).await;
 }
+
+#[tokio::test]
+async fn a_redelivery_takes_over_an_event_whose_first_delivery_died_while_applying_it() {
+    let app = spawn_app().await;
+    let (merchant, account, _) = checkout_merchant(&app).await;
+    let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
+    app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
+    let payment = processor_reference(&app, &id).await;
+    let captured = json!({ "id": "evt_crashed", "type": "payment_captured", "data": { "id": payment } }).to_string();
+    // The first delivery stored its claim and died (a crash, a cancelled request) before applying it.
+    let stored = |age: &'static str| {
+        let (app, account, merchant, payment) = (&app, account.clone(), merchant.clone(), payment.clone());
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO processor_events (processor_account_id, merchant_id, mode, connector, event_id, event_type,
+                                               payment_reference, outcome, received_at)
+                 VALUES ($1, $2, 'test', 'checkout', $3, 'payment_captured', $4, 'applying', now() - interval '{age}')"
+            )))
+            .bind(&account)
+            .bind(&merchant)
+            .bind(format!("evt_crashed_{}", age.replace(' ', "_")))
+            .bind(&payment)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        }
+    };
+    stored("10 minutes").await;
+    stored("1 second").await;
+    // One still being applied elsewhere is a duplicate; an abandoned one is taken over and applied, once.
+    let young = captured.replace("evt_crashed", "evt_crashed_1_second");
+    assert_eq!(deliver(&app, "checkout", &account, &cko_signature(&young), &young).await.1["received"], "duplicate");
+    let old = captured.replace("evt_crashed", "evt_crashed_10_minutes");
+    assert_eq!(deliver(&app, "checkout", &account, &cko_signature(&old), &old).await.1["received"], "applied");
+    assert_eq!(deliver(&app, "checkout", &account, &cko_signature(&old), &old).await.1["received"], "duplicate");
+    let charge =
+        app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+    assert_eq!((&charge["status"], &charge["pending_operation"]), (&json!("captured"), &Value::Null));
+    audit_is_clean(&app).await;
+}

@@ -117,7 +117,7 @@ async fn receive_in(
     .bind(serde_json::to_string(&event).map_err(|e| EventError::Malformed(e.to_string()))?)
     .execute(pool)
     .await?;
-    if claimed.rows_affected() == 0 {
+    if claimed.rows_affected() == 0 && !reclaim_abandoned(pool, incoming.account, &event.id).await? {
         return Ok(Received::Duplicate);
     }
     match apply(pool, scope, &event).await {
@@ -142,6 +142,25 @@ async fn receive_in(
             Err(error)
         }
     }
+}
+
+/// How long an event may stay `applying` before a redelivery takes it over: applying one takes a few processor
+/// and database calls, each with a deadline far below this; only a crashed or cancelled delivery leaves one.
+const APPLYING_ABANDONED_AFTER: &str = "5 minutes";
+
+/// A redelivery of an event whose first delivery died while applying it (a crash, a cancelled request) claims
+/// it anew: the claim is moving its `received_at`, which only one delivery can do.
+async fn reclaim_abandoned(pool: &PgPool, account: ProcessorAccountId, event_id: &str) -> Result<bool, sqlx::Error> {
+    let reclaimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE processor_events SET received_at = now()
+         WHERE processor_account_id = $1 AND event_id = $2 AND outcome = 'applying'
+           AND received_at < now() - interval '{APPLYING_ABANDONED_AFTER}'"
+    )))
+    .bind(account)
+    .bind(event_id)
+    .execute(pool)
+    .await?;
+    Ok(reclaimed.rows_affected() == 1)
 }
 
 async fn record_outcome(
