@@ -246,6 +246,9 @@ async fn inject(
                 && !refunded.contains(list[i].charge.as_ref().unwrap())
         })
         .collect();
+    // Five capture faults per round, each on a capture of its own: as many rounds as the day allows, at least one.
+    assert!(targets.len() >= 5, "{:?}: only {} plain captures to put faults on", account.connector, targets.len());
+    let count = count.min(targets.len() / 5);
     let mut take = |rng: &mut Rng| -> usize { targets.swap_remove(rng.range(0, targets.len() as i64 - 1) as usize) };
     let template = list[0].clone();
     let ghost = |key: String, kind: Kind, amount: i64| Movement {
@@ -426,7 +429,7 @@ async fn faults_of_every_category_are_each_found_in_their_category_and_nothing_e
     // Several seeds in one run: each a fresh merchant and day.
     for round in 0..2u64 {
         let mut rng = Rng(seed.wrapping_add(round));
-        let day = make_day(&app, &mut rng, 60).await;
+        let day = make_day(&app, &mut rng, 80).await;
         for account in &day.accounts {
             let mut list = movements(&app, &day, account).await;
             let faults = rng.range(1, 3) as usize;
