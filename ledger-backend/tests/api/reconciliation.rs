@@ -693,3 +693,40 @@ async fn a_refund_made_at_stripe_whose_webhook_never_came_is_found_by_reconcilia
     assert_eq!((&exception["charge"], &exception["actual_amount"]), (&json!(id), &json!(-1_200)));
     assert_eq!(exception["detail"], "a refund at the processor that Paygate never recorded");
 }
+
+#[tokio::test]
+async fn a_row_reported_again_in_a_later_report_is_a_duplicate_and_booked_once() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let charge = app.charge_card(&merchant, "4242424242424242", 2_000, "eur", true).await;
+    let (id, account) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
+    let client = app.client(&merchant, "test");
+    let first = sandbox_report(&[("sr_1", "capture", id, "", 2_000, 60)]);
+    let answer = client
+        .expect(201, Method::POST, "/v1/settlement_reports", &json!({ "account": account, "content": first }))
+        .await;
+    assert_eq!(answer["run"]["exceptions"], json!({}));
+    // The next day's report repeats yesterday's row beside a new fee.
+    let second = sandbox_report(&[("sr_2", "fee", "", "", -5, 0), ("sr_1", "capture", id, "", 2_000, 60)]);
+    let answer = client
+        .expect(201, Method::POST, "/v1/settlement_reports", &json!({ "account": account, "content": second }))
+        .await;
+    assert_eq!(answer["run"]["exceptions"], json!({ "duplicate": 1 }));
+    let postings: i64 = sqlx::query_scalar("SELECT count(*) FROM settlement_postings WHERE row_key = 'sr_1'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(postings, 1);
+    // Running the first report again does not call its own row a duplicate of the later one.
+    let scope = Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test };
+    let report: String =
+        sqlx::query_scalar("SELECT id FROM settlement_reports WHERE processor_account_id = $1 ORDER BY id LIMIT 1")
+            .bind(account)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let rerun =
+        matching::run(&app.pool, scope, ProcessorAccountId::parse(account).unwrap(), Some(&report), 0).await.unwrap();
+    assert_eq!((rerun.exceptions.len(), rerun.matched), (0, 1));
+    audit_is_clean(&app).await;
+}

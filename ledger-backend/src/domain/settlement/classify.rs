@@ -5,8 +5,8 @@
 //! hash joins and two sorts. The result is the temporary table `recon`, one row per report row with its
 //! `category` (NULL: matched), what it is about and the amounts compared.
 //!
-//! Rules, in order: `duplicate` (a row key seen before: earlier in these reports, or in a report imported before
-//! them); `unknown_row_type`; `missing_in_ledger` (a capture or dispute with no charge, a refund with no refund or
+//! Rules, in order: `duplicate` (a row key seen before: earlier in these reports, or in any report imported
+//! before the row's own); `unknown_row_type`; `missing_in_ledger` (a capture or dispute with no charge, a refund with no refund or
 //! charge, any adjustment); `status_mismatch` (a refund or chargeback at the processor that we never recorded,
 //! a capture of a charge not captured here, a refund whose state differs); `currency_mismatch`;
 //! `amount_mismatch` (a refund's amount, or a charge's capture rows not adding up to what we captured);
@@ -43,8 +43,9 @@ pub async fn classify(
                     r.settlement_currency, r.gross, r.fee, r.net, r.our_charge, r.our_refund, r.processor_payment,
                     r.processor_object, r.payout,
                     row_number() OVER (PARTITION BY r.row_key ORDER BY r.report_id, r.line) > 1
-                        OR r.row_key IN (SELECT s.row_key FROM settlement_rows s
-                                         WHERE s.processor_account_id = $3 AND s.report_id < (SELECT min(x) FROM unnest($4::text[]) AS x))
+                        OR EXISTS (SELECT 1 FROM settlement_rows s
+                                   WHERE s.processor_account_id = $3 AND s.row_key = r.row_key
+                                     AND s.report_id < r.report_id AND s.report_id <> ALL($4))
                         AS repeated
              FROM settlement_rows r WHERE r.processor_account_id = $3 AND r.report_id = ANY($4)),
          resolved AS (
