@@ -473,16 +473,8 @@ async fn a_capture_the_processor_accepts_and_then_declines_leaves_the_charge_aut
 async fn checkout_with_webhooks(app: &TestApp, copies: u32) -> String {
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_checkout(&merchant, "test", 20).await;
-    let secret = "cko-webhooks-in-the-contract-suite";
-    let credentials = json!({ "credentials": { "secret_key": key, "processing_channel_id": "pc_abcdefghijklmnopqrstuvwxyz",
-                                               "webhook_secret": secret } });
-    app.client(&merchant, "test")
-        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
-        .await;
-    let fake = json!({ "secret_key": key, "action_delay_ms": 20, "webhook_url": app.vault.processor_events_url("checkout", &account),
-                       "webhook_secret": secret, "webhook_copies": copies, "webhook_delay_ms": 10 });
-    let registered = app.client.post(format!("{}/_fake/accounts", app.checkout_url)).json(&fake).send().await.unwrap();
-    assert_eq!(registered.status().as_u16(), 201);
+    let fake = json!({ "action_delay_ms": 20, "webhook_copies": copies, "webhook_delay_ms": 10 });
+    app.webhooks_from_fake(&merchant, "checkout", (&account, &key), "cko-webhooks-in-the-contract-suite", fake).await;
     merchant
 }
 

@@ -508,6 +508,38 @@ impl TestApp {
         (id, key)
     }
 
+    /// Makes the fake processor behind our `account` (its secret `key`; `connector` is `stripe` or `checkout`)
+    /// send its webhooks, signed with `secret`, to our route for that account, and has the account verify them
+    /// with it. `fake` adds the fake account's settings: `webhook_copies`, `webhook_delay_ms`,
+    /// `webhook_reorder_hold_ms`, Checkout.com's `action_delay_ms`.
+    pub async fn webhooks_from_fake(
+        &self,
+        merchant: &str,
+        connector: &str,
+        (account, key): (&str, &str),
+        secret: &str,
+        fake: serde_json::Value,
+    ) {
+        let (mut credentials, fake_url) = match connector {
+            "stripe" => (serde_json::json!({ "secret_key": key }), &self.stripe_url),
+            _ => (
+                serde_json::json!({ "secret_key": key, "processing_channel_id": PROCESSING_CHANNEL }),
+                &self.checkout_url,
+            ),
+        };
+        credentials["webhook_secret"] = secret.into();
+        let path = format!("/v1/processor_accounts/{account}");
+        let patch = serde_json::json!({ "credentials": credentials });
+        self.client(merchant, "test").expect(200, reqwest::Method::PATCH, &path, &patch).await;
+        let mut body = serde_json::json!({ "secret_key": key, "webhook_secret": secret,
+                                           "webhook_url": self.vault.processor_events_url(connector, account) });
+        for (name, value) in fake.as_object().into_iter().flatten() {
+            body[name] = value.clone();
+        }
+        let registered = self.client.post(format!("{fake_url}/_fake/accounts")).json(&body).send().await.unwrap();
+        assert_eq!(registered.status().as_u16(), 201);
+    }
+
     /// Gives `merchant` a Checkout.com account in `mode` (registered with the fake, whose actions are processed
     /// `action_delay_ms` after they are asked for) and routes everything there; returns its id and secret key.
     pub async fn route_to_checkout(&self, merchant: &str, mode: &str, action_delay_ms: u64) -> (String, String) {
@@ -516,8 +548,7 @@ impl TestApp {
         let url = format!("{}/_fake/accounts", self.checkout_url);
         let body = serde_json::json!({ "secret_key": key, "action_delay_ms": action_delay_ms });
         assert_eq!(self.client.post(url).json(&body).send().await.unwrap().status().as_u16(), 201);
-        let credentials =
-            serde_json::json!({ "secret_key": key, "processing_channel_id": "pc_abcdefghijklmnopqrstuvwxyz" });
+        let credentials = serde_json::json!({ "secret_key": key, "processing_channel_id": PROCESSING_CHANNEL });
         let body =
             serde_json::json!({ "connector": "checkout", "display_name": "Checkout.com", "credentials": credentials });
         let account =
@@ -554,6 +585,9 @@ impl TestApp {
         startup::processors(&config)
     }
 }
+
+/// The processing channel of every Checkout.com account in the tests (the fake only checks its form).
+pub const PROCESSING_CHANNEL: &str = "pc_abcdefghijklmnopqrstuvwxyz";
 
 /// splitmix64: tiny, seedable, and good enough to pick operations.
 pub struct Rng(pub u64);

@@ -459,15 +459,8 @@ async fn thousands_of_random_operations_keep_the_ledger_and_the_processor_in_agr
         if is_stripe(index) {
             let (account, key) = app.route_to_stripe(&merchant, "test").await;
             // Stripe's webhooks reach us (twice each), so refunds made in its dashboard do too.
-            let secret = "whsec_property_run";
-            let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
-            let path = format!("/v1/processor_accounts/{account}");
-            app.client(&merchant, "test").expect(200, Method::PATCH, &path, &credentials).await;
-            let fake = json!({ "secret_key": key, "webhook_url": app.vault.processor_events_url("stripe", &account),
-                               "webhook_secret": secret, "webhook_copies": 2, "webhook_delay_ms": 1 });
-            let registered =
-                app.client.post(format!("{}/_fake/accounts", app.stripe_url)).json(&fake).send().await.unwrap();
-            assert_eq!(registered.status().as_u16(), 201);
+            let fake = json!({ "webhook_copies": 2, "webhook_delay_ms": 1 });
+            app.webhooks_from_fake(&merchant, "stripe", (&account, &key), "whsec_property_run", fake).await;
             stripe_keys.push(key);
         }
         if is_checkout(index) {

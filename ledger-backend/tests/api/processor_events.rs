@@ -1,7 +1,7 @@
 //! Processor webhooks as the edge forwards them: verified with the account's secret before anything is parsed,
 //! stored once by event id, applied through the same code as our own calls' answers.
 
-use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
+use crate::helpers::{PROCESSING_CHANNEL, TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use paygate_core::signature::processor::sign_stripe;
 use paygate_ledger::ids::unix_seconds_now;
 use reqwest::Method;
@@ -15,8 +15,7 @@ const CKO_SECRET: &str = "cko-webhook-secret-for-tests-0001";
 async fn checkout_merchant(app: &TestApp) -> (String, String, String) {
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_checkout(&merchant, "test", 0).await;
-    let credentials = json!({ "credentials": { "secret_key": key, "processing_channel_id": "pc_abcdefghijklmnopqrstuvwxyz",
-                                                "webhook_secret": CKO_SECRET } });
+    let credentials = json!({ "credentials": { "secret_key": key, "processing_channel_id": PROCESSING_CHANNEL, "webhook_secret": CKO_SECRET } });
     app.client(&merchant, "test")
         .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
         .await;
@@ -330,18 +329,9 @@ async fn a_refund_made_in_stripes_dashboard_arrives_by_stripes_own_webhook_and_o
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
-    let secret = "whsec_fake_stripe_sends_these";
-    let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
-    app.client(&merchant, "test")
-        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
-        .await;
     // The fake's account now sends its webhooks (twice each) to the edge's route for our account.
-    let fake = json!({ "secret_key": key, "webhook_url": app.vault.processor_events_url("stripe", &account),
-                       "webhook_secret": secret, "webhook_copies": 2, "webhook_delay_ms": 5 });
-    assert_eq!(
-        app.client.post(format!("{}/_fake/accounts", app.stripe_url)).json(&fake).send().await.unwrap().status(),
-        201
-    );
+    let fake = json!({ "webhook_copies": 2, "webhook_delay_ms": 5 });
+    app.webhooks_from_fake(&merchant, "stripe", (&account, &key), "whsec_fake_stripe_sends_these", fake).await;
     let id = pay(&app, &merchant, true).await["id"].as_str().unwrap().to_owned();
     app.client(&merchant, "test")
         .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": 500 }))
@@ -434,17 +424,8 @@ async fn an_authorization_whose_answer_was_lost_is_settled_by_stripes_webhook_wi
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
-    let secret = "whsec_lost_answers";
-    let credentials = json!({ "credentials": { "secret_key": key, "webhook_secret": secret } });
-    app.client(&merchant, "test")
-        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
-        .await;
-    let fake = json!({ "secret_key": key, "webhook_url": app.vault.processor_events_url("stripe", &account),
-                       "webhook_secret": secret, "webhook_delay_ms": 50 });
-    assert_eq!(
-        app.client.post(format!("{}/_fake/accounts", app.stripe_url)).json(&fake).send().await.unwrap().status(),
-        201
-    );
+    let fake = json!({ "webhook_delay_ms": 50 });
+    app.webhooks_from_fake(&merchant, "stripe", (&account, &key), "whsec_lost_answers", fake).await;
     // Stripe makes the payment, but the connection breaks before its answer reaches us.
     app.stripe_fault(&key, json!({ "fault": "reset_after" })).await;
     let lost = pay(&app, &merchant, true).await;
@@ -469,12 +450,8 @@ async fn a_lost_sale_converges_by_checkouts_own_webhooks_even_when_captured_arri
     let app = spawn_app().await;
     let (merchant, account, key) = checkout_merchant(&app).await;
     // The fake sends its webhooks out of order: each is held until the next is due and sent after it.
-    let fake = json!({ "secret_key": key, "action_delay_ms": 30, "webhook_url": app.vault.processor_events_url("checkout", &account),
-                       "webhook_secret": CKO_SECRET, "webhook_reorder_hold_ms": 2_000 });
-    assert_eq!(
-        app.client.post(format!("{}/_fake/accounts", app.checkout_url)).json(&fake).send().await.unwrap().status(),
-        201
-    );
+    let fake = json!({ "action_delay_ms": 30, "webhook_reorder_hold_ms": 2_000 });
+    app.webhooks_from_fake(&merchant, "checkout", (&account, &key), CKO_SECRET, fake).await;
     // Checkout.com makes the sale, but the connection breaks before its answer reaches us.
     let fault = json!({ "fault": "reset_after" });
     let url = format!("{}/_fake/accounts/{key}/faults", app.checkout_url);
