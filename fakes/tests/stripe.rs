@@ -151,3 +151,51 @@ async fn search_finds_an_intent_by_the_metadata_we_planted() {
     assert_eq!(found["object"], "search_result");
     assert_eq!(found["data"][0]["id"], intent["id"]);
 }
+
+#[tokio::test]
+async fn a_report_run_refuses_what_stripe_refuses_and_its_file_has_the_columns_asked_for() {
+    let fake = fake().await;
+    let (_, intent) = fake.intent("4242424242424242", 2_500, "automatic").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let kind: Value = fake
+        .http
+        .get(format!("{}/v1/reporting/report_types/balance_change_from_activity.itemized.3", fake.url))
+        .bearer_auth("sk_test_cards")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (start, end) = (kind["data_available_start"].as_i64().unwrap(), kind["data_available_end"].as_i64().unwrap());
+    let run = |from: i64, to: i64, columns: &str| {
+        format!(
+            "report_type=balance_change_from_activity.itemized.3&parameters[interval_start]={from}&parameters[interval_end]={to}{columns}"
+        )
+    };
+    for (body, param) in [
+        (run(start, end + 3_600, ""), "parameters[interval_end]"),
+        (run(start - 1, end, ""), "parameters[interval_start]"),
+        (run(end, end, ""), "parameters[interval_end]"),
+        (run(start, end, "&parameters[columns][0]=card_number"), "parameters[columns][0]"),
+        (run(start, end, "&parameters[colour]=red"), "parameters[colour]"),
+    ] {
+        let (status, error, _) = fake.post("sk_test_cards", "/v1/reporting/report_runs", &body, None).await;
+        assert_eq!((status, error["error"]["param"].as_str()), (400, Some(param)), "{body}: {error}");
+    }
+    let columns = "&parameters[columns][1]=gross&parameters[columns][0]=balance_transaction_id\
+                   &parameters[columns][2]=payment_metadata[paygate_attempt_id]";
+    let (status, created, _) =
+        fake.post("sk_test_cards", "/v1/reporting/report_runs", &run(start, end, columns), None).await;
+    assert_eq!((status, &created["status"], &created["result"]), (200, &json!("pending"), &Value::Null));
+    let path = format!("{}/v1/reporting/report_runs/{}", fake.url, created["id"].as_str().unwrap());
+    let done: Value = fake.http.get(path).bearer_auth("sk_test_cards").send().await.unwrap().json().await.unwrap();
+    assert_eq!(done["status"], "succeeded");
+    let url = done["result"]["url"].as_str().unwrap();
+    assert_eq!(fake.http.get(url).bearer_auth("sk_test_nocards").send().await.unwrap().status().as_u16(), 404);
+    let csv = fake.http.get(url).bearer_auth("sk_test_cards").send().await.unwrap().text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "balance_transaction_id,gross,payment_metadata[paygate_attempt_id]");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].ends_with(",25.00,att_2500"), "{csv}; intent {intent}");
+}

@@ -10,16 +10,19 @@
 //!   `action_delay_ms`; until then balances and `GET /payments/{id}/actions` do not show them; 403 for an
 //!   action the payment's state does not allow (a void on Mada, a second capture), 422
 //!   `capture_value_greater_than_authorized` / `refund_amount_exceeds_balance`;
-//! - `GET /payments/{id}`, `GET /payments/{id}/actions`, `GET /payments?reference=…`.
+//! - `GET /payments/{id}`, `GET /payments/{id}/actions`, `GET /payments?reference=…`;
+//! - webhooks signed with `Cko-Signature`; payouts and their reports (`reports`).
 //!
 //! Control API (not Checkout.com's): `POST /_fake/accounts {secret_key, action_delay_ms}`,
-//! `POST /_fake/accounts/{key}/faults`, `GET /_fake/accounts/{key}/requests`. Room is left for signed
-//! webhooks (`Cko-Signature`) and reports.
+//! `POST /_fake/accounts/{key}/faults`, `GET /_fake/accounts/{key}/requests`,
+//! `POST /_fake/accounts/{key}/payouts` (pays out now: `{"payouts": [ids]}`).
 
 mod payments;
+mod reports;
 mod state;
 
 pub use payments::{CAPTURE_DECLINED_CARD, TEST_CARDS};
+pub use reports::fee_of;
 
 use crate::control::{self, Saved};
 use crate::faults::{Fault, broken};
@@ -55,6 +58,7 @@ fn router_with(shared: Shared) -> Router {
         .route("/_fake/accounts", post(add_account))
         .route("/_fake/accounts/{key}/faults", post(control::add_fault::<state::Books>))
         .route("/_fake/accounts/{key}/requests", get(control::requests_of::<state::Books>))
+        .route("/_fake/accounts/{key}/payouts", post(pay_out))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .fallback(api)
         .with_state(shared)
@@ -77,6 +81,15 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     let account = Account { action_delay_ms: new.action_delay_ms, control: new.webhooks.into_control() };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
+}
+
+async fn pay_out(State(shared): State<Shared>, axum::extract::Path(key): axum::extract::Path<String>) -> Response {
+    let mut books = lock(&shared);
+    if !books.accounts.contains_key(&key) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let payouts = reports::pay_out(&mut books, &key);
+    (StatusCode::CREATED, axum::Json(json!({ "payouts": payouts }))).into_response()
 }
 
 /// Like the real service, a request that has arrived is processed to the end even if the caller hangs up.
@@ -135,9 +148,18 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             Some(_) => return answer(409, json!({ "error_type": "idempotency_key_reused" })),
         }
     }
+    if let ("GET", ["", "reports", id, "files", file]) =
+        (method.as_str(), uri.path().split('/').collect::<Vec<_>>().as_slice())
+    {
+        return match reports::file(&lock(&shared), &key, id, file) {
+            Some(csv) => ([("content-type", "text/csv")], csv.to_owned()).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        };
+    }
+    let origin = format!("http://{}", header("host").unwrap_or_default());
     let (result, outgoing) = {
         let mut books = lock(&shared);
-        let result = dispatch(&mut books, &key, &method, &uri, &json);
+        let result = dispatch(&mut books, &key, &method, &uri, &json, &origin);
         let outgoing: Vec<Outgoing> = std::mem::take(&mut books.outbox).into_iter().map(|(_, event)| event).collect();
         (result, books.accounts.get(&key).cloned().map(|account| (account, outgoing)))
     };
@@ -181,6 +203,7 @@ fn dispatch(
     method: &Method,
     uri: &Uri,
     body: &Value,
+    origin: &str,
 ) -> Result<(u16, Value), Refused> {
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
@@ -195,6 +218,7 @@ fn dispatch(
             payments::by_reference(books, key, &reference)
         }
         ("GET", ["payments", id]) => payments::retrieve(books, key, id),
+        ("GET", ["reports"]) => reports::list(books, key, uri.query().unwrap_or(""), origin),
         ("GET", ["payments", id, "actions"]) => payments::actions(books, key, id),
         ("POST", ["payments", id, "captures"]) => payments::act(books, key, id, ActionKind::Capture, body),
         ("POST", ["payments", id, "voids"]) => payments::act(books, key, id, ActionKind::Void, body),

@@ -73,6 +73,9 @@ pub struct Books {
     pub idempotency: HashMap<(String, String), Saved>,
     /// Webhooks to send, by account, once their actions are processed.
     pub outbox: Vec<(String, Outgoing)>,
+    /// Payout reports, and the actions paid out so far.
+    pub reports: Vec<super::reports::Report>,
+    pub paid_out: std::collections::HashSet<String>,
     pub next: u64,
 }
 

@@ -167,6 +167,7 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
             } else {
                 intent.status = "succeeded";
                 intent.amount_received = amount;
+                super::reporting::record_capture(books, &intent);
                 books.outbox.push(("payment_intent.succeeded", to_json(&intent)));
             }
             Ok((200, to_json(&intent)))
@@ -253,6 +254,8 @@ pub fn capture(books: &mut Books, account: &str, id: &str, params: &Params) -> R
     intent.amount_capturable = 0;
     intent.status = "succeeded";
     let answer = to_json(intent);
+    let captured = intent.clone();
+    super::reporting::record_capture(books, &captured);
     books.outbox.push(("payment_intent.succeeded", answer.clone()));
     Ok((200, answer))
 }

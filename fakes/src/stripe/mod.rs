@@ -6,6 +6,7 @@
 //! - `POST /v1/payment_intents` (confirm with raw card data, only on accounts with that access),
 //!   `GET /v1/payment_intents/{id}`, `GET /v1/payment_intents/search`, `POST …/{id}/capture`,
 //!   `POST …/{id}/cancel`, `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds?payment_intent=`;
+//! - the balance's report runs and their files (`reporting`);
 //! - errors as Stripe's error object with its statuses (402 card errors with the PaymentIntent embedded,
 //!   400 `payment_intent_unexpected_state`, `amount_too_large`, `charge_already_refunded`, ...);
 //! - `Idempotency-Key` on POSTs: the saved answer is replayed (`Idempotent-Replayed: true`); other
@@ -14,18 +15,20 @@
 //!
 //! Control API (loopback, no key; not Stripe's): `POST /_fake/accounts {secret_key, raw_card_data}`,
 //! `POST /_fake/accounts/{key}/faults {fault: slow|server_error|reset_before|reset_after, delay_ms?}`,
-//! `GET /_fake/accounts/{key}/requests`. Room is left for signed webhooks and settlement reports.
+//! `GET /_fake/accounts/{key}/requests`.
 
 mod cards;
 mod errors;
 mod form;
 mod intents;
 mod refunds;
+mod reporting;
 mod state;
 
 pub use crate::faults::Fault;
 use crate::faults::broken;
 pub use cards::TEST_CARDS;
+pub use reporting::fee_of;
 
 use crate::control::{self, Saved};
 use axum::Router;
@@ -55,7 +58,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let shared = Shared::default();
     for (key, raw_card_data) in accounts {
-        let account = Account { raw_card_data, control: Default::default() };
+        let account =
+            Account { raw_card_data, control: Default::default(), registered: state::now(), report_run_delay_ms: 0 };
         lock(&shared).accounts.insert(key, account);
     }
     let app = router_with(shared);
@@ -80,6 +84,9 @@ struct NewAccount {
     /// Where to send this account's webhooks, and how (signed with `Stripe-Signature`).
     #[serde(flatten)]
     webhooks: control::WebhookSettings,
+    /// How long its report runs stay pending.
+    #[serde(default)]
+    report_run_delay_ms: u64,
 }
 
 fn yes() -> bool {
@@ -90,7 +97,12 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     if !(new.secret_key.starts_with("sk_test_") || new.secret_key.starts_with("sk_live_")) {
         return StatusCode::BAD_REQUEST;
     }
-    let account = Account { raw_card_data: new.raw_card_data, control: new.webhooks.into_control() };
+    let account = Account {
+        raw_card_data: new.raw_card_data,
+        control: new.webhooks.into_control(),
+        registered: state::now(),
+        report_run_delay_ms: new.report_run_delay_ms,
+    };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
 }
@@ -159,9 +171,19 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             Some(_) => return StripeError::idempotency_mismatch(idem).into_response(),
         }
     }
+    if let ("GET", ["", "v1", "files", id, "contents"]) =
+        (method.as_str(), uri.path().split('/').collect::<Vec<_>>().as_slice())
+    {
+        return match reporting::contents(&lock(&shared), &key, id) {
+            Ok(csv) => ([("content-type", "text/csv")], csv.to_owned()).into_response(),
+            Err(error) => error.into_response(),
+        };
+    }
+    // Report files are served from this host (Stripe's are on files.stripe.com).
+    let origin = format!("http://{}", header("host").unwrap_or_default());
     let (result, outbox, delivery) = {
         let mut books = lock(&shared);
-        let result = dispatch(&mut books, &key, &method, uri.path(), &params);
+        let result = dispatch(&mut books, &key, &method, uri.path(), &params, &origin);
         let outbox = std::mem::take(&mut books.outbox);
         let delivery = books.accounts.get(&key).map(|a| a.control.webhooks.clone()).unwrap_or_default();
         let numbered: Vec<(String, &'static str, Value)> =
@@ -210,6 +232,7 @@ fn dispatch(
     method: &Method,
     path: &str,
     params: &Params,
+    files_origin: &str,
 ) -> Result<(u16, Value), StripeError> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
@@ -221,6 +244,9 @@ fn dispatch(
         ("POST", ["v1", "refunds"]) => refunds::create(books, key, params),
         ("GET", ["v1", "refunds"]) => refunds::list(books, key, params.required("payment_intent")?),
         ("GET", ["v1", "refunds", id]) => refunds::retrieve(books, key, id),
+        ("GET", ["v1", "reporting", "report_types", id]) => reporting::report_type(books, key, id),
+        ("POST", ["v1", "reporting", "report_runs"]) => reporting::create_run(books, key, params),
+        ("GET", ["v1", "reporting", "report_runs", id]) => reporting::retrieve_run(books, key, id, files_origin),
         _ => Err(StripeError::invalid_request_bare(&format!(
             "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at \
              https://support.stripe.com/."

@@ -81,6 +81,7 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
     let mut charge = charge;
     charge["refunds"] = json!({ "object": "list", "data": [body.clone()] });
     books.outbox.push(("charge.refunded", charge));
+    super::reporting::record_refund(books, &refund);
     books.refunds.insert(refund.id.clone(), refund);
     Ok((200, body))
 }

@@ -1,6 +1,7 @@
 //! What the fake Stripe remembers: the accounts (API keys and their switches), PaymentIntents, refunds,
 //! idempotent results, injected faults and the requests each account received.
 
+use super::reporting::{BalanceTransaction, File, ReportRun};
 use crate::control::{Accounts, Control, Saved};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -11,6 +12,10 @@ pub struct Account {
     /// Whether the account may send raw card numbers (Stripe's "raw card data APIs" access).
     pub raw_card_data: bool,
     pub control: Control,
+    /// When it was registered (Unix seconds): its reports' data starts that day.
+    pub registered: u64,
+    /// How long a report run stays pending.
+    pub report_run_delay_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +62,10 @@ pub struct Books {
     pub idempotency: HashMap<(String, String), Saved>,
     /// Events the last request made, to be sent as webhooks (`type`, `data.object`).
     pub outbox: Vec<(&'static str, Value)>,
+    /// The balance's transactions, oldest first; report runs and their files.
+    pub balance: Vec<BalanceTransaction>,
+    pub report_runs: HashMap<String, ReportRun>,
+    pub files: HashMap<String, File>,
     pub next: u64,
 }
 
@@ -82,4 +91,8 @@ pub fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Books> {
 
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }

@@ -18,6 +18,8 @@ pub const AUDIT_SEAL_EVERY: Duration = Duration::from_secs(2);
 pub const EXPIRY_EVERY: Duration = Duration::from_secs(60);
 pub const RECOVERY_EVERY: Duration = Duration::from_secs(15);
 pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(3_600);
+/// Each account's pull has its own schedule (`settlement::pull`); this is how often the due ones are looked for.
+pub const SETTLEMENT_PULL_EVERY: Duration = Duration::from_secs(60);
 /// The replay guard's table gains a row per request; it is trimmed often so it stays small.
 pub const REPLAY_GUARD_EVERY: Duration = Duration::from_secs(10);
 
@@ -40,7 +42,8 @@ async fn periodic(pool: PgPool, processors: Arc<Processors>, shutdown: impl Futu
     let mut recover = tokio::time::interval(RECOVERY_EVERY);
     let mut maintain = tokio::time::interval(MAINTENANCE_EVERY);
     let mut replay_guard = tokio::time::interval(REPLAY_GUARD_EVERY);
-    for timer in [&mut seal, &mut expire, &mut recover, &mut maintain, &mut replay_guard] {
+    let mut settlement = tokio::time::interval(SETTLEMENT_PULL_EVERY);
+    for timer in [&mut seal, &mut expire, &mut recover, &mut maintain, &mut replay_guard, &mut settlement] {
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     tokio::pin!(shutdown);
@@ -52,6 +55,10 @@ async fn periodic(pool: PgPool, processors: Arc<Processors>, shutdown: impl Futu
             _ = recover.tick() => recovery::run_once(&pool, &processors, recovery::SETTLE_AFTER).await.map(|_| ()),
             _ = maintain.tick() => maintenance::run_once(&pool).await,
             _ = replay_guard.tick() => maintenance::forget_seen_requests(&pool).await,
+            _ = settlement.tick() => {
+                let now = crate::ids::unix_seconds_now();
+                crate::domain::settlement::pull::run_once(&pool, &processors, now).await.map(|_| ())
+            }
         };
         if let Err(error) = result {
             tracing::error!(%error, "job run failed; retrying at its next interval");

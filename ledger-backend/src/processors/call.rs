@@ -59,3 +59,19 @@ pub fn form_body(pairs: &[(&str, String)], raw: &[(&str, &str)]) -> String {
     let raw = raw.iter().map(|(k, v)| format!("{}={v}", form_value(k)));
     encoded.chain(raw).collect::<Vec<_>>().join("&")
 }
+
+/// An absolute `http(s)` URL as (origin, path with its query): `https://files.stripe.com/v1/files/f/contents`
+/// → (`https://files.stripe.com`, `/v1/files/f/contents`). `None` for anything else (no host, credentials in
+/// the URL, another scheme).
+pub fn split_url(text: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(text).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let origin = url.origin().ascii_serialization();
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Some((origin, path))
+}

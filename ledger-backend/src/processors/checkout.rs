@@ -26,7 +26,7 @@ pub struct Account<'a> {
     pub processing_channel_id: &'a str,
 }
 
-fn headers(account: &Account<'_>, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
+pub(super) fn headers(account: &Account<'_>, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
     let mut headers = vec![("authorization", format!("Bearer {}", account.secret_key.expose()))];
     if let Some(key) = idempotency_key {
         headers.push(("cko-idempotency-key", key.to_owned()));

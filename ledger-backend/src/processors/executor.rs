@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Executor {
     http: reqwest::Client,
+    /// Report files: the same rules, with time for a large file.
+    downloads: reqwest::Client,
 }
+
+/// A report file may take this long to download.
+pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl Executor {
     pub fn new(timeout: Duration) -> Self {
@@ -19,7 +24,56 @@ impl Executor {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client always builds");
-        Executor { http }
+        let downloads = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(DOWNLOAD_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client always builds");
+        Executor { http, downloads }
+    }
+
+    /// Downloads `call` from `origin` into `into`, chunk by chunk (memory stays flat in the file's size), up to
+    /// `max_bytes`; the bytes written. Any status but 200 is an error, with the start of the answer.
+    pub async fn download(
+        &self,
+        connector: &'static str,
+        origin: &str,
+        call: &HttpCall,
+        into: &mut std::fs::File,
+        max_bytes: u64,
+    ) -> Result<u64, String> {
+        use std::io::Write;
+        let mut request = self.downloads.get(format!("{origin}{}", call.path));
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        let started = Instant::now();
+        let mut answer = request.send().await.map_err(|e| format!("download failed: {e}"))?;
+        let status = answer.status().as_u16();
+        let path = call.path.split('?').next().unwrap_or("");
+        tracing::info!(connector, method = "GET", path, outcome = status, "processor report download");
+        if status != 200 {
+            let body = answer.text().await.unwrap_or_default();
+            return Err(format!("download answered {status}: {}", body.chars().take(200).collect::<String>()));
+        }
+        let mut written = 0u64;
+        while let Some(chunk) = answer.chunk().await.map_err(|e| format!("download broke off: {e}"))? {
+            written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(format!("the report file is larger than {max_bytes} bytes"));
+            }
+            into.write_all(&chunk).map_err(|e| format!("cannot keep the report file: {e}"))?;
+        }
+        into.flush().map_err(|e| format!("cannot keep the report file: {e}"))?;
+        tracing::info!(
+            connector,
+            path,
+            bytes = written,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "report downloaded"
+        );
+        Ok(written)
     }
 
     pub async fn send(&self, connector: &'static str, base_url: &str, call: &HttpCall) -> Sent {

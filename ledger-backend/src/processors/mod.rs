@@ -10,6 +10,7 @@
 
 pub mod call;
 pub mod checkout;
+pub mod checkout_reports;
 pub mod credentials;
 pub mod events;
 mod executor;
@@ -17,6 +18,7 @@ pub mod flows;
 pub mod outcome;
 pub mod sandbox;
 pub mod stripe;
+pub mod stripe_reports;
 pub mod vault_forward;
 
 pub use credentials::{Credentials, Secret};
@@ -74,7 +76,7 @@ impl Connector {
         }
     }
 
-    fn checkout(&self) -> Option<checkout::Account<'_>> {
+    pub fn checkout(&self) -> Option<checkout::Account<'_>> {
         match self {
             Connector::Checkout { secret_key, processing_channel_id, .. } => {
                 Some(checkout::Account { secret_key, processing_channel_id })
@@ -190,13 +192,31 @@ impl Processors {
         Processors { vault, executor: executor::Executor::new(timeout), urls, secrets_keys }
     }
 
-    fn base_url(&self, connector: &Connector) -> &str {
+    /// Where `connector`'s API lives (report file links are checked against it).
+    pub fn base_url(&self, connector: &Connector) -> &str {
         match connector {
             Connector::Sandbox => &self.urls.sandbox,
             Connector::Stripe { .. } => &self.urls.stripe,
             Connector::Checkout { live: true, .. } => &self.urls.checkout_live,
             Connector::Checkout { live: false, .. } => &self.urls.checkout_test,
         }
+    }
+
+    /// Sends a reporting call (no card, nothing booked on its answer) to `connector`'s API.
+    pub async fn send(&self, connector: &Connector, call: &HttpCall) -> Sent {
+        self.executor.send(connector.kind().as_str(), self.base_url(connector), call).await
+    }
+
+    /// Downloads a report file (`origin` already checked by the connector) into `into`.
+    pub async fn download(
+        &self,
+        connector: &Connector,
+        origin: &str,
+        call: &HttpCall,
+        into: &mut std::fs::File,
+        max_bytes: u64,
+    ) -> Result<u64, String> {
+        self.executor.download(connector.kind().as_str(), origin, call, into, max_bytes).await
     }
 
     /// Authorizes with the card of the candidates' token through the vault: the first candidate is sent;

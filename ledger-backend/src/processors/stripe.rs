@@ -20,7 +20,7 @@ const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 /// The metadata keys our ids travel under (settlement reports read them back: one definition, in core).
 pub use paygate_core::settlement::stripe::{METADATA_ATTEMPT, METADATA_CHARGE, METADATA_REFUND};
 
-fn headers(secret_key: &Secret, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
+pub(super) fn headers(secret_key: &Secret, idempotency_key: Option<&str>) -> Vec<(&'static str, String)> {
     let mut headers =
         vec![("authorization", format!("Bearer {}", secret_key.expose())), ("stripe-version", STRIPE_VERSION.into())];
     if let Some(key) = idempotency_key {

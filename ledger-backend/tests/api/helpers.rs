@@ -566,6 +566,13 @@ impl TestApp {
         body["requests"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect()
     }
 
+    /// The requests the fake Checkout.com received for the account with `secret_key` (`METHOD /path`).
+    pub async fn checkout_requests(&self, secret_key: &str) -> Vec<String> {
+        let url = format!("{}/_fake/accounts/{secret_key}/requests", self.checkout_url);
+        let body: serde_json::Value = self.client.get(url).send().await.unwrap().json().await.unwrap();
+        body["requests"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+    }
+
     /// Tells the fake Stripe to misbehave on the account's next request (`{"fault": "slow", "delay_ms": …}`, ...).
     pub async fn stripe_fault(&self, secret_key: &str, fault: serde_json::Value) {
         let url = format!("{}/_fake/accounts/{secret_key}/faults", self.stripe_url);

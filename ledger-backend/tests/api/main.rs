@@ -27,6 +27,7 @@ mod refunds;
 mod row_security;
 mod schema;
 mod settlement;
+mod settlement_pull;
 mod tenancy;
 mod vault_double;
 mod webhooks;

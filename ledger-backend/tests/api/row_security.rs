@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 25] = [
+const TENANT_TABLES: [&str; 26] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -38,6 +38,7 @@ const TENANT_TABLES: [&str; 25] = [
     "reconciliation_exceptions",
     "settlement_postings",
     "payouts",
+    "settlement_pulls",
 ];
 
 /// A merchant with something in every table, in test mode.
@@ -97,6 +98,15 @@ async fn busy_merchant(app: &TestApp) -> String {
     // Reconciled: a run, and an exception for the row type nobody knows.
     let run = matching::run(&app.pool, scope, sandbox, Some(&imported.report), 0).await.unwrap();
     assert_eq!((run.opened, run.booked.rows, run.booked.payouts), (1, 1, 1));
+    // A pull's state, as the scheduled pull keeps it.
+    sqlx::query(
+        "INSERT INTO settlement_pulls (processor_account_id, merchant_id, mode, pulled_until)
+         SELECT id, merchant_id, mode, created_at FROM processor_accounts WHERE merchant_id = $1",
+    )
+    .bind(&merchant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     // A delivery attempt, as the worker records it.
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)
