@@ -51,15 +51,8 @@ fn parse_iso(text: &str) -> Option<u64> {
         return None;
     }
     let millis: i64 = format!("{fraction:0<3}")[..3].parse().ok()?;
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from((days * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000 + millis).ok()
+    let midnight = paygate_core::time::unix_seconds_of(i32::try_from(year).ok()?, month as u8, day as u8);
+    u64::try_from((midnight + hour * 3_600 + minute * 60 + second) * 1_000 + millis).ok()
 }
 
 /// Pays out every processed capture and refund of `account` not paid out yet: a payout and its report per

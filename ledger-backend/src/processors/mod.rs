@@ -49,15 +49,29 @@ pub struct ConnectorUrls {
 /// One processor account's connector, credentials opened.
 #[derive(Debug, Clone)]
 pub enum Connector {
-    Sandbox,
-    Stripe { secret_key: Secret },
-    Checkout { secret_key: Secret, processing_channel_id: String, live: bool },
+    /// The sandbox acquirer knows each sandbox account as one of its merchants (by our account id).
+    Sandbox {
+        merchant: String,
+    },
+    Stripe {
+        secret_key: Secret,
+    },
+    Checkout {
+        secret_key: Secret,
+        processing_channel_id: String,
+        live: bool,
+    },
 }
 
 impl Connector {
-    pub fn new(kind: ConnectorKind, credentials: Option<Credentials>, mode: Mode) -> Result<Connector, String> {
+    pub fn new(
+        account: paygate_core::id::ProcessorAccountId,
+        kind: ConnectorKind,
+        credentials: Option<Credentials>,
+        mode: Mode,
+    ) -> Result<Connector, String> {
         match (kind, credentials) {
-            (ConnectorKind::Sandbox, None) => Ok(Connector::Sandbox),
+            (ConnectorKind::Sandbox, None) => Ok(Connector::Sandbox { merchant: account.to_string() }),
             (ConnectorKind::Stripe, Some(Credentials::Stripe { secret_key, .. })) => {
                 Ok(Connector::Stripe { secret_key })
             }
@@ -70,7 +84,7 @@ impl Connector {
 
     pub fn kind(&self) -> ConnectorKind {
         match self {
-            Connector::Sandbox => ConnectorKind::Sandbox,
+            Connector::Sandbox { .. } => ConnectorKind::Sandbox,
             Connector::Stripe { .. } => ConnectorKind::Stripe,
             Connector::Checkout { .. } => ConnectorKind::Checkout,
         }
@@ -86,16 +100,18 @@ impl Connector {
     }
 
     fn authorize_call(&self, request: &AuthorizeRequest<'_>) -> HttpCall {
-        match (self, self.checkout()) {
-            (_, Some(account)) => checkout::authorize(&account, request),
-            (Connector::Stripe { secret_key }, _) => stripe::authorize(secret_key, request),
-            _ => sandbox::authorize(request),
+        match self {
+            Connector::Checkout { secret_key, processing_channel_id, .. } => {
+                checkout::authorize(&checkout::Account { secret_key, processing_channel_id }, request)
+            }
+            Connector::Stripe { secret_key } => stripe::authorize(secret_key, request),
+            Connector::Sandbox { merchant } => sandbox::authorize(merchant, request),
         }
     }
 
     fn read_authorization(&self, answer: &HttpAnswer, capture_requested: bool) -> AuthorizeOutcome {
         match self {
-            Connector::Sandbox => sandbox::read_authorization(answer),
+            Connector::Sandbox { .. } => sandbox::read_authorization(answer),
             Connector::Stripe { .. } => stripe::read_authorization(answer),
             Connector::Checkout { .. } => checkout::read_authorization(answer, capture_requested),
         }
@@ -119,7 +135,7 @@ impl Connector {
 
     fn read_lookup(&self, answer: &HttpAnswer, attempt_id: &str) -> AuthorizationLookup {
         match self {
-            Connector::Sandbox => sandbox::read_lookup(answer),
+            Connector::Sandbox { .. } => sandbox::read_lookup(answer),
             Connector::Stripe { .. } => stripe::read_lookup(answer),
             Connector::Checkout { .. } => checkout::read_lookup(answer, attempt_id),
         }
@@ -131,14 +147,14 @@ impl Connector {
         match (self, self.checkout(), flow) {
             (_, Some(account), _) => Some(checkout::find_operation(&account, authorization)),
             (Connector::Stripe { secret_key }, _, Flow::Refund) => Some(stripe::find_refund(secret_key, authorization)),
-            (Connector::Sandbox, _, Flow::Refund) => Some(sandbox::find_refund(id)),
+            (Connector::Sandbox { .. }, _, Flow::Refund) => Some(sandbox::find_refund(id)),
             _ => None,
         }
     }
 
     fn read_operation_lookup(&self, flow: Flow, answer: &HttpAnswer, id: &str) -> OperationLookup {
         match self {
-            Connector::Sandbox => sandbox::read_refund(answer),
+            Connector::Sandbox { .. } => sandbox::read_refund(answer),
             Connector::Stripe { .. } => stripe::read_refund(answer, id),
             Connector::Checkout { .. } => checkout::read_operation_lookup(answer, flow, id),
         }
@@ -160,7 +176,7 @@ impl Connector {
 
     fn read_operation(&self, flow: Flow, answer: &HttpAnswer) -> OperationOutcome {
         match self {
-            Connector::Sandbox => sandbox::read_operation(answer),
+            Connector::Sandbox { .. } => sandbox::read_operation(answer),
             Connector::Stripe { .. } => stripe::read_operation(flow, answer),
             Connector::Checkout { .. } => checkout::read_operation(answer),
         }
@@ -195,7 +211,7 @@ impl Processors {
     /// Where `connector`'s API lives (report file links are checked against it).
     pub fn base_url(&self, connector: &Connector) -> &str {
         match connector {
-            Connector::Sandbox => &self.urls.sandbox,
+            Connector::Sandbox { .. } => &self.urls.sandbox,
             Connector::Stripe { .. } => &self.urls.stripe,
             Connector::Checkout { live: true, .. } => &self.urls.checkout_live,
             Connector::Checkout { live: false, .. } => &self.urls.checkout_test,

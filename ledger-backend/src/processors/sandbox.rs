@@ -11,11 +11,14 @@ use serde_json::{Value, json};
 
 const JSON: Option<&str> = Some("application/json");
 
-pub fn authorize(request: &AuthorizeRequest<'_>) -> HttpCall {
+/// `merchant`: the acquirer's merchant, our sandbox account's id (its daily report is per merchant).
+pub fn authorize(merchant: &str, request: &AuthorizeRequest<'_>) -> HttpCall {
     // The sandbox takes the expiry as JSON numbers, so those placeholders must stand unquoted: they are
     // written as marker strings and unquoted after serialisation.
     let body = json!({
+        "merchant": merchant,
         "reference": request.attempt_id,
+        "charge": request.charge_id,
         "amount": request.amount.minor(),
         "currency": request.currency.code(),
         "capture": request.capture,
@@ -93,6 +96,11 @@ pub fn read_lookup(answer: &HttpAnswer) -> AuthorizationLookup {
     }
 }
 
+/// The merchant's settlement report over `[from, to)` (Unix seconds).
+pub fn daily_report(merchant: &str, from: i64, to: i64) -> HttpCall {
+    get(format!("/reports/daily?merchant={}&from={from}&to={to}", super::call::form_value(merchant)))
+}
+
 /// The refund made under our `refund_id`, if any.
 pub fn find_refund(refund_id: &str) -> HttpCall {
     get(format!("/refunds?reference={}", super::call::form_value(refund_id)))
@@ -166,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn the_authorize_body_keeps_the_expiry_placeholders_unquoted() {
+    fn the_authorize_body_names_the_merchant_and_charge_and_keeps_the_expiry_placeholders_unquoted() {
         let currency = paygate_core::Currency::parse("USD").unwrap();
         let request = AuthorizeRequest {
             attempt_id: "att_1",
@@ -176,8 +184,9 @@ mod tests {
             currency,
             capture: false,
         };
-        let body = authorize(&request).body;
+        let body = authorize("pa_1", &request).body;
         assert!(body.contains(&format!("\"exp_month\":{PLACEHOLDER_EXP_MONTH}")), "{body}");
+        assert!(body.contains(r#""merchant":"pa_1""#) && body.contains(r#""charge":"ch_1""#), "{body}");
         assert!(body.contains(&format!("\"number\":\"{PLACEHOLDER_NUMBER}\"")), "{body}");
     }
 

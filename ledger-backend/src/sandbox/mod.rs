@@ -4,7 +4,8 @@
 //! (`paygate-sandbox-acquirer`) or inside tests.
 //!
 //! API (amounts in minor units; `reference` is the caller's attempt id, the idempotency handle):
-//! - `POST /authorizations {reference, amount, currency, capture, card: {number, exp_month, exp_year, cvc}}`
+//! - `POST /authorizations {merchant, reference, charge?, amount, currency, capture, card: {number, exp_month,
+//!   exp_year, cvc}}` (`merchant`: the sandbox account; `charge`: our charge id, for its reports)
 //!   → 201 `{id, reference, status: approved|declined, amount, captured, decline_code?}`; 500 for the
 //!   processing-error card; the slow card answers after `SLOW_ANSWER_MS`.
 //! - `GET /authorizations?reference=…` → the authorization made for that reference, or 404 (recovery).
@@ -12,8 +13,11 @@
 //!   `POST /refunds {authorization, amount, reference}` → 200 with the updated object, 409 when the
 //!   state or amount does not allow it.
 //! - `GET /refunds?reference=…` → the refund made for that reference (`status: succeeded|failed`), or 404.
+//! - `GET /reports/daily?merchant=…&from=…&to=…` → the merchant's settlement report over `[from, to)` (Unix
+//!   seconds, at most a day, already ended) in the sandbox daily format, `text/csv` (`reports`).
 
 mod cards;
+pub mod reports;
 mod server;
 
 pub use cards::{Behaviour, TEST_CARDS, behaviour_of};

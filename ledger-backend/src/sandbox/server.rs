@@ -2,6 +2,7 @@
 //! double's throughput is not the point; its determinism is).
 
 use super::cards::{Behaviour, behaviour_of};
+use super::reports::{INTERVAL_MAX_SECONDS, Movement, MovementKind};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -16,6 +17,10 @@ pub const SLOW_ANSWER_MS: u64 = 3_000;
 #[derive(Debug, Clone, serde::Serialize)]
 struct Authorization {
     id: String,
+    /// The acquirer's merchant (our sandbox account's id) and our charge id, as the caller sent them.
+    merchant: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    charge: Option<String>,
     reference: String,
     status: &'static str,
     amount: i64,
@@ -36,7 +41,29 @@ struct Books {
     by_reference: HashMap<String, String>,
     /// Each refund's answer by our reference, replayed when the same refund is sent again.
     refunds_by_reference: HashMap<String, (StatusCode, Value)>,
+    /// Captures and refunds, for the merchants' reports.
+    movements: Vec<Movement>,
     next: u64,
+}
+
+impl Books {
+    fn moved(&mut self, auth: &Authorization, kind: MovementKind, amount: i64, row_id: String, refund: Option<String>) {
+        self.movements.push(Movement {
+            row_id,
+            merchant: auth.merchant.clone(),
+            kind,
+            charge: auth.charge.clone(),
+            refund,
+            authorization: auth.id.clone(),
+            currency: auth.currency.clone(),
+            amount,
+            at: now(),
+        });
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 type Shared = Arc<Mutex<Books>>;
@@ -48,12 +75,16 @@ pub fn router() -> Router {
         .route("/authorizations/{id}/capture", post(capture))
         .route("/authorizations/{id}/void", post(void))
         .route("/refunds", post(refund).get(find_refund))
+        .route("/reports/daily", get(daily_report))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .with_state(Shared::default())
 }
 
 #[derive(serde::Deserialize)]
 struct AuthorizeBody {
+    merchant: String,
+    #[serde(default)]
+    charge: Option<String>,
     reference: String,
     amount: i64,
     currency: String,
@@ -99,6 +130,9 @@ async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
     if body.amount <= 0 {
         return answer(StatusCode::BAD_REQUEST, json!({ "error": "invalid_amount" }));
     }
+    if body.merchant.is_empty() {
+        return answer(StatusCode::BAD_REQUEST, json!({ "error": "merchant_required" }));
+    }
     let mut books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     // Idempotent by reference: a retried attempt gets the first answer.
     if let Some(existing) = books.by_reference.get(&body.reference).and_then(|id| books.authorizations.get(id)) {
@@ -112,6 +146,8 @@ async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
     };
     let authorization = Authorization {
         id: id.clone(),
+        merchant: body.merchant,
+        charge: body.charge,
         reference: body.reference.clone(),
         status: if declined.is_some() { "declined" } else { "approved" },
         amount: body.amount,
@@ -123,6 +159,9 @@ async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
         refunds_fail: behaviour == Behaviour::RefundsFail,
     };
     books.by_reference.insert(body.reference, id.clone());
+    if authorization.captured > 0 {
+        books.moved(&authorization, MovementKind::Capture, authorization.captured, format!("cap_{id}"), None);
+    }
     books.authorizations.insert(id, authorization.clone());
     answer(StatusCode::CREATED, json!(authorization))
 }
@@ -162,6 +201,8 @@ async fn capture(State(books): State<Shared>, Path(id): Path<String>, Json(body)
         return answer(StatusCode::CONFLICT, json!({ "error": "not_capturable" }));
     }
     auth.captured = body.amount;
+    let auth = auth.clone();
+    books.moved(&auth, MovementKind::Capture, auth.captured, format!("cap_{id}"), None);
     answer(StatusCode::OK, json!(auth))
 }
 
@@ -211,8 +252,37 @@ async fn refund(State(books): State<Shared>, Json(body): Json<RefundBody>) -> An
     } else {
         auth.refunded += body.amount;
         let refund = json!({ "id": format!("rf_{}", body.reference), "authorization": auth.id, "amount": body.amount, "status": "succeeded" });
+        let auth = auth.clone();
+        let row = format!("rf_{}", body.reference);
+        books.moved(&auth, MovementKind::Refund, body.amount, row, Some(body.reference.clone()));
         (StatusCode::OK, refund)
     };
     books.refunds_by_reference.insert(body.reference, (status, result.clone()));
     answer(status, result)
+}
+
+#[derive(serde::Deserialize)]
+struct ReportQuery {
+    merchant: String,
+    from: i64,
+    to: i64,
+}
+
+/// `GET /reports/daily?merchant=…&from=…&to=…` (Unix seconds, `[from, to)`, at most a day, ended): the
+/// merchant's settlement report, `text/csv`.
+async fn daily_report(State(books): State<Shared>, Query(query): Query<ReportQuery>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let refuse = |error: &str| answer(StatusCode::BAD_REQUEST, json!({ "error": error })).into_response();
+    if query.merchant.is_empty() {
+        return refuse("merchant_required");
+    }
+    if query.to <= query.from || query.to - query.from > INTERVAL_MAX_SECONDS {
+        return refuse("interval_invalid");
+    }
+    if query.to > now() {
+        return refuse("interval_not_ended");
+    }
+    let books = books.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let csv = super::reports::render(books.movements.iter(), &query.merchant, query.from, query.to);
+    ([("content-type", "text/csv")], csv).into_response()
 }

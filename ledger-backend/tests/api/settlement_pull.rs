@@ -62,6 +62,7 @@ async fn stripe_reports_are_pulled_by_report_run_once_by_two_workers_reconciled_
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    only_pulled(&app, &account).await;
     let sale = app.charge_card(&merchant, "4242424242424242", 3_000, "eur", true).await;
     let held = app.charge_card(&merchant, "4242424242424242", 5_000, "eur", false).await;
     let path = format!("/v1/charges/{}/capture", held["id"].as_str().unwrap());
@@ -104,13 +105,13 @@ async fn stripe_reports_are_pulled_by_report_run_once_by_two_workers_reconciled_
     let fees = paygate_fakes::stripe::fee_of(3_000) + paygate_fakes::stripe::fee_of(4_000);
     assert_eq!(processor_fees(&app, &merchant).await, fees);
 
-    // Caught up: nothing is due before the next look; then Stripe has no new data.
+    // Caught up: nothing is due before the next look; then Stripe has nothing new (at most the seconds since,
+    // without activity).
     assert_eq!(pull::run_once(&app.pool, &processors, as_of).await.unwrap(), Pulled::default());
     let later = as_of + pull::CAUGHT_UP_WAIT_SECONDS;
-    assert_eq!(
-        pull::run_once(&app.pool, &processors, later).await.unwrap(),
-        Pulled { accounts: 1, ..Pulled::default() }
-    );
+    let idle = pull::run_once(&app.pool, &processors, later).await.unwrap();
+    assert_eq!((idle.accounts, idle.failures), (1, 0));
+    assert_eq!(count(&app, rows, &account).await, 4);
 
     // A new sale: the next interval's run brings it, and only it.
     app.charge_card(&merchant, "4242424242424242", 2_000, "eur", true).await;
@@ -130,6 +131,7 @@ async fn a_failed_pull_is_kept_with_its_reason_and_tried_again_later_from_where_
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    only_pulled(&app, &account).await;
     app.charge_card(&merchant, "4242424242424242", 3_000, "usd", true).await;
     let_the_second_pass().await;
     let processors = app.processors();
@@ -168,6 +170,7 @@ async fn checkout_payout_reports_are_listed_downloaded_once_each_and_pay_out_the
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_checkout(&merchant, "test", 0).await;
+    only_pulled(&app, &account).await;
     let sale = app.charge_card(&merchant, "4242424242424242", 2_000, "eur", true).await;
     let held = app.charge_card(&merchant, "4242424242424242", 3_000, "eur", false).await;
     let path = format!("/v1/charges/{}/capture", held["id"].as_str().unwrap());
@@ -207,6 +210,48 @@ async fn checkout_payout_reports_are_listed_downloaded_once_each_and_pay_out_the
     assert_eq!(get(&app, &merchant, "/v1/payouts").await["data"].as_array().unwrap().len(), 2);
     let reports = "SELECT count(*) FROM settlement_reports WHERE processor_account_id = $1 AND source = 'pull'";
     assert_eq!(count(&app, reports, &account).await, 2);
+    crate::helpers::audit_is_clean(&app).await;
+}
+
+/// Disables the merchant's other processor accounts (its sandbox account), so that only `account` is pulled.
+async fn only_pulled(app: &TestApp, account: &str) {
+    sqlx::query(
+        "UPDATE processor_accounts SET enabled = false
+         WHERE merchant_id = (SELECT merchant_id FROM processor_accounts WHERE id = $1) AND id <> $1",
+    )
+    .bind(account)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_sandbox_acquirers_daily_report_is_pulled_per_account_and_pays_out_what_it_settles() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let other = insert_merchant(&app.pool).await;
+    let account: String = sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let sale = app.charge_card(&merchant, "4242424242424242", 4_000, "gbp", true).await;
+    let held = app.charge_card(&merchant, "5555555555554444", 2_500, "gbp", false).await;
+    let path = format!("/v1/charges/{}/capture", held["id"].as_str().unwrap());
+    app.client(&merchant, "test").expect(200, Method::POST, &path, &json!({ "amount": 2_000 })).await;
+    refund(&app, &merchant, &sale, 1_500).await;
+    // Another merchant's charge at the same acquirer is in its own report only.
+    app.charge_card(&other, "4242424242424242", 9_900, "gbp", true).await;
+    let_the_second_pass().await;
+    let pulled = pull::run_once(&app.pool, &app.processors(), now()).await.unwrap();
+    assert_eq!(pulled, Pulled { accounts: 2, reports: 2, failures: 0 });
+    let rows = "SELECT count(*) FROM settlement_rows WHERE processor_account_id = $1";
+    assert_eq!(count(&app, rows, &account).await, 4, "two captures, a refund, the payout");
+    assert_eq!(get(&app, &merchant, "/v1/reconciliation/exceptions").await["data"], json!([]));
+    let paid = get(&app, &merchant, "/v1/payouts").await;
+    assert_eq!((&paid["data"][0]["amount"], &paid["data"][0]["currency"]), (&json!(4_500), &json!("GBP")), "{paid}");
+    assert_eq!(balance(&app, &merchant, "GBP").await, (0, 0));
+    assert_eq!(get(&app, &other, "/v1/payouts").await["data"][0]["amount"], 9_900);
     crate::helpers::audit_is_clean(&app).await;
 }
 

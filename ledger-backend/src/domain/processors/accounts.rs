@@ -442,5 +442,5 @@ pub async fn connector(
     let (name, sealed) = row.ok_or(AccountError::NotFound)?;
     let kind = ConnectorName::try_from(name).map_err(AccountError::Sealing)?.0;
     let credentials = sealed.map(|s| open(keys, s, id, scope)).transpose()?;
-    Connector::new(kind, credentials, scope.mode).map_err(AccountError::Sealing)
+    Connector::new(id, kind, credentials, scope.mode).map_err(AccountError::Sealing)
 }

@@ -1,6 +1,6 @@
 //! The scheduled pull of settlement reports from each processor account (`paygate-ledger work` runs it):
 //! Stripe's report runs over intervals of at most a day, Checkout.com's financial-actions reports as they
-//! are created. Each file is downloaded to a temporary file (memory stays flat), imported like any other
+//! are created, the sandbox acquirer's daily report over intervals of at most a day. Each file is downloaded to a temporary file (memory stays flat), imported like any other
 //! (`import`, source `pull`: the same file twice is a no-op) and reconciled (`matching`).
 //!
 //! Safe with several workers: an account's pull state (`settlement_pulls`) is leased before any call, so
@@ -8,9 +8,6 @@
 //! next one repeats at most the last download, whose import is then a no-op. Progress is saved after each
 //! report, so a failure resumes where it stopped; failures wait twice as long each time, up to an hour, and
 //! the last one's reason stays on the pull state for the operator.
-//!
-//! The sandbox acquirer keeps no accounts of its own (it serves every test-mode merchant), so sandbox
-//! accounts are reconciled from files (`reconcile`, the upload route), not pulled.
 
 use super::import::{self, Request, Source};
 use super::matching;
@@ -23,9 +20,15 @@ use paygate_core::id::{MerchantId, ProcessorAccountId};
 use paygate_core::settlement::ReportFormat;
 use sqlx::PgPool;
 
+/// The end of the UTC day `instant` is in: intervals are whole days (the first from the account's creation),
+/// so each report is a day's, as the processors write theirs.
+fn day_end(instant: i64) -> i64 {
+    (instant.div_euclid(INTERVAL_MAX_SECONDS) + 1) * INTERVAL_MAX_SECONDS
+}
+
 /// Accounts pulled per run.
 pub const BATCH_MAX: i64 = 10;
-/// A Stripe report run covers at most this much (a day: a file of a day's activity).
+/// A report covers at most this much: a UTC day.
 pub const INTERVAL_MAX_SECONDS: i64 = 86_400;
 /// Caught up: the next look is this much later (Stripe prepares its data twice a day; Checkout.com writes
 /// its reports daily).
@@ -75,7 +78,7 @@ pub async fn run_once(pool: &PgPool, processors: &Processors, as_of: i64) -> Res
         sqlx::query(
             "INSERT INTO settlement_pulls (processor_account_id, merchant_id, mode, pulled_until, due_at)
              SELECT id, merchant_id, mode, created_at, to_timestamp($1) FROM processor_accounts
-             WHERE enabled AND connector IN ('stripe', 'checkout')
+             WHERE enabled
              ON CONFLICT (processor_account_id) DO NOTHING",
         )
         .bind(as_of as f64)
@@ -136,7 +139,7 @@ async fn lease(pool: &PgPool, as_of: i64) -> Result<Vec<Lease>, sqlx::Error> {
              WHERE a.enabled AND q.due_at <= to_timestamp($1)
                AND (q.leased_until IS NULL OR q.leased_until <= to_timestamp($1))
              ORDER BY q.due_at LIMIT $2 FOR UPDATE OF q SKIP LOCKED)
-         RETURNING p.processor_account_id, p.merchant_id, p.mode, extract(epoch FROM p.pulled_until)::bigint,
+         RETURNING p.processor_account_id, p.merchant_id, p.mode, floor(extract(epoch FROM p.pulled_until))::bigint,
                    to_char(p.pulled_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
                    p.last_report, p.pending_run, extract(epoch FROM p.pending_until)::bigint, p.failures",
     )
@@ -184,9 +187,8 @@ async fn pull(
     match &connector {
         Connector::Stripe { .. } => pull_stripe(pool, processors, &connector, lease, as_of, progress).await,
         Connector::Checkout { .. } => pull_checkout(pool, processors, &connector, lease, as_of, progress).await,
-        Connector::Sandbox => {
-            progress.next_due = as_of + CAUGHT_UP_WAIT_SECONDS;
-            Ok(())
+        Connector::Sandbox { merchant } => {
+            pull_sandbox(pool, processors, &connector, merchant, lease, as_of, progress).await
         }
     }
 }
@@ -222,7 +224,7 @@ async fn pull_stripe(
                 let available = stripe_reports::read_report_type(
                     &answer_of(processors, connector, &stripe_reports::report_type(secret_key)).await?,
                 )?;
-                let until = available.min(pulled_until + INTERVAL_MAX_SECONDS);
+                let until = available.min(day_end(pulled_until));
                 if until <= pulled_until {
                     progress.next_due = as_of + CAUGHT_UP_WAIT_SECONDS;
                     return Ok(());
@@ -267,11 +269,55 @@ async fn pull_stripe(
                 .execute(pool)
                 .await
                 .map_err(|e| e.to_string())?;
+                // An interval cut short by the data available is the last until the next look.
+                if until < day_end(pulled_until) {
+                    progress.next_due = as_of + CAUGHT_UP_WAIT_SECONDS;
+                    return Ok(());
+                }
                 pulled_until = until;
             }
         }
     }
     progress.next_due = as_of;
+    Ok(())
+}
+
+/// The sandbox acquirer: its report of each interval since the last one, up to the present (its data ends
+/// there; `as_of` only says what is due).
+async fn pull_sandbox(
+    pool: &PgPool,
+    processors: &Processors,
+    connector: &Connector,
+    merchant: &str,
+    lease: &Lease,
+    as_of: i64,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    let mut from = lease.pulled_until;
+    for _ in 0..7 {
+        let to = day_end(from).min(crate::ids::unix_seconds_now());
+        if to <= from {
+            break;
+        }
+        let call = crate::processors::sandbox::daily_report(merchant, from, to);
+        let origin = processors.base_url(connector).to_owned();
+        let period = format!("daily {from}..{to}");
+        let format = ReportFormat::SandboxDaily;
+        progress.reports +=
+            fetch_and_import(pool, processors, connector, lease, (&origin, &call), format, period, as_of).await?
+                as usize;
+        sqlx::query("UPDATE settlement_pulls SET pulled_until = to_timestamp($2) WHERE processor_account_id = $1")
+            .bind(lease.account)
+            .bind(to as f64)
+            .execute(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        if to < day_end(from) {
+            break;
+        }
+        from = to;
+    }
+    progress.next_due = as_of + CAUGHT_UP_WAIT_SECONDS;
     Ok(())
 }
 
