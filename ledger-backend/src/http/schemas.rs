@@ -303,6 +303,16 @@ fn processor_account() -> Value {
         ("problem", nullable(string())),
         ("problem_at", nullable(timestamp())),
         ("created", timestamp()),
+        (
+            "settlement_pull",
+            nullable(object(&[
+                ("pulled_until", timestamp()),
+                ("last_pulled_at", nullable(timestamp())),
+                ("next_pull_at", timestamp()),
+                ("failures", json!({ "type": "integer", "minimum": 0 })),
+                ("last_error", nullable(string())),
+            ])),
+        ),
     ])
 }
 

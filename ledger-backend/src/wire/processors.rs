@@ -23,6 +23,19 @@ pub struct ProcessorAccount {
     pub problem: Option<String>,
     pub problem_at: Option<Timestamp>,
     pub created: Timestamp,
+    /// Where the scheduled pull of its settlement reports stands; null before the first.
+    pub settlement_pull: Option<SettlementPull>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettlementPull {
+    /// Everything the processor reported before this instant has been imported.
+    pub pulled_until: Timestamp,
+    pub last_pulled_at: Option<Timestamp>,
+    pub next_pull_at: Timestamp,
+    /// Failures in a row, and the last one's reason (null once a pull succeeds).
+    pub failures: i32,
+    pub last_error: Option<String>,
 }
 
 impl From<&AccountRecord> for ProcessorAccount {
@@ -39,6 +52,13 @@ impl From<&AccountRecord> for ProcessorAccount {
             problem: account.problem.clone(),
             problem_at: account.problem_at.map(Timestamp),
             created: Timestamp(account.created),
+            settlement_pull: account.settlement_pull.as_ref().map(|pull| SettlementPull {
+                pulled_until: Timestamp(pull.pulled_until),
+                last_pulled_at: pull.last_pulled_at.map(Timestamp),
+                next_pull_at: Timestamp(pull.next_pull_at),
+                failures: pull.failures,
+                last_error: pull.last_error.clone(),
+            }),
         }
     }
 }

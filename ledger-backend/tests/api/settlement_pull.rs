@@ -151,6 +151,11 @@ async fn a_failed_pull_is_kept_with_its_reason_and_tried_again_later_from_where_
     assert_eq!(failures, 1);
     assert!(error.contains("no answer"), "{error}");
     assert_eq!(waits as i64, pull::FAILURE_WAIT_SECONDS);
+    // The account's owner sees it on the account.
+    let shown = get(&app, &merchant, &format!("/v1/processor_accounts/{account}")).await;
+    let pull_state = &shown["settlement_pull"];
+    assert_eq!((&pull_state["failures"], &pull_state["last_error"]), (&json!(1), &json!(error)), "{shown}");
+    assert!(pull_state["last_pulled_at"].is_null());
     // Not before it is due; then it goes through.
     assert_eq!(pull::run_once(&app.pool, &processors, as_of + 1).await.unwrap(), Pulled::default());
     let retried = pull::run_once(&app.pool, &processors, as_of + pull::FAILURE_WAIT_SECONDS).await.unwrap();
@@ -162,6 +167,8 @@ async fn a_failed_pull_is_kept_with_its_reason_and_tried_again_later_from_where_
             .await
             .unwrap();
     assert_eq!(cleared, (0, None));
+    let shown = get(&app, &merchant, &format!("/v1/processor_accounts/{account}")).await;
+    assert!(shown["settlement_pull"]["last_error"].is_null() && shown["settlement_pull"]["last_pulled_at"].is_string());
     assert_eq!(balance(&app, &merchant, "USD").await.0, 0);
 }
 

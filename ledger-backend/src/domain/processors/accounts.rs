@@ -32,7 +32,13 @@ pub enum AccountError {
 
 pub const COLUMNS: &str =
     "id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
-    extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created";
+    extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
+    (SELECT jsonb_build_object(
+        'pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint,
+        'last_pulled_at', floor(extract(epoch FROM p.last_pulled_at))::bigint,
+        'next_pull_at', floor(extract(epoch FROM p.due_at))::bigint,
+        'failures', p.failures, 'last_error', p.last_error)
+     FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRecord {
@@ -48,6 +54,19 @@ pub struct AccountRecord {
     pub problem: Option<String>,
     pub problem_at: Option<i64>,
     pub created: i64,
+    /// Where the scheduled pull of its settlement reports stands (`settlement::pull`); `None` before the first.
+    #[sqlx(json(nullable))]
+    pub settlement_pull: Option<PullState>,
+}
+
+/// The pull state as the account's answer shows it (Unix seconds).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PullState {
+    pub pulled_until: i64,
+    pub last_pulled_at: Option<i64>,
+    pub next_pull_at: i64,
+    pub failures: i32,
+    pub last_error: Option<String>,
 }
 
 /// A stored connector name, decoded loudly: a name this build does not know is a decode error.
