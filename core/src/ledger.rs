@@ -111,6 +111,10 @@ pub enum LedgerEvent {
     PaidOut {
         amount: Amount,
     },
+    /// A payout the bank returned: the money is the merchant's available balance again.
+    PayoutFailed {
+        amount: Amount,
+    },
     /// An operator's correction: `amount` from `credit` to `debit`. Never an authorization hold (those belong
     /// to the charge lifecycle alone).
     Adjustment {
@@ -122,7 +126,7 @@ pub enum LedgerEvent {
 
 impl LedgerEvent {
     /// Every kind of journal transaction, as stored (`kind` of each event).
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 11] = [
         "authorization",
         "capture",
         "release",
@@ -132,6 +136,7 @@ impl LedgerEvent {
         "refund_settlement",
         "processor_fee",
         "payout",
+        "payout_failure",
         "adjustment",
     ];
 
@@ -147,6 +152,7 @@ impl LedgerEvent {
             LedgerEvent::RefundSettled { .. } => "refund_settlement",
             LedgerEvent::ProcessorFee { .. } => "processor_fee",
             LedgerEvent::PaidOut { .. } => "payout",
+            LedgerEvent::PayoutFailed { .. } => "payout_failure",
             LedgerEvent::Adjustment { .. } => "adjustment",
         }
     }
@@ -215,6 +221,9 @@ pub fn postings(event: LedgerEvent) -> Result<Vec<Posting>, PostingError> {
         ],
         LedgerEvent::ProcessorFee { amount } => vec![p(K::ProcessorFees, amount.minor()), p(K::Cash, -amount.minor())],
         LedgerEvent::PaidOut { amount } => vec![p(K::MerchantAvailable, amount.minor()), p(K::Cash, -amount.minor())],
+        LedgerEvent::PayoutFailed { amount } => {
+            vec![p(K::Cash, amount.minor()), p(K::MerchantAvailable, -amount.minor())]
+        }
         LedgerEvent::Adjustment { debit, credit, amount } => {
             let hold = |k: AccountKind| matches!(k, K::AuthorizationReceivable | K::AuthorizationPayable);
             if debit == credit || hold(debit) || hold(credit) || amount.is_zero() {
@@ -337,6 +346,11 @@ mod tests {
         assert_eq!(balance(&journal, K::ProcessorReceivable), 0, "the processor owes nothing more");
         journal.extend(postings(LedgerEvent::PaidOut { amount: amt(750) }).unwrap());
         assert_eq!(balance(&journal, K::MerchantAvailable), 0);
+        // The bank returns the payout: available again, and paid out again later.
+        journal.extend(postings(LedgerEvent::PayoutFailed { amount: amt(750) }).unwrap());
+        assert_eq!(balance(&journal, K::MerchantAvailable), -750);
+        journal.extend(postings(LedgerEvent::PaidOut { amount: amt(750) }).unwrap());
+        assert_eq!(balance(&journal, K::MerchantAvailable), 0);
         // What is left in cash is our margin: our fee 50, less the processor's 29 and 7.
         assert_eq!(balance(&journal, K::Cash), 14);
         assert_eq!(balance(&journal, K::FeeRevenue) + balance(&journal, K::ProcessorFees), -14);
@@ -387,6 +401,7 @@ mod tests {
             LedgerEvent::RefundSettled { amount: amt(1) },
             LedgerEvent::ProcessorFee { amount: amt(1) },
             LedgerEvent::PaidOut { amount: amt(1) },
+            LedgerEvent::PayoutFailed { amount: amt(1) },
             LedgerEvent::Adjustment { debit: K::Cash, credit: K::ProcessorFees, amount: amt(1) },
         ];
         let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();

@@ -208,3 +208,22 @@ fn checkout_and_sandbox_reports_read_our_ids_and_sign_fees_as_charged() {
     );
     assert_eq!(daily[1].kind, RowKind::Unknown("bonus".into()));
 }
+
+#[test]
+fn a_returned_payout_is_a_payout_failure_naming_its_payout_in_stripe_and_the_sandbox() {
+    let stripe = "balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,source_id,automatic_payout_id\n\
+                  txn_1,2026-11-04 09:00:00,eur,24.75,0.00,24.75,payout_reversal,po_1Abc,\n\
+                  txn_2,2026-11-04 09:00:00,eur,1.00,0.00,1.00,other_adjustment,adj_1,po_2\n";
+    let read = rows(ReportFormat::StripeItemized3, stripe);
+    assert_eq!(
+        (read[0].kind.clone(), read[0].payout.as_deref(), read[0].net),
+        (RowKind::PayoutFailure, Some("po_1Abc"), 2_475)
+    );
+    assert_eq!((read[1].kind.clone(), read[1].payout.as_deref()), (RowKind::Adjustment, Some("po_2")));
+    let sandbox = format!(
+        "{}\nsr_9,2026-11-04 09:00:00,payout_failure,,,,EUR,2475,0,2475,sbxpo_1\n",
+        paygate_core::settlement::sandbox::COLUMNS.join(",")
+    );
+    let read = rows(ReportFormat::SandboxDaily, &sandbox);
+    assert_eq!((read[0].kind.as_str(), read[0].payout.as_deref()), ("payout_failure", Some("sbxpo_1")));
+}

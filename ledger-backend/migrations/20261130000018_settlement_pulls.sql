@@ -1,4 +1,6 @@
--- The scheduled pull of each processor account's settlement reports: how far it has got and what it waits for.
+-- The scheduled pull of each processor account's settlement reports (how far it has got and what it waits for),
+-- and payouts the bank returned (at the end).
+--
 -- One row per account, made by the first pull that sees the account. Workers lease a row (`leased_until`) before
 -- calling the processor, so two workers never pull one account at once; a worker that dies loses its lease when it
 -- runs out. Importing is idempotent besides (by content hash), so a lost lease costs a download, never a row.
@@ -26,3 +28,14 @@ CREATE INDEX settlement_pulls_due ON settlement_pulls (due_at);
 ALTER TABLE settlement_pulls ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON settlement_pulls USING (merchant_id = paygate_merchant() AND mode = paygate_mode());
 GRANT SELECT, INSERT, UPDATE ON settlement_pulls TO paygate_api, paygate_jobs;
+
+-- A payout the bank returned: its report row (`payout_failure`) and the journal transaction that makes the money
+-- the merchant's available balance again.
+ALTER TABLE settlement_rows DROP CONSTRAINT settlement_rows_kind_check;
+ALTER TABLE settlement_rows ADD CONSTRAINT settlement_rows_kind_check CHECK (kind IN ('capture', 'capture_reversal',
+    'refund', 'refund_failure', 'dispute', 'dispute_reversal', 'fee', 'payout', 'payout_failure', 'adjustment',
+    'unknown'));
+ALTER TABLE ledger_transactions DROP CONSTRAINT ledger_transactions_kind_check;
+ALTER TABLE ledger_transactions ADD CONSTRAINT ledger_transactions_kind_check CHECK (kind IN ('authorization',
+    'capture', 'release', 'refund', 'refund_reversal', 'settlement', 'refund_settlement', 'processor_fee', 'payout',
+    'payout_failure', 'adjustment'));

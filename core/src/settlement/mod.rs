@@ -80,6 +80,9 @@ pub enum RowKind {
     Fee,
     /// Money leaving the processor balance for the merchant's bank (Adyen `MerchantPayout`).
     Payout,
+    /// A payout the bank returned, its money back in the processor balance; `payout` names it (Stripe
+    /// `payout_reversal`, the sandbox's `payout_failure`).
+    PayoutFailure,
     /// A correction or transfer the processor made (Adyen `DepositCorrection`, Stripe `other_adjustment`).
     Adjustment,
     /// A row type we do not know: kept with its processor's name, reported as `unknown_row_type`.
@@ -97,6 +100,7 @@ impl RowKind {
             RowKind::DisputeReversal => "dispute_reversal",
             RowKind::Fee => "fee",
             RowKind::Payout => "payout",
+            RowKind::PayoutFailure => "payout_failure",
             RowKind::Adjustment => "adjustment",
             RowKind::Unknown(_) => "unknown",
         }

@@ -30,6 +30,7 @@ fn kind(row_type: &str) -> RowKind {
         "refund" => RowKind::Refund,
         "fee" => RowKind::Fee,
         "payout" => RowKind::Payout,
+        "payout_failure" => RowKind::PayoutFailure,
         other => RowKind::Unknown(other.to_owned()),
     }
 }

@@ -34,7 +34,8 @@ fn kind(category: &str) -> RowKind {
         "dispute_reversal" => RowKind::DisputeReversal,
         "fee" => RowKind::Fee,
         "payout" => RowKind::Payout,
-        "other_adjustment" | "payout_reversal" => RowKind::Adjustment,
+        "payout_reversal" => RowKind::PayoutFailure,
+        "other_adjustment" => RowKind::Adjustment,
         other => RowKind::Unknown(other.to_owned()),
     }
 }
@@ -64,6 +65,8 @@ fn convert(fields: &Fields<'_>) -> Result<ReportRow, FieldError> {
     let ours = |column: &str, valid: fn(&str) -> bool| fields.get(column).filter(|v| valid(v)).map(str::to_owned);
     let kind = kind(&raw_type);
     let is_refund = matches!(kind, RowKind::Refund | RowKind::RefundFailure);
+    // A payout reversal's source is the payout it reverses.
+    let payout = if kind == RowKind::PayoutFailure { source.clone() } else { fields.owned("automatic_payout_id") };
     Ok(ReportRow {
         line: fields.line,
         row_key: fields.need("balance_transaction_id")?.to_owned(),
@@ -78,7 +81,7 @@ fn convert(fields: &Fields<'_>) -> Result<ReportRow, FieldError> {
         processor_payment: fields.owned("payment_intent_id"),
         // A refund row's source is Stripe's refund (`re_…`), which we keep as the refund's processor reference.
         processor_object: if is_refund { source } else { source.or_else(|| fields.owned("charge_id")) },
-        payout: fields.owned("automatic_payout_id"),
+        payout,
         occurred_at: Some(timestamp(fields.need("created_utc")?, "created_utc", 0)?),
         kind,
     })

@@ -5,7 +5,7 @@
 //! 3. Every charge against its ledger: the balance of `processor_receivable` booked for the charge equals
 //!    captured − refunded, and the open authorization hold equals the authorized amount while the charge
 //!    is authorized (zero otherwise). Balances are always sums of entries, so this recomputes them.
-//! 4. Settlement: every settlement, refund settlement, processor fee and payout transaction is backed by the
+//! 4. Settlement: every settlement, refund settlement, processor fee, payout and payout failure transaction is backed by the
 //!    report rows it booked (`settlement_postings`), and every such posting by its report row and its transaction.
 
 use crate::jobs::audit_seal::{AUDIT_ROW_COLUMNS, AuditRow, chain_hash};
@@ -125,7 +125,7 @@ async fn check_ledger(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
 async fn check_settlement(pool: &PgPool) -> Result<Vec<Finding>, sqlx::Error> {
     // Set operations, not a lookup per row: settlement_postings has a row per report row and no index on these.
     let unbacked: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM ledger_transactions WHERE kind IN ('settlement', 'refund_settlement', 'processor_fee', 'payout')
+        "SELECT id FROM ledger_transactions WHERE kind IN ('settlement', 'refund_settlement', 'processor_fee', 'payout', 'payout_failure')
          EXCEPT SELECT transaction_id FROM settlement_postings
          EXCEPT SELECT payout_transaction_id FROM settlement_postings WHERE payout_transaction_id IS NOT NULL",
     )

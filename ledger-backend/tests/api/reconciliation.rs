@@ -730,3 +730,72 @@ async fn a_row_reported_again_in_a_later_report_is_a_duplicate_and_booked_once()
     assert_eq!((rerun.exceptions.len(), rerun.matched), (0, 1));
     audit_is_clean(&app).await;
 }
+
+#[tokio::test]
+async fn a_payout_the_bank_returned_is_booked_back_once_announced_and_checked_against_the_payout() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let charge = app.charge_card(&merchant, "4242424242424242", 2_500, "eur", true).await;
+    let (id, account) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
+    let payment: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let client = app.client(&merchant, "test");
+    let upload = |rows: &str| json!({ "account": account, "content": format!("{}\n{rows}", paygate_core::settlement::sandbox::COLUMNS.join(",")) });
+    // Day one: the capture, paid out (the processor's fee of 25 is Paygate's; the merchant gets its 2,500).
+    let day_one = format!(
+        "sr_1,2026-11-01 10:00:00,capture,{id},,{payment},EUR,2500,25,2475,sbxpo_1\n\
+         sbxpo_1,2026-11-01 23:59:59,payout,,,,EUR,-2475,0,-2475,sbxpo_1\n"
+    );
+    let uploaded = client.expect(201, Method::POST, "/v1/settlement_reports", &upload(&day_one)).await;
+    assert_eq!(uploaded["run"]["exceptions"], json!({}), "{uploaded}");
+    let payout = client.expect(200, Method::GET, "/v1/payouts", &Value::Null).await["data"][0].clone();
+    assert_eq!((&payout["amount"], &payout["status"]), (&json!(2_500), &json!("paid")));
+    // Day two: the bank returned it; another return of the same payout, one of a payout never made, one of the
+    // wrong amount.
+    let day_two = "sr_9,2026-11-02 09:00:00,payout_failure,,,,EUR,2475,0,2475,sbxpo_1\n\
+                   sr_10,2026-11-02 09:00:00,payout_failure,,,,EUR,2475,0,2475,sbxpo_1\n\
+                   sr_11,2026-11-02 09:00:00,payout_failure,,,,EUR,1000,0,1000,sbxpo_404\n";
+    let uploaded = client.expect(201, Method::POST, "/v1/settlement_reports", &upload(day_two)).await;
+    assert_eq!(
+        uploaded["run"]["exceptions"],
+        json!({ "status_mismatch": 1, "missing_in_ledger": 1 }),
+        "the first return is matched, the second finds the payout failed: {uploaded}"
+    );
+    let failed =
+        client.expect(200, Method::GET, &format!("/v1/payouts/{}", payout["id"].as_str().unwrap()), &Value::Null).await;
+    assert_eq!(failed["status"], "failed");
+    let events = client.expect(200, Method::GET, "/v1/events?type=payout.failed", &Value::Null).await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1);
+    assert_eq!(events["data"][0]["data"]["object"]["id"], payout["id"]);
+    let balance = client.expect(200, Method::GET, "/v1/balance", &Value::Null).await;
+    assert_eq!(balance["available"], json!([{ "amount": 2_500, "currency": "EUR" }]), "the merchant's money is back");
+    // Run again: nothing booked twice, the same exceptions.
+    let again = matching::run(
+        &app.pool,
+        Scope { merchant_id: MerchantId::parse(&merchant).unwrap(), mode: Mode::Test },
+        ProcessorAccountId::parse(account).unwrap(),
+        Some(uploaded["id"].as_str().unwrap()),
+        paygate_ledger::ids::unix_seconds_now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.booked.rows, again.booked.payouts_failed, again.opened), (0, 0, 0));
+    assert_eq!(client.expect(200, Method::GET, "/v1/balance", &Value::Null).await, balance);
+    // A return of another amount than the payout row paid is an amount mismatch.
+    let other = app.charge_card(&merchant, "4242424242424242", 1_000, "eur", true).await;
+    let other_id = other["id"].as_str().unwrap();
+    let day_three = format!(
+        "sr_20,2026-11-03 10:00:00,capture,{other_id},,,EUR,1000,10,990,sbxpo_2\n\
+         sbxpo_2,2026-11-03 23:59:59,payout,,,,EUR,-990,0,-990,sbxpo_2\n\
+         sr_21,2026-11-04 09:00:00,payout_failure,,,,EUR,900,0,900,sbxpo_2\n"
+    );
+    let uploaded = client.expect(201, Method::POST, "/v1/settlement_reports", &upload(&day_three)).await;
+    assert_eq!(uploaded["run"]["exceptions"], json!({ "amount_mismatch": 1 }), "{uploaded}");
+    let found =
+        client.expect(200, Method::GET, "/v1/reconciliation/exceptions?category=amount_mismatch", &Value::Null).await;
+    assert_eq!(found["data"][0]["detail"], "the processor returned 900 of payout sbxpo_2, which paid 990");
+    audit_is_clean(&app).await;
+}

@@ -1,7 +1,8 @@
 //! Settlement booked, in the run that matched it: the matched rows are claimed in `settlement_postings` (one row
 //! per processor row, so none can ever post twice, however often a day is run again), then booked per currency
 //! as a handful of journal transactions (core's `LedgerEvent::Settled`, `RefundSettled`, `ProcessorFee`,
-//! `PaidOut`) rather than one per row: a million rows are a few postings. The merchant's share of each capture is
+//! `PaidOut`) rather than one per row: a million rows are a few postings; a payout the bank returned is booked
+//! back (`PayoutFailed`) row by row (they are few). The merchant's share of each capture is
 //! what its capture credited to `merchant_pending` (the capture less our fee); it moves to `merchant_available`,
 //! and out again with the payout that contains it. Rows settled in another currency than the payment's are
 //! matched but not booked (their conversion is left to the operator, counted in the summary).
@@ -25,6 +26,8 @@ pub struct Booked {
     pub unbooked: u64,
     /// Payouts created or added to.
     pub payouts: u64,
+    /// Payouts the bank returned, booked back to the merchant's available balance.
+    pub payouts_failed: u64,
 }
 
 /// Books the rows of the run's `recon` table that matched and no run has booked before. Runs of one account
@@ -159,7 +162,76 @@ pub async fn book(
     if claimed as i64 != expected {
         return Err(MatchError::Booking(format!("{claimed} rows claimed of {expected}: another run booked some")));
     }
-    Ok(Booked { rows: claimed, unbooked: unbooked as u64, payouts })
+    let payouts_failed = fail_payouts(conn, scope, account, run).await?;
+    Ok(Booked { rows: claimed + payouts_failed, unbooked: unbooked as u64, payouts, payouts_failed })
+}
+
+/// The payouts the bank returned (matched `payout_failure` rows not booked before): each row books the money back
+/// to the merchant's available balance, once (its claim in `settlement_postings`), and marks its payout failed
+/// with a `payout.failed` event.
+async fn fail_payouts(
+    conn: &mut PgConnection,
+    scope: Scope,
+    account: ProcessorAccountId,
+    run: &str,
+) -> Result<u64, MatchError> {
+    // What goes back to the merchant is what its payout paid it (its share; the processor's fees were ours).
+    let rows: Vec<(String, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT x.report_id, x.line, x.row_key, x.settlement_currency, po.amount FROM recon x
+         JOIN payouts po ON po.processor_account_id = $1 AND po.processor_payout = x.payout
+                        AND po.currency = x.settlement_currency
+         WHERE x.category IS NULL AND x.kind = 'payout_failure'
+           AND NOT EXISTS (SELECT 1 FROM settlement_postings p WHERE p.processor_account_id = $1 AND p.row_key = x.row_key)
+         ORDER BY x.report_id, x.line",
+    )
+    .bind(account)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut count = 0;
+    for (report, line, row_key, code, returned) in rows {
+        let currency = Currency::parse(&code).map_err(|e| MatchError::Booking(format!("{code}: {e}")))?;
+        let event = LedgerEvent::PayoutFailed { amount: amount(returned)? };
+        let transaction = journal::post(conn, scope, currency, event, Subject::default()).await?;
+        let claimed = sqlx::query(
+            "INSERT INTO settlement_postings (processor_account_id, row_key, merchant_id, mode, report_id, line, run_id,
+                                              transaction_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (processor_account_id, row_key) DO NOTHING",
+        )
+        .bind(account)
+        .bind(&row_key)
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(&report)
+        .bind(line)
+        .bind(run)
+        .bind(&transaction)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Err(MatchError::Booking(format!("payout failure {row_key}: another run booked it")));
+        }
+        let failed: Option<String> = sqlx::query_scalar(
+            "UPDATE payouts SET status = 'failed', updated_at = now()
+             WHERE processor_account_id = $1 AND currency = $2 AND status = 'paid'
+               AND processor_payout = (SELECT payout FROM recon WHERE row_key = $3 LIMIT 1)
+             RETURNING id",
+        )
+        .bind(account)
+        .bind(&code)
+        .bind(&row_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // Matching lets one return per payout through; were a second to come, the run is rolled back rather than
+        // give the money back twice.
+        let payout_id =
+            failed.ok_or_else(|| MatchError::Booking(format!("payout failure {row_key}: no paid payout")))?;
+        let record = super::payouts::get_in(conn, scope, &payout_id).await?;
+        let object = crate::wire::to_value(&crate::wire::Payout::from(&record));
+        journal::emit(conn, scope, "payout.failed", &payout_id, object).await?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 fn amount(minor: i64) -> Result<Amount, MatchError> {

@@ -10,7 +10,9 @@
 //! charge, any adjustment); `status_mismatch` (a refund or chargeback at the processor that we never recorded,
 //! a capture of a charge not captured here, a refund whose state differs); `currency_mismatch`;
 //! `amount_mismatch` (a refund's amount, or a charge's capture rows not adding up to what we captured);
-//! `fee_variance` (a charge's processor fees against the account's contracted fees, when it has some).
+//! `fee_variance` (a charge's processor fees against the account's contracted fees, when it has some). A payout
+//! failure matches the payout it returns: `missing_in_ledger` when we never paid it out, `status_mismatch` when it
+//! had failed already, `amount_mismatch` when it returns another amount than the processor's payout row paid.
 
 use crate::domain::processors::accounts::ExpectedFees;
 use crate::domain::tenancy::Scope;
@@ -54,17 +56,40 @@ pub async fn classify(
                     coalesce(c1.amount_captured, c2.amount_captured) AS charge_captured,
                     coalesce(f1.id, f2.id) AS refund_id, coalesce(f1.charge_id, f2.charge_id) AS refund_charge,
                     coalesce(f1.status, f2.status) AS refund_status, coalesce(f1.currency, f2.currency) AS refund_currency,
-                    coalesce(f1.amount, f2.amount) AS refund_amount
+                    coalesce(f1.amount, f2.amount) AS refund_amount, po.amount AS paid_out, po.status AS payout_status,
+                    paid.amount AS processor_paid, paid.in_run AS paid_in_run,
+                    EXISTS (SELECT 1 FROM settlement_postings sp
+                            WHERE sp.processor_account_id = $3 AND sp.row_key = w.row_key) AS booked_before
              FROM reported w
              LEFT JOIN account_charges c1 ON c1.id = w.our_charge
              LEFT JOIN account_charges c2 ON c1.id IS NULL AND c2.processor_reference = w.processor_payment
              LEFT JOIN account_refunds f1 ON w.kind IN ('refund', 'refund_failure') AND f1.id = w.our_refund
              LEFT JOIN account_refunds f2 ON w.kind IN ('refund', 'refund_failure') AND f1.id IS NULL
-                                          AND f2.processor_reference = w.processor_object),
+                                          AND f2.processor_reference = w.processor_object
+             LEFT JOIN payouts po ON w.kind = 'payout_failure' AND po.processor_account_id = $3
+                                  AND po.processor_payout = w.payout AND po.currency = w.settlement_currency
+             -- What the processor's own payout row said it paid (formats without payout rows: NULL, unchecked).
+             LEFT JOIN LATERAL (SELECT -sum(pr.net) AS amount, bool_or(pr.report_id = ANY($4)) AS in_run
+                                FROM settlement_rows pr
+                                WHERE w.kind = 'payout_failure' AND pr.processor_account_id = $3
+                                  AND pr.kind = 'payout' AND pr.payout = w.payout
+                                  AND pr.settlement_currency = w.settlement_currency) paid ON true),
          ruled AS (
              SELECT v.*, coalesce(v.refund_charge, v.row_charge) AS charge_id, CASE
                  WHEN v.repeated THEN 'duplicate'
                  WHEN v.kind = 'unknown' THEN 'unknown_row_type'
+                 -- A payout in these same reports is paid out by this run, before its failures are booked.
+                 WHEN v.kind = 'payout_failure' AND v.paid_out IS NULL AND v.paid_in_run IS NOT TRUE
+                     THEN 'missing_in_ledger'
+                 -- Failed before (by another row), or returned twice in these reports: the first return alone counts.
+                 WHEN CASE WHEN v.kind = 'payout_failure' AND NOT v.booked_before THEN v.payout_status = 'failed'
+                        OR EXISTS (SELECT 1 FROM settlement_rows e
+                                   WHERE e.processor_account_id = $3 AND e.report_id = ANY($4)
+                                     AND e.kind = 'payout_failure' AND e.payout = v.payout
+                                     AND e.settlement_currency = v.settlement_currency
+                                     AND (e.report_id, e.line) < (v.report_id, v.line)) END
+                     THEN 'status_mismatch'
+                 WHEN v.kind = 'payout_failure' AND v.net <> v.processor_paid THEN 'amount_mismatch'
                  WHEN v.kind = 'adjustment'
                    OR (v.kind IN ('capture', 'capture_reversal', 'dispute', 'dispute_reversal') AND v.row_charge IS NULL)
                    OR (v.kind IN ('refund', 'refund_failure') AND v.refund_id IS NULL AND v.row_charge IS NULL)
@@ -106,9 +131,11 @@ pub async fn classify(
                     WHEN 'unknown_row_type' THEN 'a row type Paygate does not know'
                     WHEN 'missing_in_ledger' THEN CASE WHEN f.kind = 'adjustment'
                         THEN 'a processor adjustment with no Paygate object'
+                        WHEN f.kind = 'payout_failure' THEN 'a failed payout that Paygate never paid out'
                         ELSE 'no Paygate ' || CASE WHEN f.kind LIKE 'refund%' THEN 'refund' ELSE 'charge' END
                              || ' for this ' || replace(f.kind, '_', ' ') END
                     WHEN 'status_mismatch' THEN CASE
+                        WHEN f.kind = 'payout_failure' THEN 'payout ' || f.payout || ' had failed before'
                         WHEN f.kind IN ('refund', 'refund_failure') AND f.refund_id IS NULL
                             THEN 'a refund at the processor that Paygate never recorded'
                         WHEN f.kind IN ('dispute', 'dispute_reversal')
@@ -119,15 +146,20 @@ pub async fn classify(
                     WHEN 'currency_mismatch' THEN 'the processor settled ' || f.presentment_currency || ', the '
                         || CASE WHEN f.refund_id IS NULL THEN 'charge' ELSE 'refund' END || ' is in '
                         || coalesce(f.refund_currency, f.charge_currency)
-                    WHEN 'amount_mismatch' THEN CASE WHEN f.kind = 'refund'
+                    WHEN 'amount_mismatch' THEN CASE
+                        WHEN f.kind = 'payout_failure' THEN 'the processor returned ' || f.net || ' of payout '
+                            || f.payout || ', which paid ' || f.processor_paid
+                        WHEN f.kind = 'refund'
                         THEN 'the processor refunded ' || (-f.presentment_amount) || ', Paygate ' || f.refund_amount
                         ELSE 'the processor captured ' || f.charge_reported || ', Paygate ' || f.charge_captured END
                     WHEN 'fee_variance' THEN 'the processor charged a fee of ' || f.charge_fees
                         || ' where its pricing says ' || f.expected_fee
                 END AS detail,
-                CASE WHEN c.category = 'fee_variance' THEN f.expected_fee
+                CASE WHEN f.kind = 'payout_failure' THEN f.processor_paid
+                     WHEN c.category = 'fee_variance' THEN f.expected_fee
                      WHEN f.refund_id IS NOT NULL THEN -f.refund_amount ELSE f.charge_captured END AS expected,
-                CASE WHEN c.category = 'fee_variance' THEN f.charge_fees
+                CASE WHEN f.kind = 'payout_failure' THEN f.net
+                     WHEN c.category = 'fee_variance' THEN f.charge_fees
                      WHEN c.category = 'amount_mismatch' AND f.refund_id IS NULL THEN f.charge_reported
                      ELSE f.presentment_amount END AS actual
          FROM feed f
@@ -164,6 +196,7 @@ pub async fn classify(
                               x.fee, x.charge_id, x.refund_id, x.detail))
          FROM recon x
          CROSS JOIN LATERAL (SELECT CASE WHEN x.category IN ('amount_mismatch', 'fee_variance') AND x.refund_id IS NULL
+                                          AND x.charge_id IS NOT NULL
                                          THEN 'charge:' || x.charge_id ELSE 'row:' || x.row_key END AS subject) s
          WHERE x.category IS NOT NULL
          ORDER BY x.category, subject, x.report_id, x.line",
@@ -181,7 +214,7 @@ pub async fn classify(
                     || rows.net, md5(concat_ws('|', p.payout, p.settlement_currency, p.net, rows.net))
          FROM recon p
          LEFT JOIN (SELECT r.payout, r.settlement_currency, sum(r.net) AS net FROM recon r
-                    WHERE r.payout IS NOT NULL AND r.kind <> 'payout' AND r.category IS DISTINCT FROM 'duplicate'
+                    WHERE r.payout IS NOT NULL AND r.kind NOT IN ('payout', 'payout_failure') AND r.category IS DISTINCT FROM 'duplicate'
                     GROUP BY r.payout, r.settlement_currency) batch
                 ON batch.payout = p.payout AND batch.settlement_currency = p.settlement_currency
          CROSS JOIN LATERAL (SELECT coalesce(batch.net, 0) AS net) rows

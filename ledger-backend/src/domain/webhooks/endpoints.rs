@@ -30,6 +30,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "refund.failed",
     "reconciliation.exception_opened",
     "payout.paid",
+    "payout.failed",
     "webhook_endpoint.disabled",
 ];
 /// How long the previous secret keeps signing after a rotation, unless asked otherwise.
