@@ -15,7 +15,7 @@
 //!
 //! Control API (loopback, no key; not Stripe's): `POST /_fake/accounts {secret_key, raw_card_data}`,
 //! `POST /_fake/accounts/{key}/faults {fault: slow|server_error|reset_before|reset_after, delay_ms?}`,
-//! `GET /_fake/accounts/{key}/requests`.
+//! `GET /_fake/accounts/{key}/requests`, `POST /_fake/accounts/{key}/payouts`.
 
 mod cards;
 mod errors;
@@ -71,6 +71,7 @@ fn router_with(shared: Shared) -> Router {
         .route("/_fake/accounts", post(add_account))
         .route("/_fake/accounts/{key}/faults", post(control::add_fault::<state::Books>))
         .route("/_fake/accounts/{key}/requests", get(control::requests_of::<state::Books>))
+        .route("/_fake/accounts/{key}/payouts", post(pay_out))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .fallback(api)
         .with_state(shared)
@@ -105,6 +106,16 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
+}
+
+/// `POST /_fake/accounts/{key}/payouts`: Stripe's automatic payouts, made now (`{"payouts": [ids]}`).
+async fn pay_out(State(shared): State<Shared>, axum::extract::Path(key): axum::extract::Path<String>) -> Response {
+    let mut books = lock(&shared);
+    if !books.accounts.contains_key(&key) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let payouts = reporting::pay_out(&mut books, &key);
+    (StatusCode::CREATED, axum::Json(json!({ "payouts": payouts }))).into_response()
 }
 
 /// Every Stripe API request: authenticate, check the version, suffer the next fault, then run under the

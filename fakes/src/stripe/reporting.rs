@@ -8,7 +8,9 @@
 //!   parameters[timezone], parameters[columns][N]}`: bounds outside the data available, an empty interval,
 //!   an unknown column or parameter are 400s, as on Stripe; the run is `pending`, then `succeeded` once
 //!   `report_run_delay_ms` (an account setting, 0 by default) has passed, with the file as `result`;
-//! - `GET /v1/reporting/report_runs/{id}`; `GET /v1/files/{id}/contents` (`text/csv`).
+//! - `GET /v1/reporting/report_runs/{id}`; `GET /v1/files/{id}/contents` (`text/csv`);
+//! - automatic payouts when told (`POST /_fake/accounts/{key}/payouts`): a report run after them names each
+//!   row's payout.
 //!
 //! Fees are Stripe's standard card pricing (2.9% + 30 in minor units), on the amount captured.
 
@@ -132,6 +134,33 @@ pub fn record_refund(books: &mut Books, refund: &Refund) {
         refund_metadata: refund.metadata.clone(),
     };
     books.balance.push(transaction);
+}
+
+/// Pays out the account's balance transactions not paid out yet, one automatic payout per currency (as Stripe's
+/// payout schedule does); their report rows then name it in `automatic_payout_id`. The payouts' ids.
+pub fn pay_out(books: &mut Books, account: &str) -> Vec<String> {
+    let mut currencies: Vec<String> = books
+        .balance
+        .iter()
+        .filter(|t| t.account == account && t.movement.payout.is_none())
+        .map(|t| t.movement.currency.clone())
+        .collect();
+    currencies.sort();
+    currencies.dedup();
+    let mut payouts = Vec::new();
+    for currency in currencies {
+        let payout = books.id("po");
+        for transaction in books.balance.iter_mut() {
+            if transaction.account == account
+                && transaction.movement.payout.is_none()
+                && transaction.movement.currency == currency
+            {
+                transaction.movement.payout = Some(payout.clone());
+            }
+        }
+        payouts.push(payout);
+    }
+    payouts
 }
 
 /// The first second of the day the account's first balance transaction may fall in.

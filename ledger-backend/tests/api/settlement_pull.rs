@@ -58,21 +58,36 @@ async fn let_the_second_pass() {
 }
 
 #[tokio::test]
-async fn stripe_reports_are_pulled_by_report_run_once_by_two_workers_reconciled_and_booked() {
+async fn stripe_reports_are_pulled_once_paid_out_by_report_run_once_by_two_workers_reconciled_and_booked() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
     only_pulled(&app, &account).await;
     let sale = app.charge_card(&merchant, "4242424242424242", 3_000, "eur", true).await;
+    let_the_second_pass().await;
+    // By default a day is pulled only once Stripe has had time to pay it out (`report_delay_days`, 4): nothing yet.
+    let processors = app.processors();
+    let early = now() - 2 * pull::CAUGHT_UP_WAIT_SECONDS;
+    assert_eq!(
+        pull::run_once(&app.pool, &processors, early).await.unwrap(),
+        Pulled { accounts: 1, ..Pulled::default() }
+    );
+    assert!(!app.stripe_requests(&key).await.iter().any(|r| r.contains("report_runs")));
+    let path = format!("/v1/processor_accounts/{account}");
+    for (delay, status) in [(json!(31), 400), (json!("2"), 400), (json!(0), 200)] {
+        let body = json!({ "settings": { "report_delay_days": delay } });
+        app.client(&merchant, "test").expect(status, Method::PATCH, &path, &body).await;
+    }
     let held = app.charge_card(&merchant, "4242424242424242", 5_000, "eur", false).await;
     let path = format!("/v1/charges/{}/capture", held["id"].as_str().unwrap());
     app.client(&merchant, "test").expect(200, Method::POST, &path, &json!({ "amount": 4_000 })).await;
     refund(&app, &merchant, &sale, 1_000).await;
     assert_eq!(balance(&app, &merchant, "EUR").await, (6_000, 0));
+    // Stripe pays the day out (the report run after it names the payout on each row).
+    assert_eq!(pay_out(&app, &app.stripe_url, &key).await.len(), 1);
     let_the_second_pass().await;
 
     // Two workers at once: one leases the account, the other finds nothing due.
-    let processors = app.processors();
     let as_of = now();
     let (first, second) =
         tokio::join!(pull::run_once(&app.pool, &processors, as_of), pull::run_once(&app.pool, &processors, as_of));
@@ -100,8 +115,10 @@ async fn stripe_reports_are_pulled_by_report_run_once_by_two_workers_reconciled_
     let runs = get(&app, &merchant, "/v1/reconciliation/runs").await;
     assert_eq!(runs["data"][0]["exceptions"], json!({}), "{runs}");
     assert_eq!(get(&app, &merchant, "/v1/reconciliation/exceptions").await["data"], json!([]));
-    // The merchant's share (all of it: no pricing here) is available; Stripe's fees are Paygate's cost.
-    assert_eq!(balance(&app, &merchant, "EUR").await, (0, 6_000));
+    // The merchant's share (all of it: no pricing here) settled and paid out; Stripe's fees are Paygate's cost.
+    assert_eq!(balance(&app, &merchant, "EUR").await, (0, 0));
+    let paid = get(&app, &merchant, "/v1/payouts").await;
+    assert_eq!((&paid["data"][0]["amount"], &paid["data"][0]["status"]), (&json!(6_000), &json!("paid")), "{paid}");
     let fees = paygate_fakes::stripe::fee_of(3_000) + paygate_fakes::stripe::fee_of(4_000);
     assert_eq!(processor_fees(&app, &merchant).await, fees);
 
@@ -122,7 +139,7 @@ async fn stripe_reports_are_pulled_by_report_run_once_by_two_workers_reconciled_
         Pulled { accounts: 1, reports: 1, failures: 0 }
     );
     assert_eq!(count(&app, rows, &account).await, 5);
-    assert_eq!(balance(&app, &merchant, "EUR").await.0, 0);
+    assert_eq!(balance(&app, &merchant, "EUR").await, (0, 2_000), "settled, not paid out yet");
     crate::helpers::audit_is_clean(&app).await;
 }
 
@@ -132,6 +149,10 @@ async fn a_failed_pull_is_kept_with_its_reason_and_tried_again_later_from_where_
     let merchant = insert_merchant(&app.pool).await;
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
     only_pulled(&app, &account).await;
+    let no_delay = json!({ "settings": { "report_delay_days": 0 } });
+    app.client(&merchant, "test")
+        .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &no_delay)
+        .await;
     app.charge_card(&merchant, "4242424242424242", 3_000, "usd", true).await;
     let_the_second_pass().await;
     let processors = app.processors();
@@ -186,7 +207,7 @@ async fn checkout_payout_reports_are_listed_downloaded_once_each_and_pay_out_the
     // Checkout.com's captures and refunds are pending until it says how they ended; recovery asks.
     settle(&app).await;
     assert_eq!(balance(&app, &merchant, "EUR").await, (4_500, 0));
-    let payouts = pay_out(&app, &key).await;
+    let payouts = pay_out(&app, &app.checkout_url, &key).await;
     assert_eq!(payouts.len(), 1);
 
     let processors = app.processors();
@@ -206,7 +227,7 @@ async fn checkout_payout_reports_are_listed_downloaded_once_each_and_pay_out_the
     // The next payout's report, and only it, at the next look.
     app.charge_card(&merchant, "4242424242424242", 1_000, "eur", true).await;
     settle(&app).await;
-    assert_eq!(pay_out(&app, &key).await.len(), 1);
+    assert_eq!(pay_out(&app, &app.checkout_url, &key).await.len(), 1);
     let later = as_of + pull::CAUGHT_UP_WAIT_SECONDS;
     assert_eq!(
         pull::run_once(&app.pool, &processors, later).await.unwrap(),
@@ -273,9 +294,9 @@ async fn settle(app: &TestApp) {
     panic!("recovery never settled everything");
 }
 
-/// Has Checkout.com's fake pay out the account now; the payouts' ids.
-async fn pay_out(app: &TestApp, key: &str) -> Vec<String> {
-    let url = format!("{}/_fake/accounts/{key}/payouts", app.checkout_url);
+/// Has a fake processor (its URL) pay out the account now; the payouts' ids.
+async fn pay_out(app: &TestApp, fake: &str, key: &str) -> Vec<String> {
+    let url = format!("{fake}/_fake/accounts/{key}/payouts");
     let answer: Value = app.client.post(url).send().await.unwrap().json().await.unwrap();
     answer["payouts"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect()
 }

@@ -129,8 +129,6 @@ pub struct NewAccount {
     pub settings: Option<Value>,
 }
 
-/// Checks a connector's settings, naming the field at fault: Checkout.com takes `mada` (the account is on a
-/// Saudi acquirer's Mada setup, so domestic Mada payments go to it); the others take none.
 /// What the processor charges under the merchant's contract (`settings.fees`: `basis_points` of each capture
 /// plus `fixed` minor units, as our own pricing computes it), and how far a reported fee may stray from it
 /// (`tolerance`, minor units) before reconciliation calls it a `fee_variance`.
@@ -175,6 +173,27 @@ impl ExpectedFees {
     }
 }
 
+/// How many days Stripe's scheduled report waits after the data is available (`settings.report_delay_days`,
+/// 0 to 30): Stripe fills a row's `automatic_payout_id` only once the payout is made, so a day reported before
+/// its payout would settle without ever being paid out. The default covers Stripe's standard payout schedule
+/// (two business days, over a weekend).
+pub const STRIPE_REPORT_DELAY_DAYS: i64 = 4;
+
+pub fn report_delay_days(settings: &Value) -> Result<i64, AccountError> {
+    match settings.get("report_delay_days") {
+        None => Ok(STRIPE_REPORT_DELAY_DAYS),
+        Some(value) => value.as_i64().filter(|d| (0..=30).contains(d)).ok_or_else(|| {
+            AccountError::Invalid(
+                "settings.report_delay_days",
+                "settings.report_delay_days must be an integer from 0 to 30".into(),
+            )
+        }),
+    }
+}
+
+/// Checks a connector's settings, naming the field at fault: Checkout.com takes `mada` (the account is on a
+/// Saudi acquirer's Mada setup, so domestic Mada payments go to it), Stripe `report_delay_days`, every one
+/// `fees`.
 pub fn check_settings(connector: ConnectorKind, settings: &Value) -> Result<(), AccountError> {
     let Value::Object(fields) = settings else {
         return Err(AccountError::Invalid("settings", "settings must be an object".into()));
@@ -187,6 +206,9 @@ pub fn check_settings(connector: ConnectorKind, settings: &Value) -> Result<(), 
             }
             (_, "fees") => {
                 ExpectedFees::from_settings(settings)?;
+            }
+            (ConnectorKind::Stripe, "report_delay_days") => {
+                report_delay_days(settings)?;
             }
             _ => {
                 return Err(AccountError::Invalid(

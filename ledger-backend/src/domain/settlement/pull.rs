@@ -214,6 +214,12 @@ async fn pull_stripe(
     progress: &mut Progress,
 ) -> Result<(), String> {
     let Connector::Stripe { secret_key } = connector else { unreachable!("pull_stripe is called for Stripe") };
+    let settings: serde_json::Value = sqlx::query_scalar("SELECT settings FROM processor_accounts WHERE id = $1")
+        .bind(lease.account)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let delay = accounts::report_delay_days(&settings).map_err(|e| e.to_string())? * INTERVAL_MAX_SECONDS;
     let mut pulled_until = lease.pulled_until;
     let mut pending = lease.pending.clone();
     // A few intervals per pull: a long-idle account catches up over several runs, never in one long lease.
@@ -224,7 +230,8 @@ async fn pull_stripe(
                 let available = stripe_reports::read_report_type(
                     &answer_of(processors, connector, &stripe_reports::report_type(secret_key)).await?,
                 )?;
-                let until = available.min(day_end(pulled_until));
+                // Only days Stripe has had time to pay out, so their rows name their payout.
+                let until = (available - delay).min(day_end(pulled_until));
                 if until <= pulled_until {
                     progress.next_due = as_of + CAUGHT_UP_WAIT_SECONDS;
                     return Ok(());
