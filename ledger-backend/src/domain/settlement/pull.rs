@@ -77,8 +77,8 @@ pub async fn run_once(pool: &PgPool, processors: &Processors, as_of: i64) -> Res
     crate::domain::actor::scope("system:settlement-pull".into(), async {
         sqlx::query(
             "INSERT INTO settlement_pulls (processor_account_id, merchant_id, mode, pulled_until, due_at)
-             SELECT id, merchant_id, mode, created_at, to_timestamp($1) FROM processor_accounts
-             WHERE enabled
+             SELECT a.id, a.merchant_id, a.mode, a.created_at, to_timestamp($1) FROM processor_accounts a
+             WHERE a.enabled AND NOT EXISTS (SELECT 1 FROM settlement_pulls p WHERE p.processor_account_id = a.id)
              ON CONFLICT (processor_account_id) DO NOTHING",
         )
         .bind(as_of as f64)
@@ -213,7 +213,7 @@ async fn pull_stripe(
     as_of: i64,
     progress: &mut Progress,
 ) -> Result<(), String> {
-    let Connector::Stripe { secret_key } = connector else { unreachable!("pull_stripe is called for Stripe") };
+    let Connector::Stripe { secret_key } = connector else { return Err("not a Stripe account".into()) };
     let settings: serde_json::Value = sqlx::query_scalar("SELECT settings FROM processor_accounts WHERE id = $1")
         .bind(lease.account)
         .fetch_one(pool)
