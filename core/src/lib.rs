@@ -3,6 +3,8 @@
 //! random bytes in. It builds for native targets and for `wasm32-unknown-unknown`.
 
 pub mod api_key;
+#[cfg(feature = "applepay")]
+pub mod applepay;
 pub mod card;
 pub mod charge;
 pub mod decline;
