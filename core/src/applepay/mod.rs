@@ -220,6 +220,12 @@ pub fn ephemeral_point(token: &PaymentToken) -> Result<Vec<u8>, TokenError> {
     Ok(key.point)
 }
 
+/// Which of our processing keys (by the SHA-256 of each one's SubjectPublicKeyInfo) the token was encrypted
+/// for: its index. Keys are rotated by adding the new one beside the old until no token names the old.
+pub fn select_key(token: &PaymentToken, key_hashes: &[[u8; 32]]) -> Result<usize, TokenError> {
+    key_hashes.iter().position(|hash| *hash == token.public_key_hash).ok_or(TokenError::UnknownKey)
+}
+
 /// SHA-256 of a public key's DER SubjectPublicKeyInfo: what `header.publicKeyHash` names.
 pub fn public_key_hash(spki_der: &[u8]) -> [u8; 32] {
     Sha256::digest(spki_der).into()
