@@ -211,6 +211,8 @@ id_kinds! {
     ReconciliationExceptionId, ReconciliationExceptionKind, "rexc";
     /// Money paid out to a merchant's bank by a processor.
     PayoutId, PayoutKind, "po";
+    /// A web domain a merchant registered for Apple Pay.
+    ApplePayDomainId, ApplePayDomainKind, "apd";
     /// A ledger journal transaction.
     LedgerTransactionId, LedgerTransactionKind, "ltx";
     /// A row of the hash-chained audit log.

@@ -23,6 +23,21 @@ pub enum TextError {
     Control,
 }
 
+/// A plain DNS host name (`shop.example.com`): at least two labels of letters, digits and inner hyphens, as
+/// Apple Pay takes a shop's domain (no scheme, port, path or trailing dot). Case is the caller's to fold.
+pub fn host_name(domain: &str) -> bool {
+    !domain.is_empty()
+        && domain.len() <= 253
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 /// Text the database can store: no NUL, at most `max_chars` characters. Line breaks and tabs are allowed
 /// (metadata values may hold them).
 pub fn storable(value: &str, max_chars: usize) -> Result<(), TextError> {
@@ -83,6 +98,24 @@ pub fn check_metadata<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_are_plain_dns_names() {
+        assert!(host_name("shop.example.com"));
+        assert!(host_name("xn--mgbh0fb.example"));
+        for bad in [
+            "",
+            "localhost",
+            "https://shop.example.com",
+            "shop.example.com:443",
+            "shop..example.com",
+            "-a.example.com",
+            "a b.example.com",
+            "shop.example.com.",
+        ] {
+            assert!(!host_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn nul_and_length_are_refused_and_the_rest_is_kept() {

@@ -4,6 +4,7 @@
 //! (`APPLE_PAY_MERCHANT_ID`, and the identity certificate through the `APPLE_PAY_MTLS` mTLS binding), naming
 //! the shop's domain, and returns Apple's opaque session object for `completeMerchantValidation`.
 //!
+//! The domain must be one the merchant registered (`/v1/apple_pay/domains`): a session for any other is refused.
 //! The validation URL comes from the browser, so it is checked against Apple's published gateway hosts
 //! before anything is sent (otherwise the edge would post to any URL a page names). Test mode may also use
 //! the hosts of `APPLE_PAY_TEST_VALIDATION_HOSTS`, a local stand-in for Apple; it is never used in live mode.
@@ -45,6 +46,22 @@ fn invalid(param: &str, detail: impl Into<String>) -> Refusal {
     Refusal::new(ErrorCode::ParameterInvalid).param(param).detail(detail)
 }
 
+/// Where Apple looks for a domain's association file; each shop serves Paygate's at this path on its domain.
+pub const DOMAIN_ASSOCIATION_PATH: &str = "/.well-known/apple-developer-merchantid-domain-association";
+
+/// Paygate's domain-association file (`APPLE_PAY_DOMAIN_ASSOCIATION`, the text Apple issues for Paygate's
+/// merchant id), for shops to copy or proxy to the same path on their domains; 404 when not configured.
+pub fn domain_association(env: &Env) -> Result<worker::Response, Refusal> {
+    let text = env.var("APPLE_PAY_DOMAIN_ASSOCIATION").map(|v| v.to_string()).unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ErrorCode::RouteNotFound.into());
+    }
+    let response = worker::Response::ok(text).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
+    let _ = response.headers().set("content-type", "text/plain; charset=utf-8");
+    let _ = response.headers().set("cache-control", "public, max-age=3600");
+    Ok(response)
+}
+
 /// The merchant id Paygate validates with, when Apple Pay is configured for this deployment.
 pub fn merchant_id(env: &Env) -> Option<String> {
     env.var("APPLE_PAY_MERCHANT_ID").ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty())
@@ -65,18 +82,30 @@ fn allowed(env: &Env, url: &worker::Url, mode: &str) -> bool {
     mode == "test" && test_hosts.split(',').map(str::trim).any(|h| !h.is_empty() && h == authority)
 }
 
-/// A plain host name, as Apple expects for `initiativeContext` (no scheme, port or path).
-fn valid_domain(domain: &str) -> bool {
-    !domain.is_empty()
-        && domain.len() <= 253
-        && domain.contains('.')
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
+/// Whether the merchant registered `domain` for Apple Pay (`/v1/apple_pay/domains`, in the caller's mode):
+/// Apple is asked for a session only for those.
+async fn registered(env: &Env, caller: &Caller, domain: &str, request_id: &str) -> Result<(), Refusal> {
+    // A host name is letters, digits, hyphens and dots: safe in a query as it is.
+    let path = format!("/v1/apple_pay/domains?domain_name={domain}");
+    let on_behalf = crate::backend::OnBehalf {
+        merchant_id: &caller.merchant_id,
+        mode: caller.mode.as_str(),
+        request_id,
+        key_id: &caller.key_id,
+    };
+    let answer = crate::backend::call(env, Method::Get, &path, &[], on_behalf, &[]).await?;
+    let list: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    match (answer.status, list["data"].as_array()) {
+        (200, Some(found)) if !found.is_empty() => Ok(()),
+        (200, Some(_)) => Err(invalid(
+            "domain",
+            format!("{domain} is not registered for Apple Pay: register it with POST /v1/apple_pay/domains first"),
+        )),
+        (status, _) => {
+            worker::console_error!("{request_id} the backend answered {status} for the Apple Pay domains");
+            Err(Refusal::new(ErrorCode::UpstreamError))
+        }
+    }
 }
 
 pub async fn create_session(env: &Env, caller: &Caller, body: &[u8], request_id: &str) -> Result<Value, Refusal> {
@@ -96,9 +125,11 @@ pub async fn create_session(env: &Env, caller: &Caller, body: &[u8], request_id:
     }
     let domain = text("domain")
         .ok_or_else(|| Refusal::new(ErrorCode::ParameterMissing).param("domain").detail("domain is required"))?;
-    if !valid_domain(&domain) {
+    if !paygate_core::text::host_name(&domain) {
         return Err(invalid("domain", "domain must be the shop's host name, like shop.example.com"));
     }
+    let domain = domain.to_ascii_lowercase();
+    registered(env, caller, &domain, request_id).await?;
     let display_name = text("display_name").unwrap_or_else(|| "Paygate".to_owned());
     if display_name.chars().count() > DISPLAY_NAME_CHARS_MAX || display_name.chars().any(char::is_control) {
         return Err(invalid(
@@ -152,26 +183,4 @@ pub async fn create_session(env: &Env, caller: &Caller, body: &[u8], request_id:
             .detail(format!("Apple Pay refused the merchant validation ({status})")));
     }
     Ok(session)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domains_are_plain_host_names() {
-        assert!(valid_domain("shop.example.com"));
-        assert!(valid_domain("xn--mgbh0fb.example"));
-        for bad in [
-            "",
-            "localhost",
-            "https://shop.example.com",
-            "shop.example.com:443",
-            "shop..example.com",
-            "-a.example.com",
-            "a b.example.com",
-        ] {
-            assert!(!valid_domain(bad), "{bad}");
-        }
-    }
 }

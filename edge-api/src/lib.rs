@@ -97,6 +97,7 @@ async fn route(
             json_response(200, &json!({ "purged": true }))
         }
         (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
+        (Method::Get, apple_pay::DOMAIN_ASSOCIATION_PATH) => apple_pay::domain_association(env),
         (_, p) if assets::is_asset_path(p) => assets::serve(req, env).await,
         (Method::Post, "/v1/tokens") => {
             let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;

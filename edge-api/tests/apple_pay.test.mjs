@@ -5,6 +5,8 @@ import { startStack, startHttpServer, call, expectProblem } from './helpers.mjs'
 
 let stack;
 let apple;
+// Stands for the file Apple issues for Paygate's merchant id (hex text, as Apple's are).
+const ASSOCIATION = '7B227073704964223A2246353236423831453430443143364642453937323436453833423234454230384130424242364443';
 const received = [];
 before(async () => {
   apple = await startHttpServer((req, res) => {
@@ -22,14 +24,27 @@ before(async () => {
     });
   });
   const host = new URL(apple.url).host;
-  stack = await startStack({ vars: { APPLE_PAY_MERCHANT_ID: 'merchant.dev.paygate', APPLE_PAY_TEST_VALIDATION_HOSTS: host } });
+  stack = await startStack({ vars: { APPLE_PAY_MERCHANT_ID: 'merchant.dev.paygate', APPLE_PAY_TEST_VALIDATION_HOSTS: host,
+    APPLE_PAY_DOMAIN_ASSOCIATION: ASSOCIATION } });
 });
 after(async () => {
   await stack?.stop();
   await apple?.close();
 });
 
-test('a publishable key gets a merchant session from Apple for its shop domain', async (t) => {
+test('a publishable key gets a merchant session from Apple for its registered shop domain, and none for another', async (t) => {
+  // Not registered yet: refused before Apple is asked.
+  const before = received.length;
+  const early = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/apple_pay/sessions',
+    { validation_url: `${apple.url}/paymentservices/startSession`, domain: 'shop.example.com' });
+  t.assert.deepEqual([early.status, early.json.param], [400, 'domain'], early.text);
+  t.assert.equal(received.length, before);
+  const registered = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/apple_pay/domains', { domain_name: 'Shop.Example.com' }, { 'idempotency-key': 'register-shop-domain' });
+  t.assert.equal(registered.status, 201, registered.text);
+  t.assert.equal(registered.json.domain_name, 'shop.example.com');
+  // A domain registered in test mode is not registered in live mode.
+  const listedLive = await call(stack.edge, stack.keys.skLive, 'GET', '/v1/apple_pay/domains');
+  t.assert.deepEqual(listedLive.json.data, []);
   const asked = { validation_url: `${apple.url}/paymentservices/startSession`, domain: 'shop.example.com', display_name: 'Demo shop' };
   const answer = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/apple_pay/sessions', asked);
   t.assert.equal(answer.status, 200, answer.text);
@@ -45,6 +60,13 @@ test('a publishable key gets a merchant session from Apple for its shop domain',
   t.assert.deepEqual((await config.json()).apple_pay, { enabled: true, merchant_id: 'merchant.dev.paygate' });
 });
 
+test('the edge serves Paygate\'s domain-association file for shops to host', async (t) => {
+  const answer = await stack.edge.fetch('/.well-known/apple-developer-merchantid-domain-association');
+  t.assert.equal(answer.status, 200);
+  t.assert.equal(await answer.text(), ASSOCIATION);
+  t.assert.match(answer.headers.get('content-type'), /^text\/plain/);
+});
+
 test('the validation URL must be Apple\'s, the domain a host name, the key publishable', async (t) => {
   const before = received.length;
   const attempt = (key, body) => call(stack.edge, key, 'POST', '/v1/apple_pay/sessions', body);
@@ -54,6 +76,7 @@ test('the validation URL must be Apple\'s, the domain a host name, the key publi
     [{ validation_url: `${apple.url}/x`, domain: 'https://shop.example.com/' }, 'domain'],
     [{ domain: 'shop.example.com' }, 'validation_url'],
     [{ validation_url: `${apple.url}/x`, domain: 'shop.example.com', amount: 1 }, 'amount'],
+    [{ validation_url: `${apple.url}/x`, domain: 'other.example.com' }, 'domain'],
   ];
   for (const [body, param] of cases) {
     const answer = await attempt(stack.keys.pkTest, body);

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod api_keys;
+pub mod apple_pay_domains;
 pub mod audit_check;
 pub mod balance;
 pub mod charges;

@@ -4,6 +4,7 @@
 
 pub mod api;
 mod api_keys;
+mod apple_pay;
 mod balance;
 mod charges;
 mod edge_auth;
@@ -65,6 +66,7 @@ pub fn v1_endpoints() -> Vec<api::Endpoint> {
         processors::endpoints(),
         reconciliation::endpoints(),
         payouts::endpoints(),
+        apple_pay::endpoints(),
     ]
     .into_iter()
     .flatten()

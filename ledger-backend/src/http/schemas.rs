@@ -102,6 +102,7 @@ pub fn components() -> Vec<(&'static str, Value)> {
         ("Routing", routing()),
         ("ReconciliationRun", reconciliation_run()),
         ("Payout", payout()),
+        ("ApplePayDomain", apple_pay_domain()),
         ("ReconciliationException", reconciliation_exception()),
         ("Problem", problem()),
     ]
@@ -332,6 +333,19 @@ fn processor_event() -> Value {
         ("detail", nullable(string())),
         ("received", timestamp()),
     ])
+}
+
+fn apple_pay_domain() -> Value {
+    let mut schema = object(&[
+        ("id", id("apd")),
+        ("object", constant("apple_pay_domain")),
+        ("livemode", boolean()),
+        ("domain_name", json!({ "type": "string", "description": "Lower case, a plain host name" })),
+        ("created", timestamp()),
+    ]);
+    // A removed domain's answer says so.
+    schema["properties"]["deleted"] = boolean();
+    schema
 }
 
 fn payout() -> Value {

@@ -5,6 +5,7 @@
 //! schemas (`http::schemas`) describe these shapes, and a test checks real answers against them.
 
 mod api_keys;
+mod apple_pay;
 mod charges;
 mod events;
 mod ledger;
@@ -15,6 +16,7 @@ mod refunds;
 mod webhooks;
 
 pub use api_keys::{ApiKey, WithKey};
+pub use apple_pay::ApplePayDomain;
 pub use charges::{Card, Charge, PaymentMethodDetails};
 pub use events::Event;
 pub use ledger::{LedgerEntry, LedgerTransaction};

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 26] = [
+const TENANT_TABLES: [&str; 27] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -39,6 +39,7 @@ const TENANT_TABLES: [&str; 26] = [
     "settlement_postings",
     "payouts",
     "settlement_pulls",
+    "apple_pay_domains",
 ];
 
 /// A merchant with something in every table, in test mode.
@@ -98,6 +99,14 @@ async fn busy_merchant(app: &TestApp) -> String {
     // Reconciled: a run, and an exception for the row type nobody knows.
     let run = matching::run(&app.pool, scope, sandbox, Some(&imported.report), 0).await.unwrap();
     assert_eq!((run.opened, run.booked.rows, run.booked.payouts), (1, 1, 1));
+    // An Apple Pay domain.
+    let response = app
+        .signed(Method::POST, "/v1/apple_pay/domains", r#"{"domain_name":"shop.example.com"}"#, &merchant, "test")
+        .header("idempotency-key", "apple-pay-domain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
     // A pull's state, as the scheduled pull keeps it.
     sqlx::query(
         "INSERT INTO settlement_pulls (processor_account_id, merchant_id, mode, pulled_until)

@@ -22,14 +22,16 @@ struct Victim {
     reconciliation_run: String,
     reconciliation_exception: String,
     payout: String,
+    apple_pay_domain: String,
     /// A vaulted card not yet used: another merchant must not be able to spend it.
     token: String,
 }
 
 impl Victim {
-    fn ids(&self) -> [&str; 12] {
+    fn ids(&self) -> [&str; 13] {
         [
             &self.payout,
+            &self.apple_pay_domain,
             &self.processor_account,
             &self.reconciliation_run,
             &self.reconciliation_exception,
@@ -49,12 +51,13 @@ impl Victim {
     fn object_for(&self, route: &str) -> &str {
         let mut segments = route.trim_start_matches('/').split('/');
         let resource = match segments.next().unwrap_or("") {
-            "reconciliation" => segments.next().unwrap_or(""),
+            "reconciliation" | "apple_pay" => segments.next().unwrap_or(""),
             first => first,
         };
         match resource {
             "runs" => &self.reconciliation_run,
             "payouts" => &self.payout,
+            "domains" => &self.apple_pay_domain,
             "exceptions" => &self.reconciliation_exception,
             "charges" => &self.authorized,
             "refunds" => &self.refund,
@@ -98,6 +101,17 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
     let (status, text) = send(app, merchant, mode, Method::POST, "/v1/api_keys", &json!({ "kind": "secret" })).await;
     assert_eq!(status, 201, "{text}");
     let api_key = serde_json::from_str::<Value>(&text).unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, text) = send(
+        app,
+        merchant,
+        mode,
+        Method::POST,
+        "/v1/apple_pay/domains",
+        &json!({ "domain_name": "victim.example.com" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let apple_pay_domain = serde_json::from_str::<Value>(&text).unwrap()["id"].as_str().unwrap().to_owned();
     let scalar = |sql: &'static str| {
         sqlx::query_scalar::<_, String>(sql).bind(merchant.to_owned()).bind(mode).fetch_one(&app.pool)
     };
@@ -143,6 +157,7 @@ async fn victim(app: &TestApp, merchant: &str, mode: &'static str) -> Victim {
         reconciliation_run,
         reconciliation_exception,
         payout,
+        apple_pay_domain,
         token,
     }
 }
@@ -170,6 +185,8 @@ async fn snapshot(app: &TestApp, victim: &Victim) -> String {
             (SELECT count(*) FROM reconciliation_runs WHERE merchant_id = $1 AND mode = $2),
             (SELECT count(*) FROM settlement_reports WHERE merchant_id = $1 AND mode = $2),
             (SELECT string_agg(concat_ws(',', id, amount, status), ';' ORDER BY id) FROM payouts
+               WHERE merchant_id = $1 AND mode = $2),
+            (SELECT string_agg(concat_ws(',', id, domain_name), ';' ORDER BY id) FROM apple_pay_domains
                WHERE merchant_id = $1 AND mode = $2))",
     )
     .bind(&victim.merchant)
@@ -302,6 +319,13 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 let (status, text) = send(app, merchant, mode, Method::PUT, "/v1/routing", &body).await;
                 assert_eq!(status, 400, "{text}");
                 assert!(text.contains("\"param\":\"default\""), "{text}");
+            }
+            ("POST", "/apple_pay/domains") => {
+                // The victim's own domain, registered by the intruder: its own registration, not the victim's.
+                let body = json!({ "domain_name": "victim.example.com" });
+                let (status, text) = send(app, merchant, mode, Method::POST, "/v1/apple_pay/domains", &body).await;
+                assert_eq!(status, 201, "{text}");
+                assert_no_leak(victim, &text, "POST /v1/apple_pay/domains");
             }
             ("POST", "/processor_accounts") => {
                 let body = json!({ "connector": "stripe", "display_name": "Mine",
