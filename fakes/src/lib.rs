@@ -5,7 +5,7 @@
 //! connector that calls it: a misunderstanding of the wire format must show up as a failing test, not
 //! be copied into both sides.
 
-pub mod applepay;
+pub mod apple;
 pub mod checkout;
 pub mod control;
 pub mod faults;

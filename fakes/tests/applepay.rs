@@ -1,10 +1,10 @@
-//! Tokens minted with our own test chain (`paygate_fakes::applepay`), opened with core's reader: what must pass
+//! Tokens minted with our own test chain (`paygate_fakes::apple`), opened with core's reader: what must pass
 //! and what must fail — a missing OID, another processing key, a stale or out-of-validity signing time, a
 //! tampered token, an EMV payment, and the one token in 256 whose shared secret starts with a zero byte.
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use paygate_core::applepay::{self, Curve, TokenError};
-use paygate_fakes::applepay::{self as apple, Minting, Payment, TestChain};
+use paygate_fakes::apple::{self as apple, Minting, Payment, TestChain};
 use sha2::Digest;
 
 const MERCHANT: &str = "merchant.dev.paygate.test";
