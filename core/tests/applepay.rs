@@ -66,6 +66,13 @@ fn the_gala_token_opens_to_every_intermediate_value() {
     let token = applepay::parse(TOKEN.as_bytes()).unwrap();
     // The token names our processing certificate's key.
     assert_eq!(applepay::public_key_hash_of_certificate(&der(CERTIFICATE)).unwrap(), token.public_key_hash);
+    // And the key's point alone gives the same hash (the worker knows its key, not a certificate).
+    let certificate_der = der(CERTIFICATE);
+    let (element, _) = applepay::der::read(&certificate_der).unwrap();
+    let point = certificate::certificate(&element).unwrap().key.point;
+    assert_eq!(applepay::public_key_hash(&applepay::p256_spki(&point)), token.public_key_hash);
+    // The bundled production root is Apple's (the same file gala ships).
+    assert_eq!(der(applepay::APPLE_ROOT_CA_G3_PEM), der(ROOT));
     let merchant = applepay::merchant_id_hash_of_certificate(&der(CERTIFICATE)).unwrap();
     assert_eq!(paygate_core::hex::encode(&merchant).to_uppercase(), expected["merchant_id_hex"].as_str().unwrap());
     let secret = shared_secret(&applepay::ephemeral_point(&token).unwrap());

@@ -83,3 +83,38 @@ pub fn processor_url(env: &Env, destination: &str, mode: &str) -> Option<String>
         _ => None,
     }
 }
+
+/// Paygate's Apple Pay payment-processing keys, `APPLE_PAY_PROCESSING_KEYS = "1:<base64 PKCS#8>,2:<…>"` (P-256,
+/// from the Payment Processing certificate Apple issued for each). A token names the key it was encrypted for
+/// (`publicKeyHash`), so rotation (Apple's certificates live 25 months) is: add the new key, register its
+/// certificate with Apple, and remove the old key once no device can still encrypt for it. Highest version first.
+pub fn apple_pay_processing_keys(env: &Env) -> Result<Vec<Vec<u8>>, ConfigError> {
+    use base64::Engine;
+    const NAME: &str = "APPLE_PAY_PROCESSING_KEYS";
+    let text = text(env, NAME)?;
+    let mut keys = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (version, key) = entry.split_once(':').ok_or(ConfigError::Malformed(NAME))?;
+        let version: u32 = version.trim().parse().map_err(|_| ConfigError::Malformed(NAME))?;
+        let der =
+            base64::engine::general_purpose::STANDARD.decode(key.trim()).map_err(|_| ConfigError::Malformed(NAME))?;
+        keys.push((version, der));
+    }
+    if keys.is_empty() {
+        return Err(ConfigError::Missing(NAME));
+    }
+    keys.sort_by_key(|k| std::cmp::Reverse(k.0));
+    Ok(keys.into_iter().map(|(_, der)| der).collect())
+}
+
+/// The root Apple Pay token signatures must chain to: Apple Root CA – G3 in live mode, always; in test mode the
+/// root of `APPLE_PAY_TEST_ROOT_CA` (PEM; a local stand-in of Apple's) when set.
+pub fn apple_pay_root(env: &Env, mode: paygate_core::Mode) -> Result<Vec<u8>, ConfigError> {
+    let pem = match mode {
+        paygate_core::Mode::Test => text(env, "APPLE_PAY_TEST_ROOT_CA").ok().filter(|t| !t.trim().is_empty()),
+        paygate_core::Mode::Live => None,
+    };
+    let pem = pem.unwrap_or_else(|| paygate_core::applepay::APPLE_ROOT_CA_G3_PEM.to_owned());
+    paygate_core::applepay::certificate::der_of(pem.as_bytes())
+        .map_err(|_| ConfigError::Malformed("APPLE_PAY_TEST_ROOT_CA"))
+}

@@ -20,6 +20,7 @@ mod processor_events;
 mod rate_limit;
 mod request_id;
 mod vault;
+mod webcrypto;
 
 use auth::{Caller, Needs};
 use backend::OnBehalf;

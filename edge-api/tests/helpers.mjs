@@ -251,6 +251,22 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
   };
 }
 
+/// The local stand-in of Apple's Apple Pay servers (`paygate-fake-apple`): merchant validation, and tokens minted
+/// with its test chain for a processing public key (`mint`), whose root is `root` (PEM).
+export async function startFakeApple() {
+  const port = await freePort();
+  const apple = startProcess(binary('paygate-fake-apple'), [], { APPLE_FAKE_LISTEN_ADDR: `127.0.0.1:${port}` });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/health`);
+  const root = await (await fetch(`${url}/_fake/root.pem`)).text();
+  const mint = async (request) => {
+    const answer = await fetch(`${url}/_fake/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    if (answer.status !== 200) throw new Error(`the fake Apple refused to mint: ${await answer.text()}`);
+    return answer.json();
+  };
+  return { url, host: `127.0.0.1:${port}`, root, mint, logs: () => apple.output.join(''), stop: () => apple.child.kill('SIGKILL') };
+}
+
 /// A request to the edge with an API key; JSON in and out.
 export async function call(edge, key, method, urlPath, body, headers = {}) {
   const init = { method, headers: { authorization: `Bearer ${key}`, ...headers } };

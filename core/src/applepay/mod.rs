@@ -24,6 +24,10 @@ pub use certificate::{Curve, Hash, PublicKey};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+/// Apple Root CA – G3 (apple.com/certificateauthority), the root every live token must chain to. Tests use
+/// a root of their own, and only in test mode.
+pub const APPLE_ROOT_CA_G3_PEM: &str = include_str!("apple_root_ca_g3.pem");
+
 /// The leaf (signing) and intermediate certificates' marker extensions.
 pub const OID_LEAF: &str = "1.2.840.113635.100.6.29";
 pub const OID_INTERMEDIATE: &str = "1.2.840.113635.100.6.2.14";
@@ -224,6 +228,16 @@ pub fn ephemeral_point(token: &PaymentToken) -> Result<Vec<u8>, TokenError> {
 /// for: its index. Keys are rotated by adding the new one beside the old until no token names the old.
 pub fn select_key(token: &PaymentToken, key_hashes: &[[u8; 32]]) -> Result<usize, TokenError> {
     key_hashes.iter().position(|hash| *hash == token.public_key_hash).ok_or(TokenError::UnknownKey)
+}
+
+/// A P-256 public key (its uncompressed point) as a DER SubjectPublicKeyInfo.
+pub fn p256_spki(point: &[u8]) -> Vec<u8> {
+    // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (0 unused bits) <65 bytes> }
+    const PREFIX: [u8; 26] = [
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
+        0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ];
+    [&PREFIX[..], point].concat()
 }
 
 /// SHA-256 of a public key's DER SubjectPublicKeyInfo: what `header.publicKeyHash` names.

@@ -1,5 +1,5 @@
-//! `POST /v1/tokens` (publishable key): validates a card with core's rules, seals it in the vault and
-//! answers a single-use `tok_` with what may be shown of the card. The number and CVC exist in this
+//! `POST /v1/tokens` (publishable key): validates a card with core's rules (or opens an Apple Pay token:
+//! `apple_pay`), seals it in the vault and answers a single-use `tok_` with what may be shown of the card. The number and CVC exist in this
 //! request's memory and, sealed, in the token's vault object; nowhere else, and never in a log.
 
 use super::cipher;
@@ -122,15 +122,11 @@ where
 {
     let now = crate::backend::now_seconds();
     let body = crate::body::object(body)?;
+    if body.contains_key("apple_pay") {
+        return super::apple_pay::create(env, caller, &body, request_id, now, card_limit).await;
+    }
     let card = parse(&body, now)?;
-    let mut random = [0u8; 10];
-    getrandom::fill(&mut random).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
-    let token = Id::<TokenKind>::new(worker::Date::now().as_millis(), random).to_string();
-    let keys = crate::config::vault_data_keys(env)?;
-    let fingerprint_key = crate::config::fingerprint_key(env)?;
-    // Per merchant: the same card gives the same fingerprint to one merchant and an unrelated one to another.
-    let merchant_key = [fingerprint_key.as_slice(), b":", caller.merchant_id.as_bytes()].concat();
-    let fingerprint = paygate_core::signature::keyed_hash::card_fingerprint(&merchant_key, card.number.expose_digits());
+    let fingerprint = fingerprint(env, caller, &card.number)?;
     card_limit(fingerprint.clone()).await?;
     let brands: Vec<&str> = card.number.brands().all().map(|b| b.as_str()).collect();
     let summary = json!({
@@ -149,19 +145,50 @@ where
         "exp_year": card.expiry.year(),
         "name": card.name,
         "postal_code": card.postal_code,
-    })
-    .to_string();
+    });
+    let cvc = card.cvc.as_ref().map(|c| c.expose().as_bytes());
+    let stored = Stored { kind: "card", plain, cvc, summary, now };
+    store_token(env, caller, stored, request_id).await
+}
+
+/// The keyed fingerprint of a card (or device) number, per merchant: the same number gives the same
+/// fingerprint to one merchant and an unrelated one to another.
+pub(super) fn fingerprint(env: &Env, caller: &Caller, number: &CardNumber) -> Result<String, Refusal> {
+    let fingerprint_key = crate::config::fingerprint_key(env)?;
+    let merchant_key = [fingerprint_key.as_slice(), b":", caller.merchant_id.as_bytes()].concat();
+    Ok(paygate_core::signature::keyed_hash::card_fingerprint(&merchant_key, number.expose_digits()))
+}
+
+/// What a token keeps: its type, the card data to seal (JSON) and the CVC if any, and the safe summary.
+pub(super) struct Stored<'a> {
+    pub kind: &'static str,
+    pub plain: Value,
+    pub cvc: Option<&'a [u8]>,
+    pub summary: Value,
+    pub now: i64,
+}
+
+/// Seals `stored` in a new token's vault object; the token as the browser gets it.
+pub(super) async fn store_token(
+    env: &Env,
+    caller: &Caller,
+    stored: Stored<'_>,
+    request_id: &str,
+) -> Result<Value, Refusal> {
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
+    let token = Id::<TokenKind>::new(worker::Date::now().as_millis(), random).to_string();
+    let keys = crate::config::vault_data_keys(env)?;
     let context = format!("{token}:{}:{}", caller.merchant_id, caller.mode.as_str());
-    let sealed_card = cipher::seal(&keys, plain.as_bytes(), &context).map_err(sealing)?;
-    let sealed_cvc =
-        card.cvc.as_ref().map(|c| cipher::seal(&keys, c.expose().as_bytes(), &context)).transpose().map_err(sealing)?;
+    let sealed_card = cipher::seal(&keys, stored.plain.to_string().as_bytes(), &context).map_err(sealing)?;
+    let sealed_cvc = stored.cvc.map(|c| cipher::seal(&keys, c, &context)).transpose().map_err(sealing)?;
     let record = VaultRecord {
         merchant_id: caller.merchant_id.clone(),
         mode: caller.mode.as_str().to_owned(),
         sealed_card,
         sealed_cvc,
-        summary: summary.clone(),
-        created: now,
+        summary: stored.summary.clone(),
+        created: stored.now,
         ttl_seconds: env
             .var("VAULT_TOKEN_TTL_SECONDS")
             .ok()
@@ -172,7 +199,7 @@ where
         worker::console_error!("{request_id} vault write failed: {e}");
         Refusal::new(ErrorCode::ServiceUnavailable).retry_after(1)
     })?;
-    let mut card_view = summary;
+    let mut card_view = stored.summary;
     if let Some(view) = card_view.as_object_mut() {
         // The BIN stays in the vault's summary for the processor; the browser needs only brand and last 4.
         view.remove("bin");
@@ -180,10 +207,10 @@ where
     Ok(json!({
         "id": token,
         "object": "token",
-        "type": "card",
+        "type": stored.kind,
         "livemode": caller.mode == paygate_core::Mode::Live,
         "card": card_view,
-        "created": paygate_core::time::rfc3339(now),
+        "created": paygate_core::time::rfc3339(stored.now),
         "used": false,
     }))
 }

@@ -7,7 +7,8 @@
 //!   minutes on).
 //! - the device's part, for tests (not Apple's API): `POST /_fake/tokens {processing_public_key (base64 DER
 //!   SubjectPublicKeyInfo), merchant_identifier, amount, currency_numeric, device_account_number?,
-//!   cryptogram?, eci?, data_type?, signing_time?}` mints an `EC_v1` token signed by this server's test chain,
+//!   cryptogram?, eci?, data_type?, signing_time?, chain?}` mints an `EC_v1` token signed by this server's test
+//!   chain (or, with `chain: "impostor"`, by one with the same names and other keys),
 //!   whose root is `GET /_fake/root.pem`; `GET /_fake/requests` lists the validation requests received.
 
 use super::tokens::{self, Minting, Payment, TestChain};
@@ -25,6 +26,8 @@ pub const CHAIN_FROM: i64 = 1_767_225_600;
 
 struct Apple {
     chain: TestChain,
+    /// A chain with the same names and other keys: its tokens look right and must fail the signature checks.
+    impostor: TestChain,
     requests: Mutex<Vec<Value>>,
     minted: Mutex<u64>,
 }
@@ -32,7 +35,12 @@ struct Apple {
 type Shared = Arc<Apple>;
 
 pub fn router() -> Router {
-    let apple = Apple { chain: TestChain::new(CHAIN_FROM), requests: Mutex::default(), minted: Mutex::default() };
+    let apple = Apple {
+        chain: TestChain::new(CHAIN_FROM),
+        impostor: TestChain::build("impostor", CHAIN_FROM, &[tokens::OID_INTERMEDIATE], &[tokens::OID_LEAF]),
+        requests: Mutex::default(),
+        minted: Mutex::default(),
+    };
     Router::new()
         .route("/paymentservices/startSession", post(session))
         .route("/paymentservices/paymentSession", post(session))
@@ -93,6 +101,9 @@ struct MintRequest {
     eci: Option<String>,
     data_type: Option<String>,
     signing_time: Option<i64>,
+    /// `impostor`: signed by a chain with Apple's names and other keys.
+    #[serde(default)]
+    chain: Option<String>,
 }
 
 async fn mint(State(apple): State<Shared>, Json(request): Json<MintRequest>) -> Response {
@@ -110,7 +121,7 @@ async fn mint(State(apple): State<Shared>, Json(request): Json<MintRequest>) -> 
     };
     let ephemeral = format!("fake apple ephemeral {count} {}", now());
     let minting = Minting {
-        chain: &apple.chain,
+        chain: if request.chain.as_deref() == Some("impostor") { &apple.impostor } else { &apple.chain },
         processing_key: &key,
         merchant_identifier: &request.merchant_identifier,
         signing_time: request.signing_time.unwrap_or_else(now),
