@@ -68,6 +68,10 @@ pub const PLACEHOLDER_NUMBER: &str = "{{card.number}}";
 pub const PLACEHOLDER_EXP_MONTH: &str = "{{card.exp_month}}";
 pub const PLACEHOLDER_EXP_YEAR: &str = "{{card.exp_year}}";
 pub const PLACEHOLDER_CVC: &str = "{{card.cvc}}";
+/// A network token's one-time cryptogram (base64: the edge percent-encodes it in form bodies) and its ECI
+/// (digits); only a token opened from a wallet (Apple Pay) has them.
+pub const PLACEHOLDER_CRYPTOGRAM: &str = "{{card.cryptogram}}";
+pub const PLACEHOLDER_ECI: &str = "{{card.eci}}";
 
 /// The request headers a vault-forward call may carry to a processor (lower case); the edge refuses any other,
 /// so the backend cannot use the vault to send arbitrary headers to a processor host.
@@ -134,6 +138,20 @@ pub struct CardSummary {
     /// ISO 3166-1 alpha-2, where the number says it (`SA` for Mada); absent otherwise.
     #[serde(default)]
     pub issuing_country: Option<String>,
+    /// The wallet the card came from (Apple Pay: a device card), with what the customer approved there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<Wallet>,
+}
+
+/// A wallet payment's facts, from its token: the charge must ask for exactly this amount and currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wallet {
+    /// `apple_pay`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub amount: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
 }
 
 /// The answer to a vault-forward: how each call tried ended, in order (only the last can be other than

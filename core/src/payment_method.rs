@@ -1,18 +1,21 @@
-//! How a shopper pays, as a type end to end (request, routing, charge, wire). Cards today; Apple Pay next.
+//! How a shopper pays, as a type end to end (request, routing, charge, wire): a card, or a device card from Apple
+//! Pay (a network token with a one-time cryptogram, opened in the edge vault).
 
 /// The kind of payment instrument behind a charge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaymentMethod {
     Card,
+    ApplePay,
 }
 
 impl PaymentMethod {
-    pub const ALL: &'static [PaymentMethod] = &[PaymentMethod::Card];
+    pub const ALL: &'static [PaymentMethod] = &[PaymentMethod::Card, PaymentMethod::ApplePay];
 
     /// Its one spelling, on the wire and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentMethod::Card => "card",
+            PaymentMethod::ApplePay => "apple_pay",
         }
     }
 

@@ -90,3 +90,28 @@ test('in live mode a token must chain to Apple Root CA - G3, never to a test roo
   t.assert.equal(answer.status, 400, answer.text);
   t.assert.match(answer.json.detail, /signature/);
 });
+
+test('an Apple Pay token is charged for exactly what was approved, as a network token whose cryptogram works once', async (t) => {
+  const charge = (token, amount, currency = 'usd', key = `ap-${token}-${amount}-${currency}`) =>
+    call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', { amount, currency, source: token, capture: true }, { 'idempotency-key': key });
+  const cryptogram = 'AgAAAAAAAIR8CQrXcIhbQAAAAAA=';
+  const token = (await tokenize(await mint({ amount: 1999, cryptogram }))).json.id;
+  // Not what the customer approved: refused by name, the token left unspent.
+  for (const [amount, currency, param] of [[2000, 'usd', 'amount'], [1999, 'eur', 'currency']]) {
+    const refused = await charge(token, amount, currency);
+    t.assert.deepEqual([refused.status, refused.json.param], [400, param], refused.text);
+  }
+  const paid = await charge(token, 1999);
+  t.assert.equal(paid.status, 201, paid.text);
+  t.assert.equal(paid.json.status, 'captured');
+  t.assert.equal(paid.json.payment_method_details.type, 'apple_pay');
+  t.assert.equal(paid.json.payment_method_details.card.last4, '3478');
+  // The same cryptogram in another token (a replayed device payment): the acquirer declines it.
+  const replay = (await tokenize(await mint({ amount: 1999, cryptogram }))).json.id;
+  const declined = await charge(replay, 1999);
+  t.assert.equal(declined.json.status, 'failed', declined.text);
+  t.assert.equal(declined.json.failure_processor_code, 'cryptogram_reused');
+  // Nothing of the device card's number or cryptogram is stored.
+  const dump = stack.dump();
+  t.assert.ok(!dump.includes('4895370012003478') && !dump.includes(cryptogram));
+});

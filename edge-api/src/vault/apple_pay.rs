@@ -108,6 +108,14 @@ where
     let currency = paygate_core::Currency::all()
         .find(|c| c.numeric() == payment.currency_numeric)
         .ok_or_else(|| invalid(PARAM, "the token's currency is not one Paygate knows"))?;
+    // The cryptogram travels into processor bodies (JSON strings, forms): only base64 is taken; the ECI is digits.
+    let base64_text =
+        |t: &str| !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+    if !base64_text(&payment.cryptogram)
+        || payment.eci.as_deref().is_some_and(|e| e.is_empty() || e.len() > 2 || !e.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid(PARAM, "the token's cryptogram or ECI is malformed"));
+    }
     let fingerprint = fingerprint(env, caller, &number)?;
     card_limit(fingerprint.clone()).await?;
     let brands: Vec<&str> = number.brands().all().map(|b| b.as_str()).collect();

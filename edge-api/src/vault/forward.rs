@@ -61,6 +61,9 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
         Some(sealed) => String::from_utf8(cipher::open(&keys, sealed, &context).map_err(opening)?).unwrap_or_default(),
         None => String::new(),
     };
+    // A wallet's device card: its one-time cryptogram and ECI (gone with the token once taken).
+    let cryptogram = card["cryptogram"].as_str().unwrap_or_default().to_owned();
+    let eci = card["eci"].as_str().unwrap_or_default().to_owned();
     let mut tried = Vec::with_capacity(ask.calls.len());
     let last = ask.calls.len() - 1;
     for (i, (call, url)) in ask.calls.iter().zip(&targets).enumerate() {
@@ -73,17 +76,29 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
             tried.push(CallResult::NotSent { reason: "the processor could not be reached".into() });
             continue;
         }
-        // Digits only go in, so the placeholders are safe inside JSON strings, as JSON numbers and in forms.
+        // Digits only go in, so the placeholders are safe inside JSON strings, as JSON numbers and in forms; a
+        // wallet's cryptogram is base64 (checked when it was vaulted), percent-encoded in a form.
+        let form = call.content_type == "application/x-www-form-urlencoded";
+        let cryptogram = match form {
+            true => String::from(js_sys::encode_uri_component(&cryptogram)),
+            false => cryptogram.clone(),
+        };
         let filled = call
             .body
             .replace(internal::PLACEHOLDER_NUMBER, &number)
             .replace(internal::PLACEHOLDER_EXP_MONTH, &card["exp_month"].to_string())
             .replace(internal::PLACEHOLDER_EXP_YEAR, &card["exp_year"].to_string())
-            .replace(internal::PLACEHOLDER_CVC, &cvc);
+            .replace(internal::PLACEHOLDER_CVC, &cvc)
+            .replace(internal::PLACEHOLDER_CRYPTOGRAM, &cryptogram)
+            .replace(internal::PLACEHOLDER_ECI, &eci);
         let result = send(call, url, &filled, request_id).await?;
         let result = match result {
             CallResult::Answered { status, body } if !number.is_empty() => {
-                CallResult::Answered { status, body: body.replace(&number, "[scrubbed]") }
+                let mut body = body.replace(&number, "[scrubbed]");
+                if !cryptogram.is_empty() {
+                    body = body.replace(&cryptogram, "[scrubbed]");
+                }
+                CallResult::Answered { status, body }
             }
             other => other,
         };

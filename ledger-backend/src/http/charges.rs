@@ -102,6 +102,7 @@ impl From<ChargeError> for ApiError {
             ChargeError::ProcessorUnknown(_) => ApiError::Code(ErrorCode::UpstreamError),
             ChargeError::NoProcessor => ApiError::Code(ErrorCode::ProcessorNotConfigured),
             ChargeError::VaultUnavailable(_) => ApiError::Code(ErrorCode::ServiceUnavailable),
+            ChargeError::WalletMismatch { param, .. } => ApiError::invalid(param, error.to_string()),
             ChargeError::Mada(rule) => {
                 let code = match rule {
                     MadaRule::CaptureRequired => ErrorCode::ParameterInvalid,

@@ -150,7 +150,7 @@ fn charge() -> Value {
         (
             "payment_method_details",
             nullable(
-                json!({ "type": "object", "properties": { "type": constant("card"), "card": card }, "required": ["type", "card"], "additionalProperties": false }),
+                json!({ "type": "object", "properties": { "type": one_of_strings(&["card", "apple_pay"]), "card": card }, "required": ["type", "card"], "additionalProperties": false }),
             ),
         ),
         ("description", nullable(string())),

@@ -26,6 +26,7 @@ fn the_payment_request_carries_our_ids_and_the_card_placeholders() {
         amount: Amount::new(6540).unwrap(),
         currency: Currency::parse("SAR").unwrap(),
         capture: true,
+        method: paygate_core::payment_method::PaymentMethod::Card,
     };
     let call = authorize(&account(&key), &request);
     assert_eq!((call.method, call.path.as_str()), (HttpMethod::Post, "/payments"));

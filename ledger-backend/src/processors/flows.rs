@@ -14,6 +14,8 @@ pub struct AuthorizeRequest<'a> {
     pub currency: Currency,
     /// Capture in the same call (charge `capture: true`).
     pub capture: bool,
+    /// A card, or a wallet's device card (a network token whose cryptogram and ECI the vault fills in).
+    pub method: paygate_core::payment_method::PaymentMethod,
 }
 
 /// An authorization the processor made, as later flows (capture, void, refund, lookups) address it.

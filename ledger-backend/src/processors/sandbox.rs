@@ -6,7 +6,11 @@ use super::flows::{Authorization, AuthorizeRequest};
 use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
-use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
+use paygate_core::internal::{
+    PLACEHOLDER_CRYPTOGRAM, PLACEHOLDER_CVC, PLACEHOLDER_ECI, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR,
+    PLACEHOLDER_NUMBER,
+};
+use paygate_core::payment_method::PaymentMethod;
 use serde_json::{Value, json};
 
 const JSON: Option<&str> = Some("application/json");
@@ -15,18 +19,22 @@ const JSON: Option<&str> = Some("application/json");
 pub fn authorize(merchant: &str, request: &AuthorizeRequest<'_>) -> HttpCall {
     // The sandbox takes the expiry as JSON numbers, so those placeholders must stand unquoted: they are
     // written as marker strings and unquoted after serialisation.
-    let body = json!({
+    let mut body = json!({
         "merchant": merchant,
         "reference": request.attempt_id,
         "charge": request.charge_id,
         "amount": request.amount.minor(),
         "currency": request.currency.code(),
         "capture": request.capture,
-        "card": { "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR", "cvc": PLACEHOLDER_CVC },
-    })
-    .to_string()
-    .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
-    .replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
+    });
+    if request.method == PaymentMethod::ApplePay {
+        body["network_token"] = json!({ "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR",
+                                         "cryptogram": PLACEHOLDER_CRYPTOGRAM, "eci": PLACEHOLDER_ECI, "wallet": "apple_pay" });
+    } else {
+        body["card"] = json!({ "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR", "cvc": PLACEHOLDER_CVC });
+    }
+    let body =
+        body.to_string().replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH).replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
     HttpCall { method: HttpMethod::Post, path: "/authorizations".into(), content_type: JSON, headers: vec![], body }
 }
 
@@ -183,6 +191,7 @@ mod tests {
             amount: Amount::new(500).unwrap(),
             currency,
             capture: false,
+            method: paygate_core::payment_method::PaymentMethod::Card,
         };
         let body = authorize("pa_1", &request).body;
         assert!(body.contains(&format!("\"exp_month\":{PLACEHOLDER_EXP_MONTH}")), "{body}");

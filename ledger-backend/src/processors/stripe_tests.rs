@@ -21,6 +21,7 @@ fn the_authorize_call_is_a_confirmed_form_encoded_payment_intent_with_our_ids() 
         amount: Amount::new(1234).unwrap(),
         currency: Currency::parse("EUR").unwrap(),
         capture: false,
+        method: paygate_core::payment_method::PaymentMethod::Card,
     };
     let call = authorize(&key(), &request);
     assert_eq!((call.method, call.path.as_str()), (HttpMethod::Post, "/v1/payment_intents"));

@@ -5,7 +5,9 @@
 //!
 //! API (amounts in minor units; `reference` is the caller's attempt id, the idempotency handle):
 //! - `POST /authorizations {merchant, reference, charge?, amount, currency, capture, card: {number, exp_month,
-//!   exp_year, cvc}}` (`merchant`: the sandbox account; `charge`: our charge id, for its reports)
+//!   exp_year, cvc}}` (`merchant`: the sandbox account; `charge`: our charge id, for its reports), or with
+//!   `network_token: {number, exp_month, exp_year, cryptogram, eci?, wallet?}` instead of `card` (a wallet's
+//!   device card; a cryptogram authorizes once, a second use is declined `cryptogram_reused`)
 //!   → 201 `{id, reference, status: approved|declined, amount, captured, decline_code?}`; 500 for the
 //!   processing-error card; the slow card answers after `SLOW_ANSWER_MS`.
 //! - `GET /authorizations?reference=…` → the authorization made for that reference, or 404 (recovery).

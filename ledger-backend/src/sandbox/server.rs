@@ -43,6 +43,8 @@ struct Books {
     refunds_by_reference: HashMap<String, (StatusCode, Value)>,
     /// Captures and refunds, for the merchants' reports.
     movements: Vec<Movement>,
+    /// Network-token cryptograms seen: each is good for one authorization only.
+    cryptograms: std::collections::HashSet<String>,
     next: u64,
 }
 
@@ -90,7 +92,22 @@ struct AuthorizeBody {
     currency: String,
     #[serde(default)]
     capture: bool,
-    card: CardBody,
+    /// A card, or a wallet's network token (a device card with its one-time cryptogram): exactly one.
+    card: Option<CardBody>,
+    network_token: Option<NetworkTokenBody>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)] // the expiry and ECI are accepted as an acquirer would; the number and cryptogram decide.
+struct NetworkTokenBody {
+    number: String,
+    exp_month: u32,
+    exp_year: u32,
+    cryptogram: String,
+    #[serde(default)]
+    eci: Option<String>,
+    #[serde(default)]
+    wallet: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -119,7 +136,13 @@ async fn authorize(State(books): State<Shared>, Json(body): Json<AuthorizeBody>)
 }
 
 async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
-    let behaviour = behaviour_of(&body.card.number);
+    let number = match (&body.card, &body.network_token) {
+        (Some(card), None) => card.number.clone(),
+        (None, Some(token)) if !token.cryptogram.is_empty() => token.number.clone(),
+        (None, Some(_)) => return answer(StatusCode::BAD_REQUEST, json!({ "error": "cryptogram_required" })),
+        _ => return answer(StatusCode::BAD_REQUEST, json!({ "error": "card_or_network_token_required" })),
+    };
+    let behaviour = behaviour_of(&number);
     match behaviour {
         Behaviour::ProcessingError => {
             return answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "processing_error" }));
@@ -140,7 +163,10 @@ async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
     }
     books.next += 1;
     let id = format!("auth_{:08}", books.next);
+    // A cryptogram authorizes once: a second payment with it is declined, as an issuer would.
+    let reused = body.network_token.as_ref().is_some_and(|t| !books.cryptograms.insert(t.cryptogram.clone()));
     let declined = match behaviour {
+        _ if reused => Some("cryptogram_reused"),
         Behaviour::Decline(code) => Some(code),
         _ => None,
     };

@@ -48,6 +48,8 @@ pub struct Processor {
 
 #[derive(Debug, Serialize)]
 pub struct PaymentMethodDetails {
+    /// `card`, or `apple_pay`, whose `card` is the device card: its last 4 are the device account number's,
+    /// not those printed on the customer's card.
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub card: Card,
@@ -90,7 +92,8 @@ impl From<&ChargeRecord> for Charge {
                 connector: charge.processor.clone(),
                 routing_rule: charge.routing_rule,
             }),
-            payment_method_details: card.map(|card| PaymentMethodDetails { kind: "card", card }),
+            payment_method_details: card
+                .map(|card| PaymentMethodDetails { kind: charge.payment_method.0.as_str(), card }),
             description: charge.description.clone(),
             statement_descriptor: charge.statement_descriptor.clone(),
             metadata: charge.metadata.clone(),

@@ -163,6 +163,7 @@ fn summary_of(card: &StoredCard) -> CardSummary {
         fingerprint: card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
         brands: parsed.brands().all().map(|b| b.as_str().to_owned()).collect(),
         issuing_country: parsed.issuing_country().map(str::to_owned),
+        wallet: None,
     }
 }
 

@@ -56,22 +56,36 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         let mut conn = ctx.pool.acquire().await?;
         (routing::get(&mut conn, ctx.scope).await?, merchants::country(&mut conn, ctx.scope.merchant_id).await?)
     };
-    let saudi = country.as_deref() == Some("SA");
-    let card = if table.as_ref().is_some_and(|t| t.needs_card()) || saudi {
+    // The vault is asked what the token holds: a card or a wallet's device card (whose connector call carries a
+    // cryptogram and whose amount the customer approved), and for routing rules that look at the card and
+    // Mada. A token it cannot describe is not charged: better no charge now than one sent the wrong way.
+    let card = {
         let (merchant, mode, token) =
             (ctx.scope.merchant_id.to_string(), ctx.scope.mode.as_str(), new.source.to_string());
-        match ctx.processors.vault.describe(&merchant, mode, ctx.request_id, &token).await {
-            Ok(card) => card,
-            // A Saudi merchant's card must be known before it is routed (a Mada card may only go over Mada):
-            // better no charge now than a Mada payment sent elsewhere.
-            Err(error) if saudi => return Err(ChargeError::VaultUnavailable(error.to_string())),
-            Err(error) => {
-                tracing::warn!(%error, "the vault could not describe the token; routing without the card");
-                None
+        ctx.processors
+            .vault
+            .describe(&merchant, mode, ctx.request_id, &token)
+            .await
+            .map_err(|error| ChargeError::VaultUnavailable(error.to_string()))?
+    };
+    let method = match card.as_ref().and_then(|c| c.wallet.as_ref()) {
+        Some(wallet) => {
+            // What the customer approved on the device, exactly.
+            if wallet.currency != new.currency.code() {
+                return Err(ChargeError::WalletMismatch {
+                    param: "currency",
+                    approved: format!("{} {}", wallet.amount, wallet.currency),
+                });
             }
+            if wallet.amount != new.amount.minor() {
+                return Err(ChargeError::WalletMismatch {
+                    param: "amount",
+                    approved: format!("{} {}", wallet.amount, wallet.currency),
+                });
+            }
+            PaymentMethod::ApplePay
         }
-    } else {
-        None
+        None => PaymentMethod::Card,
     };
     let mada = is_domestic_mada(country.as_deref(), card.as_ref().map_or(&[], |c| c.brands.as_slice()));
     if mada && !new.capture {
@@ -88,7 +102,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     // Routing decides inside the transaction that records the charge, so the account is on the charge
     // (and its attempt) before any processor sees the request.
     let payment = Payment {
-        method: PaymentMethod::Card,
+        method,
         currency: new.currency,
         amount: new.amount.minor(),
         brands: card.as_ref().map_or(&[], |c| c.brands.as_slice()),
@@ -99,6 +113,15 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     } else {
         routing::decide(&mut tx, ctx.scope, table, &payment).await?
     };
+    // Apple Pay's device cards go, for now, only where the connector sends a network token with its cryptogram:
+    // the sandbox acquirer (Stripe and Checkout.com next).
+    let choices: Vec<_> = choices
+        .into_iter()
+        .filter(|c| {
+            method != PaymentMethod::ApplePay
+                || c.account.connector.0 == paygate_core::processor::ConnectorKind::Sandbox
+        })
+        .collect();
     let choices = &choices[..choices.len().min(FAILOVER_ACCOUNTS_MAX)];
     let no_route = if mada { ChargeError::Mada(MadaRule::NoAccount) } else { ChargeError::NoProcessor };
     let first = choices.first().ok_or(no_route)?;
@@ -174,6 +197,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
                 amount: new.amount,
                 currency: new.currency,
                 capture: new.capture,
+                method,
             },
         })
         .collect();

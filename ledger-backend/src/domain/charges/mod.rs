@@ -79,6 +79,9 @@ pub enum ChargeError {
     /// Mada's own rules, at a Saudi merchant: what was asked is not how Mada works.
     #[error("{0}")]
     Mada(MadaRule),
+    /// A wallet payment (Apple Pay) is charged for what the customer approved on the device, exactly.
+    #[error("the customer approved {approved} with Apple Pay; the charge must ask for exactly that")]
+    WalletMismatch { param: &'static str, approved: String },
     #[error("the processor account could not be used: {0}")]
     Account(#[from] crate::domain::processors::accounts::AccountError),
     #[error(transparent)]
