@@ -17,6 +17,17 @@ pub enum ConnectorKind {
 impl ConnectorKind {
     pub const ALL: &'static [ConnectorKind] = &[ConnectorKind::Sandbox, ConnectorKind::Stripe, ConnectorKind::Checkout];
 
+    /// Whether the connector can send a payment made with `method`: every one takes cards; an Apple Pay device
+    /// card goes as a network token with its cryptogram, which the sandbox acquirer and Checkout.com take
+    /// (Stripe's equivalent needs Stripe to enable it for the account: not built yet).
+    pub fn takes(self, method: crate::payment_method::PaymentMethod) -> bool {
+        use crate::payment_method::PaymentMethod;
+        match method {
+            PaymentMethod::Card => true,
+            PaymentMethod::ApplePay => matches!(self, ConnectorKind::Sandbox | ConnectorKind::Checkout),
+        }
+    }
+
     /// Its one spelling: the API's `connector`, the database's, and the vault-forward `destination`.
     pub fn as_str(self) -> &'static str {
         match self {

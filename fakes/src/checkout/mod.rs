@@ -3,7 +3,8 @@
 //!
 //! - `Authorization: Bearer sk_sbox_…` (sandbox) or `sk_…` of a registered account, else 401 with no body;
 //! - JSON bodies; `Cko-Idempotency-Key` replays the first answer (another body under the key: 409);
-//! - `POST /payments` → 201, approved or declined (`approved: false`, a 20xxx `response_code`); 422
+//! - `POST /payments` with a `card` or a pre-decrypted wallet's `network_token` source (a cryptogram authorizes
+//!   once; its second use is declined `20087`) → 201, approved or declined (`approved: false`, a 20xxx `response_code`); 422
 //!   `request_invalid` with `error_codes` for bad requests; a Mada card is always captured (no separate
 //!   authorization on Mada);
 //! - `POST /payments/{id}/captures|voids|refunds` → 202 `{action_id}`: processed after the account's

@@ -76,6 +76,8 @@ pub struct Books {
     /// Payout reports, and the actions paid out so far.
     pub reports: Vec<super::reports::Report>,
     pub paid_out: std::collections::HashSet<String>,
+    /// Network-token cryptograms seen: each authorizes once.
+    pub cryptograms: std::collections::HashSet<String>,
     pub next: u64,
 }
 

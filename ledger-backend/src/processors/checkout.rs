@@ -12,7 +12,11 @@ use super::flows::{Authorization, AuthorizeRequest, Flow};
 use super::outcome::{AuthorizationLookup, AuthorizeOutcome, OperationLookup, OperationOutcome};
 use paygate_core::Amount;
 use paygate_core::decline::DeclineCode;
-use paygate_core::internal::{PLACEHOLDER_CVC, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR, PLACEHOLDER_NUMBER};
+use paygate_core::internal::{
+    PLACEHOLDER_CRYPTOGRAM, PLACEHOLDER_CVC, PLACEHOLDER_ECI, PLACEHOLDER_EXP_MONTH, PLACEHOLDER_EXP_YEAR,
+    PLACEHOLDER_NUMBER,
+};
+use paygate_core::payment_method::PaymentMethod;
 use serde_json::{Value, json};
 
 const JSON: Option<&str> = Some("application/json");
@@ -38,9 +42,18 @@ pub(super) fn headers(account: &Account<'_>, idempotency_key: Option<&str>) -> V
 pub fn authorize(account: &Account<'_>, request: &AuthorizeRequest<'_>) -> HttpCall {
     // Checkout.com takes the expiry as JSON numbers: those placeholders stand unquoted (written as marker
     // strings, unquoted after serialisation).
+    // An Apple Pay device card goes pre-decrypted as a network token ("Pay with a pre-decrypted Apple Pay token").
+    let source = match request.method {
+        PaymentMethod::ApplePay => {
+            json!({ "type": "network_token", "token": PLACEHOLDER_NUMBER, "token_type": "applepay",
+                                           "expiry_month": "EXP_MONTH", "expiry_year": "EXP_YEAR",
+                                           "cryptogram": PLACEHOLDER_CRYPTOGRAM, "eci": PLACEHOLDER_ECI })
+        }
+        PaymentMethod::Card => json!({ "type": "card", "number": PLACEHOLDER_NUMBER, "expiry_month": "EXP_MONTH",
+                                       "expiry_year": "EXP_YEAR", "cvv": PLACEHOLDER_CVC }),
+    };
     let body = json!({
-        "source": { "type": "card", "number": PLACEHOLDER_NUMBER, "expiry_month": "EXP_MONTH",
-                    "expiry_year": "EXP_YEAR", "cvv": PLACEHOLDER_CVC },
+        "source": source,
         "amount": request.amount.minor(),
         "currency": request.currency.code(),
         "capture": request.capture,

@@ -3,6 +3,7 @@
 //! The server to use comes from `DATABASE_URL` (the test command starts a project-local cluster).
 
 mod api_keys;
+mod apple_pay_charges;
 mod apple_pay_domains;
 mod audit;
 mod capture_void;

@@ -27,6 +27,8 @@ struct StoredCard {
     exp_month: u32,
     exp_year: u32,
     cvc: String,
+    /// A wallet's device card (as the edge opens an Apple Pay token): its cryptogram, ECI and what was approved.
+    wallet: Option<(String, String, internal::Wallet)>,
     merchant_id: String,
     mode: String,
     used: bool,
@@ -86,6 +88,24 @@ impl VaultDouble {
     }
 
     /// Vaults a test card for a merchant and mode; returns its single-use token.
+    /// A token of an Apple Pay device card, as the edge vaults an opened token: the device account number, its
+    /// cryptogram (JSON-safe base64) and ECI 07, approved for `amount` `currency`.
+    pub fn tokenize_apple_pay(
+        &self,
+        number: &str,
+        cryptogram: &str,
+        (amount, currency): (i64, &str),
+        merchant_id: &str,
+    ) -> String {
+        let token = self.tokenize(number, merchant_id, "test");
+        let wallet = internal::Wallet { kind: "apple_pay".into(), amount, currency: currency.into() };
+        let mut cards = self.shared.cards.lock().unwrap();
+        let card = cards.get_mut(&token).unwrap();
+        card.cvc = String::new();
+        card.wallet = Some((cryptogram.to_owned(), "07".to_owned(), wallet));
+        token
+    }
+
     pub fn tokenize(&self, number: &str, merchant_id: &str, mode: &str) -> String {
         let token = new_id::<TokenKind>().to_string();
         let card = StoredCard {
@@ -93,6 +113,7 @@ impl VaultDouble {
             exp_month: 12,
             exp_year: 2034,
             cvc: if number.starts_with("37") { "1234".into() } else { "123".into() },
+            wallet: None,
             merchant_id: merchant_id.to_owned(),
             mode: mode.to_owned(),
             used: false,
@@ -163,7 +184,7 @@ fn summary_of(card: &StoredCard) -> CardSummary {
         fingerprint: card_fingerprint(FINGERPRINT_KEY, parsed.expose_digits()),
         brands: parsed.brands().all().map(|b| b.as_str().to_owned()).collect(),
         issuing_country: parsed.issuing_country().map(str::to_owned),
-        wallet: None,
+        wallet: card.wallet.as_ref().map(|(_, _, wallet)| wallet.clone()),
     }
 }
 
@@ -241,7 +262,9 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             .replace(internal::PLACEHOLDER_NUMBER, &card.number)
             .replace(internal::PLACEHOLDER_EXP_MONTH, &card.exp_month.to_string())
             .replace(internal::PLACEHOLDER_EXP_YEAR, &card.exp_year.to_string())
-            .replace(internal::PLACEHOLDER_CVC, &card.cvc);
+            .replace(internal::PLACEHOLDER_CVC, &card.cvc)
+            .replace(internal::PLACEHOLDER_CRYPTOGRAM, card.wallet.as_ref().map_or("", |w| w.0.as_str()))
+            .replace(internal::PLACEHOLDER_ECI, card.wallet.as_ref().map_or("", |w| w.1.as_str()));
         let url = format!("{}{}", destinations[&call.destination], call.path);
         let mut outbound = shared.http.post(url).header("content-type", &call.content_type).body(filled);
         for (name, value) in &call.headers {

@@ -113,15 +113,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     } else {
         routing::decide(&mut tx, ctx.scope, table, &payment).await?
     };
-    // Apple Pay's device cards go, for now, only where the connector sends a network token with its cryptogram:
-    // the sandbox acquirer (Stripe and Checkout.com next).
-    let choices: Vec<_> = choices
-        .into_iter()
-        .filter(|c| {
-            method != PaymentMethod::ApplePay
-                || c.account.connector.0 == paygate_core::processor::ConnectorKind::Sandbox
-        })
-        .collect();
+    // Only accounts whose connector can send this kind of payment (an Apple Pay device card is a network token).
+    let choices: Vec<_> = choices.into_iter().filter(|c| c.account.connector.0.takes(method)).collect();
     let choices = &choices[..choices.len().min(FAILOVER_ACCOUNTS_MAX)];
     let no_route = if mada { ChargeError::Mada(MadaRule::NoAccount) } else { ChargeError::NoProcessor };
     let first = choices.first().ok_or(no_route)?;
