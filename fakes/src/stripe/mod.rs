@@ -13,7 +13,7 @@
 //!   parameters under the same key are a 400 `idempotency_error`; a concurrent one a 409. Validation
 //!   failures and 5xx are not saved, as on Stripe.
 //!
-//! Control API (loopback, no key; not Stripe's): `POST /_fake/accounts {secret_key, raw_card_data}`,
+//! Control API (loopback, no key; not Stripe's): `POST /_fake/accounts {secret_key, raw_card_data, network_tokens}`,
 //! `POST /_fake/accounts/{key}/faults {fault: slow|server_error|reset_before|reset_after, delay_ms?}`,
 //! `GET /_fake/accounts/{key}/requests`, `POST /_fake/accounts/{key}/payouts`.
 
@@ -58,8 +58,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let shared = Shared::default();
     for (key, raw_card_data) in accounts {
-        let account =
-            Account { raw_card_data, control: Default::default(), registered: state::now(), report_run_delay_ms: 0 };
+        let account = Account {
+            raw_card_data,
+            network_tokens: false,
+            control: Default::default(),
+            registered: state::now(),
+            report_run_delay_ms: 0,
+        };
         lock(&shared).accounts.insert(key, account);
     }
     let app = router_with(shared);
@@ -82,6 +87,9 @@ struct NewAccount {
     secret_key: String,
     #[serde(default = "yes")]
     raw_card_data: bool,
+    /// Whether Stripe enabled network tokens for it (off by default, as on Stripe).
+    #[serde(default)]
+    network_tokens: bool,
     /// Where to send this account's webhooks, and how (signed with `Stripe-Signature`).
     #[serde(flatten)]
     webhooks: control::WebhookSettings,
@@ -100,6 +108,7 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     }
     let account = Account {
         raw_card_data: new.raw_card_data,
+        network_tokens: new.network_tokens,
         control: new.webhooks.into_control(),
         registered: state::now(),
         report_run_delay_ms: new.report_run_delay_ms,

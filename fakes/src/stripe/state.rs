@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 pub struct Account {
     /// Whether the account may send raw card numbers (Stripe's "raw card data APIs" access).
     pub raw_card_data: bool,
+    /// Whether Stripe enabled network tokens (a wallet's decrypted device card) for the account.
+    pub network_tokens: bool,
     pub control: Control,
     /// When it was registered (Unix seconds): its reports' data starts that day.
     pub registered: u64,
@@ -66,6 +68,8 @@ pub struct Books {
     pub balance: Vec<BalanceTransaction>,
     pub report_runs: HashMap<String, ReportRun>,
     pub files: HashMap<String, File>,
+    /// Network-token cryptograms seen: each authorizes once.
+    pub cryptograms: std::collections::HashSet<String>,
     pub next: u64,
 }
 
