@@ -79,16 +79,25 @@ done
 grep -qs "^VAULT_DATA_KEYS=" "$SECRETS" || (umask 077 && printf 'VAULT_DATA_KEYS=1:%s\n' "$(random_hex)" >> "$SECRETS")
 # The backend's keys for secrets at rest (webhook signing secrets), versioned the same way.
 grep -qs "^PAYGATE_SECRETS_KEYS=" "$SECRETS" || (umask 077 && printf 'PAYGATE_SECRETS_KEYS=1:%s\n' "$(random_hex)" >> "$SECRETS")
+# Apple Pay's payment-processing key (P-256, PKCS#8) and its public half, for tokens the local stand-in of Apple
+# mints (`paygate-fake-apple`); production's comes from the Payment Processing certificate Apple issues.
+if ! grep -qs "^APPLE_PAY_PROCESSING_KEYS=" "$SECRETS"; then
+  pair=$(node -e "const c = require('crypto'); const k = c.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    console.log(k.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'),
+      k.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'))")
+  (umask 077 && printf 'APPLE_PAY_PROCESSING_KEYS=1:%s\nAPPLE_PAY_PROCESSING_PUBLIC=%s\n' ${pair} >> "$SECRETS")
+fi
 set -a
 . "$SECRETS"
 set +a
 # wrangler dev reads the edge's secrets from .dev.vars (git-ignored), never from wrangler.toml.
-(umask 077 && grep -E '^(PAYGATE_EDGE_SECRET|PAYGATE_API_KEY_PEPPER|VAULT_DATA_KEYS|VAULT_FINGERPRINT_KEY)=' "$SECRETS" \
-  > "$ROOT/edge-api/.dev.vars")
+(umask 077 && grep -E '^(PAYGATE_EDGE_SECRET|PAYGATE_API_KEY_PEPPER|VAULT_DATA_KEYS|VAULT_FINGERPRINT_KEY|APPLE_PAY_PROCESSING_KEYS)=' \
+  "$SECRETS" > "$ROOT/edge-api/.dev.vars")
 
 SANDBOX_ADDR=${PAYGATE_SANDBOX_ADDR:-127.0.0.1:8082}
 STRIPE_ADDR=${PAYGATE_STRIPE_FAKE_ADDR:-127.0.0.1:8083}
 CHECKOUT_ADDR=${PAYGATE_CHECKOUT_FAKE_ADDR:-127.0.0.1:8084}
+APPLE_ADDR=${PAYGATE_APPLE_FAKE_ADDR:-127.0.0.1:8085}
 # The fake Stripe's one account (a test key of the fake's, not a Stripe secret): give a merchant a Stripe
 # processor account with it to route payments through the Stripe connector locally.
 grep -qs "^STRIPE_FAKE_KEY=" "$SECRETS" || (umask 077 && printf 'STRIPE_FAKE_KEY=sk_test_local%s\n' "$(random_hex | cut -c1-24)" >> "$SECRETS")
@@ -96,7 +105,7 @@ STRIPE_FAKE_KEY=$(grep '^STRIPE_FAKE_KEY=' "$SECRETS" | cut -d= -f2)
 grep -qs "^CHECKOUT_FAKE_KEY=" "$SECRETS" || (umask 077 && printf 'CHECKOUT_FAKE_KEY=sk_sbox_local%s\n' "$(random_hex | cut -c1-24)" >> "$SECRETS")
 CHECKOUT_FAKE_KEY=$(grep '^CHECKOUT_FAKE_KEY=' "$SECRETS" | cut -d= -f2)
 
-step "ledger backend, sandbox acquirer, fake Stripe and fake Checkout.com"
+step "ledger backend, sandbox acquirer, fake Stripe, fake Checkout.com and fake Apple"
 cargo build -q -p paygate-ledger -p paygate-fakes
 SANDBOX_LISTEN_ADDR=$SANDBOX_ADDR start_service sandbox "http://$SANDBOX_ADDR/health" 30 "$ROOT" \
   "$CARGO_TARGET_DIR/debug/paygate-sandbox-acquirer"
@@ -104,6 +113,11 @@ STRIPE_FAKE_LISTEN_ADDR=$STRIPE_ADDR STRIPE_FAKE_ACCOUNTS=$STRIPE_FAKE_KEY start
   "http://$STRIPE_ADDR/health" 30 "$ROOT" "$CARGO_TARGET_DIR/debug/paygate-fake-stripe"
 CHECKOUT_FAKE_LISTEN_ADDR=$CHECKOUT_ADDR CHECKOUT_FAKE_ACCOUNTS=$CHECKOUT_FAKE_KEY start_service checkout-fake \
   "http://$CHECKOUT_ADDR/health" 30 "$ROOT" "$CARGO_TARGET_DIR/debug/paygate-fake-checkout"
+APPLE_FAKE_LISTEN_ADDR=$APPLE_ADDR start_service apple-fake "http://$APPLE_ADDR/health" 30 "$ROOT" \
+  "$CARGO_TARGET_DIR/debug/paygate-fake-apple"
+# The stand-in's test root, on one line (the edge reads PEM with its line breaks or without), honoured in test
+# mode only.
+APPLE_TEST_ROOT=$(curl -fsS "http://$APPLE_ADDR/_fake/root.pem" | tr -d '\n')
 "$CARGO_TARGET_DIR/debug/paygate-ledger" migrate
 # A demo merchant with test keys, made once and kept in .local/dev-keys.env (a key is shown only once).
 KEYS=$ROOT/.local/dev-keys.env
@@ -145,6 +159,8 @@ step "edge (wrangler dev on workerd)"
 start_service edge "http://127.0.0.1:$EDGE_PORT/health" 300 "$ROOT/edge-api" \
   wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" --var "BACKEND_URL:http://$BACKEND_ADDR" \
   --var "SANDBOX_URL:http://$SANDBOX_ADDR" --var "PROCESSOR_TEST_HOSTS:stripe=http://$STRIPE_ADDR,checkout=http://$CHECKOUT_ADDR" \
+  --var "APPLE_PAY_MERCHANT_ID:merchant.dev.paygate" --var "APPLE_PAY_TEST_VALIDATION_HOSTS:$APPLE_ADDR" \
+  --var "APPLE_PAY_TEST_ROOT_CA:$APPLE_TEST_ROOT" \
   --show-interactive-dev-session=false
 
 step "demo shop (checkout page and webhook receiver)"
@@ -171,6 +187,9 @@ cat <<TXT
   fake Stripe     http://$STRIPE_ADDR     (account key $STRIPE_FAKE_KEY: route to it with
                   POST /v1/processor_accounts and PUT /v1/routing, see README "Processors and routing")
   fake Checkout   http://$CHECKOUT_ADDR     (account key $CHECKOUT_FAKE_KEY, any pc_… processing channel)
+  fake Apple      http://$APPLE_ADDR     (merchant validation; mints Apple Pay tokens for this edge's processing key:
+                  POST /_fake/tokens {"processing_public_key": "$APPLE_PAY_PROCESSING_PUBLIC",
+                  "merchant_identifier": "merchant.dev.paygate", "amount": 1000, "currency_numeric": "840"})
   worker          paygate-ledger work        (audit sealing, expiry, recovery, maintenance)
   PostgreSQL      $DATABASE_URL
   logs            $LOG_DIR/
