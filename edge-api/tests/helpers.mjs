@@ -77,7 +77,13 @@ export async function startEdge({
     },
     ...(port === undefined ? {} : { host: '127.0.0.1', port }),
   });
-  const url = await mf.ready;
+  let url;
+  try {
+    url = await mf.ready;
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    throw error;
+  }
   return {
     url: port === undefined ? undefined : url.origin,
     logs,
@@ -105,6 +111,18 @@ export async function expectProblem(t, response, status, code) {
   t.assert.equal(problem.status, status);
   t.assert.equal(problem.request_id, response.headers.get('request-id'));
   return problem;
+}
+
+/// `startEdge` on a free port. Test files run in parallel, so a port found free may be taken before workerd binds
+/// it: that one error is retried on another port.
+async function startEdgeOnFreePort(options) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startEdge({ ...options, port: await freePort() });
+    } catch (error) {
+      if (attempt >= 5 || !String(error?.code ?? error).includes('ADDRESS_IN_USE')) throw error;
+    }
+  }
 }
 
 async function freePort() {
@@ -175,54 +193,66 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
   };
   const { merchant, keys } = newMerchant();
 
-  const sandboxPort = await freePort();
-  const sandbox = startProcess(binary('paygate-sandbox-acquirer'), [], { SANDBOX_LISTEN_ADDR: `127.0.0.1:${sandboxPort}` });
-  const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-  // The fake Stripe, with one test account allowed to send raw card data (what a Stripe merchant of ours
-  // needs); `stripeDown` points the stack at a port where nothing listens instead.
-  const stripeKey = `sk_test_${randomHex(12)}`;
-  const stripePort = await freePort();
-  const stripe = startProcess(binary('paygate-fake-stripe'), [], {
-    STRIPE_FAKE_LISTEN_ADDR: `127.0.0.1:${stripePort}`,
-    STRIPE_FAKE_ACCOUNTS: stripeKey,
-  });
-  const stripeUrl = stripeDown ? 'http://127.0.0.1:9' : `http://127.0.0.1:${stripePort}`;
-  // The fake Checkout.com, with one sandbox account.
-  const checkoutKey = `sk_sbox_${randomHex(12)}`;
-  const checkoutPort = await freePort();
-  const checkout = startProcess(binary('paygate-fake-checkout'), [], {
-    CHECKOUT_FAKE_LISTEN_ADDR: `127.0.0.1:${checkoutPort}`,
-    CHECKOUT_FAKE_ACCOUNTS: checkoutKey,
-  });
-  const checkoutUrl = `http://127.0.0.1:${checkoutPort}`;
-  const backendPort = await freePort();
-  const backendUrl = `http://127.0.0.1:${backendPort}`;
-  const edgePort = await freePort();
-  const edge = await startEdge({ backendUrl, sandboxUrl, stripeUrl, checkoutUrl, secrets, vars, port: edgePort });
-  const backend = startProcess(ledger, ['serve'], {
-    ...common,
-    PAYGATE_LISTEN_ADDR: `127.0.0.1:${backendPort}`,
-    PAYGATE_EDGE_URL: edge.url,
-    PAYGATE_SANDBOX_URL: sandboxUrl,
-    PAYGATE_STRIPE_URL: stripeUrl,
-    PAYGATE_CHECKOUT_TEST_URL: checkoutUrl,
-  });
-  await Promise.all([
-    waitFor(`${sandboxUrl}/health`),
-    waitFor(`http://127.0.0.1:${stripePort}/health`),
-    waitFor(`${checkoutUrl}/health`),
-    waitFor(`${backendUrl}/ready`),
-  ]);
-  // The background jobs, webhook delivery among them, when a test needs them.
-  const jobs = worker
-    ? startProcess(ledger, ['work'], {
+  // Everything started is stopped if the stack cannot come up: a process left behind would keep the test
+  // file (and `make test`) from ever ending.
+  const started = [];
+  const track = (process) => {
+    started.push(process);
+    return process;
+  };
+  let sandbox, stripe, checkout, stripeKey, stripePort, stripeUrl, checkoutKey, checkoutUrl, sandboxUrl, backend, edge, backendUrl, jobs;
+  try {
+    const sandboxPort = await freePort();
+    sandbox = track(startProcess(binary('paygate-sandbox-acquirer'), [], { SANDBOX_LISTEN_ADDR: `127.0.0.1:${sandboxPort}` }));
+    sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+    // The fake Stripe, with one test account allowed to send raw card data (what a Stripe merchant of ours
+    // needs); `stripeDown` points the stack at a port where nothing listens instead.
+    stripeKey = `sk_test_${randomHex(12)}`;
+    stripePort = await freePort();
+    stripe = track(startProcess(binary('paygate-fake-stripe'), [], {
+      STRIPE_FAKE_LISTEN_ADDR: `127.0.0.1:${stripePort}`,
+      STRIPE_FAKE_ACCOUNTS: stripeKey,
+    }));
+    stripeUrl = stripeDown ? 'http://127.0.0.1:9' : `http://127.0.0.1:${stripePort}`;
+    // The fake Checkout.com, with one sandbox account.
+    checkoutKey = `sk_sbox_${randomHex(12)}`;
+    const checkoutPort = await freePort();
+    checkout = track(startProcess(binary('paygate-fake-checkout'), [], {
+      CHECKOUT_FAKE_LISTEN_ADDR: `127.0.0.1:${checkoutPort}`,
+      CHECKOUT_FAKE_ACCOUNTS: checkoutKey,
+    }));
+    checkoutUrl = `http://127.0.0.1:${checkoutPort}`;
+    const backendPort = await freePort();
+    backendUrl = `http://127.0.0.1:${backendPort}`;
+    edge = await startEdgeOnFreePort({ backendUrl, sandboxUrl, stripeUrl, checkoutUrl, secrets, vars });
+    backend = track(startProcess(ledger, ['serve'], {
       ...common,
+      PAYGATE_LISTEN_ADDR: `127.0.0.1:${backendPort}`,
+      PAYGATE_EDGE_URL: edge.url,
       PAYGATE_SANDBOX_URL: sandboxUrl,
       PAYGATE_STRIPE_URL: stripeUrl,
       PAYGATE_CHECKOUT_TEST_URL: checkoutUrl,
-    })
-    : null;
-
+    }));
+    await Promise.all([
+      waitFor(`${sandboxUrl}/health`),
+      waitFor(`http://127.0.0.1:${stripePort}/health`),
+      waitFor(`${checkoutUrl}/health`),
+      waitFor(`${backendUrl}/ready`),
+    ]);
+    // The background jobs, webhook delivery among them, when a test needs them.
+    jobs = worker
+      ? track(startProcess(ledger, ['work'], {
+        ...common,
+        PAYGATE_SANDBOX_URL: sandboxUrl,
+        PAYGATE_STRIPE_URL: stripeUrl,
+        PAYGATE_CHECKOUT_TEST_URL: checkoutUrl,
+      }))
+      : null;
+  } catch (error) {
+    for (const { child } of started) child.kill('SIGKILL');
+    await edge?.dispose().catch(() => {});
+    throw error;
+  }
   return {
     edge,
     keys,
