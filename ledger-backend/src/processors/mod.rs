@@ -218,7 +218,7 @@ impl Processors {
         }
     }
 
-    /// Sends a reporting call (no card, nothing booked on its answer) to `connector`'s API.
+    /// Sends a call that carries no card (captures, voids, refunds, lookups, reports) to `connector`'s API.
     pub async fn send(&self, connector: &Connector, call: &HttpCall) -> Sent {
         self.executor.send(connector.kind().as_str(), self.base_url(connector), call).await
     }
@@ -306,7 +306,7 @@ impl Processors {
     }
 
     async fn lookup(&self, connector: &Connector, call: &HttpCall, attempt_id: &str) -> AuthorizationLookup {
-        match self.executor.send(connector.kind().as_str(), self.base_url(connector), call).await {
+        match self.send(connector, call).await {
             Sent::Answered(answer) => connector.read_lookup(&answer, attempt_id),
             Sent::NotSent(detail) | Sent::Unknown(detail) => AuthorizationLookup::Unknown { detail },
         }
@@ -323,7 +323,7 @@ impl Processors {
         id: &str,
     ) -> Option<OperationLookup> {
         let call = connector.find_operation_call(flow, authorization, id)?;
-        Some(match self.executor.send(connector.kind().as_str(), self.base_url(connector), &call).await {
+        Some(match self.send(connector, &call).await {
             Sent::Answered(answer) => connector.read_operation_lookup(flow, &answer, id),
             Sent::NotSent(detail) | Sent::Unknown(detail) => OperationLookup::Unknown { detail },
         })
@@ -340,7 +340,7 @@ impl Processors {
         id: &str,
     ) -> OperationOutcome {
         let call = connector.operation_call(flow, authorization, amount, id);
-        match self.executor.send(connector.kind().as_str(), self.base_url(connector), &call).await {
+        match self.send(connector, &call).await {
             Sent::Answered(answer) => connector.read_operation(flow, &answer),
             // Even a call that never left is reported unknown here: the claim stays, and recovery, which
             // asks the processor, releases it. Only authorizations fail over.

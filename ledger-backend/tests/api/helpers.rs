@@ -559,6 +559,15 @@ impl TestApp {
         (id, key)
     }
 
+    /// The processor's id of a charge (Stripe's PaymentIntent, the sandbox's authorization...).
+    pub async fn processor_reference(&self, charge: &str) -> String {
+        sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
+            .bind(charge)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
     /// The requests the fake Stripe received for the account with `secret_key` (`METHOD /path`).
     pub async fn stripe_requests(&self, secret_key: &str) -> Vec<String> {
         let url = format!("{}/_fake/accounts/{secret_key}/requests", self.stripe_url);

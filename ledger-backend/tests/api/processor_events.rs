@@ -37,14 +37,6 @@ async fn deliver(app: &TestApp, connector: &str, account: &str, signature: &str,
     (answer.status().as_u16(), answer.json().await.unwrap_or(Value::Null))
 }
 
-async fn processor_reference(app: &TestApp, charge: &str) -> String {
-    sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
-        .bind(charge)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 async fn stored_events(app: &TestApp, account: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM processor_events WHERE processor_account_id = $1")
         .bind(account)
@@ -69,7 +61,7 @@ async fn a_capture_event_delivered_five_times_at_once_is_applied_once() {
         .expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null)
         .await;
     assert_eq!(pending["pending_operation"], "capture");
-    let payment = processor_reference(&app, &id).await;
+    let payment = app.processor_reference(&id).await;
     let body = json!({ "id": "evt_capture_1", "type": "payment_captured",
                        "data": { "id": payment, "action_id": "act_1", "amount": 2_000 } })
     .to_string();
@@ -96,7 +88,7 @@ async fn a_bad_missing_or_foreign_signature_changes_nothing_and_stores_nothing()
     let (merchant, account, _) = checkout_merchant(&app).await;
     let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
     app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
-    let payment = processor_reference(&app, &id).await;
+    let payment = app.processor_reference(&id).await;
     let body = json!({ "id": "evt_forged", "type": "payment_captured", "data": { "id": payment } }).to_string();
     for signature in ["", "0".repeat(64).as_str(), "not hex", cko_signature("{}").as_str()] {
         let (status, answer) = deliver(&app, "checkout", &account, signature, &body).await;
@@ -123,7 +115,7 @@ async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_re
     // A capture Checkout.com confirms by event, then a refund it confirms by event.
     let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
     app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
-    let payment = processor_reference(&app, &id).await;
+    let payment = app.processor_reference(&id).await;
     let captured = json!({ "id": "evt_c", "type": "payment_captured", "data": { "id": payment } }).to_string();
     assert_eq!(
         deliver(&app, "checkout", &account, &cko_signature(&captured), &captured).await.1["received"],
@@ -153,7 +145,7 @@ async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_re
     app.client(&merchant, "test")
         .expect(202, Method::POST, &format!("/v1/charges/{other}/capture"), &Value::Null)
         .await;
-    let other_payment = processor_reference(&app, &other).await;
+    let other_payment = app.processor_reference(&other).await;
     let declined = json!({ "id": "evt_d", "type": "payment_capture_declined",
                            "data": { "id": other_payment, "response_code": "20005" } })
     .to_string();
@@ -277,7 +269,7 @@ async fn refunds_made_at_stripe_arrive_by_amounts_partial_stays_partial_and_old_
         .expect(200, Method::PATCH, &format!("/v1/processor_accounts/{account}"), &credentials)
         .await;
     let id = pay(&app, &merchant, true).await["id"].as_str().unwrap().to_owned();
-    let intent = processor_reference(&app, &id).await;
+    let intent = app.processor_reference(&id).await;
     let charge_refunded = |event: &str, total: i64, refund: &str| {
         json!({ "id": event, "object": "event", "type": "charge.refunded",
                 "data": { "object": { "id": "ch_x", "object": "charge", "payment_intent": intent, "amount": 2_000,
@@ -336,7 +328,7 @@ async fn a_refund_made_in_stripes_dashboard_arrives_by_stripes_own_webhook_and_o
     app.client(&merchant, "test")
         .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": 500 }))
         .await;
-    let intent = processor_reference(&app, &id).await;
+    let intent = app.processor_reference(&id).await;
     refund_at_stripe(&app, &key, &intent, 700).await;
     let mut charge = Value::Null;
     for _ in 0..200 {
@@ -379,7 +371,7 @@ async fn events_delivered_out_of_order_and_again_converge_on_the_same_books() {
     let (merchant, account, _) = checkout_merchant(&app).await;
     let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
     app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
-    let payment = processor_reference(&app, &id).await;
+    let payment = app.processor_reference(&id).await;
     let event = |event: &str, kind: &str, reference: Option<&str>| {
         json!({ "id": event, "type": kind, "data": { "id": payment, "reference": reference } }).to_string()
     };
@@ -441,7 +433,7 @@ async fn an_authorization_whose_answer_was_lost_is_settled_by_stripes_webhook_wi
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(2_000)), "{charge}");
-    assert!(processor_reference(&app, id).await.starts_with("pi_"));
+    assert!(app.processor_reference(id).await.starts_with("pi_"));
     audit_is_clean(&app).await;
 }
 
@@ -493,7 +485,7 @@ async fn a_redelivery_takes_over_an_event_whose_first_delivery_died_while_applyi
     let (merchant, account, _) = checkout_merchant(&app).await;
     let id = pay(&app, &merchant, false).await["id"].as_str().unwrap().to_owned();
     app.client(&merchant, "test").expect(202, Method::POST, &format!("/v1/charges/{id}/capture"), &Value::Null).await;
-    let payment = processor_reference(&app, &id).await;
+    let payment = app.processor_reference(&id).await;
     let captured = json!({ "id": "evt_crashed", "type": "payment_captured", "data": { "id": payment } }).to_string();
     // The first delivery stored its claim and died (a crash, a cancelled request) before applying it.
     let stored = |age: &'static str| {

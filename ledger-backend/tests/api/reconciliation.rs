@@ -482,11 +482,7 @@ async fn exceptions_are_listed_worked_exported_and_reopened_only_when_their_inpu
     let merchant = insert_merchant(&app.pool).await;
     let charge = app.charge_card(&merchant, "4242424242424242", 2_500, "eur", true).await;
     let (id, account) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
-    let payment: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let payment = app.processor_reference(id).await;
     let client = app.client(&merchant, "test");
     // The processor captured 2,400 of our 2,500, and reports a payment we never made.
     let content =
@@ -659,11 +655,7 @@ async fn a_refund_made_at_stripe_whose_webhook_never_came_is_found_by_reconcilia
     let (account, key) = app.route_to_stripe(&merchant, "test").await;
     let charge = app.charge_card(&merchant, "4242424242424242", 3_000, "eur", true).await;
     let id = charge["id"].as_str().unwrap();
-    let intent: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let intent = app.processor_reference(id).await;
     // Refunded in Stripe's dashboard; the account has no webhook endpoint, so Paygate never hears of it.
     let refund = crate::processor_events::refund_at_stripe(&app, &key, &intent, 1_200).await;
     assert_eq!(
@@ -737,11 +729,7 @@ async fn a_payout_the_bank_returned_is_booked_back_once_announced_and_checked_ag
     let merchant = insert_merchant(&app.pool).await;
     let charge = app.charge_card(&merchant, "4242424242424242", 2_500, "eur", true).await;
     let (id, account) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
-    let payment: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let payment = app.processor_reference(id).await;
     let client = app.client(&merchant, "test");
     let upload = |rows: &str| json!({ "account": account, "content": format!("{}\n{rows}", paygate_core::settlement::sandbox::COLUMNS.join(",")) });
     // Day one: the capture, paid out (the processor's fee of 25 is Paygate's; the merchant gets its 2,500).

@@ -139,11 +139,7 @@ async fn the_reconcile_command_imports_a_file_matches_it_and_a_second_time_only_
     let merchant = insert_merchant(&app.pool).await;
     let charge = app.charge_card(&merchant, "4242424242424242", 2_500, "eur", true).await;
     let (id, reference) = (charge["id"].as_str().unwrap(), charge["processor"]["account"].as_str().unwrap());
-    let payment: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let payment = app.processor_reference(id).await;
     let report = format!(
         "row_id,created_utc,type,charge_id,refund_id,payment_reference,currency,amount,fee,net,payout_id\n\
          sr_1,2026-11-01 00:00:00,capture,{id},,{payment},EUR,2500,75,2425,po_1\n\
