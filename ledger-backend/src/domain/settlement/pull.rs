@@ -13,8 +13,8 @@ use super::import::{self, Request, Source};
 use super::matching;
 use crate::domain::processors::accounts;
 use crate::domain::tenancy::Scope;
-use crate::processors::call::Sent;
-use crate::processors::{Connector, Processors, checkout_reports, stripe_reports};
+use crate::processors::call::{HttpAnswer, HttpCall, Sent};
+use crate::processors::{Connector, Processors, Secret, checkout_reports, stripe_reports};
 use paygate_core::Mode;
 use paygate_core::id::{MerchantId, ProcessorAccountId};
 use paygate_core::settlement::ReportFormat;
@@ -184,36 +184,70 @@ async fn pull(
             .await
             .map_err(|e| format!("the account's credentials: {e}"))?
     };
+    let pulling = Pulling { pool, processors, connector: &connector, lease, as_of };
     match &connector {
-        Connector::Stripe { .. } => pull_stripe(pool, processors, &connector, lease, as_of, progress).await,
-        Connector::Checkout { .. } => pull_checkout(pool, processors, &connector, lease, as_of, progress).await,
-        Connector::Sandbox { merchant } => {
-            pull_sandbox(pool, processors, &connector, merchant, lease, as_of, progress).await
-        }
+        Connector::Stripe { secret_key } => pull_stripe(&pulling, secret_key, progress).await,
+        Connector::Checkout { .. } => pull_checkout(&pulling, progress).await,
+        Connector::Sandbox { merchant } => pull_sandbox(&pulling, merchant, progress).await,
     }
 }
 
-async fn answer_of(
-    processors: &Processors,
-    connector: &Connector,
-    call: &crate::processors::call::HttpCall,
-) -> Result<crate::processors::call::HttpAnswer, String> {
-    match processors.send(connector, call).await {
-        Sent::Answered(answer) => Ok(answer),
-        Sent::NotSent(reason) | Sent::Unknown(reason) => Err(format!("no answer: {reason}")),
+/// One leased account's pull: where it reads and writes, whom it calls, and when.
+struct Pulling<'a> {
+    pool: &'a PgPool,
+    processors: &'a Processors,
+    connector: &'a Connector,
+    lease: &'a Lease,
+    as_of: i64,
+}
+
+impl Pulling<'_> {
+    /// The processor's answer to a report call; no answer is a failure of this pull.
+    async fn answer(&self, call: &HttpCall) -> Result<HttpAnswer, String> {
+        match self.processors.send(self.connector, call).await {
+            Sent::Answered(answer) => Ok(answer),
+            Sent::NotSent(reason) | Sent::Unknown(reason) => Err(format!("no answer: {reason}")),
+        }
+    }
+
+    fn base_url(&self) -> &str {
+        self.processors.base_url(self.connector)
+    }
+
+    /// Downloads one report file, imports it and reconciles it; whether it was new.
+    async fn fetch_and_import(
+        &self,
+        (origin, call): (&str, &HttpCall),
+        format: ReportFormat,
+        period: String,
+    ) -> Result<bool, String> {
+        let name = format!("paygate-report-{}.csv", crate::ids::new_id::<paygate_core::id::SettlementReportKind>());
+        let temp = TempFile(std::env::temp_dir().join(name));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp.0)
+            .map_err(|e| format!("cannot keep the report file: {e}"))?;
+        self.processors.download(self.connector, origin, call, &mut file, FILE_BYTES_MAX).await?;
+        drop(file);
+        let (lease, pool) = (self.lease, self.pool);
+        let request = Request { account: lease.account, format, source: Source::Pull, period: Some(period) };
+        let path = temp.0.clone();
+        let imported =
+            import::import(pool, lease.scope, request, || std::fs::File::open(&path).map(std::io::BufReader::new))
+                .await
+                .map_err(|e| format!("import: {e}"))?;
+        // Reconciled again when it had been imported before: a pull that failed after its import left it so.
+        matching::run(pool, lease.scope, lease.account, Some(&imported.report), self.as_of)
+            .await
+            .map_err(|e| format!("reconciling {}: {e}", imported.report))?;
+        Ok(imported.new)
     }
 }
 
 /// Stripe: the pending run, if any, to its end; then runs for the next intervals while data is available.
-async fn pull_stripe(
-    pool: &PgPool,
-    processors: &Processors,
-    connector: &Connector,
-    lease: &Lease,
-    as_of: i64,
-    progress: &mut Progress,
-) -> Result<(), String> {
-    let Connector::Stripe { secret_key } = connector else { return Err("not a Stripe account".into()) };
+async fn pull_stripe(pulling: &Pulling<'_>, secret_key: &Secret, progress: &mut Progress) -> Result<(), String> {
+    let Pulling { pool, lease, as_of, .. } = *pulling;
     let settings: serde_json::Value = sqlx::query_scalar("SELECT settings FROM processor_accounts WHERE id = $1")
         .bind(lease.account)
         .fetch_one(pool)
@@ -227,9 +261,8 @@ async fn pull_stripe(
         let (run, until) = match pending.take() {
             Some(pending) => pending,
             None => {
-                let available = stripe_reports::read_report_type(
-                    &answer_of(processors, connector, &stripe_reports::report_type(secret_key)).await?,
-                )?;
+                let available =
+                    stripe_reports::read_report_type(&pulling.answer(&stripe_reports::report_type(secret_key)).await?)?;
                 // Only days Stripe has had time to pay out, so their rows name their payout.
                 let until = (available - delay).min(day_end(pulled_until));
                 if until <= pulled_until {
@@ -237,7 +270,7 @@ async fn pull_stripe(
                     return Ok(());
                 }
                 let call = stripe_reports::create_run(secret_key, &lease.account.to_string(), pulled_until, until);
-                let state = stripe_reports::read_run(&answer_of(processors, connector, &call).await?)?;
+                let state = stripe_reports::read_run(&pulling.answer(&call).await?)?;
                 let run = match state {
                     stripe_reports::RunState::Pending { run } | stripe_reports::RunState::Succeeded { run, .. } => run,
                     stripe_reports::RunState::Failed { run, reason } => {
@@ -249,7 +282,7 @@ async fn pull_stripe(
             }
         };
         let call = stripe_reports::retrieve_run(secret_key, &run);
-        match stripe_reports::read_run(&answer_of(processors, connector, &call).await?)? {
+        match stripe_reports::read_run(&pulling.answer(&call).await?)? {
             stripe_reports::RunState::Pending { .. } => {
                 progress.next_due = as_of + PENDING_WAIT_SECONDS;
                 return Ok(());
@@ -260,12 +293,10 @@ async fn pull_stripe(
                 return Err(format!("report run {run} failed: {reason}"));
             }
             stripe_reports::RunState::Succeeded { file_url, .. } => {
-                let (origin, call) = stripe_reports::download(secret_key, &file_url, processors.base_url(connector))?;
+                let (origin, call) = stripe_reports::download(secret_key, &file_url, pulling.base_url())?;
                 let period = format!("{} interval {pulled_until}..{until}", stripe_reports::REPORT_TYPE);
                 let format = ReportFormat::StripeItemized3;
-                progress.reports +=
-                    fetch_and_import(pool, processors, connector, lease, (&origin, &call), format, period, as_of)
-                        .await? as usize;
+                progress.reports += pulling.fetch_and_import((&origin, &call), format, period).await? as usize;
                 sqlx::query(
                     "UPDATE settlement_pulls SET pulled_until = to_timestamp($2), pending_run = NULL,
                             pending_until = NULL
@@ -291,15 +322,8 @@ async fn pull_stripe(
 
 /// The sandbox acquirer: its report of each interval since the last one, up to the present (its data ends
 /// there; `as_of` only says what is due).
-async fn pull_sandbox(
-    pool: &PgPool,
-    processors: &Processors,
-    connector: &Connector,
-    merchant: &str,
-    lease: &Lease,
-    as_of: i64,
-    progress: &mut Progress,
-) -> Result<(), String> {
+async fn pull_sandbox(pulling: &Pulling<'_>, merchant: &str, progress: &mut Progress) -> Result<(), String> {
+    let Pulling { pool, lease, as_of, .. } = *pulling;
     let mut from = lease.pulled_until;
     for _ in 0..7 {
         let to = day_end(from).min(crate::ids::unix_seconds_now());
@@ -307,12 +331,9 @@ async fn pull_sandbox(
             break;
         }
         let call = crate::processors::sandbox::daily_report(merchant, from, to);
-        let origin = processors.base_url(connector).to_owned();
         let period = format!("daily {from}..{to}");
         let format = ReportFormat::SandboxDaily;
-        progress.reports +=
-            fetch_and_import(pool, processors, connector, lease, (&origin, &call), format, period, as_of).await?
-                as usize;
+        progress.reports += pulling.fetch_and_import((pulling.base_url(), &call), format, period).await? as usize;
         sqlx::query("UPDATE settlement_pulls SET pulled_until = to_timestamp($2) WHERE processor_account_id = $1")
             .bind(lease.account)
             .bind(to as f64)
@@ -342,27 +363,19 @@ async fn save_pending(pool: &PgPool, account: ProcessorAccountId, pending: Optio
 }
 
 /// Checkout.com: every financial-actions report created since the last one imported, oldest first.
-async fn pull_checkout(
-    pool: &PgPool,
-    processors: &Processors,
-    connector: &Connector,
-    lease: &Lease,
-    as_of: i64,
-    progress: &mut Progress,
-) -> Result<(), String> {
-    let account = connector.checkout().ok_or("not a Checkout.com account")?;
+async fn pull_checkout(pulling: &Pulling<'_>, progress: &mut Progress) -> Result<(), String> {
+    let Pulling { pool, lease, as_of, .. } = *pulling;
+    let account = pulling.connector.checkout().ok_or("not a Checkout.com account")?;
     let mut token: Option<String> = None;
     for _ in 0..PAGES_MAX {
         let call = checkout_reports::list_reports(&account, &lease.pulled_until_iso, token.as_deref());
-        let page = checkout_reports::read_reports(&answer_of(processors, connector, &call).await?)?;
+        let page = checkout_reports::read_reports(&pulling.answer(&call).await?)?;
         for report in page.reports.iter().filter(|r| lease.last_report.as_deref() != Some(r.id.as_str())) {
             for href in &report.files {
-                let (origin, call) = checkout_reports::download(&account, href, processors.base_url(connector))?;
+                let (origin, call) = checkout_reports::download(&account, href, pulling.base_url())?;
                 let period = format!("payout {}", report.payout.as_deref().unwrap_or(&report.id));
                 let format = ReportFormat::CheckoutFinancialActions;
-                progress.reports +=
-                    fetch_and_import(pool, processors, connector, lease, (&origin, &call), format, period, as_of)
-                        .await? as usize;
+                progress.reports += pulling.fetch_and_import((&origin, &call), format, period).await? as usize;
             }
             sqlx::query(
                 "UPDATE settlement_pulls SET pulled_until = $2::timestamptz, last_report = $3
@@ -391,38 +404,4 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// Downloads one report file, imports it and reconciles it; whether it was new.
-#[allow(clippy::too_many_arguments)]
-async fn fetch_and_import(
-    pool: &PgPool,
-    processors: &Processors,
-    connector: &Connector,
-    lease: &Lease,
-    (origin, call): (&str, &crate::processors::call::HttpCall),
-    format: ReportFormat,
-    period: String,
-    as_of: i64,
-) -> Result<bool, String> {
-    let name = format!("paygate-report-{}.csv", crate::ids::new_id::<paygate_core::id::SettlementReportKind>());
-    let temp = TempFile(std::env::temp_dir().join(name));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp.0)
-        .map_err(|e| format!("cannot keep the report file: {e}"))?;
-    processors.download(connector, origin, call, &mut file, FILE_BYTES_MAX).await?;
-    drop(file);
-    let request = Request { account: lease.account, format, source: Source::Pull, period: Some(period) };
-    let path = temp.0.clone();
-    let imported =
-        import::import(pool, lease.scope, request, || std::fs::File::open(&path).map(std::io::BufReader::new))
-            .await
-            .map_err(|e| format!("import: {e}"))?;
-    // Reconciled again when it had been imported before: a pull that failed after its import left it so.
-    matching::run(pool, lease.scope, lease.account, Some(&imported.report), as_of)
-        .await
-        .map_err(|e| format!("reconciling {}: {e}", imported.report))?;
-    Ok(imported.new)
 }
