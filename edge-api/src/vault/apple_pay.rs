@@ -17,6 +17,8 @@ use paygate_core::ErrorCode;
 use paygate_core::applepay::{self, TokenError};
 use paygate_core::card::{CardNumber, Expiry};
 use serde_json::{Map, Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
 use worker::Env;
 
 const PARAM: &str = "apple_pay.payment_data";
@@ -60,6 +62,36 @@ fn payment_data(body: &Map<String, Value>) -> Result<&Value, Refusal> {
     }
 }
 
+/// The processing keys as WebCrypto holds them, with each one's `publicKeyHash` and the configuration (PKCS#8)
+/// they were imported from.
+struct Keys {
+    configured: Vec<Vec<u8>>,
+    keys: Vec<webcrypto::ProcessingKey>,
+    hashes: Vec<[u8; 32]>,
+}
+
+thread_local! {
+    /// The keys as imported: an isolate imports them once, and again only when the configuration changes (a
+    /// rotation).
+    static KEYS: RefCell<Option<Rc<Keys>>> = const { RefCell::new(None) };
+}
+
+async fn processing_keys(env: &Env, request_id: &str) -> Result<Rc<Keys>, Refusal> {
+    let configured = crate::config::apple_pay_processing_keys(env)?;
+    let cached = KEYS.with_borrow(|cache| cache.as_ref().filter(|k| k.configured == configured).cloned());
+    if let Some(keys) = cached {
+        return Ok(keys);
+    }
+    let mut keys = Vec::new();
+    for der in &configured {
+        keys.push(webcrypto::processing_key(der).await.map_err(|e| broken(request_id, "processing key", e))?);
+    }
+    let hashes = keys.iter().map(|k| applepay::public_key_hash(&applepay::p256_spki(&k.point))).collect();
+    let keys = Rc::new(Keys { configured, keys, hashes });
+    KEYS.with_borrow_mut(|cache| *cache = Some(keys.clone()));
+    Ok(keys)
+}
+
 pub async fn create<F, Fut>(
     env: &Env,
     caller: &Caller,
@@ -78,13 +110,8 @@ where
         Refusal::new(ErrorCode::ServiceUnavailable).detail("Apple Pay is not configured for this deployment")
     })?;
     // Paygate's processing keys, newest first; the token names the one it was encrypted for.
-    let mut keys = Vec::new();
-    for der in crate::config::apple_pay_processing_keys(env)? {
-        keys.push(webcrypto::processing_key(&der).await.map_err(|e| broken(request_id, "processing key", e))?);
-    }
-    let hashes: Vec<[u8; 32]> =
-        keys.iter().map(|k| applepay::public_key_hash(&applepay::p256_spki(&k.point))).collect();
-    let key = &keys[applepay::select_key(&token, &hashes).map_err(|e| refused(&e))?];
+    let keys = processing_keys(env, request_id).await?;
+    let key = &keys.keys[applepay::select_key(&token, &keys.hashes).map_err(|e| refused(&e))?];
     let root = crate::config::apple_pay_root(env, caller.mode)?;
     let checks =
         applepay::signature_checks(&token, &root, now, applepay::SIGNING_WINDOW_SECONDS).map_err(|e| refused(&e))?;
