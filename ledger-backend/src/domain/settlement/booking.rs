@@ -176,8 +176,8 @@ async fn fail_payouts(
     run: &str,
 ) -> Result<u64, MatchError> {
     // What goes back to the merchant is what its payout paid it (its share; the processor's fees were ours).
-    let rows: Vec<(String, i64, String, String, i64)> = sqlx::query_as(
-        "SELECT x.report_id, x.line, x.row_key, x.settlement_currency, po.amount FROM recon x
+    let rows: Vec<(String, i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT x.report_id, x.line, x.row_key, x.payout, x.settlement_currency, po.amount FROM recon x
          JOIN payouts po ON po.processor_account_id = $1 AND po.processor_payout = x.payout
                         AND po.currency = x.settlement_currency
          WHERE x.category IS NULL AND x.kind = 'payout_failure'
@@ -188,7 +188,7 @@ async fn fail_payouts(
     .fetch_all(&mut *conn)
     .await?;
     let mut count = 0;
-    for (report, line, row_key, code, returned) in rows {
+    for (report, line, row_key, payout, code, returned) in rows {
         let currency = Currency::parse(&code).map_err(|e| MatchError::Booking(format!("{code}: {e}")))?;
         let event = LedgerEvent::PayoutFailed { amount: amount(returned)? };
         let transaction = journal::post(conn, scope, currency, event, Subject::default()).await?;
@@ -214,12 +214,12 @@ async fn fail_payouts(
         let failed: Option<String> = sqlx::query_scalar(
             "UPDATE payouts SET status = 'failed', updated_at = now()
              WHERE processor_account_id = $1 AND currency = $2 AND status = 'paid'
-               AND processor_payout = (SELECT payout FROM recon WHERE row_key = $3 LIMIT 1)
+               AND processor_payout = $3
              RETURNING id",
         )
         .bind(account)
         .bind(&code)
-        .bind(&row_key)
+        .bind(&payout)
         .fetch_optional(&mut *conn)
         .await?;
         // Matching lets one return per payout through; were a second to come, the run is rolled back rather than
