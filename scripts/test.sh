@@ -53,10 +53,10 @@ run_step "Standard Webhooks interop with the Python reference library" \
   .venv/bin/python core/interop/standard_webhooks_interop.py
 run_step "SDK in headless Chromium (wasm-bindgen-test)" \
   bash -c 'cd sdk && wasm-pack --log-level warn test --headless --chrome --release'
-run_step "edge lint (clippy for wasm32, warnings are errors)" \
-  cargo clippy -p paygate-edge --target wasm32-unknown-unknown -q -- -D warnings
+run_step "edge and SDK lint (clippy for wasm32, warnings are errors)" \
+  cargo clippy -p paygate-edge -p paygate-sdk --target wasm32-unknown-unknown --all-targets -q -- -D warnings
 run_step "edge unit tests (vault cipher, key parsing)" cargo test -p paygate-edge --lib -q
-run_step "browser build (card element, npm package, demo shop install)" ./scripts/build_browser.sh
+run_step "browser build (card and Apple Pay elements, npm package, demo shop install)" ./scripts/build_browser.sh
 run_step "edge worker build (worker-build)" bash -c 'cd edge-api && worker-build --release >/dev/null'
 run_step "npm package: loader, types, tarball (node --test)" node --test npm/tests/
 run_step "edge on workerd; demo shop: webhooks and checkout in Chromium (node --test)" \

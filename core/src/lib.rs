@@ -3,6 +3,7 @@
 //! random bytes in. It builds for native targets and for `wasm32-unknown-unknown`.
 
 pub mod api_key;
+pub mod apple_pay_sheet;
 #[cfg(feature = "applepay")]
 pub mod applepay;
 pub mod card;

@@ -24,11 +24,13 @@ pub enum TextError {
 }
 
 /// A plain DNS host name (`shop.example.com`): at least two labels of letters, digits and inner hyphens, as
-/// Apple Pay takes a shop's domain (no scheme, port, path or trailing dot). Case is the caller's to fold.
+/// Apple Pay takes a shop's domain (no scheme, port, path or trailing dot; not an IP address, whose last label
+/// is all digits, which no top-level domain is). Case is the caller's to fold.
 pub fn host_name(domain: &str) -> bool {
     !domain.is_empty()
         && domain.len() <= 253
         && domain.contains('.')
+        && !domain.rsplit('.').next().is_some_and(|top| top.bytes().all(|b| b.is_ascii_digit()))
         && domain.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
@@ -103,6 +105,7 @@ mod tests {
     fn host_names_are_plain_dns_names() {
         assert!(host_name("shop.example.com"));
         assert!(host_name("xn--mgbh0fb.example"));
+        assert!(host_name("123.example.com"), "digits are fine in other labels");
         for bad in [
             "",
             "localhost",
@@ -112,6 +115,8 @@ mod tests {
             "-a.example.com",
             "a b.example.com",
             "shop.example.com.",
+            "127.0.0.1",
+            "10.0.0.255",
         ] {
             assert!(!host_name(bad), "{bad}");
         }

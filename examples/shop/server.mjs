@@ -107,7 +107,8 @@ function vendorFile(pathname) {
 
 /// A shop server. `webhookSecrets` may hold more than one secret while the shop rotates to a new one.
 /// `publishableKey` and `apiBase` (where browsers reach the edge; `edgeUrl` unless given) go to the page.
-export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishableKey, apiBase = edgeUrl }) {
+/// `country` is the shop's own (ISO 3166-1 alpha-2), for Apple Pay: `SA` also offers mada cards.
+export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishableKey, apiBase = edgeUrl, country = 'DE' }) {
   const shop = {
     webhookSecrets: [...webhookSecrets],
     /// Verified events by id: a retried delivery (same webhook-id) is stored once.
@@ -194,7 +195,7 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
     if (pathname === '/favicon.ico') return res.writeHead(204).end();
     if (pathname === '/api/config') {
       if (!publishableKey) return json(res, 503, { code: 'not_configured', message: 'Set PAYGATE_PUBLISHABLE_KEY for the shop server' });
-      return json(res, 200, { publishableKey, apiBase });
+      return json(res, 200, { publishableKey, apiBase, country });
     }
     const file = pathname.startsWith(VENDOR_PREFIX) && vendorFile(pathname);
     if (file) return sendFile(res, file);
@@ -230,6 +231,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     webhookSecrets: (process.env.PAYGATE_WEBHOOK_SECRET ?? '').split(',').filter(Boolean),
     publishableKey: process.env.PAYGATE_PUBLISHABLE_KEY,
     apiBase: process.env.PAYGATE_API_BASE || undefined,
+    country: process.env.SHOP_COUNTRY || undefined,
   });
   const url = await shop.listen(Number(process.env.PORT ?? 4242));
   console.log(`demo shop on ${url} (checkout page at ${url}/, webhooks at ${url}/webhooks)`);

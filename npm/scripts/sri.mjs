@@ -1,6 +1,6 @@
 // The README's Subresource Integrity section, generated from the loader the CDN serves (the same file as
-// the package's src/index.mjs). `--write` updates npm/README.md; npm/tests/sri.test.mjs fails when the
-// committed section no longer matches the loader.
+// the package's dist/paygate.mjs, built by scripts/build_browser.sh). `--write` updates npm/README.md;
+// npm/tests/sri.test.mjs fails when the committed section no longer matches the loader.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ export const HISTORY = path.join(packageDir, 'loader-integrity.json');
 
 export function current() {
   const { version } = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
-  const loader = fs.readFileSync(path.join(packageDir, 'src/index.mjs'));
+  const loader = fs.readFileSync(path.join(packageDir, 'dist/paygate.mjs'));
   return { version, integrity: `sha384-${crypto.createHash('sha384').update(loader).digest('base64')}` };
 }
 

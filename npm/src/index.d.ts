@@ -40,7 +40,7 @@ export interface Theme {
 
 /** Options of {@link Paygate.mount} for the card form. */
 export interface CardElementOptions {
-  /** The element to mount. Only `'card'` exists so far. */
+  /** The element to mount: `'card'` here, `'apple_pay'` for {@link ApplePayElementOptions}. */
   type: 'card';
   /** `'row'`: every field on one line; `'split'`: the number on its own line. Default `'row'`. */
   layout?: 'row' | 'split';
@@ -172,13 +172,79 @@ export interface CardElement {
   destroy(): void;
 }
 
+/** Options of {@link Paygate.mount} for the Apple Pay button. */
+export interface ApplePayElementOptions {
+  type: 'apple_pay';
+  /** What the sheet charges, in minor units of `currency` (`1999` for 19.99 USD). The charge must ask the same. */
+  amount: number;
+  /** ISO 4217 code, e.g. `'USD'`, `'SAR'`. */
+  currency: string;
+  /** Your (the merchant's) country, ISO 3166-1 alpha-2. `'SA'` also offers mada cards (Apple Pay version 5). */
+  country: string;
+  /** Your shop's name on the sheet's total line (and on the merchant session), 1 to 64 characters. */
+  label: string;
+  /** Apple's button type. Default `'plain'` (the Apple Pay logo alone). */
+  buttonType?: 'plain' | 'buy' | 'check-out' | 'book' | 'donate' | 'subscribe' | 'order';
+  /** Apple's button style: `'black'` on light backgrounds, `'white'` or `'white-outline'` on dark ones. Default `'black'`. */
+  buttonStyle?: 'black' | 'white' | 'white-outline';
+  /** Language of the button and of the messages. Default: the `locale` given to {@link loadPaygate}. */
+  locale?: LocaleOption;
+  /** Accessible title of the iframe. Default `'Apple Pay'`. */
+  title?: string;
+}
+
+/** What {@link ApplePayElement.update} can change: the next payment's amount and label, the language. */
+export type ApplePayElementUpdate = Partial<Pick<ApplePayElementOptions, 'amount' | 'label' | 'locale'>>;
+
+/** A single-use token made from an Apple Pay payment. `card` describes the device card (its brand, the last 4 of the device account number). */
+export interface ApplePayToken extends Token {
+  card: Token['card'] & {
+    /** The amount and currency the shopper approved: charge exactly these (Paygate refuses others). */
+    wallet: { type: 'apple_pay'; amount: number; currency: string };
+  };
+}
+
+/** Arguments of the Apple Pay element's events, by event name. */
+export interface ApplePayElementEvents {
+  /**
+   * The element has loaded. `available: false` means this browser or device has no Apple Pay: nothing is shown
+   * (height 0) and nothing is wrong; offer your other ways to pay.
+   */
+  ready: { available: boolean; height: number };
+  /**
+   * The shopper approved the payment. Charge `token.id` from your server, then call `complete('success')` or
+   * `complete('failure')` within 25 seconds: the sheet shows the outcome (after 25 s it shows a failure).
+   */
+  token: { token: ApplePayToken; complete(status: 'success' | 'failure'): void };
+  /** The shopper closed the sheet before paying. `message` is in the element's language. */
+  cancel: { code: 'cancelled'; message: string };
+  /**
+   * Apple Pay could not go on: `'apple_pay_unavailable'` (merchant validation refused, e.g. your domain is not
+   * registered: see the console), `'apple_pay_failed'`, `'network_error'`. `message` is for the shopper.
+   */
+  error: { error: PaygateError };
+  /** The element could not start or did not load within 15 s. */
+  loaderror: { code: 'load_failed' | 'load_timeout'; message: string };
+}
+
+/** A mounted Apple Pay button. */
+export interface ApplePayElement {
+  on<E extends keyof ApplePayElementEvents>(event: E, handler: (detail: ApplePayElementEvents[E]) => void): this;
+  off<E extends keyof ApplePayElementEvents>(event: E, handler: (detail: ApplePayElementEvents[E]) => void): this;
+  /** Changes the next payment's amount or label (the cart changed). Throws a `TypeError` for a bad value. */
+  update(options: ApplePayElementUpdate): void;
+  /** Removes the iframe and its message listener. */
+  destroy(): void;
+}
+
 /** A Paygate instance bound to one publishable key. */
 export interface Paygate {
   /**
-   * Mounts a form into `target` (a CSS selector or an element) and returns it.
-   * Throws when the selector matches nothing or the element type is not supported.
+   * Mounts an element into `target` (a CSS selector or an element) and returns it.
+   * Throws when the selector matches nothing or an option is not valid.
    */
   mount(target: string | HTMLElement, options: CardElementOptions): CardElement;
+  mount(target: string | HTMLElement, options: ApplePayElementOptions): ApplePayElement;
 }
 
 /**

@@ -8,8 +8,7 @@
 const PUBLISHABLE_KEY = /^pk_(test|live)_[0-9A-Za-z]{32,128}$/;
 // Room for a slow network and the edge's own timeouts, yet no spinner forever.
 const TOKENIZE_TIMEOUT_MS = 30_000;
-const EVENTS = ['ready', 'change', 'focus', 'blur', 'submit', 'loaderror'];
-// Without `ready` by then the form is not coming (the edge unreachable, say): `loaderror` lets the shop say so.
+// Without `ready` by then the element is not coming (the edge unreachable, say): `loaderror` lets the shop say so.
 const LOAD_TIMEOUT_MS = 15_000;
 const LOCALES = ['en', 'ar', 'auto'];
 const THEME_KEYS = 'colorText colorBackground colorBorder colorPrimary colorDanger colorPlaceholder fontFamily fontSize borderRadius spacing'.split(' ');
@@ -41,7 +40,7 @@ export async function loadPaygate(publishableKey, options = {}) {
   if (typeof window === 'undefined' || typeof document === 'undefined') return null; // server-side rendering
   // Same-origin, the page's scripts could reach into the form: the origin boundary is the protection.
   if (api.origin === window.location.origin) fail('apiBase must be another origin than this page');
-  return { mount: (target, elementOptions) => mountCard(api, target, elementOptions) };
+  return { mount: (target, elementOptions) => mount(api, target, elementOptions) };
 }
 
 /// Options as `update` messages carry them (the URL spells postal '1'/'0' and style as JSON): locale
@@ -67,98 +66,46 @@ function frameSettings({ locale, layout, postalCode, style, disabled } = {}) {
   return settings;
 }
 
-function mountCard(api, target, options) {
+function mount(api, target, options) {
   const host = typeof target === 'string' ? document.querySelector(target) : target;
   if (host?.nodeType !== 1) throw new Error(`Paygate: mount target ${typeof target === 'string' ? `"${target}" matches no element` : 'is not an element'}`);
-  if (options?.type !== 'card') {
-    throw new Error(options?.type === 'apple_pay'
-      ? 'Paygate: apple_pay is not supported yet by this version of @paygate/js'
-      : `Paygate: mount() needs options.type 'card', got ${JSON.stringify(options?.type)}`);
-  }
-  const { locale, layout = 'row', postal = true, style, disabled } = frameSettings({ ...options, locale: options.locale ?? api.locale });
+  if (options?.type === 'card') return mountCard(api, host, options);
+  if (options?.type === 'apple_pay') return mountApplePay(api, host, options);
+  throw new Error(`Paygate: mount() needs options.type 'card' or 'apple_pay', got ${JSON.stringify(options?.type)}`);
+}
+
+/// What every element shares: its iframe on the API origin, messages (queued until `ready`, believed only from
+/// that iframe), events, the load timeout and destroy. `onFrame(type, detail)` sees each message first and
+/// returns the detail to emit, or undefined to emit none.
+function mountFrame(api, host, { page, params, title, events, onFrame }) {
   const id = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const frame = document.createElement('iframe');
   // Everything rides in the fragment, which browsers never send to a server: the key and the shop stay out
   // of logs, and every shop loads the same cached page.
-  const params = { pk: api.pk, origin: window.location.origin, id, locale, layout, postal: postal ? '1' : '0' };
-  if (style) params.style = JSON.stringify(style);
-  const frame = document.createElement('iframe');
   const attributes = {
-    src: `${api.base}/elements/v1/card.html#${new URLSearchParams(params)}`,
-    title: options.title ?? 'Secure card payment form',
+    src: `${api.base}/elements/v1/${page}#${new URLSearchParams({ pk: api.pk, origin: window.location.origin, id, ...params })}`,
+    title,
     allow: 'payment',
     allowtransparency: 'true',
     scrolling: 'no',
   };
   for (const [name, value] of Object.entries(attributes)) frame.setAttribute(name, value);
-  // Height 0 until the form reports its own, so no empty box shows while it loads. Set through the CSSOM,
+  // Height 0 until the element reports its own, so no empty box shows while it loads. Set through the CSSOM,
   // which a strict style-src allows, where a style attribute would be blocked.
   frame.style.cssText = 'border:0;width:100%;display:block;height:0;overflow:hidden';
 
-  const handlers = new Map(EVENTS.map((event) => [event, new Set()]));
-  const pending = new Map(); // tokenize request number -> {resolve, timer}
+  const handlers = new Map(events.map((event) => [event, new Set()]));
   let queue = []; // until `ready` nobody in the iframe listens yet; null afterwards
-  let changed = {}; // every setting changed since mount: a reloaded iframe knows only its URL's
-  let loadFailed = null; // the loaderror detail, once the form could not start
-  let loadTimer = null;
-  let requests = 0;
-  let destroyed = false;
-
+  const el = { frame, id, loadFailed: null, destroyed: false, onDestroy: () => {} };
   // Never '*': only our edge's page may read what we send.
-  const send = (data) => frame.contentWindow?.postMessage(data, api.origin);
-  const post = (message) => {
-    if (destroyed) return;
+  el.send = (data) => frame.contentWindow?.postMessage(data, api.origin);
+  el.post = (message) => {
+    if (el.destroyed) return;
     const data = { paygate: 1, id, ...message };
     if (queue) queue.push(data);
-    else send(data);
+    else el.send(data);
   };
-  const settle = (request, result) => {
-    const waiting = pending.get(request);
-    if (!waiting) return; // timed out or destroyed already: a late answer changes nothing
-    pending.delete(request);
-    clearTimeout(waiting.timer);
-    waiting.resolve(result);
-  };
-  const listeners = (event) => handlers.get(event) ?? fail(`unknown event ${JSON.stringify(event)}; use ${EVENTS}`);
-  const destroyedError = () => ({ error: { code: 'element_destroyed', message: 'The card element was destroyed' } });
-
-  const onMessage = ({ origin, source, data }) => {
-    // Any window may post to the shop page: believe only this element's iframe, on the API origin.
-    if (origin !== api.origin || source == null || source !== frame.contentWindow || data?.paygate !== 1 || data.id !== id) return;
-    const { paygate, id: _, type, ...rest } = data;
-    let detail = rest;
-    if (type === 'ready') {
-      clearTimeout(loadTimer);
-      loadFailed = null; // late, but here: the form works after all
-    }
-    if (type === 'loaderror') {
-      detail = loadFailure('load_failed', 'The card form could not start; see the console of its frame');
-      if (!detail) return;
-    }
-    if ((type === 'ready' || type === 'resize') && Number.isFinite(detail.height) && detail.height >= 0) {
-      frame.style.height = `${detail.height}px`;
-    }
-    if (type === 'ready' && queue) {
-      queue.forEach(send);
-      queue = null;
-    } else if (type === 'ready') {
-      // The iframe reloaded (its host moved in the DOM, say): give it back its settings, and end the
-      // tokenize calls the old page can no longer answer.
-      if (Object.keys(changed).length) send({ paygate: 1, id, type: 'update', ...changed });
-      for (const request of [...pending.keys()]) {
-        settle(request, { error: { code: 'network_error', message: 'The card form reloaded; try again' } });
-      }
-    }
-    if (type === 'tokenized') settle(detail.request, detail.token ? { token: detail.token } : { error: detail.error });
-    emit(type, detail);
-  };
-  // Reports the failure once, and ends every tokenize call waiting on a form that will not answer.
-  const loadFailure = (code, message) => {
-    if (loadFailed) return null;
-    loadFailed = { code, message };
-    for (const request of [...pending.keys()]) settle(request, { error: loadFailed });
-    return loadFailed;
-  };
-  const emit = (type, detail) => {
+  el.emit = (type, detail) => {
     for (const handler of [...(handlers.get(type) ?? [])]) {
       // One throwing handler must stop neither the others nor the listener; the console still shows it.
       try {
@@ -168,34 +115,115 @@ function mountCard(api, target, options) {
       }
     }
   };
-  loadTimer = setTimeout(() => {
-    const detail = loadFailure('load_timeout', 'The card form did not load in time');
-    if (detail) emit('loaderror', detail);
+  el.listening = (type) => handlers.get(type).size > 0;
+  const listeners = (event) => handlers.get(event) ?? fail(`unknown event ${JSON.stringify(event)}; use ${events}`);
+  // Reports the failure once, with the element's own clean-up (pending calls end with it).
+  el.loadFailure = (code, message) => {
+    if (el.loadFailed) return null;
+    el.loadFailed = { code, message };
+    el.onLoadFailure?.(el.loadFailed);
+    return el.loadFailed;
+  };
+
+  const onMessage = ({ origin, source, data }) => {
+    // Any window may post to the shop page: believe only this element's iframe, on the API origin.
+    if (origin !== api.origin || source == null || source !== frame.contentWindow || data?.paygate !== 1 || data.id !== id) return;
+    const { paygate, id: _, type, ...rest } = data;
+    let detail = rest;
+    if (type === 'ready') {
+      clearTimeout(loadTimer);
+      el.loadFailed = null; // late, but here: the element works after all
+    }
+    if (type === 'loaderror') {
+      detail = el.loadFailure('load_failed', 'The element could not start; see the console of its frame');
+      if (!detail) return;
+    }
+    if ((type === 'ready' || type === 'resize') && Number.isFinite(detail.height) && detail.height >= 0) {
+      frame.style.height = `${detail.height}px`;
+    }
+    const first = type === 'ready' && queue;
+    if (first) {
+      queue.forEach(el.send);
+      queue = null;
+    }
+    detail = onFrame(type, detail, first);
+    if (detail !== undefined) el.emit(type, detail);
+  };
+  const loadTimer = setTimeout(() => {
+    const detail = el.loadFailure('load_timeout', 'The element did not load in time');
+    if (detail) el.emit('loaderror', detail);
   }, LOAD_TIMEOUT_MS);
   loadTimer.unref?.(); // Node (tests, SSR tooling) must not stay alive for it; browsers have no unref
 
   // Listen before the iframe exists, so its `ready` cannot be missed.
   window.addEventListener('message', onMessage);
   host.appendChild(frame);
-  if (disabled) {
-    changed.disabled = disabled;
-    post({ type: 'update', disabled });
-  }
 
-  const element = {
+  el.element = {
     on(event, handler) {
       if (typeof handler !== 'function') fail('on() needs a function');
       listeners(event).add(handler);
-      return element;
+      return el.element;
     },
     off(event, handler) {
       listeners(event).delete(handler);
-      return element;
+      return el.element;
     },
+    destroy() {
+      if (el.destroyed) return;
+      el.destroyed = true;
+      window.removeEventListener('message', onMessage);
+      clearTimeout(loadTimer);
+      frame.remove();
+      el.onDestroy();
+    },
+  };
+  return el;
+}
+
+function mountCard(api, host, options) {
+  const { locale, layout = 'row', postal = true, style, disabled } = frameSettings({ ...options, locale: options.locale ?? api.locale });
+  const params = { locale, layout, postal: postal ? '1' : '0' };
+  if (style) params.style = JSON.stringify(style);
+  const pending = new Map(); // tokenize request number -> {resolve, timer}
+  let changed = {}; // every setting changed since mount: a reloaded iframe knows only its URL's
+  let requests = 0;
+  const settle = (request, result) => {
+    const waiting = pending.get(request);
+    if (!waiting) return; // timed out or destroyed already: a late answer changes nothing
+    pending.delete(request);
+    clearTimeout(waiting.timer);
+    waiting.resolve(result);
+  };
+  const endAll = (result) => [...pending.keys()].forEach((request) => settle(request, result));
+  const destroyedError = () => ({ error: { code: 'element_destroyed', message: 'The card element was destroyed' } });
+  const el = mountFrame(api, host, {
+    page: 'card.html',
+    params,
+    title: options.title ?? 'Secure card payment form',
+    events: ['ready', 'change', 'focus', 'blur', 'submit', 'loaderror'],
+    onFrame(type, detail, first) {
+      if (type === 'ready' && !first) {
+        // The iframe reloaded (its host moved in the DOM, say): give it back its settings, and end the
+        // tokenize calls the old page can no longer answer.
+        if (Object.keys(changed).length) el.send({ paygate: 1, id: el.id, type: 'update', ...changed });
+        endAll({ error: { code: 'network_error', message: 'The card form reloaded; try again' } });
+      }
+      if (type === 'tokenized') settle(detail.request, detail.token ? { token: detail.token } : { error: detail.error });
+      return detail;
+    },
+  });
+  el.onLoadFailure = (failure) => endAll({ error: failure });
+  el.onDestroy = () => endAll(destroyedError());
+  if (disabled) {
+    changed.disabled = disabled;
+    el.post({ type: 'update', disabled });
+  }
+  return Object.assign(el.element, {
     tokenize(data) {
       return new Promise((resolve) => {
-        if (destroyed) return resolve(destroyedError());
-        if (loadFailed) return resolve({ error: loadFailed });
+        if (el.destroyed) return resolve(destroyedError());
+        if (el.loadFailed) return resolve({ error: el.loadFailed });
         const { name, postalCode } = data ?? {};
         const message = { type: 'tokenize', request: ++requests };
         if (name !== undefined) message.name = String(name);
@@ -204,29 +232,70 @@ function mountCard(api, target, options) {
           error: { code: 'network_error', message: 'The card form did not answer in time' },
         }), TOKENIZE_TIMEOUT_MS);
         pending.set(message.request, { resolve, timer });
-        post(message);
+        el.post(message);
       });
     },
     update(changes) {
       // The title belongs to the iframe element, on this side; the rest to the form inside.
-      if (changes?.title !== undefined) frame.setAttribute('title', changes.title);
+      if (changes?.title !== undefined) el.frame.setAttribute('title', changes.title);
       const settings = frameSettings(changes);
       if (Object.keys(settings).length) {
         changed = { ...changed, ...settings };
-        post({ type: 'update', ...settings });
+        el.post({ type: 'update', ...settings });
       }
     },
-    clear: () => post({ type: 'clear' }),
-    focus: () => post({ type: 'focus' }),
-    showError: (code) => post({ type: 'show_error', code: code == null ? null : String(code) }),
-    destroy() {
-      if (destroyed) return;
-      destroyed = true;
-      window.removeEventListener('message', onMessage);
-      clearTimeout(loadTimer);
-      frame.remove();
-      for (const request of [...pending.keys()]) settle(request, destroyedError());
+    clear: () => el.post({ type: 'clear' }),
+    focus: () => el.post({ type: 'focus' }),
+    showError: (code) => el.post({ type: 'show_error', code: code == null ? null : String(code) }),
+  });
+}
+
+/// The Apple Pay options, checked here so a mistake throws at mount (the iframe checks them again). Only the
+/// options given come back, as for the card.
+function applePaySettings({ amount, label, locale } = {}) {
+  const settings = {};
+  if (amount !== undefined) settings.amount = Number.isSafeInteger(amount) && amount > 0 ? amount : fail('amount must be a positive integer in minor units (1999 for 19.99)');
+  if (label !== undefined) settings.label = typeof label === 'string' && label.trim() && label.length <= 64 ? label : fail('label must be the shop name, 1 to 64 characters');
+  if (locale !== undefined) settings.locale = frameSettings({ locale }).locale;
+  return settings;
+}
+
+/// Apple's button where Apple Pay is available (`ready` says `available`), nothing elsewhere. A click runs the
+/// whole session in the iframe; the page gets `token` with `complete(status)` to call once it has charged.
+function mountApplePay(api, host, options) {
+  const { amount, label, locale } = applePaySettings({ ...options, locale: options.locale ?? api.locale });
+  if (amount === undefined || label === undefined) fail('apple_pay needs amount and label');
+  const { currency, country, buttonType = 'plain', buttonStyle = 'black' } = options;
+  if (!/^[A-Za-z]{3}$/.test(currency)) fail(`currency must be an ISO 4217 code like 'USD', got ${JSON.stringify(currency)}`);
+  if (!/^[A-Z]{2}$/.test(country)) fail(`country must be the merchant's ISO 3166 code like 'US' or 'SA', got ${JSON.stringify(country)}`);
+  oneOf(buttonType, ['plain', 'buy', 'check-out', 'book', 'donate', 'subscribe', 'order'], 'buttonType');
+  oneOf(buttonStyle, ['black', 'white', 'white-outline'], 'buttonStyle');
+  const el = mountFrame(api, host, {
+    page: 'apple-pay.html',
+    params: { amount, currency, country, label, locale, buttonType, buttonStyle },
+    title: options.title ?? 'Apple Pay',
+    events: ['ready', 'token', 'cancel', 'error', 'loaderror'],
+    onFrame(type, detail) {
+      if (type !== 'token') return ['ready', 'cancel', 'error'].includes(type) ? detail : undefined;
+      let done = false;
+      // The sheet waits for this answer (up to 25 s, then it shows a failure).
+      const complete = (status) => {
+        oneOf(status, ['success', 'failure'], 'status');
+        if (done || el.destroyed) return;
+        done = true;
+        el.post({ type: 'complete', request: detail.request, status });
+      };
+      if (!el.listening('token')) {
+        console.error('Paygate: listen for the Apple Pay element\'s "token" event to charge the token');
+        complete('failure');
+      }
+      return { token: detail.token, complete };
     },
-  };
-  return element;
+  });
+  return Object.assign(el.element, {
+    update(changes) {
+      const settings = applePaySettings(changes);
+      if (Object.keys(settings).length) el.post({ type: 'update', ...settings });
+    },
+  });
 }

@@ -57,7 +57,7 @@ test('mount refuses a target that matches nothing and element types it cannot ma
   const paygate = await loadPaygate(PK, { apiBase: API });
   t.assert.throws(() => paygate.mount('#nope', { type: 'card' }), /"#nope" matches no element/);
   t.assert.throws(() => paygate.mount(null, { type: 'card' }), /not an element/);
-  t.assert.throws(() => paygate.mount('#card', { type: 'apple_pay' }), /apple_pay .*not supported yet/);
+  t.assert.throws(() => paygate.mount('#card', { type: 'google_pay' }), /options.type 'card' or 'apple_pay'/);
   t.assert.throws(() => paygate.mount('#card', {}), /options.type 'card'/);
   t.assert.throws(() => paygate.mount('#card'), /options.type 'card'/);
   t.assert.throws(() => paygate.mount('#card', { type: 'card', layout: 'grid' }), /layout/);

@@ -15,7 +15,9 @@ for (const name of WATCHED) {
     },
   });
 }
+// The source and the minified file the package ships: minifying must change neither.
 const loader = await import('../src/index.mjs');
+const shipped = await import('../dist/paygate.mjs');
 const touchedAtImport = [...touched];
 
 test('importing the loader reads no browser global and defines none', (t) => {
@@ -26,6 +28,7 @@ test('importing the loader reads no browser global and defines none', (t) => {
 
 test('the public entry exports loadPaygate and nothing internal', (t) => {
   t.assert.deepEqual(Object.keys(loader), ['loadPaygate']);
+  t.assert.deepEqual(Object.keys(shipped), ['loadPaygate']);
 });
 
 test('loadPaygate resolves to null without a browser', async (t) => {

@@ -1,6 +1,6 @@
 // Compiled (never run) by types.test.mjs under `strict`: the API as a shop uses it must type-check, and
 // the @ts-expect-error lines must stay errors, so the types cannot silently become too loose.
-import { loadPaygate, type CardElement, type Paygate, type Token } from '@paygate/js';
+import { loadPaygate, type ApplePayElement, type CardElement, type Paygate, type Token } from '@paygate/js';
 
 async function checkout(): Promise<string | null> {
   const paygate: Paygate | null = await loadPaygate('pk_test_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', { locale: 'auto' });
@@ -31,7 +31,31 @@ async function checkout(): Promise<string | null> {
   return `${token.id} ${token.card.brand} ${token.card.last4} ${token.card.exp_month}/${token.card.exp_year} ${token.livemode}`;
 }
 
-async function mistakes(paygate: Paygate, card: CardElement) {
+async function applePay(paygate: Paygate, charge: (token: string) => Promise<boolean>) {
+  const button: ApplePayElement = paygate.mount('#apple-pay', {
+    type: 'apple_pay', amount: 1999, currency: 'SAR', country: 'SA', label: 'Souq', buttonType: 'buy', locale: 'ar',
+  });
+  button
+    .on('ready', ({ available, height }) => console.log(available ? height : 'no Apple Pay'))
+    .on('token', async ({ token, complete }) => {
+      complete((await charge(token.id)) ? 'success' : 'failure');
+      console.log(token.card.wallet.amount, token.card.wallet.currency, token.card.last4);
+    })
+    .on('cancel', ({ message }) => console.log(message))
+    .on('error', ({ error }) => console.log(error.code));
+  button.update({ amount: 2500 });
+  button.destroy();
+}
+
+async function mistakes(paygate: Paygate, card: CardElement, button: ApplePayElement) {
+  // @ts-expect-error an Apple Pay button needs the amount, currency, country and label
+  paygate.mount('#apple-pay', { type: 'apple_pay', amount: 1999 });
+  // @ts-expect-error an Apple Pay button has no tokenize(): the token comes with the 'token' event
+  button.tokenize();
+  // @ts-expect-error complete() takes 'success' or 'failure'
+  button.on('token', ({ complete }) => complete(true));
+  // @ts-expect-error the currency of an Apple Pay payment is fixed at mount
+  button.update({ currency: 'EUR' });
   // @ts-expect-error only card elements can be mounted with these options
   paygate.mount('#card', { type: 'cash' });
   // @ts-expect-error the event is called 'change'
@@ -47,4 +71,5 @@ async function mistakes(paygate: Paygate, card: CardElement) {
 }
 
 void checkout;
+void applePay;
 void mistakes;

@@ -1,11 +1,11 @@
 //! The element's configuration: what the loader put in the iframe URL's fragment (never sent to a
 //! server, so the page's origin and options stay out of logs) and what `update` messages change later.
 
+pub use crate::frame::ConfigError;
+use crate::frame::{Identity, fragment_params};
 use crate::i18n::Locale;
 use crate::js;
-use paygate_core::api_key::{ApiKey, KeyKind};
 use wasm_bindgen::JsValue;
-use web_sys::UrlSearchParams;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -77,49 +77,15 @@ impl Options {
 
 #[derive(Debug)]
 pub struct Config {
-    pub publishable_key: String,
-    /// The shop page's origin: the only origin messages are sent to and accepted from.
-    pub parent_origin: String,
-    pub element_id: String,
+    pub identity: Identity,
     pub options: Options,
-}
-
-/// Why the element refuses to start; logged to the console for the shop's developer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigError {
-    PublishableKey,
-    Origin,
-    ElementId,
-}
-
-impl ConfigError {
-    pub fn message(self) -> &'static str {
-        match self {
-            ConfigError::PublishableKey => "Paygate: the iframe needs a publishable key (pk_test_... or pk_live_...)",
-            ConfigError::Origin => "Paygate: the iframe needs the embedding page's origin",
-            ConfigError::ElementId => "Paygate: the iframe needs an element id",
-        }
-    }
 }
 
 impl Config {
     /// Reads `pk`, `origin`, `id`, `locale`, `layout`, `postal` and `style` from the URL fragment.
     pub fn from_fragment(fragment: &str) -> Result<Config, ConfigError> {
-        let params =
-            UrlSearchParams::new_with_str(fragment.trim_start_matches('#')).map_err(|_| ConfigError::Origin)?;
-        let publishable_key = params.get("pk").unwrap_or_default();
-        match ApiKey::parse(&publishable_key) {
-            Ok(key) if key.kind() == KeyKind::Publishable => {}
-            _ => return Err(ConfigError::PublishableKey),
-        }
-        let parent_origin = params.get("origin").unwrap_or_default();
-        if !is_origin(&parent_origin) {
-            return Err(ConfigError::Origin);
-        }
-        let element_id = params.get("id").unwrap_or_default();
-        if element_id.is_empty() || element_id.len() > 64 || !element_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ConfigError::ElementId);
-        }
+        let params = fragment_params(fragment)?;
+        let identity = Identity::from_params(&params)?;
         let mut options = Options::default();
         let update = js::object();
         for key in ["locale", "layout"] {
@@ -134,16 +100,6 @@ impl Config {
             js::set(&update, "style", js_sys::JSON::parse(&style).unwrap_or(JsValue::UNDEFINED));
         }
         options.update_from(&update);
-        Ok(Config { publishable_key, parent_origin, element_id, options })
+        Ok(Config { identity, options })
     }
-}
-
-/// `https://shop.example` or `http://127.0.0.1:4242`: a scheme, a host, maybe a port, nothing else.
-pub fn is_origin(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")) else {
-        return false;
-    };
-    !rest.is_empty()
-        && rest.len() <= 253
-        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }

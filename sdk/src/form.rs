@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Element, Event, HtmlElement, InputEvent, KeyboardEvent};
 
 /// Sends one event to the page: its type and payload (the bridge adds the envelope).
-pub type Emit = Box<dyn Fn(&'static str, Object)>;
+pub use crate::frame::Emit;
 
 #[derive(Clone)]
 pub struct CardForm(Rc<Inner>);

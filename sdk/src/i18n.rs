@@ -60,6 +60,10 @@ pub enum Text {
     NetworkError,
     RateLimited,
     Unavailable,
+    ApplePayButton,
+    ApplePayUnavailable,
+    ApplePayFailed,
+    ApplePayCancelled,
 }
 
 impl Text {
@@ -84,6 +88,9 @@ impl Text {
             Text::NetworkError => "network_error",
             Text::RateLimited => "rate_limited",
             Text::Unavailable => "api_error",
+            Text::ApplePayUnavailable => "apple_pay_unavailable",
+            Text::ApplePayFailed => "apple_pay_failed",
+            Text::ApplePayCancelled => "cancelled",
             _ => "",
         }
     }
@@ -149,6 +156,16 @@ impl Text {
                 ("Too many attempts. Wait a moment and try again.", "محاولات كثيرة. انتظر قليلًا ثم حاول مرة أخرى.")
             }
             Text::Unavailable => ("Card payments are not available right now.", "الدفع بالبطاقة غير متاح حاليًا."),
+            Text::ApplePayButton => ("Pay with Apple Pay", "الدفع باستخدام Apple Pay"),
+            Text::ApplePayUnavailable => (
+                "Apple Pay is not available for this shop right now. Pay by card instead.",
+                "Apple Pay غير متاح لهذا المتجر حاليًا. ادفع بالبطاقة بدلًا من ذلك.",
+            ),
+            Text::ApplePayFailed => (
+                "Apple Pay could not complete the payment. Try again or pay by card.",
+                "تعذّر إتمام الدفع عبر Apple Pay. حاول مرة أخرى أو ادفع بالبطاقة.",
+            ),
+            Text::ApplePayCancelled => ("Apple Pay was closed before paying.", "أُغلق Apple Pay قبل إتمام الدفع."),
         };
         match locale {
             Locale::En => en,

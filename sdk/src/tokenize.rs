@@ -3,14 +3,12 @@
 //! digits and expiry. Edge refusals become field or form errors in the person's language.
 
 use crate::checks::FieldKind;
+use crate::edge;
 use crate::form::CardValues;
 use crate::i18n::Text;
 use crate::js;
 use js_sys::Object;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, RequestInit, Response};
+use wasm_bindgen::JsValue;
 
 /// The cardholder name's bound at the edge; longer names are refused there too.
 pub const NAME_CHARS_MAX: usize = 200;
@@ -37,7 +35,7 @@ impl TokenError {
     }
 }
 
-fn body(card: &CardValues, name: Option<&str>, postal_code: Option<&str>) -> String {
+fn body(card: &CardValues, name: Option<&str>, postal_code: Option<&str>) -> Object {
     let fields = js::object();
     js::set(&fields, "number", card.number.as_str());
     js::set(&fields, "exp_month", f64::from(card.exp_month));
@@ -53,8 +51,7 @@ fn body(card: &CardValues, name: Option<&str>, postal_code: Option<&str>) -> Str
     }
     let request = js::object();
     js::set(&request, "card", fields);
-    // JSON.stringify of plain strings and numbers cannot fail.
-    js_sys::JSON::stringify(&request).map(String::from).unwrap_or_default()
+    request
 }
 
 /// Asks the edge for a token. Ok is the summary the page receives: `{id, card: {...}, livemode}`.
@@ -64,56 +61,14 @@ pub async fn request_token(
     name: Option<&str>,
     postal_code: Option<&str>,
 ) -> Result<Object, TokenError> {
-    let network = || TokenError::form(Text::NetworkError);
-    let window = web_sys::window().ok_or_else(network)?;
-    let init = RequestInit::new();
-    init.set_method("POST");
-    let headers = Object::new();
-    js::set(&headers, "authorization", ["Bearer ", publishable_key].concat());
-    js::set(&headers, "content-type", "application/json");
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&body(card, name, postal_code)));
-    // Never let the browser cache or replay a card-bearing request.
-    init.set_cache(web_sys::RequestCache::NoStore);
-    let controller = AbortController::new().map_err(|_| network())?;
-    init.set_signal(Some(&controller.signal()));
-    let abort = Closure::once(move || controller.abort());
-    let timer = window
-        .set_timeout_with_callback_and_timeout_and_arguments_0(abort.as_ref().unchecked_ref(), TOKENIZE_TIMEOUT_MS)
-        .map_err(|_| network())?;
-    let answer = async {
-        let answer = JsFuture::from(window.fetch_with_str_and_init(TOKENS_URL, &init)).await.map_err(|_| network())?;
-        let response: Response = answer.dyn_into().map_err(|_| network())?;
-        let json = match response.json() {
-            Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::UNDEFINED),
-            Err(_) => JsValue::UNDEFINED,
-        };
-        Ok((response.status(), json))
-    }
-    .await;
-    window.clear_timeout_with_handle(timer);
-    drop(abort);
-    let (status, json) = answer?;
+    let body = body(card, name, postal_code);
+    let (status, json) = edge::post(publishable_key, TOKENS_URL, &body, TOKENIZE_TIMEOUT_MS)
+        .await
+        .map_err(|_| TokenError::form(Text::NetworkError))?;
     if (200..300).contains(&status) {
-        return summary(&json).ok_or_else(|| TokenError::form(Text::Unavailable));
+        return edge::token_summary(&json).ok_or_else(|| TokenError::form(Text::Unavailable));
     }
     Err(refusal(status, &json))
-}
-
-/// Copies only what the page may see from the edge's token answer.
-fn summary(json: &JsValue) -> Option<Object> {
-    let id = js::get_string(json, "id", 64).filter(|id| id.starts_with("tok_"))?;
-    let card = js::get(json, "card");
-    let token = js::object();
-    js::set(&token, "id", id);
-    let view = js::object();
-    js::set(&view, "brand", js::get_string(&card, "brand", 16).unwrap_or_default());
-    js::set(&view, "last4", js::get_string(&card, "last4", 4).unwrap_or_default());
-    js::set(&view, "exp_month", js::get(&card, "exp_month"));
-    js::set(&view, "exp_year", js::get(&card, "exp_year"));
-    js::set(&token, "card", view);
-    js::set(&token, "livemode", js::get_bool(json, "livemode").unwrap_or(false));
-    Some(token)
 }
 
 /// Maps the edge's problem answer to what the person is told.

@@ -1,6 +1,7 @@
-// The demo shop's checkout: mounts Paygate's card form, tokenizes it on Pay with the name typed on the
-// shop's page, and asks the shop's server to charge the token. This page never sees card data: only the
-// form's events and the token.
+// The demo shop's checkout: mounts Paygate's Apple Pay button (shown only where Apple Pay is available) above
+// Paygate's card form, tokenizes the card on Pay with the name typed on the shop's page, and asks the shop's
+// server to charge the token, whichever element made it. This page never sees card data: only the elements'
+// events and the token.
 import { loadPaygate } from '@paygate/js';
 
 const AMOUNT_MINOR = 2400;
@@ -13,7 +14,7 @@ const TEXT = {
   en: {
     shop: 'Qahwa & Co.', language: 'Language', summary: 'Order summary', item: 'Single-origin coffee beans, 1 kg',
     itemNote: 'Yirgacheffe, Ethiopia', shipping: 'Shipping', total: 'Total', payTitle: 'Payment', name: 'Name on card',
-    card: 'Card', pay: 'Pay', frameTitle: 'Secure card payment form',
+    card: 'Card', pay: 'Pay', frameTitle: 'Secure card payment form', orCard: 'or pay by card',
     secure: "Card details are entered in Paygate's secure form and never reach this shop.",
     loading: 'Loading the card form…', unavailable: 'The checkout is not available right now.',
     nameMissing: 'Enter the name on the card.', checkCard: 'Check the card details.', working: 'Processing your payment…',
@@ -24,7 +25,7 @@ const TEXT = {
   ar: {
     shop: 'قهوة وشركاه', language: 'اللغة', summary: 'ملخص الطلب', item: 'حبوب قهوة أحادية المصدر، ١ كغ',
     itemNote: 'يرغاتشيفي، إثيوبيا', shipping: 'الشحن', total: 'المجموع', payTitle: 'الدفع', name: 'الاسم على البطاقة',
-    card: 'البطاقة', pay: 'ادفع', frameTitle: 'نموذج آمن للدفع بالبطاقة',
+    card: 'البطاقة', pay: 'ادفع', frameTitle: 'نموذج آمن للدفع بالبطاقة', orCard: 'أو ادفع بالبطاقة',
     secure: 'تُدخَل بيانات البطاقة في نموذج Paygate الآمن ولا تصل أبدًا إلى هذا المتجر.',
     loading: 'جارٍ تحميل نموذج البطاقة…', unavailable: 'الدفع غير متاح حاليًا.',
     nameMissing: 'أدخل الاسم كما يظهر على البطاقة.', checkCard: 'تحقّق من بيانات البطاقة.', working: 'جارٍ تنفيذ الدفع…',
@@ -50,6 +51,7 @@ const payButton = $('pay');
 const statusArea = $('status');
 let locale = document.documentElement.lang === 'ar' ? 'ar' : 'en';
 let card = null;
+let applePay = null;
 let ready = false;
 let busy = false;
 let done = false; // paid, or being confirmed: nothing more to pay
@@ -65,9 +67,10 @@ function render() {
   for (const button of document.querySelectorAll('[data-lang]')) button.setAttribute('aria-pressed', String(button.dataset.lang === locale));
   document.querySelector('.lang').setAttribute('aria-label', text.language);
 
-  const { key, tone = '', code, detail, charge } = status;
-  // The server's messages are in English; in Arabic the card form shows the reason in Arabic instead.
-  statusArea.textContent = [text[key], locale === 'en' ? detail : ''].filter(Boolean).join(' ');
+  const { key, tone = '', code, detail, localized, charge } = status;
+  // The server's messages are in English; in Arabic the card form shows the reason in Arabic instead. The
+  // Apple Pay element's messages are in the shopper's language already (`localized`).
+  statusArea.textContent = [text[key], locale === 'en' || localized ? detail : ''].filter(Boolean).join(' ');
   statusArea.dataset.tone = tone;
   if (code) statusArea.dataset.code = code;
   else delete statusArea.dataset.code;
@@ -78,6 +81,8 @@ function render() {
     result.textContent = charge.id;
     statusArea.append(' ', result);
   }
+  // Paid: no second way to pay.
+  if (done) $('apple-pay-area').hidden = true;
   payButton.disabled = busy || done || !ready;
   nameInput.disabled = busy || done;
 }
@@ -102,6 +107,7 @@ async function start() {
     if (!answer.ok) throw new Error(config.message ?? `config: ${answer.status}`);
     const paygate = await loadPaygate(config.publishableKey, { apiBase: config.apiBase, locale });
     card = paygate.mount('#card', { type: 'card', locale, style: THEME, title: TEXT[locale].frameTitle });
+    mountApplePay(paygate, config.country);
   } catch (error) {
     return say('unavailable', { tone: 'error', code: 'unavailable', detail: error.message });
   }
@@ -114,6 +120,31 @@ async function start() {
   card.on('loaderror', ({ code, message }) => say('unavailable', { tone: 'error', code, detail: message }));
 }
 
+/// Apple Pay above the card form, where the browser has it. The sheet shows the charge's outcome: the token
+/// goes to the shop's server exactly like a card token, and `complete` tells the sheet how it ended.
+function mountApplePay(paygate, country) {
+  applePay = paygate.mount('#apple-pay', {
+    type: 'apple_pay', amount: AMOUNT_MINOR, currency: CURRENCY, country, label: TEXT.en.shop, buttonType: 'buy', locale,
+  });
+  applePay.on('ready', ({ available }) => {
+    $('apple-pay-area').hidden = !available;
+  });
+  applePay.on('token', async ({ token, complete }) => {
+    if (busy || done) return complete('failure');
+    say('working');
+    setBusy(true);
+    try {
+      // Its failures show in the sheet and in the status line, not in the card form.
+      settle(token, await charge(token), () => {});
+    } finally {
+      setBusy(false);
+    }
+    complete(done ? 'success' : 'failure');
+  });
+  applePay.on('cancel', ({ message }) => say('', { detail: message, localized: true, code: 'apple_pay_cancelled' }));
+  applePay.on('error', ({ error }) => say('', { tone: 'error', code: error.code, detail: error.message, localized: true }));
+}
+
 /// Tokenizes (unless a token's charge is still unsettled) and charges through the shop's server.
 async function pay(name) {
   card.showError(null);
@@ -124,28 +155,32 @@ async function pay(name) {
     if (error) return say(error.field ? 'checkCard' : 'failed', { tone: 'error', code: error.code, detail: error.field ? '' : error.message });
     token = fresh;
   }
-  let answer;
+  settle(token, await charge(token));
+}
+
+/// Asks the shop's server to charge `token`; the answer is a charge or a problem, with its HTTP status.
+async function charge(token) {
   try {
     const response = await fetch('/api/checkout', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: token.id, amount: AMOUNT_MINOR, currency: CURRENCY, order, attempt }),
     });
-    answer = { httpStatus: response.status, ...(await response.json()) };
+    return { httpStatus: response.status, ...(await response.json()) };
   } catch {
-    answer = { httpStatus: 0, code: 'network_error', message: 'The shop could not be reached.' };
+    return { httpStatus: 0, code: 'network_error', message: 'The shop could not be reached.' };
   }
-  settle(token, answer);
 }
 
 /// What the shop's server answered: a charge (its `status` is a string) or a problem (its `code`).
-function settle(token, answer) {
+/// `showError` tells the card form (the default) why; Apple Pay's sheet says it itself.
+function settle(token, answer, showError = (code) => card.showError(code)) {
   if (typeof answer.status === 'string') {
     unsettledToken = null;
     if (answer.status === 'failed') {
       attempt += 1;
       const code = EXPLAINED_CODES.includes(answer.failure_code) ? answer.failure_code : 'card_declined';
-      card.showError(code);
+      showError(code);
       return say('failed', { tone: 'error', code, detail: answer.failure_message });
     }
     done = true; // captured or authorized; pending is being confirmed and must not be paid twice
@@ -159,12 +194,12 @@ function settle(token, answer) {
   // Keep the token and the attempt, so pressing Pay again replays the same request.
   if (answer.httpStatus === 0 || answer.httpStatus >= 500 || answer.httpStatus === 409 || answer.httpStatus === 429) {
     unsettledToken = token;
-    card.showError('network_error');
+    showError('network_error');
     return say('unknown', { tone: 'error', code });
   }
   unsettledToken = null;
   attempt += 1;
-  card.showError(code);
+  showError(code);
   say('failed', { tone: 'error', code, detail: message });
 }
 
@@ -190,6 +225,7 @@ for (const button of document.querySelectorAll('[data-lang]')) {
     locale = button.dataset.lang;
     render();
     card?.update({ locale, title: TEXT[locale].frameTitle });
+    applePay?.update({ locale });
   });
 }
 

@@ -16,12 +16,13 @@ const FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-export async function launchChromium({ locale = 'en-US', viewport = { width: 720, height: 900 } } = {}) {
+/// `args` adds Chromium flags (host mapping, say) to the defaults.
+export async function launchChromium({ locale = 'en-US', viewport = { width: 720, height: 900 }, args = [] } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'paygate-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     locale,
     viewport,
   });
