@@ -5,7 +5,7 @@
 #   scripts/bench.sh ledger   charges through the backend's HTTP API, then the same SQL under pgbench
 #   scripts/bench.sh edge     the latency the edge adds in front of the backend, and replays it serves alone
 #   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
-#   scripts/bench.sh sdk      bytes of the loader and the card iframe (raw, gzip, brotli), mount() → ready
+#   scripts/bench.sh sdk      bytes of the loader and each element iframe (raw, gzip, brotli), mount() → ready
 #   scripts/bench.sh reconciliation  a 1,000,000-row settlement report imported and matched: rows/s, peak memory
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in

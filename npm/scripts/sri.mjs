@@ -44,8 +44,8 @@ The loader on Paygate's CDN at this package's version. A versioned file never ch
 \`\`\`
 
 \`/js/v1/paygate.mjs\` follows the newest 1.x-compatible loader and has no fixed hash: pin the versioned URL
-when you use SRI. The iframe's own files need nothing from you: \`card.html\` names its content-hashed script,
-stylesheet and WebAssembly with their integrity hashes.
+when you use SRI. The iframes' own files need nothing from you: \`card.html\` and \`apple-pay.html\` name their
+content-hashed script, stylesheet and WebAssembly with their integrity hashes.
 ${END}`;
 }
 

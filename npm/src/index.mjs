@@ -276,7 +276,7 @@ function mountApplePay(api, host, options) {
     title: options.title ?? 'Apple Pay',
     events: ['ready', 'token', 'cancel', 'error', 'loaderror'],
     onFrame(type, detail) {
-      if (type !== 'token') return ['ready', 'cancel', 'error'].includes(type) ? detail : undefined;
+      if (type !== 'token') return ['ready', 'cancel', 'error', 'loaderror'].includes(type) ? detail : undefined;
       let done = false;
       // The sheet waits for this answer (up to 25 s, then it shows a failure).
       const complete = (status) => {

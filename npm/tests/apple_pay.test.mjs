@@ -96,6 +96,14 @@ test('cancel and error events reach the page; messages of other elements or orig
   t.assert.deepEqual(seen.map(([event, detail]) => [event, detail.code ?? detail.error.code]), [['cancel', 'cancelled'], ['error', 'apple_pay_unavailable']]);
 });
 
+test('an element that cannot start says so with loaderror', (t) => {
+  const element = paygate.mount('#card', OPTIONS);
+  const failures = [];
+  element.on('loaderror', (detail) => failures.push(detail.code));
+  page.fromFrame({ type: 'loaderror' });
+  t.assert.deepEqual(failures, ['load_failed']);
+});
+
 test('update changes the amount and label for the next payment; destroy ends everything', (t) => {
   const element = paygate.mount('#card', OPTIONS);
   page.fromFrame({ type: 'ready', available: true, height: 44 });

@@ -1,7 +1,7 @@
-// The browser SDK's benchmark (not a test): the bytes on the critical path — the shop's loader and the
-// iframe's page, stylesheet, script and WebAssembly — raw, gzip and brotli; then the time from mount()
-// to the `ready` event in headless Chromium against the edge on workerd, with an empty cache (first
-// visit) and a warm one (the content-hashed files cached). Run by `make bench WHAT=sdk`.
+// The browser SDK's benchmark (not a test): the bytes on the critical path — the shop's loader and each
+// element iframe's page, stylesheet, script and WebAssembly — raw, gzip and brotli; then the time from mount()
+// to the `ready` event for each element in headless Chromium against the edge on workerd, with an empty cache
+// (first visit) and a warm one (the content-hashed files cached). Run by `make bench WHAT=sdk`.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -22,20 +22,28 @@ function sizes(file) {
   };
 }
 
-function byteTable() {
+/// The loader as shipped and as written, then each element's page, stylesheet, script and WebAssembly.
+function byteTables() {
   const elements = path.join(root, 'edge-api/public/elements/v1');
-  const html = fs.readFileSync(path.join(elements, 'card.html'), 'utf8');
-  const named = (pattern) => html.match(pattern)[0];
-  const rows = [
-    ['loader (npm/src/index.mjs)', path.join(root, 'npm/src/index.mjs')],
-    ['iframe card.html', path.join(elements, 'card.html')],
-    ['iframe stylesheet', path.join(elements, named(/card-[0-9a-f]+\.css/))],
-    ['iframe script (wasm-bindgen glue + boot)', path.join(elements, named(/element-[0-9a-f]+\.js/))],
-    ['iframe WebAssembly', path.join(elements, named(/element-[0-9a-f]+\.wasm/))],
+  const loader = [
+    ['loader as shipped (npm/dist/paygate.mjs, minified)', path.join(root, 'npm/dist/paygate.mjs')],
+    ['loader source (npm/src/index.mjs, commented)', path.join(root, 'npm/src/index.mjs')],
   ].map(([name, file]) => ({ name, ...sizes(file) }));
-  const iframe = rows.slice(1).reduce((sum, r) => ({ raw: sum.raw + r.raw, gzip: sum.gzip + r.gzip, brotli: sum.brotli + r.brotli }), { raw: 0, gzip: 0, brotli: 0 });
-  rows.push({ name: 'iframe critical path (total)', ...iframe });
-  return rows;
+  const tables = { loader };
+  for (const page of ['card.html', 'apple-pay.html']) {
+    const html = fs.readFileSync(path.join(elements, page), 'utf8');
+    const named = (extension) => html.match(new RegExp(`[a-z-]+-[0-9a-f]{16}\\.${extension}`))[0];
+    const rows = [
+      [`${page}`, page],
+      ['stylesheet', named('css')],
+      ['script (wasm-bindgen glue + boot)', named('js')],
+      ['WebAssembly', named('wasm')],
+    ].map(([name, file]) => ({ name, ...sizes(path.join(elements, file)) }));
+    const total = rows.reduce((sum, r) => ({ raw: sum.raw + r.raw, gzip: sum.gzip + r.gzip, brotli: sum.brotli + r.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+    rows.push({ name: 'iframe critical path (total)', ...total });
+    tables[page] = rows;
+  }
+  return tables;
 }
 
 const percentile = (values, p) => {
@@ -43,14 +51,16 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 
-async function mountToReady(edgeUrl) {
-  const loader = fs.readFileSync(path.join(root, 'npm/src/index.mjs'));
+/// mount() → ready for an element (`options`, as a JS object literal). The Apple Pay element runs in Chromium,
+/// which has no Apple Pay: its `ready` (available: false) comes once its iframe has loaded and checked.
+async function mountToReady(edgeUrl, options) {
+  const loader = fs.readFileSync(path.join(root, 'npm/dist/paygate.mjs'));
   const key = `pk_test_${'Bench0123456789'.repeat(3)}`;
   const page = `<!doctype html><meta charset="utf-8"><div id="card"></div><script type="module">
     import { loadPaygate } from '/paygate.mjs';
     const started = performance.now();
     const paygate = await loadPaygate('${key}', { apiBase: '${edgeUrl}', locale: 'en' });
-    paygate.mount('#card', { type: 'card' }).on('ready', () => { window.mountToReadyMs = performance.now() - started; });
+    paygate.mount('#card', ${options}).on('ready', () => { window.mountToReadyMs = performance.now() - started; });
   </script>`;
   const shop = http.createServer((req, res) => {
     if (req.url === '/paygate.mjs') res.writeHead(200, { 'content-type': 'text/javascript' }).end(loader);
@@ -83,11 +93,18 @@ async function mountToReady(edgeUrl) {
 
 const edge = await startEdge({ port: 0 });
 try {
-  console.log('\nbytes on the critical path');
-  console.table(byteTable());
-  console.log(`\nmount() → ready in headless Chromium, ${RUNS} runs each (ms)`);
-  const timings = await mountToReady(edge.url);
-  console.table(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, { median: v.median.toFixed(1), p95: v.p95.toFixed(1), max: v.max.toFixed(1) }])));
+  for (const [what, rows] of Object.entries(byteTables())) {
+    console.log(`\nbytes on the critical path: ${what}`);
+    console.table(rows);
+  }
+  for (const [what, options] of [
+    ['card', "{ type: 'card' }"],
+    ['apple_pay', "{ type: 'apple_pay', amount: 1999, currency: 'USD', country: 'US', label: 'Bench shop' }"],
+  ]) {
+    console.log(`\nmount() → ready for ${what} in headless Chromium, ${RUNS} runs each (ms)`);
+    const timings = await mountToReady(edge.url, options);
+    console.table(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, { median: v.median.toFixed(1), p95: v.p95.toFixed(1), max: v.max.toFixed(1) }])));
+  }
 } finally {
   await edge.dispose();
 }

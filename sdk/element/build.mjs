@@ -28,7 +28,8 @@ const shortHash = (bytes) => crypto.createHash('sha256').update(bytes).digest('h
 export const integrity = (bytes) => `sha384-${crypto.createHash('sha384').update(bytes).digest('base64')}`;
 
 /// One element: its page, stylesheet, glue and WebAssembly, named by content. `boot` is the Rust entry point.
-function pack({ pkgDir, page, stylesheet, prefix, boot }) {
+/// Every element's page is `page.html`, named `page` and titled `title`.
+function pack({ pkgDir, page, title, stylesheet, prefix, boot }) {
   const wasm = read(path.join(pkgDir, 'paygate_sdk_bg.wasm'));
   const wasmName = `${prefix}-${shortHash(wasm)}.wasm`;
   // The glue's own default would look for paygate_sdk_bg.wasm; start it with the hashed name, then boot.
@@ -53,8 +54,9 @@ try {
   const css = read(path.join(here, stylesheet));
   const cssName = `${path.basename(stylesheet, '.css')}-${shortHash(css)}.css`;
   const html = Buffer.from(
-    read(path.join(here, page))
+    read(path.join(here, 'page.html'))
       .toString('utf8')
+      .replace('{{title}}', title)
       .replace('{{css}}', cssName)
       .replace('{{css_integrity}}', integrity(css))
       .replace('{{wasm}}', wasmName)
@@ -65,8 +67,8 @@ try {
 }
 
 const files = {
-  ...pack({ pkgDir: cardPkg, page: 'card.html', stylesheet: 'card.css', prefix: 'element', boot: 'boot' }),
-  ...pack({ pkgDir: applePayPkg, page: 'apple-pay.html', stylesheet: 'apple-pay.css', prefix: 'apple-pay-element', boot: 'boot_apple_pay' }),
+  ...pack({ pkgDir: cardPkg, page: 'card.html', title: 'Paygate card form', stylesheet: 'card.css', prefix: 'element', boot: 'boot' }),
+  ...pack({ pkgDir: applePayPkg, page: 'apple-pay.html', title: 'Paygate Apple Pay button', stylesheet: 'apple-pay.css', prefix: 'apple-pay-element', boot: 'boot_apple_pay' }),
 };
 // The loader as shipped (npm/dist/paygate.mjs, minified from npm/src/index.mjs).
 const loader = writeMinifiedLoader();

@@ -1,9 +1,11 @@
-//! `paygate-sdk`: the browser runtime that runs inside the Paygate card iframe (edge origin). The shop
-//! page never loads this module and never sees card data; it talks to the iframe over `postMessage`
-//! through the `@paygate/js` loader.
+//! `paygate-sdk`: the browser runtime that runs inside Paygate's element iframes (edge origin): the card form
+//! (feature `card`, `boot`) and the Apple Pay button (feature `apple-pay`, `apple_pay::boot_apple_pay`), each its
+//! own WebAssembly build. The shop page never loads this module and never sees card data; it talks to the
+//! iframes over `postMessage` through the `@paygate/js` loader.
 //!
-//! Invariant: no card digit leaves this module except inside the tokenize request to the edge. Messages
-//! to the page carry brand, completeness, errors and the token, and go only to the page's own origin.
+//! Invariant: no card digit and no Apple Pay payment data leaves this module except inside a request to the
+//! edge. Messages to the page carry brand, completeness, errors and the token, and go only to the page's own
+//! origin.
 
 #[cfg(feature = "apple-pay")]
 pub mod apple_pay;

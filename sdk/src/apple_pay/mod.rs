@@ -129,7 +129,7 @@ impl ApplePayElement {
     }
 
     /// Apple's button, per Apple's guidelines: `-apple-pay-button` appearance with the shop's type and style
-    /// (card.css), localized through `lang`, named for assistive technology.
+    /// (apple-pay.css), localized through `lang`, named for assistive technology.
     fn render(&self) {
         let state = self.0.state.borrow();
         let settings = &state.settings;
