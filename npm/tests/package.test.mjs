@@ -40,10 +40,11 @@ test('the shipped loader is the current source, minified', (t) => {
 
 // Each iframe's critical path (page, stylesheet, script, WebAssembly) has a budget too: bytes are
 // deterministic, unlike times, so this one is a test. Built by scripts/build_browser.sh (make test runs it first).
-// Each element is its own build, so the card iframe never carries the Apple Pay code.
-const IFRAME_GZIP_BYTES_MAX = 60 * 1024;
+// Each element is its own build, so the card iframe never carries the Apple Pay code. The Apple Pay element's
+// budget is tighter: it is a button, and 43 KB when its budget was set (a float parser once added 16 KB).
+const IFRAME_GZIP_BYTES_MAX = { 'card.html': 60 * 1024, 'apple-pay.html': 48 * 1024 };
 
-for (const page of ['card.html', 'apple-pay.html']) {
+for (const page of Object.keys(IFRAME_GZIP_BYTES_MAX)) {
   test(`the ${page} iframe stays within its size budget`, (t) => {
     const element = `${dir}element/`;
     t.assert.ok(existsSync(`${element}${page}`), 'the element is not built: run scripts/build_browser.sh');
@@ -51,6 +52,6 @@ for (const page of ['card.html', 'apple-pay.html']) {
     const files = [page, ...html.match(/[a-z-]+-[0-9a-f]{16}\.(css|js|wasm)/g)];
     t.assert.equal(files.length, 4, `${page} names its stylesheet, script and WebAssembly`);
     const bytes = files.reduce((sum, file) => sum + gzipSync(readFileSync(element + file), { level: 9 }).length, 0);
-    t.assert.ok(bytes <= IFRAME_GZIP_BYTES_MAX, `${bytes} bytes gzipped`);
+    t.assert.ok(bytes <= IFRAME_GZIP_BYTES_MAX[page], `${bytes} bytes gzipped`);
   });
 }
