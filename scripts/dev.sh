@@ -151,7 +151,7 @@ PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR PAYGA
 groups+=("$!")
 echo "worker started (log: $LOG_DIR/worker.log)"
 
-step "browser SDK (card element, npm package, demo shop install)"
+step "browser SDK (card and Apple Pay elements, npm package, demo shop install)"
 ./scripts/build_browser.sh
 
 step "edge (wrangler dev on workerd)"
@@ -180,7 +180,8 @@ PORT=$SHOP_PORT PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT PAYGATE_SECRET_KEY=
 
 step "running"
 cat <<TXT
-  demo shop       http://127.0.0.1:$SHOP_PORT          (open it: the checkout page with the card form)
+  demo shop       http://127.0.0.1:$SHOP_PORT          (open it: the checkout page with the card form; its Apple Pay
+                  button shows only in Safari with Apple Pay, on a domain registered with POST /v1/apple_pay/domains)
   edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
   ledger backend  http://$BACKEND_ADDR     (internal, edge-signed requests only; /health, /ready)
   sandbox         http://$SANDBOX_ADDR     (the test-mode card network)

@@ -175,9 +175,9 @@ export interface CardElement {
 /** Options of {@link Paygate.mount} for the Apple Pay button. */
 export interface ApplePayElementOptions {
   type: 'apple_pay';
-  /** What the sheet charges, in minor units of `currency` (`1999` for 19.99 USD). The charge must ask the same. */
+  /** What the sheet charges, in minor units of `currency` (`1999` for 19.99 USD), at most 999,999,999,999. The charge must ask the same. */
   amount: number;
-  /** ISO 4217 code, e.g. `'USD'`, `'SAR'`. */
+  /** ISO 4217 code, e.g. `'USD'`, `'SAR'`. A code Paygate does not know makes the element fail to load (`loaderror`; the console says why). */
   currency: string;
   /** Your (the merchant's) country, ISO 3166-1 alpha-2. `'SA'` also offers mada cards (Apple Pay version 5). */
   country: string;
@@ -213,7 +213,8 @@ export interface ApplePayElementEvents {
   ready: { available: boolean; height: number };
   /**
    * The shopper approved the payment. Charge `token.id` from your server, then call `complete('success')` or
-   * `complete('failure')` within 25 seconds: the sheet shows the outcome (after 25 s it shows a failure).
+   * `complete('failure')`: the sheet shows the outcome. 25 s after the shopper approved (the token's own making
+   * included, usually well under a second) it shows a failure instead.
    */
   token: { token: ApplePayToken; complete(status: 'success' | 'failure'): void };
   /** The shopper closed the sheet before paying. `message` is in the element's language. */

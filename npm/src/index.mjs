@@ -75,8 +75,9 @@ function mount(api, target, options) {
 }
 
 /// What every element shares: its iframe on the API origin, messages (queued until `ready`, believed only from
-/// that iframe), events, the load timeout and destroy. `onFrame(type, detail)` sees each message first and
-/// returns the detail to emit, or undefined to emit none.
+/// that iframe), settings updates (given back to a reloaded iframe), events, the load timeout and destroy.
+/// `onFrame(type, detail, first)` sees each message first and returns the detail to emit, or undefined to emit
+/// none.
 function mountFrame(api, host, { page, params, title, events, onFrame }) {
   const id = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   const frame = document.createElement('iframe');
@@ -96,6 +97,7 @@ function mountFrame(api, host, { page, params, title, events, onFrame }) {
 
   const handlers = new Map(events.map((event) => [event, new Set()]));
   let queue = []; // until `ready` nobody in the iframe listens yet; null afterwards
+  let changed = {}; // every setting changed since mount: a reloaded iframe knows only its URL's
   const el = { frame, id, loadFailed: null, destroyed: false, onDestroy: () => {} };
   // Never '*': only our edge's page may read what we send.
   el.send = (data) => frame.contentWindow?.postMessage(data, api.origin);
@@ -104,6 +106,11 @@ function mountFrame(api, host, { page, params, title, events, onFrame }) {
     const data = { paygate: 1, id, ...message };
     if (queue) queue.push(data);
     else el.send(data);
+  };
+  el.update = (settings) => {
+    if (!Object.keys(settings).length) return;
+    changed = { ...changed, ...settings };
+    el.post({ type: 'update', ...settings });
   };
   el.emit = (type, detail) => {
     for (const handler of [...(handlers.get(type) ?? [])]) {
@@ -145,6 +152,9 @@ function mountFrame(api, host, { page, params, title, events, onFrame }) {
     if (first) {
       queue.forEach(el.send);
       queue = null;
+    } else if (type === 'ready' && Object.keys(changed).length) {
+      // The iframe reloaded (its host moved in the DOM, say): give it back its settings.
+      el.send({ paygate: 1, id, type: 'update', ...changed });
     }
     detail = onFrame(type, detail, first);
     if (detail !== undefined) el.emit(type, detail);
@@ -186,7 +196,6 @@ function mountCard(api, host, options) {
   const params = { locale, layout, postal: postal ? '1' : '0' };
   if (style) params.style = JSON.stringify(style);
   const pending = new Map(); // tokenize request number -> {resolve, timer}
-  let changed = {}; // every setting changed since mount: a reloaded iframe knows only its URL's
   let requests = 0;
   const settle = (request, result) => {
     const waiting = pending.get(request);
@@ -204,9 +213,7 @@ function mountCard(api, host, options) {
     events: ['ready', 'change', 'focus', 'blur', 'submit', 'loaderror'],
     onFrame(type, detail, first) {
       if (type === 'ready' && !first) {
-        // The iframe reloaded (its host moved in the DOM, say): give it back its settings, and end the
-        // tokenize calls the old page can no longer answer.
-        if (Object.keys(changed).length) el.send({ paygate: 1, id: el.id, type: 'update', ...changed });
+        // The iframe reloaded: the old page can no longer answer its tokenize calls.
         endAll({ error: { code: 'network_error', message: 'The card form reloaded; try again' } });
       }
       if (type === 'tokenized') settle(detail.request, detail.token ? { token: detail.token } : { error: detail.error });
@@ -215,10 +222,7 @@ function mountCard(api, host, options) {
   });
   el.onLoadFailure = (failure) => endAll({ error: failure });
   el.onDestroy = () => endAll(destroyedError());
-  if (disabled) {
-    changed.disabled = disabled;
-    el.post({ type: 'update', disabled });
-  }
+  if (disabled) el.update({ disabled });
   return Object.assign(el.element, {
     tokenize(data) {
       return new Promise((resolve) => {
@@ -238,11 +242,7 @@ function mountCard(api, host, options) {
     update(changes) {
       // The title belongs to the iframe element, on this side; the rest to the form inside.
       if (changes?.title !== undefined) el.frame.setAttribute('title', changes.title);
-      const settings = frameSettings(changes);
-      if (Object.keys(settings).length) {
-        changed = { ...changed, ...settings };
-        el.post({ type: 'update', ...settings });
-      }
+      el.update(frameSettings(changes));
     },
     clear: () => el.post({ type: 'clear' }),
     focus: () => el.post({ type: 'focus' }),
@@ -254,8 +254,9 @@ function mountCard(api, host, options) {
 /// options given come back, as for the card.
 function applePaySettings({ amount, label, locale } = {}) {
   const settings = {};
-  if (amount !== undefined) settings.amount = Number.isSafeInteger(amount) && amount > 0 ? amount : fail('amount must be a positive integer in minor units (1999 for 19.99)');
-  if (label !== undefined) settings.label = typeof label === 'string' && label.trim() && label.length <= 64 ? label : fail('label must be the shop name, 1 to 64 characters');
+  // As core::apple_pay_sheet: at most 999,999,999,999 minor units; a label of 1 to 64 printable characters.
+  if (amount !== undefined) settings.amount = Number.isInteger(amount) && amount > 0 && amount < 1e12 ? amount : fail('amount must be a positive integer in minor units (1999 for 19.99)');
+  if (label !== undefined) settings.label = typeof label === 'string' && label.trim() && label.trim().length <= 64 && !/[\0-\x1f\x7f-\x9f]/.test(label) ? label : fail('label must be the shop name, 1 to 64 printable characters');
   if (locale !== undefined) settings.locale = frameSettings({ locale }).locale;
   return settings;
 }
@@ -293,9 +294,6 @@ function mountApplePay(api, host, options) {
     },
   });
   return Object.assign(el.element, {
-    update(changes) {
-      const settings = applePaySettings(changes);
-      if (Object.keys(settings).length) el.post({ type: 'update', ...settings });
-    },
+    update: (changes) => el.update(applePaySettings(changes)),
   });
 }

@@ -34,6 +34,7 @@ test('each wrong option is refused at mount, named', (t) => {
     [{ amount: 19.99 }, /amount/], [{ amount: 0 }, /amount/], [{ amount: '1999' }, /amount/], [{ amount: undefined }, /amount/],
     [{ currency: 'US' }, /currency/], [{ currency: undefined }, /currency/], [{ country: 'us' }, /country/],
     [{ country: 'USA' }, /country/], [{ label: '' }, /label/], [{ label: 'x'.repeat(65) }, /label/],
+    [{ label: 'Shop\nName' }, /label/], [{ amount: 1e12 }, /amount/],
     [{ buttonType: 'pay' }, /buttonType/], [{ buttonStyle: 'red' }, /buttonStyle/], [{ locale: 'fr' }, /locale/],
   ];
   for (const [change, message] of wrong) {
@@ -104,7 +105,7 @@ test('an element that cannot start says so with loaderror', (t) => {
   t.assert.deepEqual(failures, ['load_failed']);
 });
 
-test('update changes the amount and label for the next payment; destroy ends everything', (t) => {
+test('update posts the next payment\'s amount and label; destroy ends everything', (t) => {
   const element = paygate.mount('#card', OPTIONS);
   page.fromFrame({ type: 'ready', available: true, height: 44 });
   const tokens = [];
@@ -118,4 +119,13 @@ test('update changes the amount and label for the next payment; destroy ends eve
   t.assert.equal(page.posted.length, 1, 'nothing is posted after destroy');
   t.assert.equal(page.frame(), undefined);
   t.assert.equal(page.listeners.size, 0);
+});
+
+test('a reloaded iframe gets back the amount changed since mount, so the sheet asks what the page shows', (t) => {
+  const element = paygate.mount('#card', OPTIONS);
+  page.fromFrame({ type: 'ready', available: true, height: 44 });
+  element.update({ amount: 2500 });
+  page.posted.length = 0;
+  page.fromFrame({ type: 'ready', available: true, height: 44 }); // the host moved: a fresh page, mount's options
+  t.assert.deepEqual(page.posted.map((p) => [p.data.type, p.data.amount]), [['update', 2500]]);
 });

@@ -130,7 +130,12 @@ function mountApplePay(paygate, country) {
     $('apple-pay-area').hidden = !available;
   });
   applePay.on('token', async ({ token, complete }) => {
-    if (busy || done) return complete('failure');
+    // An earlier charge whose outcome is unknown must be settled first (Pay replays it under its key): a new
+    // token under the same attempt would be another request under the same Idempotency-Key.
+    if (busy || done || unsettledToken) {
+      if (unsettledToken) say('unknown', { tone: 'error', code: 'unsettled' });
+      return complete('failure');
+    }
     say('working');
     setBusy(true);
     try {

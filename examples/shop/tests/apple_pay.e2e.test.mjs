@@ -17,6 +17,8 @@ import { launchChromium, SCREENSHOT_DIR } from './chromium.mjs';
 
 const MERCHANT_ID = 'merchant.dev.paygate';
 const SHOP_HOST = 'shop.paygate.test';
+// The same shop under a name the merchant never registers.
+const OTHER_HOST = 'other.paygate.test';
 // The device card in the minted tokens: a Visa device account number, and a fresh one-time cryptogram per
 // payment, as a device makes them (the sandbox acquirer declines a cryptogram it has seen).
 const DPAN = '4895370012003478';
@@ -26,6 +28,7 @@ let stack;
 let apple;
 let shop;
 let shopUrl;
+let otherUrl;
 let browser;
 let processing;
 // What the stand-in of ApplePaySession does after merchant validation: 'pay' or 'cancel'.
@@ -52,10 +55,13 @@ before(async () => {
   if (endpoint.status !== 201) throw new Error(endpoint.text);
   shop.webhookSecrets = [endpoint.json.secret];
   shopUrl = `http://${SHOP_HOST}:${new URL(local).port}`;
+  otherUrl = `http://${OTHER_HOST}:${new URL(local).port}`;
+  const registered = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/apple_pay/domains', { domain_name: SHOP_HOST }, { 'idempotency-key': 'register-demo-shop' });
+  if (registered.status !== 201) throw new Error(registered.text);
   browser = await launchChromium({ args: [
-    `--host-resolver-rules=MAP ${SHOP_HOST} 127.0.0.1`,
-    // Apple Pay needs a secure page; this one is plain http on a name of its own.
-    `--unsafely-treat-insecure-origin-as-secure=${shopUrl}`,
+    '--host-resolver-rules=MAP *.paygate.test 127.0.0.1',
+    // Apple Pay needs a secure page; these are plain http on names of their own.
+    `--unsafely-treat-insecure-origin-as-secure=${shopUrl},${otherUrl}`,
   ] });
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
 });
@@ -98,7 +104,7 @@ function standIn() {
 }
 
 /// Opens the checkout, with or without the stand-in of Apple Pay; waits for the card form.
-async function openCheckout({ withApplePay = true } = {}) {
+async function openCheckout({ withApplePay = true, url = shopUrl } = {}) {
   sessionLog = [];
   const page = await browser.context.newPage();
   const errors = [];
@@ -125,7 +131,7 @@ async function openCheckout({ withApplePay = true } = {}) {
     });
     await page.addInitScript(standIn);
   }
-  await page.goto(shopUrl);
+  await page.goto(url);
   await page.frameLocator('#card iframe').locator('#pg-number').waitFor();
   const ready = () => page.evaluate(() => window.__received.find((m) => m?.type === 'ready' && 'available' in m));
   await eventually(ready, 'the Apple Pay element to be ready');
@@ -151,12 +157,14 @@ test('without ApplePaySession the button is not shown, and ready says Apple Pay 
 
 test('a domain the merchant did not register gets no merchant session: the shopper is told, nothing is charged', async (t) => {
   const before = (await charges()).length;
-  const { page, frame, close } = await openCheckout();
+  const { page, frame, close } = await openCheckout({ url: otherUrl });
   try {
     await frame.locator('#pg-apple-pay').click();
     await page.locator('[data-testid=status][data-code=apple_pay_unavailable]').waitFor({ timeout: 15_000 });
     t.assert.match(await page.locator('[data-testid=status]').textContent(), /Apple Pay is not available for this shop/);
     t.assert.deepEqual(steps(), ['session', 'begin', 'abort'], 'the sheet is aborted, never validated');
+    const asked = (await (await fetch(`${apple.url}/_fake/requests`)).json()).requests;
+    t.assert.ok(!asked.some((request) => request.initiativeContext === OTHER_HOST), 'Apple was never asked for it');
     t.assert.equal((await charges()).length, before);
   } finally {
     await close();
@@ -164,8 +172,6 @@ test('a domain the merchant did not register gets no merchant session: the shopp
 });
 
 test('a click pays with Apple Pay: merchant validation, token, captured charge, success on the sheet', async (t) => {
-  const registered = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/apple_pay/domains', { domain_name: SHOP_HOST }, { 'idempotency-key': 'register-demo-shop' });
-  t.assert.equal(registered.status, 201, registered.text);
   scenario = 'pay';
   const { page, frame, errors, close } = await openCheckout();
   try {

@@ -31,12 +31,15 @@ use web_sys::{Document, HtmlElement};
 /// Relative to `/elements/v1/apple-pay.html`, so an edge mounted under a path prefix works too.
 const SESSIONS_URL: &str = "../../v1/apple_pay/sessions";
 const TOKENS_URL: &str = "../../v1/tokens";
-/// Each edge call is bounded well inside the sheet's own patience.
-const EDGE_TIMEOUT_MS: i32 = 20_000;
+/// Merchant validation is bounded well inside the sheet's own patience.
+const VALIDATION_TIMEOUT_MS: i32 = 15_000;
+/// The token call eats into the page's time to charge (below), so it gives up sooner.
+const TOKENIZE_TIMEOUT_MS: i32 = 10_000;
 /// Apple's recommended button height (apple-pay.css), should the stylesheet not say.
 const BUTTON_HEIGHT_PX: f64 = 44.0;
-/// Apple ends the sheet 30 s after the shopper authorizes; the page's `complete` must come before.
-const COMPLETE_TIMEOUT_MS: u32 = 25_000;
+/// Apple ends the sheet 30 s after the shopper authorizes; the page's `complete` must come before, so the
+/// element gives up 25 s after the authorization (whatever the token call took of it).
+const COMPLETE_DEADLINE_MS: f64 = 25_000.0;
 
 /// Starts the Apple Pay element in the iframe. The iframe's boot script calls this once.
 #[wasm_bindgen]
@@ -87,12 +90,15 @@ struct State {
     retired: Option<Live>,
     /// Numbers the tokens handed to the page, so a late `complete` cannot end a newer payment.
     tokens: u32,
+    /// Numbers the sessions, so an answer that arrives after its session ended cannot act on a newer one.
+    sessions: u32,
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
 
 /// The session whose sheet is open.
 struct Live {
+    generation: u32,
     session: ApplePaySession,
     _handlers: [Handler; 3],
     /// The token handed to the page, waiting for its `complete`, and the timer that gives up on it.
@@ -106,7 +112,7 @@ impl ApplePayElement {
         button.set_attribute("type", "button")?;
         button.set_id("pg-apple-pay");
         body.append_child(&button)?;
-        let state = State { settings, live: None, retired: None, tokens: 0 };
+        let state = State { settings, live: None, retired: None, tokens: 0, sessions: 0 };
         let inner = Inner {
             identity,
             document: document.clone(),
@@ -190,11 +196,13 @@ impl ApplePayElement {
                 return self.fail_to_start(&error);
             }
         };
-        let handler = |on: fn(&ApplePayElement, JsValue)| {
+        state.sessions += 1;
+        let generation = state.sessions;
+        let handler = |on: fn(&ApplePayElement, u32, JsValue)| {
             let weak = Rc::downgrade(&self.0);
             Handler::new(move |event| {
                 if let Some(inner) = weak.upgrade() {
-                    on(&ApplePayElement(inner), event);
+                    on(&ApplePayElement(inner), generation, event);
                 }
             })
         };
@@ -203,10 +211,10 @@ impl ApplePayElement {
         session.set_onpaymentauthorized(handlers[1].as_ref().unchecked_ref());
         session.set_oncancel(handlers[2].as_ref().unchecked_ref());
         state.retired = None;
-        state.live = Some(Live { session: session.clone(), _handlers: handlers, awaiting: None });
+        state.live = Some(Live { generation, session: session.clone(), _handlers: handlers, awaiting: None });
         drop(state);
         if let Err(error) = session.begin() {
-            self.end();
+            self.end(generation);
             self.fail_to_start(&error);
         }
     }
@@ -216,14 +224,19 @@ impl ApplePayElement {
         self.tell_error(Text::ApplePayFailed);
     }
 
-    fn session(&self) -> Option<ApplePaySession> {
-        self.0.state.borrow().live.as_ref().map(|live| live.session.clone())
+    /// Session `generation`, if its sheet is still the open one.
+    fn session(&self, generation: u32) -> Option<ApplePaySession> {
+        let state = self.0.state.borrow();
+        state.live.as_ref().filter(|live| live.generation == generation).map(|live| live.session.clone())
     }
 
-    /// The sheet is closed: the session's handlers are kept (one of them may be running) until the next.
-    fn end(&self) {
+    /// Session `generation`'s sheet is closed: its handlers are kept (one of them may be running) until the
+    /// next session starts. A newer session is left alone.
+    fn end(&self, generation: u32) {
         let mut state = self.0.state.borrow_mut();
-        state.retired = state.live.take();
+        if state.live.as_ref().is_some_and(|live| live.generation == generation) {
+            state.retired = state.live.take();
+        }
     }
 
     fn tell_error(&self, text: Text) {
@@ -237,15 +250,16 @@ impl ApplePayElement {
     }
 
     /// Apple asks for a merchant session: the edge gets it from Apple for the page's (registered) domain.
-    fn validate_merchant(&self, event: JsValue) {
+    fn validate_merchant(&self, generation: u32, event: JsValue) {
         let body = js::object();
         js::set(&body, "validation_url", js::get_string(&event, "validationURL", 2048).unwrap_or_default());
         js::set(&body, "domain", self.0.identity.parent_host());
         js::set(&body, "display_name", self.0.state.borrow().settings.label.as_str());
         let element = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let answer = edge::post(&element.0.identity.publishable_key, SESSIONS_URL, &body, EDGE_TIMEOUT_MS).await;
-            let Some(session) = element.session() else { return }; // cancelled meanwhile
+            let answer =
+                edge::post(&element.0.identity.publishable_key, SESSIONS_URL, &body, VALIDATION_TIMEOUT_MS).await;
+            let Some(session) = element.session(generation) else { return }; // cancelled meanwhile
             let refused = match answer {
                 Ok((200, merchant_session)) => match session.complete_merchant_validation(&merchant_session) {
                     Ok(()) => return,
@@ -258,14 +272,15 @@ impl ApplePayElement {
                 }
                 Err(edge::Unreachable) => Text::NetworkError,
             };
-            element.end();
+            element.end(generation);
             let _ = session.abort();
             element.tell_error(refused);
         });
     }
 
     /// The shopper authorized: the edge vault opens the payment data, the page gets the token.
-    fn payment_authorized(&self, event: JsValue) {
+    fn payment_authorized(&self, generation: u32, event: JsValue) {
+        let authorized_at = js_sys::Date::now();
         let payment_data = js::get(&js::get(&js::get(&event, "payment"), "token"), "paymentData");
         let wallet = js::object();
         js::set(&wallet, "payment_data", payment_data);
@@ -273,7 +288,8 @@ impl ApplePayElement {
         js::set(&body, "apple_pay", wallet);
         let element = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let answer = edge::post(&element.0.identity.publishable_key, TOKENS_URL, &body, EDGE_TIMEOUT_MS).await;
+            let answer = edge::post(&element.0.identity.publishable_key, TOKENS_URL, &body, TOKENIZE_TIMEOUT_MS).await;
+            let Some(session) = element.session(generation) else { return }; // the sheet closed meanwhile
             let token = match answer {
                 Ok((200..=299, json)) => edge::token_summary(&json).ok_or(Text::ApplePayFailed),
                 Ok((_, problem)) => {
@@ -283,26 +299,27 @@ impl ApplePayElement {
                 Err(edge::Unreachable) => Err(Text::NetworkError),
             };
             match token {
-                Ok(token) => element.hand_over(token),
+                Ok(token) => element.hand_over(generation, token, authorized_at),
                 Err(text) => {
                     // The sheet shows the failure and lets the shopper try again or close it.
-                    if let Some(session) = element.session() {
-                        let _ = session.complete_payment(&status(STATUS_FAILURE));
-                    }
+                    let _ = session.complete_payment(&status(STATUS_FAILURE));
                     element.tell_error(text);
                 }
             }
         });
     }
 
-    /// Gives the page the token; the sheet waits for the page's `complete` (or gives up).
-    fn hand_over(&self, token: Object) {
+    /// Gives the page the token; the sheet waits for the page's `complete` (or gives up 25 s after the
+    /// shopper authorized at `authorized_at`).
+    fn hand_over(&self, generation: u32, token: Object, authorized_at: f64) {
         let mut state = self.0.state.borrow_mut();
         state.tokens += 1;
         let number = state.tokens;
-        let Some(live) = state.live.as_mut() else { return };
+        let Some(live) = state.live.as_mut().filter(|live| live.generation == generation) else { return };
         let weak = Rc::downgrade(&self.0);
-        let timer = Timeout::new(COMPLETE_TIMEOUT_MS, move || {
+        // At least a second: a page that answers at once still can, however long the token took.
+        let left = (COMPLETE_DEADLINE_MS - (js_sys::Date::now() - authorized_at)).max(1_000.0);
+        let timer = Timeout::new(left as u32, move || {
             if let Some(inner) = weak.upgrade() {
                 ApplePayElement(inner).complete(f64::from(number), false, true);
             }
@@ -327,11 +344,11 @@ impl ApplePayElement {
             // This runs inside the timer's own callback: let it finish rather than drop it here.
             timer.forget();
         }
-        let session = live.session.clone();
+        let (session, generation) = (live.session.clone(), live.generation);
         drop(state);
         let _ = session.complete_payment(&status(if success { STATUS_SUCCESS } else { STATUS_FAILURE }));
         if success {
-            self.end();
+            self.end(generation);
         }
         if timed_out {
             web_sys::console::error_1(&JsValue::from_str(
@@ -342,11 +359,11 @@ impl ApplePayElement {
     }
 
     /// The shopper closed the sheet (or Apple did).
-    fn cancel(&self, _event: JsValue) {
-        if self.session().is_none() {
+    fn cancel(&self, generation: u32, _event: JsValue) {
+        if self.session(generation).is_none() {
             return; // we aborted it ourselves, and said why
         }
-        self.end();
+        self.end(generation);
         let locale = self.0.state.borrow().settings.locale;
         let payload = js::object();
         js::set(&payload, "code", Text::ApplePayCancelled.code());
