@@ -5,11 +5,14 @@
 //!
 //! ```text
 //! pending ──authorize──▶ authorized ──capture(≤ authorized)──▶ captured ──refund──▶ partially_refunded ──▶ refunded
-//!    └──fail──▶ failed       ├──void──▶ voided                      └──refund(all)──────────────────────────▶ refunded
-//!                            └──expire──▶ expired
+//!  │ │ └──fail──▶ failed     ├──void──▶ voided                      └──refund(all)──────────────────────────▶ refunded
+//!  │ │                       └──expire──▶ expired
+//!  │ └──require_action──▶ requires_action ──authorize──▶ authorized
+//!  │                            └──fail (declined, failed or abandoned authentication)──▶ failed
 //! ```
 //! Terminal: failed, voided, expired, refunded. A refund that the processor later fails is reverted,
-//! which gives its amount back to the refundable balance.
+//! which gives its amount back to the refundable balance. `requires_action` waits for the cardholder's
+//! authentication (3-D Secure): nothing is authorized, so nothing is booked, until the processor says so.
 
 use crate::money::Amount;
 
@@ -17,6 +20,8 @@ use crate::money::Amount;
 #[serde(rename_all = "snake_case")]
 pub enum ChargeStatus {
     Pending,
+    /// The processor asks for the cardholder's authentication (3-D Secure) before it authorizes.
+    RequiresAction,
     Authorized,
     Captured,
     PartiallyRefunded,
@@ -27,8 +32,9 @@ pub enum ChargeStatus {
 }
 
 impl ChargeStatus {
-    pub const ALL: [ChargeStatus; 8] = [
+    pub const ALL: [ChargeStatus; 9] = [
         ChargeStatus::Pending,
+        ChargeStatus::RequiresAction,
         ChargeStatus::Authorized,
         ChargeStatus::Captured,
         ChargeStatus::PartiallyRefunded,
@@ -41,6 +47,7 @@ impl ChargeStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             ChargeStatus::Pending => "pending",
+            ChargeStatus::RequiresAction => "requires_action",
             ChargeStatus::Authorized => "authorized",
             ChargeStatus::Captured => "captured",
             ChargeStatus::PartiallyRefunded => "partially_refunded",
@@ -85,6 +92,8 @@ pub enum ChargeAction {
     Authorize {
         amount: Amount,
     },
+    /// The processor wants the cardholder authenticated first.
+    RequireAction,
     /// The processor declined, or the charge could not be attempted.
     Fail,
     /// Capture `amount` of the authorization; the rest is released.
@@ -107,6 +116,7 @@ impl ChargeAction {
     pub fn name(self) -> &'static str {
         match self {
             ChargeAction::Authorize { .. } => "authorize",
+            ChargeAction::RequireAction => "require_action",
             ChargeAction::Fail => "fail",
             ChargeAction::Capture { .. } => "capture",
             ChargeAction::Void => "void",
@@ -142,10 +152,11 @@ pub fn transition(
     let invalid = TransitionError::InvalidTransition { from: status, action: action.name() };
     let positive = |amount: Amount| if amount.is_zero() { Err(TransitionError::ZeroAmount) } else { Ok(amount) };
     let next = match (status, action) {
-        (S::Pending, A::Authorize { amount }) => {
+        (S::Pending | S::RequiresAction, A::Authorize { amount }) => {
             (S::Authorized, ChargeAmounts { authorized: positive(amount)?, ..ChargeAmounts::default() })
         }
-        (S::Pending, A::Fail) => (S::Failed, amounts),
+        (S::Pending, A::RequireAction) => (S::RequiresAction, amounts),
+        (S::Pending | S::RequiresAction, A::Fail) => (S::Failed, amounts),
         (S::Authorized, A::Capture { amount }) => {
             if positive(amount)? > amounts.authorized {
                 return Err(TransitionError::CaptureExceedsAuthorization {
@@ -238,7 +249,8 @@ mod tests {
         let allowed = |s: S, a: &A| {
             matches!(
                 (s, a),
-                (S::Pending, A::Authorize { .. } | A::Fail)
+                (S::Pending, A::Authorize { .. } | A::Fail | A::RequireAction)
+                    | (S::RequiresAction, A::Authorize { .. } | A::Fail)
                     | (S::Authorized, A::Capture { .. } | A::Void | A::Expire)
                     | (S::Captured | S::PartiallyRefunded, A::Refund { .. })
                     | (S::PartiallyRefunded | S::Refunded, A::RevertRefund { .. })
@@ -246,6 +258,7 @@ mod tests {
         };
         let actions = [
             A::Authorize { amount: amt(10) },
+            A::RequireAction,
             A::Fail,
             A::Capture { amount: amt(10) },
             A::Void,
@@ -256,7 +269,7 @@ mod tests {
         // Amounts each status can really have.
         let amounts_of = |status: S| {
             let (captured, refunded) = match status {
-                S::Pending | S::Failed => return ChargeAmounts::default(),
+                S::Pending | S::RequiresAction | S::Failed => return ChargeAmounts::default(),
                 S::Authorized | S::Voided | S::Expired => (0, 0),
                 S::Captured => (100, 0),
                 S::PartiallyRefunded => (100, 50),
@@ -282,6 +295,17 @@ mod tests {
                 assert!(actions.iter().all(|a| transition(status, amounts, *a).is_err()));
             }
         }
+    }
+
+    #[test]
+    fn an_authentication_ends_authorized_or_failed_and_moves_no_money_before() {
+        let (s, a) = transition(S::Pending, ChargeAmounts::default(), A::RequireAction).unwrap();
+        assert_eq!((s, a), (S::RequiresAction, ChargeAmounts::default()));
+        assert_eq!(transition(s, a, A::Authorize { amount: amt(500) }).unwrap(), (S::Authorized, authorized(500)));
+        assert_eq!(transition(s, a, A::Fail).unwrap().0, S::Failed);
+        assert!(!S::RequiresAction.is_terminal());
+        // Asked again, the answer is the same: the state is entered once.
+        assert!(transition(s, a, A::RequireAction).is_err());
     }
 
     #[test]

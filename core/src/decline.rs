@@ -50,6 +50,10 @@ decline_codes! {
     TryAgainLater = ("try_again_later", "The card was declined for now; a later attempt may succeed");
     /// The issuer wants the cardholder to authenticate (3-D Secure).
     AuthenticationRequired = ("authentication_required", "The card needs the cardholder's authentication");
+    /// The cardholder failed the authentication the issuer asked for (a wrong code, a refusal in the bank's app).
+    AuthenticationFailed = ("authentication_failed", "The cardholder's authentication failed");
+    /// The authentication was never completed: the charge waited for it, then failed.
+    AuthenticationAbandoned = ("authentication_abandoned", "The cardholder did not complete the authentication in time");
     /// The processor could not process the card (an error on its side, not the issuer's refusal).
     ProcessingError = ("processing_error", "The processor could not process the card");
     /// The processor account refused the request as set up (e.g. Stripe without raw card data access): the

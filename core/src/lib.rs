@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod apple_pay_sheet;
 #[cfg(feature = "applepay")]
 pub mod applepay;
+pub mod authentication;
 pub mod card;
 pub mod charge;
 pub mod decline;

@@ -200,6 +200,7 @@ mod lifecycle {
         prop_oneof![
             amount().prop_map(|amount| ChargeAction::Authorize { amount }),
             Just(ChargeAction::Fail),
+            Just(ChargeAction::RequireAction),
             amount().prop_map(|amount| ChargeAction::Capture { amount }),
             Just(ChargeAction::Void),
             Just(ChargeAction::Expire),
@@ -224,7 +225,8 @@ mod lifecycle {
             ChargeAction::Void | ChargeAction::Expire => LedgerEvent::Released { authorized: before.authorized },
             ChargeAction::Refund { amount } => LedgerEvent::Refunded { amount },
             ChargeAction::RevertRefund { amount } => LedgerEvent::RefundReverted { amount },
-            ChargeAction::Fail => return None,
+            // Waiting for the cardholder's authentication moves no money.
+            ChargeAction::Fail | ChargeAction::RequireAction => return None,
         })
     }
 

@@ -8,6 +8,7 @@
 mod apple_pay;
 mod assets;
 mod auth;
+mod authentication_return;
 mod backend;
 mod body;
 mod config;
@@ -123,6 +124,11 @@ async fn route(
         (_, "/v1/apple_pay/sessions") => Err(ErrorCode::MethodNotAllowed.into()),
         (Method::Get, "/v1/public/config") => public_config(req, env, request_id).await,
         (_, "/v1/public/config") => Err(ErrorCode::MethodNotAllowed.into()),
+        (_, p) if authentication_return::route(p).is_some() => {
+            let reference = authentication_return::route(p).unwrap_or_default().to_owned();
+            let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
+            authentication_return::handle(env, req.method(), &ip, &reference, request_id).await
+        }
         (_, p) if processor_events::route(p).is_some() => {
             let (connector, account) = processor_events::route(p).unwrap_or_default();
             let (connector, account) = (connector.to_owned(), account.to_owned());

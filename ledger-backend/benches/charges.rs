@@ -225,6 +225,7 @@ async fn main() {
             edge_secrets: vec![secret.clone()],
             pepper: Pepper::new(vec![7; 32]).unwrap(),
             edge_url: vault.url.clone(),
+            public_url: vault.url.clone(),
             sandbox_url: sandbox_url.clone(),
             stripe_url: stripe_url.clone(),
             checkout_test_url: "http://127.0.0.1:9".into(),

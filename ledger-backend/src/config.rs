@@ -22,6 +22,9 @@ pub struct Config {
     pub pepper: Pepper,
     /// `PAYGATE_EDGE_URL`: where the edge's vault-forward endpoint lives.
     pub edge_url: String,
+    /// `PAYGATE_PUBLIC_URL`: where browsers reach the edge (default `PAYGATE_EDGE_URL`): 3-D Secure's return
+    /// URLs, which processors send shoppers back to, start with it.
+    pub public_url: String,
     /// `PAYGATE_SANDBOX_URL`: the sandbox acquirer, for capture, void and refund.
     pub sandbox_url: String,
     /// `PAYGATE_STRIPE_URL`: Stripe's API (`https://api.stripe.com`; the local fake in development and tests).
@@ -67,6 +70,7 @@ impl Config {
         edge_secrets.extend(edge_secret("PAYGATE_EDGE_SECRET_PREVIOUS")?);
         let pepper = pepper_from_env()?;
         let edge_url = std::env::var("PAYGATE_EDGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8787".to_owned());
+        let public_url = std::env::var("PAYGATE_PUBLIC_URL").unwrap_or_else(|_| edge_url.clone());
         let sandbox_url = std::env::var("PAYGATE_SANDBOX_URL").unwrap_or_else(|_| "http://127.0.0.1:8082".to_owned());
         let url = |name: &str, default: &str| {
             std::env::var(name).unwrap_or_else(|_| default.to_owned()).trim_end_matches('/').to_owned()
@@ -97,6 +101,7 @@ impl Config {
             edge_secrets,
             pepper,
             edge_url,
+            public_url,
             sandbox_url,
             stripe_url,
             checkout_test_url,

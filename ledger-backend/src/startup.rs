@@ -34,5 +34,6 @@ pub fn processors(config: &Config) -> Arc<Processors> {
         urls,
         config.processor_timeout,
         config.secrets_keys.clone(),
+        config.public_url.trim_end_matches('/'),
     ))
 }

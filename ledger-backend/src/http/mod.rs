@@ -5,6 +5,7 @@
 pub mod api;
 mod api_keys;
 mod apple_pay;
+mod authentication;
 mod balance;
 mod charges;
 mod edge_auth;
@@ -67,6 +68,7 @@ pub fn v1_endpoints() -> Vec<api::Endpoint> {
         reconciliation::endpoints(),
         payouts::endpoints(),
         apple_pay::endpoints(),
+        authentication::endpoints(),
     ]
     .into_iter()
     .flatten()

@@ -80,8 +80,10 @@ pub fn request(properties: &[(&str, Value)], required: &[&str]) -> Value {
     schema
 }
 
-pub const CHARGE_STATUSES: [&str; 8] =
-    ["pending", "authorized", "captured", "partially_refunded", "refunded", "failed", "voided", "expired"];
+/// Every charge status, as core spells them.
+pub fn charge_statuses() -> Vec<&'static str> {
+    paygate_core::charge::ChargeStatus::ALL.iter().map(|s| s.as_str()).collect()
+}
 
 /// Every component, by name.
 pub fn components() -> Vec<(&'static str, Value)> {
@@ -125,7 +127,7 @@ fn charge() -> Value {
         ("id", id("ch")),
         ("object", constant("charge")),
         ("livemode", boolean()),
-        ("status", one_of_strings(&CHARGE_STATUSES)),
+        ("status", one_of_strings(&charge_statuses())),
         ("amount", minor_amount("Asked for")),
         ("amount_authorized", minor_amount("Held on the card")),
         ("amount_captured", minor_amount("Taken")),
@@ -133,7 +135,7 @@ fn charge() -> Value {
         ("currency", currency()),
         ("capture", boolean()),
         ("source", id("tok")),
-        ("payment_method", one_of_strings(&["card"])),
+        ("payment_method", one_of_strings(&["card", "apple_pay"])),
         (
             "processor",
             nullable(object(&[
@@ -169,6 +171,22 @@ fn charge() -> Value {
         ),
         ("created", timestamp()),
         ("authorization_expires_at", nullable(timestamp())),
+        (
+            "next_action",
+            nullable(object(&[
+                (
+                    "type",
+                    json!({ "type": "string", "enum": ["redirect"],
+                                 "description": "Send the shopper to redirect_url (handleNextAction in @paygate/js does it in a dialog)" }),
+                ),
+                (
+                    "redirect_url",
+                    json!({ "type": "string", "format": "uri",
+                                         "description": "The processor's authentication page (3-D Secure)" }),
+                ),
+                ("expires_at", timestamp()),
+            ])),
+        ),
     ])
 }
 

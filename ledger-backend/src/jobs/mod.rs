@@ -18,6 +18,8 @@ pub const AUDIT_SEAL_EVERY: Duration = Duration::from_secs(2);
 pub const EXPIRY_EVERY: Duration = Duration::from_secs(60);
 pub const RECOVERY_EVERY: Duration = Duration::from_secs(15);
 pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(3_600);
+/// Authentications (3-D Secure) past their deadline are looked for this often: a charge fails at most this late.
+pub const AUTHENTICATION_EXPIRY_EVERY: Duration = Duration::from_secs(30);
 /// Each account's pull has its own schedule (`settlement::pull`); this is how often the due ones are looked for.
 pub const SETTLEMENT_PULL_EVERY: Duration = Duration::from_secs(60);
 /// The replay guard's table gains a row per request; it is trimmed often so it stays small.
@@ -43,7 +45,10 @@ async fn periodic(pool: PgPool, processors: Arc<Processors>, shutdown: impl Futu
     let mut maintain = tokio::time::interval(MAINTENANCE_EVERY);
     let mut replay_guard = tokio::time::interval(REPLAY_GUARD_EVERY);
     let mut settlement = tokio::time::interval(SETTLEMENT_PULL_EVERY);
-    for timer in [&mut seal, &mut expire, &mut recover, &mut maintain, &mut replay_guard, &mut settlement] {
+    let mut authentications = tokio::time::interval(AUTHENTICATION_EXPIRY_EVERY);
+    for timer in
+        [&mut seal, &mut expire, &mut recover, &mut maintain, &mut replay_guard, &mut settlement, &mut authentications]
+    {
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     tokio::pin!(shutdown);
@@ -52,6 +57,9 @@ async fn periodic(pool: PgPool, processors: Arc<Processors>, shutdown: impl Futu
             _ = &mut shutdown => return,
             _ = seal.tick() => audit_seal::seal_all(&pool).await.map(|_| ()),
             _ = expire.tick() => expiry::run_once(&pool, &processors).await.map(|_| ()),
+            _ = authentications.tick() => {
+                crate::domain::charges::authentication::give_up_due(&pool, &processors).await.map(|_| ())
+            }
             _ = recover.tick() => recovery::run_once(&pool, &processors, recovery::SETTLE_AFTER).await.map(|_| ()),
             _ = maintain.tick() => maintenance::run_once(&pool).await,
             _ = replay_guard.tick() => maintenance::forget_seen_requests(&pool).await,

@@ -107,6 +107,17 @@ async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Du
                     decided = Some((attempt_id.clone(), AuthorizeOutcome::Declined { code, raw_code, card: None }));
                     break;
                 }
+                // The processor wanted the cardholder authenticated, but the answer that said where never reached
+                // us, so nobody was sent there: it can only be abandoned.
+                AuthorizationLookup::RequiresAction => {
+                    let outcome = AuthorizeOutcome::Declined {
+                        code: DeclineCode::AuthenticationAbandoned,
+                        raw_code: "requires_action".into(),
+                        card: None,
+                    };
+                    decided = Some((attempt_id.clone(), outcome));
+                    break;
+                }
                 AuthorizationLookup::NotFound => {}
                 AuthorizationLookup::Unknown { detail } => {
                     tracing::warn!(%charge_id, %detail, "processor still unreachable; retrying next run");

@@ -27,6 +27,7 @@ fn the_payment_request_carries_our_ids_and_the_card_placeholders() {
         currency: Currency::parse("SAR").unwrap(),
         capture: true,
         method: paygate_core::payment_method::PaymentMethod::Card,
+        return_url: "https://api.paygate.test/v1/authentication_returns/ar_0",
     };
     let call = authorize(&account(&key), &request);
     assert_eq!((call.method, call.path.as_str()), (HttpMethod::Post, "/payments"));

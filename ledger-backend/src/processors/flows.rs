@@ -16,6 +16,9 @@ pub struct AuthorizeRequest<'a> {
     pub capture: bool,
     /// A card, or a wallet's device card (a network token whose cryptogram and ECI the vault fills in).
     pub method: paygate_core::payment_method::PaymentMethod,
+    /// Where the processor sends the shopper's browser back after a 3-D Secure authentication
+    /// (`paygate_core::authentication::return_url`).
+    pub return_url: &'a str,
 }
 
 /// An authorization the processor made, as later flows (capture, void, refund, lookups) address it.

@@ -196,6 +196,8 @@ pub struct Processors {
     urls: ConnectorUrls,
     /// The keys processor credentials are sealed under (`PAYGATE_SECRETS_KEYS`).
     pub secrets_keys: paygate_core::sealed::DataKeys,
+    /// Where browsers reach the edge (`PAYGATE_PUBLIC_URL`): the base of 3-D Secure return URLs.
+    pub public_url: String,
 }
 
 impl Processors {
@@ -204,8 +206,10 @@ impl Processors {
         urls: ConnectorUrls,
         timeout: Duration,
         secrets_keys: paygate_core::sealed::DataKeys,
+        public_url: &str,
     ) -> Self {
-        Processors { vault, executor: executor::Executor::new(timeout), urls, secrets_keys }
+        let public_url = public_url.to_owned();
+        Processors { vault, executor: executor::Executor::new(timeout), urls, secrets_keys, public_url }
     }
 
     /// Where `connector`'s API lives (report file links are checked against it).
@@ -368,6 +372,9 @@ fn with_card(outcome: AuthorizeOutcome, summary: Option<CardSummary>) -> Authori
             AuthorizeOutcome::Declined { code, raw_code, card: summary }
         }
         AuthorizeOutcome::Misconfigured { detail, .. } => AuthorizeOutcome::Misconfigured { detail, card: summary },
+        AuthorizeOutcome::RequiresAction { processor_reference, redirect_url, .. } => {
+            AuthorizeOutcome::RequiresAction { processor_reference, redirect_url, card: summary }
+        }
         other => other,
     }
 }

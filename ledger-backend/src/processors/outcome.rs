@@ -18,6 +18,13 @@ pub enum AuthorizeOutcome {
         raw_code: String,
         card: Option<CardSummary>,
     },
+    /// The issuer wants the cardholder authenticated (3-D Secure) first: the shopper goes to `redirect_url`, then
+    /// back to our return URL, and the processor says how it ended.
+    RequiresAction {
+        processor_reference: String,
+        redirect_url: String,
+        card: Option<CardSummary>,
+    },
     /// The processor accepted the request but the outcome comes later: the charge stays pending and
     /// recovery asks.
     Pending {
@@ -91,6 +98,8 @@ pub enum AuthorizationLookup {
         code: DeclineCode,
         raw_code: String,
     },
+    /// Still waiting for the cardholder's authentication.
+    RequiresAction,
     /// The processor never received the request: it is safe to treat it as not made.
     NotFound,
     Unknown {

@@ -26,6 +26,7 @@ pub fn authorize(merchant: &str, request: &AuthorizeRequest<'_>) -> HttpCall {
         "amount": request.amount.minor(),
         "currency": request.currency.code(),
         "capture": request.capture,
+        "return_url": request.return_url,
     });
     if request.method == PaymentMethod::ApplePay {
         body["network_token"] = json!({ "number": PLACEHOLDER_NUMBER, "exp_month": "EXP_MONTH", "exp_year": "EXP_YEAR",
@@ -51,6 +52,14 @@ pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
             captured: body["captured"].as_i64().unwrap_or(0) > 0,
             capture_pending: false,
             card: None,
+        },
+        (Some("requires_action"), Some(id)) => match body["redirect_url"].as_str() {
+            Some(url) if url.starts_with("http") => AuthorizeOutcome::RequiresAction {
+                processor_reference: id.to_owned(),
+                redirect_url: url.to_owned(),
+                card: None,
+            },
+            _ => AuthorizeOutcome::Unknown { detail: "sandbox asked for authentication without a redirect_url".into() },
         },
         (Some("declined"), _) => {
             let raw = body["decline_code"].as_str().unwrap_or("generic_decline");
@@ -93,6 +102,7 @@ pub fn read_lookup(answer: &HttpAnswer) -> AuthorizationLookup {
             amount_captured: body["captured"].as_i64().unwrap_or(0),
             voided: body["voided"].as_bool().unwrap_or(false),
         },
+        (200, Some("requires_action"), _) => AuthorizationLookup::RequiresAction,
         (200, Some("declined"), _) => {
             let raw = body["decline_code"].as_str().unwrap_or("generic_decline");
             AuthorizationLookup::Declined {
@@ -192,6 +202,7 @@ mod tests {
             currency,
             capture: false,
             method: paygate_core::payment_method::PaymentMethod::Card,
+            return_url: "https://api.paygate.test/v1/authentication_returns/ar_0",
         };
         let body = authorize("pa_1", &request).body;
         assert!(body.contains(&format!("\"exp_month\":{PLACEHOLDER_EXP_MONTH}")), "{body}");

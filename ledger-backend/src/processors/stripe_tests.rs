@@ -22,6 +22,7 @@ fn the_authorize_call_is_a_confirmed_form_encoded_payment_intent_with_our_ids() 
         currency: Currency::parse("EUR").unwrap(),
         capture: false,
         method: paygate_core::payment_method::PaymentMethod::Card,
+        return_url: "https://api.paygate.test/v1/authentication_returns/ar_0",
     };
     let call = authorize(&key(), &request);
     assert_eq!((call.method, call.path.as_str()), (HttpMethod::Post, "/v1/payment_intents"));

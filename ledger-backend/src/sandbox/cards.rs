@@ -12,6 +12,12 @@ pub enum Behaviour {
     Slow,
     /// Approved and capturable, but every refund of it is refused (`refund_declined`).
     RefundsFail,
+    /// 3-D Secure with a challenge: `requires_action` and the sandbox's authentication page, where the shopper
+    /// approves, fails or abandons it. Without a `return_url` the issuer's demand cannot be met: declined
+    /// `authentication_required`.
+    Challenge,
+    /// 3-D Secure without a challenge (frictionless): authenticated by the issuer on its own, approved at once.
+    Frictionless,
 }
 
 /// (number, behaviour, what it is for).
@@ -27,6 +33,8 @@ pub const TEST_CARDS: &[(&str, Behaviour, &str)] = &[
     ("4000000000000119", Behaviour::ProcessingError, "processing error (HTTP 500)"),
     ("4000000000006975", Behaviour::Slow, "slow answer (times out the connector)"),
     ("4000000000005126", Behaviour::RefundsFail, "approved; every refund is refused"),
+    ("4000000000003220", Behaviour::Challenge, "3-D Secure challenge (approve, fail or abandon it)"),
+    ("4000000000003055", Behaviour::Frictionless, "3-D Secure, frictionless (approved without a challenge)"),
 ];
 
 pub fn behaviour_of(number: &str) -> Behaviour {

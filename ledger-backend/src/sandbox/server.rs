@@ -4,7 +4,7 @@
 use super::cards::{Behaviour, behaviour_of};
 use super::reports::{INTERVAL_MAX_SECONDS, Movement, MovementKind};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -15,29 +15,41 @@ use std::sync::{Arc, Mutex};
 pub const SLOW_ANSWER_MS: u64 = 3_000;
 
 #[derive(Debug, Clone, serde::Serialize)]
-struct Authorization {
-    id: String,
+pub(super) struct Authorization {
+    pub(super) id: String,
     /// The acquirer's merchant (our sandbox account's id) and our charge id, as the caller sent them.
-    merchant: String,
+    pub(super) merchant: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    charge: Option<String>,
-    reference: String,
-    status: &'static str,
-    amount: i64,
-    currency: String,
-    captured: i64,
-    refunded: i64,
-    voided: bool,
+    pub(super) charge: Option<String>,
+    pub(super) reference: String,
+    pub(super) status: &'static str,
+    pub(super) amount: i64,
+    pub(super) currency: String,
+    pub(super) captured: i64,
+    pub(super) refunded: i64,
+    pub(super) voided: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    decline_code: Option<&'static str>,
+    pub(super) decline_code: Option<&'static str>,
     /// Made with the card whose refunds the acquirer refuses.
     #[serde(skip)]
-    refunds_fail: bool,
+    pub(super) refunds_fail: bool,
+    /// 3-D Secure: `challenge` or `frictionless`, when the card asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) authentication: Option<&'static str>,
+    /// While `requires_action`: the sandbox's authentication page for the shopper.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) redirect_url: Option<String>,
+    /// Where the authentication page sends the shopper back (shown, as processors show theirs), and whether
+    /// approval also captures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) return_url: Option<String>,
+    #[serde(skip)]
+    pub(super) capture_requested: bool,
 }
 
 #[derive(Default)]
-struct Books {
-    authorizations: HashMap<String, Authorization>,
+pub(super) struct Books {
+    pub(super) authorizations: HashMap<String, Authorization>,
     by_reference: HashMap<String, String>,
     /// Each refund's answer by our reference, replayed when the same refund is sent again.
     refunds_by_reference: HashMap<String, (StatusCode, Value)>,
@@ -49,7 +61,14 @@ struct Books {
 }
 
 impl Books {
-    fn moved(&mut self, auth: &Authorization, kind: MovementKind, amount: i64, row_id: String, refund: Option<String>) {
+    pub(super) fn moved(
+        &mut self,
+        auth: &Authorization,
+        kind: MovementKind,
+        amount: i64,
+        row_id: String,
+        refund: Option<String>,
+    ) {
         self.movements.push(Movement {
             row_id,
             merchant: auth.merchant.clone(),
@@ -68,7 +87,7 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-type Shared = Arc<Mutex<Books>>;
+pub(super) type Shared = Arc<Mutex<Books>>;
 
 pub fn router() -> Router {
     Router::new()
@@ -78,6 +97,7 @@ pub fn router() -> Router {
         .route("/authorizations/{id}/void", post(void))
         .route("/refunds", post(refund).get(find_refund))
         .route("/reports/daily", get(daily_report))
+        .route("/authentications/{id}", get(super::authentication::page).post(super::authentication::decide))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .with_state(Shared::default())
 }
@@ -92,6 +112,9 @@ struct AuthorizeBody {
     currency: String,
     #[serde(default)]
     capture: bool,
+    /// Where a 3-D Secure authentication sends the shopper back (the challenge card needs one).
+    #[serde(default)]
+    return_url: Option<String>,
     /// A card, or a wallet's network token (a device card with its one-time cryptogram): exactly one.
     card: Option<CardBody>,
     network_token: Option<NetworkTokenBody>,
@@ -128,14 +151,16 @@ fn answer(status: StatusCode, body: Value) -> Answer {
 
 /// Like a real acquirer, once a request has arrived it is processed to the end, even if the caller
 /// hangs up meanwhile (axum would drop the handler): the work runs in a task of its own.
-async fn authorize(State(books): State<Shared>, Json(body): Json<AuthorizeBody>) -> Answer {
-    match tokio::spawn(process_authorization(books, body)).await {
+async fn authorize(State(books): State<Shared>, headers: HeaderMap, Json(body): Json<AuthorizeBody>) -> Answer {
+    // The authentication page is served here, at the address the caller reached us by.
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
+    match tokio::spawn(process_authorization(books, body, host)).await {
         Ok(answer) => answer,
         Err(_) => answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "processing_error" })),
     }
 }
 
-async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
+async fn process_authorization(books: Shared, body: AuthorizeBody, host: String) -> Answer {
     let number = match (&body.card, &body.network_token) {
         (Some(card), None) => card.number.clone(),
         (None, Some(token)) if !token.cryptogram.is_empty() => token.number.clone(),
@@ -165,24 +190,40 @@ async fn process_authorization(books: Shared, body: AuthorizeBody) -> Answer {
     let id = format!("auth_{:08}", books.next);
     // A cryptogram authorizes once: a second payment with it is declined, as an issuer would.
     let reused = body.network_token.as_ref().is_some_and(|t| !books.cryptograms.insert(t.cryptogram.clone()));
+    let return_url = body.return_url.filter(|url| url.starts_with("http://") || url.starts_with("https://"));
     let declined = match behaviour {
         _ if reused => Some("cryptogram_reused"),
         Behaviour::Decline(code) => Some(code),
+        Behaviour::Challenge if return_url.is_none() => Some("authentication_required"),
         _ => None,
+    };
+    let challenged = behaviour == Behaviour::Challenge && declined.is_none();
+    let status = match () {
+        _ if declined.is_some() => "declined",
+        _ if challenged => "requires_action",
+        _ => "approved",
     };
     let authorization = Authorization {
         id: id.clone(),
         merchant: body.merchant,
         charge: body.charge,
         reference: body.reference.clone(),
-        status: if declined.is_some() { "declined" } else { "approved" },
+        status,
         amount: body.amount,
         currency: body.currency,
-        captured: if declined.is_none() && body.capture { body.amount } else { 0 },
+        captured: if status == "approved" && body.capture { body.amount } else { 0 },
         refunded: 0,
         voided: false,
         decline_code: declined,
         refunds_fail: behaviour == Behaviour::RefundsFail,
+        authentication: match behaviour {
+            Behaviour::Challenge => Some("challenge"),
+            Behaviour::Frictionless => Some("frictionless"),
+            _ => None,
+        },
+        redirect_url: challenged.then(|| format!("http://{host}/authentications/{id}")),
+        return_url,
+        capture_requested: body.capture,
     };
     books.by_reference.insert(body.reference, id.clone());
     if authorization.captured > 0 {
@@ -237,6 +278,14 @@ async fn void(State(books): State<Shared>, Path(id): Path<String>) -> Answer {
     let Some(auth) = books.authorizations.get_mut(&id) else {
         return answer(StatusCode::NOT_FOUND, json!({ "error": "not_found" }));
     };
+    if auth.status == "requires_action" {
+        // Cancelled while the shopper had not authenticated: the page will refuse a late decision.
+        auth.status = "declined";
+        auth.decline_code = Some("authentication_abandoned");
+        auth.redirect_url = None;
+        auth.voided = true;
+        return answer(StatusCode::OK, json!(auth));
+    }
     if auth.status != "approved" || auth.captured > 0 {
         return answer(StatusCode::CONFLICT, json!({ "error": "not_voidable" }));
     }

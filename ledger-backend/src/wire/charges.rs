@@ -36,6 +36,19 @@ pub struct Charge {
     pub pending_operation: Option<String>,
     pub created: Timestamp,
     pub authorization_expires_at: Option<Timestamp>,
+    /// While the status is `requires_action`: what the shopper must do before the processor decides (for now
+    /// always a redirect to the authentication page); null otherwise.
+    pub next_action: Option<NextAction>,
+}
+
+/// The cardholder's authentication (3-D Secure) the charge waits for: send the shopper to `redirect_url`
+/// (`@paygate/js`'s `handleNextAction` shows it in a dialog) before `expires_at`, after which the charge fails.
+#[derive(Debug, Serialize)]
+pub struct NextAction {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub redirect_url: String,
+    pub expires_at: Timestamp,
 }
 
 /// The routing decision: the account, its connector, and the rule that chose it (null: the default).
@@ -103,6 +116,12 @@ impl From<&ChargeRecord> for Charge {
             pending_operation: charge.pending_operation.clone(),
             created: Timestamp(charge.created),
             authorization_expires_at: charge.authorization_expires.map(Timestamp),
+            next_action: match (&charge.next_action_url, charge.action_expires) {
+                (Some(url), Some(expires)) if charge.status == "requires_action" => {
+                    Some(NextAction { kind: "redirect", redirect_url: url.clone(), expires_at: Timestamp(expires) })
+                }
+                _ => None,
+            },
         }
     }
 }

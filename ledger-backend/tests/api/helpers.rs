@@ -97,6 +97,7 @@ pub async fn spawn_app() -> TestApp {
         edge_secrets: vec![edge_secret.clone()],
         pepper: pepper.clone(),
         edge_url: vault.url.clone(),
+        public_url: vault.url.clone(),
         sandbox_url: sandbox_url.clone(),
         stripe_url: stripe_url.clone(),
         checkout_test_url: checkout_url.clone(),

@@ -6,6 +6,7 @@ mod api_keys;
 mod apple_pay_charges;
 mod apple_pay_domains;
 mod audit;
+mod authentication;
 mod capture_void;
 mod charges;
 mod connectors;

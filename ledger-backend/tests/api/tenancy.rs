@@ -341,6 +341,13 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                     send(app, merchant, mode, Method::POST, "/v1/internal/processor_events", &event).await;
                 assert_eq!(status, 403, "{text}");
             }
+            ("POST", "/internal/authentication_returns") => {
+                // 3-D Secure returns come only through the edge; a merchant cannot complete anyone's.
+                let body = json!({ "reference": format!("ar_{}", "0".repeat(64)) });
+                let (status, text) =
+                    send(app, merchant, mode, Method::POST, "/v1/internal/authentication_returns", &body).await;
+                assert_eq!(status, 403, "{text}");
+            }
             ("POST", "/internal/api_keys/lookup") => {
                 // The edge-only key lookup is not a merchant's to call.
                 let lookup = json!({ "key_hash": "0".repeat(64) });

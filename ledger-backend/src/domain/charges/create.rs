@@ -4,7 +4,7 @@
 //! An unknown outcome leaves the charge pending for the recovery job.
 
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
-use super::{AUTHORIZATION_TTL_DAYS, ChargeError, MadaRule};
+use super::{AUTHENTICATION_TTL_MINUTES, AUTHORIZATION_TTL_DAYS, ChargeError, MadaRule};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::merchants;
@@ -13,6 +13,7 @@ use crate::domain::processors::{accounts, routing};
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{AuthorizeOutcome, AuthorizeRequest, Candidate, CardSummary, Processors};
+use paygate_core::authentication;
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
 use paygate_core::decline::DeclineCode;
 use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, ProcessorAccountId, RefundId, TokenId};
@@ -120,11 +121,17 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let first = choices.first().ok_or(no_route)?;
     let (account_id, connector_name, routing_rule) =
         (first.account.id, first.account.connector.0.as_str(), first.rule.map(|r| r as i32));
+    // The way back from a 3-D Secure authentication goes out with the authorization request, before anyone
+    // knows whether the issuer will ask for one; only its hash is kept.
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).expect("the operating system's random source is available");
+    let reference = authentication::new_reference(random);
+    let return_url = authentication::return_url(&ctx.processors.public_url, &reference);
     sqlx::query(
         "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
                               statement_descriptor, metadata, processor, idempotency_key, processor_account_id,
-                              routing_rule, payment_method, mada)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                              routing_rule, payment_method, mada, return_reference_hash)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(charge_id)
     .bind(ctx.scope.merchant_id)
@@ -142,6 +149,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     .bind(routing_rule)
     .bind(payment.method.as_str())
     .bind(mada)
+    .bind(authentication::reference_hash(&reference).to_vec())
     .execute(&mut *tx)
     .await?;
     // One attempt per candidate account, all committed before the vault is asked: the vault may send any
@@ -191,6 +199,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
                 currency: new.currency,
                 capture: new.capture,
                 method,
+                return_url: &return_url,
             },
         })
         .collect();
@@ -224,8 +233,9 @@ impl CreateContext<'_> {
     }
 }
 
-/// Applies the processor's answer to a pending charge: one transaction for the status, the attempt,
-/// the ledger, the audit row and the events. Also used by the recovery job.
+/// Applies the processor's answer to a pending charge, or to one waiting for its authentication (3-D Secure):
+/// one transaction for the status, the attempt, the ledger, the audit row and the events. Also used by the
+/// recovery job, the authentication's return and the processors' webhooks.
 pub async fn apply_authorization(
     pool: &PgPool,
     scope: Scope,
@@ -236,7 +246,17 @@ pub async fn apply_authorization(
     let mut tx = pool.begin().await?;
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 FOR UPDATE");
     let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?;
-    if charge.status()? != ChargeStatus::Pending {
+    let from = charge.status()?;
+    // A charge waiting for its authentication takes only a decision: that it still waits, or cannot tell yet,
+    // changes nothing.
+    let waiting_answer = matches!(
+        outcome,
+        AuthorizeOutcome::RequiresAction { .. } | AuthorizeOutcome::Pending { .. } | AuthorizeOutcome::Unknown { .. }
+    );
+    if from == ChargeStatus::RequiresAction && waiting_answer {
+        return Ok(charge);
+    }
+    if from != ChargeStatus::Pending && from != ChargeStatus::RequiresAction {
         // Another worker (the recovery job, a retry, the processor's webhook) resolved it first; its answer
         // stands. Only the vault knows the card, so what it told us is kept if nobody had it.
         let card = match &outcome {
@@ -278,10 +298,9 @@ pub async fn apply_authorization(
         AuthorizeOutcome::Approved { processor_reference, captured, capture_pending, card } => {
             // Each step is written and announced on its own, so each event carries the charge as it was
             // right after that step (`charge.authorized` says authorized even when capture follows).
-            let (status, amounts) =
-                transition(ChargeStatus::Pending, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
+            let (status, amounts) = transition(from, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
-            let step = Step { charge_id, from: ChargeStatus::Pending, to: status, amounts };
+            let step = Step { charge_id, from, to: status, amounts };
             set_status(&mut tx, &step, processor_reference).await?;
             set_card(&mut tx, charge_id, card.as_ref()).await?;
             record_event(&mut tx, scope, charge_id, "charge.authorized").await?;
@@ -325,7 +344,7 @@ pub async fn apply_authorization(
         AuthorizeOutcome::Declined { code, raw_code, card } => {
             // The card first, so the `charge.failed` event shows which card was declined.
             set_card(&mut tx, charge_id, card.as_ref()).await?;
-            fail(&mut tx, scope, charge_id, *code, Some(raw_code)).await?;
+            fail(&mut tx, scope, charge_id, from, *code, Some(raw_code)).await?;
             response_code = Some(raw_code.clone());
             ("failed", None)
         }
@@ -335,18 +354,36 @@ pub async fn apply_authorization(
                 accounts::record_problem(&mut tx, account, detail).await?;
             }
             tracing::warn!(%charge_id, attempt_id, %detail, "processor account misconfigured");
-            fail(&mut tx, scope, charge_id, DeclineCode::ProcessorMisconfigured, None).await?;
+            fail(&mut tx, scope, charge_id, from, DeclineCode::ProcessorMisconfigured, None).await?;
             ("failed", None)
         }
         AuthorizeOutcome::TokenRejected { .. } => {
-            fail(&mut tx, scope, charge_id, DeclineCode::TokenUsed, None).await?;
+            fail(&mut tx, scope, charge_id, from, DeclineCode::TokenUsed, None).await?;
             ("failed", None)
         }
         // Certainly never processed: nothing was authorized, so the charge fails (the token is spent).
         AuthorizeOutcome::NotSent { detail } => {
             tracing::warn!(%charge_id, attempt_id, %detail, "processor not reached");
-            fail(&mut tx, scope, charge_id, DeclineCode::ProcessingError, Some("not_sent")).await?;
+            fail(&mut tx, scope, charge_id, from, DeclineCode::ProcessingError, Some("not_sent")).await?;
             ("failed", None)
+        }
+        AuthorizeOutcome::RequiresAction { processor_reference, redirect_url, card } => {
+            // Only from pending (checked above): nothing is authorized, so nothing is booked.
+            transition(from, ChargeAmounts::default(), ChargeAction::RequireAction)?;
+            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            sqlx::query(
+                "UPDATE charges SET status = 'requires_action', processor_reference = $2, next_action_url = $3,
+                        action_expires_at = now() + make_interval(mins => $4), updated_at = now()
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(charge_id)
+            .bind(processor_reference)
+            .bind(redirect_url)
+            .bind(AUTHENTICATION_TTL_MINUTES as i32)
+            .execute(&mut *tx)
+            .await?;
+            record_event(&mut tx, scope, charge_id, "charge.requires_action").await?;
+            ("pending", Some(processor_reference.clone()))
         }
         AuthorizeOutcome::Pending { processor_reference } => {
             tracing::info!(%charge_id, attempt_id, "authorization pending at the processor; left for recovery");
@@ -395,7 +432,7 @@ async fn set_status(conn: &mut PgConnection, step: &Step, processor_reference: &
     sqlx::query(
         "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
                 authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
-                updated_at = now()
+                next_action_url = NULL, action_expires_at = NULL, updated_at = now()
          WHERE id = $1 AND status = $7",
     )
     .bind(step.charge_id)
@@ -414,20 +451,22 @@ async fn fail(
     conn: &mut PgConnection,
     scope: Scope,
     charge_id: ChargeId,
+    from: ChargeStatus,
     code: DeclineCode,
     processor_code: Option<&str>,
 ) -> Result<(), ChargeError> {
-    transition(ChargeStatus::Pending, ChargeAmounts::default(), ChargeAction::Fail)?;
+    transition(from, ChargeAmounts::default(), ChargeAction::Fail)?;
     let processor_code: Option<String> = processor_code.map(|c| c.chars().take(100).collect());
     sqlx::query(
         "UPDATE charges SET status = 'failed', failure_code = $2, failure_message = $3, failure_processor_code = $4,
-                updated_at = now()
-         WHERE id = $1 AND status = 'pending'",
+                next_action_url = NULL, action_expires_at = NULL, updated_at = now()
+         WHERE id = $1 AND status = $5",
     )
     .bind(charge_id)
     .bind(code.as_str())
     .bind(code.message())
     .bind(processor_code)
+    .bind(from.as_str())
     .execute(&mut *conn)
     .await?;
     record_event(conn, scope, charge_id, "charge.failed").await

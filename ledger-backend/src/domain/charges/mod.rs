@@ -2,6 +2,7 @@
 //! is applied by `paygate_core::charge::transition` and persisted by a conditional update in the same
 //! database transaction as its ledger entries, audit row and outbox event.
 
+pub mod authentication;
 mod create;
 mod operate;
 mod query;
@@ -56,6 +57,9 @@ impl std::fmt::Display for MadaRule {
 
 /// How long an authorization may stay uncaptured before the expiry job voids it (docs/design.md §3).
 pub const AUTHORIZATION_TTL_DAYS: i64 = 7;
+/// How long a charge waits for the cardholder's authentication (3-D Secure) before it is given up and fails.
+/// Issuers' own challenge sessions last minutes; this leaves room for a slow shopper, not for a forgotten tab.
+pub const AUTHENTICATION_TTL_MINUTES: i64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChargeError {

@@ -14,7 +14,8 @@ pub const CHARGE_COLUMNS: &str = "id, merchant_id, mode, status, currency, amoun
     amount_refunded, capture, source, card_brand, card_bin, card_last4, card_exp_month, card_exp_year,
     card_fingerprint, description, statement_descriptor, metadata, failure_code, failure_message, processor,
     processor_reference, pending_operation, processor_account_id, routing_rule, payment_method, failure_processor_code, mada, extract(epoch FROM created_at)::bigint AS created,
-    extract(epoch FROM authorization_expires_at)::bigint AS authorization_expires";
+    extract(epoch FROM authorization_expires_at)::bigint AS authorization_expires, next_action_url,
+    extract(epoch FROM action_expires_at)::bigint AS action_expires";
 
 /// A stored payment method, decoded loudly: one this build does not know is a decode error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,9 @@ pub struct ChargeRecord {
     pub mada: bool,
     pub created: i64,
     pub authorization_expires: Option<i64>,
+    /// While it requires action: where the shopper authenticates (the processor's page), and until when.
+    pub next_action_url: Option<String>,
+    pub action_expires: Option<i64>,
 }
 
 impl ChargeRecord {
@@ -141,6 +145,8 @@ mod tests {
             mada: false,
             created: 0,
             authorization_expires: None,
+            next_action_url: None,
+            action_expires: None,
         }
     }
 

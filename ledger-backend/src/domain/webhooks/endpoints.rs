@@ -16,6 +16,7 @@ use sqlx::PgPool;
 
 /// The event types an endpoint may subscribe to ('*' is all of them).
 pub const EVENT_TYPES: &[&str] = &[
+    "charge.requires_action",
     "charge.authorized",
     "charge.captured",
     "charge.failed",
