@@ -96,6 +96,8 @@ impl DeclineCode {
             "invalid_number" => DeclineCode::IncorrectNumber,
             "invalid_expiry_month" | "invalid_expiry_year" => DeclineCode::ExpiredCard,
             "authentication_not_handled" => DeclineCode::AuthenticationRequired,
+            // The PaymentIntent's error after a failed 3-D Secure challenge.
+            "payment_intent_authentication_failure" => DeclineCode::AuthenticationFailed,
             other => DeclineCode::parse(other).unwrap_or(DeclineCode::GenericDecline),
         }
     }

@@ -27,6 +27,8 @@ pub const TEST_CARDS: &[(&str, CardOutcome)] = &[
     ("4000000000000127", CardOutcome::Declined { code: "incorrect_cvc", decline_code: None }),
     ("4000000000000119", CardOutcome::Declined { code: "processing_error", decline_code: None }),
     ("4000000000003220", CardOutcome::RequiresAction),
+    // 3-D Secure 2 supported, authenticated without a challenge ("frictionless").
+    ("4000000000003055", CardOutcome::Succeeds),
 ];
 
 pub fn outcome_of(number: &str) -> CardOutcome {

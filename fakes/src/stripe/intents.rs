@@ -63,6 +63,7 @@ const CREATE_PARAMS: &[&str] = &[
     "payment_method_options[card][request_three_d_secure]",
     "payment_method_options[card][network]",
     "error_on_requires_action",
+    "return_url",
 ];
 
 /// A network token (a wallet's device card and its cryptogram): parameters Stripe takes only on accounts it has
@@ -77,7 +78,8 @@ const NETWORK_TOKEN_PARAMS: &[&str] = &[
 ];
 
 /// `POST /v1/payment_intents` with `confirm=true` and the card (or a network token) in `payment_method_data`.
-pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16, Value), StripeError> {
+/// `origin`: where this fake is reached, which hosts its 3-D Secure page (Stripe's is on hooks.stripe.com).
+pub fn create(books: &mut Books, account: &str, params: &Params, origin: &str) -> Result<(u16, Value), StripeError> {
     let network_tokens = books.accounts.get(account).is_some_and(|a| a.network_tokens);
     let allowed: Vec<&str> =
         CREATE_PARAMS.iter().chain(if network_tokens { NETWORK_TOKEN_PARAMS } else { &[] }).copied().collect();
@@ -116,6 +118,12 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
         ));
     }
     let capture_method = params.one_of("capture_method", &["automatic", "automatic_async", "manual"], "automatic")?;
+    let return_url = params.get("return_url").map(str::to_owned);
+    if let Some(url) = &return_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(StripeError::invalid_request("url_invalid", Some("return_url"), "Not a valid URL"));
+    }
     if params.get("confirm") != Some("true") {
         return Err(StripeError::invalid_request(
             "parameter_invalid_string",
@@ -166,6 +174,7 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
         latest_charge: None,
         last_payment_error: Value::Null,
         next_action: Value::Null,
+        return_url: return_url.clone(),
         created: now(),
         canceled_at: None,
         cancellation_reason: None,
@@ -201,10 +210,28 @@ pub fn create(books: &mut Books, account: &str, params: &Params) -> Result<(u16,
             }
             Ok((200, to_json(&intent)))
         }
+        // With error_on_requires_action, Stripe refuses rather than wait (docs: "error_on_requires_action").
+        CardOutcome::RequiresAction if params.get("error_on_requires_action") == Some("true") => {
+            let message = "This payment required an authentication action to complete, but `error_on_requires_action`                            was set.";
+            intent.last_payment_error = json!({ "type": "card_error", "code": "authentication_required",
+                                                "decline_code": "authentication_not_handled", "message": message });
+            Err(StripeError::card(
+                "authentication_required",
+                Some("authentication_not_handled"),
+                message,
+                to_json(&intent),
+                &charge,
+            ))
+        }
         CardOutcome::RequiresAction => {
             intent.status = "requires_action";
             intent.latest_charge = None;
-            intent.next_action = json!({ "type": "use_stripe_sdk", "use_stripe_sdk": {} });
+            // A redirect when the caller said where to come back to; otherwise only Stripe.js can handle it.
+            intent.next_action = match &return_url {
+                Some(back) => json!({ "type": "redirect_to_url", "redirect_to_url": {
+                    "url": format!("{origin}/_fake/3ds/{}", intent.id), "return_url": back } }),
+                None => json!({ "type": "use_stripe_sdk", "use_stripe_sdk": {} }),
+            };
             Ok((200, to_json(&intent)))
         }
         CardOutcome::Declined { code, decline_code } => {

@@ -24,6 +24,7 @@ mod intents;
 mod refunds;
 mod reporting;
 mod state;
+mod three_d_secure;
 
 pub use crate::faults::Fault;
 use crate::faults::broken;
@@ -77,6 +78,7 @@ fn router_with(shared: Shared) -> Router {
         .route("/_fake/accounts/{key}/faults", post(control::add_fault::<state::Books>))
         .route("/_fake/accounts/{key}/requests", get(control::requests_of::<state::Books>))
         .route("/_fake/accounts/{key}/payouts", post(pay_out))
+        .route("/_fake/3ds/{id}", get(three_d_secure::page).post(three_d_secure::decide))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .fallback(api)
         .with_state(shared)
@@ -199,7 +201,8 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             Err(error) => error.into_response(),
         };
     }
-    // Report files are served from this host (Stripe's are on files.stripe.com).
+    // Report files and the 3-D Secure page are served from this host (Stripe's are on files.stripe.com and
+    // hooks.stripe.com).
     let origin = format!("http://{}", header("host").unwrap_or_default());
     let (result, outbox, delivery) = {
         let mut books = lock(&shared);
@@ -210,16 +213,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
             outbox.into_iter().map(|(kind, object)| (books.id("evt"), kind, object)).collect();
         (result, numbered, delivery)
     };
-    for (id, kind, object) in outbox {
-        let event = json!({ "id": id, "object": "event", "api_version": API_VERSIONS[0], "created": state::now(),
-                            "livemode": key.starts_with("sk_live_"), "type": kind, "data": { "object": object },
-                            "pending_webhooks": 1, "request": { "id": null, "idempotency_key": idempotency_key } });
-        let secret = delivery.secret.clone();
-        crate::webhooks::send(&delivery, 0, event.to_string(), "stripe-signature", move |body| {
-            let t = state::now().to_string();
-            format!("t={t},v1={}", crate::webhooks::hmac_hex(&secret, &[t.as_bytes(), b".", body.as_bytes()]))
-        });
-    }
+    deliver(&key, outbox, &delivery, idempotency_key.as_deref());
     let (status, body, saved) = match result {
         Ok((status, body)) => (status, body, true),
         Err(error) => {
@@ -246,6 +240,25 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
     (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
 }
 
+/// Sends the account's events as Stripe's webhooks, signed with `Stripe-Signature`.
+fn deliver(
+    key: &str,
+    outbox: Vec<(String, &'static str, Value)>,
+    delivery: &crate::webhooks::Delivery,
+    idempotency_key: Option<&str>,
+) {
+    for (id, kind, object) in outbox {
+        let event = json!({ "id": id, "object": "event", "api_version": API_VERSIONS[0], "created": state::now(),
+                            "livemode": key.starts_with("sk_live_"), "type": kind, "data": { "object": object },
+                            "pending_webhooks": 1, "request": { "id": null, "idempotency_key": idempotency_key } });
+        let secret = delivery.secret.clone();
+        crate::webhooks::send(delivery, 0, event.to_string(), "stripe-signature", move |body| {
+            let t = state::now().to_string();
+            format!("t={t},v1={}", crate::webhooks::hmac_hex(&secret, &[t.as_bytes(), b".", body.as_bytes()]))
+        });
+    }
+}
+
 fn dispatch(
     books: &mut state::Books,
     key: &str,
@@ -256,7 +269,7 @@ fn dispatch(
 ) -> Result<(u16, Value), StripeError> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
-        ("POST", ["v1", "payment_intents"]) => intents::create(books, key, params),
+        ("POST", ["v1", "payment_intents"]) => intents::create(books, key, params, files_origin),
         ("GET", ["v1", "payment_intents", "search"]) => intents::search(books, key, params.required("query")?),
         ("GET", ["v1", "payment_intents", id]) => intents::retrieve(books, key, id),
         ("POST", ["v1", "payment_intents", id, "capture"]) => intents::capture(books, key, id, params),

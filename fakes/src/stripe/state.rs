@@ -37,6 +37,8 @@ pub struct Intent {
     pub latest_charge: Option<String>,
     pub last_payment_error: Value,
     pub next_action: Value,
+    /// Where a 3-D Secure authentication sends the customer back (`return_url` at confirmation).
+    pub return_url: Option<String>,
     pub created: u64,
     pub canceled_at: Option<u64>,
     pub cancellation_reason: Option<String>,

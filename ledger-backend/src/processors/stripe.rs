@@ -45,6 +45,9 @@ pub fn authorize(secret_key: &Secret, request: &AuthorizeRequest<'_>) -> HttpCal
         ("payment_method_data[type]", "card".into()),
         ("metadata[paygate_charge_id]", request.charge_id.to_owned()),
         ("metadata[paygate_attempt_id]", request.attempt_id.to_owned()),
+        // Where Stripe's 3-D Secure page sends the shopper back; with it, an authentication the issuer asks
+        // for comes as `next_action.redirect_to_url`.
+        ("return_url", request.return_url.to_owned()),
     ];
     // A card's number; or an Apple Pay device card as a network token with its cryptogram, in the parameters
     // Stripe enables per account (not in its public reference: activemerchant's Stripe gateway sends them).
@@ -102,11 +105,17 @@ fn read_intent(intent: &Value) -> AuthorizeOutcome {
         Some("succeeded") if !id.is_empty() => {
             AuthorizeOutcome::Approved { processor_reference: id, captured: true, capture_pending: false, card: None }
         }
-        // 3-D Secure does not exist here yet: an authentication the issuer asks for is a clear failure.
-        Some("requires_action") => AuthorizeOutcome::Declined {
-            code: DeclineCode::AuthenticationRequired,
-            raw_code: "requires_action".into(),
-            card: None,
+        // The issuer wants 3-D Secure: the shopper goes to Stripe's page, which sends them back to our return URL.
+        Some("requires_action") => match intent["next_action"]["redirect_to_url"]["url"].as_str() {
+            Some(url) if intent["next_action"]["type"] == "redirect_to_url" && !id.is_empty() => {
+                AuthorizeOutcome::RequiresAction { processor_reference: id, redirect_url: url.to_owned(), card: None }
+            }
+            // Any other action (Stripe.js's `use_stripe_sdk`) cannot be taken from a server: a clear failure.
+            _ => AuthorizeOutcome::Declined {
+                code: DeclineCode::AuthenticationRequired,
+                raw_code: "requires_action".into(),
+                card: None,
+            },
         },
         Some("processing") => AuthorizeOutcome::Pending { processor_reference: Some(id) },
         Some("requires_payment_method") => {
@@ -209,10 +218,7 @@ fn lookup_of(intent: &Value) -> AuthorizationLookup {
             let raw = decline_code_of(&intent["last_payment_error"]);
             AuthorizationLookup::Declined { code: DeclineCode::from_stripe(&raw), raw_code: raw }
         }
-        Some("requires_action") => AuthorizationLookup::Declined {
-            code: DeclineCode::AuthenticationRequired,
-            raw_code: "requires_action".into(),
-        },
+        Some("requires_action") => AuthorizationLookup::RequiresAction,
         other => AuthorizationLookup::Unknown { detail: format!("PaymentIntent in status {other:?}") },
     }
 }

@@ -38,6 +38,7 @@ fn the_authorize_call_is_a_confirmed_form_encoded_payment_intent_with_our_ids() 
     assert_eq!(get("confirm"), Some("true"));
     assert_eq!(get("metadata[paygate_charge_id]"), Some("ch_01"));
     assert_eq!(get("metadata[paygate_attempt_id]"), Some("att_01"));
+    assert_eq!(get("return_url"), Some("https://api.paygate.test/v1/authentication_returns/ar_0"));
     // The placeholders arrive intact for the vault to fill (not percent-encoded).
     assert!(call.body.contains(&format!("={PLACEHOLDER_NUMBER}")), "{}", call.body);
     assert!(call.body.contains(&format!("={PLACEHOLDER_CVC}")));
@@ -54,6 +55,11 @@ fn authorization_answers_are_classified() {
             200,
             r#"{"id":"pi_1","object":"payment_intent","status":"requires_action","next_action":{"type":"use_stripe_sdk"}}"#,
             "declined authentication_required requires_action",
+        ),
+        (
+            200,
+            r#"{"id":"pi_1","object":"payment_intent","status":"requires_action","next_action":{"type":"redirect_to_url","redirect_to_url":{"url":"https://hooks.stripe.com/3d_secure_2/hosted?x=1","return_url":"https://api.paygate.test/r"}}}"#,
+            "requires_action pi_1 https://hooks.stripe.com/3d_secure_2/hosted?x=1",
         ),
         (200, r#"{"id":"pi_1","object":"payment_intent","status":"processing"}"#, "pending"),
         (
@@ -106,6 +112,9 @@ fn authorization_answers_are_classified() {
             AuthorizeOutcome::Approved { captured: true, .. } => "captured".to_owned(),
             AuthorizeOutcome::Declined { code, raw_code, .. } => format!("declined {} {raw_code}", code.as_str()),
             AuthorizeOutcome::Pending { .. } => "pending".to_owned(),
+            AuthorizeOutcome::RequiresAction { processor_reference, redirect_url, .. } => {
+                format!("requires_action {processor_reference} {redirect_url}")
+            }
             AuthorizeOutcome::Misconfigured { .. } => "misconfigured".to_owned(),
             AuthorizeOutcome::NotSent { .. } => "not_sent".to_owned(),
             AuthorizeOutcome::Unknown { .. } => "unknown".to_owned(),
@@ -135,6 +144,22 @@ fn lookups_find_our_attempt_or_say_it_never_arrived() {
     ));
     assert_eq!(declined, AuthorizationLookup::Declined { code: DeclineCode::LostCard, raw_code: "lost_card".into() });
     assert!(matches!(read_lookup(&answer(503, "{}")), AuthorizationLookup::Unknown { .. }));
+    // 3-D Secure: still waiting, or failed (back to requires_payment_method with Stripe's authentication error).
+    assert_eq!(
+        read_lookup(&answer(200, r#"{"id":"pi_9","object":"payment_intent","status":"requires_action"}"#)),
+        AuthorizationLookup::RequiresAction
+    );
+    let failed = read_lookup(&answer(
+        200,
+        r#"{"id":"pi_9","object":"payment_intent","status":"requires_payment_method","last_payment_error":{"type":"invalid_request_error","code":"payment_intent_authentication_failure"}}"#,
+    ));
+    assert_eq!(
+        failed,
+        AuthorizationLookup::Declined {
+            code: DeclineCode::AuthenticationFailed,
+            raw_code: "payment_intent_authentication_failure".into()
+        }
+    );
     let call = find_authorization(&key(), "att_7");
     assert_eq!(call.path, "/v1/payment_intents/search?query=metadata%5B%27paygate_attempt_id%27%5D%3A%27att_7%27");
 }

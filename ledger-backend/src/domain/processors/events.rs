@@ -354,7 +354,8 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
 }
 
 /// An authorization's outcome, for a charge still `pending` (its answer was lost, or has not been applied
-/// yet): found by our charge id planted in the payment, applied to the attempt that asked this processor.
+/// yet) or waiting for its 3-D Secure authentication (the processor may say how it ended before the browser
+/// comes back): found by our charge id planted in the payment, applied to the attempt that asked this processor.
 async fn authorization(
     pool: &PgPool,
     scope: Scope,
@@ -365,8 +366,9 @@ async fn authorization(
     };
     let open: Option<(String, bool)> = sqlx::query_as(
         "SELECT a.id, c.capture FROM charges c JOIN charge_attempts a ON a.charge_id = c.id
-         WHERE c.id = $1 AND c.merchant_id = $2 AND c.mode = $3 AND c.status = 'pending'
-           AND a.operation = 'authorize' AND a.outcome IN ('started', 'unknown') AND ($4::text IS NULL OR a.id = $4)
+         WHERE c.id = $1 AND c.merchant_id = $2 AND c.mode = $3 AND c.status IN ('pending', 'requires_action')
+           AND a.operation = 'authorize' AND a.outcome IN ('started', 'unknown', 'pending')
+           AND ($4::text IS NULL OR a.id = $4)
          ORDER BY a.id LIMIT 1",
     )
     .bind(charge_id)
