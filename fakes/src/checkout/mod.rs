@@ -21,6 +21,7 @@
 mod payments;
 mod reports;
 mod state;
+mod three_d_secure;
 
 pub use payments::{CAPTURE_DECLINED_CARD, TEST_CARDS};
 pub use reports::fee_of;
@@ -60,6 +61,7 @@ fn router_with(shared: Shared) -> Router {
         .route("/_fake/accounts/{key}/faults", post(control::add_fault::<state::Books>))
         .route("/_fake/accounts/{key}/requests", get(control::requests_of::<state::Books>))
         .route("/_fake/accounts/{key}/payouts", post(pay_out))
+        .route("/_fake/3ds/{id}", get(three_d_secure::page).post(three_d_secure::decide))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .fallback(api)
         .with_state(shared)
@@ -188,7 +190,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
 }
 
 /// Sends each webhook once its action is processed, signed with `Cko-Signature` (hex HMAC-SHA256 of the body).
-fn send_webhooks(account: &Account, outgoing: Vec<Outgoing>) {
+pub(crate) fn send_webhooks(account: &Account, outgoing: Vec<Outgoing>) {
     for event in outgoing {
         let secret = account.control.webhooks.secret.clone();
         let wait = event.at_ms.saturating_sub(state::now_ms());
@@ -208,7 +210,7 @@ fn dispatch(
 ) -> Result<(u16, Value), Refused> {
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
-        ("POST", ["payments"]) => payments::create(books, key, body),
+        ("POST", ["payments"]) => payments::create(books, key, body, origin),
         ("GET", ["payments"]) => {
             let reference = uri
                 .query()

@@ -63,6 +63,19 @@ pub struct Payment {
     pub captures_declined: bool,
     pub actions: Vec<Action>,
     pub created_ms: u64,
+    /// With `3ds.enabled`: the authentication, and where the cardholder is sent back.
+    pub three_ds: Option<ThreeDs>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreeDs {
+    pub success_url: Option<String>,
+    pub failure_url: Option<String>,
+    /// A challenge still waiting for the cardholder, until this instant (then the session has expired).
+    pub pending_until_ms: Option<u64>,
+    /// `Y` authenticated, `N` failed; absent while waiting.
+    pub authentication_response: Option<&'static str>,
+    pub capture: bool,
 }
 
 #[derive(Default)]

@@ -60,6 +60,12 @@ pub fn authorize(account: &Account<'_>, request: &AuthorizeRequest<'_>) -> HttpC
         "reference": request.charge_id,
         "processing_channel_id": account.processing_channel_id,
         "metadata": { METADATA_ATTEMPT: request.attempt_id },
+        // 3-D Secure always: where the issuer can, it is frictionless; where it wants a challenge, the shopper is
+        // sent to it and back to our return URL, whichever way it ended. Mada requires it ("Mada cards only work
+        // with 3DS enabled").
+        "3ds": { "enabled": true },
+        "success_url": request.return_url,
+        "failure_url": request.return_url,
     })
     .to_string()
     .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
@@ -78,6 +84,17 @@ fn read_payment(payment: &Value, capture_requested: bool) -> AuthorizeOutcome {
     let id = payment["id"].as_str().unwrap_or_default().to_owned();
     let code = payment["response_code"].as_str().unwrap_or("");
     match (payment["approved"].as_bool(), payment["status"].as_str()) {
+        // A declined authentication is the cardholder's failure, whatever response code the decline carries
+        // (`3ds.authentication_response`: N no, R rejected, U could not) **[unverified: the code Checkout.com gives]**.
+        (Some(false), _) | (_, Some("Declined"))
+            if matches!(payment["3ds"]["authentication_response"].as_str(), Some("N" | "R" | "U")) =>
+        {
+            AuthorizeOutcome::Declined {
+                code: DeclineCode::AuthenticationFailed,
+                raw_code: code.to_owned(),
+                card: None,
+            }
+        }
         (Some(false), _) | (_, Some("Declined")) => {
             AuthorizeOutcome::Declined { code: DeclineCode::from_checkout(code), raw_code: code.to_owned(), card: None }
         }
@@ -100,8 +117,18 @@ pub fn read_authorization(answer: &HttpAnswer, capture_requested: bool) -> Autho
     let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
     match answer.status {
         201 => read_payment(&body, capture_requested),
-        // Accepted but not processed (a 3-D Secure redirect, an asynchronous method): the outcome comes later.
-        202 => AuthorizeOutcome::Pending { processor_reference: body["id"].as_str().map(str::to_owned) },
+        // Accepted, not processed: the cardholder must authenticate at `_links.redirect` first (3-D Secure).
+        202 => match (body["id"].as_str(), body["_links"]["redirect"]["href"].as_str()) {
+            (Some(id), Some(href)) if href.starts_with("https://") || href.starts_with("http://") => {
+                AuthorizeOutcome::RequiresAction {
+                    processor_reference: id.to_owned(),
+                    redirect_url: href.to_owned(),
+                    card: None,
+                }
+            }
+            // Another asynchronous method: the outcome comes later.
+            _ => AuthorizeOutcome::Pending { processor_reference: body["id"].as_str().map(str::to_owned) },
+        },
         401 | 403 => AuthorizeOutcome::Misconfigured {
             detail: format!("Checkout.com refused the account's secret key (HTTP {})", answer.status),
             card: None,
@@ -146,6 +173,10 @@ pub fn authorization_state(account: &Account<'_>, authorization: &Authorization<
 fn lookup_of(payment: &Value) -> AuthorizationLookup {
     let id = payment["id"].as_str().unwrap_or_default().to_owned();
     let balances = &payment["balances"];
+    if payment["status"] == "Pending" {
+        // Waiting for the cardholder's authentication.
+        return AuthorizationLookup::RequiresAction;
+    }
     match read_payment(payment, false) {
         AuthorizeOutcome::Declined { code, raw_code, .. } => AuthorizationLookup::Declined { code, raw_code },
         AuthorizeOutcome::Approved { .. } | AuthorizeOutcome::Unknown { .. } if payment["approved"] == true => {

@@ -41,6 +41,10 @@ fn the_payment_request_carries_our_ids_and_the_card_placeholders() {
     assert_eq!((body["capture"].as_bool(), body["reference"].as_str()), (Some(true), Some("ch_01")));
     assert_eq!(body["processing_channel_id"], "pc_abcdefghijklmnopqrstuvwxyz");
     assert_eq!(body["metadata"][METADATA_ATTEMPT], "att_01");
+    // 3-D Secure on every payment, back to our return URL either way.
+    assert_eq!(body["3ds"]["enabled"], true);
+    let back = "https://api.paygate.test/v1/authentication_returns/ar_0";
+    assert_eq!((body["success_url"].as_str(), body["failure_url"].as_str()), (Some(back), Some(back)));
 }
 
 #[test]
@@ -61,10 +65,29 @@ fn payment_answers_are_classified() {
         read_authorization(&answer(201, declined), false),
         AuthorizeOutcome::Declined { code: DeclineCode::InsufficientFunds, raw_code: "20051".into(), card: None }
     );
-    let pending = r#"{"id":"pay_3","status":"Pending","_links":{"redirect":{"href":"https://3ds"}}}"#;
+    let challenge =
+        r#"{"id":"pay_3","status":"Pending","_links":{"redirect":{"href":"https://3ds.checkout.test/pay_3"}}}"#;
     assert_eq!(
-        read_authorization(&answer(202, pending), false),
-        AuthorizeOutcome::Pending { processor_reference: Some("pay_3".into()) }
+        read_authorization(&answer(202, challenge), false),
+        AuthorizeOutcome::RequiresAction {
+            processor_reference: "pay_3".into(),
+            redirect_url: "https://3ds.checkout.test/pay_3".into(),
+            card: None
+        }
+    );
+    let later = r#"{"id":"pay_4","status":"Pending","_links":{"self":{"href":"/payments/pay_4"}}}"#;
+    assert_eq!(
+        read_authorization(&answer(202, later), false),
+        AuthorizeOutcome::Pending { processor_reference: Some("pay_4".into()) }
+    );
+    let failed = r#"{"id":"pay_5","approved":false,"status":"Declined","response_code":"20154","3ds":{"authentication_response":"N"}}"#;
+    assert_eq!(
+        read_authorization(&answer(201, failed), false),
+        AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationFailed, raw_code: "20154".into(), card: None }
+    );
+    assert_eq!(
+        read_lookup(&answer(200, r#"{"id":"pay_3","status":"Pending","approved":null}"#), "att_1"),
+        AuthorizationLookup::RequiresAction
     );
     assert!(matches!(read_authorization(&answer(401, ""), false), AuthorizeOutcome::Misconfigured { .. }));
     let invalid = r#"{"request_id":"r","error_type":"request_invalid","error_codes":["card_number_invalid"]}"#;

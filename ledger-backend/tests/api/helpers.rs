@@ -599,6 +599,8 @@ impl TestApp {
         let mut config = self.config.clone();
         config.sandbox_url = "http://127.0.0.1:9".into();
         config.stripe_url = "http://127.0.0.1:9".into();
+        config.checkout_test_url = "http://127.0.0.1:9".into();
+        config.checkout_live_url = "http://127.0.0.1:9".into();
         startup::processors(&config)
     }
 }

@@ -139,3 +139,34 @@ async fn a_saudi_merchant_without_a_mada_account_is_told_what_is_missing() {
         .await;
     assert_eq!(bad["param"], "settings.mada");
 }
+
+#[tokio::test]
+async fn a_mada_sale_always_asks_for_3_d_secure() {
+    // Checkout.com (and so its fake) takes Mada only with 3-D Secure: a payment without it is declined.
+    let app = spawn_app().await;
+    let key = format!("sk_sbox_{}", paygate_core::hex::encode(&crate::helpers::random_bytes()[..12]));
+    let client = reqwest::Client::new();
+    let registered = client
+        .post(format!("{}/_fake/accounts", app.checkout_url))
+        .json(&json!({ "secret_key": key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status().as_u16(), 201);
+    let pay = |three_ds: bool| {
+        let body = json!({ "source": { "type": "card", "number": MADA_VISA, "expiry_month": 12, "expiry_year": 2034, "cvv": "123" },
+                           "amount": 5_000, "currency": "SAR", "capture": true, "reference": "ch_direct",
+                           "processing_channel_id": crate::helpers::PROCESSING_CHANNEL, "3ds": { "enabled": three_ds } });
+        client.post(format!("{}/payments", app.checkout_url)).bearer_auth(&key).json(&body).send()
+    };
+    let without: Value = pay(false).await.unwrap().json().await.unwrap();
+    assert_eq!((&without["approved"], &without["response_code"]), (&json!(false), &json!("20154")), "{without}");
+    let with: Value = pay(true).await.unwrap().json().await.unwrap();
+    assert_eq!(with["approved"], true, "{with}");
+    assert_eq!(with["3ds"]["authentication_response"], "Y");
+    // Ours goes through: every Checkout.com payment carries 3ds.enabled.
+    let merchant = merchant_in(&app, "SA").await;
+    let (status, sale, _) = charge(&app, &merchant, MADA_VISA, true).await;
+    assert_eq!((status, sale["processor"]["connector"].as_str()), (201, Some("checkout")), "{sale}");
+    assert_ne!(sale["status"], "failed", "{sale}");
+}
