@@ -1,7 +1,8 @@
 //! A randomized run of thousands of operations through the HTTP API, checked against a model of the
 //! charge lifecycle written independently of `paygate_core::charge`: creates with every kind of test
 //! card, full and partial captures, voids, expiries, partial and full refunds (some refused by the
-//! processor), over-captures and over-refunds, forbidden transitions, idempotent replays and recovery,
+//! processor), 3-D Secure challenges approved, failed or abandoned (a charge waiting in `requires_action` takes no
+//! operation), over-captures and over-refunds, forbidden transitions, idempotent replays and recovery,
 //! up to eight at a time on distinct charges. Every answer must be the one the model predicts; at the end
 //! every charge matches the model, the processor's books match ours, each merchant's balance is what the
 //! model and its pricing say, and the audit finds nothing.
@@ -10,6 +11,8 @@
 
 use crate::helpers::Rng;
 use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
+use paygate_core::authentication::RETURN_INTERNAL_PATH;
+use paygate_ledger::domain::charges::authentication;
 use paygate_ledger::jobs::{expiry, recovery};
 use paygate_ledger::processors::Processors;
 use reqwest::Method;
@@ -23,6 +26,8 @@ enum Card {
     Decline,
     ProcessingError,
     RefundsFail,
+    /// 3-D Secure with a challenge, on every processor.
+    Challenge,
 }
 
 impl Card {
@@ -32,6 +37,7 @@ impl Card {
             Card::Decline => "4000000000009995",
             Card::ProcessingError => "4000000000000119",
             Card::RefundsFail => "4000000000005126",
+            Card::Challenge => "4000000000003220",
         }
     }
 }
@@ -56,6 +62,9 @@ struct Charge {
     refund_requests: usize,
     /// The create request, for idempotent replays: (key, body).
     create: (String, String),
+    capture: bool,
+    /// While `requires_action`: the processor's authentication page.
+    action: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +112,15 @@ enum Op {
         charge: usize,
         amount: i64,
     },
+    /// The shopper decides on the authentication page and comes back (3-D Secure).
+    Authenticate {
+        charge: usize,
+        approve: bool,
+    },
+    /// The authentication's deadline passes and the job gives it up.
+    Abandon {
+        charge: usize,
+    },
 }
 
 /// The model's answer to `op`: (HTTP status, the charge afterwards).
@@ -111,6 +129,23 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
     Some(match *op {
         Op::Create { .. } => return None,
         Op::Replay { charge } => (200, next(charge)),
+        Op::Authenticate { charge, approve } => {
+            let mut c = next(charge);
+            c.action = None;
+            // A Checkout.com sale's capture is confirmed when the processor is asked, between rounds.
+            (c.status, c.captured) = match (approve, c.capture) {
+                (true, true) => ("captured", c.amount),
+                (true, false) => ("authorized", 0),
+                (false, _) => ("failed", 0),
+            };
+            (200, c)
+        }
+        Op::Abandon { charge } => {
+            let mut c = next(charge);
+            c.action = None;
+            c.status = "failed";
+            (200, c)
+        }
         Op::DashboardRefund { charge, amount } => {
             let mut c = next(charge);
             c.refund_requests += 1;
@@ -166,9 +201,10 @@ fn choose(rng: &mut Rng, charges: &[Charge], merchants: usize) -> Op {
     let roll = rng.range(0, 99);
     if charges.is_empty() || roll < 30 {
         let card = match rng.range(0, 99) {
-            0..=64 => Card::Approve,
-            65..=79 => Card::RefundsFail,
-            80..=93 => Card::Decline,
+            0..=56 => Card::Approve,
+            57..=71 => Card::RefundsFail,
+            72..=83 => Card::Decline,
+            84..=93 => Card::Challenge,
             _ => Card::ProcessingError,
         };
         let amount = if rng.chance(10) { 1 } else { rng.range(1, 200_000) };
@@ -184,6 +220,14 @@ fn choose(rng: &mut Rng, charges: &[Charge], merchants: usize) -> Op {
     let c = &charges[charge];
     // Amounts around the limit, so over-captures and over-refunds are tried too.
     let near = |rng: &mut Rng, limit: i64| if rng.chance(30) { None } else { Some(rng.range(1, limit.max(1) + 2)) };
+    // A charge waiting for its authentication is usually decided; the other operations on it are refused.
+    if c.status == "requires_action" && rng.chance(70) {
+        return match rng.range(0, 3) {
+            0 | 1 => Op::Authenticate { charge, approve: true },
+            2 => Op::Authenticate { charge, approve: false },
+            _ => Op::Abandon { charge },
+        };
+    }
     match roll {
         30..=49 => Op::Capture { charge, amount: near(rng, c.amount) },
         50..=57 => Op::Void { charge },
@@ -239,6 +283,7 @@ async fn run(
                 Card::ProcessingError => "pending",
                 Card::Approve | Card::RefundsFail if capture => "captured",
                 Card::Approve | Card::RefundsFail => "authorized",
+                Card::Challenge => "requires_action",
             };
             let connector = if stripe {
                 "stripe"
@@ -266,6 +311,8 @@ async fn run(
                 refunded: 0,
                 refund_requests: 0,
                 create: (key, body),
+                capture,
+                action: answer["next_action"]["redirect_url"].as_str().map(str::to_owned),
             });
         }
         Op::DashboardRefund { charge, amount } => {
@@ -315,6 +362,55 @@ async fn run(
             app.client(&merchants[c.merchant], "test")
                 .send(Method::POST, "/v1/charges", &c.create.1, Some(&c.create.0))
                 .await
+        }
+        Op::Authenticate { charge, approve } => {
+            let c = &charges[charge];
+            let page = c.action.as_deref().unwrap();
+            let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            let decision = if approve { "approve" } else { "fail" };
+            let decided = browser.post(page).form(&[("decision", decision)]).send().await.unwrap();
+            assert_eq!(decided.status().as_u16(), 303, "{context} {page}");
+            let back = decided.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_owned();
+            let reference = back.rsplit('/').next().unwrap();
+            let body = json!({ "reference": reference }).to_string();
+            let answer = app.signed_as_edge(Method::POST, RETURN_INTERNAL_PATH, &body).send().await.unwrap();
+            assert_eq!(answer.status().as_u16(), 200, "{context}");
+            let answer: Value = answer.json().await.unwrap();
+            let (_, expected) = predicted.as_ref().unwrap();
+            if c.checkout && expected.status == "captured" {
+                // The sale's capture is processed at once by this run's Checkout.com, or confirmed between rounds.
+                let seen = (answer["status"].as_str(), answer["pending_operation"].as_str());
+                assert!(
+                    matches!(seen, (Some("captured"), None) | (Some("authorized"), Some("capture"))),
+                    "{context} {answer}"
+                );
+            } else {
+                assert_eq!(answer["status"], expected.status, "{context} {answer}");
+                assert_eq!(answer["amount_captured"], expected.captured, "{context} {answer}");
+            }
+            if !approve {
+                assert_eq!(answer["failure_code"], "authentication_failed", "{context} {answer}");
+            }
+            return None;
+        }
+        Op::Abandon { charge } => {
+            let c = &charges[charge];
+            sqlx::query("UPDATE charges SET action_expires_at = now() - interval '1 second' WHERE id = $1")
+                .bind(&c.id)
+                .execute(&app.pool)
+                .await
+                .unwrap();
+            authentication::give_up_due(&app.pool, &sandbox(app)).await.unwrap();
+            let (_, answer) = app
+                .client(&merchants[c.merchant], "test")
+                .send(Method::GET, &format!("/v1/charges/{}", c.id), "", None)
+                .await;
+            assert_eq!(
+                (&answer["status"], &answer["failure_code"]),
+                (&json!("failed"), &json!("authentication_abandoned")),
+                "{context} {answer}"
+            );
+            return None;
         }
         Op::Capture { charge, amount } => {
             let c = &charges[charge];
@@ -436,7 +532,9 @@ fn target(op: &Op) -> Option<usize> {
         | Op::Refund { charge, .. }
         | Op::Expire { charge }
         | Op::Replay { charge }
-        | Op::DashboardRefund { charge, .. } => Some(charge),
+        | Op::DashboardRefund { charge, .. }
+        | Op::Authenticate { charge, .. }
+        | Op::Abandon { charge } => Some(charge),
     }
 }
 
@@ -564,9 +662,13 @@ async fn check_charges(app: &TestApp, charges: &[Charge], seed: u64) {
 
 /// The sandbox acquirer's books agree with ours, authorization by authorization.
 async fn check_processor(app: &TestApp, charges: &[Charge], seed: u64) {
-    for c in
-        charges.iter().filter(|c| (c.card == Card::Approve || c.card == Card::RefundsFail) && !c.stripe && !c.checkout)
-    {
+    let authorized = |c: &&Charge| match c.card {
+        Card::Approve | Card::RefundsFail => true,
+        // Failed challenges are declined there, abandoned ones cancelled: nothing to compare.
+        Card::Challenge => c.status != "failed",
+        _ => false,
+    };
+    for c in charges.iter().filter(|c| !c.stripe && !c.checkout).filter(authorized) {
         let reference: String = sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
             .bind(&c.id)
             .fetch_one(&app.pool)

@@ -113,10 +113,12 @@ async fn decide(
         card: None,
     };
     let outcome = match (processors.authorization_state(&connector, &authorization).await, deadline) {
+        // A sale the processor has authorized but not yet captured (Checkout.com captures just after): the capture
+        // is pending, confirmed like any other.
         (AuthorizationLookup::Approved { processor_reference, amount_captured, .. }, _) => AuthorizeOutcome::Approved {
             processor_reference,
             captured: amount_captured > 0,
-            capture_pending: false,
+            capture_pending: charge.capture && amount_captured == 0,
             card: None,
         },
         (AuthorizationLookup::Declined { code, raw_code }, _) => {
