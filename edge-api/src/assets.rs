@@ -14,6 +14,11 @@ pub const PREFIXES: [&str; 2] = ["/elements/", "/js/"];
 const ELEMENT_PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *";
 
+/// The 3-D Secure dialog's page frames the processor's authentication page, wherever that lives (its host comes
+/// from the processor's answer, relayed by the shop); otherwise it is held to the element pages' rules.
+const CHALLENGE_PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; frame-src https: http:; \
+    base-uri 'none'; form-action 'none'; frame-ancestors *";
+
 /// Content-hashed files never change under their name.
 const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// The CDN loader's floating name is re-checked often so a deploy reaches shops quickly.
@@ -59,7 +64,11 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response, Refusal> {
 /// The headers each kind of file gets.
 pub fn asset_headers(path: &str) -> Vec<(&'static str, &'static str)> {
     let mut headers = vec![("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")];
-    if path.ends_with(".html") {
+    if path.ends_with("/challenge.html") {
+        headers.push(("content-security-policy", CHALLENGE_PAGE_POLICY));
+        headers.push(("cache-control", CACHE_REVALIDATE));
+        headers.push(("permissions-policy", "payment=(self)"));
+    } else if path.ends_with(".html") {
         headers.push(("content-security-policy", ELEMENT_PAGE_POLICY));
         headers.push(("cache-control", CACHE_REVALIDATE));
         // Apple Pay and the Payment Request API need the permission inside our frame only.
@@ -100,6 +109,15 @@ mod tests {
         assert!(!policy.contains("unsafe-inline"));
         assert_eq!(header(&headers, "x-frame-options"), None);
         assert_eq!(header(&headers, "cache-control"), Some(CACHE_REVALIDATE));
+    }
+
+    #[test]
+    fn only_the_authentication_dialog_page_may_frame_other_sites() {
+        let challenge = header(&asset_headers("/elements/v1/challenge.html"), "content-security-policy").unwrap();
+        assert!(challenge.contains("frame-src https: http:"));
+        assert!(challenge.contains("script-src 'self';"), "no WebAssembly there");
+        let card = header(&asset_headers("/elements/v1/card.html"), "content-security-policy").unwrap();
+        assert!(!card.contains("frame-src"), "the card page frames nothing (default-src 'none')");
     }
 
     #[test]

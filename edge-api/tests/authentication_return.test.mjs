@@ -44,7 +44,7 @@ test('approving the challenge brings the browser back to a page that says the pa
   t.assert.equal(page.status, 200, html);
   t.assert.match(page.headers.get('content-type'), /^text\/html/);
   t.assert.equal(page.headers.get('cache-control'), 'no-store');
-  t.assert.match(page.headers.get('content-security-policy'), /frame-ancestors 'self'/);
+  t.assert.match(page.headers.get('content-security-policy'), /default-src 'none'/);
   t.assert.match(html, /data-paygate-authentication="captured"/);
   t.assert.match(html, /Payment authenticated/);
   t.assert.match(html, /تم التحقق من الدفع/);

@@ -193,6 +193,15 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
     if (pathname === '/checkout.mjs') return sendFile(res, path.join(PUBLIC_DIR, 'checkout.mjs'));
     // Browsers ask for it on every page; the demo has none, and a 404 would be console noise.
     if (pathname === '/favicon.ico') return res.writeHead(204).end();
+    // The shop reads a charge it made (after the shopper's 3-D Secure), with its secret key, from the edge.
+    const read = /^\/api\/charges\/(ch_[0-9a-z]{26})$/.exec(pathname);
+    if (read) {
+      const answer = await fetch(`${edgeUrl}/v1/charges/${read[1]}`, {
+        headers: { authorization: `Bearer ${secretKey}` },
+        signal: AbortSignal.timeout(EDGE_TIMEOUT_MS),
+      });
+      return json(res, answer.status, await answer.json());
+    }
     if (pathname === '/api/config') {
       if (!publishableKey) return json(res, 503, { code: 'not_configured', message: 'Set PAYGATE_PUBLISHABLE_KEY for the shop server' });
       return json(res, 200, { publishableKey, apiBase, country });

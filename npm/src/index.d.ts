@@ -238,8 +238,34 @@ export interface ApplePayElement {
   destroy(): void;
 }
 
+/** A charge's `next_action` while its status is `requires_action` (3-D Secure), as your server got it from Paygate. */
+export interface NextAction {
+  type: 'redirect';
+  /** The processor's authentication page. */
+  redirect_url: string;
+  /** After this (RFC 3339) the charge fails; the dialog gives up then. */
+  expires_at?: string;
+}
+
+/**
+ * How {@link Paygate.handleNextAction} ended. `status` is the charge's as Paygate learned it from the processor:
+ * `authorized` or `captured` (paid), `failed` (`failureCode`, e.g. `'authentication_failed'`), or still
+ * `requires_action` (the shopper came back without finishing). `error`: `authentication_cancelled` (closed),
+ * `authentication_expired`, `authentication_unknown`, `load_failed`, `load_timeout`. Either way, confirm on your
+ * server (read the charge, or its webhook) before you fulfil the order.
+ */
+export type NextActionResult =
+  | { status: 'authorized' | 'captured' | 'failed' | 'requires_action'; failureCode: string | null; error?: undefined }
+  | { status?: undefined; error: PaygateError };
+
 /** A Paygate instance bound to one publishable key. */
 export interface Paygate {
+  /**
+   * 3-D Secure: shows the processor's authentication page in a modal dialog over your page (focus stays in it,
+   * Escape or × cancels; English or Arabic) and resolves when the shopper is back. Never rejects; throws a
+   * `TypeError` only when `nextAction` is not a charge's `next_action`.
+   */
+  handleNextAction(nextAction: NextAction, options?: { locale?: LocaleOption }): Promise<NextActionResult>;
   /**
    * Mounts an element into `target` (a CSS selector or an element) and returns it.
    * Throws when the selector matches nothing or an option is not valid.

@@ -40,7 +40,10 @@ export async function loadPaygate(publishableKey, options = {}) {
   if (typeof window === 'undefined' || typeof document === 'undefined') return null; // server-side rendering
   // Same-origin, the page's scripts could reach into the form: the origin boundary is the protection.
   if (api.origin === window.location.origin) fail('apiBase must be another origin than this page');
-  return { mount: (target, elementOptions) => mount(api, target, elementOptions) };
+  return {
+    mount: (target, elementOptions) => mount(api, target, elementOptions),
+    handleNextAction: (nextAction, actionOptions) => handleNextAction(api, nextAction, actionOptions),
+  };
 }
 
 /// Options as `update` messages carry them (the URL spells postal '1'/'0' and style as JSON): locale
@@ -295,5 +298,80 @@ function mountApplePay(api, host, options) {
   });
   return Object.assign(el.element, {
     update: (changes) => el.update(applePaySettings(changes)),
+  });
+}
+
+// The dialog's words, in the elements' languages.
+const DIALOG_TEXT = {
+  en: { title: 'Confirm your payment', cancel: 'Cancel', cancelled: 'The payment was not confirmed.', expired: 'The time to confirm the payment has run out.', unknown: 'There is nothing to confirm for this payment.' },
+  ar: { title: 'تأكيد الدفع', cancel: 'إلغاء', cancelled: 'لم يتم تأكيد الدفع.', expired: 'انتهت مهلة تأكيد الدفع.', unknown: 'لا يوجد ما يلزم تأكيده لهذه الدفعة.' },
+};
+const DECIDED = ['authorized', 'captured', 'failed', 'requires_action'];
+
+/// 3-D Secure: shows the charge's `next_action` (the processor's authentication page) in a modal dialog over the
+/// page, and resolves once the shopper is back: `{status}` as the processor left the charge (`failedCode` with a
+/// failure), or `{error}` (cancelled, expired, could not load). Never rejects after its checks. The shop's server
+/// learns the outcome for certain by reading the charge or by webhook.
+function handleNextAction(api, nextAction, options = {}) {
+  const url = nextAction?.redirect_url;
+  if (nextAction?.type !== 'redirect' || !/^https?:\/\//.test(url ?? '')) fail("handleNextAction() takes the charge's next_action: {type: 'redirect', redirect_url}");
+  const { locale } = frameSettings({ locale: options.locale ?? api.locale });
+  const text = DIALOG_TEXT[locale];
+  return new Promise((resolve) => {
+    // The native modal dialog: the page behind is inert (focus stays in the dialog), Escape cancels, the top layer
+    // keeps it above everything the shop has.
+    const dialog = document.createElement('dialog');
+    dialog.setAttribute('aria-label', text.title);
+    dialog.setAttribute('lang', locale);
+    dialog.setAttribute('dir', locale === 'ar' ? 'rtl' : 'ltr');
+    dialog.style.cssText = 'padding:0;border:0;border-radius:12px;width:min(460px,96vw);height:min(640px,92vh);overflow:hidden;flex-direction:column;background:#fff';
+    // A title bar: what this is, in the page's language (the bank's page below speaks the bank's), and ×.
+    const bar = document.createElement('div');
+    bar.style.cssText = 'display:flex;align-items:center;justify-content:space-between;padding:4px;padding-inline-start:16px;border-bottom:1px solid #dde1e8;font:600 16px system-ui,sans-serif;color:#1d2330';
+    const title = document.createElement('span');
+    title.textContent = text.title;
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.textContent = '×';
+    close.setAttribute('aria-label', text.cancel);
+    close.style.cssText = 'border:0;background:none;font:28px/1 system-ui,sans-serif;cursor:pointer;padding:4px 10px;color:inherit';
+    bar.append(title, close);
+    dialog.append(bar);
+    document.body.append(dialog);
+    let timer;
+    const finish = (result) => {
+      if (!dialog.isConnected) return;
+      clearTimeout(timer);
+      el.element.destroy();
+      dialog.close();
+      dialog.remove();
+      resolve(result);
+    };
+    const error = (code) => ({ error: { code, message: text[code.slice('authentication_'.length)] } });
+    const el = mountFrame(api, dialog, {
+      page: 'challenge.html',
+      params: { url, title: text.title },
+      title: text.title,
+      events: ['ready', 'loaderror'],
+      onFrame(type, detail) {
+        if (type === 'authentication_result') {
+          finish(DECIDED.includes(detail.status) ? { status: detail.status, failureCode: detail.failure_code ?? null } : error('authentication_unknown'));
+        }
+        return type === 'ready' ? detail : undefined;
+      },
+    });
+    el.onLoadFailure = (failure) => finish({ error: failure });
+    el.frame.style.cssText = 'border:0;width:100%;flex:1;display:block';
+    close.addEventListener('click', () => finish(error('authentication_cancelled')));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(error('authentication_cancelled'));
+    });
+    // Past the charge's deadline the processor will not finish it; a little later the charge fails.
+    const left = Date.parse(nextAction.expires_at) - Date.now();
+    timer = setTimeout(() => finish(error('authentication_expired')), Number.isFinite(left) ? Math.max(left, 1000) : 1800000);
+    dialog.showModal();
+    dialog.style.display = 'flex';
+    el.frame.focus();
   });
 }

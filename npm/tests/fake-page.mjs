@@ -12,6 +12,15 @@ export function fakePage({ lang = '', language = 'en-US', api = 'http://127.0.0.
     style: {},
     children: [],
     setAttribute(name, value) { this.attributes[name] = String(value); },
+    listeners: {},
+    addEventListener(type, listener) { (this.listeners[type] ??= []).push(listener); },
+    // <dialog> and focus, as far as the 3-D Secure dialog uses them.
+    open: false,
+    showModal() { this.open = true; },
+    close() { this.open = false; },
+    focus() {},
+    get isConnected() { return Boolean(this.parentNode); },
+    append(...children) { children.forEach((child) => this.appendChild(child)); },
     appendChild(child) {
       this.children.push(child);
       child.parentNode = this;
@@ -25,6 +34,7 @@ export function fakePage({ lang = '', language = 'en-US', api = 'http://127.0.0.
     },
   });
   page.container = element('DIV');
+  page.body = element('BODY');
   globalThis.window = {
     location: { origin: 'http://127.0.0.1:4242' },
     addEventListener: (type, listener) => type === 'message' && page.listeners.add(listener),
@@ -33,6 +43,7 @@ export function fakePage({ lang = '', language = 'en-US', api = 'http://127.0.0.
   globalThis.document = {
     documentElement: { lang },
     createElement: (tag) => element(tag.toUpperCase()),
+    body: page.body,
     querySelector: (selector) => (selector === '#card' ? page.container : null),
   };
   Object.defineProperty(globalThis, 'navigator', { value: { language }, configurable: true, writable: true });

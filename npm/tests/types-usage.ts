@@ -47,7 +47,18 @@ async function applePay(paygate: Paygate, charge: (token: string) => Promise<boo
   button.destroy();
 }
 
+async function threeDSecure(paygate: Paygate, charge: { status: string; next_action: { type: 'redirect'; redirect_url: string; expires_at: string } | null }) {
+  if (charge.status !== 'requires_action' || !charge.next_action) return;
+  const result = await paygate.handleNextAction(charge.next_action, { locale: 'ar' });
+  if (result.error) return console.log(result.error.code, result.error.message);
+  console.log(result.status === 'failed' ? result.failureCode : result.status);
+}
+
 async function mistakes(paygate: Paygate, card: CardElement, button: ApplePayElement) {
+  // @ts-expect-error handleNextAction takes the charge's next_action, not its id
+  await paygate.handleNextAction('ch_123');
+  // @ts-expect-error the result may be an error, without a status
+  (await paygate.handleNextAction({ type: 'redirect', redirect_url: 'https://x' })).status.toUpperCase();
   // @ts-expect-error an Apple Pay button needs the amount, currency, country and label
   paygate.mount('#apple-pay', { type: 'apple_pay', amount: 1999 });
   // @ts-expect-error an Apple Pay button has no tokenize(): the token comes with the 'token' event
@@ -72,4 +83,5 @@ async function mistakes(paygate: Paygate, card: CardElement, button: ApplePayEle
 
 void checkout;
 void applePay;
+void threeDSecure;
 void mistakes;

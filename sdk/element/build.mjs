@@ -6,7 +6,8 @@
 //   node sdk/element/build.mjs <card wasm-pack out dir> <apple-pay wasm-pack out dir> <edge assets dir> <package element dir>
 // The edge assets dir receives elements/v1/{card.html,card-H.css,element-H.js,element-H.wasm} (the card
 // element), elements/v1/{apple-pay.html,apple-pay-H.css,apple-pay-element-H.js,apple-pay-element-H.wasm} (the
-// Apple Pay element, its own WebAssembly so the card iframe never downloads it) and js/{v1,<version>}/paygate.mjs
+// Apple Pay element, its own WebAssembly so the card iframe never downloads it), challenge.html and its script and
+// stylesheet (the 3-D Secure dialog's page) and js/{v1,<version>}/paygate.mjs
 // (the minified loader, also written to npm/dist/, for shops that take it from the CDN); the package's element
 // dir receives the element files.
 import crypto from 'node:crypto';
@@ -66,7 +67,25 @@ try {
   return { [page]: html, [cssName]: css, [jsName]: js, [wasmName]: wasm };
 }
 
+/// A page with a plain script and no WebAssembly (the 3-D Secure dialog's relay): its own template.
+function packScript({ page, script, stylesheet }) {
+  const js = read(path.join(here, script));
+  const jsName = `${path.basename(script, '.mjs')}-${shortHash(js)}.js`;
+  const css = read(path.join(here, stylesheet));
+  const cssName = `${path.basename(stylesheet, '.css')}-${shortHash(css)}.css`;
+  const html = Buffer.from(
+    read(path.join(here, page))
+      .toString('utf8')
+      .replace('{{css}}', cssName)
+      .replace('{{css_integrity}}', integrity(css))
+      .replace('{{js}}', jsName)
+      .replace('{{js_integrity}}', integrity(js)),
+  );
+  return { [page]: html, [cssName]: css, [jsName]: js };
+}
+
 const files = {
+  ...packScript({ page: 'challenge.html', script: 'challenge.mjs', stylesheet: 'challenge.css' }),
   ...pack({ pkgDir: cardPkg, page: 'card.html', title: 'Paygate card form', stylesheet: 'card.css', prefix: 'element', boot: 'boot' }),
   ...pack({ pkgDir: applePayPkg, page: 'apple-pay.html', title: 'Paygate Apple Pay button', stylesheet: 'apple-pay.css', prefix: 'apple-pay-element', boot: 'boot_apple_pay' }),
 };

@@ -56,6 +56,7 @@ pub enum Text {
     InsufficientFunds,
     IncorrectCvc,
     ExpiredCard,
+    AuthenticationFailed,
     ProcessingError,
     NetworkError,
     RateLimited,
@@ -84,6 +85,7 @@ impl Text {
             Text::InsufficientFunds => "insufficient_funds",
             Text::IncorrectCvc => "incorrect_cvc",
             Text::ExpiredCard => "expired_card",
+            Text::AuthenticationFailed => "authentication_failed",
             Text::ProcessingError => "processing_error",
             Text::NetworkError => "network_error",
             Text::RateLimited => "rate_limited",
@@ -104,6 +106,10 @@ impl Text {
             "incorrect_cvc" => Text::IncorrectCvc,
             "expired_card" | "card_expired" => Text::ExpiredCard,
             "network_error" => Text::NetworkError,
+            // 3-D Secure: the bank could not confirm it was the cardholder (failed, abandoned or not possible).
+            "authentication_failed" | "authentication_abandoned" | "authentication_required" => {
+                Text::AuthenticationFailed
+            }
             "card_declined"
             | "generic_decline"
             | "do_not_honor"
@@ -144,6 +150,9 @@ impl Text {
             Text::InsufficientFunds => ("Your card has insufficient funds.", "رصيد بطاقتك غير كافٍ."),
             Text::IncorrectCvc => ("Your card's security code is incorrect.", "رمز أمان بطاقتك غير صحيح."),
             Text::ExpiredCard => ("Your card has expired.", "انتهت صلاحية بطاقتك."),
+            Text::AuthenticationFailed => {
+                ("Your bank could not confirm this payment.", "تعذّر على مصرفك تأكيد هذه الدفعة.")
+            }
             Text::ProcessingError => (
                 "An error occurred while processing your card. Try again.",
                 "حدث خطأ أثناء معالجة بطاقتك. حاول مرة أخرى.",

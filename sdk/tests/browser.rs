@@ -285,6 +285,9 @@ fn a_charge_failure_on_the_cvc_marks_that_field_until_it_is_edited() {
     // A code that is not about the card does not tell the shopper it was declined.
     assert_eq!(Text::of_charge_failure("idempotency_key_reused"), Text::ProcessingError);
     assert_eq!(Text::of_charge_failure("do_not_honor"), Text::CardDeclined);
+    // A failed 3-D Secure is the bank's refusal to confirm, not a declined card.
+    assert_eq!(Text::of_charge_failure("authentication_failed"), Text::AuthenticationFailed);
+    assert_eq!(Text::of_charge_failure("authentication_abandoned"), Text::AuthenticationFailed);
 }
 
 #[wasm_bindgen_test]

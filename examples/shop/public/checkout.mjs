@@ -1,13 +1,14 @@
 // The demo shop's checkout: mounts Paygate's Apple Pay button (shown only where Apple Pay is available) above
 // Paygate's card form, tokenizes the card on Pay with the name typed on the shop's page, and asks the shop's
-// server to charge the token, whichever element made it. This page never sees card data: only the elements'
-// events and the token.
+// server to charge the token, whichever element made it. When the card's issuer asks for 3-D Secure, the page
+// shows the authentication with `handleNextAction` and then asks its own server how the charge ended. This page
+// never sees card data: only the elements' events and the token.
 import { loadPaygate } from '@paygate/js';
 
 const AMOUNT_MINOR = 2400;
 const CURRENCY = 'EUR';
 // Failure codes the card form explains itself, in its language; other decline codes become card_declined.
-const EXPLAINED_CODES = ['card_declined', 'insufficient_funds', 'incorrect_cvc', 'expired_card', 'processing_error'];
+const EXPLAINED_CODES = ['card_declined', 'insufficient_funds', 'incorrect_cvc', 'expired_card', 'processing_error', 'authentication_failed'];
 const THEME = { colorPrimary: '#0b7a5a', colorText: '#1d2330', colorBorder: '#dde1e8', colorDanger: '#b42318', borderRadius: '8px', fontSize: '16px' };
 
 const TEXT = {
@@ -18,6 +19,7 @@ const TEXT = {
     secure: "Card details are entered in Paygate's secure form and never reach this shop.",
     loading: 'Loading the card form…', unavailable: 'The checkout is not available right now.',
     nameMissing: 'Enter the name on the card.', checkCard: 'Check the card details.', working: 'Processing your payment…',
+    authenticating: 'Confirm the payment with your bank…', notConfirmed: 'The payment was not confirmed. Press Pay to try again.',
     paid: 'Payment received. Thank you!', pending: 'Your payment is being confirmed; we will email you when it is done.',
     failed: 'The payment did not go through.',
     unknown: 'We could not confirm the payment. Press Pay to try again; you will not be charged twice.',
@@ -29,6 +31,7 @@ const TEXT = {
     secure: 'تُدخَل بيانات البطاقة في نموذج Paygate الآمن ولا تصل أبدًا إلى هذا المتجر.',
     loading: 'جارٍ تحميل نموذج البطاقة…', unavailable: 'الدفع غير متاح حاليًا.',
     nameMissing: 'أدخل الاسم كما يظهر على البطاقة.', checkCard: 'تحقّق من بيانات البطاقة.', working: 'جارٍ تنفيذ الدفع…',
+    authenticating: 'أكّد الدفع مع مصرفك…', notConfirmed: 'لم يتم تأكيد الدفع. اضغط «ادفع» للمحاولة مجددًا.',
     paid: 'تم استلام الدفعة. شكرًا لك!', pending: 'جارٍ تأكيد الدفعة، وسنراسلك عند اكتمالها.',
     failed: 'لم تتم عملية الدفع.',
     unknown: 'تعذّر تأكيد الدفع. اضغط «ادفع» للمحاولة مجددًا، ولن يُخصم المبلغ مرتين.',
@@ -50,6 +53,7 @@ const nameInput = $('name');
 const payButton = $('pay');
 const statusArea = $('status');
 let locale = document.documentElement.lang === 'ar' ? 'ar' : 'en';
+let paygate = null;
 let card = null;
 let applePay = null;
 let ready = false;
@@ -105,7 +109,7 @@ async function start() {
     const answer = await fetch('/api/config');
     const config = await answer.json();
     if (!answer.ok) throw new Error(config.message ?? `config: ${answer.status}`);
-    const paygate = await loadPaygate(config.publishableKey, { apiBase: config.apiBase, locale });
+    paygate = await loadPaygate(config.publishableKey, { apiBase: config.apiBase, locale });
     card = paygate.mount('#card', { type: 'card', locale, style: THEME, title: TEXT[locale].frameTitle });
     mountApplePay(paygate, config.country);
   } catch (error) {
@@ -160,7 +164,27 @@ async function pay(name) {
     if (error) return say(error.field ? 'checkCard' : 'failed', { tone: 'error', code: error.code, detail: error.field ? '' : error.message });
     token = fresh;
   }
-  settle(token, await charge(token));
+  const answer = await charge(token);
+  if (answer.status === 'requires_action') return authenticate(answer);
+  settle(token, answer);
+}
+
+/// 3-D Secure: the bank's page in Paygate's dialog, then the charge as the shop's server reads it (the dialog's
+/// word is for the shopper; the server's for the order).
+async function authenticate(pending) {
+  say('authenticating');
+  const result = await paygate.handleNextAction(pending.next_action, { locale });
+  let charge;
+  try {
+    const response = await fetch(`/api/charges/${encodeURIComponent(pending.id)}`);
+    charge = await response.json();
+  } catch {
+    charge = { status: 'requires_action' };
+  }
+  if (typeof charge.status === 'string' && charge.status !== 'requires_action') return settle(null, charge);
+  // Cancelled, expired or not finished: nothing was taken, and this charge will fail on its own.
+  attempt += 1;
+  say('notConfirmed', { tone: 'error', code: result.error?.code ?? 'authentication_unfinished' });
 }
 
 /// Asks the shop's server to charge `token`; the answer is a charge or a problem, with its HTTP status.
