@@ -113,10 +113,11 @@ mod tests {
 
     #[test]
     fn only_the_authentication_dialog_page_may_frame_other_sites() {
-        let challenge = header(&asset_headers("/elements/v1/challenge.html"), "content-security-policy").unwrap();
+        let (challenge, card) = (asset_headers("/elements/v1/challenge.html"), asset_headers("/elements/v1/card.html"));
+        let challenge = header(&challenge, "content-security-policy").unwrap();
         assert!(challenge.contains("frame-src https: http:"));
         assert!(challenge.contains("script-src 'self';"), "no WebAssembly there");
-        let card = header(&asset_headers("/elements/v1/card.html"), "content-security-policy").unwrap();
+        let card = header(&card, "content-security-policy").unwrap();
         assert!(!card.contains("frame-src"), "the card page frames nothing (default-src 'none')");
     }
 
