@@ -48,7 +48,12 @@ pub async fn handle(
     let body = serde_json::to_vec(&AuthenticationReturn { reference: reference.to_owned() })
         .map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     let on_behalf = OnBehalf { merchant_id: "", mode: "", request_id, key_id: "" };
-    let answer = backend::call(env, Method::Post, RETURN_INTERNAL_PATH, &body, on_behalf, &[]).await?;
+    // Whatever goes wrong behind us, the shopper gets the page (the dialog must be told something): `unknown`, and
+    // the shop's server reads the charge.
+    let answer = match backend::call(env, Method::Post, RETURN_INTERNAL_PATH, &body, on_behalf, &[]).await {
+        Ok(answer) => answer,
+        Err(_) => return page(503, "unknown", None),
+    };
     match answer.status {
         200 => {
             let charge: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
@@ -58,7 +63,7 @@ pub async fn handle(
         404 => page(404, "unknown", None),
         status => {
             worker::console_error!("{request_id} the backend answered {status} for an authentication return");
-            Err(Refusal::new(ErrorCode::UpstreamError))
+            page(502, "unknown", None)
         }
     }
 }

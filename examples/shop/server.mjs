@@ -184,6 +184,23 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
     }
   }
 
+  /// The charge's status and failure (GET reads it; POST voids it, which ends a waiting authentication).
+  async function chargeOutcome(res, id, method) {
+    let answer;
+    try {
+      answer = await fetch(`${edgeUrl}/v1/charges/${id}${method === 'POST' ? '/void' : ''}`, {
+        method,
+        headers: { authorization: `Bearer ${secretKey}` },
+        signal: AbortSignal.timeout(EDGE_TIMEOUT_MS),
+      });
+    } catch {
+      return json(res, 502, { code: 'network_error', message: 'The payment service could not be reached.' });
+    }
+    const charge = await answer.json();
+    const { status, failure_code = null, failure_message = null } = charge;
+    json(res, answer.status, typeof status === 'string' ? { id, status, failure_code, failure_message } : charge);
+  }
+
   async function page(res, pathname) {
     if (pathname === '/') {
       const file = path.join(PUBLIC_DIR, 'index.html');
@@ -193,15 +210,11 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
     if (pathname === '/checkout.mjs') return sendFile(res, path.join(PUBLIC_DIR, 'checkout.mjs'));
     // Browsers ask for it on every page; the demo has none, and a 404 would be console noise.
     if (pathname === '/favicon.ico') return res.writeHead(204).end();
-    // The shop reads a charge it made (after the shopper's 3-D Secure), with its secret key, from the edge.
+    // The shop reads a charge it made (after the shopper's 3-D Secure), with its secret key, from the edge, and
+    // tells the page only how it ended. (A real shop looks up the charge of the shopper's own order, on its server;
+    // the demo takes the id the page got from its own checkout.)
     const read = /^\/api\/charges\/(ch_[0-9a-z]{26})$/.exec(pathname);
-    if (read) {
-      const answer = await fetch(`${edgeUrl}/v1/charges/${read[1]}`, {
-        headers: { authorization: `Bearer ${secretKey}` },
-        signal: AbortSignal.timeout(EDGE_TIMEOUT_MS),
-      });
-      return json(res, answer.status, await answer.json());
-    }
+    if (read) return chargeOutcome(res, read[1], 'GET');
     if (pathname === '/api/config') {
       if (!publishableKey) return json(res, 503, { code: 'not_configured', message: 'Set PAYGATE_PUBLISHABLE_KEY for the shop server' });
       return json(res, 200, { publishableKey, apiBase, country });
@@ -216,6 +229,9 @@ export function createShop({ edgeUrl, secretKey, webhookSecrets = [], publishabl
       const { pathname } = new URL(req.url, 'http://shop.invalid');
       if (req.method === 'POST' && pathname === '/webhooks') return await receiveWebhook(req, res);
       if (req.method === 'POST' && pathname === '/api/checkout') return await checkout(req, res);
+      // The shopper closed the 3-D Secure dialog: give the charge up now (the edge's void), unless they had approved.
+      const cancel = /^\/api\/charges\/(ch_[0-9a-z]{26})\/cancel$/.exec(pathname);
+      if (req.method === 'POST' && cancel) return await chargeOutcome(res, cancel[1], 'POST');
       if (req.method === 'GET' && pathname === '/api/events') return json(res, 200, [...shop.events.values()]);
       if (req.method === 'GET') return await page(res, pathname);
       json(res, 404, { error: 'not found' });

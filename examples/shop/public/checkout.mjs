@@ -20,6 +20,7 @@ const TEXT = {
     loading: 'Loading the card form…', unavailable: 'The checkout is not available right now.',
     nameMissing: 'Enter the name on the card.', checkCard: 'Check the card details.', working: 'Processing your payment…',
     authenticating: 'Confirm the payment with your bank…', notConfirmed: 'The payment was not confirmed. Press Pay to try again.',
+    unsettled: 'We could not learn yet whether your bank confirmed the payment; we will email you. Please do not pay again.',
     paid: 'Payment received. Thank you!', pending: 'Your payment is being confirmed; we will email you when it is done.',
     failed: 'The payment did not go through.',
     unknown: 'We could not confirm the payment. Press Pay to try again; you will not be charged twice.',
@@ -32,6 +33,7 @@ const TEXT = {
     loading: 'جارٍ تحميل نموذج البطاقة…', unavailable: 'الدفع غير متاح حاليًا.',
     nameMissing: 'أدخل الاسم كما يظهر على البطاقة.', checkCard: 'تحقّق من بيانات البطاقة.', working: 'جارٍ تنفيذ الدفع…',
     authenticating: 'أكّد الدفع مع مصرفك…', notConfirmed: 'لم يتم تأكيد الدفع. اضغط «ادفع» للمحاولة مجددًا.',
+    unsettled: 'لم نعرف بعد إن كان مصرفك قد أكّد الدفع، وسنراسلك. يُرجى عدم الدفع مرة أخرى.',
     paid: 'تم استلام الدفعة. شكرًا لك!', pending: 'جارٍ تأكيد الدفعة، وسنراسلك عند اكتمالها.',
     failed: 'لم تتم عملية الدفع.',
     unknown: 'تعذّر تأكيد الدفع. اضغط «ادفع» للمحاولة مجددًا، ولن يُخصم المبلغ مرتين.',
@@ -174,15 +176,27 @@ async function pay(name) {
 async function authenticate(pending) {
   say('authenticating');
   const result = await paygate.handleNextAction(pending.next_action, { locale });
-  let charge;
-  try {
-    const response = await fetch(`/api/charges/${encodeURIComponent(pending.id)}`);
-    charge = await response.json();
-  } catch {
-    charge = { status: 'requires_action' };
+  const ask = async (path, method = 'GET') => {
+    try {
+      return await (await fetch(path, { method })).json();
+    } catch {
+      return { status: 'requires_action' };
+    }
+  };
+  const path = `/api/charges/${encodeURIComponent(pending.id)}`;
+  let charge = await ask(path);
+  // Not finished (the dialog closed): give it up now, so nothing can be taken later; the answer says if the
+  // shopper had approved at the bank after all.
+  if (charge.status === 'requires_action') charge = await ask(`${path}/cancel`, 'POST');
+  if (typeof charge.status === 'string' && charge.status !== 'requires_action' && charge.failure_code !== 'authentication_abandoned') {
+    return settle(null, charge);
   }
-  if (typeof charge.status === 'string' && charge.status !== 'requires_action') return settle(null, charge);
-  // Cancelled, expired or not finished: nothing was taken, and this charge will fail on its own.
+  if (charge.status === 'requires_action') {
+    // The processor could not be asked: the outcome is not known yet, so no second payment is offered.
+    done = true;
+    return say('unsettled', { tone: 'error', code: 'authentication_unsettled' });
+  }
+  // Given up, with nothing taken: a new attempt is safe.
   attempt += 1;
   say('notConfirmed', { tone: 'error', code: result.error?.code ?? 'authentication_unfinished' });
 }

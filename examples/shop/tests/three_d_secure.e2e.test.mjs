@@ -109,7 +109,7 @@ test('failing the challenge is a clear decline, in the card form too', async (t)
   }
 });
 
-test('closing the dialog leaves nothing taken, and the charge expires into failed', async (t) => {
+test('closing the dialog gives the charge up at once, with nothing taken', async (t) => {
   const { page, card, close } = await openCheckout();
   try {
     await payWith(page, card, CHALLENGE);
@@ -120,19 +120,28 @@ test('closing the dialog leaves nothing taken, and the charge expires into faile
     await page.locator('[data-testid=status][data-code=authentication_cancelled]').waitFor({ timeout: 15_000 });
     t.assert.equal(await page.locator('dialog').count(), 0);
     t.assert.match(await page.locator('[data-testid=status]').textContent(), /was not confirmed/);
-    const waiting = (await charges()).find((c) => c.status === 'requires_action');
-    t.assert.ok(waiting, 'the charge waits');
-    t.assert.equal(waiting.amount_captured, 0);
-    // Its deadline passes: the worker's job gives it up (it runs every 30 seconds).
-    stack.sql(`UPDATE charges SET action_expires_at = now() - interval '1 second' WHERE id = '${waiting.id}'`);
-    const failed = await eventually(async () => {
-      const now = (await call(stack.edge, stack.keys.skTest, 'GET', `/v1/charges/${waiting.id}`)).json;
-      return now.status === 'failed' && now;
-    }, 'the abandoned charge to fail', 45_000);
-    t.assert.equal(failed.failure_code, 'authentication_abandoned');
+    // The shop voided it: failed now, nothing captured, and the bank's page refuses a late approval.
+    const given = (await charges()).find((c) => c.payment_method_details?.card?.last4 === '3220' && c.failure_code === 'authentication_abandoned');
+    t.assert.ok(given, 'the charge was given up');
+    t.assert.deepEqual([given.status, given.amount_captured], ['failed', 0]);
+    await page.locator('[data-testid=pay]:not([disabled])').waitFor();
   } finally {
     await close();
   }
+});
+
+test('an authentication nobody finishes expires into failed by the worker', async (t) => {
+  const token = await call(stack.edge, stack.keys.pkTest, 'POST', '/v1/tokens', { card: { number: CHALLENGE, exp_month: 12, exp_year: 2034, cvc: '123' } });
+  const created = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/charges', { amount: 2400, currency: 'EUR', source: token.json.id }, { 'idempotency-key': `left-${token.json.id}` });
+  t.assert.equal(created.json.status, 'requires_action', created.text);
+  // Its deadline passes: the worker's job gives it up (it runs every 30 seconds).
+  stack.sql(`UPDATE charges SET action_expires_at = now() - interval '1 second' WHERE id = '${created.json.id}'`);
+  const failed = await eventually(async () => {
+    const now = (await call(stack.edge, stack.keys.skTest, 'GET', `/v1/charges/${created.json.id}`)).json;
+    return now.status === 'failed' && now;
+  }, 'the abandoned charge to fail', 45_000);
+  t.assert.equal(failed.failure_code, 'authentication_abandoned');
+  t.assert.equal(failed.amount_captured, 0);
 });
 
 test('the keyboard alone completes a challenge, in Arabic', async (t) => {

@@ -72,6 +72,9 @@ struct NewAccount {
     secret_key: String,
     #[serde(default)]
     action_delay_ms: u64,
+    /// How long its 3-D Secure challenges wait before their session expires (tests shorten it).
+    #[serde(default)]
+    three_ds_session_ms: Option<u64>,
     /// Where to send this account's webhooks, and how (signed with `Cko-Signature`).
     #[serde(flatten)]
     webhooks: control::WebhookSettings,
@@ -81,7 +84,11 @@ async fn add_account(State(shared): State<Shared>, axum::Json(new): axum::Json<N
     if !new.secret_key.starts_with("sk_") {
         return StatusCode::BAD_REQUEST;
     }
-    let account = Account { action_delay_ms: new.action_delay_ms, control: new.webhooks.into_control() };
+    let account = Account {
+        action_delay_ms: new.action_delay_ms,
+        control: new.webhooks.into_control(),
+        three_ds_session_ms: new.three_ds_session_ms,
+    };
     lock(&shared).accounts.insert(new.secret_key, account);
     StatusCode::CREATED
 }

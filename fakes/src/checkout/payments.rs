@@ -288,7 +288,9 @@ pub fn create(books: &mut Books, account: &str, body: &Value, origin: &str) -> R
         payment.response_code = "";
         payment.actions.clear();
         if let Some(three_ds) = payment.three_ds.as_mut() {
-            three_ds.pending_until_ms = Some(now + THREE_DS_SESSION_MS);
+            let session =
+                books.accounts.get(account).and_then(|a| a.three_ds_session_ms).unwrap_or(THREE_DS_SESSION_MS);
+            three_ds.pending_until_ms = Some(now + session);
             three_ds.authentication_response = None;
         }
         let mut answer = json!({ "id": id, "status": "Pending", "reference": payment.reference,

@@ -11,6 +11,8 @@ pub struct Account {
     /// How long requested captures, voids and refunds stay pending before they are processed.
     pub action_delay_ms: u64,
     pub control: Control,
+    /// How long a 3-D Secure challenge waits for the cardholder (`None`: `THREE_DS_SESSION_MS`).
+    pub three_ds_session_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -107,16 +107,13 @@ async fn authorizations(pool: &PgPool, processors: &Processors, settle_after: Du
                     decided = Some((attempt_id.clone(), AuthorizeOutcome::Declined { code, raw_code, card: None }));
                     break;
                 }
-                // The processor wanted the cardholder authenticated, but the answer that said where never reached
-                // us, so nobody was sent there: it can only be abandoned.
+                // The processor wants the cardholder authenticated, but the answer that said where never reached us,
+                // so nobody was sent there. Nothing is decided while the processor could still authorize it: the
+                // charge fails at a later run, once the processor says it lapsed (Stripe and Checkout.com expire
+                // an unanswered authentication; the sandbox's waits until its authorization is voided).
                 AuthorizationLookup::RequiresAction => {
-                    let outcome = AuthorizeOutcome::Declined {
-                        code: DeclineCode::AuthenticationAbandoned,
-                        raw_code: "requires_action".into(),
-                        card: None,
-                    };
-                    decided = Some((attempt_id.clone(), outcome));
-                    break;
+                    tracing::warn!(%charge_id, "an authentication nobody was sent to; waiting for the processor to end it");
+                    continue 'charges;
                 }
                 AuthorizationLookup::NotFound => {}
                 AuthorizationLookup::Unknown { detail } => {

@@ -173,9 +173,24 @@ pub fn authorization_state(account: &Account<'_>, authorization: &Authorization<
 fn lookup_of(payment: &Value) -> AuthorizationLookup {
     let id = payment["id"].as_str().unwrap_or_default().to_owned();
     let balances = &payment["balances"];
-    if payment["status"] == "Pending" {
-        // Waiting for the cardholder's authentication.
-        return AuthorizationLookup::RequiresAction;
+    let three_ds = &payment["3ds"];
+    match payment["status"].as_str() {
+        // Waiting for the cardholder's authentication (3-D Secure asked, not answered yet).
+        Some("Pending") if three_ds.is_object() && three_ds["authentication_response"].is_null() => {
+            return AuthorizationLookup::RequiresAction;
+        }
+        // Another pending payment: its outcome comes later.
+        Some("Pending") => {
+            return AuthorizationLookup::Unknown { detail: "Checkout.com payment pending".into() };
+        }
+        // The authentication's session lapsed unanswered: it can never be authorized now.
+        Some("Expired") if three_ds.is_object() && three_ds["authentication_response"].is_null() => {
+            return AuthorizationLookup::Declined {
+                code: DeclineCode::AuthenticationAbandoned,
+                raw_code: "Expired".into(),
+            };
+        }
+        _ => {}
     }
     match read_payment(payment, false) {
         AuthorizeOutcome::Declined { code, raw_code, .. } => AuthorizationLookup::Declined { code, raw_code },

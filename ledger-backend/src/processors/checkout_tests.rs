@@ -85,9 +85,17 @@ fn payment_answers_are_classified() {
         read_authorization(&answer(201, failed), false),
         AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationFailed, raw_code: "20154".into(), card: None }
     );
+    let waiting = r#"{"id":"pay_3","status":"Pending","3ds":{"downgraded":false,"enrolled":"Y"}}"#;
+    assert_eq!(read_lookup(&answer(200, waiting), "att_1"), AuthorizationLookup::RequiresAction);
+    // Pending without 3-D Secure is not an authentication to wait for: asked again later.
+    assert!(matches!(
+        read_lookup(&answer(200, r#"{"id":"pay_3","status":"Pending"}"#), "att_1"),
+        AuthorizationLookup::Unknown { .. }
+    ));
+    let lapsed = r#"{"id":"pay_3","status":"Expired","approved":false,"3ds":{"downgraded":false,"enrolled":"Y"}}"#;
     assert_eq!(
-        read_lookup(&answer(200, r#"{"id":"pay_3","status":"Pending","approved":null}"#), "att_1"),
-        AuthorizationLookup::RequiresAction
+        read_lookup(&answer(200, lapsed), "att_1"),
+        AuthorizationLookup::Declined { code: DeclineCode::AuthenticationAbandoned, raw_code: "Expired".into() }
     );
     assert!(matches!(read_authorization(&answer(401, ""), false), AuthorizeOutcome::Misconfigured { .. }));
     let invalid = r#"{"request_id":"r","error_type":"request_invalid","error_codes":["card_number_invalid"]}"#;

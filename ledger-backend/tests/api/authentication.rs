@@ -22,6 +22,8 @@ const TARGETS: [Target; 3] = [Target::Sandbox, Target::Stripe, Target::Checkout]
 /// Both processors' documented test cards: a challenge, and 3-D Secure without one.
 const CHALLENGE: &str = "4000000000003220";
 const FRICTIONLESS: &str = "4000000000003055";
+/// The fake Checkout.com's challenge session in these tests (its default is ten minutes).
+const CHECKOUT_SESSION_MS: u64 = 1_500;
 
 /// A merchant whose charges go to `target`; with Stripe, the fake account's secret key.
 async fn merchant_on(app: &TestApp, target: Target) -> (String, Option<String>) {
@@ -29,7 +31,11 @@ async fn merchant_on(app: &TestApp, target: Target) -> (String, Option<String>) 
     let key = match target {
         Target::Sandbox => None,
         Target::Stripe => Some(app.route_to_stripe(&merchant, "test").await.1),
-        Target::Checkout => Some(app.route_to_checkout(&merchant, "test", 0).await.1),
+        // A short challenge session, so that an abandoned one lapses within the test.
+        Target::Checkout => {
+            let fake = json!({ "action_delay_ms": 0, "three_ds_session_ms": CHECKOUT_SESSION_MS });
+            Some(app.route_to_checkout_with(&merchant, "test", fake).await.1)
+        }
     };
     (merchant, key)
 }
@@ -237,6 +243,12 @@ async fn an_abandoned_authentication_fails_at_its_deadline_and_is_cancelled_at_t
         // While the processor cannot be reached, nothing is decided.
         let unreachable = app.unreachable_processors();
         assert_eq!(authentication::give_up_due(&app.pool, &unreachable).await.unwrap(), 0);
+        if target == Target::Checkout {
+            // Checkout.com cannot cancel a waiting authentication: the charge waits until its session lapses.
+            assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 0);
+            assert_eq!(charge_of(&app, &merchant, &charge).await["status"], "requires_action");
+            tokio::time::sleep(std::time::Duration::from_millis(CHECKOUT_SESSION_MS + 200)).await;
+        }
         assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 1, "{target:?}");
         let failed = charge_of(&app, &merchant, &charge).await;
         assert_eq!(failed["status"], "failed");
@@ -244,18 +256,16 @@ async fn an_abandoned_authentication_fails_at_its_deadline_and_is_cancelled_at_t
         assert_eq!(failed["next_action"], Value::Null);
         assert_eq!(event_types(&app, &charge).await, ["charge.requires_action", "charge.failed"]);
         assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 0, "decided once");
-        // The processor was told, so no money is held for a failed charge: a late approval is refused. Checkout.com
-        // voids nothing unauthorized: its challenge session (10 minutes in the fake) lapses before our deadline.
+        // The processor cancelled it (or its session lapsed) before the charge failed: a late approval is refused,
+        // so no money is held for a failed charge.
         let held = at_processor(&app, target, &key, &charge).await;
         match target {
             Target::Sandbox => assert_eq!(held["voided"], true, "{held}"),
             Target::Stripe => assert_eq!(held["status"], "canceled", "{held}"),
-            Target::Checkout => assert_eq!(held["status"], "Pending", "{held}"),
+            Target::Checkout => assert_eq!(held["status"], "Expired", "{held}"),
         }
-        if target != Target::Checkout {
-            let (status, _) = decide(&redirect_url, "approve").await;
-            assert_eq!(status, 409, "{target:?}");
-        }
+        let (status, _) = decide(&redirect_url, "approve").await;
+        assert_eq!(status, 409, "{target:?}");
     }
     audit_is_clean(&app).await;
 }
@@ -269,4 +279,35 @@ async fn the_return_route_is_the_edges_alone() {
     let body = json!({ "reference": reference_of(&location.unwrap()) }).to_string();
     let answer = app.signed(Method::POST, RETURN_INTERNAL_PATH, &body, &merchant, "test").send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 403, "a merchant's request may not complete authentications");
+}
+
+#[tokio::test]
+async fn a_shop_voiding_a_waiting_charge_gives_it_up_now_unless_the_shopper_already_approved() {
+    let app = spawn_app().await;
+    for target in [Target::Sandbox, Target::Stripe] {
+        let (merchant, key) = merchant_on(&app, target).await;
+        let void = |charge: String| {
+            let path = format!("/v1/charges/{charge}/void");
+            let client = app.client(&merchant, "test");
+            async move { client.expect(200, Method::POST, &path, &Value::Null).await }
+        };
+        // The shopper closed the dialog: voided, the processor cancels and the charge fails at once.
+        let (charge, redirect_url) = challenged(&app, &merchant, true, target).await;
+        let voided = void(charge.clone()).await;
+        assert_eq!(
+            (voided["status"].as_str(), voided["failure_code"].as_str()),
+            (Some("failed"), Some("authentication_abandoned")),
+            "{target:?}"
+        );
+        let held = at_processor(&app, target, &key, &charge).await;
+        assert!(held["voided"] == true || held["status"] == "canceled", "{target:?}: {held}");
+        assert_eq!(decide(&redirect_url, "approve").await.0, 409, "nothing can be approved afterwards");
+        // The shopper approved at the bank but the return never came: the void finds the payment made, and says so.
+        let (paid, redirect_url) = challenged(&app, &merchant, true, target).await;
+        assert_eq!(decide(&redirect_url, "approve").await.0, 303);
+        let answer = void(paid.clone()).await;
+        assert_eq!(answer["status"], "captured", "{target:?}: {answer}");
+        assert_eq!(event_types(&app, &paid).await, ["charge.requires_action", "charge.authorized", "charge.captured"]);
+    }
+    audit_is_clean(&app).await;
 }

@@ -544,10 +544,21 @@ impl TestApp {
     /// Gives `merchant` a Checkout.com account in `mode` (registered with the fake, whose actions are processed
     /// `action_delay_ms` after they are asked for) and routes everything there; returns its id and secret key.
     pub async fn route_to_checkout(&self, merchant: &str, mode: &str, action_delay_ms: u64) -> (String, String) {
+        self.route_to_checkout_with(merchant, mode, serde_json::json!({ "action_delay_ms": action_delay_ms })).await
+    }
+
+    /// `route_to_checkout` with the fake account's settings (`action_delay_ms`, `three_ds_session_ms`, ...).
+    pub async fn route_to_checkout_with(
+        &self,
+        merchant: &str,
+        mode: &str,
+        fake: serde_json::Value,
+    ) -> (String, String) {
         let prefix = if mode == "test" { "sk_sbox_" } else { "sk_" };
         let key = format!("{prefix}{}", paygate_core::hex::encode(&random_bytes()[..12]));
         let url = format!("{}/_fake/accounts", self.checkout_url);
-        let body = serde_json::json!({ "secret_key": key, "action_delay_ms": action_delay_ms });
+        let mut body = fake;
+        body["secret_key"] = serde_json::json!(key);
         assert_eq!(self.client.post(url).json(&body).send().await.unwrap().status().as_u16(), 201);
         let credentials = serde_json::json!({ "secret_key": key, "processing_channel_id": PROCESSING_CHANNEL });
         let body =

@@ -142,8 +142,12 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
         }
         Op::Abandon { charge } => {
             let mut c = next(charge);
-            c.action = None;
-            c.status = "failed";
+            // Checkout.com cannot cancel a waiting authentication: the charge waits for its session to lapse (ten
+            // minutes at the fake, longer than this run). The others cancel, and the charge fails.
+            if !c.checkout {
+                c.action = None;
+                c.status = "failed";
+            }
             (200, c)
         }
         Op::DashboardRefund { charge, amount } => {
@@ -168,6 +172,14 @@ fn predict(charges: &[Charge], op: &Op) -> Option<(u16, Charge)> {
         }
         Op::Void { charge } | Op::Expire { charge } => {
             let mut c = next(charge);
+            // Voiding a charge that waits for its authentication gives it up now (as its deadline would).
+            if c.status == "requires_action" && matches!(op, Op::Void { .. }) {
+                if !c.checkout {
+                    c.action = None;
+                    c.status = "failed";
+                }
+                return Some((200, c));
+            }
             if c.status != "authorized" {
                 (409, c)
             } else {
@@ -405,9 +417,11 @@ async fn run(
                 .client(&merchants[c.merchant], "test")
                 .send(Method::GET, &format!("/v1/charges/{}", c.id), "", None)
                 .await;
+            let (_, expected) = predicted.as_ref().unwrap();
+            let failure = if expected.status == "failed" { json!("authentication_abandoned") } else { Value::Null };
             assert_eq!(
                 (&answer["status"], &answer["failure_code"]),
-                (&json!("failed"), &json!("authentication_abandoned")),
+                (&json!(expected.status), &failure),
                 "{context} {answer}"
             );
             return None;

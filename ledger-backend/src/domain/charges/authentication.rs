@@ -5,8 +5,10 @@
 //!   nothing: we ask the processor how the authentication ended and apply its answer (authorized, maybe captured,
 //!   or failed). A reference that is malformed, unknown, another charge's or already used finds nothing.
 //! - **the deadline** (`give_up_due`, a job): past `action_expires_at` the processor is asked once more (the
-//!   return may have been lost after the shopper finished); still waiting, or unreachable twice, the charge fails
-//!   `authentication_abandoned`, and the processor is asked to cancel what it holds.
+//!   return may have been lost after the shopper finished); still waiting, it is asked to cancel, then asked again,
+//!   and the charge fails `authentication_abandoned` only when the processor says the authentication cannot
+//!   complete any more (cancelled, declined, expired). A processor that cannot cancel a waiting authentication
+//!   (Checkout.com) or cannot be reached leaves the charge waiting until a later run hears that it lapsed.
 //!
 //! No claim is needed: only the processor's state is read, and `apply_authorization` decides under the charge's
 //! row lock, re-checking that it still waits, so two deciders (a return and the job, two returns) apply one answer.
@@ -74,6 +76,18 @@ pub async fn give_up_due(pool: &PgPool, processors: &Processors) -> Result<usize
     .await
 }
 
+/// Gives up a charge's authentication now (the merchant voided it while it waited): the processor is asked to
+/// cancel, then asked again, exactly as at the deadline. The charge as that left it: failed, authorized or captured
+/// (approved at the last moment), or still waiting when the processor could not cancel or be reached.
+pub async fn give_up(
+    pool: &PgPool,
+    processors: &Processors,
+    scope: Scope,
+    charge_id: ChargeId,
+) -> Result<ChargeRecord, ChargeError> {
+    decide(pool, processors, scope, charge_id, Deadline::Passed).await
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Deadline {
     NotReached,
@@ -107,12 +121,18 @@ async fn decide(
     };
     let connector = connector_of(pool, processors, &charge).await?;
     let authorization = Authorization { processor_reference: &reference };
-    let abandoned = AuthorizeOutcome::Declined {
-        code: DeclineCode::AuthenticationAbandoned,
-        raw_code: "requires_action".into(),
-        card: None,
-    };
-    let outcome = match (processors.authorization_state(&connector, &authorization).await, deadline) {
+    let mut lookup = processors.authorization_state(&connector, &authorization).await;
+    if deadline == Deadline::Passed
+        && matches!(lookup, AuthorizationLookup::RequiresAction | AuthorizationLookup::NotFound)
+    {
+        // Given up: the processor is asked to cancel first, then asked again. Only its answer fails the charge, so
+        // a shopper who approved at the last moment is not failed here while the processor takes their money.
+        let cancel_id = format!("{attempt_id}_cancel");
+        let cancelled = processors.operate(&connector, Flow::Void, &authorization, charge.amount()?, &cancel_id).await;
+        tracing::info!(%charge_id, ?cancelled, "authentication given up; the processor asked to cancel it");
+        lookup = processors.authorization_state(&connector, &authorization).await;
+    }
+    let outcome = match (lookup, deadline) {
         // A sale the processor has authorized but not yet captured (Checkout.com captures just after): the capture
         // is pending, confirmed like any other.
         (AuthorizationLookup::Approved { processor_reference, amount_captured, .. }, _) => AuthorizeOutcome::Approved {
@@ -121,26 +141,32 @@ async fn decide(
             capture_pending: charge.capture && amount_captured == 0,
             card: None,
         },
-        (AuthorizationLookup::Declined { code, raw_code }, _) => {
+        // After our cancel, whatever the processor calls it, the authentication was abandoned.
+        (AuthorizationLookup::Declined { raw_code, .. }, Deadline::Passed) => {
+            AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationAbandoned, raw_code, card: None }
+        }
+        (AuthorizationLookup::Declined { code, raw_code }, Deadline::NotReached) => {
             AuthorizeOutcome::Declined { code, raw_code, card: None }
         }
-        // Not finished: the shopper may still be on the page (or came back early). Only the deadline ends it.
-        (AuthorizationLookup::RequiresAction, Deadline::NotReached) => return Ok(charge),
-        (AuthorizationLookup::RequiresAction | AuthorizationLookup::NotFound, Deadline::Passed) => abandoned,
-        (AuthorizationLookup::NotFound, Deadline::NotReached) => return Ok(charge),
+        // Never received (the processor does not know it): nothing can ever be authorized.
+        (AuthorizationLookup::NotFound, Deadline::Passed) => AuthorizeOutcome::Declined {
+            code: DeclineCode::AuthenticationAbandoned,
+            raw_code: "not_found".into(),
+            card: None,
+        },
+        // Not finished: the shopper may still be on the page (or came back early). Past the deadline, the processor
+        // could not cancel it (Checkout.com voids nothing unauthorized): it waits until the processor's own
+        // session lapses and says so, and is asked again at the next run.
+        (AuthorizationLookup::RequiresAction | AuthorizationLookup::NotFound, _) => {
+            if deadline == Deadline::Passed {
+                tracing::warn!(%charge_id, "past its deadline, the processor still waits for the authentication");
+            }
+            return Ok(charge);
+        }
         (AuthorizationLookup::Unknown { detail }, _) => {
             tracing::warn!(%charge_id, %detail, "processor unreachable while deciding an authentication; asked again later");
             return Ok(charge);
         }
     };
-    let gave_up = matches!(&outcome, AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationAbandoned, .. });
-    let decided = apply_authorization(pool, scope, charge_id, &attempt_id, outcome).await?;
-    if gave_up && decided.status == ChargeStatus::Failed.as_str() {
-        // So that an authentication finished after all cannot hold the shopper's money for a failed charge. Best
-        // effort: a processor that cannot be reached lets its own authentication session lapse.
-        let cancel_id = format!("{attempt_id}_cancel");
-        let outcome = processors.operate(&connector, Flow::Void, &authorization, decided.amount()?, &cancel_id).await;
-        tracing::info!(%charge_id, ?outcome, "authentication given up; the processor asked to cancel it");
-    }
-    Ok(decided)
+    apply_authorization(pool, scope, charge_id, &attempt_id, outcome).await
 }

@@ -12,7 +12,7 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Authorization, Connector, Flow, OperationOutcome, Processors};
 use paygate_core::Amount;
-use paygate_core::charge::{ChargeAction, TransitionError, transition};
+use paygate_core::charge::{ChargeAction, ChargeStatus, TransitionError, transition};
 use paygate_core::id::{AttemptKind, ChargeId};
 use paygate_core::ledger::LedgerEvent;
 use sqlx::PgPool;
@@ -79,6 +79,11 @@ pub async fn operate(
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
     let charge = super::get(pool, scope, charge_id).await?;
+    // Voiding a charge that waits for its authentication gives the authentication up now, as its deadline would:
+    // the processor cancels (or says it was approved after all), then the charge is decided.
+    if matches!(operation, Operation::Void) && charge.status()? == ChargeStatus::RequiresAction {
+        return super::authentication::give_up(pool, processors, scope, charge_id).await;
+    }
     if charge.mada {
         match operation {
             Operation::Void => return Err(ChargeError::Mada(super::MadaRule::NoVoid)),
