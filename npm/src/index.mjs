@@ -309,7 +309,7 @@ const DIALOG_TEXT = {
 const DECIDED = ['authorized', 'captured', 'failed', 'requires_action'];
 
 /// 3-D Secure: shows the charge's `next_action` (the processor's authentication page) in a modal dialog over the
-/// page, and resolves once the shopper is back: `{status}` as the processor left the charge (`failedCode` with a
+/// page, and resolves once the shopper is back: `{status}` as the processor left the charge (`failureCode` with a
 /// failure), or `{error}` (cancelled, expired, could not load). Never rejects after its checks. The shop's server
 /// learns the outcome for certain by reading the charge or by webhook.
 function handleNextAction(api, nextAction, options = {}) {

@@ -158,6 +158,9 @@ test('the keyboard alone completes a challenge, in Arabic', async (t) => {
     let focused = '';
     for (let i = 0; i < 12 && focused !== 'approve'; i++) {
       await page.keyboard.press('Tab');
+      // Focus never lands on the shop's page behind the dialog (it is inert).
+      const behind = await page.evaluate(() => document.activeElement !== document.body && !document.activeElement?.closest('dialog'));
+      t.assert.equal(behind, false, `Tab ${i + 1} left the dialog`);
       focused = await challenge(page).locator(':focus').getAttribute('id', { timeout: 500 }).catch(() => '');
     }
     t.assert.equal(focused, 'approve');

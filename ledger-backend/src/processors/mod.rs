@@ -355,9 +355,9 @@ impl Processors {
 
 fn read_call_result(connector: &Connector, tried: &CallResult, capture_requested: bool) -> AuthorizeOutcome {
     match tried {
-        CallResult::Answered { status, body } => {
-            connector.read_authorization(&HttpAnswer { status: *status, body: body.clone() }, capture_requested)
-        }
+        CallResult::Answered { status, body } => connector
+            .read_authorization(&HttpAnswer { status: *status, body: body.clone() }, capture_requested)
+            .with_usable_redirect(),
         CallResult::NotSent { reason } => AuthorizeOutcome::NotSent { detail: reason.clone() },
         CallResult::Unknown { reason } => AuthorizeOutcome::Unknown { detail: reason.clone() },
     }

@@ -49,6 +49,29 @@ pub enum AuthorizeOutcome {
     },
 }
 
+/// The longest authentication page URL we store and hand to a shop (`charges.next_action_url`).
+pub const REDIRECT_URL_CHARS_MAX: usize = 2048;
+
+impl AuthorizeOutcome {
+    /// An authentication the shopper could not be sent to (a page that is not http(s), or longer than we keep) is
+    /// a demand we cannot meet: declined `authentication_required`, never a charge stuck or a failed write.
+    pub fn with_usable_redirect(self) -> AuthorizeOutcome {
+        match self {
+            AuthorizeOutcome::RequiresAction { ref redirect_url, ref card, .. }
+                if !(redirect_url.starts_with("https://") || redirect_url.starts_with("http://"))
+                    || redirect_url.len() > REDIRECT_URL_CHARS_MAX =>
+            {
+                AuthorizeOutcome::Declined {
+                    code: DeclineCode::AuthenticationRequired,
+                    raw_code: "redirect_url_unusable".into(),
+                    card: card.clone(),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperationOutcome {
     /// Done; with the processor's id for what it made, where it makes one (a refund's id).
@@ -105,4 +128,28 @@ pub enum AuthorizationLookup {
     Unknown {
         detail: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authentication_page_we_cannot_send_anyone_to_is_a_decline() {
+        let action = |url: &str| AuthorizeOutcome::RequiresAction {
+            processor_reference: "pi_1".into(),
+            redirect_url: url.into(),
+            card: None,
+        };
+        assert_eq!(
+            action("https://hooks.stripe.com/3ds").with_usable_redirect(),
+            action("https://hooks.stripe.com/3ds")
+        );
+        for bad in ["javascript:alert(1)", "/relative", &format!("https://x.test/{}", "a".repeat(2048))] {
+            assert!(matches!(
+                action(bad).with_usable_redirect(),
+                AuthorizeOutcome::Declined { code: DeclineCode::AuthenticationRequired, .. }
+            ));
+        }
+    }
 }
