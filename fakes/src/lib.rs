@@ -11,6 +11,7 @@ pub mod control;
 pub mod faults;
 pub mod reports;
 pub mod stripe;
+mod three_d_secure;
 mod webhooks;
 
 /// Accepted connections get `TCP_NODELAY`, as the backend's own do (small answers, no Nagle delay).

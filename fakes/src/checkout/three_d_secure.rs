@@ -10,73 +10,51 @@
 
 use super::payments::{AUTHENTICATION_DECLINED, event_of};
 use super::state::{Action, ActionKind, Shared, lock, now_ms};
+use crate::three_d_secure::{self as shared, Decision};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-
-fn document(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>"
-    ))
-}
-
-fn over() -> Response {
-    (StatusCode::CONFLICT, document("Done", "<h1>This authentication is over</h1>")).into_response()
-}
+use axum::response::Response;
 
 /// Whether the payment's challenge waits for the cardholder now.
 fn waiting(payment: &super::state::Payment, now: u64) -> bool {
     payment.three_ds.as_ref().and_then(|t| t.pending_until_ms).is_some_and(|until| now <= until)
 }
 
-pub async fn page(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
-    let books = lock(&shared);
+pub async fn page(State(shared_books): State<Shared>, Path(id): Path<String>) -> Response {
+    let books = lock(&shared_books);
     match books.payments.get(&id) {
-        Some(payment) if waiting(payment, now_ms()) => {
-            let body = format!(
-                "<h1>Checkout.com 3DS Test Page</h1><p>{} {}</p><form method=\"post\">\
-                 <button id=\"approve\" name=\"decision\" value=\"approve\">Authenticate</button>\
-                 <button id=\"fail\" name=\"decision\" value=\"fail\">Fail authentication</button>\
-                 <button id=\"abandon\" name=\"decision\" value=\"abandon\">Abandon</button></form>",
-                payment.amount, payment.currency,
-            );
-            document("Checkout.com 3DS Test Page", &body).into_response()
-        }
-        Some(_) => over(),
-        None => (StatusCode::NOT_FOUND, document("Not found", "<h1>No such payment</h1>")).into_response(),
+        Some(payment) if waiting(payment, now_ms()) => shared::page(
+            "Checkout.com 3DS Test Page",
+            payment.amount,
+            &payment.currency,
+            "Authenticate",
+            "Fail authentication",
+        ),
+        Some(_) => shared::over(),
+        None => shared::not_found(),
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct Decision {
-    decision: String,
-}
-
 pub async fn decide(
-    State(shared): State<Shared>,
+    State(shared_books): State<Shared>,
     Path(id): Path<String>,
     axum::Form(form): axum::Form<Decision>,
 ) -> Response {
     let (back, delivery) = {
-        let mut guard = lock(&shared);
+        let mut guard = lock(&shared_books);
         let books = &mut *guard;
         let now = now_ms();
         let (authorization_id, capture_id) = (books.id("act"), books.id("act"));
-        let Some(payment) = books.payments.get_mut(&id) else {
-            return (StatusCode::NOT_FOUND, document("Not found", "<h1>No such payment</h1>")).into_response();
-        };
+        let Some(payment) = books.payments.get_mut(&id) else { return shared::not_found() };
         if !waiting(payment, now) {
-            return over();
+            return shared::over();
         }
         let approved = match form.decision.as_str() {
             "approve" => true,
             "fail" => false,
-            "abandon" => return document("Abandoned", "<h1>Authentication abandoned</h1>").into_response(),
-            _ => {
-                return (StatusCode::BAD_REQUEST, document("Bad request", "<h1>Unknown decision</h1>")).into_response();
-            }
+            "abandon" => return shared::abandoned(),
+            _ => return shared::unknown_decision(),
         };
-        let Some(three_ds) = payment.three_ds.as_mut() else { return over() };
+        let Some(three_ds) = payment.three_ds.as_mut() else { return shared::over() };
         three_ds.pending_until_ms = None;
         three_ds.authentication_response = Some(if approved { "Y" } else { "N" });
         let (capture, success_url, failure_url) =
@@ -112,12 +90,5 @@ pub async fn decide(
     if let Some((account, outgoing)) = delivery {
         super::send_webhooks(&account, outgoing);
     }
-    match back {
-        Some(url) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!("{url}{separator}cko-session-id=sid_{}", id.trim_start_matches("pay_")))
-                .into_response()
-        }
-        None => document("Done", "<h1>Authentication done</h1>").into_response(),
-    }
+    shared::back(back, &format!("cko-session-id=sid_{}", id.trim_start_matches("pay_")))
 }

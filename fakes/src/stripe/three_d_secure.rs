@@ -12,56 +12,39 @@
 
 use super::intents::to_json;
 use super::state::{Shared, lock};
+use crate::three_d_secure::{self as shared, Decision};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde_json::json;
 
-fn document(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>"
-    ))
-}
-
-pub async fn page(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
-    let books = lock(&shared);
+pub async fn page(State(shared_books): State<Shared>, Path(id): Path<String>) -> Response {
+    let books = lock(&shared_books);
     match books.intents.get(&id) {
-        Some(intent) if intent.status == "requires_action" => {
-            let body = format!(
-                "<h1>3D Secure 2 Test Page</h1><p>{} {}</p><form method=\"post\">\
-                 <button id=\"approve\" name=\"decision\" value=\"approve\">Complete authentication</button>\
-                 <button id=\"fail\" name=\"decision\" value=\"fail\">Fail authentication</button>\
-                 <button id=\"abandon\" name=\"decision\" value=\"abandon\">Abandon</button></form>",
-                intent.amount,
-                intent.currency.to_ascii_uppercase(),
-            );
-            document("3D Secure 2 Test Page", &body).into_response()
-        }
-        Some(_) => (StatusCode::CONFLICT, document("Done", "<h1>This authentication is over</h1>")).into_response(),
-        None => (StatusCode::NOT_FOUND, document("Not found", "<h1>No such payment</h1>")).into_response(),
+        Some(intent) if intent.status == "requires_action" => shared::page(
+            "3D Secure 2 Test Page",
+            intent.amount,
+            &intent.currency.to_ascii_uppercase(),
+            "Complete authentication",
+            "Fail authentication",
+        ),
+        Some(_) => shared::over(),
+        None => shared::not_found(),
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct Decision {
-    decision: String,
-}
-
 pub async fn decide(
-    State(shared): State<Shared>,
+    State(shared_books): State<Shared>,
     Path(id): Path<String>,
     axum::Form(form): axum::Form<Decision>,
 ) -> Response {
     let (back, key, outbox, delivery) = {
-        let mut guard = lock(&shared);
+        let mut guard = lock(&shared_books);
         let books = &mut *guard;
         // An approved authentication makes the PaymentIntent's charge.
         let charge = books.id("ch");
-        let Some(intent) = books.intents.get_mut(&id) else {
-            return (StatusCode::NOT_FOUND, document("Not found", "<h1>No such payment</h1>")).into_response();
-        };
+        let Some(intent) = books.intents.get_mut(&id) else { return shared::not_found() };
         if intent.status != "requires_action" {
-            return (StatusCode::CONFLICT, document("Done", "<h1>This authentication is over</h1>")).into_response();
+            return shared::over();
         }
         let event = match form.decision.as_str() {
             "approve" => {
@@ -87,10 +70,8 @@ pub async fn decide(
                 });
                 "payment_intent.payment_failed"
             }
-            "abandon" => return document("Abandoned", "<h1>Authentication abandoned</h1>").into_response(),
-            _ => {
-                return (StatusCode::BAD_REQUEST, document("Bad request", "<h1>Unknown decision</h1>")).into_response();
-            }
+            "abandon" => return shared::abandoned(),
+            _ => return shared::unknown_decision(),
         };
         let intent = intent.clone();
         if intent.status == "succeeded" {
@@ -105,12 +86,5 @@ pub async fn decide(
         (intent.return_url.clone(), intent.account.clone(), outbox, delivery)
     };
     super::deliver(&key, outbox, &delivery, None);
-    match back {
-        Some(url) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!("{url}{separator}payment_intent={id}&payment_intent_client_secret={id}_secret_fake"))
-                .into_response()
-        }
-        None => document("Done", "<h1>Authentication done</h1>").into_response(),
-    }
+    shared::back(back, &format!("payment_intent={id}&payment_intent_client_secret={id}_secret_fake"))
 }

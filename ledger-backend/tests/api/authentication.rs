@@ -4,20 +4,12 @@
 //! (by its single-use reference) makes the backend ask the processor, never trust the browser; an abandoned
 //! authentication fails at its deadline and is cancelled at the processor. Frictionless cards go straight through.
 
+use crate::connectors::{TARGETS, Target};
 use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use paygate_core::authentication::RETURN_INTERNAL_PATH;
 use paygate_ledger::domain::charges::authentication;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Sandbox,
-    Stripe,
-    Checkout,
-}
-
-const TARGETS: [Target; 3] = [Target::Sandbox, Target::Stripe, Target::Checkout];
 
 /// Both processors' documented test cards: a challenge, and 3-D Secure without one.
 const CHALLENGE: &str = "4000000000003220";
@@ -108,12 +100,8 @@ async fn challenged(app: &TestApp, merchant: &str, capture: bool, target: Target
     let next = &charge["next_action"];
     assert_eq!(next["type"], "redirect");
     let redirect_url = next["redirect_url"].as_str().unwrap().to_owned();
-    let host = match target {
-        Target::Sandbox => &app.sandbox_url,
-        Target::Stripe => &app.stripe_url,
-        Target::Checkout => &app.checkout_url,
-    };
-    assert!(redirect_url.starts_with(host.as_str()), "{target:?}: {redirect_url}");
+    let host = target.fake_url(app).unwrap_or(&app.sandbox_url);
+    assert!(redirect_url.starts_with(host), "{target:?}: {redirect_url}");
     // RFC 3339 in UTC: ordered as text.
     assert!(next["expires_at"].as_str().unwrap() > charge["created"].as_str().unwrap(), "{charge}");
     (charge["id"].as_str().unwrap().to_owned(), redirect_url)
@@ -235,19 +223,23 @@ async fn an_abandoned_authentication_fails_at_its_deadline_and_is_cancelled_at_t
         assert_eq!(location, None, "abandoning sends nobody back");
         let processors = app.processors();
         assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 0, "not due yet");
-        sqlx::query("UPDATE charges SET action_expires_at = now() - interval '1 second' WHERE id = $1")
-            .bind(&charge)
-            .execute(&app.pool)
-            .await
-            .unwrap();
-        // While the processor cannot be reached, nothing is decided.
+        let make_due = || {
+            sqlx::query("UPDATE charges SET action_expires_at = now() - interval '1 second' WHERE id = $1")
+                .bind(&charge)
+                .execute(&app.pool)
+        };
+        make_due().await.unwrap();
+        // While the processor cannot be reached, nothing is decided, and the charge is asked again a minute on.
         let unreachable = app.unreachable_processors();
         assert_eq!(authentication::give_up_due(&app.pool, &unreachable).await.unwrap(), 0);
+        assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 0, "put back, not due yet");
+        make_due().await.unwrap();
         if target == Target::Checkout {
             // Checkout.com cannot cancel a waiting authentication: the charge waits until its session lapses.
             assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 0);
             assert_eq!(charge_of(&app, &merchant, &charge).await["status"], "requires_action");
             tokio::time::sleep(std::time::Duration::from_millis(CHECKOUT_SESSION_MS + 200)).await;
+            make_due().await.unwrap();
         }
         assert_eq!(authentication::give_up_due(&app.pool, &processors).await.unwrap(), 1, "{target:?}");
         let failed = charge_of(&app, &merchant, &charge).await;

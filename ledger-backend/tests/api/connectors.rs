@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     Sandbox,
     Stripe,
     Checkout,
 }
 
-const TARGETS: [Target; 3] = [Target::Sandbox, Target::Stripe, Target::Checkout];
+pub(crate) const TARGETS: [Target; 3] = [Target::Sandbox, Target::Stripe, Target::Checkout];
 const SUCCESS: &str = "4242424242424242";
 const INSUFFICIENT_FUNDS: &str = "4000000000009995";
 
@@ -33,8 +33,8 @@ impl Target {
         self == Target::Checkout
     }
 
-    /// The fake's log of the requests an account received.
-    fn fake_url(self, app: &TestApp) -> Option<&str> {
+    /// Where the processor's fake lives (its control API, its log of requests, its 3-D Secure page).
+    pub(crate) fn fake_url(self, app: &TestApp) -> Option<&str> {
         match self {
             Target::Sandbox => None,
             Target::Stripe => Some(&app.stripe_url),

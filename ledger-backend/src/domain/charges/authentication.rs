@@ -26,6 +26,8 @@ use sqlx::PgPool;
 
 /// Charges given up per run.
 pub const BATCH_ROWS_MAX: i64 = 100;
+/// A charge past its deadline that the processor still holds is asked again this much later.
+const RETRY_AFTER_SECONDS: f64 = 60.0;
 
 /// The browser came back with `reference`: the charge it belongs to, as the processor's answer left it (still
 /// `requires_action` when the processor says the authentication is not finished); `None` when the reference finds
@@ -66,7 +68,18 @@ pub async fn give_up_due(pool: &PgPool, processors: &Processors) -> Result<usize
             let scope = Scope { merchant_id, mode };
             match tenancy::scope(scope, decide(pool, processors, scope, id, Deadline::Passed)).await {
                 Ok(charge) if charge.status != ChargeStatus::RequiresAction.as_str() => decided += 1,
-                Ok(_) => {}
+                // Still waiting (the processor could not cancel it, or not be reached): asked again a minute on, so
+                // a batch of such charges cannot keep the newer ones from their turn.
+                Ok(_) => {
+                    sqlx::query(
+                        "UPDATE charges SET action_expires_at = now() + make_interval(secs => $2)
+                         WHERE id = $1 AND status = 'requires_action'",
+                    )
+                    .bind(id)
+                    .bind(RETRY_AFTER_SECONDS)
+                    .execute(pool)
+                    .await?;
+                }
                 Err(ChargeError::Database(e)) => return Err(e),
                 Err(error) => tracing::warn!(charge_id = %id, %error, "authentication expiry left for the next run"),
             }
