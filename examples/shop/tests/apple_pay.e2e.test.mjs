@@ -9,11 +9,10 @@
 // Pay validates a domain, never an IP address. Screenshots land in artifacts/screenshots.
 import { test, before, after } from 'node:test';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, startFakeApple, call, eventually } from '../../../edge-api/tests/helpers.mjs';
-import { createShop } from '../server.mjs';
-import { launchChromium, SCREENSHOT_DIR } from './chromium.mjs';
+import { startFakeApple, call, eventually } from '../../../edge-api/tests/helpers.mjs';
+import { SCREENSHOT_DIR } from './chromium.mjs';
+import { startShopStack } from './shop_stack.mjs';
 
 const MERCHANT_ID = 'merchant.dev.paygate';
 const SHOP_HOST = 'shop.paygate.test';
@@ -27,6 +26,7 @@ const cryptograms = [];
 let stack;
 let apple;
 let shop;
+let parts;
 let shopUrl;
 let otherUrl;
 let browser;
@@ -43,32 +43,26 @@ before(async () => {
     pkcs8: privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'),
     spki: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
   };
-  stack = await startStack({ worker: true, vars: {
+  const vars = {
     APPLE_PAY_MERCHANT_ID: MERCHANT_ID,
     APPLE_PAY_TEST_ROOT_CA: apple.root,
     APPLE_PAY_PROCESSING_KEYS: `1:${processing.pkcs8}`,
     APPLE_PAY_TEST_VALIDATION_HOSTS: apple.host,
-  } });
-  shop = createShop({ edgeUrl: stack.edge.url, secretKey: stack.keys.skTest, publishableKey: stack.keys.pkTest, country: 'DE' });
-  const local = await shop.listen();
-  const endpoint = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/webhook_endpoints', { url: `${local}/webhooks`, enabled_events: ['*'] });
-  if (endpoint.status !== 201) throw new Error(endpoint.text);
-  shop.webhookSecrets = [endpoint.json.secret];
-  shopUrl = `http://${SHOP_HOST}:${new URL(local).port}`;
-  otherUrl = `http://${OTHER_HOST}:${new URL(local).port}`;
+  };
+  // The shop under names of its own (Apple Pay validates a domain, never an IP address), which need a secure page:
+  // plain http there is treated as secure.
+  const names = (local) => [SHOP_HOST, OTHER_HOST].map((host) => `http://${host}:${new URL(local).port}`);
+  parts = await startShopStack({ stack: { vars }, shop: { country: 'DE' }, chromium: (local) => ({ args: [
+    '--host-resolver-rules=MAP *.paygate.test 127.0.0.1',
+    `--unsafely-treat-insecure-origin-as-secure=${names(local).join(',')}`,
+  ] }) });
+  ({ stack, shop, browser } = parts);
+  [shopUrl, otherUrl] = names(parts.shopUrl);
   const registered = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/apple_pay/domains', { domain_name: SHOP_HOST }, { 'idempotency-key': 'register-demo-shop' });
   if (registered.status !== 201) throw new Error(registered.text);
-  browser = await launchChromium({ args: [
-    '--host-resolver-rules=MAP *.paygate.test 127.0.0.1',
-    // Apple Pay needs a secure page; these are plain http on names of their own.
-    `--unsafely-treat-insecure-origin-as-secure=${shopUrl},${otherUrl}`,
-  ] });
-  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
 });
 after(async () => {
-  await browser?.close();
-  await shop?.close();
-  await stack?.stop();
+  await parts?.stop();
   apple?.stop();
 });
 

@@ -5,28 +5,21 @@
 import { test, before, after } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, call, eventually } from '../../../edge-api/tests/helpers.mjs';
-import { createShop } from '../server.mjs';
-import { launchChromium, SCREENSHOT_DIR } from './chromium.mjs';
+import { call, eventually } from '../../../edge-api/tests/helpers.mjs';
+import { SCREENSHOT_DIR } from './chromium.mjs';
+import { startShopStack } from './shop_stack.mjs';
 
+let parts;
 let stack;
 let shop;
 let shopUrl;
 let browser;
 before(async () => {
-  stack = await startStack({ worker: true });
-  shop = createShop({ edgeUrl: stack.edge.url, secretKey: stack.keys.skTest, publishableKey: stack.keys.pkTest });
-  shopUrl = await shop.listen();
-  const endpoint = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/webhook_endpoints', { url: `${shopUrl}/webhooks`, enabled_events: ['*'] });
-  if (endpoint.status !== 201) throw new Error(endpoint.text);
-  shop.webhookSecrets = [endpoint.json.secret];
-  browser = await launchChromium();
-  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  parts = await startShopStack();
+  ({ stack, shop, shopUrl, browser } = parts);
 });
 after(async () => {
-  await browser?.close();
-  await shop?.close();
-  await stack?.stop();
+  await parts?.stop();
 });
 
 

@@ -244,10 +244,11 @@ async fn failures_are_retried_on_schedule_with_a_stable_webhook_id_until_the_rec
 async fn a_receiver_that_is_down_gets_everything_once_it_is_back() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
-    // A port nobody listens on, then the same URL served.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    // A port bound but not listening (connections are refused), then the same socket serving: the port stays ours
+    // throughout, so no test running alongside can take it in between.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
     let endpoint = create_endpoint(&app, &merchant, &format!("http://{addr}/hooks"), json!(["*"])).await;
     for _ in 0..3 {
         app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", false).await;
@@ -259,7 +260,7 @@ async fn a_receiver_that_is_down_gets_everything_once_it_is_back() {
     // The merchant redelivers once the receiver is back.
     let receiver = Receiver::default();
     let app_router = axum::Router::new().route("/hooks", axum::routing::post(receive)).with_state(receiver.clone());
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let listener = socket.listen(64).unwrap();
     tokio::spawn(async move { axum::serve(listener, app_router).await });
     let events: Vec<String> =
         sqlx::query_scalar("SELECT event_id FROM webhook_deliveries ORDER BY id").fetch_all(&app.pool).await.unwrap();
