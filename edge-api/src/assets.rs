@@ -15,9 +15,10 @@ const ELEMENT_PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-u
     style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *";
 
 /// The 3-D Secure dialog's page frames the processor's authentication page, wherever that lives (its host comes
-/// from the processor's answer, relayed by the shop); otherwise it is held to the element pages' rules.
-const CHALLENGE_PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; frame-src https: http:; \
-    base-uri 'none'; form-action 'none'; frame-ancestors *";
+/// from the processor's answer, relayed by the shop): any https page, and plain http only on loopback (the local
+/// fakes); otherwise it is held to the element pages' rules.
+const CHALLENGE_PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    frame-src https: http://127.0.0.1:* http://localhost:*; base-uri 'none'; form-action 'none'; frame-ancestors *";
 
 /// Content-hashed files never change under their name.
 const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -115,7 +116,7 @@ mod tests {
     fn only_the_authentication_dialog_page_may_frame_other_sites() {
         let (challenge, card) = (asset_headers("/elements/v1/challenge.html"), asset_headers("/elements/v1/card.html"));
         let challenge = header(&challenge, "content-security-policy").unwrap();
-        assert!(challenge.contains("frame-src https: http:"));
+        assert!(challenge.contains("frame-src https: http://127.0.0.1:* http://localhost:*;"), "no plain http elsewhere");
         assert!(challenge.contains("script-src 'self';"), "no WebAssembly there");
         let card = header(&card, "content-security-policy").unwrap();
         assert!(!card.contains("frame-src"), "the card page frames nothing (default-src 'none')");
