@@ -116,7 +116,10 @@ mod tests {
     fn only_the_authentication_dialog_page_may_frame_other_sites() {
         let (challenge, card) = (asset_headers("/elements/v1/challenge.html"), asset_headers("/elements/v1/card.html"));
         let challenge = header(&challenge, "content-security-policy").unwrap();
-        assert!(challenge.contains("frame-src https: http://127.0.0.1:* http://localhost:*;"), "no plain http elsewhere");
+        assert!(
+            challenge.contains("frame-src https: http://127.0.0.1:* http://localhost:*;"),
+            "no plain http elsewhere"
+        );
         assert!(challenge.contains("script-src 'self';"), "no WebAssembly there");
         let card = header(&card, "content-security-policy").unwrap();
         assert!(!card.contains("frame-src"), "the card page frames nothing (default-src 'none')");
