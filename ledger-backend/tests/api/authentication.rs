@@ -69,17 +69,9 @@ async fn ledger_entries(app: &TestApp, charge: &str) -> i64 {
         .unwrap()
 }
 
-async fn processor_reference(app: &TestApp, charge: &str) -> String {
-    sqlx::query_scalar("SELECT processor_reference FROM charges WHERE id = $1")
-        .bind(charge)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 /// What the processor holds for the charge: the sandbox's authorization or Stripe's PaymentIntent.
 async fn at_processor(app: &TestApp, target: Target, key: &Option<String>, charge: &str) -> Value {
-    let reference = processor_reference(app, charge).await;
+    let reference = app.processor_reference(charge).await;
     match target {
         Target::Sandbox => app.at_processor(&reference).await,
         Target::Stripe | Target::Checkout => {
@@ -188,7 +180,7 @@ async fn the_browser_coming_back_changes_nothing_before_the_processor_agrees() {
     let (charge, redirect_url) = challenged(&app, &merchant, true, Target::Sandbox).await;
     // The shopper (or anyone holding the URL) comes back without having authenticated: an early or forged
     // "success". The processor says it is not finished, so the charge waits, and the reference stays good.
-    let at_sandbox = app.at_processor(&processor_reference(&app, &charge).await).await;
+    let at_sandbox = app.at_processor(&app.processor_reference(&charge).await).await;
     let reference = reference_of(at_sandbox["return_url"].as_str().unwrap());
     let (status, returned) = come_back(&app, &reference).await;
     assert_eq!((status, returned["status"].as_str()), (200, Some("requires_action")), "{returned}");
