@@ -45,6 +45,8 @@ trap cleanup EXIT
 # Core's edge-only feature (Apple Pay tokens) is tested here too: the edge itself builds for wasm32 only.
 NATIVE=(--workspace --exclude paygate-sdk --exclude paygate-edge --features paygate-core/applepay)
 
+# The repository explains itself: nothing in it points at files outside it (a design note, a toolchain page).
+run_step "the repository stands alone (no reference outside it)" bash -c '! git grep -nI "\.\.[/]shared"'
 run_step "format (cargo fmt --check)" cargo fmt --all --check
 run_step "lint (cargo clippy, warnings are errors)" cargo clippy "${NATIVE[@]}" --all-targets -q -- -D warnings
 run_step "unit and integration tests (core, ledger backend on PostgreSQL)" cargo test "${NATIVE[@]}" -q --no-fail-fast

@@ -122,6 +122,21 @@ pub enum CallResult {
     Unknown { reason: String },
 }
 
+impl CallResult {
+    /// Whether the vault may send the same payment to the next account (failover) after this result of a call to
+    /// `destination`: only when the processor certainly never processed it, because the request never reached
+    /// it or because its answer is one it documents as "not processed" (`ConnectorKind::answered_unprocessed`).
+    /// An unknown outcome never lets the next go: that is how double charges happen.
+    pub fn lets_next_go(&self, destination: &str) -> bool {
+        match self {
+            CallResult::NotSent { .. } => true,
+            CallResult::Answered { status, .. } => crate::processor::ConnectorKind::parse(destination)
+                .is_some_and(|kind| kind.answered_unprocessed(*status)),
+            CallResult::Unknown { .. } => false,
+        }
+    }
+}
+
 /// What may be known about a card outside the vault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardSummary {
@@ -202,6 +217,20 @@ mod tests {
             headers: vec![("authorization".into(), "Bearer sk_test_x".into())],
             body: String::new(),
         }
+    }
+
+    #[test]
+    fn only_a_call_that_was_certainly_not_processed_lets_the_next_account_go() {
+        let answered = |status| CallResult::Answered { status, body: String::new() };
+        assert!(CallResult::NotSent { reason: "refused".into() }.lets_next_go("sandbox"));
+        assert!(answered(429).lets_next_go("stripe"));
+        assert!(answered(429).lets_next_go("checkout"));
+        assert!(!answered(429).lets_next_go("sandbox"), "the sandbox documents no such answer");
+        assert!(!answered(429).lets_next_go("unknown"));
+        for status in [200, 201, 202, 400, 402, 500, 502, 503] {
+            assert!(!answered(status).lets_next_go("stripe"), "{status}");
+        }
+        assert!(!CallResult::Unknown { reason: "timeout".into() }.lets_next_go("stripe"));
     }
 
     #[test]

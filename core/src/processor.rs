@@ -27,6 +27,16 @@ impl ConnectorKind {
         }
     }
 
+    /// Whether an answer with `status` is one the processor documents as "not processed": the request was
+    /// refused before anything happened, so the same payment may go to the next account (failover) exactly as
+    /// when the connection never opened. Stripe and Checkout.com: 429, rate-limited before processing.
+    pub fn answered_unprocessed(self, status: u16) -> bool {
+        match self {
+            ConnectorKind::Stripe | ConnectorKind::Checkout => status == 429,
+            ConnectorKind::Sandbox => false,
+        }
+    }
+
     /// Its one spelling: the API's `connector`, the database's, and the vault-forward `destination`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -106,3 +106,46 @@ test('a backend 5xx or timeout is not stored: the retry with the same key reache
   await third.arrayBuffer();
   t.assert.equal(charges.length, 2);
 });
+
+test('public config authenticates like every route: the key prefix, the key kind and the per-key limit apply', async (t) => {
+  // A stand-in backend whose key lookup knows one publishable key (the edge refuses a secret key by its prefix,
+  // before any lookup).
+  const { randomBytes } = await import('node:crypto');
+  const random = () => randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
+  const [publishable, secret] = [`pk_test_${random()}`, `sk_test_${random()}`];
+  const lookups = [];
+  const backend = await startHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      t.assert.equal(req.url, '/v1/internal/api_keys/lookup');
+      lookups.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ key_id: 'key_00000000000000000000000001', merchant_id: 'acct_00000000000000000000000000', mode: 'test', kind: 'publishable' }));
+    });
+  });
+  t.after(() => backend.close());
+  const edge = await startEdge({ backendUrl: backend.url, vars: { RATE_LIMIT_PER_KEY: '3/60' } });
+  t.after(() => edge.dispose());
+  const config = (key) => edge.fetch(`/v1/public/config?key=${encodeURIComponent(key)}`);
+  // Not a key at all: refused before any lookup, naming the parameter.
+  for (const bad of ['', 'nonsense', `xk_test_${random()}`]) {
+    const refused = await config(bad);
+    t.assert.equal(refused.status, 401, bad);
+    t.assert.equal((await refused.json()).param, 'key', bad);
+  }
+  t.assert.equal(lookups.length, 0, 'malformed keys never reach the backend');
+  const answers = [];
+  for (let i = 0; i < 4; i++) {
+    const answer = await config(publishable);
+    answers.push(answer.status);
+    if (answer.status === 200) t.assert.equal((await answer.json()).object, 'public_config');
+    else await answer.arrayBuffer();
+  }
+  t.assert.deepEqual(answers, [200, 200, 200, 429], 'the per-key bucket (3 a minute) applies here too');
+  // A secret key is the wrong kind for a page: refused, naming the parameter.
+  const wrongKind = await config(secret);
+  t.assert.equal(wrongKind.status, 403);
+  t.assert.equal((await wrongKind.json()).param, 'key');
+  t.assert.ok(lookups.every((body) => body.includes('key_hash')), 'only the publishable key was looked up, by hash');
+});

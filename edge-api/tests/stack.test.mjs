@@ -229,7 +229,7 @@ test('a backend that is down at key lookup gives a 503 problem that names no key
   t.assert.ok(problem.detail === undefined || !problem.detail.includes('sk_'), 'no key in the problem');
 });
 
-test('an unused token and its CVC are gone when it expires', async (t) => {
+test('an unused token expires: a charge with it after its lifetime fails with token_used', async (t) => {
   const token = await tokenize();
   t.assert.equal(token.status, 201);
   await new Promise((resolve) => setTimeout(resolve, 5_000));

@@ -13,6 +13,8 @@ pub enum Fault {
     Slow { delay_ms: u64 },
     /// A 500 (the service's own failure) without processing.
     ServerError,
+    /// A 429: rate-limited before processing (documented by Stripe and Checkout.com as not processed).
+    RateLimited,
     /// The connection breaks before the request is processed.
     ResetBefore,
     /// Processed, then the connection breaks before the answer is complete.

@@ -102,8 +102,9 @@ pub async fn handle(req: &Request, env: &Env, body: &[u8], request_id: &str) -> 
             }
             other => other,
         };
-        // Failover: only a call that certainly never reached its processor lets the next one go.
-        let go_on = matches!(result, CallResult::NotSent { .. });
+        // Failover: only a call that certainly never reached its processor, or that its processor documents as
+        // not processed (a 429), lets the next one go.
+        let go_on = result.lets_next_go(&call.destination);
         tried.push(result);
         if !go_on {
             break;

@@ -6,7 +6,8 @@
 //! - `POST /payments` with a `card` or a pre-decrypted wallet's `network_token` source (a cryptogram authorizes
 //!   once; its second use is declined `20087`) → 201, approved or declined (`approved: false`, a 20xxx `response_code`); 422
 //!   `request_invalid` with `error_codes` for bad requests; a Mada card is always captured (no separate
-//!   authorization on Mada);
+//!   authorization on Mada), and one that sends `capture` or `capture_on` (which the Mada docs say not to send)
+//!   is refused with 422 `mada_capture_not_supported` (stricter than the real service, which captures anyway);
 //! - `POST /payments/{id}/captures|voids|refunds` → 202 `{action_id}`: processed after the account's
 //!   `action_delay_ms`; until then balances and `GET /payments/{id}/actions` do not show them; 403 for an
 //!   action the payment's state does not allow (a void on Mada, a second capture), 422
@@ -128,6 +129,8 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
     };
     match fault {
         Some(Fault::ServerError) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        // Checkout.com's rate limit: a bare 429, nothing processed.
+        Some(Fault::RateLimited) => return StatusCode::TOO_MANY_REQUESTS.into_response(),
         Some(Fault::ResetBefore) => return broken(),
         Some(Fault::Slow { delay_ms }) => tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await,
         _ => {}

@@ -230,6 +230,11 @@ pub fn create(books: &mut Books, account: &str, body: &Value, origin: &str) -> R
     }
     let (amount, currency) = (amount.unwrap_or(0), currency.unwrap_or("").to_owned());
     let (scheme, scheme_local) = schemes(number);
+    // Mada: "do not provide `capture` or `capture_on`" (Checkout.com's Mada docs). The real service captures such
+    // a request anyway; the fake refuses it, so that a connector breaking the documented rule fails in tests.
+    if scheme_local == Some("mada") && (body.get("capture").is_some() || body.get("capture_on").is_some()) {
+        return Err(invalid(&["mada_capture_not_supported"]));
+    }
     let decline = TEST_CARDS.iter().find(|(n, _, _)| *n == number);
     // A cryptogram authorizes once; its second use is declined as the issuer would (20087: bad track data, the
     // code Checkout.com lists for invalid cryptograms) **[unverified: the exact code]**.

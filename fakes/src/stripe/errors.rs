@@ -97,6 +97,17 @@ impl StripeError {
         StripeError::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "An unknown error occurred")
     }
 
+    /// Stripe's 429 (`rate_limit`): "Too many requests hit the API too quickly"; the request was not processed.
+    pub fn rate_limited() -> Self {
+        let mut error = StripeError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "invalid_request_error",
+            "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
+        );
+        error.body.insert("code".into(), "rate_limit".into());
+        error
+    }
+
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self

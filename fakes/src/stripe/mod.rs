@@ -156,6 +156,7 @@ async fn handle(shared: Shared, method: Method, uri: Uri, headers: HeaderMap, bo
     }
     match fault {
         Some(Fault::ServerError) => return StripeError::api_error().into_response(),
+        Some(Fault::RateLimited) => return StripeError::rate_limited().into_response(),
         Some(Fault::ResetBefore) => return broken(),
         Some(Fault::Slow { delay_ms }) => tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await,
         _ => {}

@@ -199,10 +199,24 @@ async fn receive_event(
     Ok(Json(json!({ "received": received.as_str() })))
 }
 
+/// `domain::processors::accounts::check_settings` decides which connector takes which; the schema lists them all.
 fn settings_schema() -> Value {
+    let minor = json!({ "type": "integer", "minimum": 0, "maximum": paygate_core::money::AMOUNT_MINOR_MAX });
+    let fees = json!({ "type": "object", "additionalProperties": false,
+        "description": "the processor's contracted fees: basis_points of each capture plus fixed minor units; \
+                        a reported fee further than tolerance from them is a fee_variance in reconciliation",
+        "properties": {
+            "basis_points": { "type": "integer", "minimum": 0,
+                              "maximum": paygate_core::ledger::BASIS_POINTS_MAX },
+            "fixed": minor, "tolerance": minor } });
     json!({ "type": "object", "additionalProperties": false,
-            "description": "checkout: {mada: true} for an account on a Saudi acquirer's Mada setup; others: none",
-            "properties": { "mada": { "type": "boolean" } } })
+            "description": "checkout: mada (the account is on a Saudi acquirer's Mada setup); stripe: \
+                            report_delay_days; every connector: fees",
+            "properties": {
+                "mada": { "type": "boolean" },
+                "report_delay_days": { "type": "integer", "minimum": 0, "maximum": 30,
+                    "description": "days Stripe's settlement report waits after its data is available (default 4)" },
+                "fees": fees } })
 }
 
 fn create_schema() -> Value {
@@ -231,7 +245,8 @@ fn update_schema() -> Value {
 
 fn routing_schema() -> Value {
     let conditions = json!({ "type": "object", "additionalProperties": false, "properties": {
-        "payment_methods": array(json!({ "type": "string", "enum": ["card"] })),
+        "payment_methods": array(json!({ "type": "string", "enum": paygate_core::payment_method::PaymentMethod::ALL
+            .iter().map(|m| m.as_str()).collect::<Vec<_>>() })),
         "currencies": array(json!({ "type": "string", "pattern": "^[A-Z]{3}$" })),
         "amount_min": integer(), "amount_max": integer(),
         "brands": array(json!({ "type": "string", "description": "visa, mastercard, amex, mada, ... (co-badges count)" })),

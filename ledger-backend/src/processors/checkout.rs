@@ -52,7 +52,7 @@ pub fn authorize(account: &Account<'_>, request: &AuthorizeRequest<'_>) -> HttpC
         PaymentMethod::Card => json!({ "type": "card", "number": PLACEHOLDER_NUMBER, "expiry_month": "EXP_MONTH",
                                        "expiry_year": "EXP_YEAR", "cvv": PLACEHOLDER_CVC }),
     };
-    let body = json!({
+    let mut body = json!({
         "source": source,
         "amount": request.amount.minor(),
         "currency": request.currency.code(),
@@ -66,10 +66,13 @@ pub fn authorize(account: &Account<'_>, request: &AuthorizeRequest<'_>) -> HttpC
         "3ds": { "enabled": true },
         "success_url": request.return_url,
         "failure_url": request.return_url,
-    })
-    .to_string()
-    .replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH)
-    .replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
+    });
+    // Mada is always a sale, and its docs say "do not provide `capture` or `capture_on`".
+    if request.mada {
+        body.as_object_mut().map(|fields| fields.remove("capture"));
+    }
+    let body =
+        body.to_string().replace("\"EXP_MONTH\"", PLACEHOLDER_EXP_MONTH).replace("\"EXP_YEAR\"", PLACEHOLDER_EXP_YEAR);
     HttpCall {
         method: HttpMethod::Post,
         path: "/payments".into(),
@@ -153,6 +156,9 @@ pub fn read_authorization(answer: &HttpAnswer, capture_requested: bool) -> Autho
             };
             AuthorizeOutcome::Declined { code, raw_code: codes.join(","), card: None }
         }
+        // Rate-limited before processing (documented): nothing was authorized; the vault tried the next account
+        // if there was one.
+        429 => AuthorizeOutcome::NotSent { detail: "Checkout.com rate-limited the request (429)".into() },
         status => AuthorizeOutcome::Unknown { detail: format!("Checkout.com answered {status}") },
     }
 }

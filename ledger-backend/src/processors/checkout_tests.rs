@@ -26,6 +26,7 @@ fn the_payment_request_carries_our_ids_and_the_card_placeholders() {
         amount: Amount::new(6540).unwrap(),
         currency: Currency::parse("SAR").unwrap(),
         capture: true,
+        mada: false,
         method: paygate_core::payment_method::PaymentMethod::Card,
         return_url: "https://api.paygate.test/v1/authentication_returns/ar_0",
     };
@@ -45,6 +46,13 @@ fn the_payment_request_carries_our_ids_and_the_card_placeholders() {
     assert_eq!(body["3ds"]["enabled"], true);
     let back = "https://api.paygate.test/v1/authentication_returns/ar_0";
     assert_eq!((body["success_url"].as_str(), body["failure_url"].as_str()), (Some(back), Some(back)));
+    // Mada: a sale without `capture` (its docs: "do not provide capture or capture_on").
+    let mada = authorize(&account(&key), &AuthorizeRequest { mada: true, ..request });
+    let mada: Value =
+        serde_json::from_str(&mada.body.replace(PLACEHOLDER_EXP_MONTH, "1").replace(PLACEHOLDER_EXP_YEAR, "2030"))
+            .unwrap();
+    assert_eq!((mada.get("capture"), mada.get("capture_on")), (None, None), "{mada}");
+    assert_eq!(mada["3ds"]["enabled"], true);
 }
 
 #[test]

@@ -14,6 +14,8 @@ pub struct AuthorizeRequest<'a> {
     pub currency: Currency,
     /// Capture in the same call (charge `capture: true`).
     pub capture: bool,
+    /// A domestic Mada payment (Saudi merchant, Mada card): always a sale, sent the way Mada's rules say.
+    pub mada: bool,
     /// A card, or a wallet's device card (a network token whose cryptogram and ECI the vault fills in).
     pub method: paygate_core::payment_method::PaymentMethod,
     /// Where the processor sends the shopper's browser back after a 3-D Secure authentication

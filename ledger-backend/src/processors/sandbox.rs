@@ -201,6 +201,7 @@ mod tests {
             amount: Amount::new(500).unwrap(),
             currency,
             capture: false,
+            mada: false,
             method: paygate_core::payment_method::PaymentMethod::Card,
             return_url: "https://api.paygate.test/v1/authentication_returns/ar_0",
         };

@@ -165,8 +165,8 @@ pub fn read_authorization(answer: &HttpAnswer) -> AuthorizeOutcome {
             raw_code: error["code"].as_str().unwrap_or("invalid_request_error").to_owned(),
             card: None,
         },
-        // Rate limited: documented as not processed. The vault has spent the token by now, so the charge
-        // fails cleanly (nothing was authorized) rather than failing over.
+        // Rate limited: documented as not processed. The vault goes on to the next account when there is one
+        // (`ConnectorKind::answered_unprocessed`); when this was the last, the charge fails cleanly.
         (429, _) => AuthorizeOutcome::NotSent { detail: "Stripe rate-limited the request (429)".into() },
         // An idempotency conflict (the attempt id was used differently or is in flight), 5xx, or anything
         // else: only asking later can tell what happened.

@@ -21,6 +21,7 @@ fn the_authorize_call_is_a_confirmed_form_encoded_payment_intent_with_our_ids() 
         amount: Amount::new(1234).unwrap(),
         currency: Currency::parse("EUR").unwrap(),
         capture: false,
+        mada: false,
         method: paygate_core::payment_method::PaymentMethod::Card,
         return_url: "https://api.paygate.test/v1/authentication_returns/ar_0",
     };

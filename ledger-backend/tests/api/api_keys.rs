@@ -21,7 +21,7 @@ async fn create_key(app: &TestApp, merchant: &str, mode: &str, kind: &str) -> Va
 
 async fn lookup(app: &TestApp, key: &str, status: u16) -> Value {
     let body = json!({ "key_hash": app.pepper.hash(key) }).to_string();
-    send(app.signed_as_edge(Method::POST, "/v1/internal/api_keys/lookup", &body), status).await
+    send(app.signed_as_edge(Method::POST, paygate_core::internal::KEY_LOOKUP_PATH, &body), status).await
 }
 
 #[tokio::test]
@@ -75,10 +75,12 @@ async fn only_the_edge_itself_may_look_keys_up() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let body = json!({ "key_hash": "0".repeat(64) }).to_string();
-    let problem = send(app.signed(Method::POST, "/v1/internal/api_keys/lookup", &body, &merchant, "test"), 403).await;
+    let problem =
+        send(app.signed(Method::POST, paygate_core::internal::KEY_LOOKUP_PATH, &body, &merchant, "test"), 403).await;
     assert_eq!(problem["code"], "permission_denied");
     let problem =
-        send(app.signed_as_edge(Method::POST, "/v1/internal/api_keys/lookup", r#"{"key_hash":"XYZ"}"#), 400).await;
+        send(app.signed_as_edge(Method::POST, paygate_core::internal::KEY_LOOKUP_PATH, r#"{"key_hash":"XYZ"}"#), 400)
+            .await;
     assert_eq!(problem["param"], "key_hash");
     // And a merchant endpoint refuses an edge-only call.
     let problem = send(app.signed_as_edge(Method::GET, "/v1/api_keys", ""), 403).await;

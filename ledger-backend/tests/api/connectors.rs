@@ -2,7 +2,7 @@
 //! Stripe on its fake), through the API, with the processor's own books checked where it matters. A new
 //! connector joins by adding a `Target`.
 
-use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, event_types, insert_merchant, spawn_app};
 use paygate_ledger::jobs::recovery;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -159,7 +159,15 @@ async fn a_sale_captures_in_the_same_call_and_refunds_add_up_to_the_capture_only
             (201, &json!(500), &json!(expected)),
             "{target:?}: {rest}"
         );
+        let rest_id = rest["id"].as_str().unwrap();
+        if target.confirms_later() {
+            // Asked for, reserved, not done: the refund says so, and no event claims it succeeded.
+            let types = event_types(&app, rest_id).await;
+            assert!(types.contains(&"refund.created".to_owned()), "{target:?}: {types:?}");
+            assert!(!types.contains(&"refund.succeeded".to_owned()), "{target:?}: {types:?}");
+        }
         settle(&app).await;
+        assert!(event_types(&app, rest_id).await.contains(&"refund.succeeded".to_owned()), "{target:?}");
         let refunds: Vec<(String, Option<String>)> =
             sqlx::query_as("SELECT status, processor_reference FROM refunds WHERE charge_id = $1 ORDER BY id")
                 .bind(id)
@@ -354,6 +362,34 @@ async fn a_refused_connection_fails_over_to_the_next_account() {
     let (status, captured) = post(&app, &merchant, &format!("/v1/charges/{id}/capture"), Value::Null).await;
     assert_eq!((status, &captured["status"]), (200, &json!("captured")));
     assert!(app.stripe_requests(&key).await.is_empty(), "Stripe never heard of it");
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn an_answer_documented_as_not_processed_fails_over_to_the_next_account() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (_, key) = stripe_then_sandbox(&app, &merchant).await;
+    // Stripe answers 429 before processing (its documented rate limit): the same payment may go elsewhere.
+    app.stripe_fault(&key, json!({ "fault": "rate_limited" })).await;
+    let charge = pay(&app, &merchant, SUCCESS, 1_000, false).await;
+    assert_eq!(
+        (&charge["status"], &charge["processor"]["connector"]),
+        (&json!("authorized"), &json!("sandbox")),
+        "{charge}"
+    );
+    let id = charge["id"].as_str().unwrap();
+    assert_eq!(
+        attempts(&app, id).await,
+        vec![
+            ("stripe".into(), "failed".into(), Some("not_processed".into())),
+            ("sandbox".into(), "succeeded".into(), None),
+        ]
+    );
+    assert_eq!(app.stripe_requests(&key).await, ["POST /v1/payment_intents"], "Stripe was asked once, and refused");
+    // Nothing exists at Stripe: recovery, asking it about the first attempt, finds nothing to book.
+    let found = recovery::run_once(&app.pool, &app.processors(), Duration::ZERO).await.unwrap();
+    assert_eq!(found.authorizations, 0);
     audit_is_clean(&app).await;
 }
 

@@ -155,7 +155,7 @@ async fn a_mada_sale_always_asks_for_3_d_secure() {
     assert_eq!(registered.status().as_u16(), 201);
     let pay = |three_ds: bool| {
         let body = json!({ "source": { "type": "card", "number": MADA_VISA, "expiry_month": 12, "expiry_year": 2034, "cvv": "123" },
-                           "amount": 5_000, "currency": "SAR", "capture": true, "reference": "ch_direct",
+                           "amount": 5_000, "currency": "SAR", "reference": "ch_direct",
                            "processing_channel_id": crate::helpers::PROCESSING_CHANNEL, "3ds": { "enabled": three_ds } });
         client.post(format!("{}/payments", app.checkout_url)).bearer_auth(&key).json(&body).send()
     };

@@ -193,14 +193,14 @@ async fn every_answer_matches_its_documented_schema() {
     conforms(&doc, "post", "/v1/api_keys", &created);
     let lookup = json!({ "key_hash": app.pepper.hash(created["key"].as_str().unwrap()) }).to_string();
     let identity: Value = app
-        .signed_as_edge(Method::POST, "/v1/internal/api_keys/lookup", &lookup)
+        .signed_as_edge(Method::POST, paygate_core::internal::KEY_LOOKUP_PATH, &lookup)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    conforms(&doc, "post", "/v1/internal/api_keys/lookup", &identity);
+    conforms(&doc, "post", paygate_core::internal::KEY_LOOKUP_PATH, &identity);
     let (_, revoked) =
         call(&app, &merchant, Method::DELETE, &format!("/v1/api_keys/{}", id(&created)), &Value::Null).await;
     conforms(&doc, "delete", "/v1/api_keys/{id}", &revoked);
@@ -253,6 +253,27 @@ async fn every_answer_matches_its_documented_schema() {
     let path = format!("/v1/reconciliation/exceptions/{}/acknowledge", id(&exceptions["data"][0]));
     let (_, acknowledged) = call(&app, &merchant, Method::POST, &path, &json!({ "note": "looking" })).await;
     conforms(&doc, "post", "/v1/reconciliation/exceptions/{id}/acknowledge", &acknowledged);
+
+    // Processor accounts (every documented setting) and routing.
+    let account = json!({ "connector": "stripe", "display_name": "Stripe", "credentials": { "secret_key": "sk_test_openapi0000000000" },
+                          "settings": { "report_delay_days": 2, "fees": { "basis_points": 290, "fixed": 30, "tolerance": 1 } } });
+    let (status, stripe) = call(&app, &merchant, Method::POST, "/v1/processor_accounts", &account).await;
+    assert_eq!(status, 201, "{stripe}");
+    conforms(&doc, "post", "/v1/processor_accounts", &stripe);
+    let path = format!("/v1/processor_accounts/{}", id(&stripe));
+    let (_, one) = call(&app, &merchant, Method::GET, &path, &Value::Null).await;
+    conforms(&doc, "get", "/v1/processor_accounts/{id}", &one);
+    let (_, updated) = call(&app, &merchant, Method::PATCH, &path, &json!({ "display_name": "Stripe EU" })).await;
+    conforms(&doc, "patch", "/v1/processor_accounts/{id}", &updated);
+    let (_, accounts) = call(&app, &merchant, Method::GET, "/v1/processor_accounts", &Value::Null).await;
+    conforms(&doc, "get", "/v1/processor_accounts", &accounts);
+    let table = json!({ "rules": [{ "conditions": { "payment_methods": ["apple_pay"], "currencies": ["EUR"] }, "account": id(&stripe) }],
+                        "default": captured["processor"]["account"] });
+    let (status, routing) = call(&app, &merchant, Method::PUT, "/v1/routing", &table).await;
+    assert_eq!(status, 200, "{routing}");
+    conforms(&doc, "put", "/v1/routing", &routing);
+    let (_, routing) = call(&app, &merchant, Method::GET, "/v1/routing", &Value::Null).await;
+    conforms(&doc, "get", "/v1/routing", &routing);
 
     // Problems, too.
     let (status, problem) = call(&app, &merchant, Method::POST, "/v1/charges", &json!({ "amount": "1" })).await;

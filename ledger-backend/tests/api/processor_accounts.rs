@@ -5,8 +5,10 @@ use crate::helpers::{insert_merchant, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+// (That no log line holds them is checked over every service's logs through the real edge, in
+// edge-api/tests/processors.test.mjs.)
 #[tokio::test]
-async fn credentials_are_never_answered_logged_or_stored_in_plaintext() {
+async fn credentials_are_never_answered_nor_stored_in_plaintext() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;
     let key = "sk_test_51SecretKeyNobodySees0042";
@@ -244,6 +246,43 @@ async fn bad_input_on_accounts_and_routing_names_the_field() {
     let missing =
         client.expect(404, Method::GET, "/v1/processor_accounts/pa_00000000000000000000000000", &Value::Null).await;
     assert_eq!(missing["code"], "resource_not_found");
+
+    // Updates: wrong types, and credentials of another connector, name their field.
+    let created = client
+        .expect(201, Method::POST, "/v1/processor_accounts", &stripe(json!({ "secret_key": "sk_test_51abcdefghijk" })))
+        .await;
+    let path = format!("/v1/processor_accounts/{}", created["id"].as_str().unwrap());
+    for (body, param) in [
+        (json!({ "display_name": 5 }), "display_name"),
+        (json!({ "enabled": "yes" }), "enabled"),
+        (json!({ "settings": { "mada": true } }), "settings"),
+        (
+            json!({ "credentials": { "secret_key": "sk_test_51abcdefghijk", "processing_channel_id": "pc_x" } }),
+            "credentials.processing_channel_id",
+        ),
+    ] {
+        let answer = client.expect(400, Method::PATCH, &path, &body).await;
+        assert_eq!(answer["param"], param, "{body}: {answer}");
+    }
+    // Routing only to an enabled account of the same merchant and mode.
+    let sandbox = client.expect(200, Method::GET, "/v1/processor_accounts", &Value::Null).await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["connector"] == "sandbox")
+        .unwrap()["id"]
+        .clone();
+    let live = app
+        .client(&merchant, "live")
+        .expect(201, Method::POST, "/v1/processor_accounts", &stripe(json!({ "secret_key": "sk_live_51abcdefghijk" })))
+        .await;
+    let other_mode = json!({ "rules": [{ "account": live["id"], "conditions": {} }], "default": sandbox });
+    let answer = client.expect(400, Method::PUT, "/v1/routing", &other_mode).await;
+    assert_eq!(answer["param"], "rules[0].account", "a live account never routes test payments: {answer}");
+    client.expect(200, Method::POST, &format!("{path}/disable"), &Value::Null).await;
+    let disabled = json!({ "rules": [], "default": created["id"] });
+    let answer = client.expect(400, Method::PUT, "/v1/routing", &disabled).await;
+    assert_eq!(answer["param"], "default", "a disabled account is no target: {answer}");
 }
 
 #[tokio::test]

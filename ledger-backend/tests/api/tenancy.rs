@@ -352,7 +352,7 @@ async fn intrude(app: &TestApp, victim: &Victim, merchant: &str, mode: &str) {
                 // The edge-only key lookup is not a merchant's to call.
                 let lookup = json!({ "key_hash": "0".repeat(64) });
                 let (status, text) =
-                    send(app, merchant, mode, Method::POST, "/v1/internal/api_keys/lookup", &lookup).await;
+                    send(app, merchant, mode, Method::POST, paygate_core::internal::KEY_LOOKUP_PATH, &lookup).await;
                 assert_eq!(status, 403, "{text}");
             }
             (method, route) => panic!("the tenancy matrix does not cover {method} /v1{route}: add it"),

@@ -281,7 +281,7 @@ async fn forward(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             Err(error) if error.is_connect() => CallResult::NotSent { reason: "connection failed".into() },
             Err(_) => CallResult::Unknown { reason: "no answer".into() },
         };
-        let go_on = matches!(result, CallResult::NotSent { .. });
+        let go_on = result.lets_next_go(&call.destination);
         tried.push(result);
         if !go_on {
             break;

@@ -198,6 +198,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
                 amount: new.amount,
                 currency: new.currency,
                 capture: new.capture,
+                mada,
                 method,
                 return_url: &return_url,
             },

@@ -485,3 +485,33 @@ pub async fn connector(
     let credentials = sealed.map(|s| open(keys, s, id, scope)).transpose()?;
     Connector::new(id, kind, credentials, scope.mode).map_err(AccountError::Sealing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processors::credentials::Secret;
+
+    #[test]
+    fn credentials_sealed_under_an_older_key_open_during_a_rotation_and_are_bound_to_their_account() {
+        let scope = Scope { merchant_id: new_id::<paygate_core::id::MerchantKind>(), mode: Mode::Test };
+        let id = new_id::<ProcessorAccountKind>();
+        let credentials =
+            Credentials::Stripe { secret_key: Secret::new("sk_test_51rotation000".into()), webhook_secret: None };
+        let old = DataKeys::from_keys(vec![(1, [7; 32])]);
+        let sealed_value = seal(&old, &credentials, id, scope).unwrap();
+        assert!(!sealed_value.to_string().contains("sk_test_51rotation000"));
+        // The rotation: version 2 is current, version 1 still opens what it sealed.
+        let rotating = DataKeys::from_keys(vec![(2, [9; 32]), (1, [7; 32])]);
+        let opened = open(&rotating, sealed_value.clone(), id, scope).unwrap();
+        assert!(
+            matches!(&opened, Credentials::Stripe { secret_key, .. } if secret_key.expose() == "sk_test_51rotation000")
+        );
+        let resealed: Sealed = serde_json::from_value(seal(&rotating, &opened, id, scope).unwrap()).unwrap();
+        let sealed_old: Sealed = serde_json::from_value(sealed_value.clone()).unwrap();
+        assert_ne!(resealed.key_version, sealed_old.key_version, "new seals use the newest key");
+        // Once version 1 is retired, what it sealed no longer opens; nor does a value copied to another account.
+        let retired = DataKeys::from_keys(vec![(2, [9; 32])]);
+        assert!(open(&retired, sealed_value.clone(), id, scope).is_err());
+        assert!(open(&rotating, sealed_value, new_id::<ProcessorAccountKind>(), scope).is_err());
+    }
+}
