@@ -273,12 +273,51 @@ pub async fn record_processor_refunds(
     let Some(delta) = processor_total.checked_sub(known).filter(|d| *d > 0) else {
         return Ok(None);
     };
-    let amount = Amount::new(delta).map_err(|_| {
-        RefundError::Database(sqlx::Error::Decode(format!("processor refund total {processor_total}").into()))
-    })?;
+    let made = book_processor_refund(&mut tx, scope, &charge, delta, processor_reference).await?;
+    tx.commit().await?;
+    Ok(Some(made))
+}
+
+/// One refund made at the processor itself, learned from an event that names its amount and the processor's id
+/// for it (Checkout.com's `payment_refunded` for a refund we never asked for): booked once per processor id,
+/// through the same state machine and ledger as ours. `None` when that id is booked already.
+pub async fn record_processor_refund(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: ChargeId,
+    amount: i64,
+    processor_reference: &str,
+) -> Result<Option<RefundId>, RefundError> {
+    let mut tx = pool.begin().await?;
+    let charge = lock_charge(&mut tx, scope, charge_id).await?;
+    // Under the charge's lock, so two deliveries of the same refund cannot both book it.
+    let booked: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM refunds WHERE charge_id = $1 AND processor_reference = $2)")
+            .bind(charge_id)
+            .bind(processor_reference)
+            .fetch_one(&mut *tx)
+            .await?;
+    if booked {
+        return Ok(None);
+    }
+    let made = book_processor_refund(&mut tx, scope, &charge, amount, Some(processor_reference)).await?;
+    tx.commit().await?;
+    Ok(Some(made))
+}
+
+/// Books `amount` of the locked `charge` as a refund done at the processor: refund row, ledger, audit, events.
+async fn book_processor_refund(
+    tx: &mut PgConnection,
+    scope: Scope,
+    charge: &ChargeRecord,
+    amount: i64,
+    processor_reference: Option<&str>,
+) -> Result<RefundId, RefundError> {
+    let amount = Amount::new(amount)
+        .map_err(|_| RefundError::Database(sqlx::Error::Decode(format!("processor refund amount {amount}").into())))?;
     // A total beyond what was captured is refused by the state machine: the books disagree, and
     // reconciliation is where that is resolved, never a silent over-refund.
-    let currency = reserve(&mut tx, &charge, amount).await?;
+    let currency = reserve(tx, charge, amount).await?;
     let refund_id = new_id::<RefundKind>();
     sqlx::query(
         "INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, metadata, processor_reference)
@@ -295,12 +334,11 @@ pub async fn record_processor_refunds(
     .execute(&mut *tx)
     .await?;
     let subject = Subject { charge_id: Some(charge.id), refund_id: Some(refund_id) };
-    journal::post(&mut tx, scope, currency, LedgerEvent::Refunded { amount }, subject).await?;
-    record(&mut tx, scope, "refund.created", refund_id, None).await?;
-    record(&mut tx, scope, "refund.succeeded", refund_id, None).await?;
-    charges::record_event(&mut tx, scope, charge.id, "charge.refunded").await?;
-    tx.commit().await?;
-    Ok(Some(refund_id))
+    journal::post(&mut *tx, scope, currency, LedgerEvent::Refunded { amount }, subject).await?;
+    record(&mut *tx, scope, "refund.created", refund_id, None).await?;
+    record(&mut *tx, scope, "refund.succeeded", refund_id, None).await?;
+    charges::record_event(&mut *tx, scope, charge.id, "charge.refunded").await?;
+    Ok(refund_id)
 }
 
 /// Moves `amount` of the locked `charge` into refunded through the state machine (which refuses more than is

@@ -317,7 +317,11 @@ pub fn read_event(body: &[u8]) -> Result<ProcessorEvent, String> {
         "payment_capture_declined" => EventEffect::CaptureDeclined { code: code() },
         "payment_voided" => EventEffect::Voided,
         "payment_void_declined" => EventEffect::VoidDeclined { code: code() },
-        "payment_refunded" => EventEffect::Refunded { reference: text("reference"), action: text("action_id") },
+        "payment_refunded" => EventEffect::Refunded {
+            reference: text("reference"),
+            action: text("action_id"),
+            amount: data["amount"].as_i64(),
+        },
         "payment_refund_declined" => {
             EventEffect::RefundDeclined { reference: text("reference"), action: text("action_id"), code: code() }
         }

@@ -30,10 +30,12 @@ pub enum EventEffect {
     VoidDeclined {
         code: String,
     },
-    /// A refund is done: found by our refund id (`reference`) or the processor's action id.
+    /// A refund is done: found by our refund id (`reference`) or the processor's action id. One that is none of
+    /// ours was made at the processor itself (its dashboard), and is booked by its `amount`.
     Refunded {
         reference: Option<String>,
         action: Option<String>,
+        amount: Option<i64>,
     },
     RefundDeclined {
         reference: Option<String>,

@@ -366,6 +366,76 @@ async fn a_refund_made_in_stripes_dashboard_arrives_by_stripes_own_webhook_and_o
 }
 
 #[tokio::test]
+async fn a_refund_made_in_checkouts_dashboard_arrives_by_its_own_webhook_once_and_ours_settle_as_ours() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_checkout(&merchant, "test", 0).await;
+    let fake = json!({ "webhook_copies": 2, "webhook_delay_ms": 5 });
+    app.webhooks_from_fake(&merchant, "checkout", (&account, &key), CKO_SECRET, fake).await;
+    let id = pay(&app, &merchant, true).await["id"].as_str().unwrap().to_owned();
+    let until = |amount_refunded: i64| {
+        let (app, merchant, id) = (&app, merchant.clone(), id.clone());
+        async move {
+            let mut charge = Value::Null;
+            for _ in 0..200 {
+                charge = app
+                    .client(&merchant, "test")
+                    .expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null)
+                    .await;
+                let settled: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM refunds WHERE charge_id = $1 AND status = 'pending'")
+                        .bind(&id)
+                        .fetch_one(&app.pool)
+                        .await
+                        .unwrap();
+                if charge["status"] != "authorized" && charge["amount_refunded"] == amount_refunded && settled == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            charge
+        }
+    };
+    assert_eq!(until(0).await["status"], "captured", "the sale's capture confirmed by Checkout.com's webhook");
+    app.client(&merchant, "test")
+        .expect(201, Method::POST, "/v1/refunds", &json!({ "charge": id, "amount": 500 }))
+        .await;
+    assert_eq!(until(500).await["amount_refunded"], 500);
+    // 700 refunded in Checkout.com's dashboard: a refund we never asked for, with no reference of ours.
+    let payment = app.processor_reference(&id).await;
+    let at_checkout = app
+        .client
+        .post(format!("{}/payments/{payment}/refunds", app.checkout_url))
+        .bearer_auth(&key)
+        .json(&json!({ "amount": 700 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_checkout.status().as_u16(), 202);
+    let charge = until(1_200).await;
+    assert_eq!(
+        (&charge["status"], &charge["amount_refunded"]),
+        (&json!("partially_refunded"), &json!(1_200)),
+        "{charge}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refunds: Vec<(i64, String, Value)> =
+        sqlx::query_as("SELECT amount, status, metadata FROM refunds WHERE charge_id = $1 ORDER BY id")
+            .bind(&id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        refunds,
+        [(500, "succeeded".to_owned(), json!({})), (700, "succeeded".to_owned(), json!({ "made_at": "processor" }))],
+        "ours, then the dashboard's, each once though every webhook came twice"
+    );
+    let refunded_events = event_types(&app, &id).await.iter().filter(|t| *t == "charge.refunded").count();
+    assert_eq!(refunded_events, 2);
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
 async fn events_delivered_out_of_order_and_again_converge_on_the_same_books() {
     let app = spawn_app().await;
     let (merchant, account, _) = checkout_merchant(&app).await;
@@ -463,13 +533,21 @@ async fn a_lost_sale_converges_by_checkouts_own_webhooks_even_when_captured_arri
     assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(2_000)), "{charge}");
     assert_eq!(charge["pending_operation"], Value::Null);
     // `payment_captured` came first and waited (its payment not yet known); `payment_approved` settled the
-    // authorization and brought it back.
-    let received: Vec<(String, String)> =
-        sqlx::query_as("SELECT event_type, outcome FROM processor_events WHERE processor_account_id = $1 ORDER BY id")
-            .bind(&account)
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    // authorization and brought it back. (Its outcome is written just after the charge changed: wait for it.)
+    let mut received: Vec<(String, String)> = Vec::new();
+    for _ in 0..100 {
+        received = sqlx::query_as(
+            "SELECT event_type, outcome FROM processor_events WHERE processor_account_id = $1 ORDER BY id",
+        )
+        .bind(&account)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        if received.iter().all(|(_, outcome)| outcome != "applying") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
         received,
         [("payment_captured".to_owned(), "applied".to_owned()), ("payment_approved".to_owned(), "applied".to_owned())]

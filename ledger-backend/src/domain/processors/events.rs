@@ -236,7 +236,7 @@ async fn apply_waiting(
 fn object_of(effect: &EventEffect) -> Option<String> {
     match effect {
         EventEffect::Captured { action } => action.clone(),
-        EventEffect::Refunded { reference, action } | EventEffect::RefundDeclined { reference, action, .. } => {
+        EventEffect::Refunded { reference, action, .. } | EventEffect::RefundDeclined { reference, action, .. } => {
             reference.clone().or_else(|| action.clone())
         }
         _ => None,
@@ -312,16 +312,12 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
         EventEffect::VoidDeclined { code } => {
             finish(OperationOutcome::Failed { code: code.clone() }, &["void", "expire"]).await
         }
-        EventEffect::Refunded { reference, action } => {
-            settle_refund(
-                pool,
-                scope,
-                charge_id,
-                reference,
-                action,
-                OperationOutcome::Succeeded { reference: action.clone() },
-            )
-            .await
+        EventEffect::Refunded { reference, action, amount } => {
+            let outcome = OperationOutcome::Succeeded { reference: action.clone() };
+            match settle_refund(pool, scope, charge_id, reference, action, outcome).await? {
+                (Received::Ignored, _) => made_at_processor(pool, scope, charge_id, reference, action, *amount).await,
+                settled => Ok(settled),
+            }
         }
         EventEffect::RefundDeclined { reference, action, code } => {
             settle_refund(pool, scope, charge_id, reference, action, OperationOutcome::Failed { code: code.clone() })
@@ -428,6 +424,39 @@ async fn settle_refund(
     match refunds::settle(pool, scope, refund_id, &attempt_id, outcome).await {
         Ok(_) => Ok((Received::Applied, None)),
         Err(refunds::RefundError::Database(e)) => Err(EventError::Database(e)),
+        Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
+    }
+}
+
+/// A refund event that settled none of our pending refunds: if it names none of our refunds at all, the refund was
+/// made at the processor itself (Checkout.com's dashboard) and is booked once by the processor's id for it.
+async fn made_at_processor(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: ChargeId,
+    reference: &Option<String>,
+    action: &Option<String>,
+    amount: Option<i64>,
+) -> Result<(Received, Option<String>), EventError> {
+    let (Some(action), Some(amount)) = (action.as_deref(), amount) else {
+        return Ok((Received::Ignored, Some("no such refund is pending".into())));
+    };
+    let ours: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM refunds WHERE charge_id = $1 AND (id = $2 OR processor_reference = $3))",
+    )
+    .bind(charge_id)
+    .bind(reference.as_deref().unwrap_or(""))
+    .bind(action)
+    .fetch_one(pool)
+    .await?;
+    if ours {
+        return Ok((Received::Ignored, Some("that refund is already settled".into())));
+    }
+    match refunds::record_processor_refund(pool, scope, charge_id, amount, action).await {
+        Ok(Some(made)) => Ok((Received::Applied, Some(format!("refund {made} made at the processor")))),
+        Ok(None) => Ok((Received::Ignored, Some("that refund is already booked".into()))),
+        Err(refunds::RefundError::Database(e)) => Err(EventError::Database(e)),
+        // More than captured, or the charge not refundable here: the books disagree; reconciliation.
         Err(error) => Ok((Received::Deferred, Some(error.to_string()))),
     }
 }
