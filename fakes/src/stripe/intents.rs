@@ -239,6 +239,8 @@ pub fn create(books: &mut Books, account: &str, params: &Params, origin: &str) -
             intent.last_payment_error = json!({
                 "type": "card_error", "code": code, "decline_code": decline_code, "message": message, "charge": charge,
             });
+            // Stripe announces a failed confirmation too, with the intent back in `requires_payment_method`.
+            books.outbox.push(("payment_intent.payment_failed", to_json(&intent)));
             Err(StripeError::card(code, decline_code, message, to_json(&intent), &charge))
         }
     };

@@ -161,12 +161,18 @@ async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_re
     let dispute = json!({ "id": "evt_x", "type": "dispute_received", "data": { "payment_id": payment } }).to_string();
     assert_eq!(deliver(&app, "checkout", &account, &cko_signature(&dispute), &dispute).await.1["received"], "applied");
     assert_eq!(event_types(&app, &id).await.last().map(String::as_str), Some("charge.dispute_opened"));
+    // The same dispute announced again (evidence required): stored, told once.
+    let again =
+        json!({ "id": "evt_x2", "type": "dispute_evidence_required", "data": { "payment_id": payment } }).to_string();
+    assert_eq!(deliver(&app, "checkout", &account, &cko_signature(&again), &again).await.1["received"], "ignored");
+    let told = event_types(&app, &id).await.iter().filter(|t| *t == "charge.dispute_opened").count();
+    assert_eq!(told, 1);
     let stray = json!({ "id": "evt_s", "type": "payment_captured", "data": { "id": "pay_unknown" } }).to_string();
     assert_eq!(
         deliver(&app, "checkout", &account, &cko_signature(&stray), &stray).await,
         (200, json!({ "received": "unmatched" }))
     );
-    assert_eq!(stored_events(&app, &account).await, 5);
+    assert_eq!(stored_events(&app, &account).await, 6);
     // The merchant sees it: the account's events, newest first, filtered to those about unknown payments.
     let events = format!("/v1/processor_accounts/{account}/events");
     let all = app.client(&merchant, "test").expect(200, Method::GET, &events, &Value::Null).await;
@@ -180,6 +186,7 @@ async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_re
         listed,
         [
             ("evt_s", "unmatched"),
+            ("evt_x2", "ignored"),
             ("evt_x", "applied"),
             ("evt_d", "applied"),
             ("evt_r", "applied"),
@@ -201,7 +208,7 @@ async fn refund_and_capture_declines_settle_by_event_and_unknown_payments_are_re
         .client(&merchant, "test")
         .expect(200, Method::GET, &format!("{events}?limit=2&starting_after={newest}"), &Value::Null)
         .await;
-    assert_eq!((older["data"][0]["processor_event_id"].as_str(), &older["has_more"]), (Some("evt_x"), &json!(true)));
+    assert_eq!((older["data"][0]["processor_event_id"].as_str(), &older["has_more"]), (Some("evt_x2"), &json!(true)));
     for (query, param) in [("outcome=lost", "outcome"), ("starting_after=evt_s", "starting_after"), ("kind=x", "kind")]
     {
         let refused =
@@ -504,6 +511,46 @@ async fn an_authorization_whose_answer_was_lost_is_settled_by_stripes_webhook_wi
     }
     assert_eq!((&charge["status"], &charge["amount_captured"]), (&json!("captured"), &json!(2_000)), "{charge}");
     assert!(app.processor_reference(id).await.starts_with("pi_"));
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn an_authorization_declined_while_its_answer_was_lost_fails_by_stripes_webhook_without_recovery() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let (account, key) = app.route_to_stripe(&merchant, "test").await;
+    let fake = json!({ "webhook_delay_ms": 50 });
+    app.webhooks_from_fake(&merchant, "stripe", (&account, &key), "whsec_lost_declines", fake).await;
+    // Stripe declines the card, but the connection breaks before its answer reaches us.
+    app.stripe_fault(&key, json!({ "fault": "reset_after" })).await;
+    let token = app.vault.tokenize("4000000000000002", &merchant, "test");
+    let body = json!({ "amount": 2_000, "currency": "EUR", "source": token, "capture": true });
+    let lost = app.client(&merchant, "test").expect(201, Method::POST, "/v1/charges", &body).await;
+    assert_eq!(lost["status"], "pending", "{lost}");
+    let id = lost["id"].as_str().unwrap();
+    let mut charge = Value::Null;
+    for _ in 0..200 {
+        charge =
+            app.client(&merchant, "test").expect(200, Method::GET, &format!("/v1/charges/{id}"), &Value::Null).await;
+        if charge["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        (&charge["status"], &charge["failure_code"], &charge["failure_processor_code"]),
+        (&json!("failed"), &json!("generic_decline"), &json!("generic_decline")),
+        "{charge}"
+    );
+    let applied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM processor_events
+         WHERE processor_account_id = $1 AND event_type = 'payment_intent.payment_failed' AND outcome = 'applied'",
+    )
+    .bind(&account)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(applied, 1, "Stripe's payment_intent.payment_failed decided it");
     audit_is_clean(&app).await;
 }
 

@@ -334,6 +334,19 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
         }
         EventEffect::DisputeOpened => {
             let mut tx = pool.begin().await?;
+            // One `charge.dispute_opened` per charge (a card payment is disputed once): a processor may announce
+            // the same dispute with several events (Checkout.com's `dispute_received`, then
+            // `dispute_evidence_required`). Under the charge's lock, so two of them at once tell it once.
+            let told: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE object_id = $1 AND type = 'charge.dispute_opened')
+                 FROM charges WHERE id = $1 FOR UPDATE",
+            )
+            .bind(charge_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if told {
+                return Ok((Received::Ignored, Some("the dispute was already told".into())));
+            }
             charges::record_event(&mut tx, scope, charge_id, "charge.dispute_opened").await.map_err(|e| match e {
                 ChargeError::Database(e) => EventError::Database(e),
                 other => EventError::Malformed(other.to_string()),
