@@ -53,6 +53,13 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    pub const ALL: [KeyKind; 2] = [KeyKind::Publishable, KeyKind::Secret];
+
+    /// Every kind's spelling, for the API's documented enums.
+    pub fn names() -> [&'static str; 2] {
+        KeyKind::ALL.map(KeyKind::as_str)
+    }
+
     /// The kind as stored and sent between the parts: `publishable` or `secret`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -139,7 +139,8 @@ async fn create_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
 async fn revoke_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
     let pool = pool_from_env(1).await?;
-    if api_keys::revoke(&pool, merchant, mode_flag(flags)?, flag(flags, "key")?).await?.is_none() {
+    let key = paygate_core::id::ApiKeyId::parse(flag(flags, "key")?)?;
+    if api_keys::revoke(&pool, merchant, mode_flag(flags)?, key).await?.is_none() {
         return Err("no such key for this merchant and mode".into());
     }
     // The edge forgets it when its cache entry expires (at most 30 s); the API's revoke tells it at once.

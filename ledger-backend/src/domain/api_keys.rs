@@ -64,12 +64,17 @@ pub async fn create(
 /// Revokes a key of `merchant` in `mode`. Returns false when there is no such key for them (which the
 /// API answers as 404, never revealing another merchant's key).
 /// Revokes the key; returns its hash (for telling the edge to forget it), `None` when no such key.
-pub async fn revoke(pool: &PgPool, merchant: MerchantId, mode: Mode, id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn revoke(
+    pool: &PgPool,
+    merchant: MerchantId,
+    mode: Mode,
+    id: ApiKeyId,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
          WHERE id = $1 AND merchant_id = $2 AND mode = $3 RETURNING key_hash",
     )
-    .bind(id)
+    .bind(id.to_string())
     .bind(merchant)
     .bind(mode)
     .fetch_optional(pool)
@@ -105,10 +110,10 @@ pub async fn get(
     pool: &PgPool,
     merchant: MerchantId,
     mode: Mode,
-    id: &str,
+    id: ApiKeyId,
 ) -> Result<Option<wire::ApiKey>, sqlx::Error> {
     let one = Page { limit: 1, ..Page::default() };
-    Ok(views(pool, merchant, mode, Some(id), &one).await?.pop())
+    Ok(views(pool, merchant, mode, Some(&id.to_string()), &one).await?.pop())
 }
 
 async fn views(

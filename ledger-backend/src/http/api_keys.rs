@@ -70,7 +70,7 @@ struct CreateApiKey {
 }
 
 fn create_schema() -> Value {
-    request(&[("kind", one_of_strings(&["publishable", "secret"]))], &["kind"])
+    request(&[("kind", one_of_strings(&paygate_core::api_key::KeyKind::names()))], &["kind"])
 }
 
 async fn create_api_key(
@@ -80,7 +80,7 @@ async fn create_api_key(
 ) -> Result<(StatusCode, Json<WithKey>), ApiError> {
     let (id, key) = api_keys::create(&state.pool, &state.pepper, caller.merchant_id, caller.mode, body.kind).await?;
     // The key as stored, with the key itself this once (only its keyed hash is kept).
-    let api_key = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id.to_string())
+    let api_key = api_keys::get(&state.pool, caller.merchant_id, caller.mode, id)
         .await?
         .ok_or(ApiError::Internal("a key just created is not found".into()))?;
     Ok((StatusCode::CREATED, Json(WithKey { api_key, key: key.expose().to_owned() })))
@@ -101,7 +101,7 @@ async fn revoke_api_key(
     caller: MerchantCaller,
     PathId(id): PathId<paygate_core::id::ApiKeyKind>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await? else {
+    let Some(key_hash) = api_keys::revoke(&state.pool, caller.merchant_id, caller.mode, id).await? else {
         return Err(ApiError::Code(ErrorCode::ResourceNotFound));
     };
     // The edge caches keys for up to 30 s; told now, it forgets this one at once. Best effort: if the
@@ -111,7 +111,7 @@ async fn revoke_api_key(
         tracing::warn!(%error, key_id = %id, "could not tell the edge about a revoked key; its cache expires within 30 s");
     }
     // The key as it now is, with its revocation time.
-    let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, &id.to_string()).await?;
+    let revoked = api_keys::get(&state.pool, caller.merchant_id, caller.mode, id).await?;
     revoked.map(Json).ok_or(ApiError::Code(ErrorCode::ResourceNotFound))
 }
 

@@ -2,6 +2,7 @@
 //! sit apart from the `to_json` functions that produce the objects, so a test checks every answer of
 //! the real API against them: an object that gains, loses or changes a field fails it until both agree.
 
+use paygate_core::api_key::KeyKind;
 use serde_json::{Value, json};
 
 pub fn string() -> Value {
@@ -255,7 +256,7 @@ fn api_key() -> Value {
     object(&[
         ("id", id("key")),
         ("object", constant("api_key")),
-        ("kind", one_of_strings(&["publishable", "secret"])),
+        ("kind", one_of_strings(&KeyKind::names())),
         ("livemode", boolean()),
         ("redacted", string()),
         ("created", timestamp()),
@@ -267,7 +268,7 @@ fn api_key_created() -> Value {
     object(&[
         ("id", id("key")),
         ("object", constant("api_key")),
-        ("kind", one_of_strings(&["publishable", "secret"])),
+        ("kind", one_of_strings(&KeyKind::names())),
         ("livemode", boolean()),
         (
             "key",
@@ -284,7 +285,7 @@ fn key_identity() -> Value {
         ("key_id", id("key")),
         ("merchant_id", id("acct")),
         ("mode", one_of_strings(&["test", "live"])),
-        ("kind", one_of_strings(&["publishable", "secret"])),
+        ("kind", one_of_strings(&KeyKind::names())),
     ])
 }
 
