@@ -217,6 +217,12 @@ id_kinds! {
     LedgerTransactionId, LedgerTransactionKind, "ltx";
     /// A row of the hash-chained audit log.
     AuditId, AuditKind, "aud";
+    /// A person who signs in to the merchant dashboard (one may belong to several merchants).
+    UserId, UserKind, "usr";
+    /// An invitation to join a merchant's team in the dashboard.
+    InvitationId, InvitationKind, "inv";
+    /// A charge list's filter, saved by a dashboard user under a name.
+    SavedViewId, SavedViewKind, "view";
     /// A request, as carried in the `Request-Id` header.
     RequestId, RequestKind, "req";
 }

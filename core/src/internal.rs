@@ -22,6 +22,45 @@ pub const PROCESSOR_EVENTS_PATH: &str = "/v1/internal/processor_events";
 /// Where processors deliver their webhooks at the edge: `…/{connector}/{processor account id}`.
 pub const PROCESSOR_EVENTS_PUBLIC_PREFIX: &str = "/v1/processor_events";
 
+/// The merchant dashboard, served by the backend and reached only through the edge on the API's origin, which
+/// forwards every request under this prefix signed as itself (no API key: the dashboard's own session cookie
+/// says who is calling, and only the backend can check it).
+pub const DASHBOARD_PREFIX: &str = "/dashboard";
+/// The browser's request headers the edge passes on to the dashboard (lower case); the rest stay at the edge.
+pub const DASHBOARD_REQUEST_HEADERS: &[&str] = &[
+    "cookie",
+    "content-type",
+    "accept-language",
+    "origin",
+    "sec-fetch-site",
+    "hx-request",
+    "hx-boosted",
+    "hx-current-url",
+    "hx-target",
+    "hx-trigger",
+    "x-csrf-token",
+];
+/// The dashboard's answer headers the edge relays to the browser (lower case).
+pub const DASHBOARD_RESPONSE_HEADERS: &[&str] = &[
+    "set-cookie",
+    "location",
+    "content-type",
+    "content-disposition",
+    "cache-control",
+    "content-security-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "permissions-policy",
+    "referrer-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "vary",
+    "hx-redirect",
+    "hx-refresh",
+    "hx-push-url",
+    "hx-location",
+];
+
 /// Body of `PROCESSOR_EVENTS_PATH`: the processor's request as it arrived, untouched: the backend verifies its
 /// signature (with the account's secret, which only the backend holds) before it parses a byte of `body`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

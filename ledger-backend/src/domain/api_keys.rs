@@ -37,7 +37,7 @@ pub use paygate_core::internal::KeyIdentity;
 
 /// Issues a key for `merchant` and returns it with its id. The caller shows `ApiKey::expose()` once.
 pub async fn create(
-    pool: &PgPool,
+    conn: impl sqlx::PgExecutor<'_>,
     pepper: &Pepper,
     merchant: MerchantId,
     mode: Mode,
@@ -56,7 +56,7 @@ pub async fn create(
     .bind(kind.as_str())
     .bind(pepper.hash(key.expose()))
     .bind(key.redacted())
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok((id, key))
 }

@@ -23,25 +23,42 @@ pub async fn create(pool: &PgPool, name: &str) -> Result<MerchantId, MerchantErr
 
 /// A merchant in `country` (ISO 3166-1 alpha-2): where it trades decides local rules such as Mada's.
 pub async fn create_in(pool: &PgPool, name: &str, country: Option<&str>) -> Result<MerchantId, MerchantError> {
+    let id: MerchantId = new_id::<MerchantKind>();
+    let mut tx = pool.begin().await?;
+    insert(&mut tx, id, name, country).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Records merchant `id` with its sandbox account, in the caller's transaction (the dashboard's sign-up adds
+/// its owner and keys to the same one).
+pub async fn insert(
+    conn: &mut sqlx::PgConnection,
+    id: MerchantId,
+    name: &str,
+    country: Option<&str>,
+) -> Result<(), MerchantError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_CHARS_MAX {
         return Err(MerchantError::InvalidName);
     }
-    if country.is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+    if country.is_some_and(|c| !valid_country(c)) {
         return Err(MerchantError::InvalidCountry);
     }
-    let id: MerchantId = new_id::<MerchantKind>();
-    let mut tx = pool.begin().await?;
     sqlx::query("INSERT INTO merchants (id, name, country) VALUES ($1, $2, $3)")
         .bind(id.to_string())
         .bind(name)
         .bind(country)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     // Test mode works from the first minute: the sandbox account is every test-mode merchant's default.
-    crate::domain::processors::accounts::ensure_sandbox(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(id)
+    crate::domain::processors::accounts::ensure_sandbox(conn, id).await?;
+    Ok(())
+}
+
+/// An ISO 3166-1 alpha-2 code's shape: two upper-case letters.
+pub fn valid_country(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// The merchant's country, if it has one (read within the request's scope).

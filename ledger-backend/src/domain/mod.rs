@@ -8,6 +8,7 @@ pub mod apple_pay_domains;
 pub mod audit_check;
 pub mod balance;
 pub mod charges;
+pub mod dashboard;
 pub mod events;
 pub mod idempotency;
 pub mod journal;

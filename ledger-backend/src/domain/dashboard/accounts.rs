@@ -1,0 +1,203 @@
+//! Signing up and signing in. Sign-up creates the merchant, its owner and its test-mode keys in one
+//! transaction. Sign-in checks the password with argon2id whether or not the address has an account, answers
+//! every failure the same way, and refuses further tries for an address after `FAILURES_MAX` failures within
+//! `FAILURE_WINDOW` (counted by the address's hash, account or not, so throttling reveals nothing either).
+
+use super::passwords::{self, PasswordError};
+use super::sessions::{self, SessionToken};
+use crate::domain::api_keys::{self, Pepper};
+use crate::domain::merchants::{self, MerchantError};
+use crate::domain::tenancy::{self, Scope};
+use crate::ids::new_id;
+use paygate_core::Mode;
+use paygate_core::api_key::{ApiKey, KeyKind};
+use paygate_core::id::{MerchantId, MerchantKind, UserId, UserKind};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::time::Duration;
+
+pub const FAILURES_MAX: i32 = 5;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const EMAIL_BYTES_MAX: usize = 254;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("enter an email address like name@example.com")]
+    InvalidEmail,
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("the business name must be 1 to {} characters", merchants::NAME_CHARS_MAX)]
+    InvalidName,
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    /// The one answer for an unknown address and a wrong password.
+    #[error("the email address or the password is wrong")]
+    WrongCredentials,
+    #[error("too many failed sign-ins for this address; try again in 15 minutes")]
+    Throttled,
+    #[error("this account no longer belongs to any team")]
+    NoTeam,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<MerchantError> for AccountError {
+    fn from(error: MerchantError) -> Self {
+        match error {
+            MerchantError::Database(error) => AccountError::Database(error),
+            MerchantError::InvalidName | MerchantError::InvalidCountry => AccountError::InvalidName,
+        }
+    }
+}
+
+/// An email address as stored: trimmed, lower case, one `@` between a local part and a dotted domain, no spaces
+/// or control characters, at most 254 bytes.
+pub fn normalize_email(text: &str) -> Result<String, AccountError> {
+    let email = text.trim().to_lowercase();
+    let (local, domain) = email.split_once('@').ok_or(AccountError::InvalidEmail)?;
+    let well_formed = email.len() <= EMAIL_BYTES_MAX
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    well_formed.then_some(email).ok_or(AccountError::InvalidEmail)
+}
+
+pub struct SignUp {
+    pub email: String,
+    pub password: String,
+    pub business_name: String,
+}
+
+/// What sign-up made: the session to set, and the test keys, shown this once.
+pub struct SignedUp {
+    pub merchant_id: MerchantId,
+    pub user_id: UserId,
+    pub token: SessionToken,
+    pub publishable_key: ApiKey,
+    pub secret_key: ApiKey,
+}
+
+pub async fn sign_up(pool: &PgPool, pepper: &Pepper, form: SignUp) -> Result<SignedUp, AccountError> {
+    let email = normalize_email(&form.email)?;
+    passwords::acceptable(&form.password)?;
+    let name = form.business_name.trim();
+    if name.is_empty() || name.chars().count() > merchants::NAME_CHARS_MAX {
+        return Err(AccountError::InvalidName);
+    }
+    let hash = passwords::hash(form.password).await;
+    let merchant_id = new_id::<MerchantKind>();
+    let user_id = new_id::<UserKind>();
+    // The new merchant's rows are written as that merchant, in test mode, like any of its requests.
+    let scope = Scope { merchant_id, mode: Mode::Test };
+    let (publishable_key, secret_key) = tenancy::scope(scope, async {
+        let mut tx = pool.begin().await?;
+        let created: bool = sqlx::query_scalar("SELECT dashboard_user_create($1, $2, $3)")
+            .bind(user_id.to_string())
+            .bind(&email)
+            .bind(&hash)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !created {
+            return Err(AccountError::EmailTaken);
+        }
+        merchants::insert(&mut tx, merchant_id, name, None).await?;
+        sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, 'owner')")
+            .bind(merchant_id.to_string())
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let (_, publishable) = api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Publishable).await?;
+        let (_, secret) = api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Secret).await?;
+        tx.commit().await?;
+        Ok::<_, AccountError>((publishable, secret))
+    })
+    .await?;
+    let token = sessions::open(pool, user_id, merchant_id, true).await?;
+    Ok(SignedUp { merchant_id, user_id, token, publishable_key, secret_key })
+}
+
+/// A successful sign-in: the new session, and whether it still owes a second factor.
+pub struct SignedIn {
+    pub token: SessionToken,
+    pub needs_second_factor: bool,
+}
+
+pub async fn sign_in(pool: &PgPool, email: &str, password: String) -> Result<SignedIn, AccountError> {
+    // A malformed address is checked like an unknown one: the same work, the same answer.
+    let email = normalize_email(email).unwrap_or_default();
+    let email_hash = Sha256::digest(email.as_bytes()).to_vec();
+    if failures(pool, &email_hash, false).await? >= FAILURES_MAX {
+        return Err(AccountError::Throttled);
+    }
+    let account: Option<(String, String, Option<Vec<u8>>, Option<i64>)> =
+        sqlx::query_as("SELECT id, password_hash, totp_secret, totp_last_step FROM dashboard_credentials($1)")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?;
+    let (id, hash, totp) = match account {
+        Some((id, hash, totp, _)) => (Some(id), Some(hash), totp.is_some()),
+        None => (None, None, false),
+    };
+    if !passwords::verify(password, hash).await {
+        failures(pool, &email_hash, true).await?;
+        return Err(AccountError::WrongCredentials);
+    }
+    let user = id.and_then(|id| UserId::parse(&id).ok()).ok_or(AccountError::WrongCredentials)?;
+    let merchant = memberships(pool, user).await?.into_iter().next().ok_or(AccountError::NoTeam)?;
+    let token = sessions::open(pool, user, merchant.merchant_id, !totp).await?;
+    Ok(SignedIn { token, needs_second_factor: totp })
+}
+
+async fn failures(pool: &PgPool, email_hash: &[u8], failed: bool) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT dashboard_sign_in_failures($1, $2, make_interval(secs => $3))")
+        .bind(email_hash)
+        .bind(failed)
+        .bind(FAILURE_WINDOW.as_secs() as f64)
+        .fetch_one(pool)
+        .await
+}
+
+/// A merchant a user belongs to.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub merchant_id: MerchantId,
+    pub merchant_name: String,
+    pub role: super::Role,
+}
+
+/// The merchants `user` belongs to, first joined first.
+pub async fn memberships(pool: &PgPool, user: UserId) -> Result<Vec<Membership>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT merchant_id, merchant_name, role FROM dashboard_memberships($1)")
+            .bind(user.to_string())
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(merchant, merchant_name, role)| {
+            Some(Membership {
+                merchant_id: MerchantId::parse(&merchant).ok()?,
+                merchant_name,
+                role: super::Role::parse(&role)?,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_or_refused() {
+        assert_eq!(normalize_email("  Ada@Example.COM ").unwrap(), "ada@example.com");
+        for bad in ["", "ada", "@example.com", "ada@example", "ada@.com", "ada@com.", "a da@example.com", "a@b@c.de"] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+        assert!(normalize_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+        assert!(normalize_email("ada\0@example.com").is_err());
+    }
+}
