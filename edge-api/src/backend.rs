@@ -31,6 +31,17 @@ pub struct Answer {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// Every header of the answer (`Set-Cookie` once per cookie), for the callers that relay some of them.
+    pub headers: Vec<(String, String)>,
+}
+
+/// How a call's body is typed and whether its redirects are the caller's to relay.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape<'a> {
+    /// The body's content type (none: JSON when there is a body).
+    pub content_type: Option<&'a str>,
+    /// Hand a 3xx back as it came (the dashboard's redirects are the browser's to follow).
+    pub manual_redirect: bool,
 }
 
 pub fn now_seconds() -> i64 {
@@ -47,6 +58,20 @@ pub async fn call(
     body: &[u8],
     on_behalf: OnBehalf<'_>,
     extra: &[(&str, String)],
+) -> Result<Answer, Refusal> {
+    let json = Shape { content_type: None, manual_redirect: false };
+    call_shaped(env, method, path_and_query, body, on_behalf, extra, json).await
+}
+
+/// `call` with the body's content type and redirect handling chosen by the caller.
+pub async fn call_shaped(
+    env: &Env,
+    method: Method,
+    path_and_query: &str,
+    body: &[u8],
+    on_behalf: OnBehalf<'_>,
+    extra: &[(&str, String)],
+    shape: Shape<'_>,
 ) -> Result<Answer, Refusal> {
     let base = config::backend_url(env)?;
     let secrets = config::edge_secrets(env)?;
@@ -70,13 +95,16 @@ pub async fn call(
         set(name, &value)?;
     }
     if !body.is_empty() {
-        set("content-type", "application/json")?;
+        set("content-type", shape.content_type.unwrap_or("application/json"))?;
     }
     for (name, value) in extra {
-        set(name, value)?;
+        headers.append(name, value).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     }
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
+    if shape.manual_redirect {
+        init.with_redirect(worker::RequestRedirect::Manual);
+    }
     if !body.is_empty() {
         init.with_body(Some(js_sys::Uint8Array::from(body).into()));
     }
@@ -98,8 +126,9 @@ pub async fn call(
     };
     let status = response.status_code();
     let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
+    let headers = response.headers().entries().collect();
     let body = response.bytes().await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
-    Ok(Answer { status, content_type, body })
+    Ok(Answer { status, content_type, body, headers })
 }
 
 /// The (merchant, mode, request id) of a request the backend signed to us (vault-forward, revocation

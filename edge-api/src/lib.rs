@@ -12,6 +12,7 @@ mod authentication_return;
 mod backend;
 mod body;
 mod config;
+mod dashboard;
 mod durable;
 mod fetch;
 mod idempotency;
@@ -100,6 +101,7 @@ async fn route(
         }
         (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
         (Method::Get, apple_pay::DOMAIN_ASSOCIATION_PATH) => apple_pay::domain_association(env),
+        (_, p) if dashboard::is_dashboard_path(p) => dashboard::handle(req, env, request_id).await,
         (_, p) if assets::is_asset_path(p) => assets::serve(req, env).await,
         (Method::Post, "/v1/tokens") => {
             let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;

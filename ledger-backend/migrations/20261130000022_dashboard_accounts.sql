@@ -76,6 +76,16 @@ CREATE TABLE sign_in_failures (
 );
 CREATE INDEX sign_in_failures_recent ON sign_in_failures (email_hash, failed_at);
 
+-- When the edge last looked a key up, for the key list ("last used"); written at most once a minute per key.
+ALTER TABLE api_keys ADD COLUMN last_used_at timestamptz;
+CREATE FUNCTION api_key_used(hash text) RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS
+    $$ UPDATE api_keys SET last_used_at = now()
+       WHERE key_hash = hash AND revoked_at IS NULL
+         AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') $$;
+REVOKE ALL ON FUNCTION api_key_used(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api_key_used(text) TO paygate_api, paygate_jobs;
+
 -- A merchant's business profile, which the owner completes before live mode opens.
 ALTER TABLE merchants
     ADD COLUMN website text CHECK (length(website) <= 2048),

@@ -89,6 +89,11 @@ pub async fn lookup(pool: &PgPool, key_hash: &str) -> Result<Option<KeyIdentity>
             .bind(key_hash)
             .fetch_optional(pool)
             .await?;
+    if row.is_some() {
+        // "Last used" for the merchant's key list: the edge asks on a cache miss, so this is at most a write a
+        // minute per key (migration 0022).
+        sqlx::query("SELECT api_key_used($1)").bind(key_hash).execute(pool).await?;
+    }
     Ok(row.and_then(|(key_id, merchant_id, mode, kind)| {
         Some(KeyIdentity { key_id, merchant_id, mode: Mode::parse(&mode)?, kind: KeyKind::parse(&kind)? })
     }))
@@ -125,17 +130,20 @@ async fn views(
 ) -> Result<Vec<wire::ApiKey>, sqlx::Error> {
     let (cursor, tail) = page.sql("id", 4);
     let select = format!(
-        "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint
+        "SELECT id, kind, redacted, extract(epoch FROM created_at)::bigint, extract(epoch FROM revoked_at)::bigint,
+                extract(epoch FROM last_used_at)::bigint
          FROM api_keys WHERE merchant_id = $1 AND mode = $2 AND ($3::text IS NULL OR id = $3) {cursor} {tail}"
     );
     let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(merchant).bind(mode).bind(id);
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = page.bind(query).fetch_all(pool).await?;
+    // id, kind, redacted, created, revoked, last used.
+    type Row = (String, String, String, i64, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = page.bind(query).fetch_all(pool).await?;
     rows.into_iter()
-        .map(|(id, kind, redacted, created, revoked)| {
+        .map(|(id, kind, redacted, created, revoked, last_used)| {
             // A stored kind we cannot read is a broken row: loud, never silently left out of the list.
             let kind = KeyKind::parse(&kind)
                 .ok_or_else(|| sqlx::Error::Decode(format!("api key {id}: kind {kind:?}").into()))?;
-            Ok(wire::ApiKey::new(id, kind, mode, redacted, created, revoked))
+            Ok(wire::ApiKey::new(id, kind, mode, redacted, created, revoked, last_used))
         })
         .collect()
 }

@@ -8,6 +8,7 @@ mod apple_pay;
 mod authentication;
 mod balance;
 mod charges;
+pub mod dashboard;
 mod edge_auth;
 mod error;
 mod events;
@@ -104,9 +105,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge_auth::verify));
     let operator = operator::router(state.clone());
+    // The merchant dashboard: HTML for people, also only through the edge (its own error pages, not problems).
+    let dashboard = dashboard::router(state.clone());
     api::router(root_endpoints())
         .nest("/v1", v1)
         .nest("/operator", operator)
+        .nest(paygate_core::internal::DASHBOARD_PREFIX, dashboard)
         .fallback(|| async { ApiError::Code(ErrorCode::RouteNotFound) })
         .method_not_allowed_fallback(|| async { ApiError::Code(ErrorCode::MethodNotAllowed) })
         .with_state(state)

@@ -10,7 +10,12 @@ use axum::response::{IntoResponse, Response};
 use paygate_core::ErrorCode;
 
 pub async fn enforce(request: Request, next: Next) -> Response {
+    // The dashboard answers people with HTML pages, errors included.
+    let dashboard = request.uri().path().starts_with(paygate_core::internal::DASHBOARD_PREFIX);
     let response = next.run(request).await;
+    if dashboard {
+        return response;
+    }
     let status = response.status();
     let is_problem = response
         .headers()

@@ -261,6 +261,11 @@ fn api_key() -> Value {
         ("redacted", string()),
         ("created", timestamp()),
         ("revoked", nullable(timestamp())),
+        (
+            "last_used",
+            json!({ "anyOf": [timestamp(), { "type": "null" }],
+                    "description": "When the edge last looked the key up (to within a minute); null if never" }),
+        ),
     ])
 }
 
@@ -277,6 +282,11 @@ fn api_key_created() -> Value {
         ("redacted", string()),
         ("created", timestamp()),
         ("revoked", nullable(timestamp())),
+        (
+            "last_used",
+            json!({ "anyOf": [timestamp(), { "type": "null" }],
+                    "description": "When the edge last looked the key up (to within a minute); null if never" }),
+        ),
     ])
 }
 

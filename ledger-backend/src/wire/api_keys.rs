@@ -14,6 +14,8 @@ pub struct ApiKey {
     pub redacted: String,
     pub created: Timestamp,
     pub revoked: Option<Timestamp>,
+    /// When the edge last looked it up (to within a minute: the edge caches what it looked up).
+    pub last_used: Option<Timestamp>,
 }
 
 impl ApiKey {
@@ -24,6 +26,7 @@ impl ApiKey {
         redacted: String,
         created: i64,
         revoked: Option<i64>,
+        last_used: Option<i64>,
     ) -> Self {
         ApiKey {
             id,
@@ -33,6 +36,7 @@ impl ApiKey {
             redacted,
             created: Timestamp(created),
             revoked: revoked.map(Timestamp),
+            last_used: last_used.map(Timestamp),
         }
     }
 }

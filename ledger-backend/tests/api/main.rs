@@ -11,6 +11,7 @@ mod capture_void;
 mod charges;
 mod connectors;
 mod crash;
+mod dashboard;
 mod edge_auth;
 mod health;
 mod helpers;

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 /// Every table that holds merchants' rows.
-const TENANT_TABLES: [&str; 27] = [
+const TENANT_TABLES: [&str; 30] = [
     "merchants",
     "merchant_pricing",
     "api_keys",
@@ -40,7 +40,14 @@ const TENANT_TABLES: [&str; 27] = [
     "payouts",
     "settlement_pulls",
     "apple_pay_domains",
+    "memberships",
+    "invitations",
+    "saved_views",
 ];
+
+/// Tables the API role may not read at all: only the SECURITY DEFINER functions of migration 0022 reach them,
+/// each by something only the caller holds (a session token's hash, an address being signed in).
+const FUNCTION_ONLY_TABLES: [&str; 2] = ["dashboard_sessions", "sign_in_failures"];
 
 /// A merchant with something in every table, in test mode.
 async fn busy_merchant(app: &TestApp) -> String {
@@ -116,6 +123,46 @@ async fn busy_merchant(app: &TestApp) -> String {
     .execute(&app.pool)
     .await
     .unwrap();
+    // A dashboard user of its team, a session of theirs, an invitation and a saved view.
+    let user = paygate_ledger::ids::new_id::<paygate_core::id::UserKind>().to_string();
+    sqlx::query("SELECT dashboard_user_create($1, $2, 'x')")
+        .bind(&user)
+        .bind(format!("{}@example.com", user.to_lowercase()))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, 'owner')")
+        .bind(&merchant)
+        .bind(&user)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let session = paygate_ledger::domain::dashboard::sessions::open(
+        &app.pool,
+        user.parse().unwrap(),
+        merchant.parse().unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert!(!session.expose().is_empty());
+    sqlx::query(
+        "INSERT INTO invitations (id, merchant_id, email, role, token_hash, invited_by, expires_at)
+         VALUES ($1, $2, 'new@example.com', 'analyst', sha256($1::bytea), $3, now() + interval '1 day')",
+    )
+    .bind(paygate_ledger::ids::new_id::<paygate_core::id::InvitationKind>().to_string())
+    .bind(&merchant)
+    .bind(&user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO saved_views (id, merchant_id, mode, user_id, name, query) VALUES ($1, $2, 'test', $3, 'Failed', 'status=failed')")
+        .bind(paygate_ledger::ids::new_id::<paygate_core::id::SavedViewKind>().to_string())
+        .bind(&merchant)
+        .bind(&user)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     // A delivery attempt, as the worker records it.
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)
@@ -180,7 +227,10 @@ async fn the_api_role_cannot_bypass_row_security_and_the_jobs_role_is_separate()
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    let unlisted: Vec<&String> = with_merchant.iter().filter(|t| !TENANT_TABLES.contains(&t.as_str())).collect();
+    let unlisted: Vec<&String> = with_merchant
+        .iter()
+        .filter(|t| !TENANT_TABLES.contains(&t.as_str()) && !FUNCTION_ONLY_TABLES.contains(&t.as_str()))
+        .collect();
     assert!(unlisted.is_empty(), "tables holding merchants' rows without row-level security checks: {unlisted:?}");
     assert!(tables.iter().all(|(_, secured)| *secured), "{tables:?}");
     // A partition named directly has no policy of its own, so the API role may not read it at all; it
@@ -188,6 +238,19 @@ async fn the_api_role_cannot_bypass_row_security_and_the_jobs_role_is_separate()
     let direct = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM charges_default").fetch_one(&app.api_pool).await;
     let refused = direct.unwrap_err().to_string();
     assert!(refused.contains("permission denied"), "{refused}");
+    for table in FUNCTION_ONLY_TABLES.into_iter().chain(["users"]) {
+        let secured: bool = sqlx::query_scalar("SELECT relrowsecurity FROM pg_class WHERE relname = $1")
+            .bind(table)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert!(secured, "{table} has row-level security");
+    }
+    for table in FUNCTION_ONLY_TABLES {
+        let sql = format!("SELECT count(*) FROM {table}");
+        let read = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(&app.api_pool).await;
+        assert!(read.unwrap_err().to_string().contains("permission denied"), "{table} is for its functions only");
+    }
 }
 
 #[tokio::test]
@@ -203,9 +266,13 @@ async fn a_query_without_its_scope_sees_only_the_requests_merchant_and_mode_and_
         assert_eq!(unscoped_count(&app, table, None).await, 0, "{table} outside any request");
         // The same merchant in live mode has none of its test rows (merchants and prices are mode-free).
         let live = unscoped_count(&app, table, Some(scope_of(&a, Mode::Live))).await;
-        let expected_live = if matches!(table, "merchants" | "merchant_pricing") { a_rows } else { 0 };
+        let mode_free = matches!(table, "merchants" | "merchant_pricing" | "memberships" | "invitations");
+        let expected_live = if mode_free { a_rows } else { 0 };
         assert_eq!(live, expected_live, "{table} as A in live mode");
     }
+    // People: a merchant's request sees its own team's users, nobody else's; outside a request, nobody.
+    assert_eq!(unscoped_count(&app, "users", Some(scope_of(&a, Mode::Test))).await, 1);
+    assert_eq!(unscoped_count(&app, "users", None).await, 0);
 }
 
 #[tokio::test]

@@ -109,7 +109,8 @@ pub async fn sign_up(pool: &PgPool, pepper: &Pepper, form: SignUp) -> Result<Sig
             .bind(user_id.to_string())
             .execute(&mut *tx)
             .await?;
-        let (_, publishable) = api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Publishable).await?;
+        let (_, publishable) =
+            api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Publishable).await?;
         let (_, secret) = api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Secret).await?;
         tx.commit().await?;
         Ok::<_, AccountError>((publishable, secret))
@@ -132,7 +133,9 @@ pub async fn sign_in(pool: &PgPool, email: &str, password: String) -> Result<Sig
     if failures(pool, &email_hash, false).await? >= FAILURES_MAX {
         return Err(AccountError::Throttled);
     }
-    let account: Option<(String, String, Option<Vec<u8>>, Option<i64>)> =
+    // id, password hash, sealed TOTP secret, last TOTP step.
+    type Account = (String, String, Option<Vec<u8>>, Option<i64>);
+    let account: Option<Account> =
         sqlx::query_as("SELECT id, password_hash, totp_secret, totp_last_step FROM dashboard_credentials($1)")
             .bind(&email)
             .fetch_optional(pool)

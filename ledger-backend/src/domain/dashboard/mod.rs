@@ -3,8 +3,10 @@
 //! domain functions as the API, inside the session's tenancy scope.
 
 pub mod accounts;
+pub mod overview;
 pub mod passwords;
 pub mod sessions;
+pub mod timeline;
 
 /// A member's role in a merchant's team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,529 @@
+//! The merchant dashboard as the edge forwards it (signed as the edge, the browser's cookies and form along):
+//! sign-up and its keys shown once, sessions (fixation, sign-out, sign-out everywhere), CSRF, login throttling
+//! with one answer for unknown addresses and wrong passwords, roles, the security headers on every page, inert
+//! metadata, the same audit as the API, and another merchant's ids answered as not found on every route.
+
+use crate::helpers::{TestApp, spawn_app};
+use paygate_core::signature::edge::SignedRequest;
+use paygate_ledger::ids::{new_id, unix_seconds_now};
+use reqwest::Method;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// A browser talking to the dashboard through the edge: its cookie jar, and its answers.
+struct Browser<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+    /// `Sec-Fetch-Site` as a browser would send it (`same-origin` unless a test plays a foreign page).
+    site: &'static str,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The value of the hidden input `name` of the page's first form that has one.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start =
+            self.body.find(&marker).unwrap_or_else(|| panic!("no {name} field in {}", self.body)) + marker.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { app, http, cookies: BTreeMap::new(), site: "same-origin" }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = if form.is_empty() { String::new() } else { serde_urlencoded::to_string(form).unwrap() };
+        let request_id = new_id::<paygate_core::id::RequestKind>().to_string();
+        let signed = SignedRequest {
+            timestamp: unix_seconds_now(),
+            method: method.as_str(),
+            path,
+            body: body.as_bytes(),
+            merchant_id: "",
+            mode: "",
+            request_id: &request_id,
+            key_id: "",
+        };
+        let signature = signed.sign(&[&self.app.edge_secret]).unwrap();
+        let mut request = self.http.request(method.clone(), self.app.url(path)).body(body.clone());
+        for (name, value) in signed.headers(signature) {
+            request = request.header(name, value);
+        }
+        if !body.is_empty() {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            request = request.header("cookie", jar.join("; "));
+        }
+        request = request.header("sec-fetch-site", self.site);
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        for cookie in headers.get_all("set-cookie") {
+            let cookie = cookie.to_str().unwrap();
+            let (pair, attributes) = cookie.split_once(';').unwrap_or((cookie, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page { status, headers, body: answer.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, form).await
+    }
+
+    /// Signs up a business; returns the welcome page (with the test keys).
+    async fn sign_up(&mut self, email: &str, business: &str) -> Page {
+        let form = self.get("/dashboard/sign-up").await;
+        let csrf = form.field("csrf");
+        let page = self
+            .post(
+                "/dashboard/sign-up",
+                &[("csrf", &csrf), ("business_name", business), ("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, 201, "{}", page.body);
+        page
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/dashboard/sign-in").await;
+        let csrf = form.field("csrf");
+        self.post("/dashboard/sign-in", &[("csrf", &csrf), ("email", email), ("password", password)]).await
+    }
+
+    /// The session's CSRF token, from any signed-in page.
+    async fn csrf(&mut self) -> String {
+        let page = self.get("/dashboard/keys").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.field("csrf")
+    }
+
+    fn session(&self) -> Option<String> {
+        self.cookies.get("__Host-pg_session").cloned()
+    }
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn email() -> String {
+    format!("owner-{}@example.com", paygate_core::hex::encode(&crate::helpers::random_bytes()[..6]))
+}
+
+/// The merchant a signed-up user owns.
+async fn merchant_of(app: &TestApp, email: &str) -> String {
+    sqlx::query_scalar("SELECT m.merchant_id FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1")
+        .bind(email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// A captured-or-authorized test charge of `merchant` through the API, with `metadata`.
+async fn charge(app: &TestApp, merchant: &str, number: &str, capture: bool, metadata: serde_json::Value) -> String {
+    let token = app.vault.tokenize(number, merchant, "test");
+    let body = json!({ "amount": 2_500, "currency": "EUR", "source": token, "capture": capture, "metadata": metadata });
+    let charge = app.client(merchant, "test").expect(201, Method::POST, "/v1/charges", &body).await;
+    charge["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn sign_up_shows_the_test_keys_once_and_they_work_at_the_api() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let owner = email();
+    let welcome = browser.sign_up(&owner, "Acme <Shop>").await;
+    assert!(welcome.body.contains("Acme &#60;Shop&#62;") || welcome.body.contains("Acme &lt;Shop&gt;"), "escaped");
+    let secret = welcome.body.split("id=\"secret-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let publishable =
+        welcome.body.split("id=\"publishable-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(secret.starts_with("sk_test_") && publishable.starts_with("pk_test_"), "{secret} {publishable}");
+    // The edge would find the merchant by the key: the key works.
+    let identity =
+        paygate_ledger::domain::api_keys::lookup(&app.pool, &app.pepper.hash(&secret)).await.unwrap().unwrap();
+    assert_eq!(identity.merchant_id, merchant_of(&app, &owner).await);
+    // Never again: no page shows either key after that answer.
+    let merchant = merchant_of(&app, &owner).await;
+    let id = charge(&app, &merchant, "4242424242424242", false, json!({})).await;
+    for path in ["/dashboard/overview", "/dashboard/keys", "/dashboard/charges", &format!("/dashboard/charges/{id}")] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert!(!page.body.contains(&secret) && !page.body.contains(&publishable), "{path} shows a key");
+    }
+    let keys = browser.get("/dashboard/keys").await;
+    assert_eq!(keys.body.matches("data-key-id=").count(), 2, "{}", keys.body);
+    // The key's use shows on the list: the secret key was looked up above, the publishable one never.
+    assert_eq!(keys.body.matches(">Never</td>").count(), 1, "last used: {}", keys.body);
+    // The same address cannot sign up twice.
+    let mut other = Browser::new(&app);
+    let form = other.get("/dashboard/sign-up").await;
+    let csrf = form.field("csrf");
+    let again = other
+        .post(
+            "/dashboard/sign-up",
+            &[("csrf", &csrf), ("business_name", "B"), ("email", &owner), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(other.session(), None);
+}
+
+#[tokio::test]
+async fn every_page_carries_the_csp_and_security_headers_and_is_never_cached() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&email(), "Shop").await;
+    for path in [
+        "/dashboard/sign-in",
+        "/dashboard/sign-up",
+        "/dashboard/overview",
+        "/dashboard/charges",
+        "/dashboard/keys",
+        "/dashboard/charges/ch_00000000000000000000000000",
+        "/dashboard/nothing-here",
+    ] {
+        let page = browser.get(path).await;
+        let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let csp = header("content-security-policy");
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("cache-control"), "no-store", "{path}");
+        assert!(header("content-type").starts_with("text/html"), "{path}: {}", header("content-type"));
+        assert!(!page.body.contains("<script>") && !page.body.contains("style="), "{path}: inline script or style");
+        // The one script is htmx, by its SRI.
+        assert!(
+            page.body.contains("integrity=\"sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg\""),
+            "{path}"
+        );
+    }
+    let htmx = browser.get("/dashboard/assets/htmx-2.0.11.min.js").await;
+    assert_eq!(htmx.status, 200);
+    assert!(htmx.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+}
+
+#[tokio::test]
+async fn a_state_changing_request_without_the_csrf_token_or_from_another_site_changes_nothing() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let owner = email();
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM api_keys WHERE merchant_id = $1")
+            .bind(&merchant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+    let csrf = browser.csrf().await;
+    assert_eq!(browser.post("/dashboard/keys", &[("kind", "secret")]).await.status, 403, "no token");
+    assert_eq!(
+        browser
+            .post("/dashboard/keys", &[("kind", "secret"), ("csrf", "forged-forged-forged-forged-forged-00")])
+            .await
+            .status,
+        403
+    );
+    browser.site = "cross-site";
+    assert_eq!(
+        browser.post("/dashboard/keys", &[("kind", "secret"), ("csrf", &csrf)]).await.status,
+        403,
+        "another site"
+    );
+    assert_eq!(count().await, before, "nothing was created");
+    browser.site = "same-origin";
+    let created = browser.post("/dashboard/keys", &[("kind", "secret"), ("csrf", &csrf)]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(created.body.contains("id=\"new-key\">sk_test_"));
+    assert_eq!(count().await, before + 1);
+    // Signing in needs the page's own token too (no signing a victim in to someone else's account).
+    let mut victim = Browser::new(&app);
+    let page = victim.post("/dashboard/sign-in", &[("email", &owner), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(victim.session(), None);
+}
+
+#[tokio::test]
+async fn sign_in_replaces_any_session_and_sign_out_ends_it_or_every_one() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut first = Browser::new(&app);
+    first.sign_up(&owner, "Shop").await;
+    let planted = first.session().unwrap();
+    // Session fixation: a browser arriving with a session cookie gets a new one, and the old one is over.
+    let mut second = Browser::new(&app);
+    second.cookies.insert("__Host-pg_session".into(), planted.clone());
+    let signed_in = second.sign_in(&owner, PASSWORD).await;
+    assert_eq!((signed_in.status, signed_in.location()), (303, "/dashboard/overview"), "{}", signed_in.body);
+    let fresh = second.session().unwrap();
+    assert_ne!(fresh, planted);
+    assert_eq!(first.get("/dashboard/overview").await.location(), "/dashboard/sign-in", "the planted session is over");
+    // A third sign-in; then sign-out ends only its own session.
+    let mut third = Browser::new(&app);
+    assert_eq!(third.sign_in(&owner, PASSWORD).await.status, 303);
+    let csrf = third.csrf().await;
+    let out = third.post("/dashboard/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location()), (303, "/dashboard/sign-in"));
+    assert_eq!(third.session(), None);
+    assert_eq!(second.get("/dashboard/overview").await.status, 200, "another browser's session goes on");
+    // Replaying the signed-out cookie gets nothing.
+    let mut replay = Browser::new(&app);
+    let mut fourth = Browser::new(&app);
+    fourth.sign_in(&owner, PASSWORD).await;
+    replay.cookies = fourth.cookies.clone();
+    let csrf = fourth.csrf().await;
+    fourth.post("/dashboard/sign-out", &[("csrf", &csrf), ("everywhere", "on")]).await;
+    assert_eq!(replay.get("/dashboard/overview").await.location(), "/dashboard/sign-in");
+    assert_eq!(second.get("/dashboard/overview").await.location(), "/dashboard/sign-in", "everywhere");
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM dashboard_sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1 AND s.revoked_at IS NULL",
+    )
+    .bind(&owner)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(live, 0);
+    // The database keeps only the tokens' hashes.
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM dashboard_sessions WHERE encode(token_hash, 'escape') LIKE '%' || $1 || '%'",
+    )
+    .bind(&fresh)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_address_get_one_answer_and_guessing_is_throttled() {
+    let app = spawn_app().await;
+    let owner = email();
+    Browser::new(&app).sign_up(&owner, "Shop").await;
+    let mut browser = Browser::new(&app);
+    let wrong = browser.sign_in(&owner, "not the password at all").await;
+    let unknown = browser.sign_in("nobody-here@example.com", "not the password at all").await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    let message =
+        |page: &Page| page.body.split("role=\"alert\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(message(&wrong), message(&unknown));
+    for address in [owner.as_str(), "nobody-here@example.com"] {
+        for _ in 0..4 {
+            browser.sign_in(address, "still not the password").await;
+        }
+        let refused = browser.sign_in(address, "still not the password").await;
+        assert_eq!(refused.status, 429, "{address}");
+    }
+    // Throttled means throttled: even the right password waits.
+    assert_eq!(browser.sign_in(&owner, PASSWORD).await.status, 429);
+    assert_eq!(browser.session(), None);
+}
+
+#[tokio::test]
+async fn a_capture_and_a_refund_from_the_dashboard_are_the_apis_with_the_user_in_the_audit_log() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let id = charge(&app, &merchant, "4242424242424242", false, json!({ "order": "<script>alert(1)</script>" })).await;
+    let page = browser.get(&format!("/dashboard/charges/{id}")).await;
+    assert!(!page.body.contains("<script>alert(1)</script>"), "metadata renders inert");
+    assert!(page.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || page.body.contains("&lt;script&gt;"));
+    let csrf = page.field("csrf");
+    let captured =
+        browser.post(&format!("/dashboard/charges/{id}/capture"), &[("csrf", &csrf), ("amount", "10.00")]).await;
+    assert_eq!(
+        (captured.status, captured.location()),
+        (303, format!("/dashboard/charges/{id}?done=1").as_str()),
+        "{}",
+        captured.body
+    );
+    let key = browser.get(&format!("/dashboard/charges/{id}")).await.field("key");
+    let refund = [("csrf", csrf.as_str()), ("amount", "4.00"), ("key", key.as_str())];
+    assert_eq!(browser.post(&format!("/dashboard/charges/{id}/refund"), &refund).await.status, 303);
+    // The same form again (a double click): the same refund, not a second one.
+    assert_eq!(browser.post(&format!("/dashboard/charges/{id}/refund"), &refund).await.status, 303);
+    let charge = app
+        .client(&merchant, "test")
+        .expect(200, Method::GET, &format!("/v1/charges/{id}"), &serde_json::Value::Null)
+        .await;
+    assert_eq!((&charge["amount_captured"], &charge["amount_refunded"]), (&json!(1_000), &json!(400)), "{charge}");
+    let user: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let actors: Vec<(String, String)> = sqlx::query_as("SELECT action, actor FROM audit_log WHERE merchant_id = $1 AND action IN ('charge.captured', 'refund.created') ORDER BY id")
+        .bind(&merchant)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(actors, [("charge.captured".to_owned(), user.clone()), ("refund.created".to_owned(), user)]);
+    // The page shows the refund, the ledger lines and the timeline.
+    let page = browser.get(&format!("/dashboard/charges/{id}")).await;
+    assert!(page.body.contains("4.00 EUR") && page.body.contains("id=\"ledger\""), "{}", page.body);
+    for kind in ["processor", "event", "ledger", "audit"] {
+        assert!(page.body.contains(&format!("data-kind=\"{kind}\"")), "timeline has {kind}");
+    }
+    // Found by last 4 and by metadata value; not by another number.
+    assert!(browser.get("/dashboard/charges?q=4242").await.body.contains(&id));
+    assert!(browser.get("/dashboard/charges?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await.body.contains(&id));
+    assert!(!browser.get("/dashboard/charges?q=1111").await.body.contains(&id));
+    let csv = browser.get("/dashboard/charges.csv?q=4242").await;
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.body.lines().nth(1).unwrap().starts_with(&id), "{}", csv.body);
+}
+
+#[tokio::test]
+async fn an_analyst_sees_but_cannot_refund_capture_or_touch_keys() {
+    let app = spawn_app().await;
+    let owner = email();
+    Browser::new(&app).sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    // An analyst of the same team (invitations come later; the membership is what counts).
+    let analyst = email();
+    let user = new_id::<paygate_core::id::UserKind>().to_string();
+    let hash = paygate_ledger::domain::dashboard::passwords::hash(PASSWORD.to_owned()).await;
+    sqlx::query("SELECT dashboard_user_create($1, $2, $3)")
+        .bind(&user)
+        .bind(&analyst)
+        .bind(hash)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, 'analyst')")
+        .bind(&merchant)
+        .bind(&user)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let id = charge(&app, &merchant, "4242424242424242", true, json!({})).await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&analyst, PASSWORD).await.status, 303);
+    let page = browser.get(&format!("/dashboard/charges/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("/refund\""), "no refund form for an analyst");
+    let csrf = page.field("csrf");
+    let refund = browser
+        .post(
+            &format!("/dashboard/charges/{id}/refund"),
+            &[("csrf", &csrf), ("amount", "1.00"), ("key", "abcdefghijklmnopqrstuvwxyz")],
+        )
+        .await;
+    assert_eq!(refund.status, 403);
+    assert_eq!(browser.post("/dashboard/keys", &[("csrf", &csrf), ("kind", "secret")]).await.status, 403);
+    let refunds: i64 = sqlx::query_scalar("SELECT count(*) FROM refunds WHERE charge_id = $1")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunds, 0);
+}
+
+#[tokio::test]
+async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
+    let app = spawn_app().await;
+    let (mine, theirs) = (email(), email());
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&mine, "Mine").await;
+    Browser::new(&app).sign_up(&theirs, "Theirs").await;
+    let other = merchant_of(&app, &theirs).await;
+    let their_charge = charge(&app, &other, "4242424242424242", false, json!({})).await;
+    let their_key: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE merchant_id = $1 LIMIT 1")
+        .bind(&other)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let csrf = browser.csrf().await;
+    let key = "abcdefghijklmnopqrstuvwxyz";
+    type Case<'a> = (Method, String, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (Method::GET, format!("/dashboard/charges/{their_charge}"), vec![]),
+        (Method::POST, format!("/dashboard/charges/{their_charge}/capture"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/charges/{their_charge}/void"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/charges/{their_charge}/refund"), vec![("csrf", &csrf), ("key", key)]),
+        (Method::POST, format!("/dashboard/keys/{their_key}/revoke"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/keys/{their_key}/roll"), vec![("csrf", &csrf)]),
+    ];
+    // Every dashboard route with an object's id is in the matrix (a new one fails here until it is).
+    let covered: Vec<(String, String)> = cases
+        .iter()
+        .map(|(method, path, _)| (method.to_string(), path.replace(&their_charge, "{id}").replace(&their_key, "{id}")))
+        .collect();
+    for route in paygate_ledger::http::dashboard::routes().iter().filter(|r| r.path.contains("{id}")) {
+        for method in route.methods {
+            let path = format!("/dashboard{}", route.path);
+            assert!(covered.contains(&(method.to_string(), path.clone())), "{method} {path} is not in the matrix");
+        }
+    }
+    for (method, path, form) in cases {
+        let page = browser.send(method.clone(), &path, &form).await;
+        assert_eq!(page.status, 404, "{method} {path}: {}", page.body);
+    }
+    assert!(!browser.get("/dashboard/charges").await.body.contains(&their_charge));
+    assert!(
+        !browser.get(&format!("/dashboard/charges?q={their_charge}")).await.body.contains("/dashboard/charges/ch_")
+    );
+    let untouched: (String, Option<String>) = sqlx::query_as(
+        "SELECT c.status, (SELECT revoked_at::text FROM api_keys WHERE id = $2) FROM charges c WHERE c.id = $1",
+    )
+    .bind(&their_charge)
+    .bind(&their_key)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(untouched, ("authorized".to_owned(), None));
+}
+
+#[tokio::test]
+async fn revoking_a_key_in_the_dashboard_makes_the_api_refuse_it() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    let welcome = browser.sign_up(&owner, "Shop").await;
+    let secret = welcome.body.split("id=\"secret-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let hash = app.pepper.hash(&secret);
+    assert!(paygate_ledger::domain::api_keys::lookup(&app.pool, &hash).await.unwrap().is_some());
+    let keys = browser.get("/dashboard/keys").await;
+    let key_id = keys
+        .body
+        .split("data-key-id=\"")
+        .skip(1)
+        .find(|row| row.contains("sk_test_"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = keys.field("csrf");
+    let revoked = browser.post(&format!("/dashboard/keys/{key_id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert!(
+        paygate_ledger::domain::api_keys::lookup(&app.pool, &hash).await.unwrap().is_none(),
+        "the edge's lookup finds nothing"
+    );
+    assert!(browser.get("/dashboard/keys").await.body.contains("status failed"));
+}
