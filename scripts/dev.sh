@@ -138,6 +138,14 @@ if ! grep -qs '^PAYGATE_SK_TEST=' "$KEYS"; then
   (umask 077 && printf 'PAYGATE_MERCHANT=%s\nPAYGATE_PK_TEST=%s\nPAYGATE_SK_TEST=%s\n' "$merchant" "$pk" "$sk" > "$KEYS")
 fi
 . "$KEYS"
+# The dashboard's demo sign-in: the demo merchant's owner, with a password made here and kept with the keys.
+if [ -z "${PAYGATE_DEMO_PASSWORD:-}" ]; then
+  PAYGATE_DEMO_EMAIL="demo-$(random_hex | cut -c1-8)@paygate.test"
+  PAYGATE_DEMO_PASSWORD="demo-$(random_hex | cut -c1-16)"
+  DEMO_PASSWORD=$PAYGATE_DEMO_PASSWORD "$CARGO_TARGET_DIR/debug/paygate-ledger" create-user \
+    --merchant "$PAYGATE_MERCHANT" --email "$PAYGATE_DEMO_EMAIL" --password-env DEMO_PASSWORD >/dev/null
+  (umask 077 && printf 'PAYGATE_DEMO_EMAIL=%s\nPAYGATE_DEMO_PASSWORD=%s\n' "$PAYGATE_DEMO_EMAIL" "$PAYGATE_DEMO_PASSWORD" >> "$KEYS")
+fi
 PAYGATE_LISTEN_ADDR=$BACKEND_ADDR PAYGATE_SANDBOX_URL=http://$SANDBOX_ADDR PAYGATE_STRIPE_URL=http://$STRIPE_ADDR \
   PAYGATE_CHECKOUT_TEST_URL=http://$CHECKOUT_ADDR \
   PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT start_service backend "http://$BACKEND_ADDR/ready" 30 "$ROOT" \
@@ -182,6 +190,8 @@ step "running"
 cat <<TXT
   demo shop       http://127.0.0.1:$SHOP_PORT          (open it: the checkout page with the card form; its Apple Pay
                   button shows only in Safari with Apple Pay, on a domain registered with POST /v1/apple_pay/domains)
+  dashboard       http://127.0.0.1:$EDGE_PORT/dashboard/   (sign in as $PAYGATE_DEMO_EMAIL, password
+                  $PAYGATE_DEMO_PASSWORD; or create an account at /dashboard/sign-up)
   edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
   ledger backend  http://$BACKEND_ADDR     (internal, edge-signed requests only; /health, /ready)
   sandbox         http://$SANDBOX_ADDR     (the test-mode card network)

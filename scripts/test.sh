@@ -61,8 +61,8 @@ run_step "edge unit tests (vault cipher, key parsing)" cargo test -p paygate-edg
 run_step "browser build (card and Apple Pay elements, npm package, demo shop install)" ./scripts/build_browser.sh
 run_step "edge worker build (worker-build)" bash -c 'cd edge-api && worker-build --release >/dev/null'
 run_step "npm package: loader, types, tarball (node --test)" node --test npm/tests/
-run_step "edge on workerd; demo shop: webhooks and checkout in Chromium (node --test)" \
-  node --test edge-api/tests/ examples/shop/tests/
+run_step "edge on workerd; demo shop and dashboard in Chromium (node --test)" \
+  node --test edge-api/tests/ examples/shop/tests/ ledger-backend/tests/browser/
 
 printf '\n\033[1m==> summary\033[0m\n'
 printf '  %s\n' "${results[@]}"

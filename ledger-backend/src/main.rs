@@ -21,6 +21,9 @@ const USAGE: &str = "usage: paygate-ledger <command> [--flag value ...]
   create-key --merchant ID --mode test|live --kind publishable|secret
                                           print a new API key (shown once; only its hash is stored)
   revoke-key --merchant ID --mode test|live --key KEY_ID
+  create-user --merchant ID --email EMAIL --password-env VAR [--role owner|developer|analyst]
+                                          a dashboard user in the merchant's team (the password is read from
+                                          the environment variable VAR, never from the command line)
   set-pricing --merchant ID --currency CODE|'*' --bps N --fixed MINOR
                                           price per captured charge (N/100 % + MINOR), for charges created
                                           from now on; '*' is the default for currencies without their own
@@ -64,6 +67,7 @@ async fn main() -> ExitCode {
         "migrate" => migrate().await,
         "create-merchant" => create_merchant(&flags).await,
         "create-key" => create_key(&flags).await,
+        "create-user" => create_user(&flags).await,
         "revoke-key" => revoke_key(&flags).await,
         "set-pricing" => set_pricing(&flags).await,
         "pricing" => print_pricing(&flags).await,
@@ -120,6 +124,24 @@ async fn create_merchant(flags: &HashMap<String, String>) -> Result<(), AnyError
     let pool = pool_from_env(1).await?;
     let id = merchants::create_in(&pool, flag(flags, "name")?, flags.get("country").map(String::as_str)).await?;
     println!("{id}");
+    Ok(())
+}
+
+/// A dashboard user in a merchant's team; the password comes from the environment variable `--password-env`
+/// names, so it never shows in the process list or the shell's history.
+async fn create_user(flags: &HashMap<String, String>) -> Result<(), AnyError> {
+    use paygate_ledger::domain::dashboard::{Role, accounts};
+    let merchant = MerchantId::parse(flag(flags, "merchant")?)?;
+    let role = Role::parse(flags.get("role").map_or("owner", String::as_str))
+        .ok_or("--role must be owner, developer or analyst")?;
+    let variable = flag(flags, "password-env")?;
+    let password = std::env::var(variable).map_err(|_| format!("{variable} is not set"))?;
+    let pool = pool_from_env(1).await?;
+    if !merchants::exists(&pool, merchant).await? {
+        return Err(format!("no merchant {merchant}").into());
+    }
+    let user = accounts::create_member(&pool, merchant, flag(flags, "email")?, password, role).await?;
+    println!("{user}");
     Ok(())
 }
 

@@ -176,7 +176,7 @@ async fn sign_up_shows_the_test_keys_once_and_they_work_at_the_api() {
     let keys = browser.get("/dashboard/keys").await;
     assert_eq!(keys.body.matches("data-key-id=").count(), 2, "{}", keys.body);
     // The key's use shows on the list: the secret key was looked up above, the publishable one never.
-    assert_eq!(keys.body.matches(">Never</td>").count(), 1, "last used: {}", keys.body);
+    assert_eq!(keys.body.matches(">Never</time>").count(), 1, "last used: {}", keys.body);
     // The same address cannot sign up twice.
     let mut other = Browser::new(&app);
     let form = other.get("/dashboard/sign-up").await;
@@ -526,4 +526,50 @@ async fn revoking_a_key_in_the_dashboard_makes_the_api_refuse_it() {
         "the edge's lookup finds nothing"
     );
     assert!(browser.get("/dashboard/keys").await.body.contains("status failed"));
+}
+
+#[tokio::test]
+async fn the_operators_cli_adds_a_team_member_who_signs_in_with_the_role_given() {
+    let app = spawn_app().await;
+    let merchant = crate::helpers::insert_merchant(&app.pool).await;
+    let member = email();
+    let cli = |args: &[&str], password: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
+            .args(args)
+            .env("DATABASE_URL", app.database_url())
+            .env("RUST_LOG", "error")
+            .env("MEMBER_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let args = [
+        "create-user",
+        "--merchant",
+        &merchant,
+        "--email",
+        &member,
+        "--password-env",
+        "MEMBER_PASSWORD",
+        "--role",
+        "developer",
+    ];
+    let created = cli(&args, PASSWORD);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).starts_with("usr_"));
+    // The same address again, or a short password: refused, saying why.
+    let again = cli(&args, PASSWORD);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let short = cli(
+        &["create-user", "--merchant", &merchant, "--email", "x@example.com", "--password-env", "MEMBER_PASSWORD"],
+        "short",
+    );
+    assert!(!short.status.success() && String::from_utf8_lossy(&short.stderr).contains("at least 10"));
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&member, PASSWORD).await.status, 303);
+    // A developer manages keys but does not move money.
+    let csrf = browser.csrf().await;
+    assert_eq!(browser.post("/dashboard/keys", &[("csrf", &csrf), ("kind", "publishable")]).await.status, 201);
+    let id = charge(&app, &merchant, "4242424242424242", false, json!({})).await;
+    let capture = browser.post(&format!("/dashboard/charges/{id}/capture"), &[("csrf", &csrf)]).await;
+    assert_eq!(capture.status, 403);
 }

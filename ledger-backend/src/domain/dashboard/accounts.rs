@@ -120,6 +120,43 @@ pub async fn sign_up(pool: &PgPool, pepper: &Pepper, form: SignUp) -> Result<Sig
     Ok(SignedUp { merchant_id, user_id, token, publishable_key, secret_key })
 }
 
+/// A new user with `password` in `merchant`'s team as `role`: the operator's CLI (`create-user`), and the demo
+/// sign-in `make dev` prints.
+pub async fn create_member(
+    pool: &PgPool,
+    merchant_id: MerchantId,
+    email: &str,
+    password: String,
+    role: super::Role,
+) -> Result<UserId, AccountError> {
+    let email = normalize_email(email)?;
+    passwords::acceptable(&password)?;
+    let hash = passwords::hash(password).await;
+    let user_id = new_id::<UserKind>();
+    let scope = Scope { merchant_id, mode: Mode::Test };
+    tenancy::scope(scope, async {
+        let mut tx = pool.begin().await?;
+        let created: bool = sqlx::query_scalar("SELECT dashboard_user_create($1, $2, $3)")
+            .bind(user_id.to_string())
+            .bind(&email)
+            .bind(&hash)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !created {
+            return Err(AccountError::EmailTaken);
+        }
+        sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, $3)")
+            .bind(merchant_id.to_string())
+            .bind(user_id.to_string())
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(user_id)
+    })
+    .await
+}
+
 /// A successful sign-in: the new session, and whether it still owes a second factor.
 pub struct SignedIn {
     pub token: SessionToken,

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Item {
-    /// Unix seconds.
+    /// Unix milliseconds (several steps of one request happen within a second; their order matters).
     pub at: i64,
     /// `processor`, `processor_event`, `event`, `delivery`, `ledger`, `audit`.
     pub kind: String,
@@ -25,20 +25,20 @@ pub async fn of_charge(pool: &PgPool, scope: Scope, charge: ChargeId) -> Result<
              UNION ALL SELECT id FROM refunds WHERE charge_id = $1 AND merchant_id = $2 AND mode = $3),
          reference AS (SELECT processor_reference FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3)
          SELECT at, kind, title, detail FROM (
-             SELECT extract(epoch FROM a.created_at)::bigint AS at, 'processor' AS kind,
+             SELECT (extract(epoch FROM a.created_at) * 1000)::bigint AS at, 'processor' AS kind,
                     a.operation || ' ' || a.amount || ': ' || a.outcome AS title,
                     concat_ws(' · ', a.processor, a.response_code, a.processor_reference) AS detail, a.id AS tiebreak
              FROM charge_attempts a WHERE a.charge_id = $1 AND a.merchant_id = $2 AND a.mode = $3
              UNION ALL
-             SELECT extract(epoch FROM p.received_at)::bigint, 'processor_event', p.event_type,
+             SELECT (extract(epoch FROM p.received_at) * 1000)::bigint, 'processor_event', p.event_type,
                     concat_ws(' · ', p.outcome, p.detail), p.id::text
              FROM processor_events p
              WHERE p.merchant_id = $2 AND p.mode = $3 AND p.payment_reference = (SELECT processor_reference FROM reference)
              UNION ALL
-             SELECT extract(epoch FROM e.created_at)::bigint, 'event', e.type, e.id, e.id
+             SELECT (extract(epoch FROM e.created_at) * 1000)::bigint, 'event', e.type, e.id, e.id
              FROM events e WHERE e.object_id IN (SELECT id FROM subjects) AND e.merchant_id = $2 AND e.mode = $3
              UNION ALL
-             SELECT extract(epoch FROM w.attempted_at)::bigint, 'delivery',
+             SELECT (extract(epoch FROM w.attempted_at) * 1000)::bigint, 'delivery',
                     e.type || ' → ' || coalesce('HTTP ' || w.status_code, w.error, 'no answer'),
                     concat_ws(' · ', d.endpoint_id, 'attempt ' || w.attempt, w.latency_ms || ' ms'), d.id || w.attempt
              FROM events e
@@ -46,10 +46,10 @@ pub async fn of_charge(pool: &PgPool, scope: Scope, charge: ChargeId) -> Result<
              JOIN webhook_attempts w ON w.delivery_id = d.id
              WHERE e.object_id IN (SELECT id FROM subjects) AND e.merchant_id = $2 AND e.mode = $3
              UNION ALL
-             SELECT extract(epoch FROM t.created_at)::bigint, 'ledger', t.kind, t.id, t.id
+             SELECT (extract(epoch FROM t.created_at) * 1000)::bigint, 'ledger', t.kind, t.id, t.id
              FROM ledger_transactions t WHERE t.charge_id = $1 AND t.merchant_id = $2 AND t.mode = $3
              UNION ALL
-             SELECT extract(epoch FROM l.created_at)::bigint, 'audit', l.action, l.actor, l.id
+             SELECT (extract(epoch FROM l.created_at) * 1000)::bigint, 'audit', l.action, l.actor, l.id
              FROM audit_log l WHERE l.object_id IN (SELECT id FROM subjects) AND l.merchant_id = $2 AND l.mode = $3
          ) items ORDER BY at, tiebreak
          LIMIT 500",

@@ -483,7 +483,9 @@ fn ledger_row(line: &LedgerLine) -> LedgerRow {
 }
 
 fn timeline_row(item: &Item) -> TimelineRow {
-    TimelineRow { when: when(item.at), kind: item.kind.clone(), title: item.title.clone(), detail: item.detail.clone() }
+    // To the second: the steps of one request follow each other closely, and their order is the story.
+    let when = paygate_core::time::rfc3339(item.at.div_euclid(1000)).replace('T', " ").replace('Z', " UTC");
+    TimelineRow { when, kind: item.kind.clone(), title: item.title.clone(), detail: item.detail.clone() }
 }
 
 #[derive(serde::Deserialize, Default)]

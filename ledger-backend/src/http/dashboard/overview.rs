@@ -41,9 +41,10 @@ pub struct Bar {
     pub label: String,
 }
 
-const BAR: i64 = 10;
-const GAP: i64 = 2;
-const CHART_HEIGHT: i64 = 80;
+// In the SVG's own units; the page shows it at most this wide (CSS), so its 10-unit text stays 10 px.
+const BAR: i64 = 18;
+const GAP: i64 = 3;
+const CHART_HEIGHT: i64 = 120;
 
 fn chart(days: &[(i64, i64)], currency: &str) -> Chart {
     let peak = days.iter().map(|(_, v)| *v).max().unwrap_or(0);
