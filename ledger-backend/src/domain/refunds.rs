@@ -403,3 +403,12 @@ pub async fn of_charge(
     let rows = page.bind(query).fetch_all(pool).await?;
     Ok(page.finish(rows))
 }
+
+/// A page of all the merchant's refunds in the scope (the dashboard's list), newest first.
+pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<RefundRecord>, bool), RefundError> {
+    let (cursor, tail) = page.sql("id", 3);
+    let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND mode = $2 {cursor} {tail}");
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode);
+    let rows = page.bind(query).fetch_all(pool).await?;
+    Ok(page.finish(rows))
+}

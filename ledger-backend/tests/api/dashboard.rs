@@ -381,7 +381,12 @@ async fn a_capture_and_a_refund_from_the_dashboard_are_the_apis_with_the_user_in
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert_eq!(actors, [("charge.captured".to_owned(), user.clone()), ("refund.created".to_owned(), user)]);
+    assert_eq!(actors, [("charge.captured".to_owned(), user.clone()), ("refund.created".to_owned(), user.clone())]);
+    // The audit log page shows the charge's history, the user named.
+    let audit = browser.get(&format!("/dashboard/audit?object={id}")).await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.body.contains("charge.captured") && audit.body.contains(&user), "{}", audit.body);
+    assert!(!audit.body.contains("refund.created"), "only the charge's own rows");
     // The page shows the refund, the ledger lines and the timeline.
     let page = browser.get(&format!("/dashboard/charges/{id}")).await;
     assert!(page.body.contains("4.00 EUR") && page.body.contains("id=\"ledger\""), "{}", page.body);
@@ -457,10 +462,60 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let their_endpoint = app
+        .client(&other, "test")
+        .expect(
+            201,
+            Method::POST,
+            "/v1/webhook_endpoints",
+            &json!({ "url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"] }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An event of theirs delivered to their endpoint.
+    let their_event = charge(&app, &other, "4242424242424242", true, json!({})).await;
+    let their_event: String =
+        sqlx::query_scalar("SELECT id FROM events WHERE object_id = $1 AND type = 'charge.captured'")
+            .bind(&their_event)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // A reconciliation exception of theirs: a report row of a type nobody knows.
+    let sandbox: String =
+        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
+            .bind(&other)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let report = format!(
+        "{}\nsr_9,2026-11-01 00:00:00,climate_order,,,,EUR,-1,0,-1,\n",
+        paygate_core::settlement::sandbox::COLUMNS.join(",")
+    );
+    let upload = json!({ "account": sandbox, "content": report });
+    app.client(&other, "test").expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
+    let their_exception: String = sqlx::query_scalar("SELECT id FROM reconciliation_exceptions WHERE merchant_id = $1")
+        .bind(&other)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let csrf = browser.csrf().await;
     let key = "abcdefghijklmnopqrstuvwxyz";
+    let we = |action: &str| format!("/dashboard/webhooks/{their_endpoint}{action}");
+    let rx = |action: &str| format!("/dashboard/reconciliation/exceptions/{their_exception}{action}");
     type Case<'a> = (Method, String, Vec<(&'a str, &'a str)>);
     let cases: Vec<Case> = vec![
+        (Method::GET, we(""), vec![]),
+        (Method::POST, we(""), vec![("csrf", &csrf), ("url", "http://127.0.0.1:9/mine"), ("events", "*")]),
+        (Method::POST, we("/enable"), vec![("csrf", &csrf)]),
+        (Method::POST, we("/disable"), vec![("csrf", &csrf)]),
+        (Method::POST, we("/rotate"), vec![("csrf", &csrf)]),
+        (Method::POST, we("/delete"), vec![("csrf", &csrf)]),
+        (Method::POST, we("/test"), vec![("csrf", &csrf)]),
+        (Method::POST, we("/redeliver"), vec![("csrf", &csrf), ("event", &their_event)]),
+        (Method::POST, rx("/acknowledge"), vec![("csrf", &csrf)]),
+        (Method::POST, rx("/resolve"), vec![("csrf", &csrf), ("note", "mine now")]),
         (Method::GET, format!("/dashboard/charges/{their_charge}"), vec![]),
         (Method::POST, format!("/dashboard/charges/{their_charge}/capture"), vec![("csrf", &csrf)]),
         (Method::POST, format!("/dashboard/charges/{their_charge}/void"), vec![("csrf", &csrf)]),
@@ -471,7 +526,14 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
     // Every dashboard route with an object's id is in the matrix (a new one fails here until it is).
     let covered: Vec<(String, String)> = cases
         .iter()
-        .map(|(method, path, _)| (method.to_string(), path.replace(&their_charge, "{id}").replace(&their_key, "{id}")))
+        .map(|(method, path, _)| {
+            let path = path
+                .replace(&their_charge, "{id}")
+                .replace(&their_key, "{id}")
+                .replace(&their_endpoint, "{id}")
+                .replace(&their_exception, "{id}");
+            (method.to_string(), path)
+        })
         .collect();
     for route in paygate_ledger::http::dashboard::routes().iter().filter(|r| r.path.contains("{id}")) {
         for method in route.methods {
@@ -496,6 +558,22 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
     .await
     .unwrap();
     assert_eq!(untouched, ("authorized".to_owned(), None));
+    let endpoint: (bool, i64) = sqlx::query_as(
+        "SELECT enabled, (SELECT count(*) FROM events WHERE object_id = $1)
+         FROM webhook_endpoints WHERE id = $1 AND previous_secret_expires_at IS NULL",
+    )
+    .bind(&their_endpoint)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(endpoint.0, "their endpoint is still enabled and not rotated");
+    assert_eq!(endpoint.1, 0, "no test event was sent to it");
+    let state: String = sqlx::query_scalar("SELECT state FROM reconciliation_exceptions WHERE id = $1")
+        .bind(&their_exception)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "open");
 }
 
 #[tokio::test]
@@ -572,4 +650,135 @@ async fn the_operators_cli_adds_a_team_member_who_signs_in_with_the_role_given()
     let id = charge(&app, &merchant, "4242424242424242", false, json!({})).await;
     let capture = browser.post(&format!("/dashboard/charges/{id}/capture"), &[("csrf", &csrf)]).await;
     assert_eq!(capture.status, 403);
+}
+
+#[tokio::test]
+async fn webhook_endpoints_are_made_and_worked_from_the_dashboard_with_the_secret_shown_once() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let csrf = browser.csrf().await;
+    // A bad URL is refused, saying why; nothing is made.
+    let refused = browser.post("/dashboard/webhooks", &[("csrf", &csrf), ("url", "ftp://x"), ("events", "*")]).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("notice error"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("url", "http://127.0.0.1:9/hooks"),
+        ("events", "charge.captured"),
+        ("events", "refund.created"),
+    ];
+    let created = browser.post("/dashboard/webhooks", &form).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body.split("id=\"new-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let endpoint: String = sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let page = browser.get(&format!("/dashboard/webhooks/{endpoint}")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(&secret), "never shown again");
+    assert!(page.body.contains("value=\"charge.captured\" checked"), "its events are ticked");
+    // A test event reaches this endpoint only, as a delivery in its log.
+    let tested = browser.post(&format!("/dashboard/webhooks/{endpoint}/test"), &[("csrf", &csrf)]).await;
+    assert_eq!(tested.status, 200, "{}", tested.body);
+    let log = browser.get(&format!("/dashboard/webhooks/{endpoint}")).await;
+    assert!(log.body.contains("webhook_endpoint.test"), "{}", log.body);
+    // A captured charge's event, its delivery spent; redelivered, it is due again now.
+    let id = charge(&app, &merchant, "4242424242424242", true, json!({})).await;
+    let event: String = sqlx::query_scalar("SELECT id FROM events WHERE object_id = $1 AND type = 'charge.captured'")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE webhook_deliveries SET status = 'failed', attempts = 8 WHERE event_id = $1")
+        .bind(&event)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let path = format!("/dashboard/webhooks/{endpoint}/redeliver");
+    let again = browser.post(&path, &[("csrf", &csrf), ("event", &event)]).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let status: String = sqlx::query_scalar("SELECT status FROM webhook_deliveries WHERE event_id = $1")
+        .bind(&event)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "pending", "due again now");
+    // Edited, disabled, rotated (the new secret shown once), deleted.
+    let edit = [("csrf", csrf.as_str()), ("url", "http://127.0.0.1:9/v2"), ("events", "*")];
+    let edited = browser.post(&format!("/dashboard/webhooks/{endpoint}"), &edit).await;
+    assert_eq!(edited.status, 303, "{}", edited.body);
+    assert_eq!(browser.post(&format!("/dashboard/webhooks/{endpoint}/disable"), &[("csrf", &csrf)]).await.status, 303);
+    let row: (String, Vec<String>, bool) =
+        sqlx::query_as("SELECT url, enabled_events, enabled FROM webhook_endpoints WHERE id = $1")
+            .bind(&endpoint)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("http://127.0.0.1:9/v2".to_owned(), vec!["*".to_owned()], false));
+    let rotated = browser.post(&format!("/dashboard/webhooks/{endpoint}/rotate"), &[("csrf", &csrf)]).await;
+    assert_eq!(rotated.status, 200);
+    let new_secret = rotated.body.split("id=\"new-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    assert_eq!(browser.post(&format!("/dashboard/webhooks/{endpoint}/delete"), &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(browser.get(&format!("/dashboard/webhooks/{endpoint}")).await.status, 404);
+    // The refunds and balance pages show what happened, per currency.
+    let balance = browser.get("/dashboard/balance").await;
+    assert_eq!(balance.status, 200);
+    assert!(balance.body.contains("EUR"), "{}", balance.body);
+    assert_eq!(browser.get("/dashboard/refunds").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_reconciliation_exception_is_acknowledged_then_resolved_with_a_note_by_the_user() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let sandbox: String =
+        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
+            .bind(&merchant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let report = format!(
+        "{}\nsr_9,2026-11-01 00:00:00,climate_order,,,,EUR,-1,0,-1,\n",
+        paygate_core::settlement::sandbox::COLUMNS.join(",")
+    );
+    let upload = json!({ "account": sandbox, "content": report });
+    app.client(&merchant, "test").expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
+    let page = browser.get("/dashboard/reconciliation?state=open").await;
+    assert_eq!(page.status, 200);
+    let id = page.body.split("data-exception-id=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(page.body.contains("unknown_row_type"), "{}", page.body);
+    let csrf = page.field("csrf");
+    let path = |action: &str| format!("/dashboard/reconciliation/exceptions/{id}/{action}");
+    assert_eq!(browser.post(&path("acknowledge"), &[("csrf", &csrf), ("note", "looking")]).await.status, 303);
+    // Resolving needs a note saying why; a correction that does not read is named.
+    assert_eq!(browser.post(&path("resolve"), &[("csrf", &csrf), ("note", "")]).await.status, 400);
+    let bad = [("csrf", csrf.as_str()), ("note", "fixed"), ("amount", "1.5.0"), ("currency", "EUR")];
+    let refused = browser.post(&path("resolve"), &bad).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("amount"), "{}", refused.body);
+    assert_eq!(
+        browser.post(&path("resolve"), &[("csrf", &csrf), ("note", "a climate contribution")]).await.status,
+        303
+    );
+    let user: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let row: (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT state, note, resolved_by FROM reconciliation_exceptions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("resolved".to_owned(), Some("a climate contribution".to_owned()), Some(user)));
+    // Resolved is done: a second resolve is refused, nothing booked twice.
+    assert_eq!(browser.post(&path("resolve"), &[("csrf", &csrf), ("note", "again")]).await.status, 400);
 }

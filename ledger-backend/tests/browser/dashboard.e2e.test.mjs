@@ -1,11 +1,12 @@
 // The merchant dashboard in headless Chromium, through the real edge on workerd, against the whole stack: sign up,
 // see the test keys once, charge through the API with them, find the charge by its last 4, capture part, refund
-// part, read its timeline and ledger, revoke the key and watch the API refuse it, sign out. Screenshots of every
+// part, read its timeline and ledger with the webhook deliveries, redeliver one, revoke the key and watch the API
+// refuse it, sign out. Screenshots of every
 // main page in English and Arabic, on a desktop and a phone, are left in artifacts/screenshots/ to look at.
 import { test } from 'node:test';
 import path from 'node:path';
 import fs from 'node:fs';
-import { startStack, call, TEST_CARD } from '../../../edge-api/tests/helpers.mjs';
+import { startStack, startHttpServer, call, eventually, TEST_CARD } from '../../../edge-api/tests/helpers.mjs';
 import { launchChromium, SCREENSHOT_DIR } from '../../../examples/shop/tests/chromium.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -41,6 +42,23 @@ test('a merchant signs up, charges with its keys, captures and refunds part in t
   t.assert.ok(session && session.httpOnly && session.secure && session.sameSite === 'Lax', JSON.stringify(cookies));
   t.assert.equal(await page.evaluate(() => document.cookie.includes('pg_session')), false, 'page scripts never see the session');
 
+  // A webhook endpoint, added in the dashboard: the shop's receiver (here, one that counts what it gets).
+  const received = [];
+  const receiver = await startHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push(JSON.parse(body));
+      res.writeHead(200).end();
+    });
+  });
+  t.after(() => receiver.close());
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByLabel('Endpoint URL').fill(`${receiver.url}/webhooks`);
+  await page.getByRole('button', { name: 'Add an endpoint' }).click();
+  await page.waitForSelector('#new-secret');
+  t.assert.match(await page.textContent('#new-secret'), /^whsec_/);
+
   // A charge through the API with the new keys, as the shop's server would make it.
   const token = await call(stack.edge, publishableKey, 'POST', '/v1/tokens', { card: TEST_CARD });
   t.assert.equal(token.status, 201, token.text);
@@ -73,10 +91,26 @@ test('a merchant signs up, charges with its keys, captures and refunds part in t
   }
   t.assert.ok(await page.locator('#ledger tbody tr').count() >= 4, 'ledger lines');
   t.assert.match(await page.textContent('#metadata'), /A-1001/);
+  // The webhook deliveries show in the timeline once the worker has made them.
+  await eventually(async () => {
+    await page.reload();
+    return (await page.locator('#timeline li[data-kind="delivery"]').count()) > 0;
+  }, 'a delivery in the timeline');
+  // Redeliver one from the endpoint's log: the receiver gets that event again.
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.locator('#endpoints a').first().click();
+  const first = page.locator('#deliveries tbody tr').last();
+  const eventId = (await first.locator('.mono').first().textContent()).trim();
+  const before = received.filter((e) => e.id === eventId).length;
+  await first.getByRole('button', { name: /^Redeliver/ }).click();
+  await page.waitForSelector('.notice.ok');
+  await eventually(() => received.filter((e) => e.id === eventId).length > before, 'the event delivered again');
 
   // Screenshots of the main pages, English and Arabic, desktop and phone.
   const pages = [['overview', '/dashboard/overview'], ['charges', '/dashboard/charges'],
-    ['charge', `/dashboard/charges/${charge.json.id}`], ['keys', '/dashboard/keys']];
+    ['charge', `/dashboard/charges/${charge.json.id}`], ['refunds', '/dashboard/refunds'], ['balance', '/dashboard/balance'],
+    ['reconciliation', '/dashboard/reconciliation'], ['webhooks', '/dashboard/webhooks'], ['keys', '/dashboard/keys'],
+    ['audit', '/dashboard/audit']];
   for (const lang of ['en', 'ar']) {
     await page.goto(`${base}/dashboard/language?lang=${lang}`);
     for (const [width, height, device] of [[1280, 900, 'desktop'], [390, 844, 'phone']]) {

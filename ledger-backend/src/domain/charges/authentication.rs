@@ -127,6 +127,11 @@ async fn decide(
     .fetch_optional(pool)
     .await?;
     let (Some(attempt_id), Some(reference)) = (attempt_id, charge.processor_reference.clone()) else {
+        // The processor's webhook (or recovery) may have decided the charge since it was read: that answer stands.
+        let now = super::get(pool, scope, charge_id).await?;
+        if now.status()? != ChargeStatus::RequiresAction {
+            return Ok(now);
+        }
         // Written together when the charge entered requires_action; one missing is a row changed behind our back.
         return Err(ChargeError::Database(sqlx::Error::Protocol(format!(
             "charge {charge_id} requires action without its pending attempt or processor reference"

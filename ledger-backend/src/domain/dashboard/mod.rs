@@ -3,6 +3,7 @@
 //! domain functions as the API, inside the session's tenancy scope.
 
 pub mod accounts;
+pub mod audit_log;
 pub mod overview;
 pub mod passwords;
 pub mod sessions;

@@ -7,10 +7,11 @@
 //! failed; an endpoint that has failed without a single success for `DISABLE_AFTER` is disabled.
 
 use crate::domain::events::EventRecord;
+use crate::domain::page::Page;
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::wire::{DeliveryAttempt, Timestamp, WebhookDelivery};
-use paygate_core::id::{DeliveryKind, EventId};
+use paygate_core::id::{DeliveryKind, EventId, EventKind, WebhookEndpointId};
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 
@@ -117,6 +118,74 @@ pub async fn redeliver(
     .await?;
     tx.commit().await?;
     Ok(due.rows_affected())
+}
+
+/// A `webhook_endpoint.test` event sent to `endpoint` only, whatever it subscribes to: the merchant checks that
+/// its receiver takes and verifies Paygate's webhooks. `None` when there is no such enabled endpoint in the scope.
+pub async fn send_test(
+    pool: &PgPool,
+    scope: Scope,
+    endpoint: WebhookEndpointId,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let url: Option<String> = sqlx::query_scalar(
+        "SELECT url FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3 AND enabled",
+    )
+    .bind(endpoint)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(url) = url else { return Ok(None) };
+    let id = new_id::<EventKind>().to_string();
+    let object =
+        serde_json::json!({ "object": { "id": endpoint.to_string(), "object": "webhook_endpoint", "url": url } });
+    // Not through the journal's fan-out: no other endpoint gets another's test.
+    sqlx::query("INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind("webhook_endpoint.test")
+        .bind(endpoint.to_string())
+        .bind(object)
+        .execute(&mut *tx)
+        .await?;
+    create(&mut tx, scope, &id, &[endpoint.to_string()]).await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// One delivery of an endpoint's log: the event it carries and how it went.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndpointDelivery {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created: i64,
+}
+
+/// A page of `endpoint`'s deliveries, newest first (the dashboard's delivery log).
+pub async fn of_endpoint(
+    pool: &PgPool,
+    scope: Scope,
+    endpoint: WebhookEndpointId,
+    page: &Page,
+) -> Result<(Vec<EndpointDelivery>, bool), sqlx::Error> {
+    let (cursor, tail) = page.sql("d.id", 4);
+    let select = format!(
+        "SELECT d.id, d.event_id, e.type AS event_type, d.status, d.attempts, d.last_status_code, d.last_error,
+                extract(epoch FROM d.created_at)::bigint AS created
+         FROM webhook_deliveries d JOIN events e ON e.id = d.event_id AND e.merchant_id = d.merchant_id
+         WHERE d.endpoint_id = $1 AND d.merchant_id = $2 AND d.mode = $3 {cursor} {tail}"
+    );
+    let query =
+        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(endpoint.to_string()).bind(scope.merchant_id).bind(scope.mode);
+    let rows = page.bind(query).fetch_all(pool).await?;
+    Ok(page.finish(rows))
 }
 
 #[derive(sqlx::FromRow)]

@@ -33,6 +33,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "payout.paid",
     "payout.failed",
     "webhook_endpoint.disabled",
+    // Sent only to the endpoint being tested, whatever it subscribes to (`deliveries::send_test`).
+    "webhook_endpoint.test",
 ];
 /// How long the previous secret keeps signing after a rotation, unless asked otherwise.
 pub const ROTATION_OVERLAP_SECONDS_DEFAULT: i64 = 24 * 60 * 60;

@@ -11,7 +11,12 @@ use paygate_core::Mode;
 pub enum Nav {
     Overview,
     Charges,
+    Refunds,
+    Balance,
+    Webhooks,
+    Reconciliation,
     ApiKeys,
+    Audit,
 }
 
 pub struct Chrome {
@@ -48,12 +53,18 @@ impl Chrome {
         }
     }
 
-    /// `aria-current` for the navigation link to `page` (`overview`, `charges`, `keys`).
+    /// `aria-current` for the navigation link to `page` (`overview`, `charges`, `refunds`, `balance`,
+    /// `webhooks`, `keys`).
     pub fn aria(&self, page: &str) -> &'static str {
         let current = match self.nav {
             Nav::Overview => "overview",
             Nav::Charges => "charges",
+            Nav::Refunds => "refunds",
+            Nav::Balance => "balance",
+            Nav::Webhooks => "webhooks",
+            Nav::Reconciliation => "reconciliation",
             Nav::ApiKeys => "keys",
+            Nav::Audit => "audit",
         };
         if page == current { "page" } else { "false" }
     }

@@ -7,14 +7,18 @@
 //! and the usual security headers; pages are never cached.
 
 mod assets;
+mod audit;
 mod auth;
 mod charges;
 mod chrome;
 mod i18n;
 mod keys;
+mod money;
 mod overview;
 mod pages;
+mod reconciliation;
 mod session;
+mod webhooks;
 
 use super::AppState;
 use axum::Router;
@@ -62,6 +66,20 @@ pub fn routes() -> Vec<Route> {
         route("/charges/{id}/capture", &["POST"], post(charges::capture)),
         route("/charges/{id}/void", &["POST"], post(charges::void)),
         route("/charges/{id}/refund", &["POST"], post(charges::refund)),
+        route("/refunds", &["GET"], get(money::refunds)),
+        route("/balance", &["GET"], get(money::balance)),
+        route("/webhooks", &["GET", "POST"], get(webhooks::list).post(webhooks::create)),
+        route("/webhooks/{id}", &["GET", "POST"], get(webhooks::page).post(webhooks::update)),
+        route("/webhooks/{id}/enable", &["POST"], post(webhooks::enable)),
+        route("/webhooks/{id}/disable", &["POST"], post(webhooks::disable)),
+        route("/webhooks/{id}/rotate", &["POST"], post(webhooks::rotate)),
+        route("/webhooks/{id}/delete", &["POST"], post(webhooks::delete)),
+        route("/webhooks/{id}/test", &["POST"], post(webhooks::send_test)),
+        route("/webhooks/{id}/redeliver", &["POST"], post(webhooks::redeliver)),
+        route("/reconciliation", &["GET"], get(reconciliation::page)),
+        route("/reconciliation/exceptions/{id}/acknowledge", &["POST"], post(reconciliation::acknowledge)),
+        route("/reconciliation/exceptions/{id}/resolve", &["POST"], post(reconciliation::resolve)),
+        route("/audit", &["GET"], get(audit::page)),
         route("/keys", &["GET", "POST"], get(keys::page).post(keys::create)),
         route("/keys/{id}/revoke", &["POST"], post(keys::revoke)),
         route("/keys/{id}/roll", &["POST"], post(keys::roll)),
