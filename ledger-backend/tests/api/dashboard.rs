@@ -782,3 +782,182 @@ async fn a_reconciliation_exception_is_acknowledged_then_resolved_with_a_note_by
     // Resolved is done: a second resolve is refused, nothing booked twice.
     assert_eq!(browser.post(&path("resolve"), &[("csrf", &csrf), ("note", "again")]).await.status, 400);
 }
+
+#[tokio::test]
+async fn an_invitation_adds_a_member_once_and_removal_ends_their_access_at_once() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let csrf = browser.csrf().await;
+    let invited = email();
+    let page =
+        browser.post("/dashboard/team/invite", &[("csrf", &csrf), ("email", &invited), ("role", "analyst")]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let link = page.body.split("id=\"invitation-link\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let path = &link[link.find("/dashboard/join").unwrap()..];
+    assert!(!browser.get("/dashboard/team").await.body.contains(path), "the link is shown once");
+    // The invited person sets a password and is in, as an analyst.
+    let mut member = Browser::new(&app);
+    let join = member.get(path).await;
+    assert_eq!(join.status, 200, "{}", join.body);
+    let (csrf_join, token) = (join.field("csrf"), join.field("token"));
+    let short = member.post("/dashboard/join", &[("csrf", &csrf_join), ("token", &token), ("password", "short")]).await;
+    assert_eq!(short.status, 400);
+    let csrf_join = short.field("csrf");
+    let joined =
+        member.post("/dashboard/join", &[("csrf", &csrf_join), ("token", &token), ("password", PASSWORD)]).await;
+    assert_eq!((joined.status, joined.location()), (303, "/dashboard/overview"), "{}", joined.body);
+    let team = member.get("/dashboard/team").await;
+    assert!(team.body.contains(&owner) && team.body.contains(&invited));
+    assert!(!team.body.contains("/dashboard/team/invite\""), "an analyst cannot invite");
+    let member_csrf = member.csrf().await;
+    let refused = member.post("/dashboard/team/invite", &[("csrf", &member_csrf), ("email", "x@example.com")]).await;
+    assert_eq!(refused.status, 403);
+    // Once: the link is spent.
+    assert_eq!(Browser::new(&app).get(path).await.status, 404);
+    // The last owner stays an owner; the analyst, removed, is out at their next request.
+    let owner_id: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let demote = browser.post("/dashboard/team/role", &[("csrf", &csrf), ("id", &owner_id), ("role", "analyst")]).await;
+    assert_eq!(demote.status, 400, "{}", demote.body);
+    let member_id: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&invited).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(browser.post("/dashboard/team/remove", &[("csrf", &csrf), ("id", &member_id)]).await.status, 303);
+    assert_eq!(member.get("/dashboard/overview").await.location(), "/dashboard/sign-in");
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'team.%' ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actions, ["team.invited", "team.joined", "team.removed"]);
+}
+
+#[tokio::test]
+async fn another_merchants_members_and_invitations_are_not_found_from_the_team_page() {
+    let app = spawn_app().await;
+    let (mine, theirs) = (email(), email());
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&mine, "Mine").await;
+    let mut other = Browser::new(&app);
+    other.sign_up(&theirs, "Theirs").await;
+    let other_csrf = other.csrf().await;
+    other
+        .post(
+            "/dashboard/team/invite",
+            &[("csrf", &other_csrf), ("email", "someone@example.com"), ("role", "developer")],
+        )
+        .await;
+    let their_user: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&theirs).fetch_one(&app.pool).await.unwrap();
+    let their_invitation: String = sqlx::query_scalar("SELECT id FROM invitations WHERE email = 'someone@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let csrf = browser.csrf().await;
+    for (path, id) in [
+        ("/dashboard/team/role", &their_user),
+        ("/dashboard/team/remove", &their_user),
+        ("/dashboard/team/invitations/revoke", &their_invitation),
+    ] {
+        let page = browser.post(path, &[("csrf", &csrf), ("id", id), ("role", "analyst")]).await;
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+    }
+    let untouched: (String, bool) = sqlx::query_as(
+        "SELECT (SELECT role FROM memberships WHERE user_id = $1), (SELECT revoked_at IS NULL FROM invitations WHERE id = $2)",
+    )
+    .bind(&their_user)
+    .bind(&their_invitation)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(untouched, ("owner".to_owned(), true));
+    assert!(!browser.get("/dashboard/team").await.body.contains(&theirs), "nobody else's people");
+}
+
+#[tokio::test]
+async fn the_owner_completes_the_profile_opens_live_mode_and_makes_a_live_key() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let csrf = browser.csrf().await;
+    // Live is closed until the profile is complete.
+    assert_eq!(browser.post("/dashboard/mode", &[("csrf", &csrf), ("mode", "live")]).await.status, 403);
+    assert_eq!(browser.post("/dashboard/settings/live", &[("csrf", &csrf)]).await.status, 400);
+    let bad = browser
+        .post(
+            "/dashboard/settings/profile",
+            &[("csrf", &csrf), ("name", "Dune"), ("country", "Saudi"), ("website", "https://dune.example")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("two-letter"), "{}", bad.body);
+    let saved = browser
+        .post(
+            "/dashboard/settings/profile",
+            &[("csrf", &csrf), ("name", "Dune Coffee"), ("country", "sa"), ("website", "https://dune.example")],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let country: Option<String> = sqlx::query_scalar("SELECT country FROM merchants WHERE id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(country.as_deref(), Some("SA"), "the country Mada routing reads");
+    assert_eq!(browser.post("/dashboard/settings/live", &[("csrf", &csrf)]).await.status, 200);
+    let switched = browser.post("/dashboard/mode", &[("csrf", &csrf), ("mode", "live")]).await;
+    assert_eq!(switched.status, 303);
+    let keys = browser.get("/dashboard/keys").await;
+    assert!(!keys.body.contains("test-banner"), "live data, no test banner");
+    assert!(keys.body.contains("No keys in this mode"), "live has none of the test keys");
+    let created = browser.post("/dashboard/keys", &[("csrf", &csrf), ("kind", "secret")]).await;
+    assert!(created.body.contains("id=\"new-key\">sk_live_"), "{}", created.body);
+}
+
+#[tokio::test]
+async fn a_second_factor_is_asked_at_sign_in_and_each_code_works_once() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let setup = browser.get("/dashboard/security").await;
+    let key = setup.body.split("id=\"setup-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let app_of = |key: &str| {
+        let secret = totp_rs::Secret::try_from_base32(key).unwrap().as_ref().to_vec();
+        totp_rs::Builder::new().with_secret(secret).build().unwrap()
+    };
+    let authenticator = app_of(&key);
+    let now = unix_seconds_now() as u64;
+    let code = |at: u64| authenticator.generate(at).to_string();
+    let csrf = setup.field("csrf");
+    let wrong = browser.post("/dashboard/security/enable", &[("csrf", &csrf), ("key", &key), ("code", "000000")]).await;
+    assert_eq!(wrong.status, 400);
+    let on = browser.post("/dashboard/security/enable", &[("csrf", &csrf), ("key", &key), ("code", &code(now))]).await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT totp_secret FROM users WHERE email = $1")
+        .bind(&owner)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&stored).contains(&key), "the secret is sealed at rest");
+    // Sign in again: the password alone opens only the code page.
+    let mut again = Browser::new(&app);
+    let signed_in = again.sign_in(&owner, PASSWORD).await;
+    assert_eq!(signed_in.location(), "/dashboard/sign-in/code");
+    assert_eq!(again.get("/dashboard/overview").await.location(), "/dashboard/sign-in/code");
+    let page = again.get("/dashboard/sign-in/code").await;
+    let csrf = page.field("csrf");
+    // The code used to turn it on is spent; a wrong one is refused; the next one opens the session.
+    assert_eq!(again.post("/dashboard/sign-in/code", &[("csrf", &csrf), ("code", &code(now))]).await.status, 401);
+    assert_eq!(again.post("/dashboard/sign-in/code", &[("csrf", &csrf), ("code", "123456")]).await.status, 401);
+    let verified = again.post("/dashboard/sign-in/code", &[("csrf", &csrf), ("code", &code(now + 30))]).await;
+    assert_eq!((verified.status, verified.location()), (303, "/dashboard/overview"), "{}", verified.body);
+    assert_eq!(again.get("/dashboard/overview").await.status, 200);
+    // Without a session's token, or from another site, the code page changes nothing.
+    let mut third = Browser::new(&app);
+    third.sign_in(&owner, PASSWORD).await;
+    assert_eq!(third.post("/dashboard/sign-in/code", &[("code", &code(now + 60))]).await.status, 403);
+}

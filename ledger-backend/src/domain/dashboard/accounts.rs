@@ -191,6 +191,12 @@ pub async fn sign_in(pool: &PgPool, email: &str, password: String) -> Result<Sig
     Ok(SignedIn { token, needs_second_factor: totp })
 }
 
+/// Failed sign-ins of `email` within the window, after recording one more when `failed` (a wrong second-factor
+/// code counts as one too).
+pub async fn failed_recently(pool: &PgPool, email: &str, failed: bool) -> Result<i32, sqlx::Error> {
+    failures(pool, &Sha256::digest(email.as_bytes()), failed).await
+}
+
 async fn failures(pool: &PgPool, email_hash: &[u8], failed: bool) -> Result<i32, sqlx::Error> {
     sqlx::query_scalar("SELECT dashboard_sign_in_failures($1, $2, make_interval(secs => $3))")
         .bind(email_hash)

@@ -6,7 +6,9 @@ pub mod accounts;
 pub mod audit_log;
 pub mod overview;
 pub mod passwords;
+pub mod second_factor;
 pub mod sessions;
+pub mod team;
 pub mod timeline;
 
 /// A member's role in a merchant's team.

@@ -88,7 +88,8 @@ pub async fn sign_in(State(state): State<AppState>, posted: PreSessionForm<SignI
             {
                 tracing::warn!(%error, "could not revoke the session a sign-in replaced");
             }
-            signed_in_response(&signed_in.token, "/dashboard/overview")
+            let next = if signed_in.needs_second_factor { "/dashboard/sign-in/code" } else { "/dashboard/overview" };
+            signed_in_response(&signed_in.token, next)
         }
         Err(error) => {
             let (status, message) = match error {

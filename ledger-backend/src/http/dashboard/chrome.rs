@@ -17,6 +17,7 @@ pub enum Nav {
     Reconciliation,
     ApiKeys,
     Audit,
+    Team,
 }
 
 pub struct Chrome {
@@ -65,6 +66,7 @@ impl Chrome {
             Nav::Reconciliation => "reconciliation",
             Nav::ApiKeys => "keys",
             Nav::Audit => "audit",
+            Nav::Team => "team",
         };
         if page == current { "page" } else { "false" }
     }

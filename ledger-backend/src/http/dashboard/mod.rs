@@ -17,7 +17,9 @@ mod money;
 mod overview;
 mod pages;
 mod reconciliation;
+mod security;
 mod session;
+mod team;
 mod webhooks;
 
 use super::AppState;
@@ -56,7 +58,11 @@ pub fn routes() -> Vec<Route> {
         route("/", &["GET"], get(home)),
         route("/sign-in", &["GET", "POST"], get(auth::sign_in_page).post(auth::sign_in)),
         route("/sign-up", &["GET", "POST"], get(auth::sign_up_page).post(auth::sign_up)),
+        route("/sign-in/code", &["GET", "POST"], get(security::code_page).post(security::verify)),
         route("/sign-out", &["POST"], post(auth::sign_out)),
+        route("/security", &["GET"], get(security::page)),
+        route("/security/enable", &["POST"], post(security::enable)),
+        route("/security/disable", &["POST"], post(security::disable)),
         route("/mode", &["POST"], post(auth::switch_mode)),
         route("/language", &["GET"], get(language)),
         route("/overview", &["GET"], get(overview::page)),
@@ -80,6 +86,14 @@ pub fn routes() -> Vec<Route> {
         route("/reconciliation/exceptions/{id}/acknowledge", &["POST"], post(reconciliation::acknowledge)),
         route("/reconciliation/exceptions/{id}/resolve", &["POST"], post(reconciliation::resolve)),
         route("/audit", &["GET"], get(audit::page)),
+        route("/team", &["GET"], get(team::page)),
+        route("/team/invite", &["POST"], post(team::invite)),
+        route("/team/invitations/revoke", &["POST"], post(team::revoke_invitation)),
+        route("/team/role", &["POST"], post(team::set_role)),
+        route("/team/remove", &["POST"], post(team::remove)),
+        route("/settings/profile", &["POST"], post(team::update_profile)),
+        route("/settings/live", &["POST"], post(team::enable_live)),
+        route("/join", &["GET", "POST"], get(team::join).post(team::accept)),
         route("/keys", &["GET", "POST"], get(keys::page).post(keys::create)),
         route("/keys/{id}/revoke", &["POST"], post(keys::revoke)),
         route("/keys/{id}/roll", &["POST"], post(keys::roll)),

@@ -65,22 +65,91 @@ pub struct Signed {
     pub lang: Lang,
 }
 
+/// The live session of the request's cookie, verified or not.
+async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Session>, Response> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).and_then(|v| SessionToken::parse(&v));
+    let Some(token) = token else { return Ok(None) };
+    sessions::find(&state.pool, &token).await.map_err(|error| {
+        tracing::error!(%error, "dashboard session lookup failed");
+        internal()
+    })
+}
+
 impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_request(&parts.headers);
-        let token = cookie(&parts.headers, SESSION_COOKIE).and_then(|v| SessionToken::parse(&v));
-        let Some(token) = token else { return Err(to_sign_in()) };
-        match sessions::find(&state.pool, &token).await {
-            Ok(Some(session)) if session.verified => Ok(Signed { session, lang }),
-            Ok(_) => Err(to_sign_in()),
-            Err(error) => {
-                tracing::error!(%error, "dashboard session lookup failed");
-                Err(internal())
-            }
+        match session_of(parts, state).await? {
+            Some(session) if session.verified => Ok(Signed { session, lang }),
+            // A password given, the second factor still owed: only its page.
+            Some(_) => Err(Redirect::to("/dashboard/sign-in/code").into_response()),
+            None => Err(to_sign_in()),
         }
     }
+}
+
+/// A session that has given its password and still owes its second factor (the code page's extractor).
+pub struct Pending {
+    pub session: Session,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for Pending {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request(&parts.headers);
+        match session_of(parts, state).await? {
+            Some(session) if !session.verified => Ok(Pending { session, lang }),
+            Some(_) => Err(Redirect::to("/dashboard/overview").into_response()),
+            None => Err(to_sign_in()),
+        }
+    }
+}
+
+/// The second-factor form of a pending session, with its CSRF token, from a same-origin page.
+pub struct PendingForm<T> {
+    pub pending: Pending,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PendingForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let pending = Pending::from_request_parts(&mut parts, state).await?;
+        let (fields, body) = form_fields(&parts.headers, body).await?;
+        if !pending.session.csrf_matches(&sent_token(&parts.headers, &fields)) {
+            return Err(forbidden());
+        }
+        let form = serde_urlencoded::from_bytes(&body).map_err(|_| bad_form())?;
+        Ok(PendingForm { pending, form })
+    }
+}
+
+/// A same-origin form's body and its fields.
+async fn form_fields(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<(Vec<(String, String)>, axum::body::Bytes), Response> {
+    if !same_origin(headers) {
+        return Err(forbidden());
+    }
+    let body = axum::body::to_bytes(body, crate::http::BODY_BYTES_MAX).await.map_err(|_| bad_form())?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| bad_form())?;
+    Ok((fields, body))
+}
+
+/// The CSRF token a request sends: htmx's header, or the form's field.
+fn sent_token(headers: &HeaderMap, fields: &[(String, String)]) -> String {
+    headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, v)| v.clone()))
+        .unwrap_or_default()
 }
 
 impl Signed {
@@ -105,19 +174,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Act<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let signed = Signed::from_request_parts(&mut parts, state).await?;
-        if !same_origin(&parts.headers) {
-            return Err(forbidden());
-        }
-        let body = axum::body::to_bytes(body, crate::http::BODY_BYTES_MAX).await.map_err(|_| bad_form())?;
-        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| bad_form())?;
-        let sent = parts
-            .headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, v)| v.clone()))
-            .unwrap_or_default();
-        if !signed.session.csrf_matches(&sent) {
+        let (fields, body) = form_fields(&parts.headers, body).await?;
+        if !signed.session.csrf_matches(&sent_token(&parts.headers, &fields)) {
             tracing::warn!(user = %signed.session.user_id, "dashboard request without its CSRF token refused");
             return Err(forbidden());
         }
@@ -140,11 +198,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PreSessionForm<T> {
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        if !same_origin(&parts.headers) {
-            return Err(forbidden());
-        }
-        let body = axum::body::to_bytes(body, crate::http::BODY_BYTES_MAX).await.map_err(|_| bad_form())?;
-        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| bad_form())?;
+        let (fields, body) = form_fields(&parts.headers, body).await?;
         let sent = fields.iter().find(|(name, _)| name == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or("");
         let expected = cookie(&parts.headers, PRE_SESSION_COOKIE).unwrap_or_default();
         use subtle::ConstantTimeEq;
