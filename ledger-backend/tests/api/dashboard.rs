@@ -500,6 +500,18 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let their_domain = app
+        .signed(Method::POST, "/v1/apple_pay/domains", r#"{"domain_name":"theirs.example.com"}"#, &other, "test")
+        .header("idempotency-key", "their-domain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(their_domain.status().as_u16(), 201);
+    let their_domain: String = sqlx::query_scalar("SELECT id FROM apple_pay_domains WHERE merchant_id = $1")
+        .bind(&other)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let csrf = browser.csrf().await;
     let key = "abcdefghijklmnopqrstuvwxyz";
     let we = |action: &str| format!("/dashboard/webhooks/{their_endpoint}{action}");
@@ -515,6 +527,9 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
         (Method::POST, we("/test"), vec![("csrf", &csrf)]),
         (Method::POST, we("/redeliver"), vec![("csrf", &csrf), ("event", &their_event)]),
         (Method::POST, rx("/acknowledge"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/processors/{sandbox}/enable"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/processors/{sandbox}/disable"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/apple-pay/{their_domain}/remove"), vec![("csrf", &csrf)]),
         (Method::POST, rx("/resolve"), vec![("csrf", &csrf), ("note", "mine now")]),
         (Method::GET, format!("/dashboard/charges/{their_charge}"), vec![]),
         (Method::POST, format!("/dashboard/charges/{their_charge}/capture"), vec![("csrf", &csrf)]),
@@ -531,7 +546,9 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
                 .replace(&their_charge, "{id}")
                 .replace(&their_key, "{id}")
                 .replace(&their_endpoint, "{id}")
-                .replace(&their_exception, "{id}");
+                .replace(&their_exception, "{id}")
+                .replace(&sandbox, "{id}")
+                .replace(&their_domain, "{id}");
             (method.to_string(), path)
         })
         .collect();
@@ -574,6 +591,15 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
         .await
         .unwrap();
     assert_eq!(state, "open");
+    let theirs_kept: (bool, i64) = sqlx::query_as(
+        "SELECT (SELECT enabled FROM processor_accounts WHERE id = $1), (SELECT count(*) FROM apple_pay_domains WHERE id = $2)",
+    )
+    .bind(&sandbox)
+    .bind(&their_domain)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(theirs_kept, (true, 1), "their account still enabled, their domain still there");
 }
 
 #[tokio::test]
@@ -960,4 +986,73 @@ async fn a_second_factor_is_asked_at_sign_in_and_each_code_works_once() {
     let mut third = Browser::new(&app);
     third.sign_in(&owner, PASSWORD).await;
     assert_eq!(third.post("/dashboard/sign-in/code", &[("code", &code(now + 60))]).await.status, 403);
+}
+
+#[tokio::test]
+async fn processor_accounts_routing_and_apple_pay_domains_are_managed_with_the_apis_rules() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let csrf = browser.csrf().await;
+    // A Stripe account: the key is sealed, never shown again; a bad one is refused naming why.
+    let bad =
+        [("csrf", csrf.as_str()), ("connector", "stripe"), ("display_name", "Stripe"), ("secret_key", "sk_live_nope")];
+    let refused = browser.post("/dashboard/processors", &bad).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let secret_key = "sk_test_51dashboardaccount0001";
+    let form =
+        [("csrf", csrf.as_str()), ("connector", "stripe"), ("display_name", "Stripe EU"), ("secret_key", secret_key)];
+    assert_eq!(browser.post("/dashboard/processors", &form).await.status, 303);
+    let page = browser.get("/dashboard/processors").await;
+    assert!(page.body.contains("Stripe EU") && !page.body.contains(secret_key), "{}", page.body);
+    let stripe: String =
+        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'stripe'")
+            .bind(&merchant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(page.body.contains(&format!("/v1/processor_events/stripe/{stripe}")), "the webhook URL to register");
+    // Routing: JSON as the API takes it; a bad target is named; a good table replaces the old.
+    let refused = browser
+        .post("/dashboard/routing", &[("csrf", &csrf), ("table", r#"{"default": "pa_00000000000000000000000000"}"#)])
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("default"), "{}", refused.body);
+    let malformed =
+        browser.post("/dashboard/routing", &[("csrf", &csrf), ("table", r#"{"rules": [{"account": 7}]}"#)]).await;
+    assert_eq!(malformed.status, 400);
+    assert!(malformed.body.contains("rules[0].account"), "{}", malformed.body);
+    let table = format!(
+        r#"{{"rules": [{{"conditions": {{"currencies": ["USD"]}}, "account": "{stripe}"}}], "default": "{stripe}"}}"#
+    );
+    assert_eq!(browser.post("/dashboard/routing", &[("csrf", &csrf), ("table", &table)]).await.status, 200);
+    let routing = app.client(&merchant, "test").expect(200, Method::GET, "/v1/routing", &serde_json::Value::Null).await;
+    assert_eq!(routing["default"], stripe.as_str(), "{routing}");
+    // Disabled from the dashboard: the API's rules apply (a disabled account is refused as a routing target).
+    assert_eq!(browser.post(&format!("/dashboard/processors/{stripe}/disable"), &[("csrf", &csrf)]).await.status, 303);
+    let enabled: bool = sqlx::query_scalar("SELECT enabled FROM processor_accounts WHERE id = $1")
+        .bind(&stripe)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!enabled);
+    // Apple Pay domains.
+    let refused =
+        browser.post("/dashboard/apple-pay", &[("csrf", &csrf), ("domain_name", "https://shop.example.com/x")]).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        browser.post("/dashboard/apple-pay", &[("csrf", &csrf), ("domain_name", "Shop.Example.com")]).await.status,
+        303
+    );
+    let page = browser.get("/dashboard/apple-pay").await;
+    assert!(page.body.contains(">shop.example.com</td>"), "stored in lower case: {}", page.body);
+    let domain: String = sqlx::query_scalar("SELECT id FROM apple_pay_domains WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(browser.post(&format!("/dashboard/apple-pay/{domain}/remove"), &[("csrf", &csrf)]).await.status, 303);
+    assert!(!browser.get("/dashboard/apple-pay").await.body.contains(">shop.example.com</td>"));
 }

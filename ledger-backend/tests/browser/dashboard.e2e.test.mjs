@@ -110,7 +110,8 @@ test('a merchant signs up, charges with its keys, captures and refunds part in t
   const pages = [['overview', '/dashboard/overview'], ['charges', '/dashboard/charges'],
     ['charge', `/dashboard/charges/${charge.json.id}`], ['refunds', '/dashboard/refunds'], ['balance', '/dashboard/balance'],
     ['reconciliation', '/dashboard/reconciliation'], ['webhooks', '/dashboard/webhooks'], ['keys', '/dashboard/keys'],
-    ['audit', '/dashboard/audit'], ['team', '/dashboard/team'], ['security', '/dashboard/security']];
+    ['audit', '/dashboard/audit'], ['team', '/dashboard/team'], ['security', '/dashboard/security'],
+    ['processors', '/dashboard/processors'], ['apple-pay', '/dashboard/apple-pay']];
   for (const lang of ['en', 'ar']) {
     await page.goto(`${base}/dashboard/language?lang=${lang}`);
     for (const [width, height, device] of [[1280, 900, 'desktop'], [390, 844, 'phone']]) {

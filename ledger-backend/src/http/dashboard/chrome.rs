@@ -18,6 +18,8 @@ pub enum Nav {
     ApiKeys,
     Audit,
     Team,
+    Processors,
+    ApplePay,
 }
 
 pub struct Chrome {
@@ -67,6 +69,8 @@ impl Chrome {
             Nav::ApiKeys => "keys",
             Nav::Audit => "audit",
             Nav::Team => "team",
+            Nav::Processors => "processors",
+            Nav::ApplePay => "apple-pay",
         };
         if page == current { "page" } else { "false" }
     }

@@ -6,6 +6,7 @@
 //! Every answer carries a strict CSP (no inline script or style, no eval, nothing from elsewhere, no framing)
 //! and the usual security headers; pages are never cached.
 
+mod apple_pay;
 mod assets;
 mod audit;
 mod auth;
@@ -16,6 +17,7 @@ mod keys;
 mod money;
 mod overview;
 mod pages;
+mod processors;
 mod reconciliation;
 mod security;
 mod session;
@@ -94,6 +96,12 @@ pub fn routes() -> Vec<Route> {
         route("/settings/profile", &["POST"], post(team::update_profile)),
         route("/settings/live", &["POST"], post(team::enable_live)),
         route("/join", &["GET", "POST"], get(team::join).post(team::accept)),
+        route("/processors", &["GET", "POST"], get(processors::page).post(processors::create)),
+        route("/processors/{id}/enable", &["POST"], post(processors::enable)),
+        route("/processors/{id}/disable", &["POST"], post(processors::disable)),
+        route("/routing", &["POST"], post(processors::replace_routing)),
+        route("/apple-pay", &["GET", "POST"], get(apple_pay::page).post(apple_pay::register)),
+        route("/apple-pay/{id}/remove", &["POST"], post(apple_pay::remove)),
         route("/keys", &["GET", "POST"], get(keys::page).post(keys::create)),
         route("/keys/{id}/revoke", &["POST"], post(keys::revoke)),
         route("/keys/{id}/roll", &["POST"], post(keys::roll)),
