@@ -512,6 +512,17 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    let mut their_browser = Browser::new(&app);
+    assert_eq!(their_browser.sign_in(&theirs, PASSWORD).await.status, 303);
+    let their_csrf = their_browser.csrf().await;
+    their_browser
+        .post("/dashboard/charges/views", &[("csrf", &their_csrf), ("name", "Failed"), ("query", "status=failed")])
+        .await;
+    let their_view: String = sqlx::query_scalar("SELECT id FROM saved_views WHERE merchant_id = $1")
+        .bind(&other)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let csrf = browser.csrf().await;
     let key = "abcdefghijklmnopqrstuvwxyz";
     let we = |action: &str| format!("/dashboard/webhooks/{their_endpoint}{action}");
@@ -530,6 +541,7 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
         (Method::POST, format!("/dashboard/processors/{sandbox}/enable"), vec![("csrf", &csrf)]),
         (Method::POST, format!("/dashboard/processors/{sandbox}/disable"), vec![("csrf", &csrf)]),
         (Method::POST, format!("/dashboard/apple-pay/{their_domain}/remove"), vec![("csrf", &csrf)]),
+        (Method::POST, format!("/dashboard/charges/views/{their_view}/delete"), vec![("csrf", &csrf)]),
         (Method::POST, rx("/resolve"), vec![("csrf", &csrf), ("note", "mine now")]),
         (Method::GET, format!("/dashboard/charges/{their_charge}"), vec![]),
         (Method::POST, format!("/dashboard/charges/{their_charge}/capture"), vec![("csrf", &csrf)]),
@@ -548,7 +560,8 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
                 .replace(&their_endpoint, "{id}")
                 .replace(&their_exception, "{id}")
                 .replace(&sandbox, "{id}")
-                .replace(&their_domain, "{id}");
+                .replace(&their_domain, "{id}")
+                .replace(&their_view, "{id}");
             (method.to_string(), path)
         })
         .collect();
@@ -1055,4 +1068,108 @@ async fn processor_accounts_routing_and_apple_pay_domains_are_managed_with_the_a
         .unwrap();
     assert_eq!(browser.post(&format!("/dashboard/apple-pay/{domain}/remove"), &[("csrf", &csrf)]).await.status, 303);
     assert!(!browser.get("/dashboard/apple-pay").await.body.contains(">shop.example.com</td>"));
+}
+
+#[tokio::test]
+async fn a_saved_view_brings_back_its_filter_and_belongs_to_its_user() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    let merchant = merchant_of(&app, &owner).await;
+    let declined = charge(&app, &merchant, "4000000000000002", true, json!({})).await;
+    let captured = charge(&app, &merchant, "4242424242424242", true, json!({})).await;
+    let csrf = browser.csrf().await;
+    let saved = browser
+        .post(
+            "/dashboard/charges/views",
+            &[("csrf", &csrf), ("name", "Declines"), ("query", "status=failed&currency=eur")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let list = browser.get("/dashboard/charges").await;
+    let href = list
+        .body
+        .split("<a href=\"/dashboard/charges?")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&");
+    let view = browser.get(&format!("/dashboard/charges?{href}")).await;
+    assert!(view.body.contains(&declined) && !view.body.contains(&captured), "{href}");
+    // A filter the list would refuse is not saved.
+    let bad =
+        browser.post("/dashboard/charges/views", &[("csrf", &csrf), ("name", "Bad"), ("query", "status=won")]).await;
+    assert_eq!(bad.status, 404);
+    // Another member of the team does not see or delete it.
+    let member = email();
+    let args = ["create-user", "--merchant", &merchant, "--email", &member, "--password-env", "P", "--role", "analyst"];
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_paygate-ledger"))
+        .args(args)
+        .env("DATABASE_URL", app.database_url())
+        .env("RUST_LOG", "error")
+        .env("P", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let mut colleague = Browser::new(&app);
+    colleague.sign_in(&member, PASSWORD).await;
+    assert!(!colleague.get("/dashboard/charges").await.body.contains("Declines"));
+    let view_id: String = sqlx::query_scalar("SELECT id FROM saved_views WHERE merchant_id = $1")
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let colleague_csrf = colleague.csrf().await;
+    let path = format!("/dashboard/charges/views/{view_id}/delete");
+    assert_eq!(colleague.post(&path, &[("csrf", &colleague_csrf)]).await.status, 404);
+    assert_eq!(browser.post(&path, &[("csrf", &csrf)]).await.status, 303);
+    assert!(!browser.get("/dashboard/charges").await.body.contains("Declines"));
+}
+
+#[tokio::test]
+async fn a_session_ends_after_an_idle_hour_or_twelve_hours_in_all() {
+    let app = spawn_app().await;
+    let owner = email();
+    let mut idle = Browser::new(&app);
+    idle.sign_up(&owner, "Shop").await;
+    let mut old = Browser::new(&app);
+    old.sign_in(&owner, PASSWORD).await;
+    let hash = |browser: &Browser| {
+        use sha2::Digest;
+        sha2::Sha256::digest(browser.session().unwrap().as_bytes()).to_vec()
+    };
+    sqlx::query("UPDATE dashboard_sessions SET last_seen_at = now() - interval '61 minutes' WHERE token_hash = $1")
+        .bind(hash(&idle))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE dashboard_sessions SET created_at = now() - interval '12 hours 1 minute' WHERE token_hash = $1",
+    )
+    .bind(hash(&old))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(idle.get("/dashboard/overview").await.location(), "/dashboard/sign-in", "idle too long");
+    assert_eq!(old.get("/dashboard/overview").await.location(), "/dashboard/sign-in", "too old, though used");
+    // Use keeps a session alive: one seen 59 minutes ago still works, and is seen now.
+    let mut active = Browser::new(&app);
+    active.sign_in(&owner, PASSWORD).await;
+    sqlx::query("UPDATE dashboard_sessions SET last_seen_at = now() - interval '59 minutes' WHERE token_hash = $1")
+        .bind(hash(&active))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(active.get("/dashboard/overview").await.status, 200);
+    let seen: bool = sqlx::query_scalar(
+        "SELECT last_seen_at > now() - interval '1 minute' FROM dashboard_sessions WHERE token_hash = $1",
+    )
+    .bind(hash(&active))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(seen);
 }

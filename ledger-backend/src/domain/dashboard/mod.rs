@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod overview;
 pub mod passwords;
+pub mod saved_views;
 pub mod second_factor;
 pub mod sessions;
 pub mod team;

@@ -6,8 +6,8 @@ use super::chrome::{Chrome, Nav, money, when};
 use super::pages::{PageError, render};
 use super::session::{Act, Signed};
 use crate::domain::charges::{self, ChargeError, ChargeRecord, ListFilter, Operation};
-use crate::domain::dashboard::Permission;
 use crate::domain::dashboard::timeline::{self, Item, LedgerLine};
+use crate::domain::dashboard::{Permission, saved_views};
 use crate::domain::idempotency::KeyUse;
 use crate::domain::page::Page;
 use crate::domain::refunds::{self, NewRefund, RefundContext, RefundError, RefundRecord};
@@ -18,7 +18,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use paygate_core::charge::ChargeStatus;
-use paygate_core::id::{ChargeId, ChargeKind};
+use paygate_core::id::{ChargeId, ChargeKind, SavedViewKind};
 use paygate_core::{Amount, Currency};
 
 const PAGE_SIZE: i64 = 25;
@@ -106,9 +106,16 @@ impl FilterForm {
         })
     }
 
-    /// The filter as a query string, for paging links and the CSV link.
+    /// The filter as a query string (its non-empty fields), for paging links, the CSV link and saved views.
     pub fn query(&self) -> String {
-        serde_urlencoded::to_string(self).unwrap_or_default()
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let fields: Vec<(String, String)> = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, v)| v.as_str().filter(|s| !s.is_empty()).map(|s| (name.clone(), s.to_owned())))
+            .collect();
+        serde_urlencoded::to_string(fields).unwrap_or_default()
     }
 }
 
@@ -157,10 +164,18 @@ fn card_text(charge: &ChargeRecord) -> String {
     }
 }
 
+/// A saved view as the list links it.
+pub struct ViewLink {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/charges.html")]
 struct ListPage {
     chrome: Chrome,
+    views: Vec<ViewLink>,
     form: FilterForm,
     statuses: Vec<&'static str>,
     rows: Vec<Row>,
@@ -170,8 +185,24 @@ struct ListPage {
     export: String,
 }
 
+/// The user's saved views, as links.
+async fn views_of(state: &AppState, signed: &Signed) -> Vec<ViewLink> {
+    let session = &signed.session;
+    match signed.act(saved_views::list(&state.pool, session.scope(), session.user_id)).await {
+        Ok(views) => views
+            .into_iter()
+            .map(|v| ViewLink { href: format!("/dashboard/charges?{}", v.query), id: v.id, name: v.name })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "saved views could not be read");
+            Vec::new()
+        }
+    }
+}
+
 pub async fn list(State(state): State<AppState>, signed: Signed, RawQuery(query): RawQuery) -> Response {
     let form: FilterForm = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let views = views_of(&state, &signed).await;
     let statuses = ChargeStatus::ALL.iter().map(|s| s.as_str()).collect();
     let parsed = form.filter().and_then(|filter| Ok((filter, form.page()?)));
     let (filter, page) = match parsed {
@@ -179,6 +210,7 @@ pub async fn list(State(state): State<AppState>, signed: Signed, RawQuery(query)
         Err(field) => {
             let page = ListPage {
                 chrome: Chrome::new(&signed, Nav::Charges),
+                views,
                 export: form.query(),
                 form,
                 statuses,
@@ -210,6 +242,7 @@ pub async fn list(State(state): State<AppState>, signed: Signed, RawQuery(query)
     };
     let page = ListPage {
         chrome: Chrome::new(&signed, Nav::Charges),
+        views,
         export: base.clone(),
         rows: records.iter().map(Row::of).collect(),
         form,
@@ -609,6 +642,45 @@ pub async fn refund(State(state): State<AppState>, PathId(id): PathId<ChargeKind
         Ok(_) => Redirect::to(&format!("/dashboard/charges/{id}?done=1")).into_response(),
         Err(error @ RefundError::Database(_)) => PageError::internal(error).page(signed.lang),
         Err(error) => charge_page(&state, signed, id, StatusCode::CONFLICT, Some(error.to_string()), false).await,
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ViewForm {
+    name: String,
+    query: String,
+}
+
+/// Saves the filter the list shows under a name (the filter is read first: only one the list takes is kept).
+pub async fn save_view(State(state): State<AppState>, act: Act<ViewForm>) -> Response {
+    let signed = &act.signed;
+    let form: FilterForm = serde_urlencoded::from_str(&act.form.query).unwrap_or_default();
+    if form.filter().is_err() {
+        return PageError::NotFound.page(signed.lang);
+    }
+    let session = &signed.session;
+    match signed
+        .act(saved_views::save(&state.pool, session.scope(), session.user_id, &act.form.name, &form.query()))
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/dashboard/charges?{}", form.query())).into_response(),
+        Err(saved_views::ViewError::Database(error)) => PageError::internal(error).page(signed.lang),
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
+}
+
+pub async fn delete_view(
+    State(state): State<AppState>,
+    PathId(id): PathId<SavedViewKind>,
+    act: Act<Vec<(String, String)>>,
+) -> Response {
+    let signed = &act.signed;
+    let session = &signed.session;
+    match signed.act(saved_views::delete(&state.pool, session.scope(), session.user_id, id)).await {
+        Ok(true) => Redirect::to("/dashboard/charges").into_response(),
+        Ok(false) => PageError::NotFound.page(signed.lang),
+        Err(error) => PageError::internal(error).page(signed.lang),
     }
 }
 

@@ -70,6 +70,8 @@ pub fn routes() -> Vec<Route> {
         route("/overview", &["GET"], get(overview::page)),
         route("/charges", &["GET"], get(charges::list)),
         route("/charges.csv", &["GET"], get(charges::export)),
+        route("/charges/views", &["POST"], post(charges::save_view)),
+        route("/charges/views/{id}/delete", &["POST"], post(charges::delete_view)),
         route("/charges/{id}", &["GET"], get(charges::page)),
         route("/charges/{id}/capture", &["POST"], post(charges::capture)),
         route("/charges/{id}/void", &["POST"], post(charges::void)),
