@@ -1,7 +1,7 @@
 // The merchant dashboard in headless Chromium, through the real edge on workerd, against the whole stack: sign up,
 // see the test keys once, charge through the API with them, find the charge by its last 4, capture part, refund
-// part, read its timeline and ledger with the webhook deliveries, redeliver one, revoke the key and watch the API
-// refuse it, sign out. Screenshots of every
+// part, read its timeline and ledger with the webhook deliveries, redeliver one, invite an analyst who cannot
+// refund, revoke the key and watch the API refuse it, sign out everywhere. Screenshots of every
 // main page in English and Arabic, on a desktop and a phone, are left in artifacts/screenshots/ to look at.
 import { test } from 'node:test';
 import path from 'node:path';
@@ -105,6 +105,30 @@ test('a merchant signs up, charges with its keys, captures and refunds part in t
   await first.getByRole('button', { name: /^Redeliver/ }).click();
   await page.waitForSelector('.notice.ok');
   await eventually(() => received.filter((e) => e.id === eventId).length > before, 'the event delivered again');
+
+  // An analyst, invited from the team page, sees the charge but cannot refund it.
+  await page.getByRole('link', { name: 'Team and settings' }).click();
+  await page.locator('#invite-email').fill(`analyst-${Date.now()}@example.com`);
+  await page.locator('#invite-role').selectOption('analyst');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  const link = (await page.textContent('#invitation-link')).trim();
+  // Another browser (its own profile, its own cookies) for the analyst.
+  const analystBrowser = await launchChromium({ viewport: { width: 1280, height: 900 } });
+  t.after(() => analystBrowser.close());
+  const analyst = await analystBrowser.context.newPage();
+  await analyst.goto(link);
+  await analyst.getByLabel('Password').fill(PASSWORD);
+  await analyst.getByRole('button', { name: 'Join the team' }).click();
+  await analyst.waitForURL(/\/dashboard\/overview/);
+  await analyst.goto(`${base}/dashboard/charges/${charge.json.id}`);
+  t.assert.equal(await analyst.locator('form[action$="/refund"]').count(), 0, 'no refund form for an analyst');
+  const forced = await analyst.evaluate(async (id) => {
+    const csrf = document.querySelector('input[name="csrf"]').value;
+    const answer = await fetch(`/dashboard/charges/${id}/refund`, { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${csrf}&amount=1.00&key=abcdefghijklmnopqrstuvwxyz` });
+    return answer.status;
+  }, charge.json.id);
+  t.assert.equal(forced, 403, 'the server refuses it too');
 
   // Screenshots of the main pages, English and Arabic, desktop and phone.
   const pages = [['overview', '/dashboard/overview'], ['charges', '/dashboard/charges'],
