@@ -32,6 +32,7 @@ pub const DASHBOARD_REQUEST_HEADERS: &[&str] = &[
     "content-type",
     "accept-language",
     "origin",
+    "referer",
     "sec-fetch-site",
     "hx-request",
     "hx-boosted",

@@ -3,7 +3,8 @@
 //! the edge forwards the request signed as itself, with only the browser headers the dashboard reads
 //! (`core::internal::DASHBOARD_REQUEST_HEADERS`), and relays the answer with only the headers it sets
 //! (`DASHBOARD_RESPONSE_HEADERS`: cookies, redirects, its CSP and security headers). Redirects are the browser's
-//! to follow. Each client address has its own request bucket, as sign-in forms invite guessing.
+//! to follow. Each client address has its own request bucket, and a tighter one for the forms that take a
+//! password or a code.
 
 use crate::backend::{self, OnBehalf, Shape};
 use crate::problem::Refusal;
@@ -14,6 +15,12 @@ use worker::{Env, Headers, Request, Response};
 
 /// Requests per client address and minute, unless `RATE_LIMIT_DASHBOARD` says otherwise.
 const PER_CLIENT_DEFAULT: Limit = Limit { capacity: 300, per_seconds: 60 };
+/// Password and code submissions (sign-in, its code, sign-up, joining a team) per client address and minute,
+/// unless `RATE_LIMIT_DASHBOARD_SIGN_IN` says otherwise: each costs an argon2 hash, and each is a guess.
+const SIGN_IN_PER_CLIENT_DEFAULT: Limit = Limit { capacity: 20, per_seconds: 60 };
+/// The forms that take a password or a code.
+const SIGN_IN_PATHS: [&str; 4] =
+    ["/dashboard/sign-in", "/dashboard/sign-in/code", "/dashboard/sign-up", "/dashboard/join"];
 /// Forms and pages are small; uploads go through the API.
 const BODY_BYTES_MAX: usize = 64 * 1024;
 
@@ -25,10 +32,16 @@ pub async fn handle(req: &mut Request, env: &Env, request_id: &str) -> Result<Re
     let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
     let limit = Limit::from_env(env, "RATE_LIMIT_DASHBOARD", PER_CLIENT_DEFAULT);
     crate::rate_limit::enforce(env, format!("dashboard:{ip}"), limit).await?;
+    if req.method() == worker::Method::Post && SIGN_IN_PATHS.contains(&req.path().as_str()) {
+        let limit = Limit::from_env(env, "RATE_LIMIT_DASHBOARD_SIGN_IN", SIGN_IN_PER_CLIENT_DEFAULT);
+        crate::rate_limit::enforce(env, format!("dashboard-sign-in:{ip}"), limit).await?;
+    }
     let url = req.url().map_err(|_| Refusal::new(ErrorCode::RouteNotFound))?;
+    // `/dashboard/` is the dashboard's address too (the backend routes it as `/dashboard`).
+    let path = if url.path() == "/dashboard/" { DASHBOARD_PREFIX } else { url.path() };
     let path_and_query = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
     };
     let declared: Option<usize> = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse().ok());
     if declared.is_some_and(|length| length > BODY_BYTES_MAX) {

@@ -109,6 +109,7 @@ impl From<EndpointError> for ApiError {
             EndpointError::Url(e) => ApiError::invalid("url", e.to_string()),
             EndpointError::UnknownEvent(e) => ApiError::invalid("enabled_events", format!("unknown event type {e}")),
             EndpointError::EventCount => ApiError::invalid("enabled_events", EndpointError::EventCount.to_string()),
+            EndpointError::Description => ApiError::invalid("description", EndpointError::Description.to_string()),
             EndpointError::NotFound => ApiError::Code(ErrorCode::ResourceNotFound),
             EndpointError::Sealing(e) => ApiError::Internal(format!("webhook secret sealing: {e}")),
             EndpointError::Database(e) => ApiError::from(e),
@@ -156,13 +157,6 @@ struct CreateBody {
     description: Option<String>,
 }
 
-fn check_description(description: Option<&str>) -> Result<(), ApiError> {
-    if description.is_some_and(|d| d.chars().count() > 500 || d.chars().any(char::is_control)) {
-        return Err(ApiError::invalid("description", "description is at most 500 printable characters"));
-    }
-    Ok(())
-}
-
 fn with_secret(record: &endpoints::EndpointRecord, secret: String) -> WithSecret {
     WithSecret { endpoint: WebhookEndpoint::from(record), secret }
 }
@@ -172,7 +166,6 @@ async fn create(
     caller: MerchantCaller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<WithSecret>), ApiError> {
-    check_description(body.description.as_deref())?;
     let (record, secret) = endpoints::create(
         &state.pool,
         &state.secrets_keys,
@@ -221,10 +214,7 @@ async fn update(
                     Some(events.ok_or_else(|| ApiError::invalid("enabled_events", "enabled_events holds strings"))?);
             }
             ("description", Value::Null) => changes.description = Some(None),
-            ("description", Value::String(d)) => {
-                check_description(Some(&d))?;
-                changes.description = Some(Some(d));
-            }
+            ("description", Value::String(d)) => changes.description = Some(Some(d)),
             ("enabled", Value::Bool(enabled)) => changes.enabled = Some(enabled),
             ("url" | "enabled_events" | "description" | "enabled", _) => {
                 return Err(ApiError::invalid(&name, format!("{name} has the wrong type")));

@@ -150,6 +150,29 @@ async fn charge(app: &TestApp, merchant: &str, number: &str, capture: bool, meta
     charge["id"].as_str().unwrap().to_owned()
 }
 
+/// A reconciliation exception of `merchant`: its sandbox account's report holds a row of a type nobody knows.
+/// Returns the sandbox account and the exception.
+async fn reconciliation_exception(app: &TestApp, merchant: &str) -> (String, String) {
+    let sandbox: String =
+        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
+            .bind(merchant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let report = format!(
+        "{}\nsr_9,2026-11-01 00:00:00,climate_order,,,,EUR,-1,0,-1,\n",
+        paygate_core::settlement::sandbox::COLUMNS.join(",")
+    );
+    let upload = json!({ "account": sandbox, "content": report });
+    app.client(merchant, "test").expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
+    let exception = sqlx::query_scalar("SELECT id FROM reconciliation_exceptions WHERE merchant_id = $1")
+        .bind(merchant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    (sandbox, exception)
+}
+
 #[tokio::test]
 async fn sign_up_shows_the_test_keys_once_and_they_work_at_the_api() {
     let app = spawn_app().await;
@@ -187,7 +210,7 @@ async fn sign_up_shows_the_test_keys_once_and_they_work_at_the_api() {
             &[("csrf", &csrf), ("business_name", "B"), ("email", &owner), ("password", PASSWORD)],
         )
         .await;
-    assert_eq!(again.status, 400);
+    assert_eq!(again.status, 400, "{}", again.body);
     assert_eq!(other.session(), None);
 }
 
@@ -195,16 +218,29 @@ async fn sign_up_shows_the_test_keys_once_and_they_work_at_the_api() {
 async fn every_page_carries_the_csp_and_security_headers_and_is_never_cached() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
-    browser.sign_up(&email(), "Shop").await;
-    for path in [
-        "/dashboard/sign-in",
-        "/dashboard/sign-up",
-        "/dashboard/overview",
-        "/dashboard/charges",
-        "/dashboard/keys",
-        "/dashboard/charges/ch_00000000000000000000000000",
-        "/dashboard/nothing-here",
-    ] {
+    let owner = email();
+    let welcome = browser.sign_up(&owner, "Shop").await;
+    let secret = welcome.body.split("id=\"secret-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let merchant = merchant_of(&app, &owner).await;
+    let charge_id = charge(&app, &merchant, "4242424242424242", true, json!({})).await;
+    // Every page the router has, from its own table (an id route with an object of this merchant, or with an
+    // unknown id: its not-found page is a page too).
+    let mut paths: Vec<String> = Vec::new();
+    for route in paygate_ledger::http::dashboard::routes() {
+        if !route.methods.contains(&"GET") || route.path.starts_with("/assets/") {
+            continue;
+        }
+        let path = match route.path {
+            "/" => "/dashboard".to_owned(),
+            "/charges/{id}" => format!("/dashboard/charges/{charge_id}"),
+            "/join" => "/dashboard/join?token=unknown".to_owned(),
+            path => format!("/dashboard{}", path.replace("{id}", "we_00000000000000000000000000")),
+        };
+        paths.push(path);
+    }
+    paths.push("/dashboard/nothing-here".to_owned());
+    assert!(paths.len() >= 18, "{paths:?}");
+    for path in &paths {
         let page = browser.get(path).await;
         let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let csp = header("content-security-policy");
@@ -213,13 +249,21 @@ async fn every_page_carries_the_csp_and_security_headers_and_is_never_cached() {
         assert_eq!(header("x-frame-options"), "DENY", "{path}");
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(header("cache-control"), "no-store", "{path}");
-        assert!(header("content-type").starts_with("text/html"), "{path}: {}", header("content-type"));
-        assert!(!page.body.contains("<script>") && !page.body.contains("style="), "{path}: inline script or style");
-        // The one script is htmx, by its SRI.
-        assert!(
-            page.body.contains("integrity=\"sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg\""),
-            "{path}"
-        );
+        assert!(!page.body.contains(&secret), "{path} shows the secret key after its one showing");
+        if page.status == 303 {
+            continue;
+        }
+        let html = header("content-type").starts_with("text/html");
+        assert!(html || path.ends_with(".csv"), "{path}: {}", header("content-type"));
+        if html {
+            assert!(!page.body.contains("<script>") && !page.body.contains("style="), "{path}: inline script or style");
+            // The one script is htmx, by its SRI.
+            assert!(
+                page.body
+                    .contains("integrity=\"sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg\""),
+                "{path}"
+            );
+        }
     }
     let htmx = browser.get("/dashboard/assets/htmx-2.0.11.min.js").await;
     assert_eq!(htmx.status, 200);
@@ -482,24 +526,8 @@ async fn another_merchants_ids_are_not_found_on_every_dashboard_route() {
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    // A reconciliation exception of theirs: a report row of a type nobody knows.
-    let sandbox: String =
-        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
-            .bind(&other)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let report = format!(
-        "{}\nsr_9,2026-11-01 00:00:00,climate_order,,,,EUR,-1,0,-1,\n",
-        paygate_core::settlement::sandbox::COLUMNS.join(",")
-    );
-    let upload = json!({ "account": sandbox, "content": report });
-    app.client(&other, "test").expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
-    let their_exception: String = sqlx::query_scalar("SELECT id FROM reconciliation_exceptions WHERE merchant_id = $1")
-        .bind(&other)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    // A reconciliation exception of theirs.
+    let (sandbox, their_exception) = reconciliation_exception(&app, &other).await;
     let their_domain = app
         .signed(Method::POST, "/v1/apple_pay/domains", r#"{"domain_name":"theirs.example.com"}"#, &other, "test")
         .header("idempotency-key", "their-domain")
@@ -780,18 +808,7 @@ async fn a_reconciliation_exception_is_acknowledged_then_resolved_with_a_note_by
     let mut browser = Browser::new(&app);
     browser.sign_up(&owner, "Shop").await;
     let merchant = merchant_of(&app, &owner).await;
-    let sandbox: String =
-        sqlx::query_scalar("SELECT id FROM processor_accounts WHERE merchant_id = $1 AND connector = 'sandbox'")
-            .bind(&merchant)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let report = format!(
-        "{}\nsr_9,2026-11-01 00:00:00,climate_order,,,,EUR,-1,0,-1,\n",
-        paygate_core::settlement::sandbox::COLUMNS.join(",")
-    );
-    let upload = json!({ "account": sandbox, "content": report });
-    app.client(&merchant, "test").expect(201, Method::POST, "/v1/settlement_reports", &upload).await;
+    reconciliation_exception(&app, &merchant).await;
     let page = browser.get("/dashboard/reconciliation?state=open").await;
     assert_eq!(page.status, 200);
     let id = page.body.split("data-exception-id=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
@@ -862,14 +879,33 @@ async fn an_invitation_adds_a_member_once_and_removal_ends_their_access_at_once(
     assert_eq!(demote.status, 400, "{}", demote.body);
     let member_id: String =
         sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&invited).fetch_one(&app.pool).await.unwrap();
+    // An owner's invitation outlives nothing of the member's: promote the analyst, let them invite, remove them.
+    assert_eq!(
+        browser.post("/dashboard/team/role", &[("csrf", &csrf), ("id", &member_id), ("role", "owner")]).await.status,
+        303
+    );
+    let member_csrf = member.csrf().await;
+    let invited_by_member = member
+        .post(
+            "/dashboard/team/invite",
+            &[("csrf", &member_csrf), ("email", "later@example.com"), ("role", "developer")],
+        )
+        .await;
+    assert_eq!(invited_by_member.status, 200);
     assert_eq!(browser.post("/dashboard/team/remove", &[("csrf", &csrf), ("id", &member_id)]).await.status, 303);
     assert_eq!(member.get("/dashboard/overview").await.location(), "/dashboard/sign-in");
+    let pending: bool =
+        sqlx::query_scalar("SELECT revoked_at IS NULL FROM invitations WHERE email = 'later@example.com'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!pending, "the removed member's invitation is revoked with them");
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'team.%' ORDER BY id")
             .fetch_all(&app.pool)
             .await
             .unwrap();
-    assert_eq!(actions, ["team.invited", "team.joined", "team.removed"]);
+    assert_eq!(actions, ["team.invited", "team.joined", "team.role_changed", "team.invited", "team.removed"]);
 }
 
 #[tokio::test]
@@ -1172,4 +1208,132 @@ async fn a_session_ends_after_an_idle_hour_or_twelve_hours_in_all() {
     .await
     .unwrap();
     assert!(seen);
+}
+
+#[tokio::test]
+async fn guesses_in_parallel_are_throttled_as_one_after_another_would_be() {
+    let app = spawn_app().await;
+    let owner = email();
+    Browser::new(&app).sign_up(&owner, "Shop").await;
+    // Ten wrong passwords at once: the attempt is counted before the hash is checked, so at most five are tried.
+    let mut browsers: Vec<Browser> = (0..10).map(|_| Browser::new(&app)).collect();
+    let mut forms = Vec::new();
+    for browser in &mut browsers {
+        forms.push(browser.get("/dashboard/sign-in").await.field("csrf"));
+    }
+    let answers = futures::future::join_all(browsers.iter_mut().zip(&forms).map(|(browser, csrf)| {
+        let owner = owner.clone();
+        async move {
+            browser
+                .post("/dashboard/sign-in", &[("csrf", csrf), ("email", &owner), ("password", "a wrong guess!")])
+                .await
+                .status
+        }
+    }))
+    .await;
+    let tried = answers.iter().filter(|s| **s == 401).count();
+    assert_eq!(tried, 5, "{answers:?}");
+    assert_eq!(answers.iter().filter(|s| **s == 429).count(), 5, "{answers:?}");
+}
+
+#[tokio::test]
+async fn joining_with_an_existing_account_asks_its_password_and_its_second_factor() {
+    let app = spawn_app().await;
+    let (owner, other_owner) = (email(), email());
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&owner, "Shop").await;
+    // The invited person already has an account (their own shop), with two-step sign-in on.
+    let mut invited = Browser::new(&app);
+    invited.sign_up(&other_owner, "Their shop").await;
+    let setup = invited.get("/dashboard/security").await;
+    let key = setup.body.split("id=\"setup-key\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let secret = totp_rs::Secret::try_from_base32(&key).unwrap().as_ref().to_vec();
+    let authenticator = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    let now = unix_seconds_now() as u64;
+    let code = |at: u64| authenticator.generate(at).to_string();
+    let invited_csrf = setup.field("csrf");
+    assert_eq!(
+        invited
+            .post("/dashboard/security/enable", &[("csrf", &invited_csrf), ("key", &key), ("code", &code(now))])
+            .await
+            .status,
+        200
+    );
+    // A second enable, with a key of the session's choosing, is refused while one is on.
+    let again = invited
+        .post("/dashboard/security/enable", &[("csrf", &invited_csrf), ("key", &key), ("code", &code(now + 30))])
+        .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    let csrf = browser.csrf().await;
+    let page = browser
+        .post("/dashboard/team/invite", &[("csrf", &csrf), ("email", &other_owner), ("role", "developer")])
+        .await;
+    let link = page.body.split("id=\"invitation-link\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let path = &link[link.find("/dashboard/join").unwrap()..];
+    let mut joiner = Browser::new(&app);
+    let join = joiner.get(path).await;
+    assert!(join.body.contains("current-password"), "an existing account signs in with its password");
+    let (mut join_csrf, token) = (join.field("csrf"), join.field("token"));
+    // Wrong passwords count as failed sign-ins: five, then the address waits, invitation or not.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let answer = joiner
+            .post("/dashboard/join", &[("csrf", &join_csrf), ("token", &token), ("password", "not the one!")])
+            .await;
+        statuses.push(answer.status);
+        if answer.status == 400 {
+            join_csrf = answer.field("csrf");
+        }
+    }
+    assert_eq!(statuses[..5], [400; 5], "{statuses:?}");
+    assert_ne!(statuses[5], 303, "{statuses:?}");
+    let waited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1")
+            .bind(&other_owner)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(waited, 1, "not joined by guessing");
+    sqlx::query("DELETE FROM sign_in_failures").execute(&app.pool).await.unwrap();
+    let join = joiner.get(path).await;
+    let (join_csrf, token) = (join.field("csrf"), join.field("token"));
+    let joined =
+        joiner.post("/dashboard/join", &[("csrf", &join_csrf), ("token", &token), ("password", PASSWORD)]).await;
+    assert_eq!(joined.status, 303, "{}", joined.body);
+    // In, but the second factor is still owed.
+    assert_eq!(joiner.get("/dashboard/overview").await.location(), "/dashboard/sign-in/code");
+    let pending = joiner.session().unwrap();
+    let code_page = joiner.get("/dashboard/sign-in/code").await;
+    let verified =
+        joiner.post("/dashboard/sign-in/code", &[("csrf", &code_page.field("csrf")), ("code", &code(now + 30))]).await;
+    assert_eq!(verified.status, 303, "{}", verified.body);
+    assert_ne!(joiner.session().unwrap(), pending, "a new session once the second factor is given");
+    assert_eq!(joiner.get("/dashboard/overview").await.status, 200);
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("__Host-pg_session".into(), pending);
+    assert_eq!(replay.get("/dashboard/overview").await.location(), "/dashboard/sign-in", "the pending token is over");
+}
+
+#[tokio::test]
+async fn bad_filters_and_long_descriptions_are_refused_never_a_500() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up(&email(), "Shop").await;
+    for query in ["brand=%00", "processor=%00x", "method=x%0Ay", "q=%00", "amount_min=1e9", "created_from=0000-01-01"] {
+        let page = browser.get(&format!("/dashboard/charges?{query}")).await;
+        assert_eq!(page.status, 400, "{query}: {}", page.body);
+        let csv = browser.get(&format!("/dashboard/charges.csv?{query}")).await;
+        assert_eq!(csv.status, 400, "csv {query}");
+    }
+    // Not even UTF-8: read lossily, so no status it could name.
+    assert_eq!(browser.get("/dashboard/charges?status=%FF").await.status, 400);
+    let csrf = browser.csrf().await;
+    let long = "d".repeat(501);
+    let form =
+        [("csrf", csrf.as_str()), ("url", "http://127.0.0.1:9/hooks"), ("events", "*"), ("description", long.as_str())];
+    let refused = browser.post("/dashboard/webhooks", &form).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let query = format!("q={}", "x".repeat(450));
+    let saved = browser.post("/dashboard/charges/views", &[("csrf", &csrf), ("name", "Long"), ("query", &query)]).await;
+    assert_ne!(saved.status, 500);
 }

@@ -94,21 +94,9 @@ pub async fn sign_up(pool: &PgPool, pepper: &Pepper, form: SignUp) -> Result<Sig
     let scope = Scope { merchant_id, mode: Mode::Test };
     let (publishable_key, secret_key) = tenancy::scope(scope, async {
         let mut tx = pool.begin().await?;
-        let created: bool = sqlx::query_scalar("SELECT dashboard_user_create($1, $2, $3)")
-            .bind(user_id.to_string())
-            .bind(&email)
-            .bind(&hash)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !created {
-            return Err(AccountError::EmailTaken);
-        }
+        insert_user(&mut tx, user_id, &email, &hash).await?;
         merchants::insert(&mut tx, merchant_id, name, None).await?;
-        sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, 'owner')")
-            .bind(merchant_id.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        add_member(&mut tx, merchant_id, user_id, super::Role::Owner).await?;
         let (_, publishable) =
             api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Publishable).await?;
         let (_, secret) = api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Secret).await?;
@@ -136,25 +124,44 @@ pub async fn create_member(
     let scope = Scope { merchant_id, mode: Mode::Test };
     tenancy::scope(scope, async {
         let mut tx = pool.begin().await?;
-        let created: bool = sqlx::query_scalar("SELECT dashboard_user_create($1, $2, $3)")
-            .bind(user_id.to_string())
-            .bind(&email)
-            .bind(&hash)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !created {
-            return Err(AccountError::EmailTaken);
-        }
-        sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, $3)")
-            .bind(merchant_id.to_string())
-            .bind(user_id.to_string())
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
+        insert_user(&mut tx, user_id, &email, &hash).await?;
+        add_member(&mut tx, merchant_id, user_id, role).await?;
         tx.commit().await?;
         Ok(user_id)
     })
     .await
+}
+
+/// A new user in the caller's transaction, or `EmailTaken` (the address's owner is not told apart otherwise).
+pub(super) async fn insert_user(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+    email: &str,
+    hash: &str,
+) -> Result<(), AccountError> {
+    let created: bool = sqlx::query_scalar("SELECT dashboard_user_create($1, $2, $3)")
+        .bind(user_id.to_string())
+        .bind(email)
+        .bind(hash)
+        .fetch_one(conn)
+        .await?;
+    if created { Ok(()) } else { Err(AccountError::EmailTaken) }
+}
+
+/// `user` joins `merchant`'s team as `role` (nothing when they are in it already), in the caller's transaction.
+pub(super) async fn add_member(
+    conn: &mut sqlx::PgConnection,
+    merchant_id: MerchantId,
+    user_id: UserId,
+    role: super::Role,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(merchant_id.to_string())
+        .bind(user_id.to_string())
+        .bind(role.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// A successful sign-in: the new session, and whether it still owes a second factor.
@@ -166,44 +173,51 @@ pub struct SignedIn {
 pub async fn sign_in(pool: &PgPool, email: &str, password: String) -> Result<SignedIn, AccountError> {
     // A malformed address is checked like an unknown one: the same work, the same answer.
     let email = normalize_email(email).unwrap_or_default();
-    let email_hash = Sha256::digest(email.as_bytes()).to_vec();
-    if failures(pool, &email_hash, false).await? >= FAILURES_MAX {
-        return Err(AccountError::Throttled);
-    }
-    // id, password hash, sealed TOTP secret, last TOTP step.
-    type Account = (String, String, Option<Vec<u8>>, Option<i64>);
-    let account: Option<Account> =
-        sqlx::query_as("SELECT id, password_hash, totp_secret, totp_last_step FROM dashboard_credentials($1)")
+    let attempt = Attempt::begin(pool, &email).await?;
+    let account: Option<(String, String, bool)> =
+        sqlx::query_as("SELECT id, password_hash, totp_secret IS NOT NULL FROM dashboard_credentials($1)")
             .bind(&email)
             .fetch_optional(pool)
             .await?;
     let (id, hash, totp) = match account {
-        Some((id, hash, totp, _)) => (Some(id), Some(hash), totp.is_some()),
+        Some((id, hash, totp)) => (Some(id), Some(hash), totp),
         None => (None, None, false),
     };
     if !passwords::verify(password, hash).await {
-        failures(pool, &email_hash, true).await?;
         return Err(AccountError::WrongCredentials);
     }
     let user = id.and_then(|id| UserId::parse(&id).ok()).ok_or(AccountError::WrongCredentials)?;
+    attempt.succeeded(pool).await?;
     let merchant = memberships(pool, user).await?.into_iter().next().ok_or(AccountError::NoTeam)?;
     let token = sessions::open(pool, user, merchant.merchant_id, !totp).await?;
     Ok(SignedIn { token, needs_second_factor: totp })
 }
 
-/// Failed sign-ins of `email` within the window, after recording one more when `failed` (a wrong second-factor
-/// code counts as one too).
-pub async fn failed_recently(pool: &PgPool, email: &str, failed: bool) -> Result<i32, sqlx::Error> {
-    failures(pool, &Sha256::digest(email.as_bytes()), failed).await
+/// One try at an address's password or code, counted before it is checked, so parallel guesses cannot all slip
+/// under the limit (migration 0023). Taken back when it succeeds; a failure stays counted.
+pub struct Attempt {
+    email_hash: Vec<u8>,
 }
 
-async fn failures(pool: &PgPool, email_hash: &[u8], failed: bool) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar("SELECT dashboard_sign_in_failures($1, $2, make_interval(secs => $3))")
-        .bind(email_hash)
-        .bind(failed)
-        .bind(FAILURE_WINDOW.as_secs() as f64)
-        .fetch_one(pool)
-        .await
+impl Attempt {
+    /// Counts the try, or refuses it when the address already had `FAILURES_MAX` within `FAILURE_WINDOW`.
+    pub async fn begin(pool: &PgPool, email: &str) -> Result<Attempt, AccountError> {
+        let email_hash = Sha256::digest(email.as_bytes()).to_vec();
+        let tries: i32 = sqlx::query_scalar("SELECT dashboard_sign_in_attempt($1, make_interval(secs => $2))")
+            .bind(&email_hash)
+            .bind(FAILURE_WINDOW.as_secs() as f64)
+            .fetch_one(pool)
+            .await?;
+        if tries > FAILURES_MAX {
+            return Err(AccountError::Throttled);
+        }
+        Ok(Attempt { email_hash })
+    }
+
+    pub async fn succeeded(self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT dashboard_sign_in_succeeded($1)").bind(&self.email_hash).execute(pool).await?;
+        Ok(())
+    }
 }
 
 /// A merchant a user belongs to.

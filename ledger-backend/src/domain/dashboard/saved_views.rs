@@ -21,6 +21,8 @@ pub enum ViewError {
     Name,
     #[error("at most {VIEWS_MAX} saved views")]
     TooMany,
+    #[error("this filter is too long to save")]
+    TooLong,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -39,6 +41,9 @@ pub async fn save(pool: &PgPool, scope: Scope, user: UserId, name: &str, query: 
     let name = name.trim();
     if paygate_core::text::single_line(name, 80).is_err() || name.is_empty() {
         return Err(ViewError::Name);
+    }
+    if query.len() > 2_000 {
+        return Err(ViewError::TooLong);
     }
     let mut tx = pool.begin().await?;
     let count: i64 =

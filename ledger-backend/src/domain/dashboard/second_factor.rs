@@ -18,6 +18,8 @@ pub enum SecondFactorError {
     BadSecret,
     #[error("two-step sign-in is not set up for this account")]
     NotEnabled,
+    #[error("two-step sign-in is on already; turn it off first, with a code from your app")]
+    AlreadyOn,
     #[error("the second factor could not be sealed or opened: {0}")]
     Sealing(String),
     #[error(transparent)]
@@ -63,6 +65,11 @@ pub async fn enable(
     secret_base32: &str,
     code: &str,
 ) -> Result<(), SecondFactorError> {
+    // A second factor in place is changed only by turning it off first, with a code from it: a session alone
+    // (a stolen cookie, say) cannot swap in its own.
+    if session.has_totp {
+        return Err(SecondFactorError::AlreadyOn);
+    }
     let secret = Secret::try_from_base32(secret_base32.trim()).map_err(|_| SecondFactorError::BadSecret)?;
     let bytes = secret.as_ref().to_vec();
     let step = totp(bytes.clone(), &session.email)?.check(code.trim(), now()).ok_or(SecondFactorError::WrongCode)?;
@@ -91,26 +98,31 @@ async fn app_of(pool: &PgPool, keys: &DataKeys, session: &Session) -> Result<Tot
 
 /// Checks `code` for the session's user, once; a wrong one is a failed sign-in of the address.
 async fn check(pool: &PgPool, keys: &DataKeys, session: &Session, code: &str) -> Result<(), SecondFactorError> {
-    if accounts::failed_recently(pool, &session.email, false).await? >= accounts::FAILURES_MAX {
-        return Err(AccountError::Throttled.into());
-    }
+    let attempt = accounts::Attempt::begin(pool, &session.email).await?;
     let app = app_of(pool, keys, session).await?;
     let spent = match app.check(code.trim(), now()) {
         Some(step) => sessions::spend_totp_step(pool, &session.token, step as i64).await?,
         None => false,
     };
     if !spent {
-        accounts::failed_recently(pool, &session.email, true).await?;
         return Err(SecondFactorError::WrongCode);
     }
+    attempt.succeeded(pool).await?;
     Ok(())
 }
 
-/// The sign-in's second step: the session becomes verified.
-pub async fn verify(pool: &PgPool, keys: &DataKeys, session: &Session, code: &str) -> Result<(), SecondFactorError> {
+/// The sign-in's second step: a new, verified session replaces the one that gave only the password (a token seen
+/// before the second factor never carries its rights).
+pub async fn verify(
+    pool: &PgPool,
+    keys: &DataKeys,
+    session: &Session,
+    code: &str,
+) -> Result<sessions::SessionToken, SecondFactorError> {
     check(pool, keys, session, code).await?;
-    sessions::set(pool, &session.token, session.merchant_id, session.mode, true).await?;
-    Ok(())
+    let token = sessions::open(pool, session.user_id, session.merchant_id, true).await?;
+    sessions::revoke(pool, &session.token, false).await?;
+    Ok(token)
 }
 
 /// Turns the second factor off, with a current code.

@@ -93,14 +93,18 @@ pub async fn open(
     verified: bool,
 ) -> Result<SessionToken, sqlx::Error> {
     let token = SessionToken::generate();
-    sqlx::query("SELECT dashboard_session_open($1, $2, $3, $4, $5)")
+    let opened: bool = sqlx::query_scalar("SELECT dashboard_session_open($1, $2, $3, $4, $5)")
         .bind(token.hash())
         .bind(user.to_string())
         .bind(merchant.to_string())
         .bind(random_text())
         .bind(verified)
-        .execute(pool)
+        .fetch_one(pool)
         .await?;
+    if !opened {
+        // Only a member gets a session in a merchant (migration 0023); the callers ask for their own.
+        return Err(sqlx::Error::Protocol(format!("{user} is not a member of {merchant}")));
+    }
     Ok(token)
 }
 

@@ -166,20 +166,25 @@ pub async fn invited(pool: &PgPool, token: &str) -> Result<Invited, TeamError> {
 pub async fn accept(pool: &PgPool, token: &str, password: String) -> Result<SessionToken, TeamError> {
     let (id, merchant, _, email, role) = find_invitation(pool, token).await?.ok_or(TeamError::InvitationInvalid)?;
     let merchant_id = MerchantId::parse(&merchant).map_err(|_| TeamError::InvitationInvalid)?;
-    let existing: Option<(String, String)> = sqlx::query_as("SELECT id, password_hash FROM dashboard_credentials($1)")
-        .bind(&email)
-        .fetch_optional(pool)
-        .await?;
-    let (user_id, new_hash) = match existing {
-        Some((user, hash)) => {
+    let existing: Option<(String, String, bool)> =
+        sqlx::query_as("SELECT id, password_hash, totp_secret IS NOT NULL FROM dashboard_credentials($1)")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?;
+    // An existing account's password is checked as at sign-in (counted, throttled), and its second factor is still
+    // asked for: an invitation is no way around either.
+    let (user_id, new_hash, second_factor) = match existing {
+        Some((user, hash, totp)) => {
+            let attempt = accounts::Attempt::begin(pool, &email).await?;
             if !passwords::verify(password, Some(hash)).await {
                 return Err(AccountError::WrongCredentials.into());
             }
-            (UserId::parse(&user).map_err(|_| TeamError::InvitationInvalid)?, None)
+            attempt.succeeded(pool).await?;
+            (UserId::parse(&user).map_err(|_| TeamError::InvitationInvalid)?, None, totp)
         }
         None => {
             passwords::acceptable(&password).map_err(AccountError::from)?;
-            (new_id::<UserKind>(), Some(passwords::hash(password).await))
+            (new_id::<UserKind>(), Some(passwords::hash(password).await), false)
         }
     };
     let scope = Scope { merchant_id, mode: Mode::Test };
@@ -197,22 +202,10 @@ pub async fn accept(pool: &PgPool, token: &str, password: String) -> Result<Sess
             return Err(TeamError::InvitationInvalid);
         }
         if let Some(hash) = &new_hash {
-            let created: bool = sqlx::query_scalar("SELECT dashboard_user_create($1, $2, $3)")
-                .bind(user_id.to_string())
-                .bind(&email)
-                .bind(hash)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !created {
-                return Err(AccountError::EmailTaken.into());
-            }
+            accounts::insert_user(&mut tx, user_id, &email, hash).await?;
         }
-        sqlx::query("INSERT INTO memberships (merchant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(merchant_id.to_string())
-            .bind(user_id.to_string())
-            .bind(&role)
-            .execute(&mut *tx)
-            .await?;
+        let member_role = Role::parse(&role).ok_or(TeamError::InvitationInvalid)?;
+        accounts::add_member(&mut tx, merchant_id, user_id, member_role).await?;
         let data = json!({ "email": email, "role": role });
         journal::audit(&mut tx, scope, audit("team.joined", "user", &user_id.to_string(), &user_id.to_string(), data))
             .await?;
@@ -220,7 +213,7 @@ pub async fn accept(pool: &PgPool, token: &str, password: String) -> Result<Sess
         Ok::<_, TeamError>(())
     })
     .await?;
-    Ok(sessions::open(pool, user_id, merchant_id, true).await?)
+    Ok(sessions::open(pool, user_id, merchant_id, !second_factor).await?)
 }
 
 /// Owners left in the team, with the team's rows locked (a change that would leave none is refused).
@@ -274,6 +267,15 @@ pub async fn remove(pool: &PgPool, scope: Scope, user: UserId) -> Result<(), Tea
         Some("owner") if owners <= 1 => return Err(TeamError::LastOwner),
         Some(_) => {}
     }
+    // What they set in motion goes with them: their pending invitations.
+    sqlx::query(
+        "UPDATE invitations SET revoked_at = now() WHERE merchant_id = $1 AND invited_by = $2
+           AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(scope.merchant_id)
+    .bind(user.to_string())
+    .execute(&mut *tx)
+    .await?;
     journal::audit(&mut tx, scope, audit("team.removed", "user", &user.to_string(), &actor, json!({ "role": role })))
         .await?;
     tx.commit().await?;

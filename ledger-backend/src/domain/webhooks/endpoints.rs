@@ -48,6 +48,8 @@ pub enum EndpointError {
     UnknownEvent(String),
     #[error("enabled_events holds 1 to {ENABLED_EVENTS_MAX} event types, or [\"*\"]")]
     EventCount,
+    #[error("description is at most {DESCRIPTION_CHARS_MAX} printable characters")]
+    Description,
     #[error("no such webhook endpoint")]
     NotFound,
     #[error("the signing secret could not be sealed: {0}")]
@@ -71,6 +73,19 @@ pub struct EndpointRecord {
     pub disabled_reason: Option<String>,
     pub rotating: bool,
     pub created: i64,
+}
+
+/// The longest description an endpoint may have.
+pub const DESCRIPTION_CHARS_MAX: usize = 500;
+
+/// A description: at most `DESCRIPTION_CHARS_MAX` characters, none of them control characters (NUL included).
+pub fn check_description(description: Option<&str>) -> Result<(), EndpointError> {
+    match description {
+        Some(d) if d.chars().count() > DESCRIPTION_CHARS_MAX || d.chars().any(char::is_control) => {
+            Err(EndpointError::Description)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// At most this many subscribed types (there are fewer types than this; the database holds the same limit).
@@ -121,6 +136,7 @@ pub async fn create(
 ) -> Result<(EndpointRecord, String), EndpointError> {
     url_guard::check_configured(url, scope.mode)?;
     check_events(events)?;
+    check_description(description)?;
     let id = new_id::<WebhookEndpointKind>();
     let secret = new_secret().expose();
     let sealed = seal_secret(keys, &secret, &id.to_string(), scope)?;
@@ -175,6 +191,9 @@ pub async fn update(
     }
     if let Some(events) = &changes.events {
         check_events(events)?;
+    }
+    if let Some(description) = &changes.description {
+        check_description(description.as_deref())?;
     }
     let updated = sqlx::query(
         "UPDATE webhook_endpoints SET

@@ -48,6 +48,12 @@ pub struct FilterForm {
 impl FilterForm {
     /// The domain's filter; a field that does not parse is named in the error.
     fn filter(&self) -> Result<ListFilter, &'static str> {
+        // Short plain words (a brand, a method, a connector, a code): anything else names no charge.
+        for (field, value) in [("brand", &self.brand), ("method", &self.method), ("processor", &self.processor)] {
+            if value.len() > 40 || value.chars().any(char::is_control) {
+                return Err(field);
+            }
+        }
         let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         let currency = text(&self.currency).map(|c| c.to_uppercase());
         let exponent = match &currency {
@@ -712,6 +718,8 @@ mod tests {
             (FilterForm { amount_max: "1.5.0".into(), ..FilterForm::default() }, "amount_max"),
             (FilterForm { created_to: "2026-13-01".into(), ..FilterForm::default() }, "created_to"),
             (FilterForm { q: "a\0b".into(), ..FilterForm::default() }, "q"),
+            (FilterForm { brand: "vi\0sa".into(), ..FilterForm::default() }, "brand"),
+            (FilterForm { processor: "x".repeat(41), ..FilterForm::default() }, "processor"),
         ] {
             assert_eq!(form.filter().unwrap_err(), field);
         }

@@ -26,7 +26,7 @@ mod webhooks;
 
 use super::AppState;
 use axum::Router;
-use axum::extract::{Query, Request};
+use axum::extract::{RawQuery, Request};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -124,13 +124,15 @@ async fn home() -> Redirect {
     Redirect::to("/dashboard/overview")
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 struct LanguageQuery {
     lang: String,
 }
 
 /// Remembers the language in a cookie and goes back where the switch was clicked.
-async fn language(headers: HeaderMap, Query(query): Query<LanguageQuery>) -> Response {
+async fn language(headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query: LanguageQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let lang = if query.lang == "ar" { "ar" } else { "en" };
     let back = headers
         .get(header::REFERER)

@@ -52,9 +52,10 @@ pub struct CodeForm {
 /// What a refused code or key shows, or the error page for what the person cannot fix.
 fn refused(error: SecondFactorError) -> Result<String, PageError> {
     match error {
-        SecondFactorError::WrongCode | SecondFactorError::BadSecret | SecondFactorError::NotEnabled => {
-            Ok(error.to_string())
-        }
+        SecondFactorError::WrongCode
+        | SecondFactorError::BadSecret
+        | SecondFactorError::NotEnabled
+        | SecondFactorError::AlreadyOn => Ok(error.to_string()),
         SecondFactorError::Account(AccountError::Throttled) => Ok(AccountError::Throttled.to_string()),
         error => Err(PageError::internal(error)),
     }
@@ -101,7 +102,11 @@ pub async fn code_page(pending: Pending) -> Response {
 pub async fn verify(State(state): State<AppState>, posted: PendingForm<CodeForm>) -> Response {
     let PendingForm { pending, form } = posted;
     match second_factor::verify(&state.pool, &state.secrets_keys, &pending.session, &form.code).await {
-        Ok(()) => Redirect::to("/dashboard/overview").into_response(),
+        Ok(token) => {
+            let mut response = Redirect::to("/dashboard/overview").into_response();
+            response.headers_mut().append(axum::http::header::SET_COOKIE, super::session::session_cookie(&token));
+            response
+        }
         Err(error) => match refused(error) {
             Ok(message) => {
                 let page = CodePage {

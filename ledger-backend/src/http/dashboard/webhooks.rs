@@ -117,7 +117,10 @@ impl EndpointForm {
 /// What the person should be told about a refused endpoint form.
 fn refusal(error: &EndpointError) -> Option<String> {
     match error {
-        EndpointError::Url(_) | EndpointError::UnknownEvent(_) | EndpointError::EventCount => Some(error.to_string()),
+        EndpointError::Url(_)
+        | EndpointError::UnknownEvent(_)
+        | EndpointError::EventCount
+        | EndpointError::Description => Some(error.to_string()),
         _ => None,
     }
 }
