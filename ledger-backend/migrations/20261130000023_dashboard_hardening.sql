@@ -8,6 +8,9 @@ CREATE FUNCTION dashboard_sign_in_attempt(hash bytea, recent interval) RETURNS i
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS
     $$
     BEGIN
+        -- One address's tries one after another (until this statement's transaction ends): a try made at the same
+        -- moment as another counts it, so parallel guesses cannot all see a count under the limit.
+        PERFORM pg_advisory_xact_lock(hashtextextended(encode(hash, 'hex'), 0));
         INSERT INTO sign_in_failures (email_hash) VALUES (hash);
         RETURN (SELECT count(*) FROM sign_in_failures WHERE email_hash = hash AND failed_at > now() - recent);
     END

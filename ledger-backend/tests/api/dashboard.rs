@@ -1312,6 +1312,18 @@ async fn joining_with_an_existing_account_asks_its_password_and_its_second_facto
     let mut replay = Browser::new(&app);
     replay.cookies.insert("__Host-pg_session".into(), pending);
     assert_eq!(replay.get("/dashboard/overview").await.location(), "/dashboard/sign-in", "the pending token is over");
+    // Two teams now: the team page switches between them, and only between them.
+    let team = joiner.get("/dashboard/team").await;
+    assert!(team.body.contains("id=\"teams\"") && team.body.contains("Their shop"), "{}", team.body);
+    let their_shop: String =
+        sqlx::query_scalar("SELECT id FROM merchants WHERE name = 'Their shop'").fetch_one(&app.pool).await.unwrap();
+    let joiner_csrf = team.field("csrf");
+    let switched = joiner.post("/dashboard/team/switch", &[("csrf", &joiner_csrf), ("merchant", &their_shop)]).await;
+    assert_eq!(switched.status, 303);
+    assert!(joiner.get("/dashboard/overview").await.body.contains("Their shop"));
+    let stranger = crate::helpers::insert_merchant(&app.pool).await;
+    let refused = joiner.post("/dashboard/team/switch", &[("csrf", &joiner_csrf), ("merchant", &stranger)]).await;
+    assert_eq!(refused.status, 404);
 }
 
 #[tokio::test]

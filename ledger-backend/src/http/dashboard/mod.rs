@@ -91,6 +91,7 @@ pub fn routes() -> Vec<Route> {
         route("/reconciliation/exceptions/{id}/resolve", &["POST"], post(reconciliation::resolve)),
         route("/audit", &["GET"], get(audit::page)),
         route("/team", &["GET"], get(team::page)),
+        route("/team/switch", &["POST"], post(team::switch)),
         route("/team/invite", &["POST"], post(team::invite)),
         route("/team/invitations/revoke", &["POST"], post(team::revoke_invitation)),
         route("/team/role", &["POST"], post(team::set_role)),

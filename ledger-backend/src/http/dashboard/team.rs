@@ -5,7 +5,8 @@ use super::chrome::{Chrome, Nav, Plain, when};
 use super::i18n::Lang;
 use super::pages::{PageError, render};
 use super::session::{self, Act, PRE_SESSION_COOKIE, PreSessionForm, Signed};
-use crate::domain::dashboard::accounts::AccountError;
+use crate::domain::dashboard::accounts::{self, AccountError};
+use crate::domain::dashboard::sessions;
 use crate::domain::dashboard::sessions::random_text;
 use crate::domain::dashboard::team::{self, TeamError};
 use crate::domain::dashboard::{Permission, Role};
@@ -31,10 +32,19 @@ pub struct InvitationRow {
     pub expires: String,
 }
 
+/// A team the user belongs to, for the switch between them.
+pub struct TeamLink {
+    pub merchant_id: String,
+    pub name: String,
+    pub role: &'static str,
+    pub current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/team.html")]
 struct TeamPage {
     chrome: Chrome,
+    teams: Vec<TeamLink>,
     members: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
     can_manage: bool,
@@ -61,16 +71,27 @@ async fn team_page(state: &AppState, signed: &Signed, status: StatusCode, shown:
             let members = team::members(&state.pool, scope).await?;
             let invitations = team::invitations(&state.pool, scope).await?;
             let profile = team::profile(&state.pool, scope).await?;
-            Ok::<_, sqlx::Error>((members, invitations, profile))
+            let teams = accounts::memberships(&state.pool, signed.session.user_id).await?;
+            Ok::<_, sqlx::Error>((members, invitations, profile, teams))
         })
         .await;
-    let (members, invitations, profile) = match loaded {
+    let (members, invitations, profile, teams) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return PageError::internal(error).page(signed.lang),
     };
     let me = signed.session.user_id.to_string();
+    let current = signed.session.merchant_id;
     let page = TeamPage {
         chrome: Chrome::new(signed, Nav::Team),
+        teams: teams
+            .iter()
+            .map(|t| TeamLink {
+                merchant_id: t.merchant_id.to_string(),
+                name: t.merchant_name.clone(),
+                role: t.role.as_str(),
+                current: t.merchant_id == current,
+            })
+            .collect(),
         members: members
             .iter()
             .map(|m| MemberRow {
@@ -282,5 +303,25 @@ pub async fn accept(State(state): State<AppState>, posted: PreSessionForm<JoinFo
             PageError::internal(error).page(lang)
         }
         Err(error) => join_page(&state, lang, &form.token, StatusCode::BAD_REQUEST, Some(error.to_string())).await,
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct SwitchForm {
+    merchant: String,
+}
+
+/// Looks at another team the user belongs to (in test mode); any other merchant is simply not found.
+pub async fn switch(State(state): State<AppState>, act: Act<SwitchForm>) -> Response {
+    let signed = &act.signed;
+    let Ok(merchant) = paygate_core::id::MerchantId::parse(&act.form.merchant) else {
+        return PageError::NotFound.page(signed.lang);
+    };
+    let session = &signed.session;
+    match sessions::set(&state.pool, &session.token, merchant, paygate_core::Mode::Test, true).await {
+        Ok(true) => Redirect::to("/dashboard/overview").into_response(),
+        Ok(false) => PageError::NotFound.page(signed.lang),
+        Err(error) => PageError::internal(error).page(signed.lang),
     }
 }
