@@ -153,7 +153,7 @@ async fn create_key(flags: &HashMap<String, String>) -> Result<(), AnyError> {
     if !merchants::exists(&pool, merchant).await? {
         return Err(format!("no merchant {merchant}").into());
     }
-    let (_, key) = api_keys::create(&pool, &pepper, merchant, mode_flag(flags)?, kind).await?;
+    let (_, key) = api_keys::issue(&pool, &pepper, merchant, mode_flag(flags)?, kind).await?;
     println!("{}", key.expose());
     Ok(())
 }

@@ -2,14 +2,17 @@
 //! and the edge looks keys up by that hash. Revocation is a timestamp, never a deletion, so the audit
 //! trail of who used which key survives.
 
+use crate::domain::journal::{self, AuditEntry};
 use crate::domain::page::Page;
+use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::wire;
 use paygate_core::Mode;
 use paygate_core::api_key::{API_KEY_RANDOM_CHARS, ApiKey, KeyKind};
 use paygate_core::id::{ApiKeyId, ApiKeyKind, MerchantId};
 use paygate_core::signature::keyed_hash::api_key_hash;
-use sqlx::PgPool;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
 
 /// The server pepper for API-key hashes, shared by the edge and the backend. `Debug` never shows it.
 #[derive(Clone)]
@@ -35,9 +38,23 @@ impl std::fmt::Debug for Pepper {
 /// What the edge learns from a lookup: enough to authorise and forward, nothing more (core's shape).
 pub use paygate_core::internal::KeyIdentity;
 
-/// Issues a key for `merchant` and returns it with its id. The caller shows `ApiKey::expose()` once.
+/// Issues a key for `merchant` and returns it with its id, audited. The caller shows `ApiKey::expose()` once.
+pub async fn issue(
+    pool: &PgPool,
+    pepper: &Pepper,
+    merchant: MerchantId,
+    mode: Mode,
+    kind: KeyKind,
+) -> Result<(ApiKeyId, ApiKey), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let issued = create(&mut tx, pepper, merchant, mode, kind).await?;
+    tx.commit().await?;
+    Ok(issued)
+}
+
+/// `issue` in the caller's transaction (sign-up makes the merchant and its keys in one).
 pub async fn create(
-    conn: impl sqlx::PgExecutor<'_>,
+    conn: &mut PgConnection,
     pepper: &Pepper,
     merchant: MerchantId,
     mode: Mode,
@@ -56,29 +73,65 @@ pub async fn create(
     .bind(kind.as_str())
     .bind(pepper.hash(key.expose()))
     .bind(key.redacted())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    let data = json!({ "kind": kind.as_str(), "redacted": key.redacted() });
+    audit(conn, merchant, mode, "api_key.created", id, data).await?;
     Ok((id, key))
 }
 
-/// Revokes a key of `merchant` in `mode`. Returns false when there is no such key for them (which the
-/// API answers as 404, never revealing another merchant's key).
-/// Revokes the key; returns its hash (for telling the edge to forget it), `None` when no such key.
+async fn audit(
+    conn: &mut PgConnection,
+    merchant: MerchantId,
+    mode: Mode,
+    action: &str,
+    id: ApiKeyId,
+    data: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let actor = crate::domain::actor::current();
+    let entry = AuditEntry {
+        actor: &actor,
+        action,
+        object_type: "api_key",
+        object_id: &id.to_string(),
+        request_id: None,
+        data,
+    };
+    journal::audit(conn, Scope { merchant_id: merchant, mode }, entry).await
+}
+
+/// Revokes a key of `merchant` in `mode` (once; audited) and returns its hash, for telling the edge to forget it.
+/// `None` when there is no such key for them, which the API answers as 404, never revealing another's key.
 pub async fn revoke(
     pool: &PgPool,
     merchant: MerchantId,
     mode: Mode,
     id: ApiKeyId,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = pool.begin().await?;
+    let active: Option<bool> = sqlx::query_scalar(
+        "SELECT revoked_at IS NULL FROM api_keys WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE",
+    )
+    .bind(id.to_string())
+    .bind(merchant)
+    .bind(mode)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(active) = active else { return Ok(None) };
+    let hash: String = sqlx::query_scalar(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
          WHERE id = $1 AND merchant_id = $2 AND mode = $3 RETURNING key_hash",
     )
     .bind(id.to_string())
     .bind(merchant)
     .bind(mode)
-    .fetch_optional(pool)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    if active {
+        audit(&mut tx, merchant, mode, "api_key.revoked", id, json!({})).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(hash))
 }
 
 /// Active (unrevoked) key by its hash, for the edge.

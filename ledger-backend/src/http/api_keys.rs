@@ -78,7 +78,7 @@ async fn create_api_key(
     caller: MerchantCaller,
     ApiJson(body): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<WithKey>), ApiError> {
-    let (id, key) = api_keys::create(&state.pool, &state.pepper, caller.merchant_id, caller.mode, body.kind).await?;
+    let (id, key) = api_keys::issue(&state.pool, &state.pepper, caller.merchant_id, caller.mode, body.kind).await?;
     // The key as stored, with the key itself this once (only its keyed hash is kept).
     let api_key = api_keys::get(&state.pool, caller.merchant_id, caller.mode, id)
         .await?

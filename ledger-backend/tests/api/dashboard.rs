@@ -671,6 +671,17 @@ async fn revoking_a_key_in_the_dashboard_makes_the_api_refuse_it() {
         "the edge's lookup finds nothing"
     );
     assert!(browser.get("/dashboard/keys").await.body.contains("status failed"));
+    // Audited with the user who did it; a second revoke changes nothing and writes nothing.
+    browser.post(&format!("/dashboard/keys/{key_id}/revoke"), &[("csrf", &csrf)]).await;
+    let user: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, actor FROM audit_log WHERE object_id = $1 ORDER BY id")
+            .bind(&key_id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, [("api_key.created".to_owned(), user.clone()), ("api_key.revoked".to_owned(), user)]);
 }
 
 #[tokio::test]
@@ -793,6 +804,14 @@ async fn webhook_endpoints_are_made_and_worked_from_the_dashboard_with_the_secre
     let new_secret = rotated.body.split("id=\"new-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
     assert!(new_secret.starts_with("whsec_") && new_secret != secret);
     assert_eq!(browser.post(&format!("/dashboard/webhooks/{endpoint}/delete"), &[("csrf", &csrf)]).await.status, 303);
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE object_id = $1 ORDER BY id")
+        .bind(&endpoint)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let expected = ["webhook_endpoint.created", "webhook_endpoint.updated", "webhook_endpoint.updated"];
+    assert_eq!(actions[..3], expected, "{actions:?}");
+    assert_eq!(actions[3..], ["webhook_endpoint.secret_rotated", "webhook_endpoint.deleted"], "{actions:?}");
     assert_eq!(browser.get(&format!("/dashboard/webhooks/{endpoint}")).await.status, 404);
     // The refunds and balance pages show what happened, per currency.
     let balance = browser.get("/dashboard/balance").await;
@@ -1018,6 +1037,11 @@ async fn a_second_factor_is_asked_at_sign_in_and_each_code_works_once() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&stored).contains(&key), "the secret is sealed at rest");
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'user.two_step_enabled'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
     // Sign in again: the password alone opens only the code page.
     let mut again = Browser::new(&app);
     let signed_in = again.sign_in(&owner, PASSWORD).await;

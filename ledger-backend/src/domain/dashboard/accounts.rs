@@ -92,17 +92,22 @@ pub async fn sign_up(pool: &PgPool, pepper: &Pepper, form: SignUp) -> Result<Sig
     let user_id = new_id::<UserKind>();
     // The new merchant's rows are written as that merchant, in test mode, like any of its requests.
     let scope = Scope { merchant_id, mode: Mode::Test };
-    let (publishable_key, secret_key) = tenancy::scope(scope, async {
-        let mut tx = pool.begin().await?;
-        insert_user(&mut tx, user_id, &email, &hash).await?;
-        merchants::insert(&mut tx, merchant_id, name, None).await?;
-        add_member(&mut tx, merchant_id, user_id, super::Role::Owner).await?;
-        let (_, publishable) =
-            api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Publishable).await?;
-        let (_, secret) = api_keys::create(&mut *tx, pepper, merchant_id, Mode::Test, KeyKind::Secret).await?;
-        tx.commit().await?;
-        Ok::<_, AccountError>((publishable, secret))
-    })
+    // The new owner made all of it (the audit rows name them).
+    let actor = user_id.to_string();
+    let (publishable_key, secret_key) = tenancy::scope(
+        scope,
+        crate::domain::actor::scope(actor, async {
+            let mut tx = pool.begin().await?;
+            insert_user(&mut tx, user_id, &email, &hash).await?;
+            merchants::insert(&mut tx, merchant_id, name, None).await?;
+            add_member(&mut tx, merchant_id, user_id, super::Role::Owner).await?;
+            let (_, publishable) =
+                api_keys::create(&mut tx, pepper, merchant_id, Mode::Test, KeyKind::Publishable).await?;
+            let (_, secret) = api_keys::create(&mut tx, pepper, merchant_id, Mode::Test, KeyKind::Secret).await?;
+            tx.commit().await?;
+            Ok::<_, AccountError>((publishable, secret))
+        }),
+    )
     .await?;
     let token = sessions::open(pool, user_id, merchant_id, true).await?;
     Ok(SignedUp { merchant_id, user_id, token, publishable_key, secret_key })

@@ -80,7 +80,24 @@ pub async fn enable(
     let stored = serde_json::to_vec(&sealed).expect("a sealed value always serializes");
     sessions::set_totp(pool, &session.token, Some(stored)).await?;
     sessions::spend_totp_step(pool, &session.token, step as i64).await?;
+    audit(pool, session, "user.two_step_enabled").await?;
     Ok(())
+}
+
+/// The audit row of a change to the user's second factor, in the merchant the session works in (run inside its
+/// tenancy scope).
+async fn audit(pool: &PgPool, session: &Session, action: &str) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let user = session.user_id.to_string();
+    let entry = crate::domain::journal::AuditEntry {
+        actor: &user,
+        action,
+        object_type: "user",
+        object_id: &user,
+        request_id: None,
+        data: serde_json::json!({}),
+    };
+    crate::domain::journal::audit(&mut conn, session.scope(), entry).await
 }
 
 /// The user's app, opened from its sealed secret.
@@ -129,6 +146,7 @@ pub async fn verify(
 pub async fn disable(pool: &PgPool, keys: &DataKeys, session: &Session, code: &str) -> Result<(), SecondFactorError> {
     check(pool, keys, session, code).await?;
     sessions::set_totp(pool, &session.token, None).await?;
+    audit(pool, session, "user.two_step_disabled").await?;
     Ok(())
 }
 

@@ -140,6 +140,7 @@ pub async fn create(
     let id = new_id::<WebhookEndpointKind>();
     let secret = new_secret().expose();
     let sealed = seal_secret(keys, &secret, &id.to_string(), scope)?;
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, merchant_id, mode, url, description, enabled_events, secret_sealed)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -151,9 +152,33 @@ pub async fn create(
     .bind(description)
     .bind(events)
     .bind(sealed)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    audit(&mut tx, scope, "webhook_endpoint.created", id, serde_json::json!({ "url": url, "enabled_events": events }))
+        .await?;
+    tx.commit().await?;
     Ok((get(pool, scope, id).await?, secret))
+}
+
+/// The audit row of a change to endpoint `id`, naming the actor (the secret itself is never in it).
+async fn audit(
+    conn: &mut sqlx::PgConnection,
+    scope: Scope,
+    action: &str,
+    id: WebhookEndpointId,
+    data: Value,
+) -> Result<(), sqlx::Error> {
+    let actor = crate::domain::actor::current();
+    let object_id = id.to_string();
+    let entry = crate::domain::journal::AuditEntry {
+        actor: &actor,
+        action,
+        object_type: "webhook_endpoint",
+        object_id: &object_id,
+        request_id: None,
+        data,
+    };
+    crate::domain::journal::audit(conn, scope, entry).await
 }
 
 pub async fn get(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Result<EndpointRecord, EndpointError> {
@@ -195,6 +220,7 @@ pub async fn update(
     if let Some(description) = &changes.description {
         check_description(description.as_deref())?;
     }
+    let mut tx = pool.begin().await?;
     let updated = sqlx::query(
         "UPDATE webhook_endpoints SET
              url = coalesce($4, url),
@@ -214,11 +240,14 @@ pub async fn update(
     .bind(changes.description.is_some())
     .bind(changes.description.flatten())
     .bind(changes.enabled)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
         return Err(EndpointError::NotFound);
     }
+    let data = serde_json::json!({ "url": changes.url, "enabled_events": changes.events, "enabled": changes.enabled });
+    audit(&mut tx, scope, "webhook_endpoint.updated", id, data).await?;
+    tx.commit().await?;
     get(pool, scope, id).await
 }
 
@@ -236,6 +265,7 @@ pub async fn delete(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Resul
         .bind(scope.mode)
         .execute(&mut *tx)
         .await?;
+    audit(&mut tx, scope, "webhook_endpoint.deleted", id, serde_json::json!({ "url": endpoint.url })).await?;
     tx.commit().await?;
     Ok(endpoint)
 }
@@ -250,6 +280,7 @@ pub async fn rotate_secret(
 ) -> Result<(EndpointRecord, String), EndpointError> {
     let secret = new_secret().expose();
     let sealed = seal_secret(keys, &secret, &id.to_string(), scope)?;
+    let mut tx = pool.begin().await?;
     let rotated = sqlx::query(
         "UPDATE webhook_endpoints
          SET previous_secret = secret, previous_secret_sealed = secret_sealed, secret = NULL, secret_sealed = $4,
@@ -261,11 +292,20 @@ pub async fn rotate_secret(
     .bind(scope.mode)
     .bind(sealed)
     .bind(overlap_seconds as f64)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     if rotated.rows_affected() == 0 {
         return Err(EndpointError::NotFound);
     }
+    audit(
+        &mut tx,
+        scope,
+        "webhook_endpoint.secret_rotated",
+        id,
+        serde_json::json!({ "overlap_seconds": overlap_seconds }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((get(pool, scope, id).await?, secret))
 }
 

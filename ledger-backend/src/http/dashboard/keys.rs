@@ -83,7 +83,7 @@ pub async fn create(State(state): State<AppState>, act: Act<CreateForm>) -> Resp
     }
     let Some(kind) = KeyKind::parse(&act.form.kind) else { return PageError::NotFound.page(signed.lang) };
     let session = &signed.session;
-    match signed.act(api_keys::create(&state.pool, &state.pepper, session.merchant_id, session.mode, kind)).await {
+    match signed.act(api_keys::issue(&state.pool, &state.pepper, session.merchant_id, session.mode, kind)).await {
         Ok((_, key)) => keys_page(&state, signed, StatusCode::CREATED, Some(key.expose().to_owned())).await,
         Err(error) => PageError::internal(error).page(signed.lang),
     }
@@ -130,7 +130,7 @@ pub async fn roll(State(state): State<AppState>, PathId(id): PathId<ApiKeyKind>,
         Err(error) => return PageError::internal(error).page(signed.lang),
     };
     let created =
-        signed.act(api_keys::create(&state.pool, &state.pepper, session.merchant_id, session.mode, old.kind)).await;
+        signed.act(api_keys::issue(&state.pool, &state.pepper, session.merchant_id, session.mode, old.kind)).await;
     let key = match created {
         Ok((_, key)) => key,
         Err(error) => return PageError::internal(error).page(signed.lang),

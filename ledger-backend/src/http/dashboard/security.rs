@@ -63,7 +63,10 @@ fn refused(error: SecondFactorError) -> Result<String, PageError> {
 
 pub async fn enable(State(state): State<AppState>, act: Act<CodeForm>) -> Response {
     let signed = &act.signed;
-    match second_factor::enable(&state.pool, &state.secrets_keys, &signed.session, &act.form.key, &act.form.code).await
+    let session = &signed.session;
+    match signed
+        .act(second_factor::enable(&state.pool, &state.secrets_keys, session, &act.form.key, &act.form.code))
+        .await
     {
         Ok(()) => security_page(signed, StatusCode::OK, true, Some(signed.lang.labels().done.to_owned()), None),
         Err(error) => match refused(error) {
@@ -75,7 +78,7 @@ pub async fn enable(State(state): State<AppState>, act: Act<CodeForm>) -> Respon
 
 pub async fn disable(State(state): State<AppState>, act: Act<CodeForm>) -> Response {
     let signed = &act.signed;
-    match second_factor::disable(&state.pool, &state.secrets_keys, &signed.session, &act.form.code).await {
+    match signed.act(second_factor::disable(&state.pool, &state.secrets_keys, &signed.session, &act.form.code)).await {
         Ok(()) => security_page(signed, StatusCode::OK, false, Some(signed.lang.labels().done.to_owned()), None),
         Err(error) => match refused(error) {
             Ok(message) => security_page(signed, StatusCode::BAD_REQUEST, true, None, Some(message)),
