@@ -542,15 +542,23 @@ async fn an_authorization_declined_while_its_answer_was_lost_fails_by_stripes_we
         (&json!("failed"), &json!("generic_decline"), &json!("generic_decline")),
         "{charge}"
     );
-    let applied: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM processor_events
-         WHERE processor_account_id = $1 AND event_type = 'payment_intent.payment_failed' AND outcome = 'applied'",
-    )
-    .bind(&account)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(applied, 1, "Stripe's payment_intent.payment_failed decided it");
+    // The event's outcome is written just after the charge changed: wait for it.
+    let mut outcomes: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        outcomes = sqlx::query_scalar(
+            "SELECT outcome FROM processor_events
+             WHERE processor_account_id = $1 AND event_type = 'payment_intent.payment_failed'",
+        )
+        .bind(&account)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        if !outcomes.is_empty() && outcomes.iter().all(|o| o != "applying") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(outcomes, ["applied"], "Stripe's payment_intent.payment_failed decided it");
     audit_is_clean(&app).await;
 }
 
