@@ -150,6 +150,11 @@ async fn charge(app: &TestApp, merchant: &str, number: &str, capture: bool, meta
     charge["id"].as_str().unwrap().to_owned()
 }
 
+/// The id of the user with `email`.
+async fn user_id(app: &TestApp, email: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.pool).await.unwrap()
+}
+
 /// A reconciliation exception of `merchant`: its sandbox account's report holds a row of a type nobody knows.
 /// Returns the sandbox account and the exception.
 async fn reconciliation_exception(app: &TestApp, merchant: &str) -> (String, String) {
@@ -418,8 +423,7 @@ async fn a_capture_and_a_refund_from_the_dashboard_are_the_apis_with_the_user_in
         .expect(200, Method::GET, &format!("/v1/charges/{id}"), &serde_json::Value::Null)
         .await;
     assert_eq!((&charge["amount_captured"], &charge["amount_refunded"]), (&json!(1_000), &json!(400)), "{charge}");
-    let user: String =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let user = user_id(&app, &owner).await;
     let actors: Vec<(String, String)> = sqlx::query_as("SELECT action, actor FROM audit_log WHERE merchant_id = $1 AND action IN ('charge.captured', 'refund.created') ORDER BY id")
         .bind(&merchant)
         .fetch_all(&app.pool)
@@ -673,8 +677,7 @@ async fn revoking_a_key_in_the_dashboard_makes_the_api_refuse_it() {
     assert!(browser.get("/dashboard/keys").await.body.contains("status failed"));
     // Audited with the user who did it; a second revoke changes nothing and writes nothing.
     browser.post(&format!("/dashboard/keys/{key_id}/revoke"), &[("csrf", &csrf)]).await;
-    let user: String =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let user = user_id(&app, &owner).await;
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT action, actor FROM audit_log WHERE object_id = $1 ORDER BY id")
             .bind(&key_id)
@@ -845,8 +848,7 @@ async fn a_reconciliation_exception_is_acknowledged_then_resolved_with_a_note_by
         browser.post(&path("resolve"), &[("csrf", &csrf), ("note", "a climate contribution")]).await.status,
         303
     );
-    let user: String =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let user = user_id(&app, &owner).await;
     let row: (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT state, note, resolved_by FROM reconciliation_exceptions WHERE id = $1")
             .bind(&id)
@@ -892,12 +894,10 @@ async fn an_invitation_adds_a_member_once_and_removal_ends_their_access_at_once(
     // Once: the link is spent.
     assert_eq!(Browser::new(&app).get(path).await.status, 404);
     // The last owner stays an owner; the analyst, removed, is out at their next request.
-    let owner_id: String =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&owner).fetch_one(&app.pool).await.unwrap();
+    let owner_id = user_id(&app, &owner).await;
     let demote = browser.post("/dashboard/team/role", &[("csrf", &csrf), ("id", &owner_id), ("role", "analyst")]).await;
     assert_eq!(demote.status, 400, "{}", demote.body);
-    let member_id: String =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&invited).fetch_one(&app.pool).await.unwrap();
+    let member_id = user_id(&app, &invited).await;
     // An owner's invitation outlives nothing of the member's: promote the analyst, let them invite, remove them.
     assert_eq!(
         browser.post("/dashboard/team/role", &[("csrf", &csrf), ("id", &member_id), ("role", "owner")]).await.status,
@@ -942,8 +942,7 @@ async fn another_merchants_members_and_invitations_are_not_found_from_the_team_p
             &[("csrf", &other_csrf), ("email", "someone@example.com"), ("role", "developer")],
         )
         .await;
-    let their_user: String =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&theirs).fetch_one(&app.pool).await.unwrap();
+    let their_user = user_id(&app, &theirs).await;
     let their_invitation: String = sqlx::query_scalar("SELECT id FROM invitations WHERE email = 'someone@example.com'")
         .fetch_one(&app.pool)
         .await
