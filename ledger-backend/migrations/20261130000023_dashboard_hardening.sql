@@ -49,3 +49,22 @@ $$;
 -- The team page shows a member's address; their password hash and second factor stay with the functions.
 REVOKE SELECT ON users FROM paygate_api;
 GRANT SELECT (id, email, created_at) ON users TO paygate_api;
+
+-- Every dashboard request reads its session: touch it (restart its idle time) at most once a minute, not on every
+-- page, so reading a page writes nothing most of the time.
+CREATE OR REPLACE FUNCTION dashboard_session(hash bytea, idle interval, absolute interval)
+    RETURNS TABLE (user_id text, email text, merchant_id text, merchant_name text, role text, mode text,
+                   csrf_token text, verified boolean, live_enabled boolean, has_totp boolean)
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS
+    $$ WITH live AS (
+           SELECT s.* FROM dashboard_sessions s
+           WHERE s.token_hash = hash AND s.revoked_at IS NULL
+             AND s.last_seen_at > now() - idle AND s.created_at > now() - absolute),
+       touched AS (
+           UPDATE dashboard_sessions s SET last_seen_at = now() FROM live l
+           WHERE s.token_hash = l.token_hash AND l.last_seen_at < now() - interval '1 minute')
+       SELECT l.user_id, u.email, l.merchant_id, x.name, m.role, l.mode, l.csrf_token, l.verified,
+              x.live_enabled_at IS NOT NULL, u.totp_secret IS NOT NULL
+       FROM live l JOIN users u ON u.id = l.user_id
+       JOIN memberships m ON m.user_id = l.user_id AND m.merchant_id = l.merchant_id
+       JOIN merchants x ON x.id = l.merchant_id $$;

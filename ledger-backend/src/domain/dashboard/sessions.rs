@@ -108,7 +108,7 @@ pub async fn open(
     Ok(token)
 }
 
-/// The live session of `token`, touched; `None` when unknown, revoked, idle too long, too old, or its user no
+/// The live session of `token`, touched (at most once a minute); `None` when unknown, revoked, idle too long, too old, or its user no
 /// longer belongs to its merchant.
 pub async fn find(pool: &PgPool, token: &SessionToken) -> Result<Option<Session>, sqlx::Error> {
     type Row = (String, String, String, String, String, String, String, bool, bool, bool);

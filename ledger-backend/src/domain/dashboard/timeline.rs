@@ -66,7 +66,6 @@ pub async fn of_charge(pool: &PgPool, scope: Scope, charge: ChargeId) -> Result<
 pub struct LedgerLine {
     pub transaction_id: String,
     pub transaction_kind: String,
-    pub at: i64,
     pub account: String,
     pub currency: String,
     /// Debits positive, credits negative.
@@ -76,8 +75,7 @@ pub struct LedgerLine {
 /// The ledger lines the charge (and its refunds) posted, oldest first.
 pub async fn ledger_of_charge(pool: &PgPool, scope: Scope, charge: ChargeId) -> Result<Vec<LedgerLine>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT t.id AS transaction_id, t.kind AS transaction_kind, extract(epoch FROM t.created_at)::bigint AS at,
-                a.kind AS account, e.currency, e.amount
+        "SELECT t.id AS transaction_id, t.kind AS transaction_kind, a.kind AS account, e.currency, e.amount
          FROM ledger_transactions t
          JOIN ledger_entries e ON e.transaction_id = t.id
          JOIN ledger_accounts a ON a.id = e.account_id
