@@ -36,8 +36,15 @@ if ! have_version worker-build "$WORKER_BUILD_VERSION"; then
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
 fi
 
-step "Debian packages (curl, chromium, chromedriver, postgresql)"
+step "mdbook $MDBOOK_VERSION"
+if ! have_version mdbook "v$MDBOOK_VERSION"; then
+  cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search --force
+fi
+
+step "Debian packages (curl, jq, chromium, chromedriver, postgresql)"
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The docs' snippets pass ids from one call to the next with jq, as a reader would.
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 [ -x "/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] || need_apt+=("postgresql-$PG_MAJOR")
@@ -52,7 +59,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-step "python venv (standardwebhooks $STANDARDWEBHOOKS_PY_VERSION for the interop test)"
+step "python venv (standardwebhooks $STANDARDWEBHOOKS_PY_VERSION, openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION)"
 if [ ! -x .venv/bin/python ]; then
   # Debian's own python3 needs python3-venv for this; pyenv builds have it built in.
   python3 -m venv .venv 2>/dev/null || {
@@ -63,6 +70,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('standardwebhooks') == '$STANDARDWEBHOOKS_PY_VERSION'" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_PY_VERSION"
+fi
+if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('openapi-spec-validator') == '$OPENAPI_SPEC_VALIDATOR_VERSION'" 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 fi
 
 step "install done"

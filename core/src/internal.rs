@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 /// Backend: which merchant, mode and kind an active key's hash belongs to (asked by the edge).
 pub const KEY_LOOKUP_PATH: &str = "/v1/internal/api_keys/lookup";
+/// The backend's `/v1` paths only the edge calls, as itself: the edge never forwards a caller's request there.
+pub const INTERNAL_V1_PREFIX: &str = "/v1/internal/";
 /// Edge: "this key was revoked, forget it now" (told by the backend).
 pub const KEY_REVOKED_PATH: &str = "/internal/api_keys/revoked";
 /// Edge: "send this processor request with the card fields of token T filled in" (asked by the backend).
@@ -26,6 +28,9 @@ pub const PROCESSOR_EVENTS_PUBLIC_PREFIX: &str = "/v1/processor_events";
 /// forwards every request under this prefix signed as itself (no API key: the dashboard's own session cookie
 /// says who is calling, and only the backend can check it).
 pub const DASHBOARD_PREFIX: &str = "/dashboard";
+/// The backend's unsigned copy of the public API's OpenAPI document, which the edge serves at
+/// `crate::edge_routes::OPENAPI_PATH`.
+pub const PUBLIC_OPENAPI_PATH: &str = "/openapi/public.json";
 /// The browser's request headers the edge passes on to the dashboard (lower case); the rest stay at the edge.
 pub const DASHBOARD_REQUEST_HEADERS: &[&str] = &[
     "cookie",

@@ -10,6 +10,7 @@ pub mod authentication;
 pub mod card;
 pub mod charge;
 pub mod decline;
+pub mod edge_routes;
 pub mod hex;
 pub mod id;
 #[cfg(feature = "sqlx")]

@@ -46,9 +46,6 @@ fn invalid(param: &str, detail: impl Into<String>) -> Refusal {
     Refusal::new(ErrorCode::ParameterInvalid).param(param).detail(detail)
 }
 
-/// Where Apple looks for a domain's association file; each shop serves Paygate's at this path on its domain.
-pub const DOMAIN_ASSOCIATION_PATH: &str = "/.well-known/apple-developer-merchantid-domain-association";
-
 /// Paygate's domain-association file (`APPLE_PAY_DOMAIN_ASSOCIATION`, the text Apple issues for Paygate's
 /// merchant id), for shops to copy or proxy to the same path on their domains; 404 when not configured.
 pub fn domain_association(env: &Env) -> Result<worker::Response, Refusal> {

@@ -7,8 +7,6 @@ use crate::problem::Refusal;
 use paygate_core::ErrorCode;
 use worker::{Env, Headers, Method, Request, Response};
 
-pub const PREFIXES: [&str; 2] = ["/elements/", "/js/"];
-
 /// The card page may be framed by any shop, may run only our own script and WebAssembly, and may talk
 /// only to this origin (the tokenize call). It loads no images, fonts or frames of its own.
 const ELEMENT_PAGE_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
@@ -27,10 +25,6 @@ const CACHE_SHORT: &str = "public, max-age=300";
 /// The card page is revalidated on every load (a 304 when unchanged): a cached page naming hashed files
 /// that a deploy has replaced would leave the form dead.
 const CACHE_REVALIDATE: &str = "no-cache";
-
-pub fn is_asset_path(path: &str) -> bool {
-    PREFIXES.iter().any(|prefix| path.starts_with(prefix))
-}
 
 pub async fn serve(req: &Request, env: &Env) -> Result<Response, Refusal> {
     if !matches!(req.method(), Method::Get | Method::Head) {

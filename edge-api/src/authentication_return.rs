@@ -12,18 +12,13 @@ use crate::backend::{self, OnBehalf};
 use crate::problem::Refusal;
 use crate::rate_limit::Limit;
 use paygate_core::ErrorCode;
-use paygate_core::authentication::{AuthenticationReturn, RETURN_INTERNAL_PATH, RETURN_PUBLIC_PREFIX, is_reference};
+use paygate_core::authentication::{AuthenticationReturn, RETURN_INTERNAL_PATH, is_reference};
 use serde_json::Value;
 use worker::{Env, Method, Response};
 
 /// Returns per client address and minute, unless `RATE_LIMIT_AUTHENTICATION_RETURNS` says otherwise: a shopper
 /// returns once; a flood of guesses is stopped before the backend.
 const PER_IP_DEFAULT: Limit = Limit { capacity: 30, per_seconds: 60 };
-
-/// The reference, when `path` is a return path.
-pub fn route(path: &str) -> Option<&str> {
-    path.strip_prefix(RETURN_PUBLIC_PREFIX)?.strip_prefix('/')
-}
 
 /// The page runs no script and is never cached (it reports one outcome once). It is framed by our own dialog page,
 /// itself framed by the shop's page, and every ancestor must be allowed: so any (it offers nothing to click).
@@ -106,16 +101,4 @@ fn page(http_status: u16, status: &str, failure_code: Option<&str>) -> Result<Re
         .map_err(|_| Refusal::new(ErrorCode::InternalError))?
         .with_status(http_status)
         .with_headers(headers))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_return_prefix_is_routed() {
-        assert_eq!(route("/v1/authentication_returns/ar_abc"), Some("ar_abc"));
-        assert_eq!(route("/v1/authentication_returns"), None);
-        assert_eq!(route("/v1/charges/ar_abc"), None);
-    }
 }

@@ -24,10 +24,6 @@ const SIGN_IN_PATHS: [&str; 4] =
 /// Forms and pages are small; uploads go through the API.
 const BODY_BYTES_MAX: usize = 64 * 1024;
 
-pub fn is_dashboard_path(path: &str) -> bool {
-    path == DASHBOARD_PREFIX || path.starts_with(&format!("{DASHBOARD_PREFIX}/"))
-}
-
 pub async fn handle(req: &mut Request, env: &Env, request_id: &str) -> Result<Response, Refusal> {
     let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
     let limit = Limit::from_env(env, "RATE_LIMIT_DASHBOARD", PER_CLIENT_DEFAULT);
@@ -69,15 +65,4 @@ pub async fn handle(req: &mut Request, env: &Env, request_id: &str) -> Result<Re
     Response::from_bytes(answer.body)
         .map(|r| r.with_status(answer.status).with_headers(headers))
         .map_err(|_| Refusal::new(ErrorCode::InternalError))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_the_dashboards_own_paths_are_its() {
-        assert!(super::is_dashboard_path("/dashboard"));
-        assert!(super::is_dashboard_path("/dashboard/charges"));
-        assert!(!super::is_dashboard_path("/dashboards"));
-        assert!(!super::is_dashboard_path("/v1/dashboard"));
-    }
 }

@@ -27,14 +27,13 @@ mod webcrypto;
 use auth::{Caller, Needs};
 use backend::OnBehalf;
 use idempotency::{Begin, Slot, StoredAnswer};
+use paygate_core::edge_routes::{self, Audience, EdgeRoute};
 use paygate_core::{ErrorCode, Mode, internal};
 use problem::Refusal;
 use rate_limit::Limit;
 use serde_json::json;
 use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
 
-/// Routes a browser calls directly (with a publishable key): the only ones that answer CORS.
-const BROWSER_PATHS: [&str; 3] = ["/v1/tokens", "/v1/public/config", "/v1/apple_pay/sessions"];
 const KEY_LIMIT_DEFAULT: Limit = Limit { capacity: 100, per_seconds: 1 };
 const TOKENS_PER_IP_DEFAULT: Limit = Limit { capacity: 30, per_seconds: 60 };
 const TOKENS_PER_CARD_DEFAULT: Limit = Limit { capacity: 5, per_seconds: 60 };
@@ -49,7 +48,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     let headers = response.headers_mut();
     headers.set(paygate_core::signature::edge::HEADER_REQUEST_ID, &request_id)?;
-    if BROWSER_PATHS.contains(&path.as_str()) {
+    if edge_routes::resolve(&path).is_some_and(EdgeRoute::is_browser_api) {
         cors(headers)?;
     }
     Ok(response)
@@ -74,24 +73,41 @@ async fn route(
     request_id: &str,
 ) -> std::result::Result<Response, Refusal> {
     let path = req.path();
-    match (req.method(), path.as_str()) {
-        (Method::Get, "/health") => json_response(200, &json!({ "status": "ok" })),
-        (Method::Get, "/ready") => ready(env, request_id).await,
-        (_, "/health" | "/ready") => Err(ErrorCode::MethodNotAllowed.into()),
-        (Method::Options, p) if BROWSER_PATHS.contains(&p) => {
-            Response::empty().map(|r| r.with_status(204)).map_err(internal)
-        }
-        (Method::Post, vault::forward::PATH) => {
+    let method = req.method();
+    // The edge's own routes are core's table (which the public OpenAPI document is written from); every
+    // other /v1 path goes to the backend.
+    let Some(route) = edge_routes::resolve(&path) else {
+        let forwarded = (path == "/v1" || path.starts_with("/v1/")) && !path.starts_with(internal::INTERNAL_V1_PREFIX);
+        return match forwarded {
+            true => proxy(req, env, ctx, request_id).await,
+            false => Err(ErrorCode::RouteNotFound.into()),
+        };
+    };
+    if !route.allows(method.as_ref()) {
+        // An internal route does not tell a stranger it exists.
+        return Err(match route.audience() {
+            Audience::Internal => ErrorCode::RouteNotFound.into(),
+            _ => ErrorCode::MethodNotAllowed.into(),
+        });
+    }
+    if method == Method::Options && route.is_browser_api() {
+        return Response::empty().map(|r| r.with_status(204)).map_err(internal);
+    }
+    match route {
+        EdgeRoute::Health => json_response(200, &json!({ "status": "ok" })),
+        EdgeRoute::Ready => ready(env, request_id).await,
+        EdgeRoute::OpenApi => openapi(env, request_id).await,
+        EdgeRoute::VaultForward => {
             let body = body::read(req).await?;
             let answer = vault::forward::handle(req, env, &body, request_id).await?;
             Response::from_json(&answer).map(|r| r.with_status(200)).map_err(internal)
         }
-        (Method::Post, vault::describe::PATH) => {
+        EdgeRoute::VaultDescribe => {
             let body = body::read(req).await?;
             let summary = vault::describe::handle(req, env, &body, request_id).await?;
             Response::from_json(&summary).map(|r| r.with_status(200)).map_err(internal)
         }
-        (Method::Post, internal::KEY_REVOKED_PATH) => {
+        EdgeRoute::KeyRevoked => {
             let body = body::read(req).await?;
             backend::verify_signed(req, env, internal::KEY_REVOKED_PATH, &body)?;
             let notice: internal::KeyHash = serde_json::from_slice(&body)
@@ -99,11 +115,10 @@ async fn route(
             keys::purge(env, &notice.key_hash).await?;
             json_response(200, &json!({ "purged": true }))
         }
-        (_, p) if p.starts_with("/internal/") => Err(ErrorCode::RouteNotFound.into()),
-        (Method::Get, apple_pay::DOMAIN_ASSOCIATION_PATH) => apple_pay::domain_association(env),
-        (_, p) if dashboard::is_dashboard_path(p) => dashboard::handle(req, env, request_id).await,
-        (_, p) if assets::is_asset_path(p) => assets::serve(req, env).await,
-        (Method::Post, "/v1/tokens") => {
+        EdgeRoute::ApplePayDomainAssociation => apple_pay::domain_association(env),
+        EdgeRoute::Dashboard => dashboard::handle(req, env, request_id).await,
+        EdgeRoute::Assets => assets::serve(req, env).await,
+        EdgeRoute::Tokens => {
             let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;
             let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
             let per_ip = Limit::from_env(env, "RATE_LIMIT_TOKENS_PER_IP", TOKENS_PER_IP_DEFAULT);
@@ -117,29 +132,24 @@ async fn route(
             .await?;
             json_response(201, &token)
         }
-        (_, "/v1/tokens") => Err(ErrorCode::MethodNotAllowed.into()),
-        (Method::Post, "/v1/apple_pay/sessions") => {
+        EdgeRoute::ApplePaySessions => {
             let caller = auth::authenticate(req, env, request_id, Needs::Publishable, per_key(env)).await?;
             let body = body::read(req).await?;
             json_response(200, &apple_pay::create_session(env, &caller, &body, request_id).await?)
         }
-        (_, "/v1/apple_pay/sessions") => Err(ErrorCode::MethodNotAllowed.into()),
-        (Method::Get, "/v1/public/config") => public_config(req, env, request_id).await,
-        (_, "/v1/public/config") => Err(ErrorCode::MethodNotAllowed.into()),
-        (_, p) if authentication_return::route(p).is_some() => {
-            let reference = authentication_return::route(p).unwrap_or_default().to_owned();
+        EdgeRoute::PublicConfig => public_config(req, env, request_id).await,
+        EdgeRoute::AuthenticationReturn => {
+            let reference = edge_routes::authentication_reference(&path).unwrap_or_default().to_owned();
             let ip = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".into());
-            authentication_return::handle(env, req.method(), &ip, &reference, request_id).await
+            authentication_return::handle(env, method, &ip, &reference, request_id).await
         }
-        (_, p) if processor_events::route(p).is_some() => {
-            let (connector, account) = processor_events::route(p).unwrap_or_default();
+        EdgeRoute::ProcessorEvents => {
+            let (connector, account) = edge_routes::processor_events_target(&path).unwrap_or_default();
             let (connector, account) = (connector.to_owned(), account.to_owned());
             let (status, content_type, body) =
                 processor_events::handle(req, env, request_id, &connector, &account).await?;
             relay(status, &content_type, body, false)
         }
-        (_, p) if p == "/v1" || p.starts_with("/v1/") => proxy(req, env, ctx, request_id).await,
-        _ => Err(ErrorCode::RouteNotFound.into()),
     }
 }
 
@@ -167,6 +177,29 @@ async fn ready(env: &Env, request_id: &str) -> std::result::Result<Response, Ref
             Err(Refusal::new(ErrorCode::ServiceUnavailable).retry_after(5))
         }
     }
+}
+
+/// `GET /v1/openapi.json`: the public API's document. The backend writes it (it holds the schemas) from its
+/// endpoint table and core's table of the edge's routes; it changes only with a deploy.
+async fn openapi(env: &Env, request_id: &str) -> std::result::Result<Response, Refusal> {
+    let backend = config::backend_url(env)?;
+    let url = format!("{backend}{}", internal::PUBLIC_OPENAPI_PATH)
+        .parse()
+        .map_err(|_| Refusal::new(ErrorCode::ServiceUnavailable))?;
+    let mut answer = match worker::Fetch::Url(url).send().await {
+        Ok(answer) if answer.status_code() == 200 => answer,
+        _ => {
+            worker::console_error!("{request_id} backend could not give the OpenAPI document");
+            return Err(Refusal::new(ErrorCode::ServiceUnavailable).retry_after(5));
+        }
+    };
+    let body = answer.bytes().await.map_err(internal)?;
+    let mut response = Response::from_bytes(body).map_err(internal)?;
+    let headers = response.headers_mut();
+    headers.set("content-type", "application/json").map_err(internal)?;
+    headers.set("cache-control", "public, max-age=300").map_err(internal)?;
+    headers.set("access-control-allow-origin", "*").map_err(internal)?;
+    Ok(response)
 }
 
 /// `GET /v1/public/config?key=pk_…`: what the SDK needs before it renders, for a publishable key.

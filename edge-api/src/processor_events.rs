@@ -8,18 +8,11 @@ use crate::backend::{self, OnBehalf};
 use crate::problem::Refusal;
 use crate::rate_limit::Limit;
 use paygate_core::ErrorCode;
-use paygate_core::internal::{PROCESSOR_EVENTS_PATH, PROCESSOR_EVENTS_PUBLIC_PREFIX, ProcessorEventForward};
+use paygate_core::internal::{PROCESSOR_EVENTS_PATH, ProcessorEventForward};
 use worker::{Env, Method, Request};
 
 /// Webhooks per processor account and second, unless `RATE_LIMIT_PROCESSOR_EVENTS` says otherwise.
 const PER_ACCOUNT_DEFAULT: Limit = Limit { capacity: 100, per_seconds: 1 };
-
-/// `Some((connector, account))` when `path` is a processor-events path.
-pub fn route(path: &str) -> Option<(&str, &str)> {
-    let rest = path.strip_prefix(PROCESSOR_EVENTS_PUBLIC_PREFIX)?.strip_prefix('/')?;
-    let (connector, account) = rest.split_once('/')?;
-    Some((connector, account))
-}
 
 pub async fn handle(
     req: &mut Request,

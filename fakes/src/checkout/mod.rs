@@ -19,7 +19,7 @@
 //! `POST /_fake/accounts/{key}/faults`, `GET /_fake/accounts/{key}/requests`,
 //! `POST /_fake/accounts/{key}/payouts` (pays out now: `{"payouts": [ids]}`).
 
-mod payments;
+pub mod payments;
 mod reports;
 mod state;
 mod three_d_secure;

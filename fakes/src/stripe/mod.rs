@@ -17,7 +17,7 @@
 //! `POST /_fake/accounts/{key}/faults {fault: slow|server_error|reset_before|reset_after, delay_ms?}`,
 //! `GET /_fake/accounts/{key}/requests`, `POST /_fake/accounts/{key}/payouts`.
 
-mod cards;
+pub mod cards;
 mod errors;
 mod form;
 mod intents;

@@ -146,6 +146,10 @@ pub async fn emit(
     object_id: &str,
     object: serde_json::Value,
 ) -> Result<String, sqlx::Error> {
+    debug_assert!(
+        crate::domain::webhooks::endpoints::is_event_type(event_type),
+        "{event_type} is not in the catalogue (endpoints::EVENT_TYPES)"
+    );
     let id = new_id::<EventKind>().to_string();
     sqlx::query("INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&id)

@@ -22,6 +22,7 @@ mod path_id;
 mod payouts;
 mod problem_only;
 mod processors;
+pub mod public_api;
 mod reconciliation;
 mod refunds;
 pub(crate) mod request_id;
@@ -92,6 +93,17 @@ pub fn root_endpoints() -> Vec<api::Endpoint> {
             "This document",
             api::Answer::Inline(200, || serde_json::json!({ "type": "object" })),
             axum::routing::get(openapi::serve),
+        )
+        .tag("meta"),
+    );
+    endpoints.push(
+        api::Endpoint::new(
+            axum::http::Method::GET,
+            paygate_core::internal::PUBLIC_OPENAPI_PATH,
+            "getPublicOpenApi",
+            "The public API's document, which the edge serves at /v1/openapi.json",
+            api::Answer::Inline(200, || serde_json::json!({ "type": "object" })),
+            axum::routing::get(public_api::serve),
         )
         .tag("meta"),
     );

@@ -13,13 +13,10 @@ pub fn document(root: &[Endpoint], v1: &[Endpoint]) -> Value {
     for (prefix, endpoint) in mounted {
         let path = format!("{prefix}{}", endpoint.path);
         let item = paths.entry(path.clone()).or_insert_with(|| json!({}));
-        item[endpoint.method.as_str().to_ascii_lowercase()] = operation(endpoint, &path, prefix == "/v1");
+        let security = if prefix == "/v1" { json!([{ "edgeSignature": [] }]) } else { json!([]) };
+        item[endpoint.method.as_str().to_ascii_lowercase()] = operation(endpoint, &path, security);
     }
-    let mut components: Map<String, Value> =
-        schemas::components().into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
-    for (name, schema) in &mut components {
-        schema["title"] = json!(name);
-    }
+    let components = titled(schemas::components());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -45,7 +42,8 @@ pub fn document(root: &[Endpoint], v1: &[Endpoint]) -> Value {
     })
 }
 
-fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
+/// One endpoint as an OpenAPI operation, callable with `security` (a list of requirement objects).
+pub fn operation(endpoint: &Endpoint, path: &str, security: Value) -> Value {
     let mut parameters: Vec<Value> = path
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
@@ -94,8 +92,19 @@ fn operation(endpoint: &Endpoint, path: &str, signed: bool) -> Value {
         operation["requestBody"] =
             json!({ "required": required, "content": { "application/json": { "schema": schema() } } });
     }
-    operation["security"] = if signed { json!([{ "edgeSignature": [] }]) } else { json!([]) };
+    operation["security"] = security;
     operation
+}
+
+/// The components, each titled with its name (what renderers show).
+pub fn titled(components: Vec<(&'static str, Value)>) -> Map<String, Value> {
+    components
+        .into_iter()
+        .map(|(name, mut schema)| {
+            schema["title"] = json!(name);
+            (name.to_owned(), schema)
+        })
+        .collect()
 }
 
 fn success_schema(endpoint: &Endpoint) -> Value {

@@ -24,7 +24,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             get(list),
         )
         .query(&PAGINATION)
-        .tag("reconciliation"),
+        .tag("payouts"),
         Endpoint::new(
             Method::GET,
             "/payouts/{id}",
@@ -33,7 +33,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             Answer::Object(200, "Payout"),
             get(retrieve),
         )
-        .tag("reconciliation"),
+        .tag("payouts"),
     ]
 }
 

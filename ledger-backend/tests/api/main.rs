@@ -25,6 +25,7 @@ mod openapi;
 mod pricing;
 mod processor_accounts;
 mod processor_events;
+mod public_openapi;
 mod reconciliation;
 mod recovery;
 mod refunds;

@@ -9,11 +9,18 @@ use serde_json::{Value, json};
 
 /// A small JSON Schema check of what our schemas use: `$ref`, `type` (one or several), `properties`,
 /// `required`, `additionalProperties: false` or a schema, `items`, `enum`, `const`, `pattern`,
-/// `minimum`, `maximum`. Returns the first mismatch, as a path and a reason.
-fn check(doc: &Value, schema: &Value, value: &Value, path: &str) -> Result<(), String> {
+/// `minimum`, `maximum`, `oneOf`. Returns the first mismatch, as a path and a reason.
+pub fn check(doc: &Value, schema: &Value, value: &Value, path: &str) -> Result<(), String> {
     if let Some(reference) = schema["$ref"].as_str() {
         let name = reference.trim_start_matches("#/components/schemas/");
         return check(doc, &doc["components"]["schemas"][name], value, path);
+    }
+    if let Some(options) = schema["oneOf"].as_array() {
+        let matching = options.iter().filter(|option| check(doc, option, value, path).is_ok()).count();
+        return match matching {
+            1 => Ok(()),
+            n => Err(format!("{path}: {value} matches {n} of the oneOf options, not exactly one")),
+        };
     }
     let type_matches = |kind: &str| match kind {
         "string" => value.is_string(),

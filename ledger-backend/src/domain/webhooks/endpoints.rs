@@ -14,28 +14,34 @@ use paygate_core::signature::webhook::{SECRET_BYTES, WebhookSecret};
 use serde_json::Value;
 use sqlx::PgPool;
 
-/// The event types an endpoint may subscribe to ('*' is all of them).
-pub const EVENT_TYPES: &[&str] = &[
-    "charge.requires_action",
-    "charge.authorized",
-    "charge.captured",
-    "charge.failed",
-    "charge.voided",
-    "charge.expired",
-    "charge.capture_failed",
-    "charge.dispute_opened",
-    "charge.refunded",
-    "charge.refund_reverted",
-    "refund.created",
-    "refund.succeeded",
-    "refund.failed",
-    "reconciliation.exception_opened",
-    "payout.paid",
-    "payout.failed",
-    "webhook_endpoint.disabled",
+/// Every event type, with when it is sent: what endpoints may subscribe to ('*' is all of them), what the
+/// docs site lists, and what `journal::emit` accepts (a type missing here fails every test that emits it).
+pub const EVENT_TYPES: &[(&str, &str)] = &[
+    ("charge.requires_action", "The issuer wants 3-D Secure: the shopper must authenticate (`next_action`)"),
+    ("charge.authorized", "The card was authorized; capture it (or void it) before it expires"),
+    ("charge.captured", "The charge was captured, in full or in part: the money is on its way to your balance"),
+    ("charge.failed", "The charge failed: declined, authentication failed or abandoned (`failure_code` says why)"),
+    ("charge.voided", "The authorization was released before capture"),
+    ("charge.expired", "The authorization lapsed before it was captured"),
+    ("charge.capture_failed", "The processor refused a capture; the charge stays authorized"),
+    ("charge.dispute_opened", "The cardholder disputed the charge at their bank"),
+    ("charge.refunded", "A refund of the charge succeeded (`amount_refunded` is the running total)"),
+    ("charge.refund_reverted", "A refund the processor later refused was reverted: the amount is yours again"),
+    ("refund.created", "A refund was asked for; the processor has not confirmed it yet"),
+    ("refund.succeeded", "The processor confirmed the refund"),
+    ("refund.failed", "The processor refused the refund (`failure_code` says why); nothing was refunded"),
+    ("reconciliation.exception_opened", "A settlement report disagrees with the ledger: someone should look"),
+    ("payout.paid", "A payout reached your bank account"),
+    ("payout.failed", "A payout was returned; its amount is back in your balance"),
+    ("webhook_endpoint.disabled", "An endpoint was disabled after failing for days"),
     // Sent only to the endpoint being tested, whatever it subscribes to (`deliveries::send_test`).
-    "webhook_endpoint.test",
+    ("webhook_endpoint.test", "A test event you asked for, sent to that endpoint only"),
 ];
+
+/// Whether `name` is an event type of the catalogue.
+pub fn is_event_type(name: &str) -> bool {
+    EVENT_TYPES.iter().any(|(known, _)| *known == name)
+}
 /// How long the previous secret keeps signing after a rotation, unless asked otherwise.
 pub const ROTATION_OVERLAP_SECONDS_DEFAULT: i64 = 24 * 60 * 60;
 pub const ROTATION_OVERLAP_SECONDS_MAX: i64 = 7 * 24 * 60 * 60;
@@ -99,7 +105,7 @@ pub fn check_events(events: &[String]) -> Result<(), EndpointError> {
     if events.len() == 1 && events[0] == "*" {
         return Ok(());
     }
-    match events.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
+    match events.iter().find(|e| !is_event_type(e)) {
         Some(unknown) => Err(EndpointError::UnknownEvent(unknown.clone())),
         None => Ok(()),
     }

@@ -48,7 +48,7 @@ impl EndpointRow {
 
 /// The event types a form offers (the test event is sent on demand, not subscribed to).
 fn subscribable() -> Vec<&'static str> {
-    EVENT_TYPES.iter().copied().filter(|t| *t != "webhook_endpoint.test").collect()
+    EVENT_TYPES.iter().map(|(name, _)| *name).filter(|t| *t != "webhook_endpoint.test").collect()
 }
 
 #[derive(Template)]
