@@ -186,13 +186,26 @@ PORT=$SHOP_PORT PAYGATE_EDGE_URL=http://127.0.0.1:$EDGE_PORT PAYGATE_SECRET_KEY=
   PAYGATE_PUBLISHABLE_KEY=$PAYGATE_PK_TEST PAYGATE_WEBHOOK_SECRET=$PAYGATE_WEBHOOK_SECRET \
   start_service shop "http://127.0.0.1:$SHOP_PORT/api/config" 30 "$ROOT" node examples/shop/server.mjs
 
+# What the documentation's snippets use (docs/site): the edge's address and the fake processors' keys, beside
+# the demo keys, so `. .local/dev-keys.env` is all a reader sources.
+(umask 077 && grep -vE '^(PAYGATE_API|STRIPE_FAKE_KEY|CHECKOUT_FAKE_KEY)=' "$KEYS" > "$KEYS.new" &&
+  printf 'PAYGATE_API=http://127.0.0.1:%s\nSTRIPE_FAKE_KEY=%s\nCHECKOUT_FAKE_KEY=%s\n' \
+    "$EDGE_PORT" "$STRIPE_FAKE_KEY" "$CHECKOUT_FAKE_KEY" >> "$KEYS.new" && mv "$KEYS.new" "$KEYS")
+
+step "documentation site (docs/site, built with mdBook)"
+DOCS_ADDR=${PAYGATE_DOCS_ADDR:-127.0.0.1:8088}
+./scripts/build_docs.sh
+start_service docs "http://$DOCS_ADDR/index.html" 30 "$ROOT" \
+  python3 -m http.server --bind "${DOCS_ADDR%:*}" "${DOCS_ADDR##*:}" --directory "$CARGO_TARGET_DIR/docs-site"
+
 step "running"
 cat <<TXT
   demo shop       http://127.0.0.1:$SHOP_PORT          (open it: the checkout page with the card form; its Apple Pay
                   button shows only in Safari with Apple Pay, on a domain registered with POST /v1/apple_pay/domains)
   dashboard       http://127.0.0.1:$EDGE_PORT/dashboard/   (sign in as $PAYGATE_DEMO_EMAIL, password
                   $PAYGATE_DEMO_PASSWORD; or create an account at /dashboard/sign-up)
-  edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health and /ready)
+  edge API        http://127.0.0.1:$EDGE_PORT          (public entry point; try /health, /ready, /v1/openapi.json)
+  docs            http://$DOCS_ADDR     (guides and the API reference; start with the quickstart)
   ledger backend  http://$BACKEND_ADDR     (internal, edge-signed requests only; /health, /ready)
   sandbox         http://$SANDBOX_ADDR     (the test-mode card network)
   fake Stripe     http://$STRIPE_ADDR     (account key $STRIPE_FAKE_KEY: route to it with

@@ -50,6 +50,10 @@ run_step "the repository stands alone (no reference outside it)" bash -c '! git 
 run_step "format (cargo fmt --check)" cargo fmt --all --check
 run_step "lint (cargo clippy, warnings are errors)" cargo clippy "${NATIVE[@]}" --all-targets -q -- -D warnings
 run_step "unit and integration tests (core, ledger backend on PostgreSQL)" cargo test "${NATIVE[@]}" -q --no-fail-fast
+run_step "docs site: pages generated from the code, mdBook build (a warning fails it)" ./scripts/build_docs.sh
+run_step "the public and the backend's OpenAPI documents validate (openapi-spec-validator)" bash -c \
+  '"$CARGO_TARGET_DIR/debug/paygate-docs" --backend-openapi "$CARGO_TARGET_DIR/openapi-backend.json" &&
+   .venv/bin/openapi-spec-validator docs/site/src/reference/openapi.json "$CARGO_TARGET_DIR/openapi-backend.json"'
 run_step "core builds for wasm32" cargo build -p paygate-core --target wasm32-unknown-unknown --release -q
 run_step "Standard Webhooks interop with the Python reference library" \
   .venv/bin/python core/interop/standard_webhooks_interop.py
@@ -61,8 +65,8 @@ run_step "edge unit tests (vault cipher, key parsing)" cargo test -p paygate-edg
 run_step "browser build (card and Apple Pay elements, npm package, demo shop install)" ./scripts/build_browser.sh
 run_step "edge worker build (worker-build)" bash -c 'cd edge-api && worker-build --release >/dev/null'
 run_step "npm package: loader, types, tarball (node --test)" node --test npm/tests/
-run_step "edge on workerd; demo shop and dashboard in Chromium (node --test)" \
-  node --test edge-api/tests/ examples/shop/tests/ ledger-backend/tests/browser/
+run_step "edge on workerd; demo shop, dashboard and the docs' snippets in Chromium; the docs' links (node --test)" \
+  node --test edge-api/tests/ examples/shop/tests/ ledger-backend/tests/browser/ docs/site/tests/
 
 printf '\n\033[1m==> summary\033[0m\n'
 printf '  %s\n' "${results[@]}"
