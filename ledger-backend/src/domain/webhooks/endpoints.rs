@@ -25,7 +25,10 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("charge.expired", "The authorization lapsed before it was captured"),
     ("charge.capture_failed", "The processor refused a capture; the charge stays authorized"),
     ("charge.dispute_opened", "The cardholder disputed the charge at their bank"),
-    ("charge.refunded", "A refund of the charge was made: `amount_refunded`, the running total, includes it (`refund.succeeded` says when the processor confirms it)"),
+    (
+        "charge.refunded",
+        "A refund of the charge was made: `amount_refunded`, the running total, includes it (`refund.succeeded` says when the processor confirms it)",
+    ),
     ("charge.refund_reverted", "A refund the processor later refused was reverted: the amount is yours again"),
     ("refund.created", "A refund was made; `status` says whether the processor has confirmed it yet"),
     ("refund.succeeded", "The processor confirmed the refund"),
