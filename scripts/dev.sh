@@ -20,7 +20,10 @@ mkdir -p "$LOG_DIR"
 groups=()
 started_pg=""
 cleanup() {
-  trap - EXIT INT TERM
+  # Ignored, not reset: a second Ctrl-C (or a signal sent to the whole group twice) must not cut the cleanup
+  # short and leave services running.
+  trap - EXIT
+  trap '' INT TERM
   step "stopping"
   for pgid in "${groups[@]}"; do kill -TERM -- "-$pgid" 2>/dev/null || true; done
   # Give each group a moment to finish gracefully, then make sure nothing is left.

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pageSnippets } from './markdown.mjs';
+import { handWrittenPages, pageSnippets } from './markdown.mjs';
 
 const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rootDir = path.resolve(siteDir, '../..');
@@ -82,8 +82,7 @@ test('every error code the API can answer has the page its type URL names', (t) 
 
 test('the guides link only into the site or to other sites over https', (t) => {
   // The Markdown sources too, so a link mdBook does not rewrite (an autolink, a raw <a>) is held to the rule.
-  const pages = ['introduction.md', 'quickstart.md', ...fs.readdirSync(path.join(siteDir, 'src/guides')).map((f) => `guides/${f}`)];
-  for (const page of pages) {
+  for (const page of handWrittenPages(path.join(siteDir, 'src'))) {
     const text = fs.readFileSync(path.join(siteDir, 'src', page), 'utf8');
     const prose = pageSnippets(text).reduce((rest, snippet) => rest.replace(snippet.code, ''), text);
     for (const match of prose.matchAll(/\]\((http[^)\s]*)\)|<(http[^>\s]*)>/g)) {
@@ -91,4 +90,12 @@ test('the guides link only into the site or to other sites over https', (t) => {
       t.assert.ok(/^https:\/\/|^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url), `${page}: ${url}`);
     }
   }
+});
+
+test('every hand-written page is in the table of contents (mdBook renders only what SUMMARY.md lists)', (t) => {
+  const summary = fs.readFileSync(path.join(siteDir, 'src/SUMMARY.md'), 'utf8');
+  const listed = new Set([...summary.matchAll(/\]\(([^)]+\.md)\)/g)].map((m) => m[1]));
+  const pages = handWrittenPages(path.join(siteDir, 'src'));
+  t.assert.ok(pages.length >= 10, `${pages.length} pages`);
+  for (const page of pages) t.assert.ok(listed.has(page), `${page} is not in SUMMARY.md`);
 });

@@ -1,4 +1,16 @@
-// The fenced code blocks of a Markdown page, as the snippet runner and its own test read them.
+// The site's hand-written pages and their fenced code blocks, as the snippet runner and the link check read them.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/// Every hand-written page under `src` (relative paths): all Markdown but SUMMARY.md and the generated folders.
+export function handWrittenPages(src) {
+  const walk = (dir) => fs.readdirSync(path.join(src, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = dir ? `${dir}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) return ['reference', 'errors'].includes(relative) ? [] : walk(relative);
+    return entry.name.endsWith('.md') && relative !== 'SUMMARY.md' ? [relative] : [];
+  });
+  return walk('').sort();
+}
 
 /// Every fenced block (``` or ~~~) of `text`: `{lang, flags, info, code, line}`, where the info string
 /// `sh,expect=card_declined` gives lang `sh` and flags `['expect=card_declined']`.

@@ -12,13 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStack, startHttpServer } from '../../../edge-api/tests/helpers.mjs';
 import { launchChromium } from '../../../examples/shop/tests/chromium.mjs';
-import { pageSnippets } from './markdown.mjs';
+import { handWrittenPages, pageSnippets } from './markdown.mjs';
 
 const siteDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rootDir = path.resolve(siteDir, '../..');
 const workDir = path.join(process.env.CARGO_TARGET_DIR ?? path.join(rootDir, 'target'), 'docs-snippets');
 const BLOCK_TIMEOUT_MS = 90_000;
-const PAGES = ['quickstart.md', ...fs.readdirSync(path.join(siteDir, 'src/guides')).sort().map((f) => `guides/${f}`), 'introduction.md'];
+const PAGES = handWrittenPages(path.join(siteDir, 'src'));
 
 let stack;
 let browser;
