@@ -235,7 +235,10 @@ fn collect_fields(schema: &Value, prefix: &str, rows: &mut Vec<Vec<String>>) {
     for (name, property) in schema["properties"].as_object().into_iter().flatten() {
         let full = format!("{prefix}{name}");
         let nested = property["properties"].is_object() && prefix.matches('.').count() < 2;
-        let mut description = property["description"].as_str().unwrap_or_default().to_owned();
+        let mut description = match property["description"].as_str() {
+            Some(text) => text.to_owned(),
+            None => usual_description(name, property),
+        };
         if let Some(examples) = property["examples"].as_array() {
             let examples: Vec<String> =
                 examples.iter().map(|e| format!("`{}`", e.as_str().unwrap_or_default())).collect();
@@ -246,6 +249,22 @@ fn collect_fields(schema: &Value, prefix: &str, rows: &mut Vec<Vec<String>>) {
         if nested {
             collect_fields(property, &format!("{full}."), rows);
         }
+    }
+}
+
+/// What a field that says nothing of itself means, from its name and shape: the fields every object has, ids
+/// and times.
+fn usual_description(name: &str, schema: &Value) -> String {
+    let prefix = schema["pattern"].as_str().and_then(|p| p.strip_prefix('^')?.split('_').next().map(str::to_owned));
+    let time = schema["format"] == "date-time";
+    match (name, prefix) {
+        ("id", Some(prefix)) => format!("Its id, `{prefix}_…`"),
+        ("object", _) => "What kind of object this is".into(),
+        ("livemode", _) => "`true` in live mode, `false` in test mode".into(),
+        ("created", _) => "When it was made (RFC 3339, UTC)".into(),
+        (_, Some(prefix)) => format!("A `{prefix}_…` id"),
+        _ if time => "A time (RFC 3339, UTC)".into(),
+        _ => String::new(),
     }
 }
 
@@ -278,6 +297,18 @@ mod tests {
         assert_eq!(type_text(&json!({ "type": ["string", "null"] })), "string or null");
         assert_eq!(type_text(&json!({ "type": "array", "items": { "type": "integer" } })), "array of integer");
         assert_eq!(type_text(&json!({ "type": "string", "enum": ["a", "b"] })), "one of `a`, `b`");
+    }
+
+    #[test]
+    fn common_fields_say_what_they_are_when_their_schema_does_not() {
+        let id = json!({ "type": "string", "pattern": "^ch_[0-9a-z]{26}$" });
+        assert_eq!(usual_description("id", &id), "Its id, `ch_…`");
+        assert_eq!(usual_description("charge", &id), "A `ch_…` id");
+        assert_eq!(
+            usual_description("expires_at", &json!({ "type": "string", "format": "date-time" })),
+            "A time (RFC 3339, UTC)"
+        );
+        assert_eq!(usual_description("note", &json!({ "type": "string" })), "");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::api::{Answer, Endpoint, PAGINATION, QueryParam};
 use super::path_id::PathId;
-use super::schemas::{boolean, id, metadata, minor_amount, request};
+use super::schemas::{boolean, described, id, metadata, minor_amount, request};
 use super::{ApiError, AppState, MerchantCaller, pagination};
 use crate::domain::charges::{self, ChargeError, CreateContext, ListFilter, MadaRule, NewCharge, Operation};
 use crate::domain::page::Page;
@@ -166,10 +166,16 @@ fn create_schema() -> serde_json::Value {
         &[
             ("amount", positive("In the currency's minor unit")),
             ("currency", json!({ "type": "string", "description": "ISO 4217 code (case-insensitive)" })),
-            ("source", id("tok")),
-            ("capture", boolean()),
-            ("description", text(DESCRIPTION_CHARS_MAX)),
-            ("statement_descriptor", text(STATEMENT_DESCRIPTOR_CHARS_MAX)),
+            ("source", described(id("tok"), "A token from `@paygate/js` (or `POST /v1/tokens`), single use")),
+            ("capture", described(boolean(), "`false` only authorizes: capture later, or void (default `true`)")),
+            ("description", described(text(DESCRIPTION_CHARS_MAX), "Yours, shown in the dashboard")),
+            (
+                "statement_descriptor",
+                described(
+                    text(STATEMENT_DESCRIPTOR_CHARS_MAX),
+                    "What the shopper's statement shows, where the processor allows it",
+                ),
+            ),
             ("metadata", metadata()),
         ],
         &["amount", "currency", "source"],

@@ -54,6 +54,12 @@ pub fn signed_minor(description: &str) -> Value {
     json!({ "type": "integer", "format": "int64", "description": description })
 }
 
+/// `schema` with a description (what the API reference shows beside the field).
+pub fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = json!(description);
+    schema
+}
+
 pub fn metadata() -> Value {
     json!({ "type": "object", "additionalProperties": { "type": "string" }, "description": "Up to 50 string values of the merchant's own" })
 }
@@ -128,15 +134,22 @@ fn charge() -> Value {
         ("id", id("ch")),
         ("object", constant("charge")),
         ("livemode", boolean()),
-        ("status", one_of_strings(&charge_statuses())),
+        (
+            "status",
+            described(
+                one_of_strings(&charge_statuses()),
+                "Where the charge is: `pending` while its outcome is unknown, `requires_action` while the shopper \
+                 authenticates, then `authorized`, `captured`, (`partially_`)`refunded`, or `failed`, `voided`, `expired`",
+            ),
+        ),
         ("amount", minor_amount("Asked for")),
         ("amount_authorized", minor_amount("Held on the card")),
         ("amount_captured", minor_amount("Taken")),
         ("amount_refunded", minor_amount("Given back, including refunds still pending")),
         ("currency", currency()),
-        ("capture", boolean()),
-        ("source", id("tok")),
-        ("payment_method", one_of_strings(&["card", "apple_pay"])),
+        ("capture", described(boolean(), "Whether the authorization is captured at once")),
+        ("source", described(id("tok"), "The token the charge spent")),
+        ("payment_method", described(one_of_strings(&["card", "apple_pay"]), "How the shopper paid")),
         (
             "processor",
             nullable(object(&[
@@ -156,11 +169,20 @@ fn charge() -> Value {
                 json!({ "type": "object", "properties": { "type": one_of_strings(&["card", "apple_pay"]), "card": card }, "required": ["type", "card"], "additionalProperties": false }),
             ),
         ),
-        ("description", nullable(string())),
-        ("statement_descriptor", nullable(string())),
+        ("description", described(nullable(string()), "Your description, shown in the dashboard")),
+        (
+            "statement_descriptor",
+            described(nullable(string()), "What the shopper's statement shows, where the processor allows it"),
+        ),
         ("metadata", metadata()),
-        ("failure_code", nullable(string())),
-        ("failure_message", nullable(string())),
+        (
+            "failure_code",
+            described(
+                nullable(string()),
+                "Why it failed: a decline code (`generic_decline`, `insufficient_funds`, …) or `authentication_failed`, `authentication_abandoned`, `processing_error`",
+            ),
+        ),
+        ("failure_message", described(nullable(string()), "The failure in words, for you (not the shopper)")),
         (
             "failure_processor_code",
             nullable(json!({ "type": "string", "description": "The processor's own code for the decline" })),
@@ -171,7 +193,7 @@ fn charge() -> Value {
                              "description": "An operation the processor accepted and has not confirmed yet; an event follows when it ends" })),
         ),
         ("created", timestamp()),
-        ("authorization_expires_at", nullable(timestamp())),
+        ("authorization_expires_at", described(nullable(timestamp()), "When an uncaptured authorization lapses")),
         (
             "next_action",
             nullable(object(&[
@@ -197,10 +219,22 @@ fn refund() -> Value {
         ("object", constant("refund")),
         ("livemode", boolean()),
         ("charge", id("ch")),
-        ("status", one_of_strings(&["pending", "succeeded", "failed"])),
+        (
+            "status",
+            described(
+                one_of_strings(&["pending", "succeeded", "failed"]),
+                "`pending` until the processor confirms it; the amount of a `failed` refund is yours again",
+            ),
+        ),
         ("amount", minor_amount("Given back")),
         ("currency", currency()),
-        ("reason", nullable(one_of_strings(&["duplicate", "fraudulent", "requested_by_customer"]))),
+        (
+            "reason",
+            described(
+                nullable(one_of_strings(&["duplicate", "fraudulent", "requested_by_customer"])),
+                "Why you refunded",
+            ),
+        ),
         ("metadata", metadata()),
         ("failure_code", nullable(string())),
         ("created", timestamp()),
@@ -247,8 +281,8 @@ fn balance() -> Value {
     object(&[
         ("object", constant("balance")),
         ("livemode", boolean()),
-        ("pending", array(line.clone())),
-        ("available", array(line)),
+        ("pending", described(array(line.clone()), "Per currency: captured, not yet settled by the processor")),
+        ("available", described(array(line), "Per currency: settled by the processor, not yet paid out to your bank")),
     ])
 }
 
