@@ -27,7 +27,8 @@ export function section() {
   const { version, integrity } = current();
   const url = `https://api.paygate.dev/js/${version}/paygate.mjs`;
   return `${START}
-The loader on Paygate's CDN at this package's version. A versioned file never changes, so its hash holds:
+The loader on Paygate's CDN at this package's version. A versioned file is never changed (a changed loader is
+a new version), so its hash holds:
 
 | File | Integrity |
 |---|---|
@@ -43,9 +44,10 @@ The loader on Paygate's CDN at this package's version. A versioned file never ch
 </script>
 \`\`\`
 
-\`/js/v1/paygate.mjs\` follows the newest 1.x-compatible loader and has no fixed hash: pin the versioned URL
+\`/js/v1/paygate.mjs\` serves the loader of the current deployment and has no fixed hash: pin the versioned URL
 when you use SRI. The iframes' own files need nothing from you: \`card.html\` and \`apple-pay.html\` name their
-content-hashed script, stylesheet and WebAssembly with their integrity hashes.
+content-hashed script and stylesheet with integrity hashes, and that script loads the WebAssembly by its
+content-hashed name.
 ${END}`;
 }
 

@@ -139,6 +139,8 @@ for (const page of PAGES) {
     const snippets = pageSnippets(fs.readFileSync(path.join(siteDir, 'src', page), 'utf8'));
     const dir = path.join(workDir, page.replace(/[/.]/g, '_'));
     fs.mkdirSync(dir, { recursive: true });
+    // The page runs in a folder like a shop's project: `@paygate/js` installed from its tarball (the demo shop's).
+    fs.symlinkSync(path.join(rootDir, 'examples/shop/node_modules'), path.join(dir, 'node_modules'));
     const { keys } = stack.newMerchant();
     const port = await freePort();
     let env = {
