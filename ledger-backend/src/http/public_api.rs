@@ -45,7 +45,17 @@ pub fn document(v1: &[Endpoint]) -> Value {
         if let Some(example) = example {
             operation["requestBody"]["content"]["application/json"]["example"] = example;
         }
-        with_edge_answers(&mut operation, Some(problem));
+        let post = endpoint.method == axum::http::Method::POST;
+        if post && !endpoint.idempotency_key {
+            // The edge deduplicates every POST that carries a key; only money-moving ones require it.
+            let parameters = operation["parameters"].as_array_mut().expect("operation() lists parameters");
+            parameters.push(json!({
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Optional here: a retry with the same key and body gets the first answer",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+            }));
+        }
+        with_edge_answers(&mut operation, Some(problem), post);
         let item = paths.entry(path).or_insert_with(|| json!({}));
         item[endpoint.method.as_str().to_ascii_lowercase()] = operation;
     }
@@ -151,12 +161,13 @@ fn headers() -> Value {
 
 /// What the edge adds to every operation it answers or forwards: `Request-Id` on every answer, 429 when a
 /// key (or a client address) is over its limit, and `Idempotent-Replayed` on a replayed answer.
-/// `problem`, if given, is the example of the operation's 4XX answer.
-fn with_edge_answers(operation: &mut Value, problem: Option<Value>) {
+/// `problem`, if given, is the example of the operation's 4XX answer; `replayable` when the edge may answer a
+/// retry with the stored answer (a forwarded POST with an Idempotency-Key).
+fn with_edge_answers(operation: &mut Value, problem: Option<Value>, replayable: bool) {
     let Some(responses) = operation["responses"].as_object_mut() else { return };
     for (status, response) in responses.iter_mut() {
         response["headers"]["Request-Id"] = json!({ "$ref": "#/components/headers/Request-Id" });
-        if status.starts_with('2') && operation_is_idempotent(response) {
+        if status.starts_with('2') && replayable {
             response["headers"]["Idempotent-Replayed"] = json!({ "$ref": "#/components/headers/Idempotent-Replayed" });
         }
     }
@@ -165,10 +176,6 @@ fn with_edge_answers(operation: &mut Value, problem: Option<Value>) {
     if let (Some(example), Some(answer)) = (problem, responses.get_mut("4XX")) {
         answer["content"][problem::CONTENT_TYPE]["example"] = example;
     }
-}
-
-fn operation_is_idempotent(response: &Value) -> bool {
-    response["description"].as_str().is_some_and(|d| d.starts_with("Replay"))
 }
 
 fn problem_example(code: ErrorCode, param: Option<&str>) -> Value {
@@ -318,7 +325,7 @@ fn edge_operation(route: EdgeRoute, method: &str) -> Value {
         EdgeRoute::Health | EdgeRoute::Ready | EdgeRoute::OpenApi | EdgeRoute::ApplePayDomainAssociation
     );
     if limited {
-        with_edge_answers(&mut operation, problem);
+        with_edge_answers(&mut operation, problem, false);
     } else if let Some(responses) = operation["responses"].as_object_mut() {
         for response in responses.values_mut() {
             response["headers"]["Request-Id"] = json!({ "$ref": "#/components/headers/Request-Id" });

@@ -71,6 +71,19 @@ async fn every_public_operation_says_who_may_call_it_and_how_it_fails() {
             _ => &["secretKey"],
         };
         assert_eq!(schemes, expected, "{method} {path}");
+        if method == "POST" && expected == ["secretKey"] {
+            // Every forwarded POST takes an Idempotency-Key; the money-moving ones (core's rule) require it.
+            let key = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+                .unwrap_or_else(|| panic!("POST {path} does not document the Idempotency-Key header"));
+            assert_eq!(key["required"], paygate_core::idempotency::requires_key("POST", &path), "POST {path}");
+            let replayed =
+                &operation["responses"].as_object().unwrap().iter().find(|(s, _)| s.starts_with('2')).unwrap().1;
+            assert!(replayed["headers"]["Idempotent-Replayed"].is_object(), "POST {path}: Idempotent-Replayed");
+        }
         if !matches!(method.as_str(), "OPTIONS")
             && !matches!(tag, "meta")
             && path != "/.well-known/apple-developer-merchantid-domain-association"
