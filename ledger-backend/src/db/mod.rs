@@ -23,6 +23,10 @@ pub async fn connect(database_url: &str, connections_max: u32, role: Role) -> Re
     PgPoolOptions::new()
         .max_connections(connections_max)
         .acquire_timeout(DB_ACQUIRE_TIMEOUT)
+        // sqlx pings an idle connection before handing it out; an API connection's `before_acquire` statement
+        // (below) already proves it alive, and a failure there closes it and takes another, so the ping would
+        // be a second round trip for nothing on every hand-out.
+        .test_before_acquire(role != Role::Api)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 // Our hot tables are partitioned. With the default plan cache mode PostgreSQL re-plans

@@ -69,6 +69,49 @@ async fn an_unbalanced_ledger_transaction_is_rejected_at_commit() {
 }
 
 #[tokio::test]
+async fn entries_cannot_be_added_to_a_ledger_transaction_already_committed() {
+    // The balance is checked once per ledger transaction, when the database transaction that wrote it commits:
+    // lines added later, balanced among themselves or not, would escape that check, so they are refused.
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let receivable = account(&app.pool, &merchant, "EUR", "processor_receivable").await;
+    let pending = account(&app.pool, &merchant, "EUR", "merchant_pending").await;
+    let id = write_transaction(&app.pool, &merchant, &[(receivable, "EUR", 700), (pending, "EUR", -700)])
+        .await
+        .expect("a balanced transaction commits");
+    for lines in [vec![(2_i16, receivable, 50_i64)], vec![(2, receivable, 50), (3, pending, -50)]] {
+        let mut tx = app.pool.begin().await.unwrap();
+        let mut refused = None;
+        for (line, account, amount) in &lines {
+            let inserted = sqlx::query(
+                "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount) VALUES ($1, $2, $3, 'EUR', $4)",
+            )
+            .bind(&id)
+            .bind(line)
+            .bind(account)
+            .bind(amount)
+            .execute(&mut *tx)
+            .await;
+            if let Err(error) = inserted {
+                refused = Some(error);
+                break;
+            }
+        }
+        let error = match refused {
+            Some(error) => error,
+            None => tx.commit().await.expect_err("lines added to a committed ledger transaction must not commit"),
+        };
+        assert_eq!(constraint_of(&error).as_deref(), Some("ledger_entries_written_with_transaction"), "{error}");
+    }
+    let lines: i64 = sqlx::query_scalar("SELECT count(*) FROM ledger_entries WHERE transaction_id = $1")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(lines, 2);
+}
+
+#[tokio::test]
 async fn balance_is_checked_per_currency_and_against_the_account() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;

@@ -51,8 +51,8 @@ pub struct CreateContext<'a> {
 pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeRecord, bool), ChargeError> {
     let charge_id = new_id::<ChargeKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
-    // Routing reads its table and the merchant's country first: only when a rule looks at the card, or the
-    // merchant is Saudi (Mada), is the vault asked to describe it, before any transaction is open.
+    // Routing reads its table and the merchant's country first, on one connection, before any transaction is
+    // open (and before the vault is asked about the card, below).
     let (table, country) = {
         let mut conn = ctx.pool.acquire().await?;
         (routing::get(&mut conn, ctx.scope).await?, merchants::country(&mut conn, ctx.scope.merchant_id).await?)
@@ -291,6 +291,9 @@ pub async fn apply_authorization(
     } else {
         charge
     };
+    // The charge as this transaction leaves it, answered without reading it again after the commit: each
+    // step's event reads it (`record_event`); a write after the last event clears it.
+    let mut latest = Some(charge.clone());
     let amount = charge.amount()?;
     let currency = charge.currency()?;
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
@@ -304,7 +307,7 @@ pub async fn apply_authorization(
             let step = Step { charge_id, from, to: status, amounts };
             set_status(&mut tx, &step, processor_reference).await?;
             set_card(&mut tx, charge_id, card.as_ref()).await?;
-            record_event(&mut tx, scope, charge_id, "charge.authorized").await?;
+            latest = Some(record_event(&mut tx, scope, charge_id, "charge.authorized").await?);
             if *captured {
                 let (captured_status, captured_amounts) =
                     transition(status, amounts, ChargeAction::Capture { amount })?;
@@ -313,7 +316,7 @@ pub async fn apply_authorization(
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
                 let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
                 set_status(&mut tx, &step, processor_reference).await?;
-                record_event(&mut tx, scope, charge_id, "charge.captured").await?;
+                latest = Some(record_event(&mut tx, scope, charge_id, "charge.captured").await?);
             } else if *capture_pending {
                 // A sale the processor authorized and captures on its own: claimed as a capture in flight,
                 // exactly as if we had asked for it, so recovery (or the processor's webhook) settles it.
@@ -322,6 +325,7 @@ pub async fn apply_authorization(
                     .bind(charge_id)
                     .execute(&mut *tx)
                     .await?;
+                latest = None;
                 let processor = charge.processor.clone().unwrap_or_default();
                 let attempt = AttemptStart {
                     id: &capture_attempt,
@@ -345,7 +349,7 @@ pub async fn apply_authorization(
         AuthorizeOutcome::Declined { code, raw_code, card } => {
             // The card first, so the `charge.failed` event shows which card was declined.
             set_card(&mut tx, charge_id, card.as_ref()).await?;
-            fail(&mut tx, scope, charge_id, from, *code, Some(raw_code)).await?;
+            latest = Some(fail(&mut tx, scope, charge_id, from, *code, Some(raw_code)).await?);
             response_code = Some(raw_code.clone());
             ("failed", None)
         }
@@ -355,17 +359,17 @@ pub async fn apply_authorization(
                 accounts::record_problem(&mut tx, account, detail).await?;
             }
             tracing::warn!(%charge_id, attempt_id, %detail, "processor account misconfigured");
-            fail(&mut tx, scope, charge_id, from, DeclineCode::ProcessorMisconfigured, None).await?;
+            latest = Some(fail(&mut tx, scope, charge_id, from, DeclineCode::ProcessorMisconfigured, None).await?);
             ("failed", None)
         }
         AuthorizeOutcome::TokenRejected { .. } => {
-            fail(&mut tx, scope, charge_id, from, DeclineCode::TokenUsed, None).await?;
+            latest = Some(fail(&mut tx, scope, charge_id, from, DeclineCode::TokenUsed, None).await?);
             ("failed", None)
         }
         // Certainly never processed: nothing was authorized, so the charge fails (the token is spent).
         AuthorizeOutcome::NotSent { detail } => {
             tracing::warn!(%charge_id, attempt_id, %detail, "processor not reached");
-            fail(&mut tx, scope, charge_id, from, DeclineCode::ProcessingError, Some("not_sent")).await?;
+            latest = Some(fail(&mut tx, scope, charge_id, from, DeclineCode::ProcessingError, Some("not_sent")).await?);
             ("failed", None)
         }
         AuthorizeOutcome::RequiresAction { processor_reference, redirect_url, card } => {
@@ -383,7 +387,7 @@ pub async fn apply_authorization(
             .bind(AUTHENTICATION_TTL_MINUTES as i32)
             .execute(&mut *tx)
             .await?;
-            record_event(&mut tx, scope, charge_id, "charge.requires_action").await?;
+            latest = Some(record_event(&mut tx, scope, charge_id, "charge.requires_action").await?);
             ("pending", Some(processor_reference.clone()))
         }
         AuthorizeOutcome::Pending { processor_reference } => {
@@ -417,8 +421,15 @@ pub async fn apply_authorization(
         .execute(&mut *tx)
         .await?;
     }
+    let charge = match latest {
+        Some(charge) => charge,
+        None => {
+            let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
+            sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
+        }
+    };
     tx.commit().await?;
-    super::get(pool, scope, charge_id).await
+    Ok(charge)
 }
 
 /// One step of an approved authorization: the charge moves `from` → `to` with `amounts`.
@@ -455,7 +466,7 @@ async fn fail(
     from: ChargeStatus,
     code: DeclineCode,
     processor_code: Option<&str>,
-) -> Result<(), ChargeError> {
+) -> Result<ChargeRecord, ChargeError> {
     transition(from, ChargeAmounts::default(), ChargeAction::Fail)?;
     let processor_code: Option<String> = processor_code.map(|c| c.chars().take(100).collect());
     sqlx::query(
@@ -528,12 +539,13 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
     Ok(())
 }
 
+/// Answers the charge as the event carries it, so a caller that ends its transaction here need not read it again.
 pub async fn record_event(
     conn: &mut PgConnection,
     scope: Scope,
     charge_id: ChargeId,
     event_type: &str,
-) -> Result<(), ChargeError> {
+) -> Result<ChargeRecord, ChargeError> {
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
     let charge: ChargeRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *conn).await?;
@@ -549,5 +561,5 @@ pub async fn record_event(
     };
     journal::audit(&mut *conn, scope, entry).await?;
     journal::emit(conn, scope, event_type, &charge_id.to_string(), object).await?;
-    Ok(())
+    Ok(charge)
 }

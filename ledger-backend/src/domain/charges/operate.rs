@@ -211,9 +211,10 @@ pub async fn apply(
             .execute(&mut *tx)
             .await?;
             attempt("succeeded").execute(&mut *tx).await?;
-            record_event(&mut tx, scope, charge_id, event_type).await?;
+            // The event's read of the charge is the answer: no read again after the commit.
+            let charge = record_event(&mut tx, scope, charge_id, event_type).await?;
             tx.commit().await?;
-            super::get(pool, scope, charge_id).await
+            Ok(charge)
         }
         OperationOutcome::Failed { code } => {
             // A capture the processor had accepted (pending) and then declined is news to the merchant, who
