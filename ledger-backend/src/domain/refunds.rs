@@ -181,6 +181,8 @@ pub async fn settle(
         // Already settled by someone else (the recovery job); that answer stands.
         return get(pool, scope, refund_id).await;
     };
+    // The refund as this transaction leaves it, answered without a read after the commit: its event reads it.
+    let mut latest = None;
     match outcome {
         OperationOutcome::Succeeded { reference } => {
             // The processor's id for the refund is what its reports name it by (reconciliation).
@@ -194,7 +196,7 @@ pub async fn settle(
             .execute(&mut *tx)
             .await?;
             attempt("succeeded").execute(&mut *tx).await?;
-            record(&mut tx, scope, "refund.succeeded", refund_id, None).await?;
+            latest = Some(record(&mut tx, scope, "refund.succeeded", refund_id, None).await?);
         }
         OperationOutcome::Failed { code } => {
             let charge = lock_charge(&mut tx, scope, charge_id).await?;
@@ -217,7 +219,7 @@ pub async fn settle(
             let subject = Subject { charge_id: Some(charge_id), refund_id: Some(refund_id) };
             journal::post(&mut tx, scope, charge.currency()?, LedgerEvent::RefundReverted { amount }, subject).await?;
             attempt("failed").execute(&mut *tx).await?;
-            record(&mut tx, scope, "refund.failed", refund_id, None).await?;
+            latest = Some(record(&mut tx, scope, "refund.failed", refund_id, None).await?);
             charges::record_event(&mut tx, scope, charge_id, "charge.refund_reverted").await?;
         }
         OperationOutcome::Pending { reference } => {
@@ -238,8 +240,15 @@ pub async fn settle(
             tracing::warn!(%refund_id, attempt_id, %detail, "refund outcome unknown; left for recovery");
         }
     }
+    let refund = match latest {
+        Some(refund) => refund,
+        None => {
+            let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
+            sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *tx).await?
+        }
+    };
     tx.commit().await?;
-    get(pool, scope, refund_id).await
+    Ok(refund)
 }
 
 async fn lock_charge(conn: &mut PgConnection, scope: Scope, charge_id: ChargeId) -> Result<ChargeRecord, ChargeError> {
@@ -358,14 +367,14 @@ async fn reserve(
     Ok(charge.currency()?)
 }
 
-/// The audit row and outbox event of a refund's change, carrying the refund as it now is.
+/// The audit row and outbox event of a refund's change, carrying the refund as it now is (and answered).
 async fn record(
     conn: &mut PgConnection,
     scope: Scope,
     event_type: &str,
     refund_id: RefundId,
     request_id: Option<&str>,
-) -> Result<(), RefundError> {
+) -> Result<RefundRecord, RefundError> {
     let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
     let refund: RefundRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *conn).await?;
@@ -381,7 +390,7 @@ async fn record(
     journal::audit(&mut *conn, scope, entry).await?;
     journal::emit(conn, scope, event_type, &refund_id.to_string(), wire::to_value(&wire::Refund::from(&refund)))
         .await?;
-    Ok(())
+    Ok(refund)
 }
 
 pub async fn get(pool: &PgPool, scope: Scope, id: paygate_core::id::RefundId) -> Result<RefundRecord, RefundError> {

@@ -12,7 +12,7 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Authorization, Connector, Flow, OperationOutcome, Processors};
 use paygate_core::Amount;
-use paygate_core::charge::{ChargeAction, ChargeStatus, TransitionError, transition};
+use paygate_core::charge::{ChargeAction, ChargeStatus, transition};
 use paygate_core::id::{AttemptKind, ChargeId};
 use paygate_core::ledger::LedgerEvent;
 use sqlx::PgPool;
@@ -78,27 +78,14 @@ pub async fn operate(
     charge_id: ChargeId,
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
-    let charge = super::get(pool, scope, charge_id).await?;
-    // Voiding a charge that waits for its authentication gives the authentication up now, as its deadline would:
-    // the processor cancels (or says it was approved after all), then the charge is decided.
-    if matches!(operation, Operation::Void) && charge.status()? == ChargeStatus::RequiresAction {
-        return super::authentication::give_up(pool, processors, scope, charge_id).await;
-    }
-    if charge.mada {
-        match operation {
-            Operation::Void => return Err(ChargeError::Mada(super::MadaRule::NoVoid)),
-            Operation::Capture { .. } => return Err(ChargeError::Mada(super::MadaRule::NoLaterCapture)),
-            // A Mada sale is never left authorized for expiry to void.
-            Operation::Expire => {}
-        }
-    }
-    let action = operation.action(&charge)?;
-    // Refuse what the state machine refuses before anything is claimed or sent.
-    transition(charge.status()?, charge.amounts()?, action)?;
     let attempt_id = new_id::<AttemptKind>().to_string();
-    claim(pool, &charge, operation, action, &attempt_id).await?;
-
-    let connector = connector_of(pool, processors, &charge).await?;
+    let Some(Claimed { charge, action, connector }) =
+        claim(pool, processors, scope, charge_id, operation, &attempt_id).await?
+    else {
+        // Voiding a charge that waits for its authentication gives the authentication up now, as its deadline
+        // would: the processor cancels (or says it was approved after all), then the charge is decided.
+        return super::authentication::give_up(pool, processors, scope, charge_id).await;
+    };
     let reference = charge.processor_reference.clone().unwrap_or_default();
     let authorization = Authorization { processor_reference: &reference };
     let outcome = match action {
@@ -110,15 +97,53 @@ pub async fn operate(
     apply(pool, scope, charge_id, operation, action, &attempt_id, outcome).await
 }
 
-/// Sets the marker and records the attempt in one committed transaction, or says why it cannot.
+/// An operation marked and its attempt recorded (committed): the charge as claimed, the action, the account's
+/// connector.
+struct Claimed {
+    charge: ChargeRecord,
+    action: ChargeAction,
+    connector: Connector,
+}
+
+/// Reads the charge locked, refuses what the rules refuse, then sets the marker, records the attempt and opens
+/// the account's credentials, in one transaction on one connection. Nothing is claimed unless all of it holds.
+/// `None`: a void of a charge still waiting for its authentication, which is given up instead.
 async fn claim(
     pool: &PgPool,
-    charge: &ChargeRecord,
+    processors: &Processors,
+    scope: Scope,
+    charge_id: ChargeId,
     operation: Operation,
-    action: ChargeAction,
     attempt_id: &str,
-) -> Result<(), ChargeError> {
+) -> Result<Option<Claimed>, ChargeError> {
     let mut tx = pool.begin().await?;
+    let select =
+        format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE");
+    let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(charge_id)
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(ChargeError::NotFound)?;
+    if matches!(operation, Operation::Void) && charge.status()? == ChargeStatus::RequiresAction {
+        return Ok(None);
+    }
+    if charge.mada {
+        match operation {
+            Operation::Void => return Err(ChargeError::Mada(super::MadaRule::NoVoid)),
+            Operation::Capture { .. } => return Err(ChargeError::Mada(super::MadaRule::NoLaterCapture)),
+            // A Mada sale is never left authorized for expiry to void.
+            Operation::Expire => {}
+        }
+    }
+    let action = operation.action(&charge)?;
+    // Refuse what the state machine refuses before anything is claimed or sent; then, an operation still at
+    // the processor (the charge is locked, so nothing else can be deciding it now).
+    transition(charge.status()?, charge.amounts()?, action)?;
+    if charge.pending_operation.is_some() {
+        return Err(ChargeError::OperationInFlight);
+    }
     let claimed = sqlx::query(
         "UPDATE charges SET pending_operation = $2, updated_at = now()
          WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL",
@@ -130,17 +155,7 @@ async fn claim(
     .rows_affected()
         == 1;
     if !claimed {
-        drop(tx);
-        // Someone else got there first: either still at the processor, or already done.
-        let now = super::get(pool, charge.scope(), charge.id).await?;
-        if now.pending_operation.is_some() {
-            return Err(ChargeError::OperationInFlight);
-        }
-        transition(now.status()?, now.amounts()?, action)?;
-        return Err(ChargeError::Transition(TransitionError::InvalidTransition {
-            from: now.status()?,
-            action: action.name(),
-        }));
+        return Err(ChargeError::OperationInFlight);
     }
     let amount = match action {
         ChargeAction::Capture { amount } => amount.minor(),
@@ -158,8 +173,12 @@ async fn claim(
         refund_id: None,
     };
     start_attempt(&mut tx, &attempt).await?;
+    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
+    let connector =
+        crate::domain::processors::accounts::connector(&mut tx, &processors.secrets_keys, charge.scope(), account)
+            .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Some(Claimed { charge, action, connector }))
 }
 
 /// Applies the processor's answer under our own claim. Also used by the recovery job.
