@@ -213,7 +213,18 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let outcome =
         outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
     let attempt_id = &planned[decided.min(planned.len() - 1)].0;
-    apply_authorization(ctx.pool, ctx.scope, charge_id, attempt_id, outcome).await.map(|charge| (charge, false))
+    let known = Decided { attempt_id, first_choice: decided == 0, alone: planned.len() == 1 };
+    apply_decided(ctx.pool, ctx.scope, charge_id, known, outcome).await.map(|charge| (charge, false))
+}
+
+/// Which attempt decided a charge, and what its caller knows of the others, so that statements that could
+/// change nothing are not sent.
+pub struct Decided<'a> {
+    pub attempt_id: &'a str,
+    /// The first account planned decided: the charge already names it.
+    pub first_choice: bool,
+    /// No other authorize attempt exists to close.
+    pub alone: bool,
 }
 
 /// At most this many accounts are offered for one charge (the first, and failovers).
@@ -244,6 +255,20 @@ pub async fn apply_authorization(
     attempt_id: &str,
     outcome: AuthorizeOutcome,
 ) -> Result<ChargeRecord, ChargeError> {
+    // Recovery, webhooks and returns from 3-D Secure know only the attempt: every statement is sent.
+    let known = Decided { attempt_id, first_choice: false, alone: false };
+    apply_decided(pool, scope, charge_id, known, outcome).await
+}
+
+/// `apply_authorization`, for a caller that knows more about the charge's attempts (`Decided`).
+pub async fn apply_decided(
+    pool: &PgPool,
+    scope: Scope,
+    charge_id: ChargeId,
+    known: Decided<'_>,
+    outcome: AuthorizeOutcome,
+) -> Result<ChargeRecord, ChargeError> {
+    let attempt_id = known.attempt_id;
     let mut tx = pool.begin().await?;
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 FOR UPDATE");
     let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?;
@@ -274,18 +299,23 @@ pub async fn apply_authorization(
         return Ok(charge);
     }
     // The attempt that decides names the account that served the charge (failover may have moved it off the
-    // first choice); every later operation goes there.
-    let served = sqlx::query(
-        "UPDATE charges c SET processor_account_id = a.processor_account_id, processor = a.processor,
+    // first choice); every later operation goes there. The first choice is the account the charge names already.
+    let served = if known.first_choice {
+        0
+    } else {
+        sqlx::query(
+            "UPDATE charges c SET processor_account_id = a.processor_account_id, processor = a.processor,
                 routing_rule = a.routing_rule
          FROM charge_attempts a WHERE c.id = $1 AND a.id = $2 AND a.charge_id = c.id
            AND a.processor_account_id IS DISTINCT FROM c.processor_account_id",
-    )
-    .bind(charge_id)
-    .bind(attempt_id)
-    .execute(&mut *tx)
-    .await?;
-    let charge: ChargeRecord = if served.rows_affected() > 0 {
+        )
+        .bind(charge_id)
+        .bind(attempt_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+    };
+    let charge: ChargeRecord = if served > 0 {
         let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
     } else {
@@ -305,9 +335,8 @@ pub async fn apply_authorization(
             let (status, amounts) = transition(from, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
             let step = Step { charge_id, from, to: status, amounts };
-            set_status(&mut tx, &step, processor_reference).await?;
-            set_card(&mut tx, charge_id, card.as_ref()).await?;
-            latest = Some(record_event(&mut tx, scope, charge_id, "charge.authorized").await?);
+            let authorized = set_status(&mut tx, &step, processor_reference, card.as_ref()).await?;
+            latest = Some(record_event_of(&mut tx, scope, authorized, "charge.authorized").await?);
             if *captured {
                 let (captured_status, captured_amounts) =
                     transition(status, amounts, ChargeAction::Capture { amount })?;
@@ -315,8 +344,8 @@ pub async fn apply_authorization(
                 let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
                 let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
-                set_status(&mut tx, &step, processor_reference).await?;
-                latest = Some(record_event(&mut tx, scope, charge_id, "charge.captured").await?);
+                let captured = set_status(&mut tx, &step, processor_reference, None).await?;
+                latest = Some(record_event_of(&mut tx, scope, captured, "charge.captured").await?);
             } else if *capture_pending {
                 // A sale the processor authorized and captures on its own: claimed as a capture in flight,
                 // exactly as if we had asked for it, so recovery (or the processor's webhook) settles it.
@@ -409,7 +438,7 @@ pub async fn apply_authorization(
     .bind(response_code)
     .execute(&mut *tx)
     .await?;
-    if attempt_outcome != "unknown" {
+    if attempt_outcome != "unknown" && !known.alone {
         // Decided: the charge's other authorize attempts were never processed (failed over from, or never
         // tried). While it is unknown they stay open, and recovery asks each account.
         sqlx::query(
@@ -440,23 +469,54 @@ struct Step {
     amounts: ChargeAmounts,
 }
 
-async fn set_status(conn: &mut PgConnection, step: &Step, processor_reference: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Moves the charge one approved step (and records the card the vault described, if given), answering the
+/// charge as it now is: the step's event carries it without reading it again.
+async fn set_status(
+    conn: &mut PgConnection,
+    step: &Step,
+    processor_reference: &str,
+    card: Option<&CardSummary>,
+) -> Result<ChargeRecord, ChargeError> {
+    let card_columns = match card {
+        Some(_) => {
+            ", card_brand = $8, card_bin = $9, card_last4 = $10, card_exp_month = $11, card_exp_year = $12,
+                      card_fingerprint = $13"
+        }
+        None => "",
+    };
+    let update = format!(
         "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
                 authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
-                next_action_url = NULL, action_expires_at = NULL, updated_at = now()
-         WHERE id = $1 AND status = $7",
-    )
-    .bind(step.charge_id)
-    .bind(step.to.as_str())
-    .bind(step.amounts.authorized.minor())
-    .bind(step.amounts.captured.minor())
-    .bind(processor_reference)
-    .bind(AUTHORIZATION_TTL_DAYS as i32)
-    .bind(step.from.as_str())
-    .execute(conn)
-    .await?;
-    Ok(())
+                next_action_url = NULL, action_expires_at = NULL, updated_at = now(){card_columns}
+         WHERE id = $1 AND status = $7
+         RETURNING {CHARGE_COLUMNS}"
+    );
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(update))
+        .bind(step.charge_id)
+        .bind(step.to.as_str())
+        .bind(step.amounts.authorized.minor())
+        .bind(step.amounts.captured.minor())
+        .bind(processor_reference)
+        .bind(AUTHORIZATION_TTL_DAYS as i32)
+        .bind(step.from.as_str());
+    if let Some(card) = card {
+        query = query
+            .bind(&card.brand)
+            .bind(&card.bin)
+            .bind(&card.last4)
+            .bind(card.exp_month)
+            .bind(card.exp_year)
+            .bind(&card.fingerprint);
+    }
+    match query.fetch_optional(&mut *conn).await? {
+        Some(charge) => Ok(charge),
+        // The charge is locked and was read in `step.from`, so this does not happen; if it did, nothing changed
+        // and the event carries the charge as it is.
+        None => {
+            let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(step.charge_id).fetch_one(&mut *conn).await?)
+        }
+    }
 }
 
 async fn fail(
@@ -549,6 +609,17 @@ pub async fn record_event(
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
     let charge: ChargeRecord =
         sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *conn).await?;
+    record_event_of(conn, scope, charge, event_type).await
+}
+
+/// `record_event` for a caller that holds the charge as the change left it (an `UPDATE … RETURNING`).
+pub async fn record_event_of(
+    conn: &mut PgConnection,
+    scope: Scope,
+    charge: ChargeRecord,
+    event_type: &str,
+) -> Result<ChargeRecord, ChargeError> {
+    let charge_id = charge.id;
     let object = crate::wire::to_value(&crate::wire::Charge::from(&charge));
     let actor = crate::domain::actor::current();
     let entry = AuditEntry {

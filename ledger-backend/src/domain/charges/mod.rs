@@ -8,7 +8,7 @@ mod operate;
 mod query;
 pub(crate) mod record;
 
-pub use create::{AttemptStart, record_event, start_attempt};
+pub use create::{AttemptStart, record_event, record_event_of, start_attempt};
 pub use create::{CreateContext, NewCharge, apply_authorization, create};
 pub use operate::{Operation, apply as apply_operation, connector_of, operate};
 pub use query::{ListFilter, get, list};

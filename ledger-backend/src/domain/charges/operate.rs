@@ -4,7 +4,7 @@
 //! An unknown answer keeps the claim for the recovery job: the processor may have acted.
 
 use super::ChargeError;
-use super::create::{AttemptStart, record_event, start_attempt};
+use super::create::{AttemptStart, record_event, record_event_of, start_attempt};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use crate::domain::journal::{self, Subject};
 use crate::domain::pricing;
@@ -219,19 +219,29 @@ pub async fn apply(
                 _ => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.voided"),
             };
             journal::post(&mut tx, scope, currency, event, subject).await?;
-            sqlx::query(
+            let update = format!(
                 "UPDATE charges SET status = $2, amount_captured = $3, pending_operation = NULL,
                         authorization_expires_at = NULL, updated_at = now()
-                 WHERE id = $1 AND status = 'authorized'",
-            )
-            .bind(charge_id)
-            .bind(status.as_str())
-            .bind(amounts.captured.minor())
-            .execute(&mut *tx)
-            .await?;
+                 WHERE id = $1 AND status = 'authorized'
+                 RETURNING {CHARGE_COLUMNS}"
+            );
+            // Locked with our marker above, so the update finds it, and its row is the event's. (Were it not
+            // authorized any more, nothing would change and the event would carry the charge as it is.)
+            let updated: Option<ChargeRecord> = sqlx::query_as(sqlx::AssertSqlSafe(update))
+                .bind(charge_id)
+                .bind(status.as_str())
+                .bind(amounts.captured.minor())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let charge = match updated {
+                Some(charge) => charge,
+                None => {
+                    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
+                    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
+                }
+            };
             attempt("succeeded").execute(&mut *tx).await?;
-            // The event's read of the charge is the answer: no read again after the commit.
-            let charge = record_event(&mut tx, scope, charge_id, event_type).await?;
+            let charge = record_event_of(&mut tx, scope, charge, event_type).await?;
             tx.commit().await?;
             Ok(charge)
         }
