@@ -7,6 +7,9 @@
 #   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
 #   scripts/bench.sh sdk      bytes of the loader and each element iframe (raw, gzip, brotli), mount() → ready
 #   scripts/bench.sh reconciliation  a 1,000,000-row settlement report imported and matched: rows/s, peak memory
+#   scripts/bench.sh statements  where the database's time goes in one scenario of the ledger benchmark:
+#                             pg_stat_statements over the scenario `BENCH_SCENARIO` names (default: the one
+#                             hot merchant through row-level security), the 25 costliest statements
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
 # production), never the test cluster with fsync off.
@@ -60,8 +63,34 @@ case "$what" in
     (cd edge-api && worker-build --release >/dev/null)
     node sdk/bench/sdk_bench.mjs
     ;;
+  statements)
+    # A cluster of its own: the extension must be loaded at start, and it costs a little on every statement.
+    url=$(pg_ensure pg-statements 54333 "-c shared_buffers=512MB -c shared_preload_libraries=pg_stat_statements")
+    machine
+    psql -qAtX "$url" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    scenario=${BENCH_SCENARIO:-"one hot merchant, sandbox | paygate_api"}
+    step "statements: the ledger benchmark's scenario \"$scenario\", measured alone"
+    # The stats are reset as the scenario before it ends and read as the scenario itself ends.
+    previous=""
+    DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench charges 2>&1 | while IFS= read -r line; do
+      printf '%s\n' "$line"
+      case "$line" in
+        "| "*"|"*)
+          if [ -n "$previous" ] && [[ $line == *"$scenario"* ]]; then
+            psql -X "$url" -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
+                round((total_exec_time / calls)::numeric, 3) AS ms_per_call, rows,
+                left(regexp_replace(query, '\s+', ' ', 'g'), 120) AS statement
+              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
+          fi
+          psql -qAtX "$url" -c "SELECT pg_stat_statements_reset()" >/dev/null
+          previous=$line
+          ;;
+      esac
+    done
+    pg_stop pg-statements
+    ;;
   *)
-    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk|reconciliation" >&2
+    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk|reconciliation|statements" >&2
     exit 2
     ;;
 esac
