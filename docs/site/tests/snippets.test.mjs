@@ -53,7 +53,8 @@ function startShell(cwd, env) {
     async run(file, { expect }) {
       const marker = `__snippet_done_${crypto.randomBytes(6).toString('hex')}__`;
       const curl = expect ? 'curl() { command curl "$@"; }' : 'curl() { command curl --fail-with-body "$@"; }';
-      child.stdin.write(`${curl}\nsource ${file} > ${file}.out 2>&1\necho ${marker}\nenv -0 > ${file}.env\n`);
+      // The environment is written before the marker, so it is complete when the marker is seen.
+      child.stdin.write(`${curl}\nsource ${file} > ${file}.out 2>&1\nenv -0 > ${file}.env\necho ${marker}\n`);
       const done = new Promise((resolve) => {
         const poll = setInterval(() => stdout.includes(marker) && (clearInterval(poll), resolve('done')), 50);
         exited.then(() => (clearInterval(poll), resolve('exited')));
