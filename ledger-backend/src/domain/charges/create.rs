@@ -315,12 +315,7 @@ pub async fn apply_decided(
         .await?
         .rows_affected()
     };
-    let charge: ChargeRecord = if served > 0 {
-        let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
-        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
-    } else {
-        charge
-    };
+    let charge: ChargeRecord = if served > 0 { read(&mut tx, charge_id).await? } else { charge };
     // The charge as this transaction leaves it, answered without reading it again after the commit: each
     // step's event reads it (`record_event`); a write after the last event clears it.
     let mut latest = Some(charge.clone());
@@ -452,10 +447,7 @@ pub async fn apply_decided(
     }
     let charge = match latest {
         Some(charge) => charge,
-        None => {
-            let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
-            sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
-        }
+        None => read(&mut tx, charge_id).await?,
     };
     tx.commit().await?;
     Ok(charge)
@@ -512,10 +504,7 @@ async fn set_status(
         Some(charge) => Ok(charge),
         // The charge is locked and was read in `step.from`, so this does not happen; if it did, nothing changed
         // and the event carries the charge as it is.
-        None => {
-            let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
-            Ok(sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(step.charge_id).fetch_one(&mut *conn).await?)
-        }
+        None => Ok(read(conn, step.charge_id).await?),
     }
 }
 
@@ -599,6 +588,12 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
     Ok(())
 }
 
+/// The charge as the current transaction sees it (its changes included).
+pub(super) async fn read(conn: &mut PgConnection, charge_id: ChargeId) -> Result<ChargeRecord, sqlx::Error> {
+    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(conn).await
+}
+
 /// Answers the charge as the event carries it, so a caller that ends its transaction here need not read it again.
 pub async fn record_event(
     conn: &mut PgConnection,
@@ -606,9 +601,7 @@ pub async fn record_event(
     charge_id: ChargeId,
     event_type: &str,
 ) -> Result<ChargeRecord, ChargeError> {
-    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
-    let charge: ChargeRecord =
-        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *conn).await?;
+    let charge = read(&mut *conn, charge_id).await?;
     record_event_of(conn, scope, charge, event_type).await
 }
 

@@ -235,10 +235,7 @@ pub async fn apply(
                 .await?;
             let charge = match updated {
                 Some(charge) => charge,
-                None => {
-                    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
-                    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?
-                }
+                None => super::create::read(&mut tx, charge_id).await?,
             };
             attempt("succeeded").execute(&mut *tx).await?;
             let charge = record_event_of(&mut tx, scope, charge, event_type).await?;
