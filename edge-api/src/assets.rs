@@ -33,7 +33,7 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response, Refusal> {
     let path = req.path();
     let fetcher = env.assets("ASSETS").map_err(unavailable)?;
     let request = req.clone().map_err(unavailable)?;
-    let mut fetched = fetcher.fetch_request(request).await.map_err(unavailable)?;
+    let fetched = fetcher.fetch_request(request).await.map_err(unavailable)?;
     let status = fetched.status_code();
     if status == 404 || ((300..400).contains(&status) && status != 304) {
         // No listings, no redirects to "pretty" names: a path is a file or nothing.
@@ -51,7 +51,7 @@ pub async fn serve(req: &Request, env: &Env) -> Result<Response, Refusal> {
     let body = if status == 304 || req.method() == Method::Head {
         Vec::new()
     } else {
-        fetched.bytes().await.map_err(unavailable)?
+        crate::fetch::body(fetched).await.map_err(unavailable)?
     };
     Ok(Response::from_bytes(body).map_err(unavailable)?.with_status(status).with_headers(headers))
 }

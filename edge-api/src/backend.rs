@@ -111,7 +111,7 @@ pub async fn call_shaped(
     let request = Request::new_with_init(&format!("{base}{path_and_query}"), &init)
         .map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     let fetch = Fetch::Request(request);
-    let mut response = match crate::fetch::within(fetch.send(), BACKEND_TIMEOUT).await {
+    let response = match crate::fetch::within(fetch.send(), BACKEND_TIMEOUT).await {
         Sent::Answered(response) => response,
         Sent::Unreachable(error) => {
             worker::console_error!("{} backend unreachable: {error}", on_behalf.request_id);
@@ -127,7 +127,7 @@ pub async fn call_shaped(
     let status = response.status_code();
     let content_type = response.headers().get("content-type").ok().flatten().unwrap_or_default();
     let headers = response.headers().entries().collect();
-    let body = response.bytes().await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
+    let body = crate::fetch::body(response).await.map_err(|_| Refusal::new(ErrorCode::UpstreamError))?;
     Ok(Answer { status, content_type, body, headers })
 }
 

@@ -186,14 +186,14 @@ async fn openapi(env: &Env, request_id: &str) -> std::result::Result<Response, R
     let url = format!("{backend}{}", internal::PUBLIC_OPENAPI_PATH)
         .parse()
         .map_err(|_| Refusal::new(ErrorCode::ServiceUnavailable))?;
-    let mut answer = match worker::Fetch::Url(url).send().await {
+    let answer = match worker::Fetch::Url(url).send().await {
         Ok(answer) if answer.status_code() == 200 => answer,
         _ => {
             worker::console_error!("{request_id} backend could not give the OpenAPI document");
             return Err(Refusal::new(ErrorCode::ServiceUnavailable).retry_after(5));
         }
     };
-    let body = answer.bytes().await.map_err(internal)?;
+    let body = crate::fetch::body(answer).await.map_err(internal)?;
     let mut response = Response::from_bytes(body).map_err(internal)?;
     let headers = response.headers_mut();
     headers.set("content-type", "application/json").map_err(internal)?;

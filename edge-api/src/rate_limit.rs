@@ -58,7 +58,7 @@ pub async fn enforce(env: &Env, name: String, limit: Limit) -> std::result::Resu
 /// Takes one request from bucket `name`.
 pub async fn take(env: &Env, name: &str, limit: Limit) -> Result<Decision> {
     let stub = crate::durable::object(env, BINDING, name)?;
-    crate::durable::post(&stub, "/take", serde_json::to_string(&limit)?).await?.json().await
+    crate::fetch::json(crate::durable::post(&stub, "/take", serde_json::to_string(&limit)?).await?).await
 }
 
 /// A token bucket: how many requests it holds now, as of when. (Fractions of a request accrue between

@@ -3,7 +3,7 @@
 // built) on a throwaway PostgreSQL database. Every test disposes what it started, so no workerd or
 // backend process outlives the run.
 import { Miniflare } from 'miniflare';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -76,6 +76,8 @@ export async function startEdge({
       collect(stderr);
     },
     ...(port === undefined ? {} : { host: '127.0.0.1', port }),
+    // A V8 inspector on loopback, for profiling the worker under a benchmark (edge-api/bench/profile.mjs).
+    ...(process.env.EDGE_INSPECTOR_PORT ? { inspectorPort: Number(process.env.EDGE_INSPECTOR_PORT) } : {}),
   });
   let url;
   try {
@@ -258,6 +260,9 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
     keys,
     merchant,
     newMerchant,
+    /// The backend's command line on this stack's database, without blocking (benchmarks make many merchants).
+    cli: (...args) => new Promise((resolve, reject) => execFile(ledger, args, { env: { ...process.env, ...common }, encoding: 'utf8' },
+      (error, stdout) => (error ? reject(error) : resolve(stdout.trim())))),
     secrets,
     backendUrl,
     stripe: { url: `http://127.0.0.1:${stripePort}`, key: stripeKey },

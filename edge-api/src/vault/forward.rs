@@ -139,11 +139,11 @@ async fn send(call: &ProcessorCall, url: &str, body: &str, request_id: &str) -> 
     let request = Request::new_with_init(url, &init).map_err(|_| Refusal::new(ErrorCode::InternalError))?;
     let fetch = Fetch::Request(request);
     Ok(match crate::fetch::within(fetch.send(), PROCESSOR_TIMEOUT).await {
-        Sent::Answered(mut response) => {
+        Sent::Answered(response) => {
             let status = response.status_code();
-            match response.text().await {
-                Ok(text) => CallResult::Answered { status, body: text },
-                Err(_) => CallResult::Unknown { reason: "the processor's answer broke off".into() },
+            match crate::fetch::body(response).await.map(String::from_utf8) {
+                Ok(Ok(text)) => CallResult::Answered { status, body: text },
+                _ => CallResult::Unknown { reason: "the processor's answer broke off".into() },
             }
         }
         // Never the URL's query, the headers or the body in the log: they hold credentials and the card.

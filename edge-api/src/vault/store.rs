@@ -52,12 +52,12 @@ pub enum Described {
 
 pub async fn describe(env: &Env, token: &str, merchant_id: &str, mode: &str) -> Result<Described> {
     let body = serde_json::json!({ "merchant_id": merchant_id, "mode": mode }).to_string();
-    call(env, token, "/describe", body).await?.json().await
+    crate::fetch::json(call(env, token, "/describe", body).await?).await
 }
 
 pub async fn take(env: &Env, token: &str, merchant_id: &str, mode: &str) -> Result<Taken> {
     let body = serde_json::json!({ "merchant_id": merchant_id, "mode": mode }).to_string();
-    call(env, token, "/take", body).await?.json().await
+    crate::fetch::json(call(env, token, "/take", body).await?).await
 }
 
 /// Who asks: only the merchant and mode that created a token may use or describe it.
