@@ -2,7 +2,8 @@
 # `make bench`: benchmarks (never tests: these machines are shared and noisy; nothing here asserts a
 # time). Prints Markdown tables for BENCHMARKS.md, with the machine they ran on.
 #
-#   scripts/bench.sh ledger   charges through the backend's HTTP API, then the same SQL under pgbench
+#   scripts/bench.sh ledger   charges through the backend's HTTP API; end to end through the edge and straight
+#                             to the release backend; then the same SQL and a lean reference under pgbench
 #   scripts/bench.sh edge     the latency the edge adds in front of the backend, and replays it serves alone
 #   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
 #   scripts/bench.sh sdk      bytes of the loader and each element iframe (raw, gzip, brotli), mount() → ready
@@ -10,6 +11,7 @@
 #   scripts/bench.sh statements  where the database's time goes in one scenario of the ledger benchmark:
 #                             pg_stat_statements over the scenario `BENCH_SCENARIO` names (default: the one
 #                             hot merchant through row-level security), the 25 costliest statements
+#                             (`BENCH_STATEMENTS` sets how many)
 #
 # PostgreSQL runs in its own durable cluster (.local/pg-bench: fsync and synchronous_commit on, as in
 # production), never the test cluster with fsync off.
@@ -33,14 +35,19 @@ case "$what" in
     machine
     step "HTTP: create + capture (cargo bench -p paygate-ledger --bench charges)"
     DATABASE_URL=$url cargo bench -q -p paygate-ledger --bench charges
-    step "pgbench: the same SQL, without HTTP, processors or Rust (the ceiling)"
+    step "end to end: create + capture through the edge on workerd and straight to the release backend"
+    cargo build -q --release -p paygate-ledger -p paygate-fakes --bins
+    (cd edge-api && worker-build --release >/dev/null)
+    [ -d edge-api/public ] || ./scripts/build_browser.sh >/dev/null
+    DATABASE_URL=$url PAYGATE_BIN_PROFILE=release node edge-api/bench/charge_path.mjs
+    step "pgbench: the same SQL, without HTTP, processors or Rust (the ceiling), and the lean reference"
     DATABASE_URL=$url ./scripts/pgbench_charges.sh
     ;;
   edge)
     url=$(pg_ensure pg-bench 54331 "-c shared_buffers=512MB")
     machine
     step "edge: latency added over calling the backend directly (workerd via Miniflare)"
-    cargo build -q --release -p paygate-ledger --bins
+    cargo build -q --release -p paygate-ledger -p paygate-fakes --bins
     (cd edge-api && worker-build --release >/dev/null)
     DATABASE_URL=$url PAYGATE_BIN_PROFILE=release node edge-api/bench/edge_latency.mjs
     ;;
@@ -80,7 +87,7 @@ case "$what" in
             psql -X "$url" -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
                 round((total_exec_time / calls)::numeric, 3) AS ms_per_call, rows,
                 left(regexp_replace(query, '\s+', ' ', 'g'), 120) AS statement
-              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
+              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${BENCH_STATEMENTS:-25}"
           fi
           psql -qAtX "$url" -c "SELECT pg_stat_statements_reset()" >/dev/null
           previous=$line

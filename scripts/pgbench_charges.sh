@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The ceiling for the HTTP charges benchmark: ledger-backend/benches/charge_path.sql (the SQL of one
-# create + capture) under pgbench on a migrated database, for 1,000 merchants and for one hot merchant.
+# create + capture) under pgbench on a migrated database, for 1,000 merchants and for one hot merchant;
+# then the lean reference (ledger-backend/benches/lean_charge.sql) the same way, side by side.
 # Needs DATABASE_URL (a server where it may create `paygate_pgbench`); run by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,23 +31,69 @@ BEGIN
     RETURN prefix || '_' || out;
 END;
 $$;
-CREATE TABLE bench_merchants (n int PRIMARY KEY, id text NOT NULL);
-INSERT INTO bench_merchants SELECT n, bench_id('acct') FROM generate_series(1, 1000) AS n;
+CREATE TABLE bench_merchants (n int PRIMARY KEY, id text NOT NULL, sandbox text NOT NULL);
+INSERT INTO bench_merchants SELECT n, bench_id('acct'), bench_id('pa') FROM generate_series(1, 1000) AS n;
+-- The script runs as paygate_api, as the backend does; it picks its merchant before taking that role.
+GRANT SELECT ON bench_merchants TO paygate_api;
 INSERT INTO merchants (id, name) SELECT id, 'Shop ' || n FROM bench_merchants;
+INSERT INTO processor_accounts (id, merchant_id, mode, connector, display_name)
+    SELECT sandbox, id, 'test', 'sandbox', 'Sandbox' FROM bench_merchants;
 INSERT INTO merchant_pricing (merchant_id, currency, basis_points, fixed_minor) SELECT id, '*', 290, 30 FROM bench_merchants;
 INSERT INTO ledger_accounts (merchant_id, mode, currency, kind)
     SELECT m.id, 'test', 'EUR', k FROM bench_merchants m,
         unnest('{authorization_receivable,authorization_payable,processor_receivable,merchant_pending,fee_revenue}'::text[]) AS k;
 SQL
 
-echo "| scenario | ops/s (create + capture) | latency avg | clients |"
-echo "|---|---|---|---|"
-for merchants in 1000 1; do
-  label=$([ "$merchants" = 1 ] && echo "one hot merchant" || echo "1,000 merchants")
-  out=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
-        -D merchants="$merchants" -f ledger-backend/benches/charge_path.sql "$db" 2>&1) || { echo "$out" >&2; exit 1; }
-  tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-  lat=$(echo "$out" | sed -n 's/^latency average = \(.*\)$/\1/p')
-  printf '| %s | %.0f | %s | %s |\n' "$label" "$tps" "$lat" "$clients"
+# The lean reference (ledger-backend/benches/lean_charge.sql): its own minimal tables, beside ours.
+psql -q "$db" <<'SQL'
+CREATE SCHEMA lean;
+CREATE TABLE lean.accounts (id bigserial PRIMARY KEY, merchant int NOT NULL, kind text NOT NULL, UNIQUE (merchant, kind));
+CREATE TABLE lean.idempotency (merchant int NOT NULL, key text NOT NULL, charge_id bigint, PRIMARY KEY (merchant, key));
+CREATE TABLE lean.charges (id bigserial PRIMARY KEY, merchant int NOT NULL, amount bigint NOT NULL CHECK (amount > 0),
+    currency text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE lean.entries (charge_id bigint NOT NULL REFERENCES lean.charges, line smallint NOT NULL,
+    account_id bigint NOT NULL REFERENCES lean.accounts, amount bigint NOT NULL, PRIMARY KEY (charge_id, line));
+CREATE TABLE lean.outbox (id bigserial PRIMARY KEY, merchant int NOT NULL, type text NOT NULL, payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO lean.accounts (merchant, kind) SELECT n, k FROM generate_series(1, 1000) AS n, unnest('{receivable,payable}'::text[]) AS k;
+-- The whole captured charge, idempotent on (merchant, key): a retry answers the first charge's id.
+CREATE FUNCTION lean.captured_charge(p_merchant int, p_key text, p_amount bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    charge bigint;
+    receivable bigint;
+    payable bigint;
+BEGIN
+    INSERT INTO lean.idempotency (merchant, key) VALUES (p_merchant, p_key) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT charge_id INTO charge FROM lean.idempotency WHERE merchant = p_merchant AND key = p_key;
+        RETURN charge;
+    END IF;
+    INSERT INTO lean.charges (merchant, amount, currency, status) VALUES (p_merchant, p_amount, 'EUR', 'captured')
+        RETURNING id INTO charge;
+    SELECT max(id) FILTER (WHERE kind = 'receivable'), max(id) FILTER (WHERE kind = 'payable')
+        INTO receivable, payable
+        FROM (SELECT id, kind FROM lean.accounts WHERE merchant = p_merchant FOR KEY SHARE) AS locked;
+    INSERT INTO lean.entries (charge_id, line, account_id, amount)
+        VALUES (charge, 0, receivable, p_amount), (charge, 1, payable, -p_amount);
+    UPDATE lean.idempotency SET charge_id = charge WHERE merchant = p_merchant AND key = p_key;
+    INSERT INTO lean.outbox (merchant, type, payload)
+        VALUES (p_merchant, 'charge.captured', jsonb_build_object('id', charge, 'amount', p_amount));
+    RETURN charge;
+END;
+$$;
+SQL
+
+echo "| script | scenario | ops/s | latency avg | clients |"
+echo "|---|---|---:|---:|---:|"
+for script in charge_path lean_charge; do
+  for merchants in 1000 1; do
+    label=$([ "$merchants" = 1 ] && echo "one hot merchant" || echo "1,000 merchants")
+    what=$([ "$script" = lean_charge ] && echo "lean reference (one call)" || echo "our path's SQL (as paygate_api)")
+    out=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
+          -D merchants="$merchants" -f "ledger-backend/benches/$script.sql" "$db" 2>&1) || { echo "$out" >&2; exit 1; }
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    lat=$(echo "$out" | sed -n 's/^latency average = \(.*\)$/\1/p')
+    printf '| %s | %s | %.0f | %s | %s |\n' "$what" "$label" "$tps" "$lat" "$clients"
+  done
 done
 psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS paygate_pgbench WITH (FORCE)"

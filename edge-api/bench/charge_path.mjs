@@ -18,6 +18,8 @@ const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1000);
 const unlimited = '1000000/1';
 const stack = await startStack({
   vars: { RATE_LIMIT_PER_KEY: unlimited, RATE_LIMIT_TOKENS_PER_IP: unlimited, RATE_LIMIT_TOKENS_PER_CARD: unlimited },
+  // Tens of thousands of objects: see startEdge.
+  inMemoryObjects: true,
 });
 
 /// `work` over `items`, `inFlight` at a time, in order of start; the answers in the items' order.
@@ -31,6 +33,11 @@ async function pooled(items, inFlight, work) {
     }
   }));
   return answers;
+}
+
+// Ctrl-C or a kill stops the stack too.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => stack.stop().finally(() => process.exit(130)));
 }
 
 try {
@@ -146,6 +153,11 @@ try {
     const [direct, edge] = [rows[i], rows[i + 1]];
     console.log(`| ${direct.scenario.label} | ${direct.inFlight} | ${ms(edge.create[0] - direct.create[0])} | ${ms(edge.capture[0] - direct.capture[0])} |`);
   }
+} catch (error) {
+  // What the edge and the backend logged last says why.
+  const logs = stack.logs();
+  console.error(`edge log (tail):\n${logs.edge.slice(-4000)}\nbackend log (tail):\n${logs.backend.slice(-4000)}`);
+  throw error;
 } finally {
   // Also when a measurement throws: no process of ours outlives the benchmark.
   await stack.stop();

@@ -36,6 +36,7 @@ export async function startEdge({
   secrets = freshSecrets(),
   vars = {},
   port,
+  inMemoryObjects = false,
 } = {}) {
   const logs = [];
   const collect = (stream) => stream.on('data', (chunk) => logs.push(chunk.toString()));
@@ -71,6 +72,9 @@ export async function startEdge({
       CARD_VAULT: { className: 'CardVault', useSQLite: true },
       RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
     },
+    // The end-to-end benchmark keeps every object's storage in workerd's memory: on disk, each object holds
+    // file descriptors, and a run over many merchants makes more objects than this machine allows.
+    ...(inMemoryObjects ? { unsafeEphemeralDurableObjects: true } : {}),
     handleRuntimeStdio: (stdout, stderr) => {
       collect(stdout);
       collect(stderr);
@@ -168,7 +172,7 @@ function startProcess(file, args, env) {
 /// The whole path: edge (Miniflare, on a loopback port) → backend (`paygate-ledger serve`) → PostgreSQL,
 /// with the sandbox acquirer behind the edge's vault. Resolves to the edge, the merchant's keys, a SQL
 /// helper and everything's logs.
-export async function startStack({ vars = {}, worker = false, stripeDown = false } = {}) {
+export async function startStack({ vars = {}, worker = false, stripeDown = false, inMemoryObjects = false } = {}) {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('DATABASE_URL must point at a PostgreSQL server (make test sets it)');
   const dbName = `paygate_edge_${randomHex(6)}`;
@@ -226,7 +230,7 @@ export async function startStack({ vars = {}, worker = false, stripeDown = false
     checkoutUrl = `http://127.0.0.1:${checkoutPort}`;
     const backendPort = await freePort();
     backendUrl = `http://127.0.0.1:${backendPort}`;
-    edge = await startEdgeOnFreePort({ backendUrl, sandboxUrl, stripeUrl, checkoutUrl, secrets, vars });
+    edge = await startEdgeOnFreePort({ backendUrl, sandboxUrl, stripeUrl, checkoutUrl, secrets, vars, inMemoryObjects });
     backend = track(startProcess(ledger, ['serve'], {
       ...common,
       PAYGATE_LISTEN_ADDR: `127.0.0.1:${backendPort}`,

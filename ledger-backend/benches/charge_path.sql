@@ -1,80 +1,108 @@
--- pgbench script: the SQL of one create (authorize) + capture, as the backend sends it (see
--- domain::charges::{create, apply_authorization, operate, apply} and domain::journal), in the same four
--- database transactions, without HTTP, processors or Rust. Its rate is the ceiling the HTTP benchmark
--- is compared with. Set up by scripts/pgbench_charges.sh (merchants, pricing, the bench_id() function).
+-- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
+-- the backend sends it, taken from pg_stat_statements over `make bench WHAT=statements` (2026-11-30): the
+-- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
+-- the same four durable transactions, without HTTP, processors or Rust. Its rate is the ceiling the HTTP
+-- benchmark is compared with. Set up by scripts/pgbench_charges.sh (merchants, accounts, pricing, bench_id()).
+-- Where the backend reads rows one by one (the ledger accounts), this reads them into one array: same index,
+-- same rows.
 \set n random(1, :merchants)
-SELECT id AS merchant FROM bench_merchants WHERE n = :n \gset
+SELECT set_config('role', 'none', false);
+SELECT id AS merchant, sandbox FROM bench_merchants WHERE n = :n \gset
 SELECT bench_id('ch') AS ch, bench_id('att') AS att1, bench_id('att') AS att2, bench_id('ltx') AS ltx1,
        bench_id('ltx') AS ltx2, bench_id('aud') AS aud1, bench_id('aud') AS aud2, bench_id('aud') AS aud3,
-       bench_id('evt') AS evt1, bench_id('evt') AS evt2, bench_id('tok') AS tok \gset
+       bench_id('evt') AS evt1, bench_id('evt') AS evt2, bench_id('tok') AS tok, md5(random()::text) || md5(random()::text) AS seen1,
+       md5(random()::text) || md5(random()::text) AS seen2 \gset
+
+-- POST /v1/charges. The signed request is recorded once (http::edge_auth).
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
+INSERT INTO seen_requests (digest) VALUES (:seen1) ON CONFLICT DO NOTHING;
+-- Routing's table and the merchant's country, before any transaction.
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
+SELECT body FROM routing_tables WHERE merchant_id = :merchant AND mode = 'test';
+SELECT country FROM merchants WHERE id = :merchant;
 
 -- 1. The idempotency record, the pending charge, its attempt and audit row (committed before the processor).
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
 INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
     VALUES (:merchant, 'test', :tok, repeat('a', 64), 'charge', :ch, now() + interval '1 day')
     ON CONFLICT (merchant_id, mode, key) DO NOTHING;
+SELECT id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
+    extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
+    (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
+     FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
+    FROM processor_accounts WHERE merchant_id = :merchant AND mode = 'test' ORDER BY id;
 INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor)
     VALUES (:ch, :merchant, 'test', 'pending', 'EUR', 2500, false, :tok, :tok, 'sandbox');
+SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
 INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
     VALUES (:att1, :ch, :merchant, 'test', 'authorize', 2500, 'started', 'sandbox');
 INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
     VALUES (:aud1, :merchant, 'test', 'api', 'charge.create', 'charge', :ch, 'req_bench', '{"amount":2500}');
 COMMIT;
 
--- 2. The processor's approval applied: card details, status, attempt, the authorization posting, audit, event.
+-- 2. The processor's approval applied: the charge locked, the authorization posting, status and card in one
+--    UPDATE … RETURNING, audit, event and its endpoints, the attempt.
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
-SELECT id, status, amount FROM charges WHERE id = :ch AND status = 'pending' FOR UPDATE;
-UPDATE charges SET card_brand = 'visa', card_bin = '424242', card_last4 = '4242', card_exp_month = 12,
-    card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now() WHERE id = :ch;
-UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0,
-    processor_reference = 'auth_1', authorization_expires_at = now() + interval '7 days', updated_at = now()
-    WHERE id = :ch AND status = 'pending';
-UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', finished_at = now() WHERE id = :att1;
-SELECT kind, id FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test' AND currency = 'EUR'
-    AND kind = ANY('{authorization_receivable,authorization_payable}');
+SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
 INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id) VALUES (:ltx1, :merchant, 'test', 'authorization', :ch);
+SELECT array_agg(id ORDER BY kind DESC) AS accounts FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test'
+    AND currency = 'EUR' AND kind = ANY('{authorization_receivable,authorization_payable}') \gset
 INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-    SELECT :ltx1, t.line, a.id, 'EUR', t.amount
-    FROM (VALUES (0::smallint, 'authorization_receivable', 2500::bigint), (1, 'authorization_payable', -2500)) AS t(line, kind, amount)
-    JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind;
+    SELECT :ltx1, line, account, 'EUR', amount FROM unnest('{0,1}'::smallint[], :accounts::bigint[], '{2500,-2500}'::bigint[])
+        AS t(line, account, amount);
+UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
+    authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
+    card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
+    WHERE id = :ch AND status = 'pending' RETURNING id, status, amount, amount_captured;
 INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, data)
     VALUES (:aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, '{"status":"authorized"}');
-SELECT id, status, amount, amount_captured FROM charges WHERE id = :ch;
 INSERT INTO events (id, merchant_id, mode, type, object_id, data)
     VALUES (:evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}');
+SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
+    AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
+UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = '00', finished_at = now() WHERE id = :att1;
 COMMIT;
 
--- 3. The capture's claim and attempt (committed before the processor is asked).
-SELECT id, status, amount FROM charges WHERE id = :ch AND merchant_id = :merchant AND mode = 'test';
+-- POST /v1/charges/{id}/capture.
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
+INSERT INTO seen_requests (digest) VALUES (:seen2) ON CONFLICT DO NOTHING;
+-- 3. The claim: the charge locked, the marker, the attempt, the account's credentials (committed before the
+--    processor is asked).
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
+SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
 UPDATE charges SET pending_operation = 'capture', updated_at = now()
     WHERE id = :ch AND status = 'authorized' AND pending_operation IS NULL;
 INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
     VALUES (:att2, :ch, :merchant, 'test', 'capture', 2500, 'started', 'sandbox');
+SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
 COMMIT;
 
 -- 4. The capture applied: pricing, the capture posting with its fee line, status, attempt, audit, event.
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
-SELECT id, status, amount FROM charges WHERE id = :ch AND pending_operation = 'capture' FOR UPDATE;
+SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
 SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p
     WHERE p.merchant_id = :merchant AND p.currency IN ('EUR', '*')
       AND p.effective_from <= (SELECT created_at FROM charges WHERE id = :ch)
     ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
-SELECT kind, id FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test' AND currency = 'EUR'
-    AND kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}');
 INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id) VALUES (:ltx2, :merchant, 'test', 'capture', :ch);
+SELECT array_agg(id ORDER BY array_position('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[], kind)) AS accounts
+    FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test' AND currency = 'EUR'
+    AND kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}') \gset
 INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-    SELECT :ltx2, t.line, a.id, 'EUR', t.amount
-    FROM (VALUES (0::smallint, 'authorization_payable', 2500::bigint), (1, 'authorization_receivable', -2500),
-                 (2, 'processor_receivable', 2500), (3, 'merchant_pending', -2398), (4, 'fee_revenue', -102)) AS t(line, kind, amount)
-    JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind;
+    SELECT :ltx2, line, account, 'EUR', amount
+    FROM unnest('{0,1,2,3,4}'::smallint[], :accounts::bigint[], '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, account, amount);
 UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
-    authorization_expires_at = NULL, updated_at = now() WHERE id = :ch AND status = 'authorized';
+    authorization_expires_at = NULL, updated_at = now() WHERE id = :ch AND status = 'authorized'
+    RETURNING id, status, amount, amount_captured;
 UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now() WHERE id = :att2;
 INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, data)
     VALUES (:aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, '{"status":"captured"}');
-SELECT id, status, amount, amount_captured FROM charges WHERE id = :ch;
 INSERT INTO events (id, merchant_id, mode, type, object_id, data)
     VALUES (:evt2, :merchant, 'test', 'charge.captured', :ch, '{"object":{"object":"charge","status":"captured","amount":2500}}');
+SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
+    AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
 COMMIT;
-SELECT id, status FROM charges WHERE id = :ch;

@@ -97,7 +97,7 @@ async fn main() {
         elapsed.as_secs_f64()
     );
 
-    // 2. Latency: 50 events/s for 10 s, one worker polling as `paygate-ledger work` does.
+    // 2. Latency: 50 events/s for 10 s, one worker woken by each event's notification, as `paygate-ledger work` is.
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(webhook_delivery::run(pool.clone(), senders.clone(), async move {
         let _ = stop_rx.await;
@@ -117,7 +117,7 @@ async fn main() {
         committed.iter().filter_map(|(id, at)| arrived.get(id).map(|got| got.saturating_duration_since(*at))).collect();
     latencies.sort();
     println!(
-        "| commit → delivered, 50 events/s, 1 worker idle-polling every {} ms | p50 {:.1} ms, p99 {:.1} ms ({} of {} arrived) |",
+        "| commit → delivered, 50 events/s, 1 idle worker woken by LISTEN/NOTIFY (looking anyway every {} ms) | p50 {:.1} ms, p99 {:.1} ms ({} of {} arrived) |",
         webhook_delivery::IDLE_POLL.as_millis(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),

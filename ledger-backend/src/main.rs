@@ -252,7 +252,8 @@ async fn audit() -> Result<(), AnyError> {
 
 async fn work() -> Result<(), AnyError> {
     let config = Config::from_env()?;
-    let pool = db::connect(&config.database_url, 4, db::Role::Jobs).await?;
+    // Four for the jobs, and one the webhook worker listens on for wake-ups.
+    let pool = db::connect(&config.database_url, 5, db::Role::Jobs).await?;
     let processors = paygate_ledger::startup::processors(&config);
     let mut senders = paygate_ledger::jobs::webhook_delivery::Senders::new(
         paygate_ledger::jobs::webhook_delivery::TIMEOUT,

@@ -30,8 +30,10 @@ pub const LEASE: Duration = Duration::from_secs(60);
 pub const BATCH_MAX: i64 = 200;
 /// In flight per endpoint per worker.
 pub const PER_ENDPOINT_MAX: i64 = 8;
-/// How long an idle worker waits before looking again (the state-change-to-delivery latency when idle).
-pub const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How long an idle worker waits for a wake-up (`deliveries::DUE_CHANNEL`) before looking anyway: retries
+/// come due by the clock, not by a notification, and a notification sent while the listening connection
+/// was down is lost. New deliveries wake the worker at once.
+pub const IDLE_POLL: Duration = Duration::from_secs(1);
 const EXCERPT_CHARS_MAX: usize = 500;
 
 /// The HTTP clients: test mode may reach anything (local receivers); live mode only public https hosts.
@@ -361,8 +363,22 @@ async fn finish(
     Ok(())
 }
 
-/// Delivers until `shutdown`: claims while there is work, waits `IDLE_POLL` when there is none.
+/// Delivers until `shutdown`: claims while there is work; when there is none, waits for a wake-up or
+/// `IDLE_POLL`, whichever comes first.
 pub async fn run(pool: PgPool, senders: Senders, shutdown: impl Future<Output = ()>) {
+    run_polling_every(pool, senders, IDLE_POLL, shutdown).await
+}
+
+/// `run`, looking without a wake-up every `idle_poll` (tests make it long, to show the wake-up works alone).
+pub async fn run_polling_every(
+    pool: PgPool,
+    senders: Senders,
+    idle_poll: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    // The listener is a task of its own: a `recv` is never cancelled halfway through reading its connection.
+    let listening = tokio::spawn(listen(pool.clone(), wake.clone(), IDLE_POLL));
     tokio::pin!(shutdown);
     loop {
         let idle = match run_once(&pool, &senders).await {
@@ -375,9 +391,39 @@ pub async fn run(pool: PgPool, senders: Senders, shutdown: impl Future<Output = 
         };
         if idle {
             tokio::select! {
-                _ = &mut shutdown => return,
-                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = &mut shutdown => break,
+                // A wake-up that came while the worker was busy is kept (one permit), so none is missed.
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(idle_poll) => {}
             }
         }
+    }
+    listening.abort();
+}
+
+/// Wakes the worker on each notification of `deliveries::DUE_CHANNEL`, listening again after a lost
+/// connection (what became due meanwhile is found by the worker's next look, which the new listener
+/// triggers).
+async fn listen(pool: PgPool, wake: Arc<tokio::sync::Notify>, retry: Duration) {
+    loop {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(deliveries::DUE_CHANNEL).await {
+                Ok(()) => {
+                    wake.notify_one();
+                    loop {
+                        match listener.recv().await {
+                            Ok(_) => wake.notify_one(),
+                            Err(error) => {
+                                tracing::warn!(%error, "webhook wake-ups: listening connection lost");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "webhook wake-ups: LISTEN failed"),
+            },
+            Err(error) => tracing::warn!(%error, "webhook wake-ups: no connection to listen on"),
+        }
+        tokio::time::sleep(retry).await;
     }
 }

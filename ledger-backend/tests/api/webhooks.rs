@@ -2,7 +2,8 @@
 //! Standard Webhooks (checked with core and with the reference Python library, also during a secret
 //! rotation); a receiver that is down, answers 500, times out, answers 429 with Retry-After, redirects or
 //! answers 410 gets the right retry or stop; the `webhook-id` is stable across retries; a worker that dies
-//! mid-delivery loses nothing; two workers never send the same attempt.
+//! mid-delivery loses nothing; two workers never send the same attempt; an idle worker is woken by the
+//! transaction that made a delivery due.
 
 use crate::helpers::{TestApp, insert_merchant, spawn_app};
 use axum::extract::State;
@@ -608,4 +609,50 @@ async fn signing_secrets_are_sealed_at_rest_and_older_plaintext_ones_are_sealed_
     assert_eq!(plain, None);
     assert_eq!(open(&sealed, &secret_context(id, scope)).unwrap(), new_secret);
     assert_eq!(seal_plaintext_secrets(&app.pool, &app.secrets_keys).await.unwrap(), 0, "nothing left to seal");
+}
+
+/// Waits (at most 15 s) until `receiver` holds `count` messages.
+async fn until_received(receiver: &Receiver, count: usize, what: &str) {
+    for _ in 0..300 {
+        if receiver.messages().len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {} of {count} messages arrived", receiver.messages().len());
+}
+
+#[tokio::test]
+async fn an_idle_worker_is_woken_by_new_deliveries_and_by_a_redelivery_without_polling() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let receiver = Receiver::default();
+    create_endpoint(&app, &merchant, &receiver.start().await, json!(["charge.captured"])).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // It looks without a wake-up once an hour: whatever arrives during this test came by a wake-up.
+    let worker = tokio::spawn(webhook_delivery::run_polling_every(
+        app.pool.clone(),
+        senders(&app),
+        Duration::from_secs(3_600),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // Let the worker find nothing and go idle first.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.messages().is_empty());
+
+    app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", true).await;
+    until_received(&receiver, 1, "the captured charge's event, by its transaction's notification").await;
+    let event: String =
+        sqlx::query_scalar("SELECT event_id FROM webhook_deliveries").fetch_one(&app.pool).await.unwrap();
+    let path = format!("/v1/events/{event}/redeliver");
+    let response = app.signed(Method::POST, &path, "", &merchant, "test").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    until_received(&receiver, 2, "the redelivery, by its notification").await;
+    let ids: Vec<String> =
+        receiver.messages().iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, [event.clone(), event], "the same event twice, under its own id");
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), worker).await.expect("the worker stops when told").unwrap();
 }

@@ -68,6 +68,12 @@ async fn subscribed(
     .await
 }
 
+/// The channel a transaction that made deliveries due notifies. PostgreSQL delivers a notification when its
+/// transaction commits, so a worker woken by it always finds the rows; idle workers wait on it
+/// (`jobs::webhook_delivery::run`) instead of polling. Only transactions that make deliveries notify: a
+/// notification takes a lock at commit, so a state change without endpoints never pays for it.
+pub const DUE_CHANNEL: &str = "paygate_webhook_deliveries_due";
+
 async fn create(
     conn: &mut PgConnection,
     scope: Scope,
@@ -78,15 +84,20 @@ async fn create(
         return Ok(());
     }
     let ids: Vec<String> = endpoints.iter().map(|_| new_id::<DeliveryKind>().to_string()).collect();
+    // The deliveries and the wake-up in one statement.
     sqlx::query(
-        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
-         SELECT id, $1, endpoint, $2, $3, 'pending' FROM unnest($4::text[], $5::text[]) AS t(id, endpoint)",
+        "WITH created AS (
+             INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
+             SELECT id, $1, endpoint, $2, $3, 'pending' FROM unnest($4::text[], $5::text[]) AS t(id, endpoint)
+             RETURNING 1)
+         SELECT pg_notify($6, '') WHERE EXISTS (SELECT 1 FROM created)",
     )
     .bind(event_id)
     .bind(scope.merchant_id)
     .bind(scope.mode)
     .bind(&ids)
     .bind(endpoints)
+    .bind(DUE_CHANNEL)
     .execute(conn)
     .await?;
     Ok(())
@@ -116,6 +127,9 @@ pub async fn redeliver(
     .bind(endpoint)
     .execute(&mut *tx)
     .await?;
+    if due.rows_affected() > 0 {
+        sqlx::query("SELECT pg_notify($1, '')").bind(DUE_CHANNEL).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     Ok(due.rows_affected())
 }
