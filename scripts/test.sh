@@ -35,7 +35,8 @@ started_pg=""
 if [ -z "${DATABASE_URL:-}" ]; then
   step "test PostgreSQL cluster"
   # Throwaway data: durability settings off for speed. Every test creates and drops its own database.
-  DATABASE_URL=$(pg_ensure pg-test 54330 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off") || exit 1
+  # pg_stat_statements counts the statements of the charge path (tests/api/statements.rs).
+  DATABASE_URL=$(pg_ensure pg-test 54330 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_preload_libraries=pg_stat_statements") || exit 1
   started_pg=pg-test
 fi
 export DATABASE_URL

@@ -72,8 +72,8 @@ export async function startEdge({
       CARD_VAULT: { className: 'CardVault', useSQLite: true },
       RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
     },
-    // The end-to-end benchmark keeps every object's storage in workerd's memory: on disk, each object holds
-    // file descriptors, and a run over many merchants makes more objects than this machine allows.
+    // The end-to-end benchmark keeps every object's storage in workerd's memory (lost when an idle object is
+    // evicted): on disk, workerd's SQLite fails once a few thousand objects are open.
     ...(inMemoryObjects ? { unsafeEphemeralDurableObjects: true } : {}),
     handleRuntimeStdio: (stdout, stderr) => {
       collect(stdout);

@@ -235,6 +235,17 @@ impl<'a> EdgeHeaders<'a> {
 }
 
 impl TestApp {
+    /// Another instance of the API on this test's database, with its own pool, as a second process behind
+    /// the edge would be; its base URL. It stops with the test's runtime.
+    pub async fn another_instance(&self) -> String {
+        let api_pool = db::connect(&self.database_url(), 8, db::Role::Api).await.expect("connect to the test database");
+        let server =
+            Server::bind(self.config.listen_addr, startup::app_state(api_pool, &self.config)).await.expect("bind");
+        let base = format!("http://{}", server.local_addr().unwrap());
+        tokio::spawn(server.run(std::future::pending()));
+        base
+    }
+
     /// The URL of this test's own database (for the CLI).
     pub fn database_url(&self) -> String {
         url_for(&self.admin_url, &self.db_name)

@@ -1,0 +1,79 @@
+//! How much SQL the charge path sends, counted (never timed) by `pg_stat_statements`, which the test cluster
+//! loads (`scripts/test.sh`). A change that adds a statement, a transaction or a connection hand-out to a
+//! create or a capture fails here until its budget below is raised on purpose, with the benchmark's word
+//! that it was worth it (BENCHMARKS.md, `make bench WHAT=statements`).
+
+use crate::helpers::{TestApp, insert_merchant, spawn_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+/// Statements of one create (`capture: false`, sandbox, no webhook endpoints) and its capture, besides
+/// BEGIN/COMMIT and the statement that scopes each connection hand-out; the balance check each posting runs at
+/// commit counts too. Measured at 35 on 2026-11-30 (the listing in a failure shows which).
+const STATEMENTS_MAX: i64 = 35;
+/// Connections handed out from the pool, each scoped by one `set_config` statement.
+const HAND_OUTS_MAX: i64 = 7;
+/// Durable transactions: create's before and after the processor, capture's claim and its outcome.
+const TRANSACTIONS: i64 = 4;
+
+async fn create_and_capture(app: &TestApp, merchant: &str) {
+    let token = app.vault.tokenize("4242424242424242", merchant, "test");
+    let body = json!({ "amount": 2_500, "currency": "EUR", "source": token, "capture": false });
+    let (status, charge) = app.post_with_key(merchant, "/v1/charges", &body, &format!("order-{token}")).await;
+    assert_eq!((status, charge["status"].as_str()), (201, Some("authorized")), "{charge}");
+    let path = format!("/v1/charges/{}/capture", charge["id"].as_str().unwrap());
+    let (status, captured) = app.client(merchant, "test").call(Method::POST, &path, &Value::Null).await;
+    assert_eq!((status, captured["status"].as_str()), (200, Some("captured")), "{captured}");
+}
+
+#[tokio::test]
+async fn a_create_and_its_capture_stay_within_their_statement_budget() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    // One owner connection, held from here on, reads the counts: the owner's pool opens nothing meanwhile.
+    let mut stats = app.pool.acquire().await.unwrap();
+    let loaded: String =
+        sqlx::query_scalar("SELECT current_setting('shared_preload_libraries')").fetch_one(&mut *stats).await.unwrap();
+    assert!(
+        loaded.contains("pg_stat_statements"),
+        "the test cluster must load pg_stat_statements (scripts/test.sh starts it so; stop an older one with \
+         `. scripts/pg.sh && pg_stop pg-test`)"
+    );
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
+    // The merchant's first postings create its ledger accounts: count an operation like every later one.
+    create_and_capture(&app, &merchant).await;
+    let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_stat_statements_reset(0, {this_database}, 0)")))
+        .execute(&mut *stats)
+        .await
+        .unwrap();
+    create_and_capture(&app, &merchant).await;
+
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT query, calls FROM pg_stat_statements
+         WHERE dbid = {this_database} AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query"
+    )))
+    .fetch_all(&mut *stats)
+    .await
+    .unwrap();
+    let (mut statements, mut scopes, mut new_connections, mut begins) = (0, 0, 0, 0);
+    let mut listing = String::new();
+    for row in &rows {
+        let (query, calls): (String, i64) = (row.get("query"), row.get("calls"));
+        let words = query.split_whitespace().collect::<Vec<_>>().join(" ");
+        listing.push_str(&format!("{calls:>3} {}\n", words.chars().take(140).collect::<String>()));
+        match words.as_str() {
+            w if w.starts_with("SELECT set_config('role', 'paygate_api'") => scopes += calls,
+            w if w.starts_with("SET plan_cache_mode") => new_connections += calls,
+            "BEGIN" => begins += calls,
+            "COMMIT" | "ROLLBACK" => {}
+            _ => statements += calls,
+        }
+    }
+    // A connection opened for a request is scoped when it opens and again when handed out.
+    let hand_outs = scopes - new_connections;
+    assert!(statements <= STATEMENTS_MAX, "{statements} statements (budget {STATEMENTS_MAX}):\n{listing}");
+    assert!(hand_outs <= HAND_OUTS_MAX, "{hand_outs} hand-outs (budget {HAND_OUTS_MAX}):\n{listing}");
+    assert_eq!(begins, TRANSACTIONS, "transactions:\n{listing}");
+}
