@@ -1,10 +1,9 @@
 -- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
--- the backend sends it, taken from pg_stat_statements over `make bench WHAT=statements` (2026-11-30): the
+-- the backend sends it (tests/api/statements.rs counts the same 27 statements and 7 hand-outs; compare the
+-- listing it prints with `BENCH_STATEMENTS=90 make bench WHAT=statements`): the
 -- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
 -- the same four durable transactions, without HTTP, processors or Rust. Its rate is the ceiling the HTTP
 -- benchmark is compared with. Set up by scripts/pgbench_charges.sh (merchants, accounts, pricing, bench_id()).
--- Where the backend reads rows one by one (the ledger accounts), this reads them into one array: same index,
--- same rows.
 \set n random(1, :merchants)
 SELECT set_config('role', 'none', false);
 SELECT id AS merchant, sandbox FROM bench_merchants WHERE n = :n \gset
@@ -46,20 +45,22 @@ COMMIT;
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
 SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
-INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id) VALUES (:ltx1, :merchant, 'test', 'authorization', :ch);
-SELECT array_agg(id ORDER BY kind DESC) AS accounts FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test'
-    AND currency = 'EUR' AND kind = ANY('{authorization_receivable,authorization_payable}') \gset
-INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-    SELECT :ltx1, line, account, 'EUR', amount FROM unnest('{0,1}'::smallint[], :accounts::bigint[], '{2500,-2500}'::bigint[])
-        AS t(line, account, amount);
+WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+        VALUES (:ltx1, :merchant, 'test', 'authorization', :ch, NULL)),
+    entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+        SELECT :ltx1, t.line, a.id, 'EUR', t.amount
+        FROM unnest('{0,1}'::smallint[], '{authorization_receivable,authorization_payable}'::text[], '{2500,-2500}'::bigint[]) AS t(line, kind, amount)
+        JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
+        RETURNING 1)
+SELECT count(*) FROM entries;
 UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
     authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
     card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
     WHERE id = :ch AND status = 'pending' RETURNING id, status, amount, amount_captured;
-INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, data)
-    VALUES (:aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, '{"status":"authorized"}');
-INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-    VALUES (:evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}');
+WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+        SELECT :aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, NULL, '{"status":"authorized"}'),
+    emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
+        VALUES (:evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'))
 SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
     AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
 UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = '00', finished_at = now() WHERE id = :att1;
@@ -88,21 +89,24 @@ SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p
     WHERE p.merchant_id = :merchant AND p.currency IN ('EUR', '*')
       AND p.effective_from <= (SELECT created_at FROM charges WHERE id = :ch)
     ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
-INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id) VALUES (:ltx2, :merchant, 'test', 'capture', :ch);
-SELECT array_agg(id ORDER BY array_position('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[], kind)) AS accounts
-    FROM ledger_accounts WHERE merchant_id = :merchant AND mode = 'test' AND currency = 'EUR'
-    AND kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}') \gset
-INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-    SELECT :ltx2, line, account, 'EUR', amount
-    FROM unnest('{0,1,2,3,4}'::smallint[], :accounts::bigint[], '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, account, amount);
+WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+        VALUES (:ltx2, :merchant, 'test', 'capture', :ch, NULL)),
+    entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+        SELECT :ltx2, t.line, a.id, 'EUR', t.amount
+        FROM unnest('{0,1,2,3,4}'::smallint[],
+                    '{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[],
+                    '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, kind, amount)
+        JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
+        RETURNING 1)
+SELECT count(*) FROM entries;
 UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
     authorization_expires_at = NULL, updated_at = now() WHERE id = :ch AND status = 'authorized'
     RETURNING id, status, amount, amount_captured;
 UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now() WHERE id = :att2;
-INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, data)
-    VALUES (:aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, '{"status":"captured"}');
-INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-    VALUES (:evt2, :merchant, 'test', 'charge.captured', :ch, '{"object":{"object":"charge","status":"captured","amount":2500}}');
+WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+        SELECT :aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, NULL, '{"status":"captured"}'),
+    emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
+        VALUES (:evt2, :merchant, 'test', 'charge.captured', :ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'))
 SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
     AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
 COMMIT;

@@ -6,7 +6,7 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use paygate_core::Currency;
 use paygate_core::id::{AuditKind, ChargeId, EventKind, LedgerTransactionKind, RefundId};
-use paygate_core::ledger::{AccountKind, LedgerEvent, PostingError, postings};
+use paygate_core::ledger::{LedgerEvent, PostingError, postings};
 use sqlx::PgConnection;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,9 @@ pub struct Subject {
     pub refund_id: Option<RefundId>,
 }
 
-/// Books `event` in `currency` as one balanced journal transaction; returns its id.
+/// Books `event` in `currency` as one balanced journal transaction; returns its id. One statement writes the
+/// transaction and its entries, finding each line's account by kind; only a posting to accounts not yet
+/// made (the merchant's first in that mode and currency) takes two more, to make them and write the rest.
 pub async fn post(
     conn: &mut PgConnection,
     scope: Scope,
@@ -34,9 +36,20 @@ pub async fn post(
 ) -> Result<String, JournalError> {
     let lines = postings(event)?;
     let id = new_id::<LedgerTransactionKind>().to_string();
-    sqlx::query(
-        "INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let numbers: Vec<i16> = (0..lines.len() as i16).collect();
+    let kinds: Vec<&str> = lines.iter().map(|line| line.account.as_str()).collect();
+    let amounts: Vec<i64> = lines.iter().map(|line| line.amount_minor).collect();
+    let written: i64 = sqlx::query_scalar(
+        "WITH posted AS (
+             INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+             VALUES ($1, $2, $3, $4, $5, $6)),
+         entries AS (
+             INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+             SELECT $1, t.line, a.id, $7, t.amount
+             FROM unnest($8::smallint[], $9::text[], $10::bigint[]) AS t(line, kind, amount)
+             JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $7 AND a.kind = t.kind
+             RETURNING 1)
+         SELECT count(*) FROM entries",
     )
     .bind(&id)
     .bind(scope.merchant_id)
@@ -44,69 +57,48 @@ pub async fn post(
     .bind(event.kind())
     .bind(subject.charge_id)
     .bind(subject.refund_id)
-    .execute(&mut *conn)
-    .await?;
-    let kinds: Vec<AccountKind> = lines.iter().map(|line| line.account).collect();
-    let ids = account_ids(conn, scope, currency, &kinds).await?;
-    let mut accounts = Vec::with_capacity(lines.len());
-    let mut amounts = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let id = ids.iter().find(|(kind, _)| *kind == line.account.as_str()).map(|(_, id)| *id);
-        accounts.push(id.ok_or_else(|| sqlx::Error::RowNotFound)?);
-        amounts.push(line.amount_minor);
-    }
-    let numbers: Vec<i16> = (0..lines.len() as i16).collect();
-    sqlx::query(
-        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-         SELECT $1, line, account, $2, amount FROM unnest($3::smallint[], $4::bigint[], $5::bigint[])
-             AS t(line, account, amount)",
-    )
-    .bind(&id)
     .bind(currency.code())
     .bind(&numbers)
-    .bind(&accounts)
+    .bind(&kinds)
+    .bind(&amounts)
+    .fetch_one(&mut *conn)
+    .await?;
+    if written as usize == lines.len() {
+        return Ok(id);
+    }
+    // First use of some of these accounts: make what is missing (a racing transaction may make the same
+    // ones; the unique constraint makes that a no-op), then write the lines that found no account.
+    sqlx::query(
+        "INSERT INTO ledger_accounts (merchant_id, mode, currency, kind)
+         SELECT $1, $2, $3, kind FROM unnest($4::text[]) AS kind
+         ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING",
+    )
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(currency.code())
+    .bind(&kinds)
+    .execute(&mut *conn)
+    .await?;
+    let rest = sqlx::query(
+        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+         SELECT $1, t.line, a.id, $4, t.amount
+         FROM unnest($5::smallint[], $6::text[], $7::bigint[]) AS t(line, kind, amount)
+         JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $4 AND a.kind = t.kind
+         ON CONFLICT (transaction_id, line) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(currency.code())
+    .bind(&numbers)
+    .bind(&kinds)
     .bind(&amounts)
     .execute(&mut *conn)
     .await?;
-    Ok(id)
-}
-
-/// The ids of the (merchant, mode, currency, kind) accounts a posting touches, by kind, created on first
-/// use. One read in the common case (no lock taken); a concurrent creator makes the insert a no-op and the
-/// second read finds its rows.
-async fn account_ids(
-    conn: &mut PgConnection,
-    scope: Scope,
-    currency: Currency,
-    kinds: &[AccountKind],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
-    let find = "SELECT kind, id FROM ledger_accounts
-                WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND kind = ANY($4)";
-    let query = |sql: &'static str| {
-        sqlx::query_as::<_, (String, i64)>(sql)
-            .bind(scope.merchant_id)
-            .bind(scope.mode)
-            .bind(currency.code())
-            .bind(&kinds)
-    };
-    let found = query(find).fetch_all(&mut *conn).await?;
-    if kinds.iter().all(|kind| found.iter().any(|(k, _)| k == kind)) {
-        return Ok(found);
+    if written as u64 + rest.rows_affected() != lines.len() as u64 {
+        return Err(sqlx::Error::RowNotFound.into());
     }
-    // First use of some of these accounts: create what is missing (a racing transaction may create
-    // the same ones; the unique constraint makes that a no-op), then read them all.
-    let create = "INSERT INTO ledger_accounts (merchant_id, mode, currency, kind)
-                  SELECT $1, $2, $3, kind FROM unnest($4::text[]) AS kind
-                  ON CONFLICT ON CONSTRAINT ledger_accounts_identity DO NOTHING";
-    sqlx::query(create)
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .bind(currency.code())
-        .bind(&kinds)
-        .execute(&mut *conn)
-        .await?;
-    query(find).fetch_all(&mut *conn).await
+    Ok(id)
 }
 
 pub struct AuditEntry<'a> {
@@ -146,21 +138,64 @@ pub async fn emit(
     object_id: &str,
     object: serde_json::Value,
 ) -> Result<String, sqlx::Error> {
+    write_event(conn, scope, None, event_type, object_id, object).await
+}
+
+/// The audit row of a change and its outbox event, as `audit` and `emit` write them, in one statement.
+pub async fn audit_and_emit(
+    conn: &mut PgConnection,
+    scope: Scope,
+    entry: AuditEntry<'_>,
+    event_type: &str,
+    object_id: &str,
+    object: serde_json::Value,
+) -> Result<String, sqlx::Error> {
+    write_event(conn, scope, Some(entry), event_type, object_id, object).await
+}
+
+/// The event (and the audit row, if given) in one statement, which also answers the endpoints subscribed to
+/// it; their deliveries take a second statement only when there are any (the outbox's fan-out, in the same
+/// transaction: one delivery per endpoint).
+async fn write_event(
+    conn: &mut PgConnection,
+    scope: Scope,
+    audit: Option<AuditEntry<'_>>,
+    event_type: &str,
+    object_id: &str,
+    object: serde_json::Value,
+) -> Result<String, sqlx::Error> {
     debug_assert!(
         crate::domain::webhooks::endpoints::is_event_type(event_type),
         "{event_type} is not in the catalogue (endpoints::EVENT_TYPES)"
     );
+    let audit_id = audit.as_ref().map(|_| new_id::<AuditKind>().to_string());
     let id = new_id::<EventKind>().to_string();
-    sqlx::query("INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .bind(event_type)
-        .bind(object_id)
-        .bind(serde_json::json!({ "object": object }))
-        .execute(&mut *conn)
-        .await?;
-    // The outbox's fan-out, in the same transaction: one delivery per subscribed endpoint.
-    crate::domain::webhooks::deliveries::fan_out(conn, scope, &id, event_type).await?;
+    // The endpoints' condition is `deliveries::subscribed`'s, without its redelivery filters.
+    let endpoints: Vec<String> = sqlx::query_scalar(
+        "WITH audited AS (
+             INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+             SELECT $7, $2, $3, $8, $9, $10, $11, $12, $13 WHERE $7::text IS NOT NULL),
+         emitted AS (
+             INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6))
+         SELECT e.id FROM webhook_endpoints e
+         WHERE e.merchant_id = $2 AND e.mode = $3 AND e.enabled
+           AND ($4 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))",
+    )
+    .bind(&id)
+    .bind(scope.merchant_id)
+    .bind(scope.mode)
+    .bind(event_type)
+    .bind(object_id)
+    .bind(serde_json::json!({ "object": object }))
+    .bind(audit_id)
+    .bind(audit.as_ref().map(|a| a.actor))
+    .bind(audit.as_ref().map(|a| a.action))
+    .bind(audit.as_ref().map(|a| a.object_type))
+    .bind(audit.as_ref().map(|a| a.object_id))
+    .bind(audit.as_ref().and_then(|a| a.request_id))
+    .bind(audit.map(|a| a.data))
+    .fetch_all(&mut *conn)
+    .await?;
+    crate::domain::webhooks::deliveries::create(conn, scope, &id, &endpoints).await?;
     Ok(id)
 }

@@ -387,9 +387,8 @@ async fn record(
         request_id,
         data: json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id.to_string() }),
     };
-    journal::audit(&mut *conn, scope, entry).await?;
-    journal::emit(conn, scope, event_type, &refund_id.to_string(), wire::to_value(&wire::Refund::from(&refund)))
-        .await?;
+    let object = wire::to_value(&wire::Refund::from(&refund));
+    journal::audit_and_emit(conn, scope, entry, event_type, &refund_id.to_string(), object).await?;
     Ok(refund)
 }
 

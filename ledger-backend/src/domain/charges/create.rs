@@ -623,7 +623,6 @@ pub async fn record_event_of(
         request_id: None,
         data: json!({ "status": charge.status, "amount_captured": charge.amount_captured }),
     };
-    journal::audit(&mut *conn, scope, entry).await?;
-    journal::emit(conn, scope, event_type, &charge_id.to_string(), object).await?;
+    journal::audit_and_emit(conn, scope, entry, event_type, &charge_id.to_string(), object).await?;
     Ok(charge)
 }

@@ -30,18 +30,6 @@ pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 /// The longest `Retry-After` honoured: beyond it the schedule applies.
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Creates the deliveries of event `event_id` (type `event_type`) for every enabled endpoint of the scope
-/// subscribed to it, in the caller's transaction.
-pub async fn fan_out(
-    conn: &mut PgConnection,
-    scope: Scope,
-    event_id: &str,
-    event_type: &str,
-) -> Result<(), sqlx::Error> {
-    let endpoints = subscribed(conn, scope, event_type, None, None).await?;
-    create(conn, scope, event_id, &endpoints).await
-}
-
 /// The enabled endpoints of the scope subscribed to `event_type`: only `endpoint` when given, and only those
 /// without a delivery of `lacking` when given.
 async fn subscribed(
@@ -74,7 +62,9 @@ async fn subscribed(
 /// notification takes a lock at commit, so a state change without endpoints never pays for it.
 pub const DUE_CHANNEL: &str = "paygate_webhook_deliveries_due";
 
-async fn create(
+/// Creates the deliveries of event `event_id` to `endpoints` (those of the scope subscribed to it), in the
+/// caller's transaction; nothing when there are none.
+pub(crate) async fn create(
     conn: &mut PgConnection,
     scope: Scope,
     event_id: &str,
