@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?DATABASE_URL must point at a PostgreSQL server}"
 clients=${BENCH_CONCURRENCY:-32}
 seconds=${PGBENCH_SECONDS:-20}
+# The backend's connections use generic plans (db::connect); PGBENCH_PLAN_CACHE_MODE=auto compares custom ones.
 base=${DATABASE_URL%/*}
 db="$base/paygate_pgbench"
 
@@ -89,7 +90,7 @@ for script in charge_path lean_charge; do
   for merchants in 1000 1; do
     label=$([ "$merchants" = 1 ] && echo "one hot merchant" || echo "1,000 merchants")
     what=$([ "$script" = lean_charge ] && echo "lean reference (one call)" || echo "our path's SQL (as paygate_api)")
-    out=$(PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
+    out=$(PGOPTIONS="-c plan_cache_mode=${PGBENCH_PLAN_CACHE_MODE:-force_generic_plan}" pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
           -D merchants="$merchants" -f "ledger-backend/benches/$script.sql" "$db" 2>&1) || { echo "$out" >&2; exit 1; }
     tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     lat=$(echo "$out" | sed -n 's/^latency average = \(.*\)$/\1/p')
