@@ -103,7 +103,7 @@ test('keys: missing, malformed, unknown, wrong type and wrong mode are refused b
   t.assert.equal(stack.sql('SELECT count(*) FROM charges'), before, 'nothing reached the charges');
 });
 
-test('a revoked key stops working at once in the isolate the backend'\''s notice reaches, though that isolate had it cached', async (t) => {
+test("a revoked key stops working at once in the isolate the backend's notice reaches, though that isolate had it cached", async (t) => {
   const created = await call(stack.edge, stack.keys.skTest, 'POST', '/v1/api_keys', { kind: 'secret' });
   t.assert.equal(created.status, 201, created.text);
   const key = created.json.key;
