@@ -39,30 +39,37 @@ pub async fn post(
     let numbers: Vec<i16> = (0..lines.len() as i16).collect();
     let kinds: Vec<&str> = lines.iter().map(|line| line.account.as_str()).collect();
     let amounts: Vec<i64> = lines.iter().map(|line| line.amount_minor).collect();
-    let written: i64 = sqlx::query_scalar(
+    // The entries, each line's account found by kind; a line whose account does not exist yet is left out,
+    // and a line already written is skipped (the second pass, below).
+    const ENTRIES: &str = "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+         SELECT $1, t.line, a.id, $4, t.amount
+         FROM unnest($5::smallint[], $6::text[], $7::bigint[]) AS t(line, kind, amount)
+         JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $4 AND a.kind = t.kind
+         ON CONFLICT (transaction_id, line) DO NOTHING";
+    let entries = |sql: String| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&id)
+            .bind(scope.merchant_id)
+            .bind(scope.mode)
+            .bind(currency.code())
+            .bind(&numbers)
+            .bind(&kinds)
+            .bind(&amounts)
+    };
+    let posted = format!(
         "WITH posted AS (
              INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-             VALUES ($1, $2, $3, $4, $5, $6)),
-         entries AS (
-             INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-             SELECT $1, t.line, a.id, $7, t.amount
-             FROM unnest($8::smallint[], $9::text[], $10::bigint[]) AS t(line, kind, amount)
-             JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $7 AND a.kind = t.kind
-             RETURNING 1)
-         SELECT count(*) FROM entries",
-    )
-    .bind(&id)
-    .bind(scope.merchant_id)
-    .bind(scope.mode)
-    .bind(event.kind())
-    .bind(subject.charge_id)
-    .bind(subject.refund_id)
-    .bind(currency.code())
-    .bind(&numbers)
-    .bind(&kinds)
-    .bind(&amounts)
-    .fetch_one(&mut *conn)
-    .await?;
+             VALUES ($1, $2, $3, $8, $9, $10)),
+         entries AS ({ENTRIES} RETURNING 1)
+         SELECT count(*) FROM entries"
+    );
+    let row = entries(posted)
+        .bind(event.kind())
+        .bind(subject.charge_id)
+        .bind(subject.refund_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let written: i64 = sqlx::Row::try_get(&row, 0)?;
     if written as usize == lines.len() {
         return Ok(id);
     }
@@ -79,22 +86,7 @@ pub async fn post(
     .bind(&kinds)
     .execute(&mut *conn)
     .await?;
-    let rest = sqlx::query(
-        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-         SELECT $1, t.line, a.id, $4, t.amount
-         FROM unnest($5::smallint[], $6::text[], $7::bigint[]) AS t(line, kind, amount)
-         JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $4 AND a.kind = t.kind
-         ON CONFLICT (transaction_id, line) DO NOTHING",
-    )
-    .bind(&id)
-    .bind(scope.merchant_id)
-    .bind(scope.mode)
-    .bind(currency.code())
-    .bind(&numbers)
-    .bind(&kinds)
-    .bind(&amounts)
-    .execute(&mut *conn)
-    .await?;
+    let rest = entries(ENTRIES.to_owned()).execute(&mut *conn).await?;
     if written as u64 + rest.rows_affected() != lines.len() as u64 {
         return Err(sqlx::Error::RowNotFound.into());
     }
@@ -170,32 +162,31 @@ async fn write_event(
     );
     let audit_id = audit.as_ref().map(|_| new_id::<AuditKind>().to_string());
     let id = new_id::<EventKind>().to_string();
-    // The endpoints' condition is `deliveries::subscribed`'s, without its redelivery filters.
-    let endpoints: Vec<String> = sqlx::query_scalar(
+    let statement = format!(
         "WITH audited AS (
              INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-             SELECT $7, $2, $3, $8, $9, $10, $11, $12, $13 WHERE $7::text IS NOT NULL),
+             SELECT $6, $1, $2, $7, $8, $9, $10, $11, $12 WHERE $6::text IS NOT NULL),
          emitted AS (
-             INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($1, $2, $3, $4, $5, $6))
-         SELECT e.id FROM webhook_endpoints e
-         WHERE e.merchant_id = $2 AND e.mode = $3 AND e.enabled
-           AND ($4 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))",
-    )
-    .bind(&id)
-    .bind(scope.merchant_id)
-    .bind(scope.mode)
-    .bind(event_type)
-    .bind(object_id)
-    .bind(serde_json::json!({ "object": object }))
-    .bind(audit_id)
-    .bind(audit.as_ref().map(|a| a.actor))
-    .bind(audit.as_ref().map(|a| a.action))
-    .bind(audit.as_ref().map(|a| a.object_type))
-    .bind(audit.as_ref().map(|a| a.object_id))
-    .bind(audit.as_ref().and_then(|a| a.request_id))
-    .bind(audit.map(|a| a.data))
-    .fetch_all(&mut *conn)
-    .await?;
+             INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($4, $1, $2, $3, $5, $13))
+         {}",
+        crate::domain::webhooks::deliveries::SUBSCRIBED
+    );
+    let endpoints: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(event_type)
+        .bind(&id)
+        .bind(object_id)
+        .bind(audit_id)
+        .bind(audit.as_ref().map(|a| a.actor))
+        .bind(audit.as_ref().map(|a| a.action))
+        .bind(audit.as_ref().map(|a| a.object_type))
+        .bind(audit.as_ref().map(|a| a.object_id))
+        .bind(audit.as_ref().and_then(|a| a.request_id))
+        .bind(audit.map(|a| a.data))
+        .bind(serde_json::json!({ "object": object }))
+        .fetch_all(&mut *conn)
+        .await?;
     crate::domain::webhooks::deliveries::create(conn, scope, &id, &endpoints).await?;
     Ok(id)
 }

@@ -30,6 +30,12 @@ pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 /// The longest `Retry-After` honoured: beyond it the schedule applies.
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The enabled endpoints of merchant `$1` in mode `$2` subscribed to event type `$3`: the one condition both
+/// an event's first fan-out (`journal`, inside the statement that writes the event) and a redelivery use.
+pub(crate) const SUBSCRIBED: &str = "SELECT e.id FROM webhook_endpoints e
+         WHERE e.merchant_id = $1 AND e.mode = $2 AND e.enabled
+           AND ($3 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))";
+
 /// The enabled endpoints of the scope subscribed to `event_type`: only `endpoint` when given, and only those
 /// without a delivery of `lacking` when given.
 async fn subscribed(
@@ -39,21 +45,20 @@ async fn subscribed(
     endpoint: Option<&str>,
     lacking: Option<&str>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT e.id FROM webhook_endpoints e
-         WHERE e.merchant_id = $1 AND e.mode = $2 AND e.enabled
-           AND ($3 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))
+    let select = format!(
+        "{SUBSCRIBED}
            AND ($4::text IS NULL OR e.id = $4)
            AND ($5::text IS NULL OR NOT EXISTS (
-               SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $5 AND d.endpoint_id = e.id))",
-    )
-    .bind(scope.merchant_id)
-    .bind(scope.mode)
-    .bind(event_type)
-    .bind(endpoint)
-    .bind(lacking)
-    .fetch_all(conn)
-    .await
+               SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $5 AND d.endpoint_id = e.id))"
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(select))
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(event_type)
+        .bind(endpoint)
+        .bind(lacking)
+        .fetch_all(conn)
+        .await
 }
 
 /// The channel a transaction that made deliveries due notifies. PostgreSQL delivers a notification when its
