@@ -8,6 +8,8 @@
 #   scripts/bench.sh webhooks deliveries/s draining a backlog, and commit-to-delivery latency
 #   scripts/bench.sh sdk      bytes of the loader and each element iframe (raw, gzip, brotli), mount() → ready
 #   scripts/bench.sh reconciliation  a 1,000,000-row settlement report imported and matched: rows/s, peak memory
+#   scripts/bench.sh ceiling  the pgbench ceiling split into its costs: round trips, row-level security,
+#                             CHECKs, the ledger's triggers, foreign keys, indexes, partitions (one run)
 #   scripts/bench.sh statements  where the database's time goes in one scenario of the ledger benchmark:
 #                             pg_stat_statements over the scenario `BENCH_SCENARIO` names (default: the one
 #                             hot merchant through row-level security), the 25 costliest statements
@@ -70,6 +72,12 @@ case "$what" in
     (cd edge-api && worker-build --release >/dev/null)
     node sdk/bench/sdk_bench.mjs
     ;;
+  ceiling)
+    url=$(pg_ensure pg-bench 54331 "-c shared_buffers=512MB")
+    machine
+    step "pgbench: what the ceiling of our SQL spends its time on, against the lean reference"
+    DATABASE_URL=$url ./scripts/pgbench_charges.sh breakdown
+    ;;
   statements)
     # A cluster of its own: the extension must be loaded at start, and it costs a little on every statement.
     url=$(pg_ensure pg-statements 54333 "-c shared_buffers=512MB -c shared_preload_libraries=pg_stat_statements")
@@ -97,7 +105,7 @@ case "$what" in
     pg_stop pg-statements
     ;;
   *)
-    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk|reconciliation|statements" >&2
+    echo "usage: scripts/bench.sh ledger|edge|webhooks|sdk|reconciliation|ceiling|statements" >&2
     exit 2
     ;;
 esac

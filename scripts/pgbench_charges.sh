@@ -2,10 +2,18 @@
 # The ceiling for the HTTP charges benchmark: ledger-backend/benches/charge_path.sql (the SQL of one
 # create + capture) under pgbench on a migrated database, for 1,000 merchants and for one hot merchant;
 # then the lean reference (ledger-backend/benches/lean_charge.sql) the same way, side by side.
+#
+# `pgbench_charges.sh breakdown` instead splits that ceiling into its costs, in one run, for 1,000 merchants:
+# the path as sent; the same statements one call per database transaction (charge_path_one_call.sql: the most
+# fewer round trips could gain); then, one after the other on that, without row-level security, without the
+# CHECK constraints, the ledger's integrity triggers, ledger_entries' foreign keys, the secondary indexes of
+# the tables written and the next months' partitions; and the lean reference. Each removal is made only in the
+# throwaway database, to measure what the schema's guarantees cost; none of them is a proposal.
 # Needs DATABASE_URL (a server where it may create `paygate_pgbench`); run by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?DATABASE_URL must point at a PostgreSQL server}"
+mode=${1:-ceiling}
 clients=${BENCH_CONCURRENCY:-32}
 seconds=${PGBENCH_SECONDS:-20}
 # The backend's connections use generic plans (db::connect); PGBENCH_PLAN_CACHE_MODE=auto compares custom ones.
@@ -84,17 +92,55 @@ END;
 $$;
 SQL
 
-echo "| script | scenario | ops/s | latency avg | clients |"
-echo "|---|---|---:|---:|---:|"
-for script in charge_path lean_charge; do
-  for merchants in 1000 1; do
-    label=$([ "$merchants" = 1 ] && echo "one hot merchant" || echo "1,000 merchants")
-    what=$([ "$script" = lean_charge ] && echo "lean reference (one call)" || echo "our path's SQL (as paygate_api)")
-    out=$(PGOPTIONS="-c plan_cache_mode=${PGBENCH_PLAN_CACHE_MODE:-force_generic_plan}" pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" \
-          -D merchants="$merchants" -f "ledger-backend/benches/$script.sql" "$db" 2>&1) || { echo "$out" >&2; exit 1; }
-    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    lat=$(echo "$out" | sed -n 's/^latency average = \(.*\)$/\1/p')
-    printf '| %s | %s | %.0f | %s | %s |\n' "$what" "$label" "$tps" "$lat" "$clients"
+# Operations per second of one script: tps of `pgbench -f <script>` (one transaction = one create + capture).
+ops() {
+  local script=$1 merchants=$2 out
+  out=$(PGOPTIONS="-c plan_cache_mode=${PGBENCH_PLAN_CACHE_MODE:-force_generic_plan}" pgbench -n -M prepared -c "$clients" -j 2 \
+        -T "$seconds" -D merchants="$merchants" -f "ledger-backend/benches/$script.sql" "$db" 2>&1) || { echo "$out" >&2; exit 1; }
+  printf '%.0f | %s' "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')" "$(echo "$out" | sed -n 's/^latency average = \(.*\)$/\1/p')"
+}
+
+if [ "$mode" = breakdown ]; then
+  psql -q "$db" -v ON_ERROR_STOP=1 -f ledger-backend/benches/charge_path_one_call_functions.sql
+  # The tables one create + capture writes.
+  written="'charges','charge_attempts','idempotency_records','audit_log','events','ledger_transactions','ledger_entries','seen_requests'"
+  ddl() { psql -qAtX "$db" -c "$1" | psql -qX "$db" -v ON_ERROR_STOP=1 >/dev/null; }
+  echo "| what (1,000 merchants, $clients clients, ${seconds} s each) | ops/s | latency avg |"
+  echo "|---|---:|---:|"
+  echo "| the path as the backend sends it (charge_path.sql: 27 statements, about 42 round trips) | $(ops charge_path 1000) |"
+  echo "| the same statements, one call per transaction (7 round trips) | $(ops charge_path_one_call 1000) |"
+  psql -qX "$db" -c "CREATE OR REPLACE FUNCTION one_call_scope(m text) RETURNS void LANGUAGE sql AS \$\$
+      SELECT set_config('paygate.merchant_id', m, true), set_config('paygate.mode', 'test', true); \$\$"
+  echo "| … as the owner, without row-level security | $(ops charge_path_one_call 1000) |"
+  psql -qX "$db" -c "CREATE OR REPLACE FUNCTION one_call_scope(m text) RETURNS void LANGUAGE sql AS \$\$
+      SELECT set_config('role', 'paygate_api', true), set_config('paygate.merchant_id', m, true),
+             set_config('paygate.mode', 'test', true); \$\$"
+  ddl "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I;', conrelid::regclass, conname) FROM pg_constraint
+       WHERE contype = 'c' AND conrelid::regclass::text IN ($written) AND NOT coninhcount > 0"
+  echo "| … with row-level security again, without the CHECK constraints | $(ops charge_path_one_call 1000) |"
+  ddl "SELECT 'DROP TRIGGER ledger_transaction_balanced ON ledger_transactions; DROP TRIGGER ledger_entries_written_with_transaction ON ledger_entries;'"
+  echo "| … and without the ledger's integrity triggers (balanced at commit, entries written with their transaction) | $(ops charge_path_one_call 1000) |"
+  ddl "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I;', conrelid::regclass, conname) FROM pg_constraint
+       WHERE contype = 'f' AND conrelid::regclass::text IN ($written) AND conparentid = 0"
+  echo "| … and without the foreign keys of the tables written | $(ops charge_path_one_call 1000) |"
+  ddl "SELECT format('DROP INDEX %s;', x.indexrelid::regclass) FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
+       WHERE c.relname IN ($written) AND NOT x.indisprimary AND NOT x.indisunique"
+  echo "| … and without their secondary indexes | $(ops charge_path_one_call 1000) |"
+  ddl "SELECT format('ALTER TABLE %s DETACH PARTITION %s;', i.inhparent::regclass, i.inhrelid::regclass)
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       WHERE p.relname IN ($written) AND p.relkind = 'p' AND c.relname ~ '_[0-9]{4}_[0-9]{2}$'
+         AND c.relname <> p.relname || to_char(now(), '_YYYY_MM')"
+  echo "| … and with only this month's partition and the default one | $(ops charge_path_one_call 1000) |"
+  echo "| the lean reference (lean_charge.sql: one call, one transaction) | $(ops lean_charge 1000) |"
+else
+  echo "| script | scenario | ops/s | latency avg | clients |"
+  echo "|---|---|---:|---:|---:|"
+  for script in charge_path lean_charge; do
+    for merchants in 1000 1; do
+      label=$([ "$merchants" = 1 ] && echo "one hot merchant" || echo "1,000 merchants")
+      what=$([ "$script" = lean_charge ] && echo "lean reference (one call)" || echo "our path's SQL (as paygate_api)")
+      echo "| $what | $label | $(ops "$script" "$merchants") | $clients |"
+    done
   done
-done
+fi
 psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS paygate_pgbench WITH (FORCE)"

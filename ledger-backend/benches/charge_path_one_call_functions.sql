@@ -1,0 +1,123 @@
+-- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 27 statements of
+-- charge_path.sql, one PL/pgSQL call per database transaction and per hand-out outside one, so that a run of
+-- charge_path_one_call.sql costs 7 round trips per create + capture instead of about 42. It measures the most
+-- that "one round trip per transaction" could gain. The statements are charge_path.sql's, written out again
+-- (a pgbench script cannot define functions of its own); a SELECT whose rows the backend reads becomes PERFORM
+-- or SELECT … INTO. Each call sets the scope for its transaction, as the backend's hand-out does.
+CREATE FUNCTION one_call_scope(m text) RETURNS void LANGUAGE sql AS $$
+    SELECT set_config('role', 'paygate_api', true), set_config('paygate.merchant_id', m, true),
+           set_config('paygate.mode', 'test', true);
+$$;
+
+CREATE FUNCTION one_call_seen(m text, seen text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM one_call_scope(m);
+    INSERT INTO seen_requests (digest) VALUES (seen) ON CONFLICT DO NOTHING;
+END;
+$$;
+
+CREATE FUNCTION one_call_routing(m text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    routing jsonb;
+    merchant_country text;
+BEGIN
+    PERFORM one_call_scope(m);
+    SELECT body INTO routing FROM routing_tables WHERE merchant_id = m AND mode = 'test';
+    SELECT country INTO merchant_country FROM merchants WHERE id = m;
+    RETURN merchant_country;
+END;
+$$;
+
+CREATE FUNCTION one_call_tx1(m text, sandbox text, ch text, att1 text, aud1 text, tok text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM one_call_scope(m);
+    INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
+        VALUES (m, 'test', tok, repeat('a', 64), 'charge', ch, now() + interval '1 day')
+        ON CONFLICT (merchant_id, mode, key) DO NOTHING;
+    PERFORM id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
+        extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
+        (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
+         FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
+        FROM processor_accounts WHERE merchant_id = m AND mode = 'test' ORDER BY id;
+    INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor)
+        VALUES (ch, m, 'test', 'pending', 'EUR', 2500, false, tok, tok, 'sandbox');
+    PERFORM connector, credentials_sealed FROM processor_accounts WHERE id = sandbox AND merchant_id = m AND mode = 'test';
+    INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
+        VALUES (att1, ch, m, 'test', 'authorize', 2500, 'started', 'sandbox');
+    INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+        VALUES (aud1, m, 'test', 'api', 'charge.create', 'charge', ch, 'req_bench', '{"amount":2500}');
+END;
+$$;
+
+CREATE FUNCTION one_call_tx2(m text, ch text, att1 text, ltx1 text, aud2 text, evt1 text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    written bigint;
+BEGIN
+    PERFORM one_call_scope(m);
+    PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
+    WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+            VALUES (ltx1, m, 'test', 'authorization', ch, NULL)),
+        entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+            SELECT ltx1, t.line, a.id, 'EUR', t.amount
+            FROM unnest('{0,1}'::smallint[], '{authorization_receivable,authorization_payable}'::text[], '{2500,-2500}'::bigint[]) AS t(line, kind, amount)
+            JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
+            RETURNING 1)
+    SELECT count(*) INTO written FROM entries;
+    UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
+        authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
+        card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
+        WHERE id = ch AND status = 'pending';
+    WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+            SELECT aud2, m, 'test', 'api', 'charge.authorized', 'charge', ch, NULL, '{"status":"authorized"}'),
+        emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
+            VALUES (evt1, m, 'test', 'charge.authorized', ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'))
+    SELECT count(*) INTO written FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test' AND e.enabled
+        AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
+    UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = '00', finished_at = now()
+        WHERE id = att1;
+END;
+$$;
+
+CREATE FUNCTION one_call_tx3(m text, sandbox text, ch text, att2 text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM one_call_scope(m);
+    PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
+    UPDATE charges SET pending_operation = 'capture', updated_at = now()
+        WHERE id = ch AND status = 'authorized' AND pending_operation IS NULL;
+    INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
+        VALUES (att2, ch, m, 'test', 'capture', 2500, 'started', 'sandbox');
+    PERFORM connector, credentials_sealed FROM processor_accounts WHERE id = sandbox AND merchant_id = m AND mode = 'test';
+END;
+$$;
+
+CREATE FUNCTION one_call_tx4(m text, ch text, att2 text, ltx2 text, aud3 text, evt2 text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    written bigint;
+BEGIN
+    PERFORM one_call_scope(m);
+    PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
+    PERFORM p.basis_points, p.fixed_minor FROM merchant_pricing p
+        WHERE p.merchant_id = m AND p.currency IN ('EUR', '*')
+          AND p.effective_from <= (SELECT created_at FROM charges WHERE id = ch)
+        ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
+    WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+            VALUES (ltx2, m, 'test', 'capture', ch, NULL)),
+        entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
+            SELECT ltx2, t.line, a.id, 'EUR', t.amount
+            FROM unnest('{0,1,2,3,4}'::smallint[],
+                        '{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[],
+                        '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, kind, amount)
+            JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
+            RETURNING 1)
+    SELECT count(*) INTO written FROM entries;
+    UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
+        authorization_expires_at = NULL, updated_at = now() WHERE id = ch AND status = 'authorized';
+    UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now() WHERE id = att2;
+    WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+            SELECT aud3, m, 'test', 'api', 'charge.captured', 'charge', ch, NULL, '{"status":"captured"}'),
+        emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
+            VALUES (evt2, m, 'test', 'charge.captured', ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'))
+    SELECT count(*) INTO written FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test' AND e.enabled
+        AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
+END;
+$$;
