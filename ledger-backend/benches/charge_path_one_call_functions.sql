@@ -57,8 +57,8 @@ BEGIN
     PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
     WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
             VALUES (ltx1, m, 'test', 'authorization', ch, NULL)),
-        entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-            SELECT ltx1, t.line, a.id, 'EUR', t.amount
+        entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
+            SELECT ltx1, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
             FROM unnest('{0,1}'::smallint[], '{authorization_receivable,authorization_payable}'::text[], '{2500,-2500}'::bigint[]) AS t(line, kind, amount)
             JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
             RETURNING 1)
@@ -102,8 +102,8 @@ BEGIN
         ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
     WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
             VALUES (ltx2, m, 'test', 'capture', ch, NULL)),
-        entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-            SELECT ltx2, t.line, a.id, 'EUR', t.amount
+        entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
+            SELECT ltx2, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
             FROM unnest('{0,1,2,3,4}'::smallint[],
                         '{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[],
                         '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, kind, amount)

@@ -41,11 +41,14 @@ pub async fn post(
     let amounts: Vec<i64> = lines.iter().map(|line| line.amount_minor).collect();
     // The entries, each line's account found by kind; a line whose account does not exist yet is left out,
     // and a line already written is skipped (the second pass, below).
-    const ENTRIES: &str = "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount)
-         SELECT $1, t.line, a.id, $4, t.amount
+    // Each entry carries its account's merchant and mode (its row-level security and, later, its shard; the
+    // foreign key to the account holds them equal).
+    const ENTRIES: &str =
+        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
+         SELECT $1, t.line, a.id, $4, t.amount, a.merchant_id, a.mode
          FROM unnest($5::smallint[], $6::text[], $7::bigint[]) AS t(line, kind, amount)
          JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $4 AND a.kind = t.kind
-         ON CONFLICT (transaction_id, line) DO NOTHING";
+         ON CONFLICT (transaction_id, line, merchant_id) DO NOTHING";
     let entries = |sql: String| {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&id)

@@ -21,6 +21,7 @@ struct JournalRow {
 /// A page of the merchant's journal transactions, each with its lines, and whether more exist.
 pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<LedgerTransaction>, bool), sqlx::Error> {
     let (cursor, tail) = page.sql("t.id", 3);
+    // Grouped by the transaction's whole key (id, merchant_id), so its other columns may be selected.
     let select = format!(
         "SELECT t.id, t.kind, t.charge_id, t.refund_id, extract(epoch FROM t.created_at)::bigint AS created,
                 array_agg(a.kind ORDER BY e.line) AS accounts, array_agg(e.currency ORDER BY e.line) AS currencies,
@@ -29,7 +30,7 @@ pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Ledge
          JOIN ledger_entries e ON e.transaction_id = t.id
          JOIN ledger_accounts a ON a.id = e.account_id
          WHERE t.merchant_id = $1 AND t.mode = $2 {cursor}
-         GROUP BY t.id {tail}"
+         GROUP BY t.id, t.merchant_id {tail}"
     );
     let query = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(scope.merchant_id).bind(scope.mode);
     let rows: Vec<JournalRow> = page.bind(query).fetch_all(pool).await?;

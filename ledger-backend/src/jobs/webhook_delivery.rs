@@ -326,9 +326,10 @@ async fn finish(
     };
     let failing_for: Option<Option<f64>> = sqlx::query_scalar(
         "WITH attempt AS (
-             INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt)
-             SELECT $1, $2, $5, $6, $7, $8 WHERE $9
-             ON CONFLICT (delivery_id, attempt) DO NOTHING
+             INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_excerpt,
+                                           merchant_id, mode)
+             SELECT $1, $2, $5, $6, $7, $8, $11, $12 WHERE $9
+             ON CONFLICT (delivery_id, attempt, merchant_id) DO NOTHING
          ), delivery AS (
              UPDATE webhook_deliveries SET status = $3, locked_until = NULL, updated_at = now(),
                     next_attempt_at = CASE WHEN $4::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $4) END,
@@ -355,6 +356,8 @@ async fn finish(
     .bind(attempt.and_then(|a| a.excerpt.clone()))
     .bind(attempt.is_some())
     .bind(streak)
+    .bind(claimed.scope.merchant_id)
+    .bind(claimed.scope.mode)
     .fetch_optional(pool)
     .await?;
     if streak == "fail" && failing_for.flatten().is_some_and(|seconds| seconds >= DISABLE_AFTER.as_secs_f64()) {

@@ -165,8 +165,8 @@ async fn busy_merchant(app: &TestApp) -> String {
         .unwrap();
     // A delivery attempt, as the worker records it.
     sqlx::query(
-        "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms)
-         SELECT id, 1, 200, 5 FROM webhook_deliveries WHERE merchant_id = $1 LIMIT 1",
+        "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, merchant_id, mode)
+         SELECT id, 1, 200, 5, merchant_id, mode FROM webhook_deliveries WHERE merchant_id = $1 LIMIT 1",
     )
     .bind(&merchant)
     .execute(&app.pool)

@@ -31,14 +31,18 @@ async fn write_transaction(pool: &PgPool, merchant: &str, lines: &[(i64, &str, i
         .execute(&mut *tx)
         .await?;
     for (line, (account, currency, amount)) in lines.iter().enumerate() {
-        sqlx::query("INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&id)
-            .bind(line as i16)
-            .bind(account)
-            .bind(currency)
-            .bind(amount)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
+             VALUES ($1, $2, $3, $4, $5, $6, 'test')",
+        )
+        .bind(&id)
+        .bind(line as i16)
+        .bind(account)
+        .bind(currency)
+        .bind(amount)
+        .bind(merchant)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(id)
@@ -84,12 +88,14 @@ async fn entries_cannot_be_added_to_a_ledger_transaction_already_committed() {
         let mut refused = None;
         for (line, account, amount) in &lines {
             let inserted = sqlx::query(
-                "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount) VALUES ($1, $2, $3, 'EUR', $4)",
+                "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
+                 VALUES ($1, $2, $3, 'EUR', $4, $5, 'test')",
             )
             .bind(&id)
             .bind(line)
             .bind(account)
             .bind(amount)
+            .bind(&merchant)
             .execute(&mut *tx)
             .await;
             if let Err(error) = inserted {

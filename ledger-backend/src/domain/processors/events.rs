@@ -104,7 +104,7 @@ async fn receive_in(
         "INSERT INTO processor_events (processor_account_id, merchant_id, mode, connector, event_id, event_type,
                                        payment_reference, object_reference, outcome, reading)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'applying', $9::jsonb)
-         ON CONFLICT (processor_account_id, event_id) DO NOTHING",
+         ON CONFLICT (processor_account_id, event_id, merchant_id) DO NOTHING",
     )
     .bind(incoming.account)
     .bind(scope.merchant_id)

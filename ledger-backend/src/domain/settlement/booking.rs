@@ -150,7 +150,7 @@ pub async fn book(
          FROM recon_booked b
          JOIN recon_transactions t ON t.currency = b.currency AND t.book_as = b.book_as
          LEFT JOIN recon_payouts p ON p.payout = b.payout AND p.currency = b.currency AND b.kind <> 'fee'
-         ON CONFLICT (processor_account_id, row_key) DO NOTHING",
+         ON CONFLICT (processor_account_id, row_key, merchant_id) DO NOTHING",
     )
     .bind(account)
     .bind(scope.merchant_id)
@@ -195,7 +195,8 @@ async fn fail_payouts(
         let claimed = sqlx::query(
             "INSERT INTO settlement_postings (processor_account_id, row_key, merchant_id, mode, report_id, line, run_id,
                                               transaction_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (processor_account_id, row_key) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (processor_account_id, row_key, merchant_id) DO NOTHING",
         )
         .bind(account)
         .bind(&row_key)
@@ -272,7 +273,7 @@ async fn pay_out(conn: &mut PgConnection, scope: Scope, account: ProcessorAccoun
             "INSERT INTO payouts AS p (id, merchant_id, mode, processor_account_id, processor_payout, currency, amount,
                                        status)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'paid')
-             ON CONFLICT (processor_account_id, processor_payout, currency)
+             ON CONFLICT (processor_account_id, processor_payout, currency, merchant_id)
                  DO UPDATE SET amount = p.amount + EXCLUDED.amount, updated_at = now()
              RETURNING p.id, (p.id = $1)",
         )

@@ -93,7 +93,7 @@ where
         let claimed: Option<String> = sqlx::query_scalar(
             "INSERT INTO settlement_reports (id, merchant_id, mode, processor_account_id, format, source, period, sha256)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (processor_account_id, format, sha256) DO NOTHING RETURNING id",
+             ON CONFLICT (processor_account_id, format, sha256, merchant_id) DO NOTHING RETURNING id",
         )
         .bind(&id)
         .bind(scope.merchant_id)

@@ -258,7 +258,7 @@ async fn upsert_exceptions(conn: &mut PgConnection, context: &Context<'_>) -> Re
                  SELECT ids.id, $1, $2, $3, f.category, f.subject, f.charge_id, f.refund_id, f.report_id, f.line,
                         f.currency, f.expected_amount, f.actual_amount, left(f.detail, 500), f.inputs, $4, $4
                  FROM numbered f JOIN ids USING (n)
-                 ON CONFLICT (processor_account_id, category, subject) DO UPDATE SET
+                 ON CONFLICT (processor_account_id, category, subject, merchant_id) DO UPDATE SET
                      last_run_id = $4, last_seen_at = now(), detail = EXCLUDED.detail,
                      expected_amount = EXCLUDED.expected_amount, actual_amount = EXCLUDED.actual_amount,
                      report_id = EXCLUDED.report_id, line = EXCLUDED.line, inputs = EXCLUDED.inputs,
