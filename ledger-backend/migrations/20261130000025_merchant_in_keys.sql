@@ -20,7 +20,7 @@
 --
 -- Constraint names kept (code and tests name them): ledger_accounts_identity (untouched), charges_amounts_ordered
 -- and every other CHECK (untouched), the 0024 triggers ledger_transaction_balanced and
--- ledger_entries_written_with_transaction (untouched), every *_pkey, *_key and *_fkey rebuilt below under its old
+-- ledger_entries_written_with_transaction (their functions now look up by the whole key, step 8), every *_pkey, *_key and *_fkey rebuilt below under its old
 -- name (ledger_entries_account_id_currency_fkey: an entry in a currency its account does not hold is still refused
 -- by a "foreign key" error).
 --
@@ -220,3 +220,41 @@ DROP POLICY tenant ON ledger_entries;
 CREATE POLICY tenant ON ledger_entries USING (merchant_id = paygate_merchant() AND mode = paygate_mode());
 DROP POLICY tenant ON webhook_attempts;
 CREATE POLICY tenant ON webhook_attempts USING (merchant_id = paygate_merchant() AND mode = paygate_mode());
+
+---------------------------------------------------------------------------------------------------------------------
+-- 8. The ledger's two checks (0024) find a posting's rows by its whole key, merchant included, so on a sharded
+--    database each runs on the shard that holds the posting. The same checks, the same errors.
+---------------------------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    unbalanced text;
+BEGIN
+    SELECT currency INTO unbalanced
+    FROM ledger_entries
+    WHERE transaction_id = NEW.id AND merchant_id = NEW.merchant_id
+    GROUP BY currency
+    HAVING sum(amount) <> 0
+    LIMIT 1;
+    IF unbalanced IS NOT NULL THEN
+        RAISE EXCEPTION 'ledger transaction % does not balance in %', NEW.id, unbalanced
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_transaction_balanced';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_entries_check_written_with_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    written text;
+    owner text;
+BEGIN
+    FOR written, owner IN SELECT DISTINCT transaction_id, merchant_id FROM new_entries LOOP
+        IF NOT EXISTS (SELECT 1 FROM ledger_transactions
+                       WHERE id = written AND merchant_id = owner AND written_by = pg_current_xact_id()) THEN
+            RAISE EXCEPTION 'ledger entries of % must be written with it, in the database transaction that wrote it',
+                written USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entries_written_with_transaction';
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END;
+$$;

@@ -25,7 +25,7 @@ pub struct Balance {
 pub async fn of(pool: &PgPool, merchant: MerchantId, mode: Mode) -> Result<Balance, sqlx::Error> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT a.currency, a.kind, coalesce(-sum(e.amount), 0)::bigint
-         FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+         FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id AND e.merchant_id = a.merchant_id
          WHERE a.merchant_id = $1 AND a.mode = $2 AND a.kind IN ('merchant_pending', 'merchant_available')
          GROUP BY a.currency, a.kind ORDER BY a.currency",
     )

@@ -27,8 +27,8 @@ pub async fn list(pool: &PgPool, scope: Scope, page: &Page) -> Result<(Vec<Ledge
                 array_agg(a.kind ORDER BY e.line) AS accounts, array_agg(e.currency ORDER BY e.line) AS currencies,
                 array_agg(e.amount ORDER BY e.line) AS amounts
          FROM ledger_transactions t
-         JOIN ledger_entries e ON e.transaction_id = t.id
-         JOIN ledger_accounts a ON a.id = e.account_id
+         JOIN ledger_entries e ON e.transaction_id = t.id AND e.merchant_id = t.merchant_id
+         JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id = e.merchant_id
          WHERE t.merchant_id = $1 AND t.mode = $2 {cursor}
          GROUP BY t.id, t.merchant_id {tail}"
     );

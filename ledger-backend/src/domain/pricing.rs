@@ -130,7 +130,7 @@ pub async fn for_charge(
     let row: Option<(i32, i64)> = sqlx::query_as(
         "SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p
          WHERE p.merchant_id = $1 AND p.currency IN ($2, '*')
-           AND p.effective_from <= (SELECT created_at FROM charges WHERE id = $3)
+           AND p.effective_from <= (SELECT created_at FROM charges WHERE id = $3 AND merchant_id = $1)
          ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1",
     )
     .bind(scope.merchant_id)

@@ -168,15 +168,18 @@ pub async fn settle(
 ) -> Result<RefundRecord, RefundError> {
     let mut tx = pool.begin().await?;
     let attempt = |outcome: &'static str| {
-        sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1")
+        sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1 AND merchant_id = $3")
             .bind(attempt_id)
             .bind(outcome)
+            .bind(scope.merchant_id)
     };
-    let pending: Option<(ChargeId, i64)> =
-        sqlx::query_as("SELECT charge_id, amount FROM refunds WHERE id = $1 AND status = 'pending' FOR UPDATE")
-            .bind(refund_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let pending: Option<(ChargeId, i64)> = sqlx::query_as(
+        "SELECT charge_id, amount FROM refunds WHERE id = $1 AND status = 'pending' AND merchant_id = $2 FOR UPDATE",
+    )
+    .bind(refund_id)
+    .bind(scope.merchant_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some((charge_id, amount)) = pending else {
         // Already settled by someone else (the recovery job); that answer stands.
         return get(pool, scope, refund_id).await;
@@ -189,10 +192,11 @@ pub async fn settle(
             sqlx::query(
                 "UPDATE refunds SET status = 'succeeded', processor_reference = coalesce($2, processor_reference),
                         updated_at = now()
-                 WHERE id = $1",
+                 WHERE id = $1 AND merchant_id = $3",
             )
             .bind(refund_id)
             .bind(reference)
+            .bind(scope.merchant_id)
             .execute(&mut *tx)
             .await?;
             attempt("succeeded").execute(&mut *tx).await?;
@@ -205,17 +209,25 @@ pub async fn settle(
             })?;
             let (status, amounts) =
                 transition(charge.status()?, charge.amounts()?, ChargeAction::RevertRefund { amount })?;
-            sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
-                .bind(charge_id)
-                .bind(status.as_str())
-                .bind(amounts.refunded.minor())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE refunds SET status = 'failed', failure_code = $2, updated_at = now() WHERE id = $1")
-                .bind(refund_id)
-                .bind(&code)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now()
+                 WHERE id = $1 AND merchant_id = $4",
+            )
+            .bind(charge_id)
+            .bind(status.as_str())
+            .bind(amounts.refunded.minor())
+            .bind(scope.merchant_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE refunds SET status = 'failed', failure_code = $2, updated_at = now()
+                 WHERE id = $1 AND merchant_id = $3",
+            )
+            .bind(refund_id)
+            .bind(&code)
+            .bind(scope.merchant_id)
+            .execute(&mut *tx)
+            .await?;
             let subject = Subject { charge_id: Some(charge_id), refund_id: Some(refund_id) };
             journal::post(&mut tx, scope, charge.currency()?, LedgerEvent::RefundReverted { amount }, subject).await?;
             attempt("failed").execute(&mut *tx).await?;
@@ -224,16 +236,24 @@ pub async fn settle(
         }
         OperationOutcome::Pending { reference } => {
             // Accepted by the processor, to be confirmed: the refund stays pending, its amount reserved.
-            sqlx::query("UPDATE charge_attempts SET outcome = 'pending', processor_reference = $2 WHERE id = $1")
-                .bind(attempt_id)
-                .bind(&reference)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE refunds SET processor_reference = coalesce($2, processor_reference) WHERE id = $1")
-                .bind(refund_id)
-                .bind(reference)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE charge_attempts SET outcome = 'pending', processor_reference = $2
+                 WHERE id = $1 AND merchant_id = $3",
+            )
+            .bind(attempt_id)
+            .bind(&reference)
+            .bind(scope.merchant_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE refunds SET processor_reference = coalesce($2, processor_reference)
+                 WHERE id = $1 AND merchant_id = $3",
+            )
+            .bind(refund_id)
+            .bind(reference)
+            .bind(scope.merchant_id)
+            .execute(&mut *tx)
+            .await?;
         }
         OperationOutcome::Unknown { detail } => {
             attempt("unknown").execute(&mut *tx).await?;
@@ -243,8 +263,12 @@ pub async fn settle(
     let refund = match latest {
         Some(refund) => refund,
         None => {
-            let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
-            sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *tx).await?
+            let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2");
+            sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .bind(refund_id)
+                .bind(scope.merchant_id)
+                .fetch_one(&mut *tx)
+                .await?
         }
     };
     tx.commit().await?;
@@ -300,12 +324,14 @@ pub async fn record_processor_refund(
     let mut tx = pool.begin().await?;
     let charge = lock_charge(&mut tx, scope, charge_id).await?;
     // Under the charge's lock, so two deliveries of the same refund cannot both book it.
-    let booked: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM refunds WHERE charge_id = $1 AND processor_reference = $2)")
-            .bind(charge_id)
-            .bind(processor_reference)
-            .fetch_one(&mut *tx)
-            .await?;
+    let booked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM refunds WHERE charge_id = $1 AND processor_reference = $2 AND merchant_id = $3)",
+    )
+    .bind(charge_id)
+    .bind(processor_reference)
+    .bind(scope.merchant_id)
+    .fetch_one(&mut *tx)
+    .await?;
     if booked {
         return Ok(None);
     }
@@ -358,12 +384,15 @@ async fn reserve(
     amount: Amount,
 ) -> Result<paygate_core::Currency, RefundError> {
     let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
-    sqlx::query("UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1")
-        .bind(charge.id)
-        .bind(status.as_str())
-        .bind(amounts.refunded.minor())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE charges SET status = $2, amount_refunded = $3, updated_at = now() WHERE id = $1 AND merchant_id = $4",
+    )
+    .bind(charge.id)
+    .bind(status.as_str())
+    .bind(amounts.refunded.minor())
+    .bind(charge.merchant_id)
+    .execute(conn)
+    .await?;
     Ok(charge.currency()?)
 }
 
@@ -375,9 +404,12 @@ async fn record(
     refund_id: RefundId,
     request_id: Option<&str>,
 ) -> Result<RefundRecord, RefundError> {
-    let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1");
-    let refund: RefundRecord =
-        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(refund_id).fetch_one(&mut *conn).await?;
+    let select = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2");
+    let refund: RefundRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
+        .bind(refund_id)
+        .bind(scope.merchant_id)
+        .fetch_one(&mut *conn)
+        .await?;
     let actor = crate::domain::actor::current();
     let entry = AuditEntry {
         actor: &actor,

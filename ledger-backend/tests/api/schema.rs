@@ -245,3 +245,85 @@ async fn partitions_exist_ahead_and_new_rows_never_land_in_the_default() {
     let today = paygate_core::time::date_of_unix(paygate_ledger::ids::unix_seconds_now());
     assert_eq!(partition, format!("charges_{:04}_{:02}", today.year, today.month));
 }
+
+/// Tables that are not distributed by merchant (ARCHITECTURE.md, "Scaling past one database"): reference tables,
+/// copied to every node and found before the merchant is known, and tables kept on the coordinator.
+const REFERENCE_TABLES: [&str; 5] = ["merchants", "users", "api_keys", "processor_accounts", "invitations"];
+const COORDINATOR_TABLES: [&str; 4] = ["settlement_pulls", "dashboard_sessions", "sign_in_failures", "seen_requests"];
+
+#[tokio::test]
+async fn every_key_of_a_table_distributed_by_merchant_holds_the_merchant() {
+    // Citus (or any engine that shards by merchant) needs the distribution column in every primary key, unique
+    // key and foreign key between distributed tables. Every table with a merchant_id is distributed unless listed
+    // above, so a new table, key or foreign key without the merchant fails here, named.
+    let app = spawn_app().await;
+    let not_distributed: Vec<&str> = REFERENCE_TABLES.iter().chain(COORDINATOR_TABLES.iter()).copied().collect();
+    let keys: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, k.conname::text, pg_get_constraintdef(k.oid)
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+         WHERE c.relnamespace = 'public'::regnamespace AND NOT c.relispartition AND k.contype IN ('p', 'u', 'f')
+           AND NOT (c.relname = ANY($1))
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'merchant_id')
+           AND NOT (
+               -- the key holds merchant_id ...
+               (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'merchant_id') = ANY(k.conkey)
+               -- ... and a foreign key to another distributed table pairs it with that table's merchant_id
+               AND (k.contype <> 'f' OR (SELECT relname FROM pg_class WHERE oid = k.confrelid) = ANY($2)
+                    OR EXISTS (SELECT 1 FROM unnest(k.conkey, k.confkey) AS p(here, there)
+                               WHERE here = (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'merchant_id')
+                                 AND there = (SELECT attnum FROM pg_attribute
+                                              WHERE attrelid = k.confrelid AND attname = 'merchant_id')))
+               -- a foreign key to a reference table (users, merchants, processor accounts) needs no merchant
+               OR (k.contype = 'f' AND (SELECT relname FROM pg_class WHERE oid = k.confrelid) = ANY($2)))
+         ORDER BY 1, 2",
+    )
+    .bind(&not_distributed)
+    .bind(&REFERENCE_TABLES[..])
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(keys.is_empty(), "keys of distributed tables without merchant_id: {keys:#?}");
+
+    // Unique indexes that back no constraint count too (an ON CONFLICT can name one).
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT x.indexrelid::regclass::text FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
+         WHERE x.indisunique AND c.relnamespace = 'public'::regnamespace AND NOT c.relispartition
+           AND NOT (c.relname = ANY($1))
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'merchant_id')
+           AND NOT (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'merchant_id') = ANY(x.indkey)",
+    )
+    .bind(&not_distributed)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(indexes.is_empty(), "unique indexes of distributed tables without merchant_id: {indexes:?}");
+
+    // The growing tables are all there (the check above would pass vacuously for a table without merchant_id).
+    for table in [
+        "charges",
+        "charge_attempts",
+        "refunds",
+        "ledger_transactions",
+        "ledger_entries",
+        "audit_log",
+        "events",
+        "webhook_deliveries",
+        "webhook_attempts",
+        "idempotency_records",
+        "processor_events",
+        "settlement_reports",
+        "settlement_rows",
+        "payouts",
+    ] {
+        let keyed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute a
+                              ON a.attrelid = k.conrelid AND a.attname = 'merchant_id' AND a.attnum = ANY(k.conkey)
+                            WHERE k.conrelid = $1::regclass AND k.contype = 'p')",
+        )
+        .bind(table)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert!(keyed, "{table}'s primary key holds merchant_id");
+    }
+}

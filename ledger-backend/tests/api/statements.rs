@@ -28,9 +28,9 @@ async fn create_and_capture(app: &TestApp, merchant: &str) {
     assert_eq!((status, captured["status"].as_str()), (200, Some("captured")), "{captured}");
 }
 
-#[tokio::test]
-async fn a_create_and_its_capture_stay_within_their_statement_budget() {
-    let app = spawn_app().await;
+/// The statements (normalized by `pg_stat_statements`, with their calls) of one create and its capture, after a
+/// first pair made the merchant's ledger accounts.
+async fn charge_path_statements(app: &TestApp) -> Vec<(String, i64)> {
     let merchant = insert_merchant(&app.pool).await;
     // One owner connection, held from here on, reads the counts: the owner's pool opens nothing meanwhile.
     let mut stats = app.pool.acquire().await.unwrap();
@@ -43,13 +43,13 @@ async fn a_create_and_its_capture_stay_within_their_statement_budget() {
     );
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
     // The merchant's first postings create its ledger accounts: count an operation like every later one.
-    create_and_capture(&app, &merchant).await;
+    create_and_capture(app, &merchant).await;
     let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
     sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_stat_statements_reset(0, {this_database}, 0)")))
         .execute(&mut *stats)
         .await
         .unwrap();
-    create_and_capture(&app, &merchant).await;
+    create_and_capture(app, &merchant).await;
 
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT query, calls FROM pg_stat_statements
@@ -58,11 +58,17 @@ async fn a_create_and_its_capture_stay_within_their_statement_budget() {
     .fetch_all(&mut *stats)
     .await
     .unwrap();
+    rows.iter()
+        .map(|row| (row.get::<String, _>("query").split_whitespace().collect::<Vec<_>>().join(" "), row.get("calls")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_create_and_its_capture_stay_within_their_statement_budget() {
+    let app = spawn_app().await;
     let (mut statements, mut scopes, mut new_connections, mut begins) = (0, 0, 0, 0);
     let mut listing = String::new();
-    for row in &rows {
-        let (query, calls): (String, i64) = (row.get("query"), row.get("calls"));
-        let words = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (words, calls) in charge_path_statements(&app).await {
         listing.push_str(&format!("{calls:>3} {}\n", words.chars().take(140).collect::<String>()));
         match words.as_str() {
             w if w.starts_with("SELECT set_config('role', 'paygate_api'") => scopes += calls,
@@ -77,4 +83,39 @@ async fn a_create_and_its_capture_stay_within_their_statement_budget() {
     assert!(statements <= STATEMENTS_MAX, "{statements} statements (budget {STATEMENTS_MAX}):\n{listing}");
     assert!(hand_outs <= HAND_OUTS_MAX, "{hand_outs} hand-outs (budget {HAND_OUTS_MAX}):\n{listing}");
     assert_eq!(begins, TRANSACTIONS, "transactions:\n{listing}");
+}
+
+/// The tables of the charge path that are distributed by merchant (ARCHITECTURE.md, "Scaling past one
+/// database"): a statement on one of them must say which merchant, or a sharded database asks every shard.
+const DISTRIBUTED: [&str; 12] = [
+    "charges",
+    "charge_attempts",
+    "idempotency_records",
+    "ledger_accounts",
+    "ledger_transactions",
+    "ledger_entries",
+    "audit_log",
+    "events",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "merchant_pricing",
+    "routing_tables",
+];
+
+#[tokio::test]
+async fn every_statement_of_the_charge_path_on_a_distributed_table_names_the_merchant() {
+    // Read by a person, not parsed: a statement that mentions a distributed table and never `merchant_id` (in
+    // its WHERE, its join or the columns it inserts) is one a merchant-sharded database could not route.
+    let app = spawn_app().await;
+    let unrouted: Vec<String> = charge_path_statements(&app)
+        .await
+        .into_iter()
+        .map(|(words, _)| words)
+        .filter(|words| {
+            let mentions =
+                |table: &str| words.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word == table);
+            DISTRIBUTED.iter().any(|table| mentions(table)) && !words.contains("merchant_id")
+        })
+        .collect();
+    assert!(unrouted.is_empty(), "statements on distributed tables without merchant_id: {unrouted:#?}");
 }

@@ -73,10 +73,11 @@ pub async fn give_up_due(pool: &PgPool, processors: &Processors) -> Result<usize
                 Ok(_) => {
                     sqlx::query(
                         "UPDATE charges SET action_expires_at = now() + make_interval(secs => $2)
-                         WHERE id = $1 AND status = 'requires_action'",
+                         WHERE id = $1 AND status = 'requires_action' AND merchant_id = $3",
                     )
                     .bind(id)
                     .bind(RETRY_AFTER_SECONDS)
+                    .bind(scope.merchant_id)
                     .execute(pool)
                     .await?;
                 }
@@ -121,9 +122,11 @@ async fn decide(
     }
     let attempt_id: Option<String> = sqlx::query_scalar(
         "SELECT id FROM charge_attempts WHERE charge_id = $1 AND operation = 'authorize' AND outcome = 'pending'
+           AND merchant_id = $2
          ORDER BY id DESC LIMIT 1",
     )
     .bind(charge_id)
+    .bind(scope.merchant_id)
     .fetch_optional(pool)
     .await?;
     let (Some(attempt_id), Some(reference)) = (attempt_id, charge.processor_reference.clone()) else {

@@ -270,8 +270,9 @@ pub async fn apply_decided(
 ) -> Result<ChargeRecord, ChargeError> {
     let attempt_id = known.attempt_id;
     let mut tx = pool.begin().await?;
-    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 FOR UPDATE");
-    let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(&mut *tx).await?;
+    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND merchant_id = $2 FOR UPDATE");
+    let charge: ChargeRecord =
+        sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).bind(scope.merchant_id).fetch_one(&mut *tx).await?;
     let from = charge.status()?;
     // A charge waiting for its authentication takes only a decision: that it still waits, or cannot tell yet,
     // changes nothing.
@@ -292,7 +293,7 @@ pub async fn apply_decided(
             _ => None,
         };
         if charge.card_last4.is_none() && card.is_some() {
-            set_card(&mut tx, charge_id, card).await?;
+            set_card(&mut tx, scope, charge_id, card).await?;
             tx.commit().await?;
             return super::get(pool, scope, charge_id).await;
         }
@@ -307,15 +308,17 @@ pub async fn apply_decided(
             "UPDATE charges c SET processor_account_id = a.processor_account_id, processor = a.processor,
                 routing_rule = a.routing_rule
          FROM charge_attempts a WHERE c.id = $1 AND a.id = $2 AND a.charge_id = c.id
+           AND c.merchant_id = $3 AND a.merchant_id = c.merchant_id
            AND a.processor_account_id IS DISTINCT FROM c.processor_account_id",
         )
         .bind(charge_id)
         .bind(attempt_id)
+        .bind(scope.merchant_id)
         .execute(&mut *tx)
         .await?
         .rows_affected()
     };
-    let charge: ChargeRecord = if served > 0 { read(&mut tx, charge_id).await? } else { charge };
+    let charge: ChargeRecord = if served > 0 { read(&mut tx, scope, charge_id).await? } else { charge };
     // The charge as this transaction leaves it, answered without reading it again after the commit: each
     // step's event reads it (`record_event`); a write after the last event clears it.
     let mut latest = Some(charge.clone());
@@ -330,7 +333,7 @@ pub async fn apply_decided(
             let (status, amounts) = transition(from, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
             let step = Step { charge_id, from, to: status, amounts };
-            let authorized = set_status(&mut tx, &step, processor_reference, card.as_ref()).await?;
+            let authorized = set_status(&mut tx, scope, &step, processor_reference, card.as_ref()).await?;
             latest = Some(record_event_of(&mut tx, scope, authorized, "charge.authorized").await?);
             if *captured {
                 let (captured_status, captured_amounts) =
@@ -339,16 +342,20 @@ pub async fn apply_decided(
                 let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
                 let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
-                let captured = set_status(&mut tx, &step, processor_reference, None).await?;
+                let captured = set_status(&mut tx, scope, &step, processor_reference, None).await?;
                 latest = Some(record_event_of(&mut tx, scope, captured, "charge.captured").await?);
             } else if *capture_pending {
                 // A sale the processor authorized and captures on its own: claimed as a capture in flight,
                 // exactly as if we had asked for it, so recovery (or the processor's webhook) settles it.
                 let capture_attempt = new_id::<AttemptKind>().to_string();
-                sqlx::query("UPDATE charges SET pending_operation = 'capture', updated_at = now() WHERE id = $1")
-                    .bind(charge_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE charges SET pending_operation = 'capture', updated_at = now()
+                     WHERE id = $1 AND merchant_id = $2",
+                )
+                .bind(charge_id)
+                .bind(scope.merchant_id)
+                .execute(&mut *tx)
+                .await?;
                 latest = None;
                 let processor = charge.processor.clone().unwrap_or_default();
                 let attempt = AttemptStart {
@@ -363,8 +370,9 @@ pub async fn apply_decided(
                     refund_id: None,
                 };
                 start_attempt(&mut tx, &attempt).await?;
-                sqlx::query("UPDATE charge_attempts SET outcome = 'pending' WHERE id = $1")
+                sqlx::query("UPDATE charge_attempts SET outcome = 'pending' WHERE id = $1 AND merchant_id = $2")
                     .bind(&capture_attempt)
+                    .bind(scope.merchant_id)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -372,13 +380,13 @@ pub async fn apply_decided(
         }
         AuthorizeOutcome::Declined { code, raw_code, card } => {
             // The card first, so the `charge.failed` event shows which card was declined.
-            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            set_card(&mut tx, scope, charge_id, card.as_ref()).await?;
             latest = Some(fail(&mut tx, scope, charge_id, from, *code, Some(raw_code)).await?);
             response_code = Some(raw_code.clone());
             ("failed", None)
         }
         AuthorizeOutcome::Misconfigured { detail, card } => {
-            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            set_card(&mut tx, scope, charge_id, card.as_ref()).await?;
             if let Some(account) = charge.processor_account_id {
                 accounts::record_problem(&mut tx, account, detail).await?;
             }
@@ -399,16 +407,17 @@ pub async fn apply_decided(
         AuthorizeOutcome::RequiresAction { processor_reference, redirect_url, card } => {
             // Only from pending (checked above): nothing is authorized, so nothing is booked.
             transition(from, ChargeAmounts::default(), ChargeAction::RequireAction)?;
-            set_card(&mut tx, charge_id, card.as_ref()).await?;
+            set_card(&mut tx, scope, charge_id, card.as_ref()).await?;
             sqlx::query(
                 "UPDATE charges SET status = 'requires_action', processor_reference = $2, next_action_url = $3,
                         action_expires_at = now() + make_interval(mins => $4), updated_at = now()
-                 WHERE id = $1 AND status = 'pending'",
+                 WHERE id = $1 AND status = 'pending' AND merchant_id = $5",
             )
             .bind(charge_id)
             .bind(processor_reference)
             .bind(redirect_url)
             .bind(AUTHENTICATION_TTL_MINUTES as i32)
+            .bind(scope.merchant_id)
             .execute(&mut *tx)
             .await?;
             latest = Some(record_event(&mut tx, scope, charge_id, "charge.requires_action").await?);
@@ -425,12 +434,13 @@ pub async fn apply_decided(
     };
     sqlx::query(
         "UPDATE charge_attempts SET outcome = $2, processor_reference = $3, response_code = $4, finished_at = now()
-         WHERE id = $1",
+         WHERE id = $1 AND merchant_id = $5",
     )
     .bind(attempt_id)
     .bind(attempt_outcome)
     .bind(reference)
     .bind(response_code)
+    .bind(scope.merchant_id)
     .execute(&mut *tx)
     .await?;
     if attempt_outcome != "unknown" && !known.alone {
@@ -438,16 +448,18 @@ pub async fn apply_decided(
         // tried). While it is unknown they stay open, and recovery asks each account.
         sqlx::query(
             "UPDATE charge_attempts SET outcome = 'failed', response_code = 'not_processed', finished_at = now()
-             WHERE charge_id = $1 AND operation = 'authorize' AND id <> $2 AND outcome IN ('started', 'unknown')",
+             WHERE charge_id = $1 AND operation = 'authorize' AND id <> $2 AND outcome IN ('started', 'unknown')
+               AND merchant_id = $3",
         )
         .bind(charge_id)
         .bind(attempt_id)
+        .bind(scope.merchant_id)
         .execute(&mut *tx)
         .await?;
     }
     let charge = match latest {
         Some(charge) => charge,
-        None => read(&mut tx, charge_id).await?,
+        None => read(&mut tx, scope, charge_id).await?,
     };
     tx.commit().await?;
     Ok(charge)
@@ -465,14 +477,15 @@ struct Step {
 /// charge as it now is: the step's event carries it without reading it again.
 async fn set_status(
     conn: &mut PgConnection,
+    scope: Scope,
     step: &Step,
     processor_reference: &str,
     card: Option<&CardSummary>,
 ) -> Result<ChargeRecord, ChargeError> {
     let card_columns = match card {
         Some(_) => {
-            ", card_brand = $8, card_bin = $9, card_last4 = $10, card_exp_month = $11, card_exp_year = $12,
-                      card_fingerprint = $13"
+            ", card_brand = $9, card_bin = $10, card_last4 = $11, card_exp_month = $12, card_exp_year = $13,
+                      card_fingerprint = $14"
         }
         None => "",
     };
@@ -480,7 +493,7 @@ async fn set_status(
         "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
                 authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
                 next_action_url = NULL, action_expires_at = NULL, updated_at = now(){card_columns}
-         WHERE id = $1 AND status = $7
+         WHERE id = $1 AND status = $7 AND merchant_id = $8
          RETURNING {CHARGE_COLUMNS}"
     );
     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(update))
@@ -490,7 +503,8 @@ async fn set_status(
         .bind(step.amounts.captured.minor())
         .bind(processor_reference)
         .bind(AUTHORIZATION_TTL_DAYS as i32)
-        .bind(step.from.as_str());
+        .bind(step.from.as_str())
+        .bind(scope.merchant_id);
     if let Some(card) = card {
         query = query
             .bind(&card.brand)
@@ -504,7 +518,7 @@ async fn set_status(
         Some(charge) => Ok(charge),
         // The charge is locked and was read in `step.from`, so this does not happen; if it did, nothing changed
         // and the event carries the charge as it is.
-        None => Ok(read(conn, step.charge_id).await?),
+        None => Ok(read(conn, scope, step.charge_id).await?),
     }
 }
 
@@ -521,23 +535,29 @@ async fn fail(
     sqlx::query(
         "UPDATE charges SET status = 'failed', failure_code = $2, failure_message = $3, failure_processor_code = $4,
                 next_action_url = NULL, action_expires_at = NULL, updated_at = now()
-         WHERE id = $1 AND status = $5",
+         WHERE id = $1 AND status = $5 AND merchant_id = $6",
     )
     .bind(charge_id)
     .bind(code.as_str())
     .bind(code.message())
     .bind(processor_code)
     .bind(from.as_str())
+    .bind(scope.merchant_id)
     .execute(&mut *conn)
     .await?;
     record_event(conn, scope, charge_id, "charge.failed").await
 }
 
-async fn set_card(conn: &mut PgConnection, charge_id: ChargeId, card: Option<&CardSummary>) -> Result<(), sqlx::Error> {
+async fn set_card(
+    conn: &mut PgConnection,
+    scope: Scope,
+    charge_id: ChargeId,
+    card: Option<&CardSummary>,
+) -> Result<(), sqlx::Error> {
     let Some(card) = card else { return Ok(()) };
     sqlx::query(
         "UPDATE charges SET card_brand = $2, card_bin = $3, card_last4 = $4, card_exp_month = $5, card_exp_year = $6,
-                card_fingerprint = $7 WHERE id = $1",
+                card_fingerprint = $7 WHERE id = $1 AND merchant_id = $8",
     )
     .bind(charge_id)
     .bind(&card.brand)
@@ -546,6 +566,7 @@ async fn set_card(conn: &mut PgConnection, charge_id: ChargeId, card: Option<&Ca
     .bind(card.exp_month)
     .bind(card.exp_year)
     .bind(&card.fingerprint)
+    .bind(scope.merchant_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -589,9 +610,13 @@ pub async fn start_attempt(conn: &mut PgConnection, attempt: &AttemptStart<'_>) 
 }
 
 /// The charge as the current transaction sees it (its changes included).
-pub(super) async fn read(conn: &mut PgConnection, charge_id: ChargeId) -> Result<ChargeRecord, sqlx::Error> {
-    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
-    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).fetch_one(conn).await
+pub(super) async fn read(
+    conn: &mut PgConnection,
+    scope: Scope,
+    charge_id: ChargeId,
+) -> Result<ChargeRecord, sqlx::Error> {
+    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND merchant_id = $2");
+    sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(charge_id).bind(scope.merchant_id).fetch_one(conn).await
 }
 
 /// Answers the charge as the event carries it, so a caller that ends its transaction here need not read it again.
@@ -601,7 +626,7 @@ pub async fn record_event(
     charge_id: ChargeId,
     event_type: &str,
 ) -> Result<ChargeRecord, ChargeError> {
-    let charge = read(&mut *conn, charge_id).await?;
+    let charge = read(&mut *conn, scope, charge_id).await?;
     record_event_of(conn, scope, charge, event_type).await
 }
 

@@ -146,10 +146,11 @@ async fn claim(
     }
     let claimed = sqlx::query(
         "UPDATE charges SET pending_operation = $2, updated_at = now()
-         WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL",
+         WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = $3",
     )
     .bind(charge.id)
     .bind(operation.marker())
+    .bind(scope.merchant_id)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -192,19 +193,23 @@ pub async fn apply(
     outcome: OperationOutcome,
 ) -> Result<ChargeRecord, ChargeError> {
     let mut tx = pool.begin().await?;
-    let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND pending_operation = $2 FOR UPDATE");
+    let select = format!(
+        "SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND pending_operation = $2 AND merchant_id = $3 FOR UPDATE"
+    );
     let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(charge_id)
         .bind(operation.marker())
+        .bind(scope.merchant_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(ChargeError::OperationInFlight)?;
     let attempt = |outcome: &'static str| {
-        sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1")
+        sqlx::query("UPDATE charge_attempts SET outcome = $2, finished_at = now() WHERE id = $1 AND merchant_id = $3")
             .bind(attempt_id)
             .bind(outcome)
+            .bind(scope.merchant_id)
     };
-    let release = "UPDATE charges SET pending_operation = NULL, updated_at = now() WHERE id = $1";
+    let release = "UPDATE charges SET pending_operation = NULL, updated_at = now() WHERE id = $1 AND merchant_id = $2";
     match outcome {
         OperationOutcome::Succeeded { .. } => {
             let (status, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
@@ -222,7 +227,7 @@ pub async fn apply(
             let update = format!(
                 "UPDATE charges SET status = $2, amount_captured = $3, pending_operation = NULL,
                         authorization_expires_at = NULL, updated_at = now()
-                 WHERE id = $1 AND status = 'authorized'
+                 WHERE id = $1 AND status = 'authorized' AND merchant_id = $4
                  RETURNING {CHARGE_COLUMNS}"
             );
             // Locked with our marker above, so the update finds it, and its row is the event's. (Were it not
@@ -231,11 +236,12 @@ pub async fn apply(
                 .bind(charge_id)
                 .bind(status.as_str())
                 .bind(amounts.captured.minor())
+                .bind(scope.merchant_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             let charge = match updated {
                 Some(charge) => charge,
-                None => super::create::read(&mut tx, charge_id).await?,
+                None => super::create::read(&mut tx, scope, charge_id).await?,
             };
             attempt("succeeded").execute(&mut *tx).await?;
             let charge = record_event_of(&mut tx, scope, charge, event_type).await?;
@@ -245,11 +251,14 @@ pub async fn apply(
         OperationOutcome::Failed { code } => {
             // A capture the processor had accepted (pending) and then declined is news to the merchant, who
             // was told "accepted": the charge stays authorized and says so in an event.
-            let was_pending: bool = sqlx::query_scalar("SELECT outcome = 'pending' FROM charge_attempts WHERE id = $1")
-                .bind(attempt_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(release).bind(charge_id).execute(&mut *tx).await?;
+            let was_pending: bool = sqlx::query_scalar(
+                "SELECT outcome = 'pending' FROM charge_attempts WHERE id = $1 AND merchant_id = $2",
+            )
+            .bind(attempt_id)
+            .bind(scope.merchant_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(release).bind(charge_id).bind(scope.merchant_id).execute(&mut *tx).await?;
             attempt("failed").execute(&mut *tx).await?;
             if was_pending && matches!(operation, Operation::Capture { .. }) {
                 record_event(&mut tx, scope, charge_id, "charge.capture_failed").await?;
@@ -260,11 +269,15 @@ pub async fn apply(
         OperationOutcome::Pending { reference } => {
             // Accepted, not done: the claim stays (the charge shows the operation pending) until the processor
             // says how it ended (recovery asks; its webhook tells).
-            sqlx::query("UPDATE charge_attempts SET outcome = 'pending', processor_reference = $2 WHERE id = $1")
-                .bind(attempt_id)
-                .bind(reference)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE charge_attempts SET outcome = 'pending', processor_reference = $2
+                 WHERE id = $1 AND merchant_id = $3",
+            )
+            .bind(attempt_id)
+            .bind(reference)
+            .bind(scope.merchant_id)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             super::get(pool, scope, charge_id).await
         }

@@ -43,7 +43,7 @@ pub async fn of_charge(pool: &PgPool, scope: Scope, charge: ChargeId) -> Result<
                     concat_ws(' · ', d.endpoint_id, 'attempt ' || w.attempt, w.latency_ms || ' ms'), d.id || w.attempt
              FROM events e
              JOIN webhook_deliveries d ON d.event_id = e.id AND d.merchant_id = e.merchant_id AND d.mode = e.mode
-             JOIN webhook_attempts w ON w.delivery_id = d.id
+             JOIN webhook_attempts w ON w.delivery_id = d.id AND w.merchant_id = d.merchant_id
              WHERE e.object_id IN (SELECT id FROM subjects) AND e.merchant_id = $2 AND e.mode = $3
              UNION ALL
              SELECT (extract(epoch FROM t.created_at) * 1000)::bigint, 'ledger', t.kind, t.id, t.id
@@ -77,8 +77,8 @@ pub async fn ledger_of_charge(pool: &PgPool, scope: Scope, charge: ChargeId) -> 
     sqlx::query_as(
         "SELECT t.id AS transaction_id, t.kind AS transaction_kind, a.kind AS account, e.currency, e.amount
          FROM ledger_transactions t
-         JOIN ledger_entries e ON e.transaction_id = t.id
-         JOIN ledger_accounts a ON a.id = e.account_id
+         JOIN ledger_entries e ON e.transaction_id = t.id AND e.merchant_id = t.merchant_id
+         JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id = e.merchant_id
          WHERE t.charge_id = $1 AND t.merchant_id = $2 AND t.mode = $3
          ORDER BY t.id, e.line
          LIMIT 500",

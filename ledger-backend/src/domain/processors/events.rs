@@ -117,12 +117,12 @@ async fn receive_in(
     .bind(serde_json::to_string(&event).map_err(|e| EventError::Malformed(e.to_string()))?)
     .execute(pool)
     .await?;
-    if claimed.rows_affected() == 0 && !reclaim_abandoned(pool, incoming.account, &event.id).await? {
+    if claimed.rows_affected() == 0 && !reclaim_abandoned(pool, scope, incoming.account, &event.id).await? {
         return Ok(Received::Duplicate);
     }
     match apply(pool, scope, &event).await {
         Ok((received, detail)) => {
-            record_outcome(pool, incoming.account, &event.id, received, detail).await?;
+            record_outcome(pool, scope, incoming.account, &event.id, received, detail).await?;
             // Applied: the events about its payment that were waiting for it come back. Left waiting itself:
             // the event it waits for may have been applied while this one was still being applied (and so was
             // not brought back then), so it looks once more.
@@ -134,11 +134,14 @@ async fn receive_in(
             Ok(received)
         }
         Err(error) => {
-            sqlx::query("DELETE FROM processor_events WHERE processor_account_id = $1 AND event_id = $2")
-                .bind(incoming.account)
-                .bind(&event.id)
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "DELETE FROM processor_events WHERE processor_account_id = $1 AND event_id = $2 AND merchant_id = $3",
+            )
+            .bind(incoming.account)
+            .bind(&event.id)
+            .bind(scope.merchant_id)
+            .execute(pool)
+            .await?;
             Err(error)
         }
     }
@@ -150,14 +153,20 @@ const APPLYING_ABANDONED_AFTER: &str = "5 minutes";
 
 /// A redelivery of an event whose first delivery died while applying it (a crash, a cancelled request) claims
 /// it anew: the claim is moving its `received_at`, which only one delivery can do.
-async fn reclaim_abandoned(pool: &PgPool, account: ProcessorAccountId, event_id: &str) -> Result<bool, sqlx::Error> {
+async fn reclaim_abandoned(
+    pool: &PgPool,
+    scope: Scope,
+    account: ProcessorAccountId,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
     let reclaimed = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE processor_events SET received_at = now()
          WHERE processor_account_id = $1 AND event_id = $2 AND outcome = 'applying'
-           AND received_at < now() - interval '{APPLYING_ABANDONED_AFTER}'"
+           AND received_at < now() - interval '{APPLYING_ABANDONED_AFTER}' AND merchant_id = $3"
     )))
     .bind(account)
     .bind(event_id)
+    .bind(scope.merchant_id)
     .execute(pool)
     .await?;
     Ok(reclaimed.rows_affected() == 1)
@@ -165,18 +174,21 @@ async fn reclaim_abandoned(pool: &PgPool, account: ProcessorAccountId, event_id:
 
 async fn record_outcome(
     pool: &PgPool,
+    scope: Scope,
     account: ProcessorAccountId,
     event_id: &str,
     received: Received,
     detail: Option<String>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE processor_events SET outcome = $3, detail = $4 WHERE processor_account_id = $1 AND event_id = $2",
+        "UPDATE processor_events SET outcome = $3, detail = $4
+         WHERE processor_account_id = $1 AND event_id = $2 AND merchant_id = $5",
     )
     .bind(account)
     .bind(event_id)
     .bind(received.as_str())
     .bind(detail.map(|d| d.chars().take(500).collect::<String>()))
+    .bind(scope.merchant_id)
     .execute(pool)
     .await?;
     Ok(())
@@ -199,12 +211,13 @@ async fn apply_waiting(
     let waiting: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT event_id, outcome, reading::text FROM processor_events
          WHERE processor_account_id = $1 AND payment_reference = $2 AND outcome IN ('unmatched', 'deferred')
-           AND reading IS NOT NULL
+           AND reading IS NOT NULL AND merchant_id = $4
          ORDER BY id LIMIT $3",
     )
     .bind(account)
     .bind(payment)
     .bind(WAITING_MAX)
+    .bind(scope.merchant_id)
     .fetch_all(pool)
     .await?;
     for (event_id, was, reading) in waiting {
@@ -214,11 +227,13 @@ async fn apply_waiting(
         };
         // The claim: only the caller that moves it out of its waiting outcome applies it.
         let claimed = sqlx::query(
-            "UPDATE processor_events SET outcome = 'applying' WHERE processor_account_id = $1 AND event_id = $2 AND outcome = $3",
+            "UPDATE processor_events SET outcome = 'applying'
+             WHERE processor_account_id = $1 AND event_id = $2 AND outcome = $3 AND merchant_id = $4",
         )
         .bind(account)
         .bind(&event_id)
         .bind(&was)
+        .bind(scope.merchant_id)
         .execute(pool)
         .await?;
         if claimed.rows_affected() == 0 {
@@ -228,7 +243,7 @@ async fn apply_waiting(
             Ok(done) => done,
             Err(error) => (Received::Deferred, Some(error.to_string())),
         };
-        record_outcome(pool, account, &event_id, received, detail).await?;
+        record_outcome(pool, scope, account, &event_id, received, detail).await?;
     }
     Ok(())
 }
@@ -282,9 +297,10 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
             };
             let attempt: Option<(String, i64)> = sqlx::query_as(
                 "SELECT id, amount FROM charge_attempts WHERE charge_id = $1 AND operation IN ('capture', 'void')
-                   AND outcome IN ('started', 'unknown', 'pending') ORDER BY id DESC LIMIT 1",
+                   AND outcome IN ('started', 'unknown', 'pending') AND merchant_id = $2 ORDER BY id DESC LIMIT 1",
             )
             .bind(charge_id)
+            .bind(scope.merchant_id)
             .fetch_optional(pool)
             .await?;
             let Some((attempt_id, amount)) = attempt else {
@@ -338,10 +354,12 @@ async fn apply(pool: &PgPool, scope: Scope, event: &ProcessorEvent) -> Result<(R
             // the same dispute with several events (Checkout.com's `dispute_received`, then
             // `dispute_evidence_required`). Under the charge's lock, so two of them at once tell it once.
             let told: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE object_id = $1 AND type = 'charge.dispute_opened')
-                 FROM charges WHERE id = $1 FOR UPDATE",
+                "SELECT EXISTS (SELECT 1 FROM events WHERE object_id = $1 AND type = 'charge.dispute_opened'
+                                   AND merchant_id = $2)
+                 FROM charges WHERE id = $1 AND merchant_id = $2 FOR UPDATE",
             )
             .bind(charge_id)
+            .bind(scope.merchant_id)
             .fetch_one(&mut *tx)
             .await?;
             if told {
@@ -374,7 +392,8 @@ async fn authorization(
         return Ok((Received::Ignored, Some("the event names none of our charges".into())));
     };
     let open: Option<(String, bool)> = sqlx::query_as(
-        "SELECT a.id, c.capture FROM charges c JOIN charge_attempts a ON a.charge_id = c.id
+        "SELECT a.id, c.capture FROM charges c
+         JOIN charge_attempts a ON a.charge_id = c.id AND a.merchant_id = c.merchant_id
          WHERE c.id = $1 AND c.merchant_id = $2 AND c.mode = $3 AND c.status IN ('pending', 'requires_action')
            AND a.operation = 'authorize' AND a.outcome IN ('started', 'unknown', 'pending')
            AND ($4::text IS NULL OR a.id = $4)
@@ -422,13 +441,15 @@ async fn settle_refund(
     outcome: OperationOutcome,
 ) -> Result<(Received, Option<String>), EventError> {
     let pending: Option<(RefundId, String)> = sqlx::query_as(
-        "SELECT r.id, a.id FROM refunds r JOIN charge_attempts a ON a.refund_id = r.id
+        "SELECT r.id, a.id FROM refunds r JOIN charge_attempts a ON a.refund_id = r.id AND a.merchant_id = r.merchant_id
          WHERE r.charge_id = $1 AND r.status = 'pending' AND (r.id = $2 OR r.processor_reference = $3)
+           AND r.merchant_id = $4
          ORDER BY a.id DESC LIMIT 1",
     )
     .bind(charge_id)
     .bind(reference.as_deref().unwrap_or(""))
     .bind(action.as_deref().unwrap_or(""))
+    .bind(scope.merchant_id)
     .fetch_optional(pool)
     .await?;
     let Some((refund_id, attempt_id)) = pending else {
@@ -455,11 +476,13 @@ async fn made_at_processor(
         return Ok((Received::Ignored, Some("no such refund is pending".into())));
     };
     let ours: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM refunds WHERE charge_id = $1 AND (id = $2 OR processor_reference = $3))",
+        "SELECT EXISTS (SELECT 1 FROM refunds WHERE charge_id = $1 AND (id = $2 OR processor_reference = $3)
+                                          AND merchant_id = $4)",
     )
     .bind(charge_id)
     .bind(reference.as_deref().unwrap_or(""))
     .bind(action)
+    .bind(scope.merchant_id)
     .fetch_one(pool)
     .await?;
     if ours {

@@ -56,9 +56,10 @@ pub async fn book(
            -- Every row of a payment settled in another currency stays unbooked, its fee lines included.
            AND NOT EXISTS (SELECT 1 FROM recon_converted v WHERE v.charge_id = x.charge_id)
            AND NOT EXISTS (SELECT 1 FROM settlement_postings p
-                           WHERE p.processor_account_id = $1 AND p.row_key = x.row_key)",
+                           WHERE p.processor_account_id = $1 AND p.row_key = x.row_key AND p.merchant_id = $2)",
     )
     .bind(account)
+    .bind(scope.merchant_id)
     .execute(&mut *conn)
     .await?;
     let unbooked: i64 = sqlx::query_scalar(
@@ -73,12 +74,14 @@ pub async fn book(
         "CREATE TEMPORARY TABLE recon_shares ON COMMIT DROP AS
          SELECT b.charge_id, b.currency, b.payout,
                 (SELECT -coalesce(sum(e.amount), 0) FROM ledger_transactions t
-                 JOIN ledger_entries e ON e.transaction_id = t.id
-                 JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'merchant_pending'
-                 WHERE t.charge_id = b.charge_id AND t.kind = 'capture')::bigint AS share
+                 JOIN ledger_entries e ON e.transaction_id = t.id AND e.merchant_id = t.merchant_id
+                 JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id = e.merchant_id
+                                       AND a.kind = 'merchant_pending'
+                 WHERE t.charge_id = b.charge_id AND t.kind = 'capture' AND t.merchant_id = $1)::bigint AS share
          FROM (SELECT DISTINCT ON (charge_id) charge_id, currency, payout FROM recon_booked
                WHERE book_as = 'capture' ORDER BY charge_id, presentment_amount IS NULL) b",
     )
+    .bind(scope.merchant_id)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -179,12 +182,14 @@ async fn fail_payouts(
     let rows: Vec<(String, i64, String, String, String, i64)> = sqlx::query_as(
         "SELECT x.report_id, x.line, x.row_key, x.payout, x.settlement_currency, po.amount FROM recon x
          JOIN payouts po ON po.processor_account_id = $1 AND po.processor_payout = x.payout
-                        AND po.currency = x.settlement_currency
+                        AND po.currency = x.settlement_currency AND po.merchant_id = $2
          WHERE x.category IS NULL AND x.kind = 'payout_failure'
-           AND NOT EXISTS (SELECT 1 FROM settlement_postings p WHERE p.processor_account_id = $1 AND p.row_key = x.row_key)
+           AND NOT EXISTS (SELECT 1 FROM settlement_postings p
+                           WHERE p.processor_account_id = $1 AND p.row_key = x.row_key AND p.merchant_id = $2)
          ORDER BY x.report_id, x.line",
     )
     .bind(account)
+    .bind(scope.merchant_id)
     .fetch_all(&mut *conn)
     .await?;
     let mut count = 0;
@@ -215,12 +220,13 @@ async fn fail_payouts(
         let failed: Option<String> = sqlx::query_scalar(
             "UPDATE payouts SET status = 'failed', updated_at = now()
              WHERE processor_account_id = $1 AND currency = $2 AND status = 'paid'
-               AND processor_payout = $3
+               AND processor_payout = $3 AND merchant_id = $4
              RETURNING id",
         )
         .bind(account)
         .bind(&code)
         .bind(&payout)
+        .bind(scope.merchant_id)
         .fetch_optional(&mut *conn)
         .await?;
         // Matching lets one return per payout through; were a second to come, the run is rolled back rather than

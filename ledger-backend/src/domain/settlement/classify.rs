@@ -38,7 +38,7 @@ pub async fn classify(
              WHERE merchant_id = $1 AND mode = $2 AND processor_account_id = $3),
          account_refunds AS (
              SELECT f.id, f.charge_id, f.processor_reference, f.status, f.currency, f.amount
-             FROM refunds f JOIN charges c ON c.id = f.charge_id
+             FROM refunds f JOIN charges c ON c.id = f.charge_id AND c.merchant_id = f.merchant_id
              WHERE f.merchant_id = $1 AND f.mode = $2 AND c.processor_account_id = $3),
          reported AS (
              SELECT r.report_id, r.line, r.row_key, r.kind, r.presentment_amount, r.presentment_currency,
@@ -47,9 +47,11 @@ pub async fn classify(
                     row_number() OVER (PARTITION BY r.row_key ORDER BY r.report_id, r.line) > 1
                         OR EXISTS (SELECT 1 FROM settlement_rows s
                                    WHERE s.processor_account_id = $3 AND s.row_key = r.row_key
+                                     AND s.merchant_id = $1
                                      AND s.report_id < r.report_id AND s.report_id <> ALL($4))
                         AS repeated
-             FROM settlement_rows r WHERE r.processor_account_id = $3 AND r.report_id = ANY($4)),
+             FROM settlement_rows r
+             WHERE r.processor_account_id = $3 AND r.report_id = ANY($4) AND r.merchant_id = $1),
          resolved AS (
              SELECT w.*, coalesce(c1.id, c2.id) AS row_charge, coalesce(c1.status, c2.status) AS charge_status,
                     coalesce(c1.currency, c2.currency) AS charge_currency,
@@ -59,7 +61,8 @@ pub async fn classify(
                     coalesce(f1.amount, f2.amount) AS refund_amount, po.amount AS paid_out, po.status AS payout_status,
                     paid.amount AS processor_paid, paid.in_run AS paid_in_run,
                     EXISTS (SELECT 1 FROM settlement_postings sp
-                            WHERE sp.processor_account_id = $3 AND sp.row_key = w.row_key) AS booked_before
+                            WHERE sp.processor_account_id = $3 AND sp.row_key = w.row_key
+                              AND sp.merchant_id = $1) AS booked_before
              FROM reported w
              LEFT JOIN account_charges c1 ON c1.id = w.our_charge
              LEFT JOIN account_charges c2 ON c1.id IS NULL AND c2.processor_reference = w.processor_payment
@@ -68,10 +71,12 @@ pub async fn classify(
                                           AND f2.processor_reference = w.processor_object
              LEFT JOIN payouts po ON w.kind = 'payout_failure' AND po.processor_account_id = $3
                                   AND po.processor_payout = w.payout AND po.currency = w.settlement_currency
+                                  AND po.merchant_id = $1
              -- What the processor's own payout row said it paid (formats without payout rows: NULL, unchecked).
              LEFT JOIN LATERAL (SELECT -sum(pr.net) AS amount, bool_or(pr.report_id = ANY($4)) AS in_run
                                 FROM settlement_rows pr
                                 WHERE w.kind = 'payout_failure' AND pr.processor_account_id = $3
+                                  AND pr.merchant_id = $1
                                   AND pr.kind = 'payout' AND pr.payout = w.payout
                                   AND pr.settlement_currency = w.settlement_currency) paid ON true),
          ruled AS (
@@ -85,6 +90,7 @@ pub async fn classify(
                  WHEN CASE WHEN v.kind = 'payout_failure' AND NOT v.booked_before THEN v.payout_status = 'failed'
                         OR EXISTS (SELECT 1 FROM settlement_rows e
                                    WHERE e.processor_account_id = $3 AND e.report_id = ANY($4)
+                                     AND e.merchant_id = $1
                                      AND e.kind = 'payout_failure' AND e.payout = v.payout
                                      AND e.settlement_currency = v.settlement_currency
                                      AND (e.report_id, e.line) < (v.report_id, v.line)) END

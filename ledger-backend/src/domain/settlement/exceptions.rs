@@ -205,11 +205,14 @@ pub async fn work(
                 journal::JournalError::Posting(e) => ExceptionError::Invalid("correction", format!("correction: {e}")),
                 journal::JournalError::Database(e) => ExceptionError::Database(e),
             })?;
-            sqlx::query("UPDATE reconciliation_exceptions SET ledger_transaction_id = $2 WHERE id = $1")
-                .bind(id)
-                .bind(&transaction)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE reconciliation_exceptions SET ledger_transaction_id = $2 WHERE id = $1 AND merchant_id = $3",
+            )
+            .bind(id)
+            .bind(&transaction)
+            .bind(scope.merchant_id)
+            .execute(&mut *tx)
+            .await?;
             Some(transaction)
         }
         None => None,

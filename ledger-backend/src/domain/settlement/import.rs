@@ -109,11 +109,12 @@ where
             tx.rollback().await?;
             let (report, rows_read, rows_refused): (String, i32, i32) = sqlx::query_as(
                 "SELECT id, rows_read, rows_refused FROM settlement_reports
-                 WHERE processor_account_id = $1 AND format = $2 AND sha256 = $3",
+                 WHERE processor_account_id = $1 AND format = $2 AND sha256 = $3 AND merchant_id = $4",
             )
             .bind(request.account)
             .bind(request.format.as_str())
             .bind(&sha256)
+            .bind(scope.merchant_id)
             .fetch_one(pool)
             .await?;
             return Ok(Imported {
@@ -145,12 +146,15 @@ where
         debug_assert_eq!(moved.rows_affected(), read);
         let refused = refusals.len() as u64;
         store_refusals(&mut tx, &id, scope, &refusals).await?;
-        sqlx::query("UPDATE settlement_reports SET rows_read = $2, rows_refused = $3 WHERE id = $1")
-            .bind(&id)
-            .bind(i32::try_from(read).unwrap_or(i32::MAX))
-            .bind(i32::try_from(refused).unwrap_or(i32::MAX))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE settlement_reports SET rows_read = $2, rows_refused = $3 WHERE id = $1 AND merchant_id = $4",
+        )
+        .bind(&id)
+        .bind(i32::try_from(read).unwrap_or(i32::MAX))
+        .bind(i32::try_from(refused).unwrap_or(i32::MAX))
+        .bind(scope.merchant_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(report = %id, account = %request.account, read, refused, "settlement report imported");
         Ok(Imported {

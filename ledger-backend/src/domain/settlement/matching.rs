@@ -106,19 +106,23 @@ pub async fn run(
         let reports: Vec<String> = match report {
             Some(report) => {
                 let found: Option<String> = sqlx::query_scalar(
-                    "SELECT id FROM settlement_reports WHERE id = $1 AND processor_account_id = $2",
+                    "SELECT id FROM settlement_reports
+                     WHERE id = $1 AND processor_account_id = $2 AND merchant_id = $3",
                 )
                 .bind(report)
                 .bind(account)
+                .bind(scope.merchant_id)
                 .fetch_optional(&mut *tx)
                 .await?;
                 vec![found.ok_or(MatchError::NoSuchReport)?]
             }
             None => {
                 sqlx::query_scalar(
-                    "SELECT id FROM settlement_reports WHERE processor_account_id = $1 AND last_run_id IS NULL ORDER BY id",
+                    "SELECT id FROM settlement_reports
+                     WHERE processor_account_id = $1 AND last_run_id IS NULL AND merchant_id = $2 ORDER BY id",
                 )
                 .bind(account)
+                .bind(scope.merchant_id)
                 .fetch_all(&mut *tx)
                 .await?
             }
@@ -142,18 +146,19 @@ pub async fn run(
         let matched = record_reports(&mut tx, &context).await?;
         let booked = super::booking::book(&mut tx, scope, account, &run_id).await?;
         let (opened, cleared) = upsert_exceptions(&mut tx, &context).await?;
-        let counts: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT category, count(*) FROM recon_found GROUP BY category ORDER BY category",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let counts: Vec<(String, i64)> =
+            sqlx::query_as("SELECT category, count(*) FROM recon_found GROUP BY category ORDER BY category")
+                .fetch_all(&mut *tx)
+                .await?;
         let by_category: Map<String, Value> = counts.iter().map(|(c, n)| (c.clone(), json!(n))).collect();
         sqlx::query(
-            "UPDATE reconciliation_runs SET rows_matched = $2, exceptions = $3::jsonb, finished_at = now() WHERE id = $1",
+            "UPDATE reconciliation_runs SET rows_matched = $2, exceptions = $3::jsonb, finished_at = now()
+             WHERE id = $1 AND merchant_id = $4",
         )
         .bind(&run_id)
         .bind(i32::try_from(matched).unwrap_or(i32::MAX))
         .bind(Value::Object(by_category).to_string())
+        .bind(scope.merchant_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -182,10 +187,12 @@ struct Context<'a> {
 /// before the account's first reported row is expected (reconciliation starts where reports start).
 async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "WITH start AS (SELECT min(occurred_at) AS at FROM settlement_rows WHERE processor_account_id = $3),
+        "WITH start AS (SELECT min(occurred_at) AS at FROM settlement_rows
+                        WHERE processor_account_id = $3 AND merchant_id = $1),
               captured AS (
                  SELECT c.id, c.currency, c.amount_captured, c.processor_reference FROM charges c
-                 JOIN ledger_transactions t ON t.charge_id = c.id AND t.kind = 'capture'
+                 JOIN ledger_transactions t
+                   ON t.charge_id = c.id AND t.merchant_id = c.merchant_id AND t.kind = 'capture'
                  CROSS JOIN start
                  WHERE c.merchant_id = $1 AND c.mode = $2 AND c.processor_account_id = $3 AND c.amount_captured > 0
                    AND t.created_at >= start.at AND t.created_at < to_timestamp($4))
@@ -194,9 +201,9 @@ async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) 
                 'captured in Paygate, in no report of the processor', md5(concat_ws('|', k.id, k.amount_captured))
          FROM captured k
          WHERE NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'capture'
-                           AND s.our_charge = k.id)
+                           AND s.merchant_id = $1 AND s.our_charge = k.id)
            AND NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'capture'
-                           AND s.processor_payment = k.processor_reference)",
+                           AND s.merchant_id = $1 AND s.processor_payment = k.processor_reference)",
     )
     .bind(context.scope.merchant_id)
     .bind(context.scope.mode)
@@ -205,17 +212,18 @@ async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) 
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "WITH start AS (SELECT min(occurred_at) AS at FROM settlement_rows WHERE processor_account_id = $3)
+        "WITH start AS (SELECT min(occurred_at) AS at FROM settlement_rows
+                        WHERE processor_account_id = $3 AND merchant_id = $1)
          INSERT INTO recon_found (category, subject, charge_id, refund_id, currency, expected_amount, detail, inputs)
          SELECT 'missing_in_processor', 'refund:' || f.id, f.charge_id, f.id, f.currency, -f.amount,
                 'refunded in Paygate, in no report of the processor', md5(concat_ws('|', f.id, f.amount))
-         FROM refunds f JOIN charges c ON c.id = f.charge_id CROSS JOIN start
+         FROM refunds f JOIN charges c ON c.id = f.charge_id AND c.merchant_id = f.merchant_id CROSS JOIN start
          WHERE f.merchant_id = $1 AND f.mode = $2 AND c.processor_account_id = $3 AND f.status = 'succeeded'
            AND f.updated_at >= start.at AND f.updated_at < to_timestamp($4)
            AND NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'refund'
-                           AND s.our_refund = f.id)
+                           AND s.merchant_id = $1 AND s.our_refund = f.id)
            AND NOT EXISTS (SELECT 1 FROM settlement_rows s WHERE s.processor_account_id = $3 AND s.kind = 'refund'
-                           AND s.processor_object = f.processor_reference)",
+                           AND s.merchant_id = $1 AND s.processor_object = f.processor_reference)",
     )
     .bind(context.scope.merchant_id)
     .bind(context.scope.mode)
@@ -228,9 +236,10 @@ async fn find_missing(conn: &mut PgConnection, context: &Context<'_>, due: i64) 
 
 /// Marks the reports as reconciled by this run; the count of rows matched.
 async fn record_reports(conn: &mut PgConnection, context: &Context<'_>) -> Result<u64, sqlx::Error> {
-    sqlx::query("UPDATE settlement_reports SET last_run_id = $1 WHERE id = ANY($2)")
+    sqlx::query("UPDATE settlement_reports SET last_run_id = $1 WHERE id = ANY($2) AND merchant_id = $3")
         .bind(context.run)
         .bind(context.reports)
+        .bind(context.scope.merchant_id)
         .execute(&mut *conn)
         .await?;
     let matched: i64 =
@@ -250,7 +259,7 @@ async fn upsert_exceptions(conn: &mut PgConnection, context: &Context<'_>) -> Re
         "WITH numbered AS (SELECT f.*, row_number() OVER (ORDER BY category, subject) AS n FROM recon_found f),
               ids AS (SELECT id, n FROM unnest($5::text[]) WITH ORDINALITY AS u(id, n)),
               old AS (SELECT category, subject, state, inputs FROM reconciliation_exceptions
-                      WHERE processor_account_id = $3),
+                      WHERE processor_account_id = $3 AND merchant_id = $1),
               upserted AS (
                  INSERT INTO reconciliation_exceptions AS e
                      (id, merchant_id, mode, processor_account_id, category, subject, charge_id, refund_id, report_id,
@@ -281,11 +290,12 @@ async fn upsert_exceptions(conn: &mut PgConnection, context: &Context<'_>) -> Re
         "UPDATE reconciliation_exceptions SET state = 'resolved', resolved_at = now(), resolved_by = 'reconciliation',
              note = 'no longer found by run ' || $2
          WHERE processor_account_id = $1 AND state <> 'resolved' AND last_run_id <> $2
-           AND (category = 'missing_in_processor' OR report_id = ANY($3))",
+           AND (category = 'missing_in_processor' OR report_id = ANY($3)) AND merchant_id = $4",
     )
     .bind(context.account)
     .bind(context.run)
     .bind(context.reports)
+    .bind(context.scope.merchant_id)
     .execute(&mut *conn)
     .await?
     .rows_affected();

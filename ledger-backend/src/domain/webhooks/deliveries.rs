@@ -49,7 +49,8 @@ async fn subscribed(
         "{SUBSCRIBED}
            AND ($4::text IS NULL OR e.id = $4)
            AND ($5::text IS NULL OR NOT EXISTS (
-               SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $5 AND d.endpoint_id = e.id))"
+               SELECT 1 FROM webhook_deliveries d
+               WHERE d.event_id = $5 AND d.endpoint_id = e.id AND d.merchant_id = e.merchant_id))"
     );
     sqlx::query_scalar(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id)
@@ -113,7 +114,8 @@ pub async fn redeliver(
     let due = sqlx::query(
         "UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now(), updated_at = now()
          FROM webhook_endpoints e
-         WHERE d.endpoint_id = e.id AND e.enabled AND d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3
+         WHERE d.endpoint_id = e.id AND e.merchant_id = d.merchant_id
+           AND e.enabled AND d.event_id = $1 AND d.merchant_id = $2 AND d.mode = $3
            AND d.status <> 'delivering' AND ($4::text IS NULL OR d.endpoint_id = $4)",
     )
     .bind(&event.id)
@@ -235,9 +237,10 @@ pub async fn of_event(pool: &PgPool, scope: Scope, event_id: EventId) -> Result<
     let attempts: Vec<AttemptRow> = sqlx::query_as(
         "SELECT delivery_id, attempt, extract(epoch FROM attempted_at)::bigint AS attempted_at, status_code, latency_ms,
                 error, response_excerpt
-         FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt",
+         FROM webhook_attempts WHERE delivery_id = ANY($1) AND merchant_id = $2 ORDER BY delivery_id, attempt",
     )
     .bind(&ids)
+    .bind(scope.merchant_id)
     .fetch_all(pool)
     .await?;
     Ok(rows

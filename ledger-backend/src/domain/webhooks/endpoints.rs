@@ -264,8 +264,9 @@ pub async fn update(
 pub async fn delete(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Result<EndpointRecord, EndpointError> {
     let endpoint = get(pool, scope, id).await?;
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'")
+    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' AND merchant_id = $2")
         .bind(id)
+        .bind(scope.merchant_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3")
@@ -324,17 +325,22 @@ pub async fn disable(pool: &PgPool, scope: Scope, endpoint_id: &str, reason: &st
     let mut tx = pool.begin().await?;
     let disabled = sqlx::query(
         "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
-         WHERE id = $1 AND enabled",
+         WHERE id = $1 AND enabled AND merchant_id = $3",
     )
     .bind(endpoint_id)
     .bind(reason)
+    .bind(scope.merchant_id)
     .execute(&mut *tx)
     .await?;
     if disabled.rows_affected() == 1 {
-        sqlx::query("UPDATE webhook_deliveries SET status = 'failed', updated_at = now() WHERE endpoint_id = $1 AND status = 'pending'")
-            .bind(endpoint_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', updated_at = now()
+             WHERE endpoint_id = $1 AND status = 'pending' AND merchant_id = $2",
+        )
+        .bind(endpoint_id)
+        .bind(scope.merchant_id)
+        .execute(&mut *tx)
+        .await?;
         let object = serde_json::json!({ "id": endpoint_id, "object": "webhook_endpoint", "enabled": false, "disabled_reason": reason });
         crate::domain::journal::emit(&mut tx, scope, "webhook_endpoint.disabled", endpoint_id, object).await?;
         tracing::warn!(endpoint = endpoint_id, reason, "webhook endpoint disabled");
