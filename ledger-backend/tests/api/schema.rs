@@ -251,19 +251,34 @@ async fn partitions_exist_ahead_and_new_rows_never_land_in_the_default() {
 const REFERENCE_TABLES: [&str; 5] = ["merchants", "users", "api_keys", "processor_accounts", "invitations"];
 const COORDINATOR_TABLES: [&str; 4] = ["settlement_pulls", "dashboard_sessions", "sign_in_failures", "seen_requests"];
 
+/// The tables distributed by merchant: every table with a `merchant_id`, but for those listed above.
+pub async fn distributed_tables(pool: &PgPool) -> Vec<String> {
+    let not_distributed: Vec<&str> = REFERENCE_TABLES.iter().chain(COORDINATOR_TABLES.iter()).copied().collect();
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'merchant_id')
+           AND NOT (c.relname = ANY($1))
+         ORDER BY 1",
+    )
+    .bind(&not_distributed)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn every_key_of_a_table_distributed_by_merchant_holds_the_merchant() {
     // Citus (or any engine that shards by merchant) needs the distribution column in every primary key, unique
     // key and foreign key between distributed tables. Every table with a merchant_id is distributed unless listed
     // above, so a new table, key or foreign key without the merchant fails here, named.
     let app = spawn_app().await;
-    let not_distributed: Vec<&str> = REFERENCE_TABLES.iter().chain(COORDINATOR_TABLES.iter()).copied().collect();
+    let distributed = distributed_tables(&app.pool).await;
     let keys: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT c.relname::text, k.conname::text, pg_get_constraintdef(k.oid)
          FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
          WHERE c.relnamespace = 'public'::regnamespace AND NOT c.relispartition AND k.contype IN ('p', 'u', 'f')
-           AND NOT (c.relname = ANY($1))
-           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'merchant_id')
+           AND c.relname = ANY($1)
            AND NOT (
                -- the key holds merchant_id ...
                (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'merchant_id') = ANY(k.conkey)
@@ -277,7 +292,7 @@ async fn every_key_of_a_table_distributed_by_merchant_holds_the_merchant() {
                OR (k.contype = 'f' AND (SELECT relname FROM pg_class WHERE oid = k.confrelid) = ANY($2)))
          ORDER BY 1, 2",
     )
-    .bind(&not_distributed)
+    .bind(&distributed)
     .bind(&REFERENCE_TABLES[..])
     .fetch_all(&app.pool)
     .await
@@ -288,11 +303,10 @@ async fn every_key_of_a_table_distributed_by_merchant_holds_the_merchant() {
     let indexes: Vec<String> = sqlx::query_scalar(
         "SELECT x.indexrelid::regclass::text FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
          WHERE x.indisunique AND c.relnamespace = 'public'::regnamespace AND NOT c.relispartition
-           AND NOT (c.relname = ANY($1))
-           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'merchant_id')
+           AND c.relname = ANY($1)
            AND NOT (SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'merchant_id') = ANY(x.indkey)",
     )
-    .bind(&not_distributed)
+    .bind(&distributed)
     .fetch_all(&app.pool)
     .await
     .unwrap();
