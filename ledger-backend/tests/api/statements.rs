@@ -87,7 +87,7 @@ async fn a_create_and_its_capture_stay_within_their_statement_budget() {
 
 #[tokio::test]
 async fn every_statement_of_the_charge_path_on_a_distributed_table_names_the_merchant() {
-    // Read by a person, not parsed: a statement that mentions a distributed table and never `merchant_id` (in
+    // A textual check, not a parser: a statement that mentions a distributed table and never `merchant_id` (in
     // its WHERE, its join or the columns it inserts) is one a merchant-sharded database could not route.
     let app = spawn_app().await;
     // The tables a sharded database spreads by merchant (ARCHITECTURE.md, "Scaling past one database").
