@@ -5,10 +5,9 @@
 //!
 //! An isolate takes requests from a large bucket a few at a time (a lease: `lease_size`, at most
 //! `LEASE_MAX`, spent within `LEASE_MS`), so a busy key's requests mostly skip the object call. A lease is
-//! taken out of the bucket, and only out of its upper half: a bucket less than half full answers one request
-//! at a time, exactly as without leases, so a key near its limit is counted exactly. What a lease leaves
-//! unspent when it lapses is lost to the bucket (at most `LEASE_MAX - 1` per isolate and lapse), never added.
-//! A bucket of fewer than 20 (the card-testing limits) is taken one request at a time.
+//! taken out of the bucket, so the limit is never exceeded; tokens a lease leaves unspent when it lapses are
+//! lost, so a key spread over many isolates may be refused up to `LEASE_MAX - 1` requests per isolate early
+//! in a window. A bucket of fewer than 20 (the card-testing limits) leases one at a time: exactly as before.
 
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
@@ -155,10 +154,7 @@ pub fn lease_from(bucket: Option<Bucket>, limit: Limit, now_ms: f64, wanted: u32
     let bucket = bucket.unwrap_or(Bucket { tokens: capacity, at_ms: now_ms });
     // A clock that steps back adds nothing.
     let tokens = (bucket.tokens + (now_ms - bucket.at_ms).max(0.0) * rate_per_ms).min(capacity);
-    // Beyond the one request asked for, a lease comes only out of the bucket's upper half: a bucket near empty
-    // answers one request at a time, exactly as without leases, so no isolate holds requests another needs.
-    let extra = ((tokens - 1.0 - capacity / 2.0).floor().max(0.0) as u32).min(wanted.max(1) - 1);
-    let granted = if tokens >= 1.0 { 1 + extra } else { 0 };
+    let granted = if tokens >= 1.0 { (tokens.floor() as u32).min(wanted.max(1)) } else { 0 };
     let (allowed, left) = (granted > 0, tokens - f64::from(granted));
     let retry_after = if allowed { 0 } else { ((1.0 - left) / rate_per_ms / 1_000.0).ceil().max(1.0) as u64 };
     let decision = Decision { allowed, limit: limit.capacity, remaining: left.floor() as u32, retry_after, granted };
@@ -236,24 +232,19 @@ mod tests {
         assert_eq!(lease_size(hundred), LEASE_MAX);
         assert_eq!(lease_size(FIVE_A_MINUTE), 1, "the card-testing limits stay exact");
         assert_eq!(lease_size(Limit { capacity: 30, per_seconds: 60 }), 3);
-        // At one instant, leases of 10 come out of the upper half of the bucket of 100; below half it answers
-        // one request at a time; it refuses once empty, after exactly 100.
+        // At one instant, leases of 10 drain the bucket of 100 in ten grants, then it refuses.
         let (mut bucket, mut granted) = (None, Vec::new());
-        loop {
+        for _ in 0..11 {
             let (after, decision) = lease_from(bucket, hundred, 0.0, 10);
             bucket = Some(after);
-            assert_eq!(decision.allowed, decision.granted > 0);
-            if !decision.allowed {
-                break;
-            }
             granted.push(decision.granted);
+            assert_eq!(decision.allowed, decision.granted > 0);
         }
-        assert_eq!(granted.iter().sum::<u32>(), 100, "never more than the bucket");
-        assert_eq!(granted[..5], [10; 5]);
-        assert!(granted[5..].iter().all(|g| *g == 1), "{granted:?}");
-        // A bucket holding 3.5 (below half) grants 1 of the 10 wanted.
-        let (_, low) = lease_from(Some(Bucket { tokens: 3.5, at_ms: 0.0 }), hundred, 0.0, 10);
-        assert_eq!((low.granted, low.remaining), (1, 2));
+        assert_eq!(granted.iter().sum::<u32>(), 100);
+        assert_eq!(granted[10], 0);
+        // A bucket holding 3 grants 3 of the 10 wanted.
+        let (_, three) = lease_from(Some(Bucket { tokens: 3.5, at_ms: 0.0 }), hundred, 0.0, 10);
+        assert_eq!((three.granted, three.remaining), (3, 0));
     }
 
     #[test]
