@@ -30,10 +30,7 @@ pub async fn authenticate(
     needs: Needs,
     per_key: crate::rate_limit::Limit,
 ) -> Result<Caller, Refusal> {
-    let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
-    let presented = presented_key(&header).ok_or_else(|| {
-        Refusal::new(ErrorCode::AuthenticationRequired).detail("send your API key as `Authorization: Bearer <key>`")
-    })?;
+    let presented = presented_of(req)?;
     authenticate_key(env, request_id, &presented, needs, per_key).await
 }
 
@@ -47,6 +44,57 @@ pub async fn authenticate_key(
     needs: Needs,
     per_key: crate::rate_limit::Limit,
 ) -> Result<Caller, Refusal> {
+    let (key, hash) = checked(env, presented, needs)?;
+    // The bucket is named by the key's hash: one per key, without waiting for the lookup.
+    let (found, limited) = futures_util::future::join(
+        keys::lookup(env, &hash, request_id),
+        crate::rate_limit::enforce(env, format!("key:{hash}"), per_key),
+    )
+    .await;
+    let caller = found?.ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).detail("no active API key matches"))?;
+    limited?;
+    agrees(&key, caller, request_id)
+}
+
+/// A take from a key's bucket still to be made: the caller makes it (`enforce`) alongside its own next object
+/// call, and sends nothing on before it is allowed.
+#[must_use = "the request is not rate-limited until the take is made"]
+pub struct PendingLimit {
+    name: String,
+    limit: crate::rate_limit::Limit,
+}
+
+impl PendingLimit {
+    pub async fn enforce(self, env: &Env) -> Result<(), Refusal> {
+        crate::rate_limit::enforce(env, self.name, self.limit).await
+    }
+}
+
+/// `authenticate`, for a caller with an object call of its own to make next (the idempotency record's): when
+/// this isolate already knows the key, the caller is answered at once and the take from the key's bucket is
+/// handed back, so the two object calls overlap instead of following each other. Otherwise the lookup and
+/// the take run together here, as in `authenticate`, and nothing is left to take.
+pub async fn authenticate_overlapping(
+    req: &Request,
+    env: &Env,
+    request_id: &str,
+    needs: Needs,
+    per_key: crate::rate_limit::Limit,
+) -> Result<(Caller, Option<PendingLimit>), Refusal> {
+    let presented = presented_of(req)?;
+    let (key, hash) = checked(env, &presented, needs)?;
+    match keys::cached(&hash) {
+        Some(caller) => {
+            let caller = agrees(&key, caller, request_id)?;
+            Ok((caller, Some(PendingLimit { name: format!("key:{hash}"), limit: per_key })))
+        }
+        None => Ok((authenticate_key(env, request_id, &presented, needs, per_key).await?, None)),
+    }
+}
+
+/// The presented key, well formed and of a kind the route takes, with its hash (the pepper shared with the
+/// backend).
+fn checked(env: &Env, presented: &str, needs: Needs) -> Result<(ApiKey, String), Refusal> {
     let key = ApiKey::parse(presented)
         .map_err(|_| Refusal::new(ErrorCode::ApiKeyInvalid).detail("the API key is malformed"))?;
     let allowed = match needs {
@@ -62,21 +110,25 @@ pub async fn authenticate_key(
     }
     let pepper = crate::config::api_key_pepper(env)?;
     let hash = paygate_core::signature::keyed_hash::api_key_hash(&pepper, key.expose());
-    // The bucket is named by the key's hash: one per key, without waiting for the lookup.
-    let (found, limited) = futures_util::future::join(
-        keys::lookup(env, &hash, request_id),
-        crate::rate_limit::enforce(env, format!("key:{hash}"), per_key),
-    )
-    .await;
-    let caller = found?.ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).detail("no active API key matches"))?;
-    limited?;
-    // The backend is the source of truth, but a stored key whose mode or kind disagrees with its own
-    // prefix would be a corrupted record: never let it through.
+    Ok((key, hash))
+}
+
+/// The backend is the source of truth, but a stored key whose mode or kind disagrees with its own prefix
+/// would be a corrupted record: never let it through.
+fn agrees(key: &ApiKey, caller: Caller, request_id: &str) -> Result<Caller, Refusal> {
     if caller.mode != key.mode() || caller.kind != key.kind() {
         worker::console_error!("{request_id} key record disagrees with the key's prefix");
         return Err(Refusal::new(ErrorCode::ApiKeyInvalid));
     }
     Ok(caller)
+}
+
+/// The key in the `Authorization` header, or the refusal that asks for one.
+fn presented_of(req: &Request) -> Result<String, Refusal> {
+    let header = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    presented_key(&header).ok_or_else(|| {
+        Refusal::new(ErrorCode::AuthenticationRequired).detail("send your API key as `Authorization: Bearer <key>`")
+    })
 }
 
 /// The key in an `Authorization` header value, if there is one.

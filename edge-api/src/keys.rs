@@ -81,9 +81,14 @@ struct LookupAnswer {
     refused: Option<(u16, String)>,
 }
 
+/// The caller behind `key_hash` if this isolate knows it already (see `IsolateCache`): no object call.
+pub fn cached(key_hash: &str) -> Option<Caller> {
+    ISOLATE.with(|cache| cache.borrow().get(key_hash, now_ms()))
+}
+
 /// The caller a key hash belongs to, `None` when no active key has it.
 pub async fn lookup(env: &Env, key_hash: &str, request_id: &str) -> std::result::Result<Option<Caller>, Refusal> {
-    if let Some(caller) = ISOLATE.with(|cache| cache.borrow().get(key_hash, now_ms())) {
+    if let Some(caller) = cached(key_hash) {
         return Ok(Some(caller));
     }
     let stub = durable::object(env, BINDING, key_hash).map_err(internal)?;

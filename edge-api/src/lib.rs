@@ -234,42 +234,34 @@ async fn proxy(
     ctx: &Context,
     request_id: &str,
 ) -> std::result::Result<Response, Refusal> {
-    let caller: Caller = auth::authenticate(req, env, request_id, Needs::Secret, per_key(env)).await?;
-    let method = req.method();
-    let url = req.url().map_err(internal)?;
-    let path = url.path().to_owned();
-    let path_and_query = match url.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path.clone(),
+    let (caller, limit) = auth::authenticate_overlapping(req, env, request_id, Needs::Secret, per_key(env)).await?;
+    // The key's rate limit and the idempotency record are two object calls: made together, the request waits
+    // for the slower, not for both. Nothing goes on to the backend before the limit allows it.
+    let (limited, prepared) = match limit {
+        Some(limit) => futures_util::future::join(limit.enforce(env), prepare(req, env, &caller)).await,
+        None => (Ok(()), prepare(req, env, &caller).await),
     };
-    let body = match method {
-        Method::Get | Method::Head => Vec::new(),
-        _ => body::read_at_most(req, paygate_core::limits::body_bytes_max(method.as_ref(), &path)).await?,
-    };
-    let key = idempotency::key_of(req)?;
-    if paygate_core::idempotency::requires_key(method.as_ref(), &path) && key.is_none() {
-        return Err(Refusal::new(ErrorCode::IdempotencyKeyMissing)
-            .detail("send an Idempotency-Key header (a UUID works) so a retry can never charge twice"));
+    if let Err(refusal) = limited {
+        if let Ok(Next::Forward(Prepared { slot: Some(slot), .. })) = prepared {
+            // This request took the key only to be refused: free it for the retry the refusal asks for.
+            ctx.wait_until(async move {
+                let _ = slot.abort().await;
+            });
+        }
+        return Err(refusal);
     }
+    let Prepared { method, path_and_query, body, extra, slot } = match prepared? {
+        Next::Forward(prepared) => prepared,
+        Next::Replay(answer) => return relay(answer.status, &answer.content_type, answer.body.into_bytes(), true),
+    };
     let on_behalf =
         OnBehalf { merchant_id: &caller.merchant_id, mode: caller.mode.as_str(), request_id, key_id: &caller.key_id };
-    let extra: Vec<(&str, String)> =
-        key.iter().map(|k| (paygate_core::idempotency::HEADER, k.as_str().to_owned())).collect();
-    let Some(key) = key.filter(|_| method == Method::Post) else {
+    let Some(slot) = slot else {
         let answer = backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await?;
         return relay(answer.status, &answer.content_type, answer.body, false);
     };
-    let fingerprint = paygate_core::idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
-    let slot =
-        Slot::new(env, &caller.merchant_id, caller.mode.as_str(), key.as_str(), fingerprint).map_err(internal)?;
     let ttl = env.var("IDEMPOTENCY_TTL_SECONDS").ok().and_then(|v| v.to_string().parse().ok());
     let ttl = ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT);
-    match slot.begin().await.map_err(internal)? {
-        Begin::Proceed => {}
-        Begin::InFlight => return Err(ErrorCode::IdempotencyInFlight.into()),
-        Begin::Mismatch => return Err(ErrorCode::IdempotencyKeyReused.into()),
-        Begin::Replay(answer) => return relay(answer.status, &answer.content_type, answer.body.into_bytes(), true),
-    }
     let answer = match backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await {
         Ok(answer) => answer,
         Err(refusal) => {
@@ -303,6 +295,54 @@ async fn proxy(
         worker::console_error!("{request_id} idempotency key not released: {error}");
     }
     relay(answer.status, &answer.content_type, answer.body, false)
+}
+
+/// What a proxied request comes to once read, checked and, when it has an idempotency record (a POST with an
+/// Idempotency-Key), once the record was asked: the backend's to answer, or a replay of a finished answer.
+enum Next {
+    Forward(Prepared),
+    Replay(StoredAnswer),
+}
+
+struct Prepared {
+    method: Method,
+    path_and_query: String,
+    body: Vec<u8>,
+    /// The Idempotency-Key header, passed on so the backend deduplicates too.
+    extra: Vec<(&'static str, String)>,
+    slot: Option<Slot>,
+}
+
+async fn prepare(req: &mut Request, env: &Env, caller: &Caller) -> std::result::Result<Next, Refusal> {
+    let method = req.method();
+    let url = req.url().map_err(internal)?;
+    let path = url.path().to_owned();
+    let path_and_query = match url.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.clone(),
+    };
+    let body = match method {
+        Method::Get | Method::Head => Vec::new(),
+        _ => body::read_at_most(req, paygate_core::limits::body_bytes_max(method.as_ref(), &path)).await?,
+    };
+    let key = idempotency::key_of(req)?;
+    if paygate_core::idempotency::requires_key(method.as_ref(), &path) && key.is_none() {
+        return Err(Refusal::new(ErrorCode::IdempotencyKeyMissing)
+            .detail("send an Idempotency-Key header (a UUID works) so a retry can never charge twice"));
+    }
+    let extra = key.iter().map(|k| (paygate_core::idempotency::HEADER, k.as_str().to_owned())).collect();
+    let Some(key) = key.filter(|_| method == Method::Post) else {
+        return Ok(Next::Forward(Prepared { method, path_and_query, body, extra, slot: None }));
+    };
+    let fingerprint = paygate_core::idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
+    let slot =
+        Slot::new(env, &caller.merchant_id, caller.mode.as_str(), key.as_str(), fingerprint).map_err(internal)?;
+    match slot.begin().await.map_err(internal)? {
+        Begin::Proceed => Ok(Next::Forward(Prepared { method, path_and_query, body, extra, slot: Some(slot) })),
+        Begin::InFlight => Err(ErrorCode::IdempotencyInFlight.into()),
+        Begin::Mismatch => Err(ErrorCode::IdempotencyKeyReused.into()),
+        Begin::Replay(answer) => Ok(Next::Replay(answer)),
+    }
 }
 
 /// The problem code of an error answer from the backend, if it is a problem document.

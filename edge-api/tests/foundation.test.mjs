@@ -1,5 +1,6 @@
 // The edge worker on workerd: health, readiness toward the backend, request ids, and the problem
 // answers for unknown routes and methods. Run with `node --test edge-api/tests/` after worker-build.
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { startEdge, startHttpServer, expectProblem } from './helpers.mjs';
 
@@ -52,7 +53,6 @@ test('ready is a 503 problem when the backend is down', async (t) => {
 test('a backend 5xx or timeout is not stored: the retry with the same key reaches the backend again', async (t) => {
   // A stand-in backend: it answers the edge's key lookup, then fails the first charge with a 500 and
   // accepts the second. (The real backend is in stack.test.mjs; this one lets a failure be scripted.)
-  const { randomBytes } = await import('node:crypto');
   const key = `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`;
   const charges = [];
   const backend = await startHttpServer((req, res) => {
@@ -110,7 +110,6 @@ test('a backend 5xx or timeout is not stored: the retry with the same key reache
 test('public config authenticates like every route: the key prefix, the key kind and the per-key limit apply', async (t) => {
   // A stand-in backend whose key lookup knows one publishable key (the edge refuses a secret key by its prefix,
   // before any lookup).
-  const { randomBytes } = await import('node:crypto');
   const random = () => randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
   const [publishable, secret] = [`pk_test_${random()}`, `sk_test_${random()}`];
   const lookups = [];
@@ -148,4 +147,56 @@ test('public config authenticates like every route: the key prefix, the key kind
   t.assert.equal(wrongKind.status, 403);
   t.assert.equal((await wrongKind.json()).param, 'key');
   t.assert.ok(lookups.every((body) => body.includes('key_hash')), 'only the publishable key was looked up, by hash');
+});
+
+test('a request refused by the key limit reaches no backend and leaves its Idempotency-Key free for the retry', async (t) => {
+  // Once the isolate knows the key, the limit is taken while the idempotency record is asked (two object calls
+  // at once): a refusal must still stop the request before the backend, and free the key it had taken.
+  const secret = `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`;
+  const charges = [];
+  const backend = await startHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const json = { 'content-type': 'application/json' };
+      if (req.url === '/v1/internal/api_keys/lookup') {
+        const identity = { key_id: 'key_00000000000000000000000002', merchant_id: 'acct_00000000000000000000000000', mode: 'test', kind: 'secret' };
+        res.writeHead(200, json).end(JSON.stringify(identity));
+      } else if (req.url === '/v1/charges') {
+        charges.push(req.headers['idempotency-key']);
+        res.writeHead(201, json).end(JSON.stringify({ id: `ch_${charges.length}`, object: 'charge' }));
+      } else {
+        res.writeHead(404, json).end('{}');
+      }
+    });
+  });
+  t.after(() => backend.close());
+  // Two requests, then one a second.
+  const edge = await startEdge({ backendUrl: backend.url, vars: { RATE_LIMIT_PER_KEY: '2/2' } });
+  t.after(() => edge.dispose());
+  const charge = (key) =>
+    edge.fetch('/v1/charges', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ amount: 100, currency: 'EUR', source: 'tok_x' }),
+    });
+  const statuses = [];
+  for (const key of ['first', 'second', 'third']) {
+    const answer = await charge(key);
+    statuses.push(answer.status);
+    if (answer.status === 429) {
+      t.assert.equal((await answer.json()).code, 'rate_limited');
+      const wait = Number(answer.headers.get('retry-after'));
+      t.assert.ok(wait >= 1, `Retry-After ${wait}`);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000 + 200));
+    } else {
+      await answer.arrayBuffer();
+    }
+  }
+  t.assert.deepEqual(statuses, [201, 201, 429]);
+  t.assert.deepEqual(charges, ['first', 'second'], 'the refused request never reached the backend');
+  // The retry the 429 asked for: the key is free (not 409 "in flight"), and the request goes through once.
+  const retried = await charge('third');
+  t.assert.equal(retried.status, 201, await retried.text());
+  t.assert.deepEqual(charges, ['first', 'second', 'third']);
 });

@@ -1,5 +1,5 @@
 -- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
--- the backend sends it (tests/api/statements.rs counts the same 27 statements and 7 hand-outs; compare the
+-- the backend sends it (tests/api/statements.rs counts the same 23 statements and 6 hand-outs; compare the
 -- listing it prints with `BENCH_STATEMENTS=90 make bench WHAT=statements`): the
 -- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
 -- the same four durable transactions, without HTTP, processors or Rust. Its rate is the ceiling the HTTP
@@ -15,13 +15,12 @@ SELECT bench_id('ch') AS ch, bench_id('att') AS att1, bench_id('att') AS att2, b
 -- POST /v1/charges. The signed request is recorded once (http::edge_auth).
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 INSERT INTO seen_requests (digest) VALUES (:seen1) ON CONFLICT DO NOTHING;
--- Routing's table and the merchant's country, before any transaction.
+-- Routing's table and the merchant's country, then on the same connection (one hand-out):
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 SELECT body FROM routing_tables WHERE merchant_id = :merchant AND mode = 'test';
 SELECT country FROM merchants WHERE id = :merchant;
 
 -- 1. The idempotency record, the pending charge, its attempt and audit row (committed before the processor).
-SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
 INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
     VALUES (:merchant, 'test', :tok, repeat('a', 64), 'charge', :ch, now() + interval '1 day')
@@ -31,8 +30,9 @@ SELECT id, merchant_id, mode, connector, display_name, credentials_hint, setting
     (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
      FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
     FROM processor_accounts WHERE merchant_id = :merchant AND mode = 'test' ORDER BY id;
-INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor)
-    VALUES (:ch, :merchant, 'test', 'pending', 'EUR', 2500, false, :tok, :tok, 'sandbox');
+INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor,
+        processor_account_id)
+    VALUES (:ch, :merchant, 'test', 'pending', 'EUR', 2500, false, :tok, :tok, 'sandbox', :sandbox);
 SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
 INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
     VALUES (:att1, :ch, :merchant, 'test', 'authorize', 2500, 'started', 'sandbox');
@@ -69,26 +69,34 @@ COMMIT;
 -- POST /v1/charges/{id}/capture.
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 INSERT INTO seen_requests (digest) VALUES (:seen2) ON CONFLICT DO NOTHING;
--- 3. The claim: the charge locked, the marker, the attempt, the account's credentials (committed before the
---    processor is asked).
+-- 3. The claim: the charge locked with its account's credentials, then the marker and the attempt in one
+--    statement (committed before the processor is asked).
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
-SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
-UPDATE charges SET pending_operation = 'capture', updated_at = now()
-    WHERE id = :ch AND status = 'authorized' AND pending_operation IS NULL;
-INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-    VALUES (:att2, :ch, :merchant, 'test', 'capture', 2500, 'started', 'sandbox');
-SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
+SELECT id, status, amount,
+    (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
+        AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_connector,
+    (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
+        AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_credentials
+    FROM charges WHERE id = :ch AND merchant_id = :merchant AND mode = 'test' FOR UPDATE;
+WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
+        WHERE id = :ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = :merchant
+        RETURNING id, merchant_id, mode, processor, processor_account_id)
+INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, processor_account_id)
+    SELECT :att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
+    FROM claimed;
 COMMIT;
 
--- 4. The capture applied: pricing, the capture posting with its fee line, status, attempt, audit, event.
+-- 4. The capture applied: the charge locked with its pricing, the capture posting with its fee line, status
+--    and attempt in one statement, audit and event.
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
-SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
-SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p
-    WHERE p.merchant_id = :merchant AND p.currency IN ('EUR', '*')
-      AND p.effective_from <= (SELECT created_at FROM charges WHERE id = :ch)
-    ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
+SELECT id, status, amount,
+    (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
+     WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
+       AND p.effective_from <= charges.created_at
+     ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1) AS pricing
+    FROM charges WHERE id = :ch AND pending_operation = 'capture' AND merchant_id = :merchant FOR UPDATE;
 WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
         VALUES (:ltx2, :merchant, 'test', 'capture', :ch, NULL)),
     entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
@@ -99,10 +107,11 @@ WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, ch
         JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
         RETURNING 1)
 SELECT count(*) FROM entries;
+WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now()
+        WHERE id = :att2 AND merchant_id = :merchant)
 UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
-    authorization_expires_at = NULL, updated_at = now() WHERE id = :ch AND status = 'authorized'
+    authorization_expires_at = NULL, updated_at = now() WHERE id = :ch AND status = 'authorized' AND merchant_id = :merchant
     RETURNING id, status, amount, amount_captured;
-UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now() WHERE id = :att2;
 WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
         SELECT :aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, NULL, '{"status":"captured"}'),
     emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)

@@ -1,6 +1,6 @@
--- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 27 statements of
+-- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 23 statements of
 -- charge_path.sql, one PL/pgSQL call per database transaction and per hand-out outside one, so that a run of
--- charge_path_one_call.sql costs 7 round trips per create + capture instead of about 42. It measures the most
+-- charge_path_one_call.sql costs 7 round trips per create + capture instead of about 37. It measures the most
 -- that "one round trip per transaction" could gain. The statements are charge_path.sql's, written out again
 -- (a pgbench script cannot define functions of its own); a SELECT whose rows the backend reads becomes PERFORM
 -- or SELECT … INTO. Each call sets the scope for its transaction, as the backend's hand-out does.
@@ -39,8 +39,9 @@ BEGIN
         (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
          FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
         FROM processor_accounts WHERE merchant_id = m AND mode = 'test' ORDER BY id;
-    INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor)
-        VALUES (ch, m, 'test', 'pending', 'EUR', 2500, false, tok, tok, 'sandbox');
+    INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor,
+        processor_account_id)
+        VALUES (ch, m, 'test', 'pending', 'EUR', 2500, false, tok, tok, 'sandbox', sandbox);
     PERFORM connector, credentials_sealed FROM processor_accounts WHERE id = sandbox AND merchant_id = m AND mode = 'test';
     INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
         VALUES (att1, ch, m, 'test', 'authorize', 2500, 'started', 'sandbox');
@@ -81,12 +82,18 @@ $$;
 CREATE FUNCTION one_call_tx3(m text, sandbox text, ch text, att2 text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM one_call_scope(m);
-    PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
-    UPDATE charges SET pending_operation = 'capture', updated_at = now()
-        WHERE id = ch AND status = 'authorized' AND pending_operation IS NULL;
-    INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-        VALUES (att2, ch, m, 'test', 'capture', 2500, 'started', 'sandbox');
-    PERFORM connector, credentials_sealed FROM processor_accounts WHERE id = sandbox AND merchant_id = m AND mode = 'test';
+    PERFORM id, status, amount,
+        (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
+            AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode),
+        (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
+            AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode)
+        FROM charges WHERE id = ch AND merchant_id = m AND mode = 'test' FOR UPDATE;
+    WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
+            WHERE id = ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = m
+            RETURNING id, merchant_id, mode, processor, processor_account_id)
+    INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, processor_account_id)
+        SELECT att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
+        FROM claimed;
 END;
 $$;
 
@@ -95,11 +102,12 @@ DECLARE
     written bigint;
 BEGIN
     PERFORM one_call_scope(m);
-    PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
-    PERFORM p.basis_points, p.fixed_minor FROM merchant_pricing p
-        WHERE p.merchant_id = m AND p.currency IN ('EUR', '*')
-          AND p.effective_from <= (SELECT created_at FROM charges WHERE id = ch)
-        ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1;
+    PERFORM id, status, amount,
+        (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
+         WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
+           AND p.effective_from <= charges.created_at
+         ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1)
+        FROM charges WHERE id = ch AND pending_operation = 'capture' AND merchant_id = m FOR UPDATE;
     WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
             VALUES (ltx2, m, 'test', 'capture', ch, NULL)),
         entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
@@ -110,9 +118,10 @@ BEGIN
             JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
             RETURNING 1)
     SELECT count(*) INTO written FROM entries;
+    WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now()
+            WHERE id = att2 AND merchant_id = m)
     UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
-        authorization_expires_at = NULL, updated_at = now() WHERE id = ch AND status = 'authorized';
-    UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now() WHERE id = att2;
+        authorization_expires_at = NULL, updated_at = now() WHERE id = ch AND status = 'authorized' AND merchant_id = m;
     WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
             SELECT aud3, m, 'test', 'api', 'charge.captured', 'charge', ch, NULL, '{"status":"captured"}'),
         emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)

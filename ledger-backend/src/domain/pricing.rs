@@ -120,31 +120,39 @@ pub async fn history(pool: &PgPool, merchant: MerchantId) -> Result<Vec<PriceRow
 }
 
 /// The price a charge pays on capture: the merchant's price for its currency (else the default) that was
-/// in effect when the charge was created; zero when none was.
+/// in effect when the charge was created; zero when none was. As a scalar subquery over a row of `charges`
+/// (`[basis_points, fixed_minor]`, or NULL), so a statement that reads the charge reads its price with it.
+pub const CHARGE_PRICING: &str = "(SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
+     WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
+       AND p.effective_from <= charges.created_at
+     ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1)";
+
+/// `CHARGE_PRICING` for the charge `charge_id`, on its own.
 pub async fn for_charge(
     conn: &mut PgConnection,
     scope: Scope,
-    currency: Currency,
     charge_id: paygate_core::id::ChargeId,
 ) -> Result<Pricing, sqlx::Error> {
-    let row: Option<(i32, i64)> = sqlx::query_as(
-        "SELECT p.basis_points, p.fixed_minor FROM merchant_pricing p
-         WHERE p.merchant_id = $1 AND p.currency IN ($2, '*')
-           AND p.effective_from <= (SELECT created_at FROM charges WHERE id = $3 AND merchant_id = $1)
-         ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1",
-    )
-    .bind(scope.merchant_id)
-    .bind(currency.code())
-    .bind(charge_id)
-    .fetch_optional(conn)
-    .await?;
+    let select = format!("SELECT {CHARGE_PRICING} FROM charges WHERE id = $1 AND merchant_id = $2");
+    let stored: Option<Vec<i64>> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
+        .bind(charge_id)
+        .bind(scope.merchant_id)
+        .fetch_optional(conn)
+        .await?
+        .flatten();
+    from_stored(stored.as_deref())
+}
+
+/// The price `CHARGE_PRICING` read.
+pub fn from_stored(stored: Option<&[i64]>) -> Result<Pricing, sqlx::Error> {
     // The columns' CHECKs keep both in range; a row that still failed to parse is loud, not free.
-    match row {
+    match stored {
         None => Ok(Pricing::default()),
-        Some((bps, fixed)) => {
+        Some(&[bps, fixed]) => {
             let parsed =
                 u16::try_from(bps).ok().zip(Amount::new(fixed).ok()).and_then(|(b, f)| Pricing::new(b, f).ok());
             parsed.ok_or_else(|| sqlx::Error::Decode(format!("merchant_pricing holds {bps} bps + {fixed}").into()))
         }
+        Some(other) => Err(sqlx::Error::Decode(format!("a price of {} numbers", other.len()).into())),
     }
 }

@@ -10,11 +10,14 @@ use sqlx::Row;
 
 /// Statements of one create (`capture: false`, sandbox, no webhook endpoints) and its capture, besides
 /// BEGIN/COMMIT and the statement that scopes each connection hand-out; the balance check each posting runs at
-/// commit counts too. 35 on 2026-11-30; 27 since a posting and an audited event are one statement each (the
+/// commit counts too. 35 on 2026-11-30; 27 since a posting and an audited event are one statement each; 23 since
+/// the capture's claim reads the account's credentials with the charge and writes its marker and attempt in one
+/// statement, and its outcome reads the price with the charge and closes the attempt with the status (the
 /// listing in a failure shows which).
-const STATEMENTS_MAX: i64 = 27;
-/// Connections handed out from the pool, each scoped by one `set_config` statement.
-const HAND_OUTS_MAX: i64 = 7;
+const STATEMENTS_MAX: i64 = 23;
+/// Connections handed out from the pool, each scoped by one `set_config` statement. 7 until the create's routing
+/// reads and its first transaction shared one connection.
+const HAND_OUTS_MAX: i64 = 6;
 /// Durable transactions: create's before and after the processor, capture's claim and its outcome.
 const TRANSACTIONS: i64 = 4;
 

@@ -51,12 +51,6 @@ pub struct CreateContext<'a> {
 pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeRecord, bool), ChargeError> {
     let charge_id = new_id::<ChargeKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
-    // Routing reads its table and the merchant's country first, on one connection, before any transaction is
-    // open (and before the vault is asked about the card, below).
-    let (table, country) = {
-        let mut conn = ctx.pool.acquire().await?;
-        (routing::get(&mut conn, ctx.scope).await?, merchants::country(&mut conn, ctx.scope.merchant_id).await?)
-    };
     // The vault is asked what the token holds: a card or a wallet's device card (whose connector call carries a
     // cryptogram and whose amount the customer approved), and for routing rules that look at the card and
     // Mada. A token it cannot describe is not charged: better no charge now than one sent the wrong way.
@@ -88,16 +82,22 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         }
         None => PaymentMethod::Card,
     };
+    // One connection, taken after the vault answered (none is held while it is asked), reads routing's table
+    // and the merchant's country and then records the charge: one hand-out.
+    let mut conn = ctx.pool.acquire().await?;
+    let table = routing::get(&mut conn, ctx.scope).await?;
+    let country = merchants::country(&mut conn, ctx.scope.merchant_id).await?;
     let mada = is_domestic_mada(country.as_deref(), card.as_ref().map_or(&[], |c| c.brands.as_slice()));
     if mada && !new.capture {
         // Refused before anything is recorded or the token spent.
         return Err(ChargeError::Mada(MadaRule::CaptureRequired));
     }
-    let mut tx = ctx.pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Concurrent requests with one key queue on this insert; all but the first find the record.
     let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id.to_string()).await?;
     if !claimed {
         drop(tx);
+        drop(conn);
         return replay(ctx).await.map(|charge| (charge, true));
     }
     // Routing decides inside the transaction that records the charge, so the account is on the charge
@@ -185,6 +185,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     };
     journal::audit(&mut tx, ctx.scope, audit).await?;
     tx.commit().await?;
+    drop(conn);
 
     let (charge_text, token) = (charge_id.to_string(), new.source.to_string());
     let candidates: Vec<Candidate<'_>> = planned
@@ -338,7 +339,7 @@ pub async fn apply_decided(
             if *captured {
                 let (captured_status, captured_amounts) =
                     transition(status, amounts, ChargeAction::Capture { amount })?;
-                let fee = pricing::for_charge(&mut tx, scope, currency, charge_id).await?.fee(amount);
+                let fee = pricing::for_charge(&mut tx, scope, charge_id).await?.fee(amount);
                 let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
                 let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };

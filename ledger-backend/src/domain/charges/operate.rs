@@ -4,7 +4,7 @@
 //! An unknown answer keeps the claim for the recovery job: the processor may have acted.
 
 use super::ChargeError;
-use super::create::{AttemptStart, record_event, record_event_of, start_attempt};
+use super::create::{record_event, record_event_of};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use crate::domain::journal::{self, Subject};
 use crate::domain::pricing;
@@ -105,9 +105,10 @@ struct Claimed {
     connector: Connector,
 }
 
-/// Reads the charge locked, refuses what the rules refuse, then sets the marker, records the attempt and opens
-/// the account's credentials, in one transaction on one connection. Nothing is claimed unless all of it holds.
-/// `None`: a void of a charge still waiting for its authentication, which is given up instead.
+/// Reads the charge locked (with its account's sealed credentials), refuses what the rules refuse, then sets the
+/// marker and records the attempt in one statement, in one transaction on one connection: four round trips.
+/// Nothing is claimed unless all of it holds. `None`: a void of a charge still waiting for its authentication,
+/// which is given up instead.
 async fn claim(
     pool: &PgPool,
     processors: &Processors,
@@ -117,15 +118,18 @@ async fn claim(
     attempt_id: &str,
 ) -> Result<Option<Claimed>, ChargeError> {
     let mut tx = pool.begin().await?;
-    let select =
-        format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE");
-    let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
-        .bind(charge_id)
-        .bind(scope.merchant_id)
-        .bind(scope.mode)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ChargeError::NotFound)?;
+    let select = format!(
+        "SELECT {CHARGE_COLUMNS}, {ACCOUNT_OF_CHARGE} FROM charges
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE"
+    );
+    let ChargeWithAccount { charge, account_connector, account_credentials } =
+        sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(charge_id)
+            .bind(scope.merchant_id)
+            .bind(scope.mode)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(ChargeError::NotFound)?;
     if matches!(operation, Operation::Void) && charge.status()? == ChargeStatus::RequiresAction {
         return Ok(None);
     }
@@ -144,13 +148,36 @@ async fn claim(
     if charge.pending_operation.is_some() {
         return Err(ChargeError::OperationInFlight);
     }
+    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
+    let name = account_connector.ok_or(crate::domain::processors::accounts::AccountError::NotFound)?;
+    let connector = crate::domain::processors::accounts::connector_from(
+        &processors.secrets_keys,
+        charge.scope(),
+        account,
+        name,
+        account_credentials,
+    )?;
+    let amount = match action {
+        ChargeAction::Capture { amount } => amount.minor(),
+        _ => 0,
+    };
+    // The marker and the attempt in one statement: the attempt is written only if the marker was.
     let claimed = sqlx::query(
-        "UPDATE charges SET pending_operation = $2, updated_at = now()
-         WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = $3",
+        "WITH claimed AS (
+             UPDATE charges SET pending_operation = $2, updated_at = now()
+             WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = $3
+             RETURNING id, merchant_id, mode, processor, processor_account_id)
+         INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                                      processor_account_id)
+         SELECT $4, id, merchant_id, mode, $5, $6, 'started', coalesce(processor, 'sandbox'), processor_account_id
+         FROM claimed",
     )
     .bind(charge.id)
     .bind(operation.marker())
     .bind(scope.merchant_id)
+    .bind(attempt_id)
+    .bind(operation.processor_call())
+    .bind(amount)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -158,28 +185,33 @@ async fn claim(
     if !claimed {
         return Err(ChargeError::OperationInFlight);
     }
-    let amount = match action {
-        ChargeAction::Capture { amount } => amount.minor(),
-        _ => 0,
-    };
-    let attempt = AttemptStart {
-        id: attempt_id,
-        charge_id: charge.id,
-        scope: charge.scope(),
-        operation: operation.processor_call(),
-        amount,
-        processor: charge.processor.as_deref().unwrap_or("sandbox"),
-        processor_account_id: charge.processor_account_id,
-        routing_rule: None,
-        refund_id: None,
-    };
-    start_attempt(&mut tx, &attempt).await?;
-    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
-    let connector =
-        crate::domain::processors::accounts::connector(&mut tx, &processors.secrets_keys, charge.scope(), account)
-            .await?;
     tx.commit().await?;
     Ok(Some(Claimed { charge, action, connector }))
+}
+
+/// The account's connector name and sealed credentials, beside the charge's columns (`ChargeWithAccount`): the
+/// claim opens them without a statement of its own. Outer columns are named by table, as the subqueries have
+/// their own `id`.
+const ACCOUNT_OF_CHARGE: &str = "
+    (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
+        AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_connector,
+    (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
+        AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_credentials";
+
+#[derive(sqlx::FromRow)]
+struct ChargeWithAccount {
+    #[sqlx(flatten)]
+    charge: ChargeRecord,
+    account_connector: Option<String>,
+    account_credentials: Option<serde_json::Value>,
+}
+
+/// The merchant's pricing for the charge (`pricing::CHARGE_PRICING`), beside the charge's columns.
+#[derive(sqlx::FromRow)]
+struct ChargeWithPricing {
+    #[sqlx(flatten)]
+    charge: ChargeRecord,
+    pricing: Option<Vec<i64>>,
 }
 
 /// Applies the processor's answer under our own claim. Also used by the recovery job.
@@ -193,10 +225,13 @@ pub async fn apply(
     outcome: OperationOutcome,
 ) -> Result<ChargeRecord, ChargeError> {
     let mut tx = pool.begin().await?;
+    // The merchant's pricing comes with the charge, for a capture's fee.
     let select = format!(
-        "SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND pending_operation = $2 AND merchant_id = $3 FOR UPDATE"
+        "SELECT {CHARGE_COLUMNS}, {} AS pricing FROM charges
+         WHERE id = $1 AND pending_operation = $2 AND merchant_id = $3 FOR UPDATE",
+        pricing::CHARGE_PRICING
     );
-    let charge: ChargeRecord = sqlx::query_as(sqlx::AssertSqlSafe(select))
+    let ChargeWithPricing { charge, pricing } = sqlx::query_as(sqlx::AssertSqlSafe(select))
         .bind(charge_id)
         .bind(operation.marker())
         .bind(scope.merchant_id)
@@ -217,15 +252,19 @@ pub async fn apply(
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
             let (event, event_type) = match action {
                 ChargeAction::Capture { amount } => {
-                    let fee = pricing::for_charge(&mut tx, scope, currency, charge_id).await?.fee(amount);
+                    let fee = pricing::from_stored(pricing.as_deref())?.fee(amount);
                     (LedgerEvent::Captured { authorized: amounts.authorized, captured: amount, fee }, "charge.captured")
                 }
                 ChargeAction::Expire => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.expired"),
                 _ => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.voided"),
             };
             journal::post(&mut tx, scope, currency, event, subject).await?;
+            // The attempt's outcome rides on the charge's update.
             let update = format!(
-                "UPDATE charges SET status = $2, amount_captured = $3, pending_operation = NULL,
+                "WITH attempt AS (
+                     UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now()
+                     WHERE id = $5 AND merchant_id = $4)
+                 UPDATE charges SET status = $2, amount_captured = $3, pending_operation = NULL,
                         authorization_expires_at = NULL, updated_at = now()
                  WHERE id = $1 AND status = 'authorized' AND merchant_id = $4
                  RETURNING {CHARGE_COLUMNS}"
@@ -237,13 +276,13 @@ pub async fn apply(
                 .bind(status.as_str())
                 .bind(amounts.captured.minor())
                 .bind(scope.merchant_id)
+                .bind(attempt_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             let charge = match updated {
                 Some(charge) => charge,
                 None => super::create::read(&mut tx, scope, charge_id).await?,
             };
-            attempt("succeeded").execute(&mut *tx).await?;
             let charge = record_event_of(&mut tx, scope, charge, event_type).await?;
             tx.commit().await?;
             Ok(charge)

@@ -481,6 +481,18 @@ pub async fn connector(
     .fetch_optional(conn)
     .await?;
     let (name, sealed) = row.ok_or(AccountError::NotFound)?;
+    connector_from(keys, scope, id, name, sealed)
+}
+
+/// `connector`, from the account's `connector` and `credentials_sealed` columns read by the caller's own
+/// statement.
+pub fn connector_from(
+    keys: &DataKeys,
+    scope: Scope,
+    id: ProcessorAccountId,
+    name: String,
+    sealed: Option<Value>,
+) -> Result<Connector, AccountError> {
     let kind = ConnectorName::try_from(name).map_err(AccountError::Sealing)?.0;
     let credentials = sealed.map(|s| open(keys, s, id, scope)).transpose()?;
     Connector::new(id, kind, credentials, scope.mode).map_err(AccountError::Sealing)
