@@ -107,7 +107,7 @@ if [ "$mode" = breakdown ]; then
   ddl() { psql -qAtX "$db" -c "$1" | psql -qX "$db" -v ON_ERROR_STOP=1 >/dev/null; }
   echo "| what (1,000 merchants, $clients clients, ${seconds} s each) | ops/s | latency avg |"
   echo "|---|---:|---:|"
-  echo "| the path as the backend sends it (charge_path.sql: 23 statements, about 37 round trips) | $(ops charge_path 1000) |"
+  echo "| the path as the backend sends it (charge_path.sql: 19 statements, about 29 round trips) | $(ops charge_path 1000) |"
   echo "| the same statements, one call per transaction (7 round trips) | $(ops charge_path_one_call 1000) |"
   psql -qX "$db" -c "CREATE OR REPLACE FUNCTION one_call_scope(m text) RETURNS void LANGUAGE sql AS \$\$
       SELECT set_config('paygate.merchant_id', m, true), set_config('paygate.mode', 'test', true); \$\$"

@@ -1,8 +1,8 @@
 -- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
--- the backend sends it (tests/api/statements.rs counts the same 23 statements and 6 hand-outs; compare the
+-- the backend sends it (tests/api/statements.rs counts the same 19 statements and 6 hand-outs; compare the
 -- listing it prints with `BENCH_STATEMENTS=90 make bench WHAT=statements`): the
 -- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
--- the same four durable transactions, without HTTP, processors or Rust. Its rate is the ceiling the HTTP
+-- the same four durable transactions (two with BEGIN), without HTTP, processors or Rust. Its rate is the ceiling the HTTP
 -- benchmark is compared with. Set up by scripts/pgbench_charges.sh (merchants, accounts, pricing, bench_id()).
 \set n random(1, :merchants)
 SELECT set_config('role', 'none', false);
@@ -15,36 +15,39 @@ SELECT bench_id('ch') AS ch, bench_id('att') AS att1, bench_id('att') AS att2, b
 -- POST /v1/charges. The signed request is recorded once (http::edge_auth).
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 INSERT INTO seen_requests (digest) VALUES (:seen1) ON CONFLICT DO NOTHING;
--- Routing's table and the merchant's country, then on the same connection (one hand-out):
+-- Routing's table, the merchant's country, the accounts and the chosen one's credentials, then on the same
+-- connection (one hand-out):
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 SELECT body FROM routing_tables WHERE merchant_id = :merchant AND mode = 'test';
 SELECT country FROM merchants WHERE id = :merchant;
-
--- 1. The idempotency record, the pending charge, its attempt and audit row (committed before the processor).
-BEGIN;
-INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
-    VALUES (:merchant, 'test', :tok, repeat('a', 64), 'charge', :ch, now() + interval '1 day')
-    ON CONFLICT (merchant_id, mode, key) DO NOTHING;
 SELECT id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
     extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
     (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
      FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
     FROM processor_accounts WHERE merchant_id = :merchant AND mode = 'test' ORDER BY id;
-INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor,
-        processor_account_id)
-    VALUES (:ch, :merchant, 'test', 'pending', 'EUR', 2500, false, :tok, :tok, 'sandbox', :sandbox);
 SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
-INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-    VALUES (:att1, :ch, :merchant, 'test', 'authorize', 2500, 'started', 'sandbox');
-INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-    VALUES (:aud1, :merchant, 'test', 'api', 'charge.create', 'charge', :ch, 'req_bench', '{"amount":2500}');
-COMMIT;
+
+-- 1. The idempotency record, the pending charge, its attempt and audit row, in one statement (its own
+--    transaction, committed before the processor).
+WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
+        VALUES (:merchant, 'test', :tok, repeat('a', 64), 'charge', :ch, now() + interval '1 day')
+        ON CONFLICT (merchant_id, mode, key) DO NOTHING RETURNING object_id),
+    charge AS (INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key,
+            processor, processor_account_id)
+        SELECT :ch, :merchant, 'test', 'pending', 'EUR', 2500, false, :tok, :tok, 'sandbox', :sandbox FROM claimed
+        RETURNING id, merchant_id, mode),
+    attempts AS (INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+            processor_account_id)
+        SELECT :att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', :sandbox FROM charge c),
+    audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+        SELECT :aud1, merchant_id, mode, 'api', 'charge.create', 'charge', id, 'req_bench', '{"amount":2500}' FROM charge)
+SELECT count(*) FROM charge;
 
 -- 2. The processor's approval applied: the charge locked, the authorization posting, status and card in one
---    UPDATE … RETURNING, audit, event and its endpoints, the attempt.
+--    UPDATE … RETURNING that also closes the attempt, audit, event and its endpoints.
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 BEGIN;
-SELECT id, status, amount FROM charges WHERE id = :ch FOR UPDATE;
+SELECT id, status, amount FROM charges WHERE id = :ch AND merchant_id = :merchant FOR UPDATE;
 WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
         VALUES (:ltx1, :merchant, 'test', 'authorization', :ch, NULL)),
     entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
@@ -53,39 +56,38 @@ WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, ch
         JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
         RETURNING 1)
 SELECT count(*) FROM entries;
+WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = NULL,
+        finished_at = now() WHERE id = :att1 AND merchant_id = :merchant)
 UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
     authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
     card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
-    WHERE id = :ch AND status = 'pending' RETURNING id, status, amount, amount_captured;
+    WHERE id = :ch AND status = 'pending' AND merchant_id = :merchant RETURNING id, status, amount, amount_captured;
 WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
         SELECT :aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, NULL, '{"status":"authorized"}'),
     emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
         VALUES (:evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'))
 SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
     AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
-UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = '00', finished_at = now() WHERE id = :att1;
 COMMIT;
 
 -- POST /v1/charges/{id}/capture.
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 INSERT INTO seen_requests (digest) VALUES (:seen2) ON CONFLICT DO NOTHING;
--- 3. The claim: the charge locked with its account's credentials, then the marker and the attempt in one
---    statement (committed before the processor is asked).
+-- 3. The claim: the charge read with its account's credentials, then the marker and the attempt in one
+--    statement, its own transaction, conditional on the state read (committed before the processor is asked).
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
-BEGIN;
 SELECT id, status, amount,
     (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
         AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_connector,
     (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
         AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_credentials
-    FROM charges WHERE id = :ch AND merchant_id = :merchant AND mode = 'test' FOR UPDATE;
+    FROM charges WHERE id = :ch AND merchant_id = :merchant AND mode = 'test';
 WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
         WHERE id = :ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = :merchant
         RETURNING id, merchant_id, mode, processor, processor_account_id)
 INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, processor_account_id)
     SELECT :att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
     FROM claimed;
-COMMIT;
 
 -- 4. The capture applied: the charge locked with its pricing, the capture posting with its fee line, status
 --    and attempt in one statement, audit and event.

@@ -8,7 +8,7 @@ SELECT bench_id('ch') AS ch, bench_id('att') AS att1, bench_id('att') AS att2, b
        md5(random()::text) || md5(random()::text) AS seen2 \gset
 -- POST /v1/charges: the replay guard, routing's reads, the pending charge, the processor's approval applied.
 SELECT one_call_seen(:merchant, :seen1);
-SELECT one_call_routing(:merchant);
+SELECT one_call_routing(:merchant, :sandbox);
 SELECT one_call_tx1(:merchant, :sandbox, :ch, :att1, :aud1, :tok);
 SELECT one_call_tx2(:merchant, :ch, :att1, :ltx1, :aud2, :evt1);
 -- POST /v1/charges/{id}/capture: the replay guard, the claim, the capture applied.

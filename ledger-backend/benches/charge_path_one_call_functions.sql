@@ -1,6 +1,6 @@
--- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 23 statements of
+-- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 19 statements of
 -- charge_path.sql, one PL/pgSQL call per database transaction and per hand-out outside one, so that a run of
--- charge_path_one_call.sql costs 7 round trips per create + capture instead of about 37. It measures the most
+-- charge_path_one_call.sql costs 7 round trips per create + capture instead of about 29. It measures the most
 -- that "one round trip per transaction" could gain. The statements are charge_path.sql's, written out again
 -- (a pgbench script cannot define functions of its own); a SELECT whose rows the backend reads becomes PERFORM
 -- or SELECT … INTO. Each call sets the scope for its transaction, as the backend's hand-out does.
@@ -16,7 +16,7 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION one_call_routing(m text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION one_call_routing(m text, sandbox text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     routing jsonb;
     merchant_country text;
@@ -24,29 +24,34 @@ BEGIN
     PERFORM one_call_scope(m);
     SELECT body INTO routing FROM routing_tables WHERE merchant_id = m AND mode = 'test';
     SELECT country INTO merchant_country FROM merchants WHERE id = m;
-    RETURN merchant_country;
-END;
-$$;
-
-CREATE FUNCTION one_call_tx1(m text, sandbox text, ch text, att1 text, aud1 text, tok text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM one_call_scope(m);
-    INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
-        VALUES (m, 'test', tok, repeat('a', 64), 'charge', ch, now() + interval '1 day')
-        ON CONFLICT (merchant_id, mode, key) DO NOTHING;
     PERFORM id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
         extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
         (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
          FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
         FROM processor_accounts WHERE merchant_id = m AND mode = 'test' ORDER BY id;
-    INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key, processor,
-        processor_account_id)
-        VALUES (ch, m, 'test', 'pending', 'EUR', 2500, false, tok, tok, 'sandbox', sandbox);
     PERFORM connector, credentials_sealed FROM processor_accounts WHERE id = sandbox AND merchant_id = m AND mode = 'test';
-    INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor)
-        VALUES (att1, ch, m, 'test', 'authorize', 2500, 'started', 'sandbox');
-    INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-        VALUES (aud1, m, 'test', 'api', 'charge.create', 'charge', ch, 'req_bench', '{"amount":2500}');
+    RETURN merchant_country;
+END;
+$$;
+
+CREATE FUNCTION one_call_tx1(m text, sandbox text, ch text, att1 text, aud1 text, tok text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    written bigint;
+BEGIN
+    PERFORM one_call_scope(m);
+    WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
+            VALUES (m, 'test', tok, repeat('a', 64), 'charge', ch, now() + interval '1 day')
+            ON CONFLICT (merchant_id, mode, key) DO NOTHING RETURNING object_id),
+        charge AS (INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key,
+                processor, processor_account_id)
+            SELECT ch, m, 'test', 'pending', 'EUR', 2500, false, tok, tok, 'sandbox', sandbox FROM claimed
+            RETURNING id, merchant_id, mode),
+        attempts AS (INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                processor_account_id)
+            SELECT att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', sandbox FROM charge c),
+        audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+            SELECT aud1, merchant_id, mode, 'api', 'charge.create', 'charge', id, 'req_bench', '{"amount":2500}' FROM charge)
+    SELECT count(*) INTO written FROM charge;
 END;
 $$;
 
@@ -55,7 +60,7 @@ DECLARE
     written bigint;
 BEGIN
     PERFORM one_call_scope(m);
-    PERFORM id, status, amount FROM charges WHERE id = ch FOR UPDATE;
+    PERFORM id, status, amount FROM charges WHERE id = ch AND merchant_id = m FOR UPDATE;
     WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
             VALUES (ltx1, m, 'test', 'authorization', ch, NULL)),
         entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
@@ -64,18 +69,18 @@ BEGIN
             JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
             RETURNING 1)
     SELECT count(*) INTO written FROM entries;
+    WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = NULL,
+            finished_at = now() WHERE id = att1 AND merchant_id = m)
     UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
         authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
         card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
-        WHERE id = ch AND status = 'pending';
+        WHERE id = ch AND status = 'pending' AND merchant_id = m;
     WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
             SELECT aud2, m, 'test', 'api', 'charge.authorized', 'charge', ch, NULL, '{"status":"authorized"}'),
         emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
             VALUES (evt1, m, 'test', 'charge.authorized', ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'))
     SELECT count(*) INTO written FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test' AND e.enabled
         AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
-    UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = '00', finished_at = now()
-        WHERE id = att1;
 END;
 $$;
 
@@ -87,7 +92,7 @@ BEGIN
             AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode),
         (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
             AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode)
-        FROM charges WHERE id = ch AND merchant_id = m AND mode = 'test' FOR UPDATE;
+        FROM charges WHERE id = ch AND merchant_id = m AND mode = 'test';
     WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
             WHERE id = ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = m
             RETURNING id, merchant_id, mode, processor, processor_account_id)

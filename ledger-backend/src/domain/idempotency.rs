@@ -19,6 +19,14 @@ pub struct KeyUse<'a> {
     pub object_type: &'static str,
 }
 
+/// The claim of a key, for a statement of its own or as the first part of one that writes the object too
+/// (`WITH claimed AS (CLAIM RETURNING …)`): $1 merchant, $2 mode, $3 key, $4 fingerprint, $5 object type,
+/// $6 object id, $7 days to keep it. It writes nothing when an earlier request holds the key.
+pub const CLAIM: &str = "INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id,
+                                    expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7))
+    ON CONFLICT (merchant_id, mode, key) DO NOTHING";
+
 /// Claims the key for `object_id` inside `conn`'s transaction. False when an earlier request holds it.
 pub async fn claim(
     conn: &mut PgConnection,
@@ -26,21 +34,29 @@ pub async fn claim(
     key: KeyUse<'_>,
     object_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7))
-         ON CONFLICT (merchant_id, mode, key) DO NOTHING",
+    let inserted = sqlx::query(CLAIM)
+        .bind(scope.merchant_id)
+        .bind(scope.mode)
+        .bind(key.key)
+        .bind(key.fingerprint)
+        .bind(key.object_type)
+        .bind(object_id)
+        .bind(IDEMPOTENCY_TTL_DAYS)
+        .execute(conn)
+        .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Whether an earlier request holds the key (for the same request or not).
+pub async fn held(pool: &PgPool, scope: Scope, key: KeyUse<'_>) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM idempotency_records WHERE merchant_id = $1 AND mode = $2 AND key = $3)",
     )
     .bind(scope.merchant_id)
     .bind(scope.mode)
     .bind(key.key)
-    .bind(key.fingerprint)
-    .bind(key.object_type)
-    .bind(object_id)
-    .bind(IDEMPOTENCY_TTL_DAYS)
-    .execute(conn)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+    .fetch_one(pool)
+    .await
 }
 
 /// The object an earlier request with this key created: `Ok(Some(id))` when it was the same request,

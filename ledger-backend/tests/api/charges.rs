@@ -114,6 +114,40 @@ async fn a_token_works_once() {
 }
 
 #[tokio::test]
+async fn a_retried_key_returns_the_first_charge_even_when_routing_would_now_refuse_the_request() {
+    // Routing runs before the key is claimed (the charge, its attempts and the claim are one statement): a retry
+    // must still find its charge, not the routing's refusal, and a changed request still hears that the key is
+    // taken.
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let token = app.vault.tokenize("4242424242424242", &merchant, "test");
+    let body = json!({ "amount": 900, "currency": "EUR", "source": token });
+    let (status, first) = charge(&app, &merchant, &body, "order-routing").await;
+    assert_eq!(status, 201, "{first}");
+    sqlx::query("UPDATE processor_accounts SET enabled = false WHERE merchant_id = $1")
+        .bind(&merchant)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, again) = charge(&app, &merchant, &body, "order-routing").await;
+    assert_eq!((status, &again), (200, &first));
+    let changed = json!({ "amount": 901, "currency": "EUR", "source": token });
+    let (status, problem) = charge(&app, &merchant, &changed, "order-routing").await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("idempotency_key_reused")), "{problem}");
+    // A new key meets the routing's refusal, and nothing is recorded for it.
+    let (status, problem) = charge(&app, &merchant, &changed, "order-new").await;
+    assert!(status >= 400 && status < 500, "{status} {problem}");
+    let held: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM idempotency_records WHERE merchant_id = $1 AND key = 'order-new')",
+    )
+    .bind(&merchant)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!held, "a refused create holds no key");
+}
+
+#[tokio::test]
 async fn a_retried_key_returns_the_first_charge_and_a_changed_request_is_refused() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;

@@ -12,14 +12,14 @@ use crate::domain::pricing;
 use crate::domain::processors::{accounts, routing};
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use crate::processors::{AuthorizeOutcome, AuthorizeRequest, Candidate, CardSummary, Processors};
+use crate::processors::{AuthorizeOutcome, AuthorizeRequest, Candidate, CardSummary, Connector, Processors};
 use paygate_core::authentication;
 use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
 use paygate_core::decline::DeclineCode;
-use paygate_core::id::{AttemptKind, ChargeId, ChargeKind, ProcessorAccountId, RefundId, TokenId};
+use paygate_core::id::{AttemptKind, AuditKind, ChargeId, ChargeKind, ProcessorAccountId, RefundId, TokenId};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::payment_method::PaymentMethod;
-use paygate_core::routing::{Payment, is_domestic_mada};
+use paygate_core::routing::{Payment, RoutingTable, is_domestic_mada};
 use paygate_core::{Amount, Currency};
 use serde_json::{Map, Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -82,8 +82,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         }
         None => PaymentMethod::Card,
     };
-    // One connection, taken after the vault answered (none is held while it is asked), reads routing's table
-    // and the merchant's country and then records the charge: one hand-out.
+    // One connection, taken after the vault answered (none is held while it is asked), reads routing's table,
+    // the merchant's country and the accounts, then records the charge: one hand-out.
     let mut conn = ctx.pool.acquire().await?;
     let table = routing::get(&mut conn, ctx.scope).await?;
     let country = merchants::country(&mut conn, ctx.scope.merchant_id).await?;
@@ -92,16 +92,6 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         // Refused before anything is recorded or the token spent.
         return Err(ChargeError::Mada(MadaRule::CaptureRequired));
     }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    // Concurrent requests with one key queue on this insert; all but the first find the record.
-    let claimed = idempotency::claim(&mut tx, ctx.scope, ctx.key_use(), &charge_id.to_string()).await?;
-    if !claimed {
-        drop(tx);
-        drop(conn);
-        return replay(ctx).await.map(|charge| (charge, true));
-    }
-    // Routing decides inside the transaction that records the charge, so the account is on the charge
-    // (and its attempt) before any processor sees the request.
     let payment = Payment {
         method,
         currency: new.currency,
@@ -109,88 +99,37 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         brands: card.as_ref().map_or(&[], |c| c.brands.as_slice()),
         issuing_country: card.as_ref().and_then(|c| c.issuing_country.as_deref()),
     };
-    let choices = if mada {
-        routing::mada_accounts(&mut tx, ctx.scope).await?
-    } else {
-        routing::decide(&mut tx, ctx.scope, table, &payment).await?
+    // Routing decides before the charge is recorded, so the account is on the charge (and its attempts) before
+    // any processor sees the request.
+    let planned = match plan(&mut conn, ctx, mada, table, &payment, attempt_id).await {
+        Ok(planned) => planned,
+        Err(error) => {
+            drop(conn);
+            // A retry of a request that made its charge answers with that charge, whatever routing says now.
+            if idempotency::held(ctx.pool, ctx.scope, ctx.key_use()).await? {
+                return replay(ctx).await.map(|charge| (charge, true));
+            }
+            return Err(error);
+        }
     };
-    // Only accounts whose connector can send this kind of payment (an Apple Pay device card is a network token).
-    let choices: Vec<_> = choices.into_iter().filter(|c| c.account.connector.0.takes(method)).collect();
-    let choices = &choices[..choices.len().min(FAILOVER_ACCOUNTS_MAX)];
-    let no_route = if mada { ChargeError::Mada(MadaRule::NoAccount) } else { ChargeError::NoProcessor };
-    let first = choices.first().ok_or(no_route)?;
-    let (account_id, connector_name, routing_rule) =
-        (first.account.id, first.account.connector.0.as_str(), first.rule.map(|r| r as i32));
     // The way back from a 3-D Secure authentication goes out with the authorization request, before anyone
     // knows whether the issuer will ask for one; only its hash is kept.
     let mut random = [0u8; 32];
     getrandom::fill(&mut random).expect("the operating system's random source is available");
     let reference = authentication::new_reference(random);
     let return_url = authentication::return_url(&ctx.processors.public_url, &reference);
-    sqlx::query(
-        "INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
-                              statement_descriptor, metadata, processor, idempotency_key, processor_account_id,
-                              routing_rule, payment_method, mada, return_reference_hash)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(charge_id)
-    .bind(ctx.scope.merchant_id)
-    .bind(ctx.scope.mode)
-    .bind(new.currency.code())
-    .bind(new.amount.minor())
-    .bind(new.capture)
-    .bind(new.source.to_string())
-    .bind(&new.description)
-    .bind(&new.statement_descriptor)
-    .bind(Value::Object(new.metadata.clone()))
-    .bind(connector_name)
-    .bind(ctx.idempotency_key)
-    .bind(account_id)
-    .bind(routing_rule)
-    .bind(payment.method.as_str())
-    .bind(mada)
-    .bind(authentication::reference_hash(&reference).to_vec())
-    .execute(&mut *tx)
-    .await?;
-    // One attempt per candidate account, all committed before the vault is asked: the vault may send any
-    // of them (failover), so recovery must be able to ask each account about its own attempt.
-    let mut planned = Vec::with_capacity(choices.len());
-    for (i, choice) in choices.iter().enumerate() {
-        let id = if i == 0 { attempt_id.clone() } else { new_id::<AttemptKind>().to_string() };
-        let connector =
-            accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, choice.account.id).await?;
-        let attempt = AttemptStart {
-            id: &id,
-            charge_id,
-            scope: ctx.scope,
-            operation: "authorize",
-            amount: new.amount.minor(),
-            processor: choice.account.connector.0.as_str(),
-            processor_account_id: Some(choice.account.id),
-            routing_rule: choice.rule.map(|r| r as i32),
-            refund_id: None,
-        };
-        start_attempt(&mut tx, &attempt).await?;
-        planned.push((id, connector));
-    }
-    let actor = crate::domain::actor::current();
-    let audit = AuditEntry {
-        actor: &actor,
-        action: "charge.create",
-        object_type: "charge",
-        object_id: &charge_id.to_string(),
-        request_id: Some(ctx.request_id),
-        data: json!({ "amount": new.amount.minor(), "currency": new.currency.code(), "capture": new.capture,
-                      "processor_account": account_id.to_string(), "routing_rule": routing_rule }),
-    };
-    journal::audit(&mut tx, ctx.scope, audit).await?;
-    tx.commit().await?;
+    let recorded = Recording { ctx, new, charge_id, planned: &planned, mada, method, reference: &reference };
+    let recorded = recorded.write(&mut conn).await?;
     drop(conn);
+    if !recorded {
+        // Concurrent requests with one key queue on its record; all but the first find it and answer its charge.
+        return replay(ctx).await.map(|charge| (charge, true));
+    }
 
     let (charge_text, token) = (charge_id.to_string(), new.source.to_string());
     let candidates: Vec<Candidate<'_>> = planned
         .iter()
-        .map(|(attempt_id, connector)| Candidate {
+        .map(|Planned { attempt_id, connector, .. }| Candidate {
             connector,
             request: AuthorizeRequest {
                 attempt_id,
@@ -213,9 +152,138 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let decided = outcomes.len().max(1) - 1;
     let outcome =
         outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
-    let attempt_id = &planned[decided.min(planned.len() - 1)].0;
+    let attempt_id = &planned[decided.min(planned.len() - 1)].attempt_id;
     let known = Decided { attempt_id, first_choice: decided == 0, alone: planned.len() == 1 };
     apply_decided(ctx.pool, ctx.scope, charge_id, known, outcome).await.map(|charge| (charge, false))
+}
+
+/// One account a new charge may be sent to (the first is routing's decision, the rest failover), with the
+/// attempt recorded for it and its connector, credentials opened.
+struct Planned {
+    attempt_id: String,
+    account_id: ProcessorAccountId,
+    processor: &'static str,
+    rule: Option<i32>,
+    connector: Connector,
+}
+
+/// The accounts routing offers for `payment` (Mada's own when it is a domestic Mada card), those whose connector
+/// can send it, at most `FAILOVER_ACCOUNTS_MAX`, each with its connector; never empty.
+async fn plan(
+    conn: &mut PgConnection,
+    ctx: &CreateContext<'_>,
+    mada: bool,
+    table: Option<RoutingTable>,
+    payment: &Payment<'_>,
+    first_attempt_id: String,
+) -> Result<Vec<Planned>, ChargeError> {
+    let choices = if mada {
+        routing::mada_accounts(&mut *conn, ctx.scope).await?
+    } else {
+        routing::decide(&mut *conn, ctx.scope, table, payment).await?
+    };
+    // Only accounts whose connector can send this kind of payment (an Apple Pay device card is a network token).
+    let choices: Vec<_> = choices
+        .into_iter()
+        .filter(|c| c.account.connector.0.takes(payment.method))
+        .take(FAILOVER_ACCOUNTS_MAX)
+        .collect();
+    if choices.is_empty() {
+        return Err(if mada { ChargeError::Mada(MadaRule::NoAccount) } else { ChargeError::NoProcessor });
+    }
+    let mut planned = Vec::with_capacity(choices.len());
+    let mut first_attempt_id = Some(first_attempt_id);
+    for choice in choices {
+        let account_id = choice.account.id;
+        let connector = accounts::connector(&mut *conn, &ctx.processors.secrets_keys, ctx.scope, account_id).await?;
+        planned.push(Planned {
+            attempt_id: first_attempt_id.take().unwrap_or_else(|| new_id::<AttemptKind>().to_string()),
+            account_id,
+            processor: choice.account.connector.0.as_str(),
+            rule: choice.rule.map(|r| r as i32),
+            connector,
+        });
+    }
+    Ok(planned)
+}
+
+/// A new charge as it is recorded before any processor is asked: under its Idempotency-Key, `pending`, on
+/// routing's first account, with one attempt per planned account (the vault may send any of them, so recovery
+/// must be able to ask each account about its own) and its audit row.
+struct Recording<'a> {
+    ctx: &'a CreateContext<'a>,
+    new: &'a NewCharge,
+    charge_id: ChargeId,
+    planned: &'a [Planned],
+    mada: bool,
+    method: PaymentMethod,
+    reference: &'a str,
+}
+
+impl Recording<'_> {
+    /// All of it in one statement, which is its own transaction: one round trip, all or nothing, committed when
+    /// it answers. False, with nothing written, when an earlier request holds the key (a concurrent one with the
+    /// same key waits on its record, then finds it).
+    async fn write(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+        let Recording { ctx, new, charge_id, planned, mada, method, reference } = self;
+        let first = &planned[0];
+        let actor = crate::domain::actor::current();
+        let audit = json!({ "amount": new.amount.minor(), "currency": new.currency.code(), "capture": new.capture,
+                            "processor_account": first.account_id.to_string(), "routing_rule": first.rule });
+        let statement = format!(
+            "WITH claimed AS ({} RETURNING object_id),
+             charge AS (
+                 INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, description,
+                                      statement_descriptor, metadata, processor, idempotency_key, processor_account_id,
+                                      routing_rule, payment_method, mada, return_reference_hash)
+                 SELECT $6, $1, $2, 'pending', $8, $9, $10, $11, $12, $13, $14, $15, $3, $16, $17, $18, $19, $20
+                 FROM claimed
+                 RETURNING id, merchant_id, mode),
+             attempts AS (
+                 INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                                              processor_account_id, routing_rule)
+                 SELECT t.id, c.id, c.merchant_id, c.mode, 'authorize', $9, 'started', t.processor, t.account, t.rule
+                 FROM charge c,
+                      unnest($21::text[], $22::text[], $23::text[], $24::int[]) AS t(id, processor, account, rule)),
+             audited AS (
+                 INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+                 SELECT $25, merchant_id, mode, $26, 'charge.create', 'charge', id, $27, $28 FROM charge)
+             SELECT count(*) FROM charge",
+            idempotency::CLAIM
+        );
+        let recorded: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+            .bind(ctx.scope.merchant_id)
+            .bind(ctx.scope.mode)
+            .bind(ctx.idempotency_key)
+            .bind(ctx.fingerprint)
+            .bind("charge")
+            .bind(charge_id.to_string())
+            .bind(idempotency::IDEMPOTENCY_TTL_DAYS)
+            .bind(new.currency.code())
+            .bind(new.amount.minor())
+            .bind(new.capture)
+            .bind(new.source.to_string())
+            .bind(&new.description)
+            .bind(&new.statement_descriptor)
+            .bind(Value::Object(new.metadata.clone()))
+            .bind(first.processor)
+            .bind(first.account_id)
+            .bind(first.rule)
+            .bind(method.as_str())
+            .bind(mada)
+            .bind(authentication::reference_hash(reference).to_vec())
+            .bind(planned.iter().map(|p| p.attempt_id.clone()).collect::<Vec<_>>())
+            .bind(planned.iter().map(|p| p.processor).collect::<Vec<_>>())
+            .bind(planned.iter().map(|p| p.account_id.to_string()).collect::<Vec<_>>())
+            .bind(planned.iter().map(|p| p.rule).collect::<Vec<_>>())
+            .bind(new_id::<AuditKind>().to_string())
+            .bind(&actor)
+            .bind(ctx.request_id)
+            .bind(audit)
+            .fetch_one(conn)
+            .await?;
+        Ok(recorded == 1)
+    }
 }
 
 /// Which attempt decided a charge, and what its caller knows of the others, so that statements that could
@@ -327,6 +395,7 @@ pub async fn apply_decided(
     let currency = charge.currency()?;
     let subject = Subject { charge_id: Some(charge_id), refund_id: None };
     let mut response_code: Option<String> = None;
+    let mut attempt_closed = false;
     let (attempt_outcome, reference) = match &outcome {
         AuthorizeOutcome::Approved { processor_reference, captured, capture_pending, card } => {
             // Each step is written and announced on its own, so each event carries the charge as it was
@@ -334,7 +403,11 @@ pub async fn apply_decided(
             let (status, amounts) = transition(from, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
             let step = Step { charge_id, from, to: status, amounts };
-            let authorized = set_status(&mut tx, scope, &step, processor_reference, card.as_ref()).await?;
+            // The attempt is closed by the same statement.
+            let close = AttemptClose { id: attempt_id, outcome: "succeeded", reference: processor_reference };
+            let authorized =
+                set_status(&mut tx, scope, &step, processor_reference, card.as_ref(), Some(&close)).await?;
+            attempt_closed = true;
             latest = Some(record_event_of(&mut tx, scope, authorized, "charge.authorized").await?);
             if *captured {
                 let (captured_status, captured_amounts) =
@@ -343,7 +416,7 @@ pub async fn apply_decided(
                 let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
                 let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
-                let captured = set_status(&mut tx, scope, &step, processor_reference, None).await?;
+                let captured = set_status(&mut tx, scope, &step, processor_reference, None, None).await?;
                 latest = Some(record_event_of(&mut tx, scope, captured, "charge.captured").await?);
             } else if *capture_pending {
                 // A sale the processor authorized and captures on its own: claimed as a capture in flight,
@@ -433,17 +506,19 @@ pub async fn apply_decided(
             ("unknown", None)
         }
     };
-    sqlx::query(
-        "UPDATE charge_attempts SET outcome = $2, processor_reference = $3, response_code = $4, finished_at = now()
-         WHERE id = $1 AND merchant_id = $5",
-    )
-    .bind(attempt_id)
-    .bind(attempt_outcome)
-    .bind(reference)
-    .bind(response_code)
-    .bind(scope.merchant_id)
-    .execute(&mut *tx)
-    .await?;
+    if !attempt_closed {
+        sqlx::query(
+            "UPDATE charge_attempts SET outcome = $2, processor_reference = $3, response_code = $4, finished_at = now()
+             WHERE id = $1 AND merchant_id = $5",
+        )
+        .bind(attempt_id)
+        .bind(attempt_outcome)
+        .bind(reference)
+        .bind(response_code)
+        .bind(scope.merchant_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     if attempt_outcome != "unknown" && !known.alone {
         // Decided: the charge's other authorize attempts were never processed (failed over from, or never
         // tried). While it is unknown they stay open, and recovery asks each account.
@@ -474,14 +549,22 @@ struct Step {
     amounts: ChargeAmounts,
 }
 
-/// Moves the charge one approved step (and records the card the vault described, if given), answering the
-/// charge as it now is: the step's event carries it without reading it again.
+/// The decisive attempt's outcome, written by the statement that moves the charge (`set_status`).
+struct AttemptClose<'a> {
+    id: &'a str,
+    outcome: &'static str,
+    reference: &'a str,
+}
+
+/// Moves the charge one approved step (and records the card the vault described, and closes the attempt, if
+/// given), answering the charge as it now is: the step's event carries it without reading it again.
 async fn set_status(
     conn: &mut PgConnection,
     scope: Scope,
     step: &Step,
     processor_reference: &str,
     card: Option<&CardSummary>,
+    close: Option<&AttemptClose<'_>>,
 ) -> Result<ChargeRecord, ChargeError> {
     let card_columns = match card {
         Some(_) => {
@@ -490,8 +573,21 @@ async fn set_status(
         }
         None => "",
     };
+    let next = if card.is_some() { 15 } else { 9 };
+    let attempt = match close {
+        Some(_) => format!(
+            "WITH attempt AS (
+                 UPDATE charge_attempts SET outcome = ${}, processor_reference = ${}, response_code = NULL,
+                        finished_at = now()
+                 WHERE id = ${} AND merchant_id = $8) ",
+            next,
+            next + 1,
+            next + 2
+        ),
+        None => String::new(),
+    };
     let update = format!(
-        "UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
+        "{attempt}UPDATE charges SET status = $2, amount_authorized = $3, amount_captured = $4, processor_reference = $5,
                 authorization_expires_at = CASE WHEN $2 = 'authorized' THEN now() + make_interval(days => $6) END,
                 next_action_url = NULL, action_expires_at = NULL, updated_at = now(){card_columns}
          WHERE id = $1 AND status = $7 AND merchant_id = $8
@@ -514,6 +610,9 @@ async fn set_status(
             .bind(card.exp_month)
             .bind(card.exp_year)
             .bind(&card.fingerprint);
+    }
+    if let Some(close) = close {
+        query = query.bind(close.outcome).bind(close.reference).bind(close.id);
     }
     match query.fetch_optional(&mut *conn).await? {
         Some(charge) => Ok(charge),

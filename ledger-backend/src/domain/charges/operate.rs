@@ -105,10 +105,12 @@ struct Claimed {
     connector: Connector,
 }
 
-/// Reads the charge locked (with its account's sealed credentials), refuses what the rules refuse, then sets the
-/// marker and records the attempt in one statement, in one transaction on one connection: four round trips.
-/// Nothing is claimed unless all of it holds. `None`: a void of a charge still waiting for its authentication,
-/// which is given up instead.
+/// Reads the charge (with its account's sealed credentials), refuses what the rules refuse, then sets the marker
+/// and records the attempt in one statement, which is its own transaction and writes only if the charge is still
+/// authorized with nothing in flight, the state every rule above was checked on. Two round trips on one
+/// connection, no lock held between them. Should another operation slip in between, the charge is read and
+/// decided again once, so the caller hears what that operation left (captured, voided...) or that it is still
+/// in flight. `None`: a void of a charge still waiting for its authentication, which is given up instead.
 async fn claim(
     pool: &PgPool,
     processors: &Processors,
@@ -117,76 +119,76 @@ async fn claim(
     operation: Operation,
     attempt_id: &str,
 ) -> Result<Option<Claimed>, ChargeError> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
     let select = format!(
-        "SELECT {CHARGE_COLUMNS}, {ACCOUNT_OF_CHARGE} FROM charges
-         WHERE id = $1 AND merchant_id = $2 AND mode = $3 FOR UPDATE"
+        "SELECT {CHARGE_COLUMNS}, {ACCOUNT_OF_CHARGE} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3"
     );
-    let ChargeWithAccount { charge, account_connector, account_credentials } =
-        sqlx::query_as(sqlx::AssertSqlSafe(select))
-            .bind(charge_id)
-            .bind(scope.merchant_id)
-            .bind(scope.mode)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(ChargeError::NotFound)?;
-    if matches!(operation, Operation::Void) && charge.status()? == ChargeStatus::RequiresAction {
-        return Ok(None);
-    }
-    if charge.mada {
-        match operation {
-            Operation::Void => return Err(ChargeError::Mada(super::MadaRule::NoVoid)),
-            Operation::Capture { .. } => return Err(ChargeError::Mada(super::MadaRule::NoLaterCapture)),
-            // A Mada sale is never left authorized for expiry to void.
-            Operation::Expire => {}
+    for _ in 0..2 {
+        let ChargeWithAccount { charge, account_connector, account_credentials } =
+            sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+                .bind(charge_id)
+                .bind(scope.merchant_id)
+                .bind(scope.mode)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(ChargeError::NotFound)?;
+        if matches!(operation, Operation::Void) && charge.status()? == ChargeStatus::RequiresAction {
+            return Ok(None);
+        }
+        if charge.mada {
+            match operation {
+                Operation::Void => return Err(ChargeError::Mada(super::MadaRule::NoVoid)),
+                Operation::Capture { .. } => return Err(ChargeError::Mada(super::MadaRule::NoLaterCapture)),
+                // A Mada sale is never left authorized for expiry to void.
+                Operation::Expire => {}
+            }
+        }
+        let action = operation.action(&charge)?;
+        // Refuse what the state machine refuses before anything is claimed or sent; then, an operation still at
+        // the processor.
+        transition(charge.status()?, charge.amounts()?, action)?;
+        if charge.pending_operation.is_some() {
+            return Err(ChargeError::OperationInFlight);
+        }
+        let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
+        let name = account_connector.ok_or(crate::domain::processors::accounts::AccountError::NotFound)?;
+        let connector = crate::domain::processors::accounts::connector_from(
+            &processors.secrets_keys,
+            charge.scope(),
+            account,
+            name,
+            account_credentials,
+        )?;
+        let amount = match action {
+            ChargeAction::Capture { amount } => amount.minor(),
+            _ => 0,
+        };
+        // The marker and the attempt: the attempt is written only if the marker was.
+        let claimed = sqlx::query(
+            "WITH claimed AS (
+                 UPDATE charges SET pending_operation = $2, updated_at = now()
+                 WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = $3
+                 RETURNING id, merchant_id, mode, processor, processor_account_id)
+             INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                                          processor_account_id)
+             SELECT $4, id, merchant_id, mode, $5, $6, 'started', coalesce(processor, 'sandbox'), processor_account_id
+             FROM claimed",
+        )
+        .bind(charge.id)
+        .bind(operation.marker())
+        .bind(scope.merchant_id)
+        .bind(attempt_id)
+        .bind(operation.processor_call())
+        .bind(amount)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+            == 1;
+        if claimed {
+            return Ok(Some(Claimed { charge, action, connector }));
         }
     }
-    let action = operation.action(&charge)?;
-    // Refuse what the state machine refuses before anything is claimed or sent; then, an operation still at
-    // the processor (the charge is locked, so nothing else can be deciding it now).
-    transition(charge.status()?, charge.amounts()?, action)?;
-    if charge.pending_operation.is_some() {
-        return Err(ChargeError::OperationInFlight);
-    }
-    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
-    let name = account_connector.ok_or(crate::domain::processors::accounts::AccountError::NotFound)?;
-    let connector = crate::domain::processors::accounts::connector_from(
-        &processors.secrets_keys,
-        charge.scope(),
-        account,
-        name,
-        account_credentials,
-    )?;
-    let amount = match action {
-        ChargeAction::Capture { amount } => amount.minor(),
-        _ => 0,
-    };
-    // The marker and the attempt in one statement: the attempt is written only if the marker was.
-    let claimed = sqlx::query(
-        "WITH claimed AS (
-             UPDATE charges SET pending_operation = $2, updated_at = now()
-             WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = $3
-             RETURNING id, merchant_id, mode, processor, processor_account_id)
-         INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
-                                      processor_account_id)
-         SELECT $4, id, merchant_id, mode, $5, $6, 'started', coalesce(processor, 'sandbox'), processor_account_id
-         FROM claimed",
-    )
-    .bind(charge.id)
-    .bind(operation.marker())
-    .bind(scope.merchant_id)
-    .bind(attempt_id)
-    .bind(operation.processor_call())
-    .bind(amount)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !claimed {
-        return Err(ChargeError::OperationInFlight);
-    }
-    tx.commit().await?;
-    Ok(Some(Claimed { charge, action, connector }))
+    Err(ChargeError::OperationInFlight)
 }
 
 /// The account's connector name and sealed credentials, beside the charge's columns (`ChargeWithAccount`): the
