@@ -4,10 +4,11 @@
 # then the lean reference (ledger-backend/benches/lean_charge.sql) the same way, side by side.
 #
 # `pgbench_charges.sh breakdown` instead splits that ceiling into its costs, in one run, for 1,000 merchants:
-# the path as sent; the same statements one call per database transaction (charge_path_one_call.sql: the most
-# fewer round trips could gain); then, one after the other on that, without row-level security, without the
-# CHECK constraints, the ledger's integrity triggers, ledger_entries' foreign keys, the secondary indexes of
-# the tables written and the next months' partitions; and the lean reference. Each removal is made only in the
+# the path as sent (and an earlier version of it, PGBENCH_BEFORE); the same statements one call per database
+# transaction (charge_path_one_call.sql: the most fewer round trips could gain); then, one after the other on
+# that, without row-level security, without the CHECK constraints, the ledger's integrity triggers,
+# ledger_entries' foreign keys, the secondary indexes of the tables written and the next months' partitions;
+# and the lean reference. Each removal is made only in the
 # throwaway database, to measure what the schema's guarantees cost; none of them is a proposal.
 # Needs DATABASE_URL (a server where it may create `paygate_pgbench`); run by scripts/bench.sh.
 set -euo pipefail
@@ -93,10 +94,13 @@ $$;
 SQL
 
 # Operations per second of one script: tps of `pgbench -f <script>` (one transaction = one create + capture).
+# A script is named as in ledger-backend/benches/ (`charge_path`), or by its path (`/tmp/before.sql`).
 ops() {
-  local script=$1 merchants=$2 out
+  local script=$1 merchants=$2 out file
+  file="ledger-backend/benches/$script.sql"
+  [[ $script == *.sql ]] && file=$script
   out=$(PGOPTIONS="-c plan_cache_mode=${PGBENCH_PLAN_CACHE_MODE:-force_generic_plan}" pgbench -n -M prepared -c "$clients" -j 2 \
-        -T "$seconds" -D merchants="$merchants" -f "ledger-backend/benches/$script.sql" "$db" 2>&1) || { echo "$out" >&2; exit 1; }
+        -T "$seconds" -D merchants="$merchants" -f "$file" "$db" 2>&1) || { echo "$out" >&2; exit 1; }
   printf '%.0f | %s' "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')" "$(echo "$out" | sed -n 's/^latency average = \(.*\)$/\1/p')"
 }
 
@@ -108,6 +112,11 @@ if [ "$mode" = breakdown ]; then
   echo "| what (1,000 merchants, $clients clients, ${seconds} s each) | ops/s | latency avg |"
   echo "|---|---:|---:|"
   echo "| the path as the backend sends it (charge_path.sql: 19 statements, about 29 round trips) | $(ops charge_path 1000) |"
+  # An earlier version of the path, side by side in the same run: PGBENCH_BEFORE=<its charge_path.sql>, e.g.
+  # `git show <commit>:ledger-backend/benches/charge_path.sql > /tmp/before.sql`.
+  if [ -n "${PGBENCH_BEFORE:-}" ]; then
+    echo "| the path before (\`${PGBENCH_BEFORE}\`) | $(ops "$PGBENCH_BEFORE" 1000) |"
+  fi
   echo "| the same statements, one call per transaction (7 round trips) | $(ops charge_path_one_call 1000) |"
   psql -qX "$db" -c "CREATE OR REPLACE FUNCTION one_call_scope(m text) RETURNS void LANGUAGE sql AS \$\$
       SELECT set_config('paygate.merchant_id', m, true), set_config('paygate.mode', 'test', true); \$\$"
