@@ -111,7 +111,7 @@ if [ "$mode" = breakdown ]; then
   ddl() { psql -qAtX "$db" -c "$1" | psql -qX "$db" -v ON_ERROR_STOP=1 >/dev/null; }
   echo "| what (1,000 merchants, $clients clients, ${seconds} s each) | ops/s | latency avg |"
   echo "|---|---:|---:|"
-  echo "| the path as the backend sends it (charge_path.sql: 19 statements, about 29 round trips) | $(ops charge_path 1000) |"
+  echo "| the path as the backend sends it (charge_path.sql: 19 statements, about 27 round trips) | $(ops charge_path 1000) |"
   # An earlier version of the path, side by side in the same run: PGBENCH_BEFORE=<its charge_path.sql>, e.g.
   # `git show <commit>:ledger-backend/benches/charge_path.sql > /tmp/before.sql`.
   if [ -n "${PGBENCH_BEFORE:-}" ]; then

@@ -1,5 +1,5 @@
 -- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
--- the backend sends it (tests/api/statements.rs counts the same 19 statements and 6 hand-outs; compare the
+-- the backend sends it (tests/api/statements.rs counts the same 19 statements and 4 hand-outs; compare the
 -- listing it prints with `BENCH_STATEMENTS=90 make bench WHAT=statements`): the
 -- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
 -- the same four durable transactions (two with BEGIN), without HTTP, processors or Rust. Its rate is the ceiling the HTTP
@@ -12,8 +12,8 @@ SELECT bench_id('ch') AS ch, bench_id('att') AS att1, bench_id('att') AS att2, b
        bench_id('evt') AS evt1, bench_id('evt') AS evt2, bench_id('tok') AS tok, md5(random()::text) || md5(random()::text) AS seen1,
        md5(random()::text) || md5(random()::text) AS seen2 \gset
 
--- POST /v1/charges. The signed request is recorded once (http::edge_auth).
-SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
+-- POST /v1/charges. The signed request is recorded once (http::edge_auth), on an unscoped connection whose
+-- hand-out sends nothing (db::unscoped).
 INSERT INTO seen_requests (digest) VALUES (:seen1) ON CONFLICT DO NOTHING;
 -- Routing's table, the merchant's country, the accounts and the chosen one's credentials, then on the same
 -- connection (one hand-out):
@@ -71,7 +71,6 @@ SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode 
 COMMIT;
 
 -- POST /v1/charges/{id}/capture.
-SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
 INSERT INTO seen_requests (digest) VALUES (:seen2) ON CONFLICT DO NOTHING;
 -- 3. The claim: the charge read with its account's credentials, then the marker and the attempt in one
 --    statement, its own transaction, conditional on the state read (committed before the processor is asked).

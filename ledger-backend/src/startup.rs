@@ -11,6 +11,8 @@ use std::sync::Arc;
 /// The API's state over `pool` (which should act as `db::Role::Api`).
 pub fn app_state(pool: PgPool, config: &Config) -> AppState {
     AppState {
+        // The replay guard's statement is one per request, short: a quarter of the API's connections.
+        unscoped_pool: crate::db::unscoped(&pool, (config.db_connections_max / 4).max(2)),
         pool,
         edge_secrets: Arc::new(config.edge_secrets.clone()),
         pepper: config.pepper.clone(),

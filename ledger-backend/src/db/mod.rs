@@ -73,6 +73,41 @@ async fn scope_connection(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Err
     Ok(())
 }
 
+/// A pool for the replay guard's one statement (`http::edge_auth`), which runs before a request has a scope:
+/// its connections act as `paygate_api` for nobody, set once when each opens and never changed, so a hand-out
+/// sends no statement (an API pool's hand-out costs one round trip for its scope). Made from `api`'s options,
+/// lazily. A connection idle for longer than `UNSCOPED_PING_AFTER` is pinged before it is handed out (one
+/// broken while idle is replaced, not failed in a request); a busier one is not.
+pub fn unscoped(api: &PgPool, connections_max: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(connections_max)
+        .acquire_timeout(DB_ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(
+                    &mut *conn,
+                    "SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', '', false),
+                            set_config('paygate.mode', '', false)",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > UNSCOPED_PING_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_lazy_with((*api.connect_options()).clone())
+}
+
+/// How long an unscoped connection may sit idle and still be handed out without a ping.
+const UNSCOPED_PING_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }

@@ -60,7 +60,7 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
         tracing::warn!(%reason, "rejected an edge request");
         return Err(invalid());
     }
-    if !first_sighting(&state.pool, &signed).await? {
+    if !first_sighting(&state.unscoped_pool, &signed).await? {
         tracing::warn!(request_id = signed.request_id, "rejected a replayed edge request");
         return Err(invalid());
     }

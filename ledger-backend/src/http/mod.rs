@@ -46,6 +46,8 @@ pub const BODY_BYTES_MAX: usize = paygate_core::limits::BODY_BYTES_MAX;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Connections that act for no merchant, for work before a request's scope is known (`db::unscoped`).
+    pub unscoped_pool: PgPool,
     /// The current edge signing secret first, then the previous one while a rotation overlaps.
     pub edge_secrets: Arc<Vec<EdgeSecret>>,
     /// The pepper of API-key hashes, shared with the edge.

@@ -136,7 +136,7 @@ async fn a_retried_key_returns_the_first_charge_even_when_routing_would_now_refu
     assert_eq!((status, problem["code"].as_str()), (422, Some("idempotency_key_reused")), "{problem}");
     // A new key meets the routing's refusal, and nothing is recorded for it.
     let (status, problem) = charge(&app, &merchant, &changed, "order-new").await;
-    assert!(status >= 400 && status < 500, "{status} {problem}");
+    assert!((400..500).contains(&status), "{status} {problem}");
     let held: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM idempotency_records WHERE merchant_id = $1 AND key = 'order-new')",
     )
