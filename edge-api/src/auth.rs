@@ -45,15 +45,26 @@ pub async fn authenticate_key(
     per_key: crate::rate_limit::Limit,
 ) -> Result<Caller, Refusal> {
     let (key, hash) = checked(env, presented, needs)?;
-    // The bucket is named by the key's hash: one per key, without waiting for the lookup.
+    looked_up_and_limited(env, request_id, &key, &hash, per_key).await
+}
+
+/// The key's lookup and the take from its bucket, as two object calls made together. The bucket is named by the
+/// key's hash: one per key, without waiting for the lookup.
+async fn looked_up_and_limited(
+    env: &Env,
+    request_id: &str,
+    key: &ApiKey,
+    hash: &str,
+    per_key: crate::rate_limit::Limit,
+) -> Result<Caller, Refusal> {
     let (found, limited) = futures_util::future::join(
-        keys::lookup(env, &hash, request_id),
+        keys::lookup(env, hash, request_id),
         crate::rate_limit::enforce(env, format!("key:{hash}"), per_key),
     )
     .await;
     let caller = found?.ok_or_else(|| Refusal::new(ErrorCode::ApiKeyInvalid).detail("no active API key matches"))?;
     limited?;
-    agrees(&key, caller, request_id)
+    agrees(key, caller, request_id)
 }
 
 /// A take from a key's bucket still to be made: the caller makes it (`enforce`) alongside its own next object
@@ -88,7 +99,7 @@ pub async fn authenticate_overlapping(
             let caller = agrees(&key, caller, request_id)?;
             Ok((caller, Some(PendingLimit { name: format!("key:{hash}"), limit: per_key })))
         }
-        None => Ok((authenticate_key(env, request_id, &presented, needs, per_key).await?, None)),
+        None => Ok((looked_up_and_limited(env, request_id, &key, &hash, per_key).await?, None)),
     }
 }
 
