@@ -242,6 +242,42 @@ async fn failures_are_retried_on_schedule_with_a_stable_webhook_id_until_the_rec
 }
 
 #[tokio::test]
+async fn deleting_an_endpoint_takes_its_pending_deliveries_and_their_attempts_and_keeps_what_was_delivered() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let endpoint = create_endpoint(&app, &merchant, &url, json!(["charge.captured"])).await;
+    let id = endpoint["id"].as_str().unwrap();
+    // One delivered, then one that failed once and waits for its retry.
+    app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", true).await;
+    deliver_all(&app, false).await;
+    receiver.script(vec![(500, None, Duration::ZERO)]);
+    app.charge_card(&merchant, "4242424242424242", 2_000, "EUR", true).await;
+    webhook_delivery::run_once(&app.pool, &senders(&app)).await.unwrap();
+    let mut states = delivery_state(&app, id).await;
+    states.sort();
+    assert_eq!(states, [("pending".to_owned(), 1), ("succeeded".to_owned(), 1)]);
+    // Attempts of this merchant, and those whose delivery is gone.
+    let attempts = || {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS
+                 (SELECT 1 FROM webhook_deliveries d WHERE d.id = a.delivery_id AND d.merchant_id = a.merchant_id))
+             FROM webhook_attempts a WHERE a.merchant_id = $1",
+        )
+        .bind(&merchant)
+        .fetch_one(&app.pool)
+    };
+    assert_eq!(attempts().await.unwrap(), (2, 0));
+    let path = format!("/v1/webhook_endpoints/{id}");
+    let deleted = app.signed(Method::DELETE, &path, "", &merchant, "test").send().await.unwrap();
+    assert_eq!(deleted.status(), 200);
+    assert_eq!(delivery_state(&app, id).await, [("succeeded".to_owned(), 1)]);
+    // The delivered attempt stays with its delivery; the pending one's went with it: none is left orphaned.
+    assert_eq!(attempts().await.unwrap(), (1, 0));
+}
+
+#[tokio::test]
 async fn a_receiver_that_is_down_gets_everything_once_it_is_back() {
     let app = spawn_app().await;
     let merchant = insert_merchant(&app.pool).await;

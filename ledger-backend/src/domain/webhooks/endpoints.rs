@@ -260,15 +260,21 @@ pub async fn update(
     get(pool, scope, id).await
 }
 
-/// Deletes the endpoint and its pending deliveries (delivered history stays with the events).
+/// Deletes the endpoint and its pending deliveries with their attempts so far (delivered history stays with the
+/// events).
 pub async fn delete(pool: &PgPool, scope: Scope, id: WebhookEndpointId) -> Result<EndpointRecord, EndpointError> {
     let endpoint = get(pool, scope, id).await?;
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' AND merchant_id = $2")
-        .bind(id)
-        .bind(scope.merchant_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "WITH gone AS (
+             DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' AND merchant_id = $2
+             RETURNING id)
+         DELETE FROM webhook_attempts WHERE merchant_id = $2 AND delivery_id IN (SELECT id FROM gone)",
+    )
+    .bind(id)
+    .bind(scope.merchant_id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 AND mode = $3")
         .bind(id)
         .bind(scope.merchant_id)
