@@ -123,12 +123,12 @@ async fn receive_in(
     match apply(pool, scope, &event).await {
         Ok((received, detail)) => {
             record_outcome(pool, scope, incoming.account, &event.id, received, detail).await?;
-            // Applied: the events about its payment that were waiting for it come back. Left waiting itself:
-            // the event it waits for may have been applied while this one was still being applied (and so was
-            // not brought back then), so it looks once more.
-            if matches!(received, Received::Applied | Received::Unmatched | Received::Deferred)
-                && let Some(payment) = &event.payment
-            {
+            // The events about its payment that were waiting come back, whatever this one came to. Applied,
+            // they may now apply. Ignored, it may be ignored because our own answer got there first (an
+            // approval after we applied the authorization), which is what a waiting capture of a sale waits for:
+            // no later event would bring it back. Left waiting itself: the event it waits for may have been
+            // applied while this one was still being applied (and so was not brought back then).
+            if let Some(payment) = &event.payment {
                 apply_waiting(pool, scope, incoming.account, payment).await?;
             }
             Ok(received)
