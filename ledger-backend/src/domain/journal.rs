@@ -34,37 +34,25 @@ pub async fn post(
     event: LedgerEvent,
     subject: Subject,
 ) -> Result<String, JournalError> {
-    let lines = postings(event)?;
+    let lines = Lines::of(event)?;
     let id = new_id::<LedgerTransactionKind>().to_string();
-    let numbers: Vec<i16> = (0..lines.len() as i16).collect();
-    let kinds: Vec<&str> = lines.iter().map(|line| line.account.as_str()).collect();
-    let amounts: Vec<i64> = lines.iter().map(|line| line.amount_minor).collect();
-    // The entries, each line's account found by kind; a line whose account does not exist yet is left out,
-    // and a line already written is skipped (the second pass, below).
-    // Each entry carries its account's merchant and mode (its row-level security and, later, its shard; the
-    // foreign key to the account holds them equal).
-    const ENTRIES: &str =
-        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
-         SELECT $1, t.line, a.id, $4, t.amount, a.merchant_id, a.mode
-         FROM unnest($5::smallint[], $6::text[], $7::bigint[]) AS t(line, kind, amount)
-         JOIN ledger_accounts a ON a.merchant_id = $2 AND a.mode = $3 AND a.currency = $4 AND a.kind = t.kind
-         ON CONFLICT (transaction_id, line, merchant_id) DO NOTHING";
     let entries = |sql: String| {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&id)
             .bind(scope.merchant_id)
             .bind(scope.mode)
             .bind(currency.code())
-            .bind(&numbers)
-            .bind(&kinds)
-            .bind(&amounts)
+            .bind(&lines.numbers)
+            .bind(&lines.kinds)
+            .bind(&lines.amounts)
     };
     let posted = format!(
         "WITH posted AS (
              INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
              VALUES ($1, $2, $3, $8, $9, $10)),
-         entries AS ({ENTRIES} RETURNING 1)
-         SELECT count(*) FROM entries"
+         entries AS ({} RETURNING 1)
+         SELECT count(*) FROM entries",
+        entries_sql(1, "true")
     );
     let row = entries(posted)
         .bind(event.kind())
@@ -73,7 +61,7 @@ pub async fn post(
         .fetch_one(&mut *conn)
         .await?;
     let written: i64 = sqlx::Row::try_get(&row, 0)?;
-    if written as usize == lines.len() {
+    if written as usize == lines.numbers.len() {
         return Ok(id);
     }
     // First use of some of these accounts: make what is missing (a racing transaction may make the same
@@ -86,14 +74,58 @@ pub async fn post(
     .bind(scope.merchant_id)
     .bind(scope.mode)
     .bind(currency.code())
-    .bind(&kinds)
+    .bind(&lines.kinds)
     .execute(&mut *conn)
     .await?;
-    let rest = entries(ENTRIES.to_owned()).execute(&mut *conn).await?;
-    if written as u64 + rest.rows_affected() != lines.len() as u64 {
+    let rest = entries(entries_sql(1, "true")).execute(&mut *conn).await?;
+    if written as u64 + rest.rows_affected() != lines.numbers.len() as u64 {
         return Err(sqlx::Error::RowNotFound.into());
     }
     Ok(id)
+}
+
+/// A posting's lines as statements bind them: line numbers, account kinds, amounts (core's `postings`).
+pub(crate) struct Lines {
+    pub numbers: Vec<i16>,
+    pub kinds: Vec<&'static str>,
+    pub amounts: Vec<i64>,
+}
+
+impl Lines {
+    pub fn of(event: LedgerEvent) -> Result<Self, PostingError> {
+        let lines = postings(event)?;
+        Ok(Lines {
+            numbers: (0..lines.len() as i16).collect(),
+            kinds: lines.iter().map(|line| line.account.as_str()).collect(),
+            amounts: lines.iter().map(|line| line.amount_minor).collect(),
+        })
+    }
+
+    /// How many accounts the posting touches (a kind may take more than one line).
+    pub fn accounts(&self) -> i64 {
+        let mut kinds = self.kinds.clone();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds.len() as i64
+    }
+}
+
+/// The INSERT of a posting's entries, each line's account found by kind; a line whose account does not exist yet
+/// is left out, and a line already written is skipped (`post`'s second pass), and only where `condition` holds.
+/// Its parameters are consecutive from `$first`: the ledger transaction's id, the merchant, the mode, the
+/// currency, then the lines as `Lines` binds them. Each entry carries its account's merchant and mode (its
+/// row-level security and, later, its shard; the foreign key to the account holds them equal).
+pub(crate) fn entries_sql(first: usize, condition: &str) -> String {
+    let [id, merchant, mode, currency, numbers, kinds, amounts] = std::array::from_fn(|i| first + i);
+    format!(
+        "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
+         SELECT ${id}, t.line, a.id, ${currency}, t.amount, a.merchant_id, a.mode
+         FROM unnest(${numbers}::smallint[], ${kinds}::text[], ${amounts}::bigint[]) AS t(line, kind, amount)
+         JOIN ledger_accounts a ON a.merchant_id = ${merchant} AND a.mode = ${mode} AND a.currency = ${currency}
+                                AND a.kind = t.kind
+         WHERE {condition}
+         ON CONFLICT (transaction_id, line, merchant_id) DO NOTHING"
+    )
 }
 
 pub struct AuditEntry<'a> {
@@ -148,6 +180,21 @@ pub async fn audit_and_emit(
     write_event(conn, scope, Some(entry), event_type, object_id, object).await
 }
 
+/// The audit row (when `$6`, its id, is not NULL) and the outbox event of a change, as two named CTEs (`audited`,
+/// `emitted`) written only where `condition` holds. Parameters: `$1` merchant, `$2` mode, `$3` event type, `$4`
+/// event id, `$5` object id, `$6`..`$12` the audit row's id, actor, action, object type, object id, request id and
+/// data, `$13` the event's data; `$1`..`$3` are also those of `deliveries::SUBSCRIBED`.
+pub(crate) fn audited_and_emitted(condition: &str) -> String {
+    format!(
+        "audited AS (
+             INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+             SELECT $6, $1, $2, $7, $8, $9, $10, $11, $12 WHERE $6::text IS NOT NULL AND {condition}),
+         emitted AS (
+             INSERT INTO events (id, merchant_id, mode, type, object_id, data)
+             SELECT $4, $1, $2, $3, $5, $13 WHERE {condition})"
+    )
+}
+
 /// The event (and the audit row, if given) in one statement, which also answers the endpoints subscribed to
 /// it; their deliveries take a second statement only when there are any (the outbox's fan-out, in the same
 /// transaction: one delivery per endpoint).
@@ -165,15 +212,7 @@ async fn write_event(
     );
     let audit_id = audit.as_ref().map(|_| new_id::<AuditKind>().to_string());
     let id = new_id::<EventKind>().to_string();
-    let statement = format!(
-        "WITH audited AS (
-             INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-             SELECT $6, $1, $2, $7, $8, $9, $10, $11, $12 WHERE $6::text IS NOT NULL),
-         emitted AS (
-             INSERT INTO events (id, merchant_id, mode, type, object_id, data) VALUES ($4, $1, $2, $3, $5, $13))
-         {}",
-        crate::domain::webhooks::deliveries::SUBSCRIBED
-    );
+    let statement = format!("WITH {} {}", audited_and_emitted("true"), crate::domain::webhooks::deliveries::SUBSCRIBED);
     let endpoints: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
         .bind(scope.merchant_id)
         .bind(scope.mode)

@@ -22,6 +22,7 @@ mod ledger_property;
 mod lists;
 mod logs;
 mod mada;
+mod one_statement;
 mod openapi;
 mod pricing;
 mod processor_accounts;

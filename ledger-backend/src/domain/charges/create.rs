@@ -3,6 +3,7 @@
 //! may have seen), authorize through the connector, then apply the outcome in a second transaction.
 //! An unknown outcome leaves the charge pending for the recovery job.
 
+use super::change::{self, AttemptClose, Change};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use super::{AUTHENTICATION_TTL_MINUTES, AUTHORIZATION_TTL_DAYS, ChargeError, MadaRule};
 use crate::domain::idempotency::{self, KeyUse};
@@ -121,10 +122,10 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let recorded = Recording { ctx, new, charge_id, planned: &planned, mada, method, reference: &reference };
     let recorded = recorded.write(&mut conn).await?;
     drop(conn);
-    if !recorded {
+    let Some(recorded) = recorded else {
         // Concurrent requests with one key queue on its record; all but the first find it and answer its charge.
         return replay(ctx).await.map(|charge| (charge, true));
-    }
+    };
 
     let (charge_text, token) = (charge_id.to_string(), new.source.to_string());
     let candidates: Vec<Candidate<'_>> = planned
@@ -153,7 +154,8 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     let outcome =
         outcomes.into_iter().last().unwrap_or(AuthorizeOutcome::Unknown { detail: "the vault tried nothing".into() });
     let attempt_id = &planned[decided.min(planned.len() - 1)].attempt_id;
-    let known = Decided { attempt_id, first_choice: decided == 0, alone: planned.len() == 1 };
+    let known =
+        Decided { attempt_id, first_choice: decided == 0, alone: planned.len() == 1, recorded: Some(&recorded) };
     apply_decided(ctx.pool, ctx.scope, charge_id, known, outcome).await.map(|charge| (charge, false))
 }
 
@@ -222,9 +224,9 @@ struct Recording<'a> {
 
 impl Recording<'_> {
     /// All of it in one statement, which is its own transaction: one round trip, all or nothing, committed when
-    /// it answers. False, with nothing written, when an earlier request holds the key (a concurrent one with the
-    /// same key waits on its record, then finds it).
-    async fn write(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    /// it answers. The charge as recorded; `None`, with nothing written, when an earlier request holds the key (a
+    /// concurrent one with the same key waits on its record, then finds it).
+    async fn write(&self, conn: &mut PgConnection) -> Result<Option<ChargeRecord>, sqlx::Error> {
         let Recording { ctx, new, charge_id, planned, mada, method, reference } = self;
         let first = &planned[0];
         let actor = crate::domain::actor::current();
@@ -238,7 +240,7 @@ impl Recording<'_> {
                                       routing_rule, payment_method, mada, return_reference_hash)
                  SELECT $6, $1, $2, 'pending', $8, $9, $10, $11, $12, $13, $14, $15, $3, $16, $17, $18, $19, $20
                  FROM claimed
-                 RETURNING id, merchant_id, mode),
+                 RETURNING *),
              attempts AS (
                  INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
                                               processor_account_id, routing_rule)
@@ -248,10 +250,10 @@ impl Recording<'_> {
              audited AS (
                  INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
                  SELECT $25, merchant_id, mode, $26, 'charge.create', 'charge', id, $27, $28 FROM charge)
-             SELECT count(*) FROM charge",
+             SELECT {CHARGE_COLUMNS} FROM charge",
             idempotency::CLAIM
         );
-        let recorded: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+        sqlx::query_as(sqlx::AssertSqlSafe(statement))
             .bind(ctx.scope.merchant_id)
             .bind(ctx.scope.mode)
             .bind(ctx.idempotency_key)
@@ -280,9 +282,8 @@ impl Recording<'_> {
             .bind(&actor)
             .bind(ctx.request_id)
             .bind(audit)
-            .fetch_one(conn)
-            .await?;
-        Ok(recorded == 1)
+            .fetch_optional(conn)
+            .await
     }
 }
 
@@ -294,6 +295,9 @@ pub struct Decided<'a> {
     pub first_choice: bool,
     /// No other authorize attempt exists to close.
     pub alone: bool,
+    /// The charge as its create recorded it, before the processor was asked: an approval decided on it is written
+    /// in one statement (`approve_in_one_statement`).
+    pub recorded: Option<&'a ChargeRecord>,
 }
 
 /// At most this many accounts are offered for one charge (the first, and failovers).
@@ -325,7 +329,7 @@ pub async fn apply_authorization(
     outcome: AuthorizeOutcome,
 ) -> Result<ChargeRecord, ChargeError> {
     // Recovery, webhooks and returns from 3-D Secure know only the attempt: every statement is sent.
-    let known = Decided { attempt_id, first_choice: false, alone: false };
+    let known = Decided { attempt_id, first_choice: false, alone: false, recorded: None };
     apply_decided(pool, scope, charge_id, known, outcome).await
 }
 
@@ -337,6 +341,9 @@ pub async fn apply_decided(
     known: Decided<'_>,
     outcome: AuthorizeOutcome,
 ) -> Result<ChargeRecord, ChargeError> {
+    if let Some(charge) = approve_in_one_statement(pool, scope, &known, &outcome).await? {
+        return Ok(charge);
+    }
     let attempt_id = known.attempt_id;
     let mut tx = pool.begin().await?;
     let select = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1 AND merchant_id = $2 FOR UPDATE");
@@ -404,7 +411,7 @@ pub async fn apply_decided(
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
             let step = Step { charge_id, from, to: status, amounts };
             // The attempt is closed by the same statement.
-            let close = AttemptClose { id: attempt_id, outcome: "succeeded", reference: processor_reference };
+            let close = AttemptClose { id: attempt_id, outcome: "succeeded", reference: Some(processor_reference) };
             let authorized =
                 set_status(&mut tx, scope, &step, processor_reference, card.as_ref(), Some(&close)).await?;
             attempt_closed = true;
@@ -549,11 +556,50 @@ struct Step {
     amounts: ChargeAmounts,
 }
 
-/// The decisive attempt's outcome, written by the statement that moves the charge (`set_status`).
-struct AttemptClose<'a> {
-    id: &'a str,
-    outcome: &'static str,
-    reference: &'a str,
+/// The usual approval, authorized and not captured by the sale, of a charge recorded by the caller (`Decided`)
+/// with no other account planned: written in one statement (`change`), from the charge as recorded. `None` when
+/// the outcome is another, or when the statement wrote nothing (the charge changed since, or its first posting
+/// needs ledger accounts made): the transaction then decides on the charge as it is.
+async fn approve_in_one_statement(
+    pool: &PgPool,
+    scope: Scope,
+    known: &Decided<'_>,
+    outcome: &AuthorizeOutcome,
+) -> Result<Option<ChargeRecord>, ChargeError> {
+    let (Some(recorded), true, true) = (known.recorded, known.first_choice, known.alone) else { return Ok(None) };
+    let AuthorizeOutcome::Approved { processor_reference, captured: false, capture_pending: false, card } = outcome
+    else {
+        return Ok(None);
+    };
+    let amount = recorded.amount()?;
+    let (status, amounts) =
+        transition(recorded.status()?, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
+    let mut after = recorded.clone();
+    after.status = status.as_str().to_owned();
+    after.amount_authorized = amounts.authorized.minor();
+    after.amount_captured = amounts.captured.minor();
+    after.processor_reference = Some(processor_reference.clone());
+    after.authorization_expires = Some(crate::ids::unix_seconds_now() + AUTHORIZATION_TTL_DAYS * 24 * 60 * 60);
+    after.next_action_url = None;
+    after.action_expires = None;
+    if let Some(card) = card {
+        after.card_brand = Some(card.brand.clone());
+        after.card_bin = Some(card.bin.clone());
+        after.card_last4 = Some(card.last4.clone());
+        after.card_exp_month = Some(card.exp_month);
+        after.card_exp_year = Some(card.exp_year);
+        after.card_fingerprint = Some(card.fingerprint.clone());
+    }
+    let change = Change {
+        scope,
+        before: recorded,
+        after,
+        attempt: AttemptClose { id: known.attempt_id, outcome: "succeeded", reference: Some(processor_reference) },
+        posting: LedgerEvent::Authorized { amount },
+        event_type: "charge.authorized",
+    };
+    let mut conn = pool.acquire().await?;
+    change::write(&mut conn, change).await
 }
 
 /// Moves the charge one approved step (and records the card the vault described, and closes the attempt, if
@@ -738,7 +784,7 @@ pub async fn record_event_of(
     event_type: &str,
 ) -> Result<ChargeRecord, ChargeError> {
     let charge_id = charge.id;
-    let object = crate::wire::to_value(&crate::wire::Charge::from(&charge));
+    let (object, data) = event_parts(&charge);
     let actor = crate::domain::actor::current();
     let entry = AuditEntry {
         actor: &actor,
@@ -746,8 +792,14 @@ pub async fn record_event_of(
         object_type: "charge",
         object_id: &charge_id.to_string(),
         request_id: None,
-        data: json!({ "status": charge.status, "amount_captured": charge.amount_captured }),
+        data,
     };
     journal::audit_and_emit(conn, scope, entry, event_type, &charge_id.to_string(), object).await?;
     Ok(charge)
+}
+
+/// What a change's event carries (the charge as the API shows it) and what its audit row keeps.
+pub(super) fn event_parts(charge: &ChargeRecord) -> (Value, Value) {
+    let object = crate::wire::to_value(&crate::wire::Charge::from(charge));
+    (object, json!({ "status": charge.status, "amount_captured": charge.amount_captured }))
 }

@@ -3,6 +3,7 @@
 //! database transaction as its ledger entries, audit row and outbox event.
 
 pub mod authentication;
+pub mod change;
 mod create;
 mod operate;
 mod query;

@@ -4,6 +4,7 @@
 //! An unknown answer keeps the claim for the recovery job: the processor may have acted.
 
 use super::ChargeError;
+use super::change::{AttemptClose, Change};
 use super::create::{record_event, record_event_of};
 use super::record::{CHARGE_COLUMNS, ChargeRecord};
 use crate::domain::journal::{self, Subject};
@@ -79,30 +80,70 @@ pub async fn operate(
     operation: Operation,
 ) -> Result<ChargeRecord, ChargeError> {
     let attempt_id = new_id::<AttemptKind>().to_string();
-    let Some(Claimed { charge, action, connector }) =
-        claim(pool, processors, scope, charge_id, operation, &attempt_id).await?
-    else {
+    let Some(claimed) = claim(pool, processors, scope, charge_id, operation, &attempt_id).await? else {
         // Voiding a charge that waits for its authentication gives the authentication up now, as its deadline
         // would: the processor cancels (or says it was approved after all), then the charge is decided.
         return super::authentication::give_up(pool, processors, scope, charge_id).await;
     };
+    let Claimed { charge, action, connector, pricing } = &claimed;
     let reference = charge.processor_reference.clone().unwrap_or_default();
     let authorization = Authorization { processor_reference: &reference };
-    let outcome = match action {
+    let outcome = match *action {
         ChargeAction::Capture { amount } => {
-            processors.operate(&connector, Flow::Capture, &authorization, amount, &attempt_id).await
+            processors.operate(connector, Flow::Capture, &authorization, amount, &attempt_id).await
         }
-        _ => processors.operate(&connector, Flow::Void, &authorization, Amount::ZERO, &attempt_id).await,
+        _ => processors.operate(connector, Flow::Void, &authorization, Amount::ZERO, &attempt_id).await,
     };
-    apply(pool, scope, charge_id, operation, action, &attempt_id, outcome).await
+    if let OperationOutcome::Succeeded { .. } = outcome {
+        // Decided on the charge as claimed: one statement, unless something changed it meanwhile.
+        let (event, event_type) = booked(*action, charge, pricing.as_deref())?;
+        let (status, amounts) = transition(charge.status()?, charge.amounts()?, *action)?;
+        let mut after = charge.clone();
+        after.status = status.as_str().to_owned();
+        after.amount_captured = amounts.captured.minor();
+        after.pending_operation = None;
+        after.authorization_expires = None;
+        let change = Change {
+            scope,
+            before: charge,
+            after,
+            attempt: AttemptClose { id: &attempt_id, outcome: "succeeded", reference: None },
+            posting: event,
+            event_type,
+        };
+        let mut conn = pool.acquire().await?;
+        if let Some(charge) = super::change::write(&mut conn, change).await? {
+            return Ok(charge);
+        }
+    }
+    apply(pool, scope, charge_id, operation, *action, &attempt_id, outcome).await
 }
 
-/// An operation marked and its attempt recorded (committed): the charge as claimed, the action, the account's
-/// connector.
+/// The ledger event and the webhook event of an operation that succeeded on `charge` (as it was before it).
+fn booked(
+    action: ChargeAction,
+    charge: &ChargeRecord,
+    pricing: Option<&[i64]>,
+) -> Result<(LedgerEvent, &'static str), ChargeError> {
+    let (_, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
+    Ok(match action {
+        ChargeAction::Capture { amount } => {
+            let fee = pricing::from_stored(pricing)?.fee(amount);
+            (LedgerEvent::Captured { authorized: amounts.authorized, captured: amount, fee }, "charge.captured")
+        }
+        ChargeAction::Expire => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.expired"),
+        _ => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.voided"),
+    })
+}
+
+/// An operation marked and its attempt recorded (committed): the charge as the claim left it (marked, at the
+/// claim's version), the action, the account's connector, the merchant's price for the charge
+/// (`pricing::CHARGE_PRICING`).
 struct Claimed {
     charge: ChargeRecord,
     action: ChargeAction,
     connector: Connector,
+    pricing: Option<Vec<i64>>,
 }
 
 /// Reads the charge (with its account's sealed credentials), refuses what the rules refuse, then sets the marker
@@ -121,10 +162,12 @@ async fn claim(
 ) -> Result<Option<Claimed>, ChargeError> {
     let mut conn = pool.acquire().await?;
     let select = format!(
-        "SELECT {CHARGE_COLUMNS}, {ACCOUNT_OF_CHARGE} FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3"
+        "SELECT {CHARGE_COLUMNS}, {ACCOUNT_OF_CHARGE}, {} AS pricing FROM charges
+         WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+        pricing::CHARGE_PRICING
     );
     for _ in 0..2 {
-        let ChargeWithAccount { charge, account_connector, account_credentials } =
+        let ChargeWithAccount { mut charge, account_connector, account_credentials, pricing } =
             sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
                 .bind(charge_id)
                 .bind(scope.merchant_id)
@@ -163,16 +206,20 @@ async fn claim(
             ChargeAction::Capture { amount } => amount.minor(),
             _ => 0,
         };
-        // The marker and the attempt: the attempt is written only if the marker was.
-        let claimed = sqlx::query(
+        // The marker and the attempt: the attempt is written only if the marker was. The charge's new version
+        // comes back, so the outcome can be written on the charge as claimed.
+        let claimed: Option<i64> = sqlx::query_scalar(
             "WITH claimed AS (
                  UPDATE charges SET pending_operation = $2, updated_at = now()
                  WHERE id = $1 AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = $3
-                 RETURNING id, merchant_id, mode, processor, processor_account_id)
-             INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
-                                          processor_account_id)
-             SELECT $4, id, merchant_id, mode, $5, $6, 'started', coalesce(processor, 'sandbox'), processor_account_id
-             FROM claimed",
+                 RETURNING id, merchant_id, mode, processor, processor_account_id, version),
+             attempt AS (
+                 INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                                              processor_account_id)
+                 SELECT $4, id, merchant_id, mode, $5, $6, 'started', coalesce(processor, 'sandbox'),
+                        processor_account_id
+                 FROM claimed)
+             SELECT version FROM claimed",
         )
         .bind(charge.id)
         .bind(operation.marker())
@@ -180,12 +227,12 @@ async fn claim(
         .bind(attempt_id)
         .bind(operation.processor_call())
         .bind(amount)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-            == 1;
-        if claimed {
-            return Ok(Some(Claimed { charge, action, connector }));
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(version) = claimed {
+            charge.version = version;
+            charge.pending_operation = Some(operation.marker().to_owned());
+            return Ok(Some(Claimed { charge, action, connector, pricing }));
         }
     }
     Err(ChargeError::OperationInFlight)
@@ -206,6 +253,7 @@ struct ChargeWithAccount {
     charge: ChargeRecord,
     account_connector: Option<String>,
     account_credentials: Option<serde_json::Value>,
+    pricing: Option<Vec<i64>>,
 }
 
 /// The merchant's pricing for the charge (`pricing::CHARGE_PRICING`), beside the charge's columns.
@@ -252,14 +300,7 @@ pub async fn apply(
             let (status, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
             let currency = charge.currency()?;
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
-            let (event, event_type) = match action {
-                ChargeAction::Capture { amount } => {
-                    let fee = pricing::from_stored(pricing.as_deref())?.fee(amount);
-                    (LedgerEvent::Captured { authorized: amounts.authorized, captured: amount, fee }, "charge.captured")
-                }
-                ChargeAction::Expire => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.expired"),
-                _ => (LedgerEvent::Released { authorized: amounts.authorized }, "charge.voided"),
-            };
+            let (event, event_type) = booked(action, &charge, pricing.as_deref())?;
             journal::post(&mut tx, scope, currency, event, subject).await?;
             // The attempt's outcome rides on the charge's update.
             let update = format!(

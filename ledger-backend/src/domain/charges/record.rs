@@ -15,7 +15,7 @@ pub const CHARGE_COLUMNS: &str = "id, merchant_id, mode, status, currency, amoun
     card_fingerprint, description, statement_descriptor, metadata, failure_code, failure_message, processor,
     processor_reference, pending_operation, processor_account_id, routing_rule, payment_method, failure_processor_code, mada, extract(epoch FROM created_at)::bigint AS created,
     extract(epoch FROM authorization_expires_at)::bigint AS authorization_expires, next_action_url,
-    extract(epoch FROM action_expires_at)::bigint AS action_expires";
+    extract(epoch FROM action_expires_at)::bigint AS action_expires, version";
 
 /// A stored payment method, decoded loudly: one this build does not know is a decode error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +68,9 @@ pub struct ChargeRecord {
     /// While it requires action: where the shopper authenticates (the processor's page), and until when.
     pub next_action_url: Option<String>,
     pub action_expires: Option<i64>,
+    /// One more on every change of the row (migration 0026); a change written in one statement names the
+    /// version it was decided on (`change`).
+    pub version: i64,
 }
 
 impl ChargeRecord {
@@ -147,6 +150,7 @@ mod tests {
             authorization_expires: None,
             next_action_url: None,
             action_expires: None,
+            version: 0,
         }
     }
 
