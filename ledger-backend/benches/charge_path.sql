@@ -1,8 +1,8 @@
 -- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
--- the backend sends it (tests/api/statements.rs counts the same 19 statements and 4 hand-outs; compare the
+-- the backend sends it (tests/api/statements.rs counts the same 13 statements and 4 hand-outs; compare the
 -- listing it prints with `BENCH_STATEMENTS=90 make bench WHAT=statements`): the
 -- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
--- the same four durable transactions (two with BEGIN), without HTTP, processors or Rust. Its rate is the ceiling the HTTP
+-- the same four durable transactions (each one statement), without HTTP, processors or Rust. Its rate is the ceiling the HTTP
 -- benchmark is compared with. Set up by scripts/pgbench_charges.sh (merchants, accounts, pricing, bench_id()).
 \set n random(1, :merchants)
 SELECT set_config('role', 'none', false);
@@ -35,88 +35,122 @@ WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, finger
     charge AS (INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key,
             processor, processor_account_id)
         SELECT :ch, :merchant, 'test', 'pending', 'EUR', 2500, false, :tok, :tok, 'sandbox', :sandbox FROM claimed
-        RETURNING id, merchant_id, mode),
+        RETURNING *),
     attempts AS (INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
             processor_account_id)
         SELECT :att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', :sandbox FROM charge c),
     audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
         SELECT :aud1, merchant_id, mode, 'api', 'charge.create', 'charge', id, 'req_bench', '{"amount":2500}' FROM charge)
-SELECT count(*) FROM charge;
+SELECT id, status, amount, version FROM charge;
 
--- 2. The processor's approval applied: the charge locked, the authorization posting, status and card in one
---    UPDATE … RETURNING that also closes the attempt, audit, event and its endpoints.
+-- 2. The processor's approval applied, in one statement (charges::change), on the charge as recorded (version 0):
+--    the charge's columns, the attempt closed, the authorization posting, audit, event and its deliveries.
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
-BEGIN;
-SELECT id, status, amount FROM charges WHERE id = :ch AND merchant_id = :merchant FOR UPDATE;
-WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-        VALUES (:ltx1, :merchant, 'test', 'authorization', :ch, NULL)),
+WITH moved AS (UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, amount_refunded = 0,
+        processor_reference = 'auth_1', pending_operation = NULL,
+        authorization_expires_at = CASE WHEN 1796000000::bigint IS NOT DISTINCT FROM extract(epoch FROM authorization_expires_at)::bigint
+            THEN authorization_expires_at ELSE to_timestamp(1796000000::bigint) END,
+        next_action_url = NULL, action_expires_at = CASE WHEN NULL::bigint IS NOT DISTINCT FROM extract(epoch FROM action_expires_at)::bigint
+            THEN action_expires_at ELSE to_timestamp(NULL::bigint) END,
+        card_brand = 'visa', card_bin = '424242', card_last4 = '4242', card_exp_month = 12, card_exp_year = 2034,
+        card_fingerprint = repeat('b', 32), failure_code = NULL, failure_message = NULL, failure_processor_code = NULL,
+        updated_at = now()
+        WHERE id = :ch AND merchant_id = :merchant AND version = 0
+          AND (SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR'
+               AND a.kind = ANY('{authorization_receivable,authorization_payable}'::text[])) = 2
+          AND (SELECT count(*) FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test'
+               AND e.enabled AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) s) <= 8
+        RETURNING id, merchant_id, mode),
+    closed AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = coalesce('auth_1', processor_reference),
+        response_code = NULL, finished_at = now() WHERE id = :att1 AND merchant_id = :merchant AND EXISTS (SELECT 1 FROM moved)),
+    posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id)
+        SELECT :ltx1, merchant_id, mode, 'authorization', id FROM moved),
     entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
         SELECT :ltx1, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
         FROM unnest('{0,1}'::smallint[], '{authorization_receivable,authorization_payable}'::text[], '{2500,-2500}'::bigint[]) AS t(line, kind, amount)
         JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
-        RETURNING 1)
-SELECT count(*) FROM entries;
-WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = NULL,
-        finished_at = now() WHERE id = :att1 AND merchant_id = :merchant)
-UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
-    authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
-    card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
-    WHERE id = :ch AND status = 'pending' AND merchant_id = :merchant RETURNING id, status, amount, amount_captured;
-WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-        SELECT :aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, NULL, '{"status":"authorized"}'),
+        WHERE EXISTS (SELECT 1 FROM moved)
+        RETURNING 1),
+    audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+        SELECT :aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, NULL, '{"status":"authorized"}'
+        WHERE EXISTS (SELECT 1 FROM moved)),
     emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-        VALUES (:evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'))
-SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
-    AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
-COMMIT;
+        SELECT :evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'
+        WHERE EXISTS (SELECT 1 FROM moved)),
+    delivered AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
+        SELECT ('{}'::text[])[s.n], :evt1, s.endpoint, :merchant, 'test', 'pending'
+        FROM (SELECT e.id, row_number() OVER () FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant
+              AND e.mode = 'test' AND e.enabled AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) e)
+             AS s(endpoint, n)
+        WHERE EXISTS (SELECT 1 FROM moved) RETURNING 1)
+SELECT (SELECT count(*) FROM moved), 1 / ((SELECT count(*) FROM entries) = 2 OR NOT EXISTS (SELECT 1 FROM moved))::int,
+    (SELECT count(*) FROM (SELECT pg_notify('paygate_webhook_deliveries_due', '') FROM delivered LIMIT 1) AS woken);
 
 -- POST /v1/charges/{id}/capture.
 INSERT INTO seen_requests (digest) VALUES (:seen2) ON CONFLICT DO NOTHING;
 -- 3. The claim: the charge read with its account's credentials, then the marker and the attempt in one
 --    statement, its own transaction, conditional on the state read (committed before the processor is asked).
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
-SELECT id, status, amount,
+SELECT id, status, amount, version,
     (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
         AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_connector,
     (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
-        AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_credentials
-    FROM charges WHERE id = :ch AND merchant_id = :merchant AND mode = 'test';
-WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
-        WHERE id = :ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = :merchant
-        RETURNING id, merchant_id, mode, processor, processor_account_id)
-INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, processor_account_id)
-    SELECT :att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
-    FROM claimed;
-
--- 4. The capture applied: the charge locked with its pricing, the capture posting with its fee line, status
---    and attempt in one statement, audit and event.
-SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
-BEGIN;
-SELECT id, status, amount,
+        AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_credentials,
     (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
      WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
        AND p.effective_from <= charges.created_at
      ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1) AS pricing
-    FROM charges WHERE id = :ch AND pending_operation = 'capture' AND merchant_id = :merchant FOR UPDATE;
-WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-        VALUES (:ltx2, :merchant, 'test', 'capture', :ch, NULL)),
+    FROM charges WHERE id = :ch AND merchant_id = :merchant AND mode = 'test';
+WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
+        WHERE id = :ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = :merchant
+        RETURNING id, merchant_id, mode, processor, processor_account_id, version),
+    attempt AS (INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+            processor_account_id)
+        SELECT :att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
+        FROM claimed)
+SELECT version FROM claimed;
+
+-- 4. The capture applied, in one statement on the charge as claimed (version 2): the charge's columns, the
+--    attempt closed, the capture posting with its fee line, audit, event and its deliveries.
+SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
+WITH moved AS (UPDATE charges SET status = 'captured', amount_authorized = 2500, amount_captured = 2500, amount_refunded = 0,
+        processor_reference = 'auth_1', pending_operation = NULL,
+        authorization_expires_at = CASE WHEN NULL::bigint IS NOT DISTINCT FROM extract(epoch FROM authorization_expires_at)::bigint
+            THEN authorization_expires_at ELSE to_timestamp(NULL::bigint) END,
+        next_action_url = NULL, action_expires_at = CASE WHEN NULL::bigint IS NOT DISTINCT FROM extract(epoch FROM action_expires_at)::bigint
+            THEN action_expires_at ELSE to_timestamp(NULL::bigint) END,
+        card_brand = 'visa', card_bin = '424242', card_last4 = '4242', card_exp_month = 12, card_exp_year = 2034,
+        card_fingerprint = repeat('b', 32), failure_code = NULL, failure_message = NULL, failure_processor_code = NULL,
+        updated_at = now()
+        WHERE id = :ch AND merchant_id = :merchant AND version = 2
+          AND (SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR'
+               AND a.kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[])) = 5
+          AND (SELECT count(*) FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test'
+               AND e.enabled AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) s) <= 8
+        RETURNING id, merchant_id, mode),
+    closed AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = coalesce(NULL, processor_reference),
+        response_code = NULL, finished_at = now() WHERE id = :att2 AND merchant_id = :merchant AND EXISTS (SELECT 1 FROM moved)),
+    posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id)
+        SELECT :ltx2, merchant_id, mode, 'capture', id FROM moved),
     entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
         SELECT :ltx2, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
         FROM unnest('{0,1,2,3,4}'::smallint[],
                     '{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[],
                     '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, kind, amount)
         JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
-        RETURNING 1)
-SELECT count(*) FROM entries;
-WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now()
-        WHERE id = :att2 AND merchant_id = :merchant)
-UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
-    authorization_expires_at = NULL, updated_at = now() WHERE id = :ch AND status = 'authorized' AND merchant_id = :merchant
-    RETURNING id, status, amount, amount_captured;
-WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-        SELECT :aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, NULL, '{"status":"captured"}'),
+        WHERE EXISTS (SELECT 1 FROM moved)
+        RETURNING 1),
+    audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+        SELECT :aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, NULL, '{"status":"captured"}'
+        WHERE EXISTS (SELECT 1 FROM moved)),
     emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-        VALUES (:evt2, :merchant, 'test', 'charge.captured', :ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'))
-SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
-    AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
-COMMIT;
+        SELECT :evt2, :merchant, 'test', 'charge.captured', :ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'
+        WHERE EXISTS (SELECT 1 FROM moved)),
+    delivered AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
+        SELECT ('{}'::text[])[s.n], :evt2, s.endpoint, :merchant, 'test', 'pending'
+        FROM (SELECT e.id, row_number() OVER () FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant
+              AND e.mode = 'test' AND e.enabled AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) e)
+             AS s(endpoint, n)
+        WHERE EXISTS (SELECT 1 FROM moved) RETURNING 1)
+SELECT (SELECT count(*) FROM moved), 1 / ((SELECT count(*) FROM entries) = 5 OR NOT EXISTS (SELECT 1 FROM moved))::int,
+    (SELECT count(*) FROM (SELECT pg_notify('paygate_webhook_deliveries_due', '') FROM delivered LIMIT 1) AS woken);

@@ -1,6 +1,6 @@
--- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 19 statements of
+-- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 13 statements of
 -- charge_path.sql, one PL/pgSQL call per database transaction and per hand-out outside one, so that a run of
--- charge_path_one_call.sql costs 7 round trips per create + capture instead of about 27. It measures the most
+-- charge_path_one_call.sql costs 7 round trips per create + capture instead of 15. It measures the most
 -- that "one round trip per transaction" could gain. The statements are charge_path.sql's, written out again
 -- (a pgbench script cannot define functions of its own); a SELECT whose rows the backend reads becomes PERFORM
 -- or SELECT … INTO. Each call sets the scope for its transaction, as the backend's hand-out does.
@@ -45,7 +45,7 @@ BEGIN
         charge AS (INSERT INTO charges (id, merchant_id, mode, status, currency, amount, capture, source, idempotency_key,
                 processor, processor_account_id)
             SELECT ch, m, 'test', 'pending', 'EUR', 2500, false, tok, tok, 'sandbox', sandbox FROM claimed
-            RETURNING id, merchant_id, mode),
+            RETURNING *),
         attempts AS (INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
                 processor_account_id)
             SELECT att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', sandbox FROM charge c),
@@ -57,81 +57,128 @@ $$;
 
 CREATE FUNCTION one_call_tx2(m text, ch text, att1 text, ltx1 text, aud2 text, evt1 text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    written bigint;
+    moved_rows bigint;
+    balanced int;
+    notified bigint;
 BEGIN
     PERFORM one_call_scope(m);
-    PERFORM id, status, amount FROM charges WHERE id = ch AND merchant_id = m FOR UPDATE;
-    WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-            VALUES (ltx1, m, 'test', 'authorization', ch, NULL)),
+    WITH moved AS (UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, amount_refunded = 0,
+            processor_reference = 'auth_1', pending_operation = NULL,
+            authorization_expires_at = CASE WHEN 1796000000::bigint IS NOT DISTINCT FROM extract(epoch FROM authorization_expires_at)::bigint
+                THEN authorization_expires_at ELSE to_timestamp(1796000000::bigint) END,
+            next_action_url = NULL, action_expires_at = CASE WHEN NULL::bigint IS NOT DISTINCT FROM extract(epoch FROM action_expires_at)::bigint
+                THEN action_expires_at ELSE to_timestamp(NULL::bigint) END,
+            card_brand = 'visa', card_bin = '424242', card_last4 = '4242', card_exp_month = 12, card_exp_year = 2034,
+            card_fingerprint = repeat('b', 32), failure_code = NULL, failure_message = NULL, failure_processor_code = NULL,
+            updated_at = now()
+            WHERE id = ch AND merchant_id = m AND version = 0
+              AND (SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR'
+                   AND a.kind = ANY('{authorization_receivable,authorization_payable}'::text[])) = 2
+              AND (SELECT count(*) FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test'
+                   AND e.enabled AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) s) <= 8
+            RETURNING id, merchant_id, mode),
+        closed AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = coalesce('auth_1', processor_reference),
+            response_code = NULL, finished_at = now() WHERE id = att1 AND merchant_id = m AND EXISTS (SELECT 1 FROM moved)),
+        posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id)
+            SELECT ltx1, merchant_id, mode, 'authorization', id FROM moved),
         entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
             SELECT ltx1, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
             FROM unnest('{0,1}'::smallint[], '{authorization_receivable,authorization_payable}'::text[], '{2500,-2500}'::bigint[]) AS t(line, kind, amount)
             JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
-            RETURNING 1)
-    SELECT count(*) INTO written FROM entries;
-    WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = 'auth_1', response_code = NULL,
-            finished_at = now() WHERE id = att1 AND merchant_id = m)
-    UPDATE charges SET status = 'authorized', amount_authorized = 2500, amount_captured = 0, processor_reference = 'auth_1',
-        authorization_expires_at = now() + interval '7 days', card_brand = 'visa', card_bin = '424242', card_last4 = '4242',
-        card_exp_month = 12, card_exp_year = 2034, card_fingerprint = repeat('b', 32), updated_at = now()
-        WHERE id = ch AND status = 'pending' AND merchant_id = m;
-    WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-            SELECT aud2, m, 'test', 'api', 'charge.authorized', 'charge', ch, NULL, '{"status":"authorized"}'),
+            WHERE EXISTS (SELECT 1 FROM moved)
+            RETURNING 1),
+        audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+            SELECT aud2, m, 'test', 'api', 'charge.authorized', 'charge', ch, NULL, '{"status":"authorized"}'
+            WHERE EXISTS (SELECT 1 FROM moved)),
         emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-            VALUES (evt1, m, 'test', 'charge.authorized', ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'))
-    SELECT count(*) INTO written FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test' AND e.enabled
-        AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
+            SELECT evt1, m, 'test', 'charge.authorized', ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'
+            WHERE EXISTS (SELECT 1 FROM moved)),
+        delivered AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
+            SELECT ('{}'::text[])[s.n], evt1, s.endpoint, m, 'test', 'pending'
+            FROM (SELECT e.id, row_number() OVER () FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = m
+                  AND e.mode = 'test' AND e.enabled AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) e)
+                 AS s(endpoint, n)
+            WHERE EXISTS (SELECT 1 FROM moved) RETURNING 1)
+    SELECT (SELECT count(*) FROM moved), 1 / ((SELECT count(*) FROM entries) = 2 OR NOT EXISTS (SELECT 1 FROM moved))::int,
+        (SELECT count(*) FROM (SELECT pg_notify('paygate_webhook_deliveries_due', '') FROM delivered LIMIT 1) AS woken)
+            INTO moved_rows, balanced, notified;
 END;
 $$;
 
 CREATE FUNCTION one_call_tx3(m text, sandbox text, ch text, att2 text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    claimed_version bigint;
 BEGIN
     PERFORM one_call_scope(m);
-    PERFORM id, status, amount,
+    PERFORM id, status, amount, version,
         (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
             AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode),
         (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
-            AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode)
+            AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode),
+        (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
+         WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
+           AND p.effective_from <= charges.created_at
+         ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1)
         FROM charges WHERE id = ch AND merchant_id = m AND mode = 'test';
     WITH claimed AS (UPDATE charges SET pending_operation = 'capture', updated_at = now()
             WHERE id = ch AND status = 'authorized' AND pending_operation IS NULL AND merchant_id = m
-            RETURNING id, merchant_id, mode, processor, processor_account_id)
-    INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor, processor_account_id)
-        SELECT att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
-        FROM claimed;
+            RETURNING id, merchant_id, mode, processor, processor_account_id, version),
+        attempt AS (INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                processor_account_id)
+            SELECT att2, id, merchant_id, mode, 'capture', 2500, 'started', coalesce(processor, 'sandbox'), processor_account_id
+            FROM claimed)
+    SELECT version INTO claimed_version FROM claimed;
 END;
 $$;
 
 CREATE FUNCTION one_call_tx4(m text, ch text, att2 text, ltx2 text, aud3 text, evt2 text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    written bigint;
+    moved_rows bigint;
+    balanced int;
+    notified bigint;
 BEGIN
     PERFORM one_call_scope(m);
-    PERFORM id, status, amount,
-        (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
-         WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
-           AND p.effective_from <= charges.created_at
-         ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1)
-        FROM charges WHERE id = ch AND pending_operation = 'capture' AND merchant_id = m FOR UPDATE;
-    WITH posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-            VALUES (ltx2, m, 'test', 'capture', ch, NULL)),
+    WITH moved AS (UPDATE charges SET status = 'captured', amount_authorized = 2500, amount_captured = 2500, amount_refunded = 0,
+            processor_reference = 'auth_1', pending_operation = NULL,
+            authorization_expires_at = CASE WHEN NULL::bigint IS NOT DISTINCT FROM extract(epoch FROM authorization_expires_at)::bigint
+                THEN authorization_expires_at ELSE to_timestamp(NULL::bigint) END,
+            next_action_url = NULL, action_expires_at = CASE WHEN NULL::bigint IS NOT DISTINCT FROM extract(epoch FROM action_expires_at)::bigint
+                THEN action_expires_at ELSE to_timestamp(NULL::bigint) END,
+            card_brand = 'visa', card_bin = '424242', card_last4 = '4242', card_exp_month = 12, card_exp_year = 2034,
+            card_fingerprint = repeat('b', 32), failure_code = NULL, failure_message = NULL, failure_processor_code = NULL,
+            updated_at = now()
+            WHERE id = ch AND merchant_id = m AND version = 2
+              AND (SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR'
+                   AND a.kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[])) = 5
+              AND (SELECT count(*) FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test'
+                   AND e.enabled AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) s) <= 8
+            RETURNING id, merchant_id, mode),
+        closed AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = coalesce(NULL, processor_reference),
+            response_code = NULL, finished_at = now() WHERE id = att2 AND merchant_id = m AND EXISTS (SELECT 1 FROM moved)),
+        posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id)
+            SELECT ltx2, merchant_id, mode, 'capture', id FROM moved),
         entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
             SELECT ltx2, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
             FROM unnest('{0,1,2,3,4}'::smallint[],
                         '{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[],
                         '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, kind, amount)
             JOIN ledger_accounts a ON a.merchant_id = m AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
-            RETURNING 1)
-    SELECT count(*) INTO written FROM entries;
-    WITH attempt AS (UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now()
-            WHERE id = att2 AND merchant_id = m)
-    UPDATE charges SET status = 'captured', amount_captured = 2500, pending_operation = NULL,
-        authorization_expires_at = NULL, updated_at = now() WHERE id = ch AND status = 'authorized' AND merchant_id = m;
-    WITH audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-            SELECT aud3, m, 'test', 'api', 'charge.captured', 'charge', ch, NULL, '{"status":"captured"}'),
+            WHERE EXISTS (SELECT 1 FROM moved)
+            RETURNING 1),
+        audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
+            SELECT aud3, m, 'test', 'api', 'charge.captured', 'charge', ch, NULL, '{"status":"captured"}'
+            WHERE EXISTS (SELECT 1 FROM moved)),
         emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-            VALUES (evt2, m, 'test', 'charge.captured', ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'))
-    SELECT count(*) INTO written FROM webhook_endpoints e WHERE e.merchant_id = m AND e.mode = 'test' AND e.enabled
-        AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events));
+            SELECT evt2, m, 'test', 'charge.captured', ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'
+            WHERE EXISTS (SELECT 1 FROM moved)),
+        delivered AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
+            SELECT ('{}'::text[])[s.n], evt2, s.endpoint, m, 'test', 'pending'
+            FROM (SELECT e.id, row_number() OVER () FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = m
+                  AND e.mode = 'test' AND e.enabled AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) e)
+                 AS s(endpoint, n)
+            WHERE EXISTS (SELECT 1 FROM moved) RETURNING 1)
+    SELECT (SELECT count(*) FROM moved), 1 / ((SELECT count(*) FROM entries) = 5 OR NOT EXISTS (SELECT 1 FROM moved))::int,
+        (SELECT count(*) FROM (SELECT pg_notify('paygate_webhook_deliveries_due', '') FROM delivered LIMIT 1) AS woken)
+            INTO moved_rows, balanced, notified;
 END;
 $$;
