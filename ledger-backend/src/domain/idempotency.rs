@@ -19,13 +19,20 @@ pub struct KeyUse<'a> {
     pub object_type: &'static str,
 }
 
-/// The claim of a key, for a statement of its own or as the first part of one that writes the object too
-/// (`WITH claimed AS (CLAIM RETURNING …)`): $1 merchant, $2 mode, $3 key, $4 fingerprint, $5 object type,
-/// $6 object id, $7 days to keep it. It writes nothing when an earlier request holds the key.
-pub const CLAIM: &str = "INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id,
-                                    expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(days => $7))
-    ON CONFLICT (merchant_id, mode, key) DO NOTHING";
+/// The claim of a key, for a statement of its own or as a part of one that writes the object too
+/// (`WITH claimed AS (… RETURNING …)`), written only where `condition` holds; its parameters, numbered from
+/// `$first`: merchant, mode, key, fingerprint, object type, object id, days to keep it. It writes nothing when an
+/// earlier request holds the key.
+pub fn claim_sql(first: usize, condition: &str) -> String {
+    let [merchant, mode, key, fingerprint, object_type, object_id, days] = std::array::from_fn(|i| first + i);
+    format!(
+        "INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
+         SELECT ${merchant}, ${mode}, ${key}, ${fingerprint}, ${object_type}, ${object_id},
+                now() + make_interval(days => ${days})
+         WHERE {condition}
+         ON CONFLICT (merchant_id, mode, key) DO NOTHING"
+    )
+}
 
 /// Claims the key for `object_id` inside `conn`'s transaction. False when an earlier request holds it.
 pub async fn claim(
@@ -34,7 +41,7 @@ pub async fn claim(
     key: KeyUse<'_>,
     object_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(CLAIM)
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(claim_sql(1, "true")))
         .bind(scope.merchant_id)
         .bind(scope.mode)
         .bind(key.key)

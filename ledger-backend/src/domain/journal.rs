@@ -36,9 +36,10 @@ pub async fn post(
 ) -> Result<String, JournalError> {
     let lines = Lines::of(event)?;
     let id = new_id::<LedgerTransactionKind>().to_string();
+    let ids = vec![id.clone(); lines.numbers.len()];
     let entries = |sql: String| {
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&id)
+            .bind(&ids)
             .bind(scope.merchant_id)
             .bind(scope.mode)
             .bind(currency.code())
@@ -49,7 +50,7 @@ pub async fn post(
     let posted = format!(
         "WITH posted AS (
              INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
-             VALUES ($1, $2, $3, $8, $9, $10)),
+             VALUES ($11, $2, $3, $8, $9, $10)),
          entries AS ({} RETURNING 1)
          SELECT count(*) FROM entries",
         entries_sql(1, "true")
@@ -58,6 +59,7 @@ pub async fn post(
         .bind(event.kind())
         .bind(subject.charge_id)
         .bind(subject.refund_id)
+        .bind(&id)
         .fetch_one(&mut *conn)
         .await?;
     let written: i64 = sqlx::Row::try_get(&row, 0)?;
@@ -84,7 +86,9 @@ pub async fn post(
     Ok(id)
 }
 
-/// A posting's lines as statements bind them: line numbers, account kinds, amounts (core's `postings`).
+/// The lines of one or more postings as statements bind them: line numbers (from 0 in each posting), account
+/// kinds, amounts (core's `postings`).
+#[derive(Default)]
 pub(crate) struct Lines {
     pub numbers: Vec<i16>,
     pub kinds: Vec<&'static str>,
@@ -93,34 +97,41 @@ pub(crate) struct Lines {
 
 impl Lines {
     pub fn of(event: LedgerEvent) -> Result<Self, PostingError> {
-        let lines = postings(event)?;
-        Ok(Lines {
-            numbers: (0..lines.len() as i16).collect(),
-            kinds: lines.iter().map(|line| line.account.as_str()).collect(),
-            amounts: lines.iter().map(|line| line.amount_minor).collect(),
-        })
+        let mut lines = Lines::default();
+        lines.add(event)?;
+        Ok(lines)
     }
 
-    /// How many accounts the posting touches (a kind may take more than one line).
-    pub fn accounts(&self) -> i64 {
+    /// Appends the lines of `event`; how many.
+    pub fn add(&mut self, event: LedgerEvent) -> Result<usize, PostingError> {
+        let lines = postings(event)?;
+        self.numbers.extend(0..lines.len() as i16);
+        self.kinds.extend(lines.iter().map(|line| line.account.as_str()));
+        self.amounts.extend(lines.iter().map(|line| line.amount_minor));
+        Ok(lines.len())
+    }
+
+    /// The kinds of account the lines post to, each once.
+    pub fn accounts(&self) -> Vec<&'static str> {
         let mut kinds = self.kinds.clone();
         kinds.sort_unstable();
         kinds.dedup();
-        kinds.len() as i64
+        kinds
     }
 }
 
-/// The INSERT of a posting's entries, each line's account found by kind; a line whose account does not exist yet
+/// The INSERT of postings' entries, each line's account found by kind; a line whose account does not exist yet
 /// is left out, and a line already written is skipped (`post`'s second pass), and only where `condition` holds.
-/// Its parameters are consecutive from `$first`: the ledger transaction's id, the merchant, the mode, the
+/// Its parameters are consecutive from `$first`: each line's ledger transaction id, the merchant, the mode, the
 /// currency, then the lines as `Lines` binds them. Each entry carries its account's merchant and mode (its
 /// row-level security and, later, its shard; the foreign key to the account holds them equal).
 pub(crate) fn entries_sql(first: usize, condition: &str) -> String {
-    let [id, merchant, mode, currency, numbers, kinds, amounts] = std::array::from_fn(|i| first + i);
+    let [ids, merchant, mode, currency, numbers, kinds, amounts] = std::array::from_fn(|i| first + i);
     format!(
         "INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
-         SELECT ${id}, t.line, a.id, ${currency}, t.amount, a.merchant_id, a.mode
-         FROM unnest(${numbers}::smallint[], ${kinds}::text[], ${amounts}::bigint[]) AS t(line, kind, amount)
+         SELECT t.id, t.line, a.id, ${currency}, t.amount, a.merchant_id, a.mode
+         FROM unnest(${ids}::text[], ${numbers}::smallint[], ${kinds}::text[], ${amounts}::bigint[])
+              AS t(id, line, kind, amount)
          JOIN ledger_accounts a ON a.merchant_id = ${merchant} AND a.mode = ${mode} AND a.currency = ${currency}
                                 AND a.kind = t.kind
          WHERE {condition}
@@ -180,18 +191,24 @@ pub async fn audit_and_emit(
     write_event(conn, scope, Some(entry), event_type, object_id, object).await
 }
 
-/// The audit row (when `$6`, its id, is not NULL) and the outbox event of a change, as two named CTEs (`audited`,
-/// `emitted`) written only where `condition` holds. Parameters: `$1` merchant, `$2` mode, `$3` event type, `$4`
-/// event id, `$5` object id, `$6`..`$12` the audit row's id, actor, action, object type, object id, request id and
-/// data, `$13` the event's data; `$1`..`$3` are also those of `deliveries::SUBSCRIBED`.
+/// The audit rows and the outbox events of a change, as two named CTEs (`audited`, `emitted`) written only where
+/// `condition` holds, one row per element of their arrays. Parameters: `$1` merchant, `$2` mode; the events'
+/// types (`$3`), ids (`$4`), objects' ids (`$5`) and data (`$13`); the audit rows' ids (`$6`, none: no audit
+/// row), actions (`$8`), objects' types (`$9`), objects' ids (`$10`), request ids (`$11`) and data (`$12`), all
+/// by `$7`, the actor. `$1` and `$2` are also those of `deliveries::listens`.
 pub(crate) fn audited_and_emitted(condition: &str) -> String {
     format!(
         "audited AS (
              INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-             SELECT $6, $1, $2, $7, $8, $9, $10, $11, $12 WHERE $6::text IS NOT NULL AND {condition}),
+             SELECT a.id, $1, $2, $7, a.action, a.object_type, a.object_id, a.request_id, a.data
+             FROM unnest($6::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[])
+                  AS a(id, action, object_type, object_id, request_id, data)
+             WHERE {condition}),
          emitted AS (
              INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-             SELECT $4, $1, $2, $3, $5, $13 WHERE {condition})"
+             SELECT v.id, $1, $2, v.type, v.object_id, v.data
+             FROM unnest($4::text[], $3::text[], $5::text[], $13::jsonb[]) AS v(id, type, object_id, data)
+             WHERE {condition})"
     )
 }
 
@@ -212,21 +229,25 @@ async fn write_event(
     );
     let audit_id = audit.as_ref().map(|_| new_id::<AuditKind>().to_string());
     let id = new_id::<EventKind>().to_string();
-    let statement = format!("WITH {} {}", audited_and_emitted("true"), crate::domain::webhooks::deliveries::SUBSCRIBED);
+    let statement = format!(
+        "WITH {} SELECT e.id FROM webhook_endpoints e WHERE {}",
+        audited_and_emitted("true"),
+        crate::domain::webhooks::deliveries::listens("($3::text[])[1]")
+    );
     let endpoints: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
         .bind(scope.merchant_id)
         .bind(scope.mode)
-        .bind(event_type)
-        .bind(&id)
-        .bind(object_id)
-        .bind(audit_id)
+        .bind(vec![event_type])
+        .bind(vec![&id])
+        .bind(vec![object_id])
+        .bind(Vec::from_iter(audit_id))
         .bind(audit.as_ref().map(|a| a.actor))
-        .bind(audit.as_ref().map(|a| a.action))
-        .bind(audit.as_ref().map(|a| a.object_type))
-        .bind(audit.as_ref().map(|a| a.object_id))
-        .bind(audit.as_ref().and_then(|a| a.request_id))
-        .bind(audit.map(|a| a.data))
-        .bind(serde_json::json!({ "object": object }))
+        .bind(Vec::from_iter(audit.as_ref().map(|a| a.action)))
+        .bind(Vec::from_iter(audit.as_ref().map(|a| a.object_type)))
+        .bind(Vec::from_iter(audit.as_ref().map(|a| a.object_id)))
+        .bind(Vec::from_iter(audit.as_ref().map(|a| a.request_id)))
+        .bind(Vec::from_iter(audit.map(|a| a.data)))
+        .bind(vec![serde_json::json!({ "object": object })])
         .fetch_all(&mut *conn)
         .await?;
     crate::domain::webhooks::deliveries::create(conn, scope, &id, &endpoints).await?;

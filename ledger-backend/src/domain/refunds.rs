@@ -5,14 +5,16 @@
 //! reservation is reverted, again through the state machine and the ledger. An unknown answer leaves
 //! the refund pending for the recovery job.
 
+use crate::domain::charges::change::Effects;
 use crate::domain::charges::{self, ChargeError, ChargeRecord};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::JournalError;
 use crate::domain::journal::{self, AuditEntry, Subject};
 use crate::domain::page::Page;
+use crate::domain::processors::accounts::{self, AccountError};
 use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
-use crate::processors::{Authorization, Flow, OperationOutcome, Processors};
+use crate::processors::{Authorization, Connector, Flow, OperationOutcome, Processors};
 use crate::wire;
 use paygate_core::charge::TransitionError;
 use paygate_core::charge::{ChargeAction, transition};
@@ -20,7 +22,7 @@ use paygate_core::id::{AttemptKind, ChargeId, MerchantId, RefundId, RefundKind};
 use paygate_core::ledger::LedgerEvent;
 use paygate_core::{Amount, Mode};
 use serde_json::{Map, Value, json};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 
 const REFUND_COLUMNS: &str =
     "id, charge_id, merchant_id, mode, status, currency, amount, reason, metadata, failure_code,
@@ -100,22 +102,231 @@ pub struct RefundContext<'a> {
 pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundRecord, bool), RefundError> {
     let refund_id = new_id::<RefundKind>();
     let attempt_id = new_id::<AttemptKind>().to_string();
+    let reserved = match reserve_in_one_statement(ctx, new, refund_id, &attempt_id).await {
+        Ok(Reservation::Reserved(reserved)) => *reserved,
+        Ok(Reservation::KeyHeld) => return replay(ctx).await,
+        Ok(Reservation::NotWritten) => match reserve_locked(ctx, new, refund_id, &attempt_id).await? {
+            Some(reserved) => reserved,
+            None => return replay(ctx).await,
+        },
+        Err(error) => {
+            // Decided on the charge as read, before the key was claimed: a retry of a request that made its refund
+            // (which may have left nothing to refund) answers with that refund.
+            if idempotency::held(ctx.pool, ctx.scope, ctx.key).await? {
+                return replay(ctx).await;
+            }
+            return Err(error);
+        }
+    };
+    let Reserved { charge, connector, amount, refund } = reserved;
+    let reference = charge.processor_reference.clone().unwrap_or_default();
+    let authorization = Authorization { processor_reference: &reference };
+    let outcome =
+        ctx.processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
+    if let (Some(refund), OperationOutcome::Succeeded { reference }) = (refund, &outcome)
+        && let Some(settled) = succeed_in_one_statement(ctx, refund, &attempt_id, reference.as_deref()).await?
+    {
+        return Ok((settled, false));
+    }
+    settle(ctx.pool, ctx.scope, refund_id, &attempt_id, outcome).await.map(|refund| (refund, false))
+}
+
+/// The processor's success applied to a refund this request reserved, in one statement (`Effects`): the refund
+/// succeeded, its attempt closed, its audit row and its event carrying it. It writes only if the refund is still
+/// `pending`: nothing else changes a pending refund's columns, so the refund it writes and announces is `refund`
+/// as it was reserved, succeeded. `None` when it wrote nothing (recovery got there first, or more endpoints listen
+/// than it has ids for): the transaction then settles it as it is.
+async fn succeed_in_one_statement(
+    ctx: &RefundContext<'_>,
+    mut refund: RefundRecord,
+    attempt_id: &str,
+    reference: Option<&str>,
+) -> Result<Option<RefundRecord>, RefundError> {
+    refund.status = "succeeded".to_owned();
+    let currency = paygate_core::Currency::parse(&refund.currency)
+        .map_err(|_| RefundError::Database(sqlx::Error::Decode(format!("refund {}: currency", refund.id).into())))?;
+    let mut effects = Effects::new(ctx.scope, currency, refund.charge_id, Some(refund.id));
+    let (object, audited) = event_parts(&refund);
+    effects.announce("refund.succeeded", "refund", refund.id.to_string(), object, audited, None);
+    let settled = "EXISTS (SELECT 1 FROM settled)";
+    // $1..$27: what accompanies it (`Effects`, which names the refund `$27`); then the attempt and the reference.
+    let statement = format!(
+        "WITH settled AS (
+             UPDATE refunds SET status = 'succeeded', processor_reference = coalesce($29, processor_reference),
+                    updated_at = now()
+             WHERE id = $27 AND merchant_id = $1 AND status = 'pending' AND {}
+             RETURNING id),
+         closed AS (
+             UPDATE charge_attempts SET outcome = 'succeeded', finished_at = now()
+             WHERE id = $28 AND merchant_id = $1 AND {settled}),
+         {}
+         SELECT (SELECT count(*) FROM settled), {}",
+        Effects::FIT,
+        Effects::ctes(settled),
+        Effects::checks(settled),
+    );
+    let mut conn = ctx.pool.acquire().await?;
+    let row = effects
+        .bind(sqlx::query(sqlx::AssertSqlSafe(statement)))
+        .bind(attempt_id)
+        .bind(reference)
+        .fetch_one(&mut *conn)
+        .await?;
+    let settled: i64 = row.try_get(0)?;
+    Ok((settled == 1).then_some(refund))
+}
+
+/// A refund reserved and committed, before the processor is asked: the charge as read, the connector of the
+/// account that authorized it (which refunds it), the amount, and the refund as written when the one statement
+/// wrote it.
+struct Reserved {
+    charge: ChargeRecord,
+    connector: Connector,
+    amount: Amount,
+    refund: Option<RefundRecord>,
+}
+
+enum Reservation {
+    Reserved(Box<Reserved>),
+    /// An earlier request holds the Idempotency-Key: nothing was written.
+    KeyHeld,
+    /// The charge changed since it was read, a ledger account the posting needs is not made yet, or more
+    /// endpoints listen than the statement has ids for: nothing was written, and the transaction decides.
+    NotWritten,
+}
+
+/// The charge read with its account's sealed credentials, the refund decided on it, then all of the reservation
+/// in one statement that is its own transaction (`charges::change::Effects`): the Idempotency-Key's claim, the
+/// charge's `amount_refunded` and status, the `pending` refund, its attempt, the posting, and the audit rows and
+/// events of the refund and of the charge. The statement first locks the charge if it is still at the version
+/// read (so nothing can change it before the rest is written), then claims the key, and writes the rest only if
+/// it did.
+async fn reserve_in_one_statement(
+    ctx: &RefundContext<'_>,
+    new: &NewRefund,
+    refund_id: RefundId,
+    attempt_id: &str,
+) -> Result<Reservation, RefundError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let select = format!(
+        "SELECT {}, {}, NULL::bigint[] AS pricing FROM charges WHERE id = $1 AND merchant_id = $2 AND mode = $3",
+        charges::CHARGE_COLUMNS,
+        charges::ACCOUNT_OF_CHARGE
+    );
+    let charges::ChargeWithAccount { charge, account_connector, account_credentials, .. } =
+        sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(new.charge_id)
+            .bind(ctx.scope.merchant_id)
+            .bind(ctx.scope.mode)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(RefundError::ChargeNotFound)?;
+    let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
+    let (status, amounts) = transition(charge.status()?, charge.amounts()?, ChargeAction::Refund { amount })?;
+    let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
+    let name = account_connector.ok_or(ChargeError::from(AccountError::NotFound))?;
+    let connector =
+        accounts::connector_from(&ctx.processors.secrets_keys, ctx.scope, account, name, account_credentials)
+            .map_err(ChargeError::from)?;
+    let currency = charge.currency()?;
+    let mut after = charge.clone();
+    after.status = status.as_str().to_owned();
+    after.amount_refunded = amounts.refunded.minor();
+    // The refund as the statement writes it; its `created` is this clock's, like its id's time.
+    let refund = RefundRecord {
+        id: refund_id,
+        charge_id: charge.id,
+        merchant_id: charge.merchant_id,
+        mode: charge.mode,
+        status: "pending".to_owned(),
+        currency: currency.code().to_owned(),
+        amount: amount.minor(),
+        reason: new.reason.clone(),
+        metadata: Value::Object(new.metadata.clone()),
+        failure_code: None,
+        created: crate::ids::unix_seconds_now(),
+    };
+    let mut effects = Effects::new(ctx.scope, currency, charge.id, Some(refund_id));
+    effects.post(LedgerEvent::Refunded { amount })?;
+    let (object, audited) = event_parts(&refund);
+    effects.announce("refund.created", "refund", refund_id.to_string(), object, audited, Some(ctx.request_id));
+    let (object, audited) = charges::event_parts(&after);
+    effects.announce("charge.refunded", "charge", charge.id.to_string(), object, audited, None);
+    let moved = "EXISTS (SELECT 1 FROM moved)";
+    // $1..$27: what accompanies it (`Effects`); then the charge, the refund, its attempt and the key's claim.
+    let statement = format!(
+        "WITH held AS (
+             SELECT id FROM charges WHERE id = $28 AND merchant_id = $1 AND version = $29 AND {} FOR UPDATE),
+         claimed AS ({} RETURNING object_id),
+         moved AS (
+             UPDATE charges SET status = $30, amount_refunded = $31, updated_at = now()
+             WHERE id = $28 AND merchant_id = $1 AND EXISTS (SELECT 1 FROM claimed)
+             RETURNING id),
+         refund AS (
+             INSERT INTO refunds (id, charge_id, merchant_id, mode, status, currency, amount, reason, metadata,
+                                  idempotency_key, created_at)
+             SELECT $27, $28, $1, $2, 'pending', $17, $32, $33, $34, $35, to_timestamp($36::bigint) WHERE {moved}),
+         attempt AS (
+             INSERT INTO charge_attempts (id, charge_id, merchant_id, mode, operation, amount, outcome, processor,
+                                          refund_id, processor_account_id)
+             SELECT $37, $28, $1, $2, 'refund', $32, 'started', $38, $27, $39 WHERE {moved}),
+         {}
+         SELECT (SELECT count(*) FROM held), (SELECT count(*) FROM claimed), (SELECT count(*) FROM moved), {}",
+        Effects::FIT,
+        idempotency::claim_sql(40, "EXISTS (SELECT 1 FROM held)"),
+        Effects::ctes(moved),
+        Effects::checks(moved),
+    );
+    let row = effects
+        .bind(sqlx::query(sqlx::AssertSqlSafe(statement)))
+        .bind(charge.id)
+        .bind(charge.version)
+        .bind(status.as_str())
+        .bind(amounts.refunded.minor())
+        .bind(amount.minor())
+        .bind(&new.reason)
+        .bind(Value::Object(new.metadata.clone()))
+        .bind(ctx.key.key)
+        .bind(refund.created)
+        .bind(attempt_id)
+        .bind(connector.kind().as_str())
+        .bind(account)
+        // The key's claim (`idempotency::claim_sql`).
+        .bind(ctx.scope.merchant_id)
+        .bind(ctx.scope.mode)
+        .bind(ctx.key.key)
+        .bind(ctx.key.fingerprint)
+        .bind(ctx.key.object_type)
+        .bind(refund_id.to_string())
+        .bind(idempotency::IDEMPOTENCY_TTL_DAYS)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (held, claimed, moved): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    Ok(match (held, claimed, moved) {
+        (_, _, 1) => Reservation::Reserved(Box::new(Reserved { charge, connector, amount, refund: Some(refund) })),
+        (1, 0, _) => Reservation::KeyHeld,
+        _ => Reservation::NotWritten,
+    })
+}
+
+/// The reservation as one locked transaction: what the one statement does not take (`Reservation::NotWritten`),
+/// decided on the charge as it is now. `None`: an earlier request holds the key.
+async fn reserve_locked(
+    ctx: &RefundContext<'_>,
+    new: &NewRefund,
+    refund_id: RefundId,
+    attempt_id: &str,
+) -> Result<Option<Reserved>, RefundError> {
     let mut tx = ctx.pool.begin().await?;
     if !idempotency::claim(&mut tx, ctx.scope, ctx.key, &refund_id.to_string()).await? {
-        drop(tx);
-        let id = idempotency::earlier(ctx.pool, ctx.scope, ctx.key).await?.ok_or(RefundError::IdempotencyKeyReused)?;
-        let id = RefundId::parse(&id).map_err(|_| {
-            RefundError::Database(sqlx::Error::Decode(format!("idempotency record names {id:?}").into()))
-        })?;
-        return get(ctx.pool, ctx.scope, id).await.map(|refund| (refund, true));
+        return Ok(None);
     }
     let charge = lock_charge(&mut tx, ctx.scope, new.charge_id).await?;
     // The account that authorized the charge refunds it.
     let account = charge.processor_account_id.ok_or(ChargeError::NoProcessor)?;
-    let connector =
-        crate::domain::processors::accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account)
-            .await
-            .map_err(ChargeError::from)?;
+    let connector = accounts::connector(&mut tx, &ctx.processors.secrets_keys, ctx.scope, account)
+        .await
+        .map_err(ChargeError::from)?;
     let amount = new.amount.unwrap_or(charge.amounts()?.refundable());
     let currency = reserve(&mut tx, &charge, amount).await?;
     sqlx::query(
@@ -134,7 +345,7 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
     .execute(&mut *tx)
     .await?;
     let attempt = charges::AttemptStart {
-        id: &attempt_id,
+        id: attempt_id,
         charge_id: charge.id,
         scope: charge.scope(),
         operation: "refund",
@@ -150,12 +361,15 @@ pub async fn create(ctx: &RefundContext<'_>, new: &NewRefund) -> Result<(RefundR
     record(&mut tx, ctx.scope, "refund.created", refund_id, Some(ctx.request_id)).await?;
     charges::record_event(&mut tx, ctx.scope, charge.id, "charge.refunded").await?;
     tx.commit().await?;
+    Ok(Some(Reserved { charge, connector, amount, refund: None }))
+}
 
-    let reference = charge.processor_reference.clone().unwrap_or_default();
-    let authorization = Authorization { processor_reference: &reference };
-    let outcome =
-        ctx.processors.operate(&connector, Flow::Refund, &authorization, amount, &refund_id.to_string()).await;
-    settle(ctx.pool, ctx.scope, refund_id, &attempt_id, outcome).await.map(|refund| (refund, false))
+/// The refund an earlier request with this key created, if the requests are the same.
+async fn replay(ctx: &RefundContext<'_>) -> Result<(RefundRecord, bool), RefundError> {
+    let id = idempotency::earlier(ctx.pool, ctx.scope, ctx.key).await?.ok_or(RefundError::IdempotencyKeyReused)?;
+    let id = RefundId::parse(&id)
+        .map_err(|_| RefundError::Database(sqlx::Error::Decode(format!("idempotency record names {id:?}").into())))?;
+    get(ctx.pool, ctx.scope, id).await.map(|refund| (refund, true))
 }
 
 /// Applies the processor's answer to a pending refund. Also used by the recovery job.
@@ -411,17 +625,23 @@ async fn record(
         .fetch_one(&mut *conn)
         .await?;
     let actor = crate::domain::actor::current();
+    let (object, data) = event_parts(&refund);
     let entry = AuditEntry {
         actor: &actor,
         action: event_type,
         object_type: "refund",
         object_id: &refund_id.to_string(),
         request_id,
-        data: json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id.to_string() }),
+        data,
     };
-    let object = wire::to_value(&wire::Refund::from(&refund));
     journal::audit_and_emit(conn, scope, entry, event_type, &refund_id.to_string(), object).await?;
     Ok(refund)
+}
+
+/// What a refund's event carries (the refund as the API shows it) and what its audit row keeps.
+fn event_parts(refund: &RefundRecord) -> (Value, Value) {
+    let object = wire::to_value(&wire::Refund::from(refund));
+    (object, json!({ "status": refund.status, "amount": refund.amount, "charge": refund.charge_id.to_string() }))
 }
 
 pub async fn get(pool: &PgPool, scope: Scope, id: paygate_core::id::RefundId) -> Result<RefundRecord, RefundError> {

@@ -5,7 +5,7 @@
 use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
 use paygate_core::Amount;
 use paygate_core::ledger::LedgerEvent;
-use paygate_ledger::domain::charges::change::{self, AttemptClose, Change, DELIVERY_IDS};
+use paygate_ledger::domain::charges::change::{self, AttemptClose, Change, DELIVERY_IDS, Step};
 use paygate_ledger::domain::charges::{CHARGE_COLUMNS, ChargeRecord};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -22,14 +22,13 @@ fn capture_of(before: &ChargeRecord) -> Change<'_> {
     after.amount_captured = before.amount_authorized;
     after.authorization_expires = None;
     let amount = Amount::new(before.amount_authorized).unwrap();
+    let posting = LedgerEvent::Captured { authorized: amount, captured: amount, fee: Amount::ZERO };
     Change {
         scope: before.scope(),
         before,
-        after,
+        steps: vec![Step { after, posting, event_type: "charge.captured" }],
         // No attempt of that id exists: closing it changes nothing, which keeps the checks below about the charge.
         attempt: AttemptClose { id: "att_01jd3x0000000000000000000a", outcome: "succeeded", reference: None },
-        posting: LedgerEvent::Captured { authorized: amount, captured: amount, fee: Amount::ZERO },
-        event_type: "charge.captured",
     }
 }
 
@@ -138,9 +137,9 @@ async fn endpoint(app: &TestApp, merchant: &str, n: usize) {
     assert_eq!(response.status(), 201);
 }
 
-/// The endpoints `charge_id`'s `charge.authorized` event is delivered to, and the BEGINs sent to the database while
-/// the charge was made (its approval in one statement sends none).
-async fn authorized_with_deliveries(app: &TestApp, merchant: &str) -> (usize, i64) {
+/// What `work` answers, and the BEGINs it sent to the database (pg_stat_statements, which the test cluster loads:
+/// a change in one statement sends none).
+async fn with_begins<T>(app: &TestApp, work: impl Future<Output = T>) -> (T, i64) {
     let mut stats = app.pool.acquire().await.unwrap();
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
     let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
@@ -148,13 +147,19 @@ async fn authorized_with_deliveries(app: &TestApp, merchant: &str) -> (usize, i6
         .execute(&mut *stats)
         .await
         .unwrap();
-    let charge_id = authorized(app, merchant).await;
+    let answer = work.await;
     let begins: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT sum(calls)::bigint FROM pg_stat_statements WHERE dbid = {this_database} AND query = 'BEGIN'"
     )))
     .fetch_one(&mut *stats)
     .await
     .unwrap();
+    (answer, begins.unwrap_or(0))
+}
+
+/// The endpoints a new charge's `charge.authorized` event is delivered to, and the BEGINs its create sent.
+async fn authorized_with_deliveries(app: &TestApp, merchant: &str) -> (usize, i64) {
+    let (charge_id, begins) = with_begins(app, authorized(app, merchant)).await;
     let endpoints: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
          WHERE e.object_id = $1 AND e.type = 'charge.authorized' AND d.status = 'pending'",
@@ -163,7 +168,7 @@ async fn authorized_with_deliveries(app: &TestApp, merchant: &str) -> (usize, i6
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    (endpoints.len(), begins.unwrap_or(0))
+    (endpoints.len(), begins)
 }
 
 #[tokio::test]
@@ -186,5 +191,106 @@ async fn every_listening_endpoint_gets_its_delivery_as_many_as_a_change_has_ids_
     // One more: the statement writes nothing and the transaction makes every delivery.
     endpoint(&app, &merchant, DELIVERY_IDS).await;
     assert_eq!(authorized_with_deliveries(&app, &merchant).await, (DELIVERY_IDS + 1, 1));
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_sale_is_one_statement_whose_two_events_carry_the_charge_as_each_step_left_it() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    sqlx::query(
+        "INSERT INTO merchant_pricing (merchant_id, currency, basis_points, fixed_minor) VALUES ($1, '*', 290, 30)",
+    )
+    .bind(&merchant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // The merchant's first sale makes its ledger accounts (in the transaction); the second is one statement.
+    app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", true).await;
+    let (sale, begins) = with_begins(&app, app.charge_card(&merchant, "4242424242424242", 2_000, "EUR", true)).await;
+    assert_eq!((sale["status"].as_str(), begins), (Some("captured"), 0), "{sale}");
+    let charge_id = sale["id"].as_str().unwrap();
+    let events: Vec<(String, Value)> = sqlx::query_as("SELECT type, data FROM events WHERE object_id = $1 ORDER BY id")
+        .bind(charge_id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types, ["charge.authorized", "charge.captured"]);
+    let authorized = &events[0].1["object"];
+    assert_eq!((authorized["status"].as_str(), authorized["amount_captured"].as_i64()), (Some("authorized"), Some(0)));
+    assert!(authorized["authorization_expires_at"].is_string(), "{authorized}");
+    assert_eq!(authorized["payment_method_details"]["card"]["last4"], "4242");
+    // The second event carries the charge exactly as the API shows it.
+    let (status, shown) =
+        app.client(&merchant, "test").call(Method::GET, &format!("/v1/charges/{charge_id}"), &Value::Null).await;
+    assert_eq!(status, 200);
+    assert_eq!(events[1].1["object"], shown);
+    // Both postings, the capture's with its fee (2.9 % + 30 of 2,000 = 88).
+    let postings: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT t.kind, coalesce(sum(-e.amount) FILTER (WHERE a.kind = 'fee_revenue'), 0)::bigint
+         FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id AND e.merchant_id = t.merchant_id
+         JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id = e.merchant_id
+         WHERE t.charge_id = $1 GROUP BY t.id, t.kind ORDER BY t.id",
+    )
+    .bind(charge_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(postings, [("authorization".to_owned(), 0), ("capture".to_owned(), 88)]);
+    let audited: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE object_id = $1 ORDER BY id")
+        .bind(charge_id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, ["charge.create", "charge.authorized", "charge.captured"]);
+    audit_is_clean(&app).await;
+}
+
+#[tokio::test]
+async fn a_refund_and_its_success_are_one_statement_each_whose_events_carry_the_refund_and_the_charge_as_stored() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    // The merchant's first sale makes its ledger accounts; a refund needs no other.
+    app.charge_card(&merchant, "4242424242424242", 1_000, "EUR", true).await;
+    let sale = app.charge_card(&merchant, "4242424242424242", 3_000, "EUR", true).await;
+    let charge_id = sale["id"].as_str().unwrap();
+    let body = json!({ "charge": charge_id, "amount": 1_000 });
+    let ((status, refund), begins) =
+        with_begins(&app, app.post_with_key(&merchant, "/v1/refunds", &body, "refund-once")).await;
+    assert_eq!((status, refund["status"].as_str()), (201, Some("succeeded")), "{refund}");
+    // The reservation and the processor's answer are one statement each: no BEGIN.
+    assert_eq!(begins, 0);
+    let refund_id = refund["id"].as_str().unwrap();
+    let event = |object_id: &str, event_type: &str| {
+        sqlx::query_scalar::<_, Value>("SELECT data -> 'object' FROM events WHERE object_id = $1 AND type = $2")
+            .bind(object_id.to_owned())
+            .bind(event_type.to_owned())
+            .fetch_one(&app.pool)
+    };
+    let created = event(refund_id, "refund.created").await.unwrap();
+    assert_eq!((created["status"].as_str(), created["amount"].as_i64()), (Some("pending"), Some(1_000)));
+    assert_eq!(
+        (&created["id"], &created["created"], &created["charge"]),
+        (&refund["id"], &refund["created"], &refund["charge"])
+    );
+    let (status, shown) =
+        app.client(&merchant, "test").call(Method::GET, &format!("/v1/charges/{charge_id}"), &Value::Null).await;
+    assert_eq!((status, shown["amount_refunded"].as_i64()), (200, Some(1_000)));
+    assert_eq!(event(charge_id, "charge.refunded").await.unwrap(), shown);
+    // Its posting names the refund, and its audit row the request.
+    let (postings, requests): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM ledger_transactions WHERE refund_id = $1 AND kind = 'refund'),
+                (SELECT count(*) FROM audit_log WHERE object_id = $1 AND action = 'refund.created'
+                     AND request_id IS NOT NULL)",
+    )
+    .bind(refund_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((postings, requests), (1, 1));
+    // A retry answers the same refund and refunds nothing more.
+    let (status, again) = app.post_with_key(&merchant, "/v1/refunds", &body, "refund-once").await;
+    assert_eq!((status, &again), (200, &refund));
     audit_is_clean(&app).await;
 }

@@ -3,8 +3,8 @@
 //! may have seen), authorize through the connector, then apply the outcome in a second transaction.
 //! An unknown outcome leaves the charge pending for the recovery job.
 
-use super::change::{self, AttemptClose, Change};
-use super::record::{CHARGE_COLUMNS, ChargeRecord};
+use super::change::{self, AttemptClose, Change, Step};
+use super::record::{CHARGE_COLUMNS, ChargeRecord, ChargeWithPricing};
 use super::{AUTHENTICATION_TTL_MINUTES, AUTHORIZATION_TTL_DAYS, ChargeError, MadaRule};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Subject};
@@ -224,9 +224,9 @@ struct Recording<'a> {
 
 impl Recording<'_> {
     /// All of it in one statement, which is its own transaction: one round trip, all or nothing, committed when
-    /// it answers. The charge as recorded; `None`, with nothing written, when an earlier request holds the key (a
+    /// it answers. The charge as recorded, with its price; `None`, with nothing written, when an earlier request holds the key (a
     /// concurrent one with the same key waits on its record, then finds it).
-    async fn write(&self, conn: &mut PgConnection) -> Result<Option<ChargeRecord>, sqlx::Error> {
+    async fn write(&self, conn: &mut PgConnection) -> Result<Option<ChargeWithPricing>, sqlx::Error> {
         let Recording { ctx, new, charge_id, planned, mada, method, reference } = self;
         let first = &planned[0];
         let actor = crate::domain::actor::current();
@@ -250,8 +250,9 @@ impl Recording<'_> {
              audited AS (
                  INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
                  SELECT $25, merchant_id, mode, $26, 'charge.create', 'charge', id, $27, $28 FROM charge)
-             SELECT {CHARGE_COLUMNS} FROM charge",
-            idempotency::CLAIM
+             SELECT {CHARGE_COLUMNS}, {} AS pricing FROM charge AS charges",
+            idempotency::claim_sql(1, "true"),
+            pricing::CHARGE_PRICING
         );
         sqlx::query_as(sqlx::AssertSqlSafe(statement))
             .bind(ctx.scope.merchant_id)
@@ -295,9 +296,9 @@ pub struct Decided<'a> {
     pub first_choice: bool,
     /// No other authorize attempt exists to close.
     pub alone: bool,
-    /// The charge as its create recorded it, before the processor was asked: an approval decided on it is written
-    /// in one statement (`approve_in_one_statement`).
-    pub recorded: Option<&'a ChargeRecord>,
+    /// The charge as its create recorded it (with its price), before the processor was asked: an approval decided
+    /// on it is written in one statement (`approve_in_one_statement`).
+    pub recorded: Option<&'a ChargeWithPricing>,
 }
 
 /// At most this many accounts are offered for one charge (the first, and failovers).
@@ -409,7 +410,7 @@ pub async fn apply_decided(
             // right after that step (`charge.authorized` says authorized even when capture follows).
             let (status, amounts) = transition(from, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
             journal::post(&mut tx, scope, currency, LedgerEvent::Authorized { amount }, subject).await?;
-            let step = Step { charge_id, from, to: status, amounts };
+            let step = Moved { charge_id, from, to: status, amounts };
             // The attempt is closed by the same statement.
             let close = AttemptClose { id: attempt_id, outcome: "succeeded", reference: Some(processor_reference) };
             let authorized =
@@ -422,7 +423,7 @@ pub async fn apply_decided(
                 let fee = pricing::for_charge(&mut tx, scope, charge_id).await?.fee(amount);
                 let captured_event = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
                 journal::post(&mut tx, scope, currency, captured_event, subject).await?;
-                let step = Step { charge_id, from: status, to: captured_status, amounts: captured_amounts };
+                let step = Moved { charge_id, from: status, to: captured_status, amounts: captured_amounts };
                 let captured = set_status(&mut tx, scope, &step, processor_reference, None, None).await?;
                 latest = Some(record_event_of(&mut tx, scope, captured, "charge.captured").await?);
             } else if *capture_pending {
@@ -549,17 +550,18 @@ pub async fn apply_decided(
 }
 
 /// One step of an approved authorization: the charge moves `from` → `to` with `amounts`.
-struct Step {
+struct Moved {
     charge_id: ChargeId,
     from: ChargeStatus,
     to: ChargeStatus,
     amounts: ChargeAmounts,
 }
 
-/// The usual approval, authorized and not captured by the sale, of a charge recorded by the caller (`Decided`)
-/// with no other account planned: written in one statement (`change`), from the charge as recorded. `None` when
-/// the outcome is another, or when the statement wrote nothing (the charge changed since, or its first posting
-/// needs ledger accounts made): the transaction then decides on the charge as it is.
+/// The usual approval of a charge recorded by the caller (`Decided`) with no other account planned, authorized or
+/// authorized and captured (a sale): written in one statement (`change`), from the charge as recorded, each step
+/// with its posting and its event. `None` when the outcome is another (a sale the processor captures later, a
+/// decline...), or when the statement wrote nothing (the charge changed since, or its first posting needs ledger
+/// accounts made): the transaction then decides on the charge as it is.
 async fn approve_in_one_statement(
     pool: &PgPool,
     scope: Scope,
@@ -567,36 +569,57 @@ async fn approve_in_one_statement(
     outcome: &AuthorizeOutcome,
 ) -> Result<Option<ChargeRecord>, ChargeError> {
     let (Some(recorded), true, true) = (known.recorded, known.first_choice, known.alone) else { return Ok(None) };
-    let AuthorizeOutcome::Approved { processor_reference, captured: false, capture_pending: false, card } = outcome
-    else {
+    let AuthorizeOutcome::Approved { processor_reference, captured, capture_pending: false, card } = outcome else {
         return Ok(None);
     };
+    let ChargeWithPricing { charge: recorded, pricing } = recorded;
     let amount = recorded.amount()?;
     let (status, amounts) =
         transition(recorded.status()?, ChargeAmounts::default(), ChargeAction::Authorize { amount })?;
-    let mut after = recorded.clone();
-    after.status = status.as_str().to_owned();
-    after.amount_authorized = amounts.authorized.minor();
-    after.amount_captured = amounts.captured.minor();
-    after.processor_reference = Some(processor_reference.clone());
-    after.authorization_expires = Some(crate::ids::unix_seconds_now() + AUTHORIZATION_TTL_DAYS * 24 * 60 * 60);
-    after.next_action_url = None;
-    after.action_expires = None;
+    let mut authorized = recorded.clone();
+    authorized.status = status.as_str().to_owned();
+    authorized.amount_authorized = amounts.authorized.minor();
+    authorized.amount_captured = amounts.captured.minor();
+    authorized.processor_reference = Some(processor_reference.clone());
+    authorized.authorization_expires = Some(crate::ids::unix_seconds_now() + AUTHORIZATION_TTL_DAYS * 24 * 60 * 60);
+    authorized.next_action_url = None;
+    authorized.action_expires = None;
     if let Some(card) = card {
-        after.card_brand = Some(card.brand.clone());
-        after.card_bin = Some(card.bin.clone());
-        after.card_last4 = Some(card.last4.clone());
-        after.card_exp_month = Some(card.exp_month);
-        after.card_exp_year = Some(card.exp_year);
-        after.card_fingerprint = Some(card.fingerprint.clone());
+        authorized.card_brand = Some(card.brand.clone());
+        authorized.card_bin = Some(card.bin.clone());
+        authorized.card_last4 = Some(card.last4.clone());
+        authorized.card_exp_month = Some(card.exp_month);
+        authorized.card_exp_year = Some(card.exp_year);
+        authorized.card_fingerprint = Some(card.fingerprint.clone());
+    }
+    let mut steps = Vec::with_capacity(2);
+    if *captured {
+        // Each step announced on its own, as the transaction does: `charge.authorized` says authorized.
+        let (captured_status, captured_amounts) = transition(status, amounts, ChargeAction::Capture { amount })?;
+        let fee = pricing::from_stored(pricing.as_deref())?.fee(amount);
+        let mut captured = authorized.clone();
+        captured.status = captured_status.as_str().to_owned();
+        captured.amount_captured = captured_amounts.captured.minor();
+        captured.authorization_expires = None;
+        steps.push(Step {
+            after: authorized,
+            posting: LedgerEvent::Authorized { amount },
+            event_type: "charge.authorized",
+        });
+        let posting = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
+        steps.push(Step { after: captured, posting, event_type: "charge.captured" });
+    } else {
+        steps.push(Step {
+            after: authorized,
+            posting: LedgerEvent::Authorized { amount },
+            event_type: "charge.authorized",
+        });
     }
     let change = Change {
         scope,
         before: recorded,
-        after,
+        steps,
         attempt: AttemptClose { id: known.attempt_id, outcome: "succeeded", reference: Some(processor_reference) },
-        posting: LedgerEvent::Authorized { amount },
-        event_type: "charge.authorized",
     };
     let mut conn = pool.acquire().await?;
     change::write(&mut conn, change).await
@@ -607,7 +630,7 @@ async fn approve_in_one_statement(
 async fn set_status(
     conn: &mut PgConnection,
     scope: Scope,
-    step: &Step,
+    step: &Moved,
     processor_reference: &str,
     card: Option<&CardSummary>,
     close: Option<&AttemptClose<'_>>,
@@ -799,7 +822,7 @@ pub async fn record_event_of(
 }
 
 /// What a change's event carries (the charge as the API shows it) and what its audit row keeps.
-pub(super) fn event_parts(charge: &ChargeRecord) -> (Value, Value) {
+pub(crate) fn event_parts(charge: &ChargeRecord) -> (Value, Value) {
     let object = crate::wire::to_value(&crate::wire::Charge::from(charge));
     (object, json!({ "status": charge.status, "amount_captured": charge.amount_captured }))
 }

@@ -9,8 +9,10 @@ mod operate;
 mod query;
 pub(crate) mod record;
 
+pub(crate) use create::event_parts;
 pub use create::{AttemptStart, record_event, record_event_of, start_attempt};
 pub use create::{CreateContext, NewCharge, apply_authorization, create};
+pub(crate) use operate::{ACCOUNT_OF_CHARGE, ChargeWithAccount};
 pub use operate::{Operation, apply as apply_operation, connector_of, operate};
 pub use query::{ListFilter, get, list};
 pub use record::{CHARGE_COLUMNS, ChargeRecord};

@@ -4,9 +4,9 @@
 //! An unknown answer keeps the claim for the recovery job: the processor may have acted.
 
 use super::ChargeError;
-use super::change::{AttemptClose, Change};
+use super::change::{AttemptClose, Change, Step};
 use super::create::{record_event, record_event_of};
-use super::record::{CHARGE_COLUMNS, ChargeRecord};
+use super::record::{CHARGE_COLUMNS, ChargeRecord, ChargeWithPricing};
 use crate::domain::journal::{self, Subject};
 use crate::domain::pricing;
 use crate::domain::tenancy::Scope;
@@ -106,10 +106,8 @@ pub async fn operate(
         let change = Change {
             scope,
             before: charge,
-            after,
+            steps: vec![Step { after, posting: event, event_type }],
             attempt: AttemptClose { id: &attempt_id, outcome: "succeeded", reference: None },
-            posting: event,
-            event_type,
         };
         let mut conn = pool.acquire().await?;
         if let Some(charge) = super::change::write(&mut conn, change).await? {
@@ -241,27 +239,19 @@ async fn claim(
 /// The account's connector name and sealed credentials, beside the charge's columns (`ChargeWithAccount`): the
 /// claim opens them without a statement of its own. Outer columns are named by table, as the subqueries have
 /// their own `id`.
-const ACCOUNT_OF_CHARGE: &str = "
+pub(crate) const ACCOUNT_OF_CHARGE: &str = "
     (SELECT a.connector FROM processor_accounts a WHERE a.id = charges.processor_account_id
         AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_connector,
     (SELECT a.credentials_sealed FROM processor_accounts a WHERE a.id = charges.processor_account_id
         AND a.merchant_id = charges.merchant_id AND a.mode = charges.mode) AS account_credentials";
 
 #[derive(sqlx::FromRow)]
-struct ChargeWithAccount {
+pub(crate) struct ChargeWithAccount {
     #[sqlx(flatten)]
-    charge: ChargeRecord,
-    account_connector: Option<String>,
-    account_credentials: Option<serde_json::Value>,
-    pricing: Option<Vec<i64>>,
-}
-
-/// The merchant's pricing for the charge (`pricing::CHARGE_PRICING`), beside the charge's columns.
-#[derive(sqlx::FromRow)]
-struct ChargeWithPricing {
-    #[sqlx(flatten)]
-    charge: ChargeRecord,
-    pricing: Option<Vec<i64>>,
+    pub charge: ChargeRecord,
+    pub account_connector: Option<String>,
+    pub account_credentials: Option<serde_json::Value>,
+    pub pricing: Option<Vec<i64>>,
 }
 
 /// Applies the processor's answer under our own claim. Also used by the recovery job.

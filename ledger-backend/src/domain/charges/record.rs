@@ -28,6 +28,15 @@ impl TryFrom<String> for StoredPaymentMethod {
     }
 }
 
+/// A charge with the merchant's price for it (`pricing::CHARGE_PRICING` read beside `CHARGE_COLUMNS` as
+/// `pricing`): what a capture's fee needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChargeWithPricing {
+    #[sqlx(flatten)]
+    pub charge: ChargeRecord,
+    pub pricing: Option<Vec<i64>>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChargeRecord {
     pub id: ChargeId,

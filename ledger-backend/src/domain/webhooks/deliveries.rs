@@ -30,11 +30,15 @@ pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 /// The longest `Retry-After` honoured: beyond it the schedule applies.
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The enabled endpoints of merchant `$1` in mode `$2` subscribed to event type `$3`: the one condition both
-/// an event's first fan-out (`journal`, inside the statement that writes the event) and a redelivery use.
-pub(crate) const SUBSCRIBED: &str = "SELECT e.id FROM webhook_endpoints e
-         WHERE e.merchant_id = $1 AND e.mode = $2 AND e.enabled
-           AND ($3 = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))";
+/// Whether the endpoint `e` (a row of `webhook_endpoints`) belongs to merchant `$1` in mode `$2`, is enabled and
+/// listens to the event type `event_type` (an SQL expression): the one condition an event's first fan-out (inside
+/// the statement that writes the event: `journal`, `charges::change`) and a redelivery use.
+pub(crate) fn listens(event_type: &str) -> String {
+    format!(
+        "e.merchant_id = $1 AND e.mode = $2 AND e.enabled
+         AND ({event_type} = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))"
+    )
+}
 
 /// The enabled endpoints of the scope subscribed to `event_type`: only `endpoint` when given, and only those
 /// without a delivery of `lacking` when given.
@@ -46,11 +50,12 @@ async fn subscribed(
     lacking: Option<&str>,
 ) -> Result<Vec<String>, sqlx::Error> {
     let select = format!(
-        "{SUBSCRIBED}
+        "SELECT e.id FROM webhook_endpoints e WHERE {}
            AND ($4::text IS NULL OR e.id = $4)
            AND ($5::text IS NULL OR NOT EXISTS (
                SELECT 1 FROM webhook_deliveries d
-               WHERE d.event_id = $5 AND d.endpoint_id = e.id AND d.merchant_id = e.merchant_id))"
+               WHERE d.event_id = $5 AND d.endpoint_id = e.id AND d.merchant_id = e.merchant_id))",
+        listens("$3")
     );
     sqlx::query_scalar(sqlx::AssertSqlSafe(select))
         .bind(scope.merchant_id)
