@@ -28,7 +28,7 @@ SELECT id, merchant_id, mode, connector, display_name, credentials_hint, setting
 SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
 
 -- 1. The idempotency record, the pending charge, its attempt and audit row, in one statement (its own
---    transaction, committed before the processor).
+--    transaction, committed before the processor); the charge comes back with its price.
 WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
         VALUES (:merchant, 'test', :tok, repeat('a', 64), 'charge', :ch, now() + interval '1 day')
         ON CONFLICT (merchant_id, mode, key) DO NOTHING RETURNING object_id),
@@ -41,7 +41,12 @@ WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, finger
         SELECT :att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', :sandbox FROM charge c),
     audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
         SELECT :aud1, merchant_id, mode, 'api', 'charge.create', 'charge', id, 'req_bench', '{"amount":2500}' FROM charge)
-SELECT id, status, amount, version FROM charge;
+SELECT id, status, amount, version,
+    (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
+     WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
+       AND p.effective_from <= charges.created_at
+     ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1) AS pricing
+    FROM charge AS charges;
 
 -- 2. The processor's approval applied, in one statement (charges::change), on the charge as recorded (version 0):
 --    the charge's columns, the attempt closed, the authorization posting, audit, event and its deliveries.
@@ -57,31 +62,40 @@ WITH moved AS (UPDATE charges SET status = 'authorized', amount_authorized = 250
         updated_at = now()
         WHERE id = :ch AND merchant_id = :merchant AND version = 0
           AND (SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR'
-               AND a.kind = ANY('{authorization_receivable,authorization_payable}'::text[])) = 2
-          AND (SELECT count(*) FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test'
-               AND e.enabled AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) s) <= 8
-        RETURNING id, merchant_id, mode),
+               AND a.kind = ANY('{authorization_payable,authorization_receivable}'::text[])) = 2
+          AND (SELECT count(*) FROM unnest('{charge.authorized}'::text[]) AS v(type) JOIN webhook_endpoints e ON
+               e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
+               AND (v.type = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) <= 8
+        RETURNING id),
     closed AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = coalesce('auth_1', processor_reference),
         response_code = NULL, finished_at = now() WHERE id = :att1 AND merchant_id = :merchant AND EXISTS (SELECT 1 FROM moved)),
-    posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id)
-        SELECT :ltx1, merchant_id, mode, 'authorization', id FROM moved),
+    posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+        SELECT t.id, :merchant, 'test', t.kind, :ch, NULL FROM unnest(ARRAY[:ltx1]::text[], '{authorization}'::text[]) AS t(id, kind)
+        WHERE EXISTS (SELECT 1 FROM moved)),
     entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
-        SELECT :ltx1, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
-        FROM unnest('{0,1}'::smallint[], '{authorization_receivable,authorization_payable}'::text[], '{2500,-2500}'::bigint[]) AS t(line, kind, amount)
+        SELECT t.id, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
+        FROM unnest(ARRAY[:ltx1,:ltx1]::text[], '{0,1}'::smallint[],
+                    '{authorization_receivable,authorization_payable}'::text[],
+                    '{2500,-2500}'::bigint[]) AS t(id, line, kind, amount)
         JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
         WHERE EXISTS (SELECT 1 FROM moved)
+        ON CONFLICT (transaction_id, line, merchant_id) DO NOTHING
         RETURNING 1),
     audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-        SELECT :aud2, :merchant, 'test', 'api', 'charge.authorized', 'charge', :ch, NULL, '{"status":"authorized"}'
+        SELECT a.id, :merchant, 'test', 'api', a.action, a.object_type, a.object_id, a.request_id, a.data
+        FROM unnest(ARRAY[:aud2]::text[], '{charge.authorized}'::text[], '{charge}'::text[], ARRAY[:ch]::text[], '{NULL}'::text[],
+                    ARRAY['{"status":"authorized"}']::jsonb[]) AS a(id, action, object_type, object_id, request_id, data)
         WHERE EXISTS (SELECT 1 FROM moved)),
     emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-        SELECT :evt1, :merchant, 'test', 'charge.authorized', :ch, '{"object":{"object":"charge","status":"authorized","amount":2500}}'
+        SELECT v.id, :merchant, 'test', v.type, v.object_id, v.data
+        FROM unnest(ARRAY[:evt1]::text[], '{charge.authorized}'::text[], ARRAY[:ch]::text[],
+                    ARRAY['{"object":{"object":"charge","status":"authorized","amount":2500}}']::jsonb[]) AS v(id, type, object_id, data)
         WHERE EXISTS (SELECT 1 FROM moved)),
     delivered AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
-        SELECT ('{}'::text[])[s.n], :evt1, s.endpoint, :merchant, 'test', 'pending'
-        FROM (SELECT e.id, row_number() OVER () FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant
-              AND e.mode = 'test' AND e.enabled AND ('charge.authorized' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) e)
-             AS s(endpoint, n)
+        SELECT ('{}'::text[])[row_number() OVER ()], v.id, e.id, :merchant, 'test', 'pending'
+        FROM unnest(ARRAY[:evt1]::text[], '{charge.authorized}'::text[]) AS v(id, type) JOIN webhook_endpoints e ON
+             e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
+             AND (v.type = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))
         WHERE EXISTS (SELECT 1 FROM moved) RETURNING 1)
 SELECT (SELECT count(*) FROM moved), 1 / ((SELECT count(*) FROM entries) = 2 OR NOT EXISTS (SELECT 1 FROM moved))::int,
     (SELECT count(*) FROM (SELECT pg_notify('paygate_webhook_deliveries_due', '') FROM delivered LIMIT 1) AS woken);
@@ -124,33 +138,40 @@ WITH moved AS (UPDATE charges SET status = 'captured', amount_authorized = 2500,
         updated_at = now()
         WHERE id = :ch AND merchant_id = :merchant AND version = 2
           AND (SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR'
-               AND a.kind = ANY('{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[])) = 5
-          AND (SELECT count(*) FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant AND e.mode = 'test'
-               AND e.enabled AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) s) <= 8
-        RETURNING id, merchant_id, mode),
+               AND a.kind = ANY('{authorization_payable,authorization_receivable,fee_revenue,merchant_pending,processor_receivable}'::text[])) = 5
+          AND (SELECT count(*) FROM unnest('{charge.captured}'::text[]) AS v(type) JOIN webhook_endpoints e ON
+               e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
+               AND (v.type = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) <= 8
+        RETURNING id),
     closed AS (UPDATE charge_attempts SET outcome = 'succeeded', processor_reference = coalesce(NULL, processor_reference),
         response_code = NULL, finished_at = now() WHERE id = :att2 AND merchant_id = :merchant AND EXISTS (SELECT 1 FROM moved)),
-    posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id)
-        SELECT :ltx2, merchant_id, mode, 'capture', id FROM moved),
+    posted AS (INSERT INTO ledger_transactions (id, merchant_id, mode, kind, charge_id, refund_id)
+        SELECT t.id, :merchant, 'test', t.kind, :ch, NULL FROM unnest(ARRAY[:ltx2]::text[], '{capture}'::text[]) AS t(id, kind)
+        WHERE EXISTS (SELECT 1 FROM moved)),
     entries AS (INSERT INTO ledger_entries (transaction_id, line, account_id, currency, amount, merchant_id, mode)
-        SELECT :ltx2, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
-        FROM unnest('{0,1,2,3,4}'::smallint[],
+        SELECT t.id, t.line, a.id, 'EUR', t.amount, a.merchant_id, a.mode
+        FROM unnest(ARRAY[:ltx2,:ltx2,:ltx2,:ltx2,:ltx2]::text[], '{0,1,2,3,4}'::smallint[],
                     '{authorization_payable,authorization_receivable,processor_receivable,merchant_pending,fee_revenue}'::text[],
-                    '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(line, kind, amount)
+                    '{2500,-2500,2500,-2398,-102}'::bigint[]) AS t(id, line, kind, amount)
         JOIN ledger_accounts a ON a.merchant_id = :merchant AND a.mode = 'test' AND a.currency = 'EUR' AND a.kind = t.kind
         WHERE EXISTS (SELECT 1 FROM moved)
+        ON CONFLICT (transaction_id, line, merchant_id) DO NOTHING
         RETURNING 1),
     audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
-        SELECT :aud3, :merchant, 'test', 'api', 'charge.captured', 'charge', :ch, NULL, '{"status":"captured"}'
+        SELECT a.id, :merchant, 'test', 'api', a.action, a.object_type, a.object_id, a.request_id, a.data
+        FROM unnest(ARRAY[:aud3]::text[], '{charge.captured}'::text[], '{charge}'::text[], ARRAY[:ch]::text[], '{NULL}'::text[],
+                    ARRAY['{"status":"captured"}']::jsonb[]) AS a(id, action, object_type, object_id, request_id, data)
         WHERE EXISTS (SELECT 1 FROM moved)),
     emitted AS (INSERT INTO events (id, merchant_id, mode, type, object_id, data)
-        SELECT :evt2, :merchant, 'test', 'charge.captured', :ch, '{"object":{"object":"charge","status":"captured","amount":2500}}'
+        SELECT v.id, :merchant, 'test', v.type, v.object_id, v.data
+        FROM unnest(ARRAY[:evt2]::text[], '{charge.captured}'::text[], ARRAY[:ch]::text[],
+                    ARRAY['{"object":{"object":"charge","status":"captured","amount":2500}}']::jsonb[]) AS v(id, type, object_id, data)
         WHERE EXISTS (SELECT 1 FROM moved)),
     delivered AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, status)
-        SELECT ('{}'::text[])[s.n], :evt2, s.endpoint, :merchant, 'test', 'pending'
-        FROM (SELECT e.id, row_number() OVER () FROM (SELECT e.id FROM webhook_endpoints e WHERE e.merchant_id = :merchant
-              AND e.mode = 'test' AND e.enabled AND ('charge.captured' = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) e)
-             AS s(endpoint, n)
+        SELECT ('{}'::text[])[row_number() OVER ()], v.id, e.id, :merchant, 'test', 'pending'
+        FROM unnest(ARRAY[:evt2]::text[], '{charge.captured}'::text[]) AS v(id, type) JOIN webhook_endpoints e ON
+             e.merchant_id = :merchant AND e.mode = 'test' AND e.enabled
+             AND (v.type = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))
         WHERE EXISTS (SELECT 1 FROM moved) RETURNING 1)
 SELECT (SELECT count(*) FROM moved), 1 / ((SELECT count(*) FROM entries) = 5 OR NOT EXISTS (SELECT 1 FROM moved))::int,
     (SELECT count(*) FROM (SELECT pg_notify('paygate_webhook_deliveries_due', '') FROM delivered LIMIT 1) AS woken);

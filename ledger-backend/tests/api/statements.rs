@@ -27,6 +27,15 @@ const HAND_OUTS_MAX: i64 = 4;
 /// transaction on the usual path fails here.
 const TRANSACTIONS: i64 = 0;
 
+/// Statements of a refund of a sale (sandbox, no webhook endpoints), counted as above: the replay guard's insert,
+/// the charge read with its account, the reservation (key, charge, refund, attempt, posting, two events) as one
+/// statement with its balance check at commit, and the processor's success as one more (2026-12-01). Before the
+/// reservation and the success became one statement each they were two transactions of 18 statements (counted
+/// from the code).
+const REFUND_STATEMENTS_MAX: i64 = 5;
+/// The read and the reservation share one hand-out; the success takes another.
+const REFUND_HAND_OUTS_MAX: i64 = 2;
+
 async fn create_and_capture(app: &TestApp, merchant: &str) {
     let token = app.vault.tokenize("4242424242424242", merchant, "test");
     let body = json!({ "amount": 2_500, "currency": "EUR", "source": token, "capture": false });
@@ -41,6 +50,13 @@ async fn create_and_capture(app: &TestApp, merchant: &str) {
 /// first pair made the merchant's ledger accounts.
 async fn charge_path_statements(app: &TestApp) -> Vec<(String, i64)> {
     let merchant = insert_merchant(&app.pool).await;
+    // The merchant's first postings create its ledger accounts: count an operation like every later one.
+    create_and_capture(app, &merchant).await;
+    statements_of(app, create_and_capture(app, &merchant)).await
+}
+
+/// The statements (normalized by `pg_stat_statements`, with their calls) `work` sent to this test's database.
+async fn statements_of(app: &TestApp, work: impl Future<Output = ()>) -> Vec<(String, i64)> {
     // One owner connection, held from here on, reads the counts: the owner's pool opens nothing meanwhile.
     let mut stats = app.pool.acquire().await.unwrap();
     let loaded: String =
@@ -51,15 +67,12 @@ async fn charge_path_statements(app: &TestApp) -> Vec<(String, i64)> {
          `. scripts/pg.sh && pg_stop pg-test`)"
     );
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
-    // The merchant's first postings create its ledger accounts: count an operation like every later one.
-    create_and_capture(app, &merchant).await;
     let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
     sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_stat_statements_reset(0, {this_database}, 0)")))
         .execute(&mut *stats)
         .await
         .unwrap();
-    create_and_capture(app, &merchant).await;
-
+    work.await;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT query, calls FROM pg_stat_statements
          WHERE dbid = {this_database} AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query"
@@ -72,26 +85,55 @@ async fn charge_path_statements(app: &TestApp) -> Vec<(String, i64)> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_create_and_its_capture_stay_within_their_statement_budget() {
-    let app = spawn_app().await;
-    let (mut statements, mut scopes, mut new_connections, mut begins) = (0, 0, 0, 0);
+/// Statements (besides BEGIN/COMMIT and the hand-outs' scoping), hand-outs, BEGINs, and the listing.
+fn counted(statements: Vec<(String, i64)>) -> (i64, i64, i64, String) {
+    let (mut counted, mut scopes, mut new_connections, mut begins) = (0, 0, 0, 0);
     let mut listing = String::new();
-    for (words, calls) in charge_path_statements(&app).await {
+    for (words, calls) in statements {
         listing.push_str(&format!("{calls:>3} {}\n", words.chars().take(140).collect::<String>()));
         match words.as_str() {
             w if w.starts_with("SELECT set_config('role', 'paygate_api'") => scopes += calls,
             w if w.starts_with("SET plan_cache_mode") => new_connections += calls,
             "BEGIN" => begins += calls,
             "COMMIT" | "ROLLBACK" => {}
-            _ => statements += calls,
+            _ => counted += calls,
         }
     }
     // A connection opened for a request is scoped when it opens and again when handed out.
-    let hand_outs = scopes - new_connections;
+    (counted, scopes - new_connections, begins, listing)
+}
+
+#[tokio::test]
+async fn a_create_and_its_capture_stay_within_their_statement_budget() {
+    let app = spawn_app().await;
+    let (statements, hand_outs, begins, listing) = counted(charge_path_statements(&app).await);
     assert!(statements <= STATEMENTS_MAX, "{statements} statements (budget {STATEMENTS_MAX}):\n{listing}");
     assert!(hand_outs <= HAND_OUTS_MAX, "{hand_outs} hand-outs (budget {HAND_OUTS_MAX}):\n{listing}");
     assert_eq!(begins, TRANSACTIONS, "transactions:\n{listing}");
+}
+
+#[tokio::test]
+async fn a_refund_stays_within_its_statement_budget() {
+    let app = spawn_app().await;
+    let merchant = insert_merchant(&app.pool).await;
+    // The merchant's first postings create its ledger accounts, then a sale to refund.
+    create_and_capture(&app, &merchant).await;
+    let token = app.vault.tokenize("4242424242424242", &merchant, "test");
+    let body = json!({ "amount": 2_500, "currency": "EUR", "source": token, "capture": true });
+    let (status, sale) = app.post_with_key(&merchant, "/v1/charges", &body, "sale").await;
+    assert_eq!((status, sale["status"].as_str()), (201, Some("captured")), "{sale}");
+    let refund = async {
+        let body = json!({ "charge": sale["id"], "amount": 1_000 });
+        let (status, refund) = app.post_with_key(&merchant, "/v1/refunds", &body, "refund").await;
+        assert_eq!((status, refund["status"].as_str()), (201, Some("succeeded")), "{refund}");
+    };
+    let (statements, hand_outs, begins, listing) = counted(statements_of(&app, refund).await);
+    assert!(
+        statements <= REFUND_STATEMENTS_MAX,
+        "{statements} statements (budget {REFUND_STATEMENTS_MAX}):\n{listing}"
+    );
+    assert!(hand_outs <= REFUND_HAND_OUTS_MAX, "{hand_outs} hand-outs (budget {REFUND_HAND_OUTS_MAX}):\n{listing}");
+    assert_eq!(begins, 0, "transactions:\n{listing}");
 }
 
 #[tokio::test]
