@@ -6,7 +6,7 @@ use paygate_ledger::config::Config;
 use paygate_ledger::domain::api_keys::Pepper;
 use paygate_ledger::ids::{new_id, unix_seconds_now};
 use paygate_ledger::{Server, db, startup};
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, Row};
 use std::net::SocketAddr;
 
 pub struct TestApp {
@@ -654,4 +654,37 @@ impl Rng {
     pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[(self.next() % items.len() as u64) as usize]
     }
+}
+
+/// What `work` answers, and the statements (normalized by `pg_stat_statements`, with their calls) it sent to this
+/// test's database.
+pub async fn statements_of<T>(app: &TestApp, work: impl Future<Output = T>) -> (T, Vec<(String, i64)>) {
+    // One owner connection, held from here on, reads the counts: the owner's pool opens nothing meanwhile.
+    let mut stats = app.pool.acquire().await.unwrap();
+    let loaded: String =
+        sqlx::query_scalar("SELECT current_setting('shared_preload_libraries')").fetch_one(&mut *stats).await.unwrap();
+    assert!(
+        loaded.contains("pg_stat_statements"),
+        "the test cluster must load pg_stat_statements (scripts/test.sh starts it so; stop an older one with \
+         `. scripts/pg.sh && pg_stop pg-test`)"
+    );
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
+    let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_stat_statements_reset(0, {this_database}, 0)")))
+        .execute(&mut *stats)
+        .await
+        .unwrap();
+    let answer = work.await;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT query, calls FROM pg_stat_statements
+         WHERE dbid = {this_database} AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query"
+    )))
+    .fetch_all(&mut *stats)
+    .await
+    .unwrap();
+    let statements = rows
+        .iter()
+        .map(|row| (row.get::<String, _>("query").split_whitespace().collect::<Vec<_>>().join(" "), row.get("calls")))
+        .collect();
+    (answer, statements)
 }

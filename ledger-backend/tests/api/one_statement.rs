@@ -2,7 +2,7 @@
 //! only on the charge as it was read, and hands the cases it does not take to the locked transaction, which
 //! then does all of it.
 
-use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, audit_is_clean, insert_merchant, spawn_app, statements_of};
 use paygate_core::Amount;
 use paygate_core::ledger::LedgerEvent;
 use paygate_ledger::domain::charges::change::{self, AttemptClose, Change, DELIVERY_IDS, Step};
@@ -137,24 +137,10 @@ async fn endpoint(app: &TestApp, merchant: &str, n: usize) {
     assert_eq!(response.status(), 201);
 }
 
-/// What `work` answers, and the BEGINs it sent to the database (pg_stat_statements, which the test cluster loads:
-/// a change in one statement sends none).
+/// What `work` answers, and the BEGINs it sent to the database (a change in one statement sends none).
 async fn with_begins<T>(app: &TestApp, work: impl Future<Output = T>) -> (T, i64) {
-    let mut stats = app.pool.acquire().await.unwrap();
-    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
-    let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_stat_statements_reset(0, {this_database}, 0)")))
-        .execute(&mut *stats)
-        .await
-        .unwrap();
-    let answer = work.await;
-    let begins: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT sum(calls)::bigint FROM pg_stat_statements WHERE dbid = {this_database} AND query = 'BEGIN'"
-    )))
-    .fetch_one(&mut *stats)
-    .await
-    .unwrap();
-    (answer, begins.unwrap_or(0))
+    let (answer, statements) = statements_of(app, work).await;
+    (answer, statements.iter().filter(|(words, _)| words == "BEGIN").map(|(_, calls)| calls).sum())
 }
 
 /// The endpoints a new charge's `charge.authorized` event is delivered to, and the BEGINs its create sent.

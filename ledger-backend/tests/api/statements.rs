@@ -1,12 +1,11 @@
 //! How much SQL the charge path sends, counted (never timed) by `pg_stat_statements`, which the test cluster
 //! loads (`scripts/test.sh`). A change that adds a statement, a transaction or a connection hand-out to a
-//! create or a capture fails here until its budget below is raised on purpose, with the benchmark's word
+//! create, a capture or a refund fails here until its budget below is raised on purpose, with the benchmark's word
 //! that it was worth it (BENCHMARKS.md, `make bench WHAT=statements`).
 
-use crate::helpers::{TestApp, insert_merchant, spawn_app};
+use crate::helpers::{TestApp, insert_merchant, spawn_app, statements_of};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 /// Statements of one create (`capture: false`, sandbox, no webhook endpoints) and its capture, besides
 /// BEGIN/COMMIT and the statement that scopes each connection hand-out; the balance check each posting runs at
@@ -52,37 +51,7 @@ async fn charge_path_statements(app: &TestApp) -> Vec<(String, i64)> {
     let merchant = insert_merchant(&app.pool).await;
     // The merchant's first postings create its ledger accounts: count an operation like every later one.
     create_and_capture(app, &merchant).await;
-    statements_of(app, create_and_capture(app, &merchant)).await
-}
-
-/// The statements (normalized by `pg_stat_statements`, with their calls) `work` sent to this test's database.
-async fn statements_of(app: &TestApp, work: impl Future<Output = ()>) -> Vec<(String, i64)> {
-    // One owner connection, held from here on, reads the counts: the owner's pool opens nothing meanwhile.
-    let mut stats = app.pool.acquire().await.unwrap();
-    let loaded: String =
-        sqlx::query_scalar("SELECT current_setting('shared_preload_libraries')").fetch_one(&mut *stats).await.unwrap();
-    assert!(
-        loaded.contains("pg_stat_statements"),
-        "the test cluster must load pg_stat_statements (scripts/test.sh starts it so; stop an older one with \
-         `. scripts/pg.sh && pg_stop pg-test`)"
-    );
-    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&mut *stats).await.unwrap();
-    let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_stat_statements_reset(0, {this_database}, 0)")))
-        .execute(&mut *stats)
-        .await
-        .unwrap();
-    work.await;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT query, calls FROM pg_stat_statements
-         WHERE dbid = {this_database} AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query"
-    )))
-    .fetch_all(&mut *stats)
-    .await
-    .unwrap();
-    rows.iter()
-        .map(|row| (row.get::<String, _>("query").split_whitespace().collect::<Vec<_>>().join(" "), row.get("calls")))
-        .collect()
+    statements_of(app, create_and_capture(app, &merchant)).await.1
 }
 
 /// Statements (besides BEGIN/COMMIT and the hand-outs' scoping), hand-outs, BEGINs, and the listing.
@@ -127,7 +96,7 @@ async fn a_refund_stays_within_its_statement_budget() {
         let (status, refund) = app.post_with_key(&merchant, "/v1/refunds", &body, "refund").await;
         assert_eq!((status, refund["status"].as_str()), (201, Some("succeeded")), "{refund}");
     };
-    let (statements, hand_outs, begins, listing) = counted(statements_of(&app, refund).await);
+    let (statements, hand_outs, begins, listing) = counted(statements_of(&app, refund).await.1);
     assert!(
         statements <= REFUND_STATEMENTS_MAX,
         "{statements} statements (budget {REFUND_STATEMENTS_MAX}):\n{listing}"
