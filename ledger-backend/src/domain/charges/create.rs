@@ -224,8 +224,9 @@ struct Recording<'a> {
 
 impl Recording<'_> {
     /// All of it in one statement, which is its own transaction: one round trip, all or nothing, committed when
-    /// it answers. The charge as recorded, with its price; `None`, with nothing written, when an earlier request holds the key (a
-    /// concurrent one with the same key waits on its record, then finds it).
+    /// it answers. The charge as recorded, with its price when a sale's capture needs it; `None`, with nothing
+    /// written, when an earlier request holds the key (a concurrent one with the same key waits on its record,
+    /// then finds it).
     async fn write(&self, conn: &mut PgConnection) -> Result<Option<ChargeWithPricing>, sqlx::Error> {
         let Recording { ctx, new, charge_id, planned, mada, method, reference } = self;
         let first = &planned[0];
@@ -252,7 +253,8 @@ impl Recording<'_> {
                  SELECT $25, merchant_id, mode, $26, 'charge.create', 'charge', id, $27, $28 FROM charge)
              SELECT {CHARGE_COLUMNS}, {} AS pricing FROM charge AS charges",
             idempotency::claim_sql(1, "true"),
-            pricing::CHARGE_PRICING
+            // Only a sale is captured in its approval; an authorization's capture reads the price with its claim.
+            if new.capture { pricing::CHARGE_PRICING } else { "NULL::bigint[]" }
         );
         sqlx::query_as(sqlx::AssertSqlSafe(statement))
             .bind(ctx.scope.merchant_id)
@@ -592,28 +594,18 @@ async fn approve_in_one_statement(
         authorized.card_exp_year = Some(card.exp_year);
         authorized.card_fingerprint = Some(card.fingerprint.clone());
     }
-    let mut steps = Vec::with_capacity(2);
+    let posting = LedgerEvent::Authorized { amount };
+    let mut steps = vec![Step { after: authorized, posting, event_type: "charge.authorized" }];
     if *captured {
         // Each step announced on its own, as the transaction does: `charge.authorized` says authorized.
         let (captured_status, captured_amounts) = transition(status, amounts, ChargeAction::Capture { amount })?;
         let fee = pricing::from_stored(pricing.as_deref())?.fee(amount);
-        let mut captured = authorized.clone();
-        captured.status = captured_status.as_str().to_owned();
-        captured.amount_captured = captured_amounts.captured.minor();
-        captured.authorization_expires = None;
-        steps.push(Step {
-            after: authorized,
-            posting: LedgerEvent::Authorized { amount },
-            event_type: "charge.authorized",
-        });
+        let mut after = steps[0].after.clone();
+        after.status = captured_status.as_str().to_owned();
+        after.amount_captured = captured_amounts.captured.minor();
+        after.authorization_expires = None;
         let posting = LedgerEvent::Captured { authorized: amount, captured: amount, fee };
-        steps.push(Step { after: captured, posting, event_type: "charge.captured" });
-    } else {
-        steps.push(Step {
-            after: authorized,
-            posting: LedgerEvent::Authorized { amount },
-            event_type: "charge.authorized",
-        });
+        steps.push(Step { after, posting, event_type: "charge.captured" });
     }
     let change = Change {
         scope,

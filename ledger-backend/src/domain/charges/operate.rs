@@ -13,7 +13,7 @@ use crate::domain::tenancy::Scope;
 use crate::ids::new_id;
 use crate::processors::{Authorization, Connector, Flow, OperationOutcome, Processors};
 use paygate_core::Amount;
-use paygate_core::charge::{ChargeAction, ChargeStatus, transition};
+use paygate_core::charge::{ChargeAction, ChargeAmounts, ChargeStatus, transition};
 use paygate_core::id::{AttemptKind, ChargeId};
 use paygate_core::ledger::LedgerEvent;
 use sqlx::PgPool;
@@ -96,8 +96,8 @@ pub async fn operate(
     };
     if let OperationOutcome::Succeeded { .. } = outcome {
         // Decided on the charge as claimed: one statement, unless something changed it meanwhile.
-        let (event, event_type) = booked(*action, charge, pricing.as_deref())?;
         let (status, amounts) = transition(charge.status()?, charge.amounts()?, *action)?;
+        let (event, event_type) = booked(*action, amounts, pricing.as_deref())?;
         let mut after = charge.clone();
         after.status = status.as_str().to_owned();
         after.amount_captured = amounts.captured.minor();
@@ -117,13 +117,12 @@ pub async fn operate(
     apply(pool, scope, charge_id, operation, *action, &attempt_id, outcome).await
 }
 
-/// The ledger event and the webhook event of an operation that succeeded on `charge` (as it was before it).
+/// The ledger event and the webhook event of an operation that succeeded, leaving the charge's `amounts`.
 fn booked(
     action: ChargeAction,
-    charge: &ChargeRecord,
+    amounts: ChargeAmounts,
     pricing: Option<&[i64]>,
 ) -> Result<(LedgerEvent, &'static str), ChargeError> {
-    let (_, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
     Ok(match action {
         ChargeAction::Capture { amount } => {
             let fee = pricing::from_stored(pricing)?.fee(amount);
@@ -290,7 +289,7 @@ pub async fn apply(
             let (status, amounts) = transition(charge.status()?, charge.amounts()?, action)?;
             let currency = charge.currency()?;
             let subject = Subject { charge_id: Some(charge_id), refund_id: None };
-            let (event, event_type) = booked(action, &charge, pricing.as_deref())?;
+            let (event, event_type) = booked(action, amounts, pricing.as_deref())?;
             journal::post(&mut tx, scope, currency, event, subject).await?;
             // The attempt's outcome rides on the charge's update.
             let update = format!(
