@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ceiling for the HTTP charges benchmark: ledger-backend/benches/charge_path.sql (the SQL of one
 # create + capture) under pgbench on a migrated database, for 1,000 merchants and for one hot merchant;
-# then the lean reference (ledger-backend/benches/lean_charge.sql) the same way, side by side.
+# then the lean reference (ledger-backend/benches/lean_charge.sql) the same way, side by side, and the lean reference
+# in the four commits a processor between us and the money requires (lean_charge_four_commits.sql).
 #
 # `pgbench_charges.sh breakdown` instead splits that ceiling into its costs, in one run, for 1,000 merchants:
 # the path as sent (and an earlier version of it, PGBENCH_BEFORE); the same statements one call per database
@@ -60,7 +61,7 @@ CREATE SCHEMA lean;
 CREATE TABLE lean.accounts (id bigserial PRIMARY KEY, merchant int NOT NULL, kind text NOT NULL, UNIQUE (merchant, kind));
 CREATE TABLE lean.idempotency (merchant int NOT NULL, key text NOT NULL, charge_id bigint, PRIMARY KEY (merchant, key));
 CREATE TABLE lean.charges (id bigserial PRIMARY KEY, merchant int NOT NULL, amount bigint NOT NULL CHECK (amount > 0),
-    currency text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+    currency text NOT NULL, status text NOT NULL, pending_operation text, created_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE lean.entries (charge_id bigint NOT NULL REFERENCES lean.charges, line smallint NOT NULL,
     account_id bigint NOT NULL REFERENCES lean.accounts, amount bigint NOT NULL, PRIMARY KEY (charge_id, line));
 CREATE TABLE lean.outbox (id bigserial PRIMARY KEY, merchant int NOT NULL, type text NOT NULL, payload jsonb NOT NULL,
@@ -89,6 +90,54 @@ BEGIN
     INSERT INTO lean.outbox (merchant, type, payload)
         VALUES (p_merchant, 'charge.captured', jsonb_build_object('id', charge, 'amount', p_amount));
     RETURN charge;
+END;
+$$;
+-- The same charge in the four durable steps a processor between us and the money requires
+-- (lean_charge_four_commits.sql): recorded before the authorization is asked, its outcome, the capture's claim
+-- before the capture is asked, its outcome. Still no tenancy, audit, attempts, fee or hold postings.
+CREATE FUNCTION lean.recorded(p_merchant int, p_key text, p_amount bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    charge bigint;
+BEGIN
+    INSERT INTO lean.idempotency (merchant, key) VALUES (p_merchant, p_key) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT charge_id INTO charge FROM lean.idempotency WHERE merchant = p_merchant AND key = p_key;
+        RETURN charge;
+    END IF;
+    INSERT INTO lean.charges (merchant, amount, currency, status) VALUES (p_merchant, p_amount, 'EUR', 'pending')
+        RETURNING id INTO charge;
+    UPDATE lean.idempotency SET charge_id = charge WHERE merchant = p_merchant AND key = p_key;
+    RETURN charge;
+END;
+$$;
+CREATE FUNCTION lean.authorized(p_charge bigint) RETURNS void LANGUAGE sql AS $$
+    WITH moved AS (UPDATE lean.charges SET status = 'authorized' WHERE id = p_charge AND status = 'pending'
+                   RETURNING merchant, amount)
+    INSERT INTO lean.outbox (merchant, type, payload)
+        SELECT merchant, 'charge.authorized', jsonb_build_object('id', p_charge, 'amount', amount) FROM moved;
+$$;
+CREATE FUNCTION lean.claimed(p_charge bigint) RETURNS void LANGUAGE sql AS $$
+    UPDATE lean.charges SET pending_operation = 'capture'
+        WHERE id = p_charge AND status = 'authorized' AND pending_operation IS NULL;
+$$;
+CREATE FUNCTION lean.captured(p_merchant int, p_charge bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    captured bigint;
+    receivable bigint;
+    payable bigint;
+BEGIN
+    UPDATE lean.charges SET status = 'captured', pending_operation = NULL
+        WHERE id = p_charge AND pending_operation = 'capture' RETURNING amount INTO captured;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT max(id) FILTER (WHERE kind = 'receivable'), max(id) FILTER (WHERE kind = 'payable')
+        INTO receivable, payable
+        FROM (SELECT id, kind FROM lean.accounts WHERE merchant = p_merchant FOR KEY SHARE) AS locked;
+    INSERT INTO lean.entries (charge_id, line, account_id, amount)
+        VALUES (p_charge, 0, receivable, captured), (p_charge, 1, payable, -captured);
+    INSERT INTO lean.outbox (merchant, type, payload)
+        VALUES (p_merchant, 'charge.captured', jsonb_build_object('id', p_charge, 'amount', captured));
 END;
 $$;
 SQL
@@ -120,7 +169,7 @@ if [ "$mode" = breakdown ]; then
   ddl() { psql -qAtX "$db" -c "$1" | psql -qX "$db" -v ON_ERROR_STOP=1 >/dev/null; }
   echo "| what (1,000 merchants, $clients clients, ${seconds} s each) | ops/s | latency avg |"
   echo "|---|---:|---:|"
-  echo "| the path as the backend sends it (charge_path.sql: 13 statements, 15 round trips) | $(ops charge_path 1000) |"
+  echo "| the path as the backend sends it (charge_path.sql: 10 statements, 12 round trips) | $(ops charge_path 1000) |"
   # An earlier version of the path, side by side in the same run: PGBENCH_BEFORE=<its charge_path.sql>, e.g.
   # `git show <commit>:ledger-backend/benches/charge_path.sql > /tmp/before.sql`.
   if [ -n "${PGBENCH_BEFORE:-}" ]; then
@@ -150,13 +199,18 @@ if [ "$mode" = breakdown ]; then
          AND c.relname <> p.relname || to_char(now(), '_YYYY_MM')"
   echo "| … and with only this month's partition and the default one | $(ops charge_path_one_call 1000) |"
   echo "| the lean reference (lean_charge.sql: one call, one transaction) | $(ops lean_charge 1000) |"
+  echo "| the lean reference in four commits (lean_charge_four_commits.sql: as a processor between us and the money requires) | $(ops lean_charge_four_commits 1000) |"
 else
   echo "| script | scenario | ops/s | latency avg | clients |"
   echo "|---|---|---:|---:|---:|"
-  for script in charge_path lean_charge; do
+  for script in charge_path lean_charge lean_charge_four_commits; do
     for merchants in 1000 1; do
       label=$([ "$merchants" = 1 ] && echo "one hot merchant" || echo "1,000 merchants")
-      what=$([ "$script" = lean_charge ] && echo "lean reference (one call)" || echo "our path's SQL (as paygate_api)")
+      case $script in
+        lean_charge) what="lean reference (one call)" ;;
+        lean_charge_four_commits) what="lean reference in four commits" ;;
+        *) what="our path's SQL (as paygate_api)" ;;
+      esac
       echo "| $what | $label | $(ops "$script" "$merchants") | $clients |"
     done
   done

@@ -1,5 +1,5 @@
 -- pgbench script: the SQL of one create (`capture: false`, sandbox) + capture, statement for statement as
--- the backend sends it (tests/api/statements.rs counts the same 13 statements and 4 hand-outs; compare the
+-- the backend sends it (tests/api/statements.rs counts the same 10 statements and 4 hand-outs; compare the
 -- listing it prints with `BENCH_STATEMENTS=90 make bench WHAT=statements`): the
 -- same connection hand-outs (each scoped by one `set_config`, as `paygate_api` under row-level security),
 -- the same four durable transactions (each one statement), without HTTP, processors or Rust. Its rate is the ceiling the HTTP
@@ -15,17 +15,19 @@ SELECT bench_id('ch') AS ch, bench_id('att') AS att1, bench_id('att') AS att2, b
 -- POST /v1/charges. The signed request is recorded once (http::edge_auth), on an unscoped connection whose
 -- hand-out sends nothing (db::unscoped).
 INSERT INTO seen_requests (digest) VALUES (:seen1) ON CONFLICT DO NOTHING;
--- Routing's table, the merchant's country, the accounts and the chosen one's credentials, then on the same
--- connection (one hand-out):
+-- Routing's inputs in one read (routing::inputs: its table, the merchant's country, the accounts with their sealed
+-- credentials), then on the same connection (one hand-out):
 SELECT set_config('role', 'paygate_api', false), set_config('paygate.merchant_id', :merchant, false), set_config('paygate.mode', 'test', false);
-SELECT body FROM routing_tables WHERE merchant_id = :merchant AND mode = 'test';
-SELECT country FROM merchants WHERE id = :merchant;
-SELECT id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
+SELECT (SELECT body FROM routing_tables WHERE merchant_id = :merchant AND mode = 'test') AS routing,
+    (SELECT country FROM merchants WHERE id = :merchant) AS country,
+    id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
     extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
-    (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
-     FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
+    (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint,
+        'last_pulled_at', floor(extract(epoch FROM p.last_pulled_at))::bigint,
+        'next_pull_at', floor(extract(epoch FROM p.due_at))::bigint, 'failures', p.failures, 'last_error', p.last_error)
+     FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull,
+    credentials_sealed
     FROM processor_accounts WHERE merchant_id = :merchant AND mode = 'test' ORDER BY id;
-SELECT connector, credentials_sealed FROM processor_accounts WHERE id = :sandbox AND merchant_id = :merchant AND mode = 'test';
 
 -- 1. The idempotency record, the pending charge, its attempt and audit row, in one statement (its own
 --    transaction, committed before the processor); the charge comes back (with its price

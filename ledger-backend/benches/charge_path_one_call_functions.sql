@@ -1,6 +1,6 @@
--- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 13 statements of
+-- The breakdown of the pgbench ceiling (scripts/pgbench_charges.sh breakdown): the 10 statements of
 -- charge_path.sql, one PL/pgSQL call per database transaction and per hand-out outside one, so that a run of
--- charge_path_one_call.sql costs 7 round trips per create + capture instead of 15. It measures the most
+-- charge_path_one_call.sql costs 7 round trips per create + capture instead of 12. It measures the most
 -- that "one round trip per transaction" could gain. The statements are charge_path.sql's, written out again
 -- (a pgbench script cannot define functions of its own); a SELECT whose rows the backend reads becomes PERFORM
 -- or SELECT … INTO. Each call sets the scope for its transaction, as the backend's hand-out does.
@@ -16,21 +16,19 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION one_call_routing(m text, sandbox text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    routing jsonb;
-    merchant_country text;
+CREATE FUNCTION one_call_routing(m text, sandbox text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM one_call_scope(m);
-    SELECT body INTO routing FROM routing_tables WHERE merchant_id = m AND mode = 'test';
-    SELECT country INTO merchant_country FROM merchants WHERE id = m;
-    PERFORM id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
+    PERFORM (SELECT body FROM routing_tables WHERE merchant_id = m AND mode = 'test') AS routing,
+        (SELECT country FROM merchants WHERE id = m) AS country,
+        id, merchant_id, mode, connector, display_name, credentials_hint, settings, enabled, problem,
         extract(epoch FROM problem_at)::bigint AS problem_at, extract(epoch FROM created_at)::bigint AS created,
-        (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint, 'failures', p.failures)
-         FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull
+        (SELECT jsonb_build_object('pulled_until', floor(extract(epoch FROM p.pulled_until))::bigint,
+            'last_pulled_at', floor(extract(epoch FROM p.last_pulled_at))::bigint,
+            'next_pull_at', floor(extract(epoch FROM p.due_at))::bigint, 'failures', p.failures, 'last_error', p.last_error)
+         FROM settlement_pulls p WHERE p.processor_account_id = processor_accounts.id) AS settlement_pull,
+        credentials_sealed
         FROM processor_accounts WHERE merchant_id = m AND mode = 'test' ORDER BY id;
-    PERFORM connector, credentials_sealed FROM processor_accounts WHERE id = sandbox AND merchant_id = m AND mode = 'test';
-    RETURN merchant_country;
 END;
 $$;
 

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 /// statement, and its outcome reads the price with the charge and closes the attempt with the status; 20 since
 /// the create records its key, charge, attempts and audit row in one statement; 19 since the approval closes its
 /// attempt with the charge's update; 13 since the approval and the capture's outcome are one statement each
-/// (`charges::change`) (the listing in a failure shows which).
-const STATEMENTS_MAX: i64 = 13;
+/// (`charges::change`); 10 since routing's inputs (table, country, accounts with their sealed credentials) are
+/// one read (the listing in a failure shows which).
+const STATEMENTS_MAX: i64 = 10;
 /// Connections handed out from the pool, each scoped by one `set_config` statement. 7 until the create's routing
 /// reads and its first transaction shared one connection; 5 since the replay guard's insert takes an unscoped
 /// connection (`db::unscoped`), which needs no statement when it is handed out.

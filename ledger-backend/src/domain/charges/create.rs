@@ -8,7 +8,6 @@ use super::record::{CHARGE_COLUMNS, ChargeRecord, ChargeWithPricing};
 use super::{AUTHENTICATION_TTL_MINUTES, AUTHORIZATION_TTL_DAYS, ChargeError, MadaRule};
 use crate::domain::idempotency::{self, KeyUse};
 use crate::domain::journal::{self, AuditEntry, Subject};
-use crate::domain::merchants;
 use crate::domain::pricing;
 use crate::domain::processors::{accounts, routing};
 use crate::domain::tenancy::Scope;
@@ -83,11 +82,11 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
         }
         None => PaymentMethod::Card,
     };
-    // One connection, taken after the vault answered (none is held while it is asked), reads routing's table,
-    // the merchant's country and the accounts, then records the charge: one hand-out.
+    // One connection, taken after the vault answered (none is held while it is asked), reads what routing
+    // decides from (its table, the merchant's country, the accounts and their sealed credentials: one
+    // statement), then records the charge: one hand-out, two round trips.
     let mut conn = ctx.pool.acquire().await?;
-    let table = routing::get(&mut conn, ctx.scope).await?;
-    let country = merchants::country(&mut conn, ctx.scope.merchant_id).await?;
+    let routing::Inputs { table, country, accounts } = routing::inputs(&mut conn, ctx.scope).await?;
     let mada = is_domestic_mada(country.as_deref(), card.as_ref().map_or(&[], |c| c.brands.as_slice()));
     if mada && !new.capture {
         // Refused before anything is recorded or the token spent.
@@ -102,7 +101,7 @@ pub async fn create(ctx: &CreateContext<'_>, new: &NewCharge) -> Result<(ChargeR
     };
     // Routing decides before the charge is recorded, so the account is on the charge (and its attempts) before
     // any processor sees the request.
-    let planned = match plan(&mut conn, ctx, mada, table, &payment, attempt_id).await {
+    let planned = match plan(ctx, mada, table, &accounts, &payment, attempt_id) {
         Ok(planned) => planned,
         Err(error) => {
             drop(conn);
@@ -171,19 +170,16 @@ struct Planned {
 
 /// The accounts routing offers for `payment` (Mada's own when it is a domestic Mada card), those whose connector
 /// can send it, at most `FAILOVER_ACCOUNTS_MAX`, each with its connector; never empty.
-async fn plan(
-    conn: &mut PgConnection,
+fn plan(
     ctx: &CreateContext<'_>,
     mada: bool,
     table: Option<RoutingTable>,
+    candidates: &[routing::Account],
     payment: &Payment<'_>,
     first_attempt_id: String,
 ) -> Result<Vec<Planned>, ChargeError> {
-    let choices = if mada {
-        routing::mada_accounts(&mut *conn, ctx.scope).await?
-    } else {
-        routing::decide(&mut *conn, ctx.scope, table, payment).await?
-    };
+    let choices =
+        if mada { routing::mada_accounts(candidates) } else { routing::decide(ctx.scope, table, candidates, payment) };
     // Only accounts whose connector can send this kind of payment (an Apple Pay device card is a network token).
     let choices: Vec<_> = choices
         .into_iter()
@@ -197,7 +193,9 @@ async fn plan(
     let mut first_attempt_id = Some(first_attempt_id);
     for choice in choices {
         let account_id = choice.account.id;
-        let connector = accounts::connector(&mut *conn, &ctx.processors.secrets_keys, ctx.scope, account_id).await?;
+        let sealed = candidates.iter().find(|a| a.record.id == account_id).and_then(|a| a.credentials_sealed.clone());
+        let keys = &ctx.processors.secrets_keys;
+        let connector = accounts::open_connector(keys, ctx.scope, account_id, choice.account.connector.0, sealed)?;
         planned.push(Planned {
             attempt_id: first_attempt_id.take().unwrap_or_else(|| new_id::<AttemptKind>().to_string()),
             account_id,

@@ -494,6 +494,17 @@ pub fn connector_from(
     sealed: Option<Value>,
 ) -> Result<Connector, AccountError> {
     let kind = ConnectorName::try_from(name).map_err(AccountError::Sealing)?.0;
+    open_connector(keys, scope, id, kind, sealed)
+}
+
+/// The connector of account `id`, of kind `kind`, its sealed credentials (read by the caller) opened.
+pub fn open_connector(
+    keys: &DataKeys,
+    scope: Scope,
+    id: ProcessorAccountId,
+    kind: ConnectorKind,
+    sealed: Option<Value>,
+) -> Result<Connector, AccountError> {
     let credentials = sealed.map(|s| open(keys, s, id, scope)).transpose()?;
     Connector::new(id, kind, credentials, scope.mode).map_err(AccountError::Sealing)
 }
