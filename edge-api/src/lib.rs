@@ -21,6 +21,7 @@ mod problem;
 mod processor_events;
 mod rate_limit;
 mod request_id;
+mod timing;
 mod vault;
 mod webcrypto;
 
@@ -32,6 +33,7 @@ use paygate_core::{ErrorCode, Mode, internal};
 use problem::Refusal;
 use rate_limit::Limit;
 use serde_json::json;
+use timing::Timings;
 use worker::{Context, Env, Headers, Method, Request, Response, Result, event};
 
 const KEY_LIMIT_DEFAULT: Limit = Limit { capacity: 100, per_seconds: 1 };
@@ -41,13 +43,17 @@ const TOKENS_PER_CARD_DEFAULT: Limit = Limit { capacity: 5, per_seconds: 60 };
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let request_id = request_id::new();
+    let timings = Timings::start();
     let path = req.path();
-    let mut response = match route(&mut req, &env, &ctx, &request_id).await {
+    let mut response = match route(&mut req, &env, &ctx, &request_id, &timings).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(&request_id),
     };
     let headers = response.headers_mut();
     headers.set(paygate_core::signature::edge::HEADER_REQUEST_ID, &request_id)?;
+    if timing::enabled(&env) {
+        headers.set("server-timing", &timings.header())?;
+    }
     if edge_routes::resolve(&path).is_some_and(EdgeRoute::is_browser_api) {
         cors(headers)?;
     }
@@ -71,6 +77,7 @@ async fn route(
     env: &Env,
     ctx: &Context,
     request_id: &str,
+    timings: &Timings,
 ) -> std::result::Result<Response, Refusal> {
     let path = req.path();
     let method = req.method();
@@ -79,7 +86,7 @@ async fn route(
     let Some(route) = edge_routes::resolve(&path) else {
         let forwarded = (path == "/v1" || path.starts_with("/v1/")) && !path.starts_with(internal::INTERNAL_V1_PREFIX);
         return match forwarded {
-            true => proxy(req, env, ctx, request_id).await,
+            true => proxy(req, env, ctx, request_id, timings).await,
             false => Err(ErrorCode::RouteNotFound.into()),
         };
     };
@@ -233,13 +240,18 @@ async fn proxy(
     env: &Env,
     ctx: &Context,
     request_id: &str,
+    timings: &Timings,
 ) -> std::result::Result<Response, Refusal> {
-    let (caller, limit) = auth::authenticate_overlapping(req, env, request_id, Needs::Secret, per_key(env)).await?;
+    let authenticated = auth::authenticate_overlapping(req, env, request_id, Needs::Secret, per_key(env));
+    let (caller, limit) = timings.hop("key", authenticated).await?;
     // The key's rate limit and the idempotency record are two object calls: made together, the request waits
     // for the slower, not for both. Nothing goes on to the backend before the limit allows it.
     let (limited, prepared) = match limit {
-        Some(limit) => futures_util::future::join(limit.enforce(env), prepare(req, env, &caller)).await,
-        None => (Ok(()), prepare(req, env, &caller).await),
+        Some(limit) => {
+            let limited = timings.hop("limit", limit.enforce(env));
+            futures_util::future::join(limited, prepare(req, env, &caller, timings)).await
+        }
+        None => (Ok(()), prepare(req, env, &caller, timings).await),
     };
     if let Err(refusal) = limited {
         if let Ok(Next::Forward(Prepared { slot: Some(slot), .. })) = prepared {
@@ -257,21 +269,23 @@ async fn proxy(
     let on_behalf =
         OnBehalf { merchant_id: &caller.merchant_id, mode: caller.mode.as_str(), request_id, key_id: &caller.key_id };
     let Some(slot) = slot else {
-        let answer = backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await?;
+        let answer =
+            timings.hop("backend", backend::call(env, method, &path_and_query, &body, on_behalf, &extra)).await?;
         return relay(answer.status, &answer.content_type, answer.body, false);
     };
     let ttl = env.var("IDEMPOTENCY_TTL_SECONDS").ok().and_then(|v| v.to_string().parse().ok());
     let ttl = ttl.unwrap_or(idempotency::TTL_SECONDS_DEFAULT);
-    let answer = match backend::call(env, method, &path_and_query, &body, on_behalf, &extra).await {
-        Ok(answer) => answer,
-        Err(refusal) => {
-            // The outcome is unknown: store nothing, so a retry reaches the backend (which deduplicates).
-            ctx.wait_until(async move {
-                let _ = slot.abort().await;
-            });
-            return Err(refusal);
-        }
-    };
+    let answer =
+        match timings.hop("backend", backend::call(env, method, &path_and_query, &body, on_behalf, &extra)).await {
+            Ok(answer) => answer,
+            Err(refusal) => {
+                // The outcome is unknown: store nothing, so a retry reaches the backend (which deduplicates).
+                ctx.wait_until(async move {
+                    let _ = slot.abort().await;
+                });
+                return Err(refusal);
+            }
+        };
     // Which answers are kept is core's rule: outcomes yes (declines included); refusals before execution
     // (validation...) and 5xx no, so a corrected request may reuse the key. A kept answer is recorded after
     // it is on its way (a retry racing the write sees "in flight", 409, and retries); a key that keeps
@@ -313,7 +327,12 @@ struct Prepared {
     slot: Option<Slot>,
 }
 
-async fn prepare(req: &mut Request, env: &Env, caller: &Caller) -> std::result::Result<Next, Refusal> {
+async fn prepare(
+    req: &mut Request,
+    env: &Env,
+    caller: &Caller,
+    timings: &Timings,
+) -> std::result::Result<Next, Refusal> {
     let method = req.method();
     let url = req.url().map_err(internal)?;
     let path = url.path().to_owned();
@@ -337,7 +356,7 @@ async fn prepare(req: &mut Request, env: &Env, caller: &Caller) -> std::result::
     let fingerprint = paygate_core::idempotency::fingerprint(method.as_ref(), &path_and_query, &body);
     let slot =
         Slot::new(env, &caller.merchant_id, caller.mode.as_str(), key.as_str(), fingerprint).map_err(internal)?;
-    match slot.begin().await.map_err(internal)? {
+    match timings.hop("idempotency", slot.begin()).await.map_err(internal)? {
         Begin::Proceed => Ok(Next::Forward(Prepared { method, path_and_query, body, extra, slot: Some(slot) })),
         Begin::InFlight => Err(ErrorCode::IdempotencyInFlight.into()),
         Begin::Mismatch => Err(ErrorCode::IdempotencyKeyReused.into()),

@@ -200,3 +200,58 @@ test('a request refused by the key limit reaches no backend and leaves its Idemp
   t.assert.equal(retried.status, 201, await retried.text());
   t.assert.deepEqual(charges, ['first', 'second', 'third']);
 });
+
+test('the edge reports its hops in Server-Timing only when the operator turns it on', async (t) => {
+  const key = `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`;
+  const backend = await startHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(req.url === '/v1/internal/api_keys/lookup' ? 200 : 201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.url === '/v1/internal/api_keys/lookup'
+        ? { key_id: 'key_00000000000000000000000000', merchant_id: 'acct_00000000000000000000000000', mode: 'test', kind: 'secret' }
+        : { id: 'ch_00000000000000000000000001', object: 'charge' }));
+    });
+  });
+  t.after(() => backend.close());
+  const charge = (edge, idempotencyKey) => edge.fetch('/v1/charges', {
+    method: 'POST',
+    body: JSON.stringify({ amount: 100, currency: 'EUR', source: 'tok_00000000000000000000000000' }),
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+  });
+  // `name;dur=ms, …` as a map, every duration a whole number of milliseconds.
+  const hops = (response) => new Map((response.headers.get('server-timing') ?? '').split(', ').filter(Boolean).map((entry) => {
+    const [name, dur] = entry.split(';dur=');
+    t.assert.match(dur, /^\d+$/, entry);
+    return [name, Number(dur)];
+  }));
+
+  const timed = await startEdge({ backendUrl: backend.url, vars: { SERVER_TIMING: 'on' } });
+  t.after(() => timed.dispose());
+  // The first request looks the key up (with its rate limit beside it); the second finds it cached and takes
+  // from the limit on its own; a replay never reaches the backend.
+  const first = await charge(timed, 'first');
+  t.assert.equal(first.status, 201);
+  await first.arrayBuffer();
+  t.assert.deepEqual([...hops(first).keys()], ['key', 'idempotency', 'backend', 'edge']);
+  const second = await charge(timed, 'second');
+  await second.arrayBuffer();
+  t.assert.deepEqual([...hops(second).keys()].sort(), ['backend', 'edge', 'idempotency', 'key', 'limit']);
+  const total = hops(second).get('edge');
+  t.assert.ok(hops(second).get('backend') <= total, 'a hop is part of the whole');
+  let replay;
+  for (let i = 0; i < 20; i++) {
+    replay = await charge(timed, 'second');
+    await replay.arrayBuffer();
+    if (replay.status !== 409) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  t.assert.equal(hops(replay).has('backend'), false, 'a replay is the edge alone');
+
+  const quiet = await startEdge({ backendUrl: backend.url });
+  t.after(() => quiet.dispose());
+  const untimed = await charge(quiet, 'third');
+  t.assert.equal(untimed.status, 201);
+  await untimed.arrayBuffer();
+  t.assert.equal(untimed.headers.get('server-timing'), null);
+});
