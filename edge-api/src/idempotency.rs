@@ -1,15 +1,23 @@
-//! Idempotency at the edge (draft-ietf-httpapi-idempotency-key-header; docs/design.md §5): one Durable Object
-//! per (merchant, mode, Idempotency-Key), which alone decides, one request at a time, whether a request
-//! proceeds, is still in flight (409), reuses the key for a different request (422) or is a retry of a
-//! finished one (the stored answer, replayed with `Idempotent-Replayed: true`). Answers of 5xx are not
-//! stored (the request's outcome is unknown), so a retry reaches the backend, whose own deduplication on
-//! (merchant, mode, key) makes it safe. Records live `ttl` (24 h by default) and an alarm deletes them.
+//! Idempotency at the edge (draft-ietf-httpapi-idempotency-key-header; docs/design.md §5): the object that holds
+//! a (merchant, mode, Idempotency-Key) alone decides, one request at a time, whether a request proceeds, is
+//! still in flight (409), reuses the key for a different request (422) or is a retry of a finished one (the
+//! stored answer, replayed with `Idempotent-Replayed: true`). Answers of 5xx are not stored (the request's outcome
+//! is unknown), so a retry reaches the backend, whose own deduplication on (merchant, mode, key) makes it safe.
+//! Records live `ttl` (24 h by default); an alarm deletes them.
+//!
+//! One object holds the keys of one of `BUCKETS` buckets of a merchant's mode (the bucket is a digit of the key's
+//! hash), not one object per key: a new key then reaches an object that is already running, with its storage
+//! open, instead of creating one. Creating an object per charge was the largest part of the edge's idempotency
+//! hop (the benchmark's Server-Timing: about 1.9 ms for a new key against 0.3 ms for a replay on a live object).
+//! Records are rows of the object's SQLite storage, read and written synchronously.
 
 use crate::problem::Refusal;
 use paygate_core::ErrorCode;
 use paygate_core::idempotency::{self, IdempotencyKey};
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use worker::{DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 pub const BINDING: &str = "IDEMPOTENCY";
 /// How long a record (and so a replay) lives, unless `IDEMPOTENCY_TTL_SECONDS` says otherwise.
@@ -42,24 +50,31 @@ pub enum Begin {
     Replay(StoredAnswer),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A finished request's record, as its row holds it.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Record {
     fingerprint: String,
-    finished_at: i64,
-    answer: Option<StoredAnswer>,
+    /// The `StoredAnswer`, as JSON.
+    answer: String,
 }
 
-/// The object of one (merchant, mode, key).
+/// Objects per merchant and mode: each holds the keys whose hash starts with its hex digit, so a merchant's
+/// idempotent requests are spread over this many objects, each one request at a time.
+pub const BUCKETS: usize = 16;
+
+/// One (merchant, mode, key), in the object of its bucket.
 pub struct Slot {
     stub: worker::Stub,
+    /// The key's hash: no key text reaches object names or storage (object names show in dashboards).
+    key: String,
     fingerprint: String,
 }
 
 impl Slot {
     pub fn new(env: &Env, merchant: &str, mode: &str, key: &str, fingerprint: String) -> Result<Self> {
-        // The name is hashed so no key text reaches object names (which show in dashboards).
-        let name = idempotency::fingerprint(merchant, mode, key.as_bytes());
-        Ok(Slot { stub: crate::durable::object(env, BINDING, &name)?, fingerprint })
+        let key = idempotency::fingerprint(merchant, mode, key.as_bytes());
+        let stub = crate::durable::object(env, BINDING, &object_name(merchant, mode, &key))?;
+        Ok(Slot { stub, key, fingerprint })
     }
 
     async fn call(&self, path: &str, body: serde_json::Value) -> Result<Response> {
@@ -67,18 +82,25 @@ impl Slot {
     }
 
     pub async fn begin(&self) -> Result<Begin> {
-        crate::fetch::json(self.call("/begin", serde_json::json!({ "fingerprint": self.fingerprint })).await?).await
+        let body = serde_json::json!({ "key": self.key, "fingerprint": self.fingerprint });
+        crate::fetch::json(self.call("/begin", body).await?).await
     }
 
     /// Stores the finished answer for replays during `ttl_seconds`.
     pub async fn finish(&self, answer: &StoredAnswer, ttl_seconds: i64) -> Result<()> {
-        let body = serde_json::json!({ "fingerprint": self.fingerprint, "answer": answer, "ttl": ttl_seconds });
+        let body = serde_json::json!({ "key": self.key, "fingerprint": self.fingerprint, "answer": answer, "ttl": ttl_seconds });
         self.call("/finish", body).await.map(|_| ())
     }
 
     pub async fn abort(&self) -> Result<()> {
-        self.call("/abort", serde_json::json!({ "fingerprint": self.fingerprint })).await.map(|_| ())
+        self.call("/abort", serde_json::json!({ "key": self.key, "fingerprint": self.fingerprint })).await.map(|_| ())
     }
+}
+
+/// The object holding `key` (a key's hash, hex): its merchant, its mode and the bucket of its first digit.
+fn object_name(merchant: &str, mode: &str, key: &str) -> String {
+    let digit = key.chars().next().and_then(|c| c.to_digit(16)).unwrap_or(0) as usize;
+    format!("{merchant}:{mode}:{}", digit % BUCKETS)
 }
 
 /// The first half of a begin, from memory alone: a request of this key still in flight (and younger than
@@ -91,34 +113,38 @@ pub fn begin_in_memory(in_flight: Option<&(String, i64)>, fingerprint: &str, now
     }
 }
 
-/// The second half: a finished answer under another request is a mismatch, under this one a replay; no
-/// answer (none stored, or only an unfinished one) lets the request proceed.
+/// The second half: a finished answer under another request is a mismatch, under this one a replay; none lets
+/// the request proceed. A stored answer that does not read back is treated as none: the backend, which
+/// deduplicates too, answers the retry.
 pub fn begin_from_record(record: Option<Record>, fingerprint: &str) -> Begin {
     match record {
         Some(r) if r.fingerprint != fingerprint => Begin::Mismatch,
-        Some(Record { answer: Some(answer), .. }) => Begin::Replay(answer),
-        _ => Begin::Proceed,
+        Some(r) => serde_json::from_str(&r.answer).map_or(Begin::Proceed, Begin::Replay),
+        None => Begin::Proceed,
     }
 }
 
-/// In flight is held in the object's memory (the object is unique and single-threaded, so this is the one
-/// place that knows); only finished answers are written to storage, after the answer was sent. So the
-/// request path waits for no storage write. Should the object be evicted while a request is in flight, a
-/// retry in that moment proceeds to the backend, whose own deduplication answers it with the first charge.
+/// In flight is held in the object's memory (the object is single-threaded, so this is the one place that
+/// knows); only finished answers are written to storage, after the answer was sent. So the request path waits
+/// for no storage write. Should the object be evicted while a request is in flight, a retry in that moment
+/// proceeds to the backend, whose own deduplication answers it with the first charge.
 ///
-/// The stored record is read at most once in the object's life and then kept in memory (the object is its
-/// only writer), so a retry or replay reaching a live object reads no storage. A key never seen still costs
-/// that one read: a new object cannot know its storage is empty without looking.
+/// Storage is one SQLite table, `records`, read and written synchronously. Expiry is checked on every read, so a
+/// record is never replayed after its time whenever the alarm that deletes it runs.
 #[durable_object]
 pub struct IdempotencyRecord {
     state: State,
-    in_flight: std::cell::RefCell<Option<(String, i64)>>,
-    /// The stored record once read or written (`Some(None)`: storage holds none); `None` until then.
-    stored: std::cell::RefCell<Option<Option<Record>>>,
+    /// Per key hash: the fingerprint of the request in flight and when it began.
+    in_flight: RefCell<HashMap<String, (String, i64)>>,
+    /// The table exists (made once per object life).
+    ready: Cell<bool>,
+    /// An alarm is known to be set (so a finish need not ask storage).
+    alarm_set: Cell<bool>,
 }
 
 #[derive(Deserialize)]
 struct Ask {
+    key: String,
     fingerprint: String,
     #[serde(default)]
     ttl: Option<i64>,
@@ -126,62 +152,108 @@ struct Ask {
     answer: Option<StoredAnswer>,
 }
 
+impl IdempotencyRecord {
+    fn sql(&self) -> Result<SqlStorage> {
+        let sql = self.state.storage().sql();
+        if !self.ready.get() {
+            sql.exec(
+                "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
+                     answer TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+                None,
+            )?;
+            sql.exec("CREATE INDEX IF NOT EXISTS records_expiry ON records (expires_at)", None)?;
+            self.ready.set(true);
+        }
+        Ok(sql)
+    }
+
+    fn record(&self, key: &str, now: i64) -> Result<Option<Record>> {
+        let found: Vec<Record> = self
+            .sql()?
+            .exec(
+                "SELECT fingerprint, answer FROM records WHERE key = ? AND expires_at > ?",
+                vec![key.into(), now.into()],
+            )?
+            .to_array()?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Arms the alarm for the earliest record left, or notes that none is.
+    async fn arm(&self, now: i64) -> Result<()> {
+        let next: Vec<Earliest> = self.sql()?.exec("SELECT min(expires_at) AS at FROM records", None)?.to_array()?;
+        match next.into_iter().next().and_then(|e| e.at) {
+            Some(at) => {
+                // An i64 alarm time is an offset from now in workers-rs, not a timestamp.
+                let after = (at - now).max(1) as u64;
+                self.state.storage().set_alarm(std::time::Duration::from_secs(after)).await?;
+                self.alarm_set.set(true);
+            }
+            None => self.alarm_set.set(false),
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct Earliest {
+    at: Option<i64>,
+}
+
 impl DurableObject for IdempotencyRecord {
     fn new(state: State, _env: Env) -> Self {
-        IdempotencyRecord { state, in_flight: std::cell::RefCell::new(None), stored: std::cell::RefCell::new(None) }
+        IdempotencyRecord {
+            state,
+            in_flight: RefCell::new(HashMap::new()),
+            ready: Cell::new(false),
+            alarm_set: Cell::new(false),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let storage = self.state.storage();
         let ask: Ask = req.json().await?;
         let now = crate::backend::now_seconds();
+        let ours = |in_flight: &HashMap<String, (String, i64)>| {
+            in_flight.get(&ask.key).is_some_and(|(f, _)| *f == ask.fingerprint)
+        };
         match req.path().as_str() {
             "/begin" => {
-                let decided = begin_in_memory(self.in_flight.borrow().as_ref(), &ask.fingerprint, now);
+                // A request that died with its isolate never finished: forget it once it no longer holds its key.
+                self.in_flight.borrow_mut().retain(|_, (_, at)| now - *at < IN_FLIGHT_SECONDS_MAX);
+                let decided = begin_in_memory(self.in_flight.borrow().get(&ask.key), &ask.fingerprint, now);
                 let outcome = match decided {
                     Some(outcome) => outcome,
-                    None => {
-                        let known = self.stored.borrow().clone();
-                        let record = match known {
-                            Some(record) => record,
-                            None => {
-                                let read = storage.get::<Record>("record").await?;
-                                self.stored.replace(Some(read.clone()));
-                                read
-                            }
-                        };
-                        begin_from_record(record, &ask.fingerprint)
-                    }
+                    None => begin_from_record(self.record(&ask.key, now)?, &ask.fingerprint),
                 };
                 if matches!(outcome, Begin::Proceed) {
-                    self.in_flight.replace(Some((ask.fingerprint, now)));
+                    self.in_flight.borrow_mut().insert(ask.key, (ask.fingerprint, now));
                 }
                 Response::from_json(&outcome)
             }
             "/finish" => {
-                let ours = self.in_flight.borrow().as_ref().is_some_and(|(f, _)| *f == ask.fingerprint);
-                if ours && ask.answer.is_some() {
-                    let record = Record { fingerprint: ask.fingerprint, finished_at: now, answer: ask.answer };
-                    // An i64 alarm time is an offset from now in workers-rs, not a timestamp.
-                    let ttl = ask.ttl.unwrap_or(TTL_SECONDS_DEFAULT).max(1) as u64;
-                    // Both writes are issued before either is awaited, so storage commits them together (one
-                    // write instead of two; the profile of the edge under load showed each as a cost).
-                    let (put, alarm) = futures_util::future::join(
-                        storage.put("record", &record),
-                        storage.set_alarm(std::time::Duration::from_secs(ttl)),
-                    )
-                    .await;
-                    put?;
-                    self.stored.replace(Some(Some(record)));
-                    self.in_flight.replace(None);
-                    alarm?;
+                let ours = ours(&self.in_flight.borrow());
+                if ours && let Some(answer) = &ask.answer {
+                    let ttl = ask.ttl.unwrap_or(TTL_SECONDS_DEFAULT).max(1);
+                    let answer = serde_json::to_string(answer)?;
+                    self.sql()?.exec(
+                        "INSERT OR REPLACE INTO records (key, fingerprint, answer, expires_at) VALUES (?, ?, ?, ?)",
+                        vec![ask.key.clone().into(), ask.fingerprint.clone().into(), answer.into(), (now + ttl).into()],
+                    )?;
+                    self.in_flight.borrow_mut().remove(&ask.key);
+                    if !self.alarm_set.get() {
+                        // The first record of this object's life: an alarm may be set already (from before an
+                        // eviction), and an earlier one must stay.
+                        match self.state.storage().get_alarm().await? {
+                            Some(_) => self.alarm_set.set(true),
+                            None => self.arm(now).await?,
+                        }
+                    }
                 }
                 Response::ok("finished")
             }
             "/abort" => {
-                let ours = self.in_flight.borrow().as_ref().is_some_and(|(f, _)| *f == ask.fingerprint);
+                let ours = ours(&self.in_flight.borrow());
                 if ours {
-                    self.in_flight.replace(None);
+                    self.in_flight.borrow_mut().remove(&ask.key);
                 }
                 Response::ok("aborted")
             }
@@ -190,8 +262,11 @@ impl DurableObject for IdempotencyRecord {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.state.storage().delete_all().await?;
-        self.stored.replace(Some(None));
+        let now = crate::backend::now_seconds();
+        self.sql()?.exec("DELETE FROM records WHERE expires_at <= ?", vec![now.into()])?;
+        // An object of one key, as the edge made them before the buckets: its whole storage was that record.
+        self.state.storage().delete("record").await?;
+        self.arm(now).await?;
         Response::ok("expired")
     }
 }
@@ -201,9 +276,16 @@ mod tests {
     use super::*;
 
     fn stored(fingerprint: &str, answer: Option<u16>) -> Record {
-        let answer =
-            answer.map(|status| StoredAnswer { status, content_type: "application/json".into(), body: "{}".into() });
-        Record { fingerprint: fingerprint.into(), finished_at: 0, answer }
+        let answer = match answer {
+            Some(status) => serde_json::to_string(&StoredAnswer {
+                status,
+                content_type: "application/json".into(),
+                body: "{}".into(),
+            })
+            .unwrap(),
+            None => "not an answer".into(),
+        };
+        Record { fingerprint: fingerprint.into(), answer }
     }
 
     #[test]
@@ -222,5 +304,20 @@ mod tests {
         assert!(matches!(begin_from_record(Some(stored("f1", Some(201))), "f2"), Begin::Mismatch));
         assert!(matches!(begin_from_record(Some(stored("f1", None)), "f1"), Begin::Proceed));
         assert!(matches!(begin_from_record(None, "f1"), Begin::Proceed));
+    }
+
+    #[test]
+    fn a_key_lives_in_the_bucket_of_its_hash_first_digit_under_its_merchant_and_mode() {
+        let key = idempotency::fingerprint("acct_1", "test", b"order-42");
+        let name = object_name("acct_1", "test", &key);
+        let digit = key[..1].to_owned();
+        assert_eq!(name, format!("acct_1:test:{}", usize::from_str_radix(&digit, 16).unwrap()));
+        assert!(!name.contains("order-42"), "no key text in an object's name");
+        assert_eq!(object_name("acct_1", "live", "f0"), "acct_1:live:15");
+        assert_eq!(object_name("acct_2", "test", "0f"), "acct_2:test:0");
+        // Every digit has its bucket, and no bucket is outside the count.
+        let buckets: std::collections::BTreeSet<String> =
+            "0123456789abcdef".chars().map(|c| object_name("m", "test", &c.to_string())).collect();
+        assert_eq!(buckets.len(), BUCKETS);
     }
 }
