@@ -133,9 +133,16 @@ fn expiry_entry(expires_at: i64, key: &str) -> String {
     format!("{EXPIRY_PREFIX}{expires_at:012}:{key}")
 }
 
+/// `expiry_entry` read back: the expiry and the key.
+fn parse_expiry_entry(entry: &str) -> Option<(i64, &str)> {
+    let (at, key) = entry.strip_prefix(EXPIRY_PREFIX)?.split_once(':')?;
+    Some((at.parse().ok()?, key))
+}
+
 const EXPIRY_PREFIX: &str = "x:";
-/// Entries the alarm deletes per run (Cloudflare's limit for one `delete` of several keys).
-const EXPIRED_PER_ALARM: usize = 128;
+/// Expiry entries the alarm takes per run: each goes with its record, so a run deletes at most 128 keys,
+/// Cloudflare's limit for one `delete` of several.
+const EXPIRED_PER_ALARM: usize = 64;
 
 /// In flight is held in the object's memory (the object is single-threaded, so this is the one place that
 /// knows); only finished answers are written to storage, after the answer was sent. So the request path waits
@@ -169,7 +176,7 @@ impl IdempotencyRecord {
     async fn arm(&self, now: i64) -> Result<()> {
         let storage = self.state.storage();
         let first = storage.list_with_options(ListOptions::new().prefix(EXPIRY_PREFIX).limit(1)).await?;
-        let at = entry_keys(&first).first().and_then(|entry| entry.get(2..14)?.parse::<i64>().ok());
+        let at = entry_keys(&first).first().and_then(|entry| Some(parse_expiry_entry(entry)?.0));
         match at {
             Some(at) => {
                 // An i64 alarm time is an offset from now in workers-rs, not a timestamp.
@@ -262,15 +269,16 @@ impl DurableObject for IdempotencyRecord {
         let now = crate::backend::now_seconds();
         let end = expiry_entry(now + 1, "");
         let listing = storage
-            .list_with_options(ListOptions::new().prefix(EXPIRY_PREFIX).end(&end).limit(EXPIRED_PER_ALARM / 2))
+            .list_with_options(ListOptions::new().prefix(EXPIRY_PREFIX).end(&end).limit(EXPIRED_PER_ALARM))
             .await?;
         let mut gone = Vec::new();
         for entry in entry_keys(&listing) {
-            let key = entry.get(15..).unwrap_or_default().to_owned();
-            // A key used again after its record expired has a newer record, with its own expiry entry: keep it.
-            let record = storage.get::<Record>(&record_entry(&key)).await?;
-            if record.is_some_and(|r| r.expires_at <= now) {
-                gone.push(record_entry(&key));
+            if let Some((_, key)) = parse_expiry_entry(&entry) {
+                // A key used again after its record expired has a newer record, with its own expiry entry: keep it.
+                let record = storage.get::<Record>(&record_entry(key)).await?;
+                if record.is_some_and(|r| r.expires_at <= now) {
+                    gone.push(record_entry(key));
+                }
             }
             gone.push(entry);
         }
@@ -317,8 +325,8 @@ mod tests {
     fn expiry_entries_sort_by_time_and_name_their_key() {
         let key = "ab".repeat(32);
         let entry = expiry_entry(1_764_000_000, &key);
-        assert_eq!(entry.get(2..14), Some("001764000000"));
-        assert_eq!(entry.get(15..), Some(key.as_str()));
+        assert_eq!(parse_expiry_entry(&entry), Some((1_764_000_000, key.as_str())));
+        assert_eq!(parse_expiry_entry(&record_entry(&key)), None, "a record is no expiry entry");
         assert!(expiry_entry(999, "f") < expiry_entry(1_000, "a"), "earlier expiries list first");
         assert!(expiry_entry(1_000, "f") < expiry_entry(1_001, ""), "the alarm's end bound covers its second");
     }
